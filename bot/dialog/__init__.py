@@ -1,0 +1,1 @@
+"""The dialog core: script loading, lint, state machine. Pure: no audio, network or database."""

@@ -1,0 +1,152 @@
+"""Events into and actions out of the dialog state machine, and the call record.
+
+This is the seam between the pure dialog core and everything that does I/O
+(speech pipeline, telephony, storage, console). Plain frozen dataclasses only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    ESCALATED = "escalated"
+    WRONG_NUMBER = "wrong_number"
+    HUNG_UP = "hung_up"
+
+
+class EscalationReason(StrEnum):
+    UNCOOPERATIVE = "uncooperative"
+    REQUESTED_HUMAN = "requested_human"
+    UNRESOLVED = "unresolved"
+
+
+class Speaker(StrEnum):
+    BOT = "bot"
+    CALLER = "caller"
+
+
+# ---------------------------------------------------------------- events in
+@dataclass(frozen=True)
+class CallAnswered:
+    at: float | None = None
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """What the recognizer heard: words (space-separated for Mandarin is fine)."""
+
+    text: str
+    confidence: float = 1.0
+    at: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be within 0..1, got {self.confidence}")
+
+
+@dataclass(frozen=True)
+class Dtmf:
+    digit: str
+    at: float | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.digit) != 1 or self.digit not in "0123456789*#ABCD":
+            raise ValueError(f"not a DTMF digit: {self.digit!r}")
+
+
+@dataclass(frozen=True)
+class NoInput:
+    at: float | None = None
+
+
+@dataclass(frozen=True)
+class HangUp:
+    at: float | None = None
+
+
+Event = CallAnswered | Utterance | Dtmf | NoInput | HangUp
+
+
+# -------------------------------------------------------------- actions out
+@dataclass(frozen=True)
+class Say:
+    """Speak a prompt. `key` identifies the unrendered template (for prompt caches)."""
+
+    text: str
+    key: str
+    barge_in: bool = True
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Wait for the caller's answer to the current ask."""
+
+    step: str
+    expect: str  # yes_no | health_code | count | test_result | address | text
+    locale: str
+    no_input_timeout: float
+    end_silence: float
+    dtmf_keys: tuple[str, ...] = ()
+    open_answer: bool = False  # True where free decoding is needed (address, text)
+
+
+@dataclass(frozen=True)
+class Escalate:
+    reason: EscalationReason
+    step: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class End:
+    outcome: Outcome
+
+
+Action = Say | Listen | Escalate | End
+
+
+# ------------------------------------------------------------------ record
+@dataclass(frozen=True)
+class Turn:
+    speaker: Speaker
+    text: str
+    step: str | None = None
+    kind: str = "speech"  # speech | dtmf | silence | hangup | prompt
+    parse: dict[str, Any] | None = None
+    confidence: float | None = None
+    at: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["speaker"] = str(self.speaker)
+        return {k: v for k, v in d.items() if v is not None}
+
+
+@dataclass
+class CallRecord:
+    """The result of one conversation: what `simulate`/`call`/`dial` print as JSON."""
+
+    dialog: str
+    dialog_version: str
+    locale: str
+    outcome: Outcome | None = None
+    escalation: dict[str, Any] | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    transcript: list[Turn] = field(default_factory=list)
+    last_step: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outcome": str(self.outcome) if self.outcome else None,
+            "escalation": self.escalation,
+            "slots": dict(self.slots),
+            "transcript": [t.to_json() for t in self.transcript],
+            "dialog": self.dialog,
+            "dialog_version": self.dialog_version,
+            "locale": self.locale,
+            "last_step": self.last_step,
+        }

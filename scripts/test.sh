@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole suite: lint, then pytest, with the servers the tests need started here
+# (PostgreSQL) and stopped on exit. SIP peers and the browser are started by the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+cleanup() { [ -x scripts/services/postgres.sh ] && scripts/services/postgres.sh stop || true; }
+trap cleanup EXIT
+if [ -x scripts/services/postgres.sh ]; then
+  VERIBOT_TEST_PG_URL=$(scripts/services/postgres.sh start)
+  export VERIBOT_TEST_PG_URL
+fi
+ruff check .
+mkdir -p var/test-artifacts
+pytest -q -p no:cacheprovider "$@"
