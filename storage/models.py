@@ -1,0 +1,301 @@
+"""All veribot tables (sqlmodel). Times are naive UTC datetimes (`utcnow()`), in SQLite and PG alike.
+
+Conventions shared by every area:
+- `Person.priority`: smaller is called first (1 = close contact 密接, 2 = 次密接, 5 = default).
+- An Attempt goes pending -> claimed -> dialling -> in_call -> ended (see `Attempt.outcome`) or
+  interrupted (the worker died or the call broke before a result was written). The database refuses
+  a second *active* attempt for the same phone number (partial unique index `uq_attempt_active_phone`).
+- Personal data (names, phones, addresses, transcripts, audio) lives in Person, Attempt.phone, Turn,
+  Result, Escalation.detail/resolution; `purge` removes it and keeps only `Tally` counts.
+- Enum-like columns are plain strings (values from the StrEnums below) so migrations stay simple.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Current time as naive UTC (the storage convention)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class PersonState(StrEnum):
+    PENDING = "pending"  # waiting for (another) attempt at next_attempt_at
+    IN_PROGRESS = "in_progress"  # an attempt is active
+    COMPLETED = "completed"
+    ESCALATED = "escalated"  # handed to an operator
+    WRONG_NUMBER = "wrong_number"
+    FAILED = "failed"  # gave up: attempts exhausted or number unusable
+    DO_NOT_CALL = "do_not_call"
+    DELETED = "deleted"  # erased on request / purged
+
+
+class AttemptState(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DIALLING = "dialling"
+    IN_CALL = "in_call"
+    ENDED = "ended"
+    INTERRUPTED = "interrupted"
+
+
+ACTIVE_ATTEMPT_STATES = (
+    AttemptState.PENDING,
+    AttemptState.CLAIMED,
+    AttemptState.DIALLING,
+    AttemptState.IN_CALL,
+)
+_ACTIVE_SQL = "state IN ('pending', 'claimed', 'dialling', 'in_call')"
+
+
+class EscalationStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    RETURNED_TO_BOT = "returned_to_bot"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after max tries: the dead-letter list
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+class Campaign(SQLModel, table=True):
+    __tablename__ = "campaign"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=200)
+    status: str = Field(default=CampaignStatus.DRAFT, max_length=20)
+    dialog_name: str = Field(default="verification", max_length=200)
+    dialog_path: str = Field(default="dialogs/verification.zh-CN.yaml", max_length=500)
+    concurrency: int = 4
+    window_start: str = Field(default="09:00", max_length=5)  # HH:MM local time
+    window_end: str = Field(default="20:00", max_length=5)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)  # IANA
+    retry_policy: dict[str, Any] | None = _json()  # see bot.campaigns.policy.RetryPolicy
+    retention_days: int = 30
+    created_at: datetime = Field(default_factory=utcnow)
+    purged_at: datetime | None = None
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "person"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "phone", name="uq_person_campaign_phone"),
+        Index("ix_person_due", "campaign_id", "state", "priority", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    name: str = Field(default="", max_length=200)
+    phone: str = Field(index=True, max_length=32)  # E.164
+    expected_address: str = Field(default="", max_length=500)
+    risk_category: str = Field(default="", max_length=50)  # 密接, 次密接, ...
+    priority: int = 5  # smaller first
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    state: str = Field(default=PersonState.PENDING, max_length=20)
+    next_attempt_at: datetime | None = None  # None = as soon as the window allows
+    attempt_count: int = 0
+    last_outcome: str | None = Field(default=None, max_length=30)
+    purged: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Attempt(SQLModel, table=True):
+    __tablename__ = "attempt"
+    __table_args__ = (
+        Index(
+            "uq_attempt_active_phone",
+            "phone",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+        Index("ix_attempt_state_expiry", "state", "claim_expires_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    phone: str = Field(max_length=32)
+    state: str = Field(default=AttemptState.PENDING, max_length=20)
+    claimed_by: str | None = Field(default=None, max_length=100)  # worker id
+    claimed_at: datetime | None = None
+    claim_expires_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    network_outcome: str | None = Field(default=None, max_length=20)  # bot.calls.NetworkOutcome
+    sip_status: int | None = None
+    retry_after: float | None = None
+    dialog_name: str | None = Field(default=None, max_length=200)
+    dialog_version: str | None = Field(default=None, max_length=80)
+    outcome: str | None = Field(default=None, max_length=30)  # completed|escalated|...|busy|no_answer|...
+    escalation_reason: str | None = Field(default=None, max_length=30)
+    audio_dir: str | None = Field(default=None, max_length=500)
+    detail: str = Field(default="", max_length=500)  # no personal data
+
+
+class Turn(SQLModel, table=True):
+    """One turn of the transcript, written as it happens."""
+
+    __tablename__ = "turn"
+    __table_args__ = (UniqueConstraint("attempt_id", "seq", name="uq_turn_attempt_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="attempt.id", index=True)
+    seq: int
+    speaker: str = Field(max_length=10)  # bot | caller
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    step: str | None = Field(default=None, max_length=100)
+    kind: str = Field(default="speech", max_length=20)
+    parse: dict[str, Any] | None = _json()
+    confidence: float | None = None
+    at: datetime = Field(default_factory=utcnow)
+    audio_path: str | None = Field(default=None, max_length=500)
+
+
+class Result(SQLModel, table=True):
+    """A slot value a call established, with the dialog version that produced it."""
+
+    __tablename__ = "result"
+    __table_args__ = (UniqueConstraint("attempt_id", "slot", name="uq_result_attempt_slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="attempt.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    slot: str = Field(max_length=50)
+    value: Any = _json()
+    dialog_version: str | None = Field(default=None, max_length=80)
+    source: str = Field(default="bot", max_length=20)  # bot | operator
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Escalation(SQLModel, table=True):
+    __tablename__ = "escalation"
+    __table_args__ = (Index("ix_escalation_queue", "status", "priority", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="attempt.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    reason: str = Field(max_length=30)  # uncooperative | requested_human | unresolved
+    step: str | None = Field(default=None, max_length=100)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    status: str = Field(default=EscalationStatus.OPEN, max_length=20)
+    priority: int = 5  # copied from the person: smaller first
+    created_at: datetime = Field(default_factory=utcnow)
+    claimed_by: int | None = Field(default=None, foreign_key="app_user.id")
+    claim_expires_at: datetime | None = None
+    resolution: dict[str, Any] | None = _json()  # corrected slots
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    resolved_by: int | None = Field(default=None, foreign_key="app_user.id")
+    resolved_at: datetime | None = None
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=100)
+    role: str = Field(default=Role.VIEWER, max_length=20)
+    password_hash: str = Field(max_length=300)
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """Server-side console session; the cookie holds the token, the table only its hash."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True, max_length=128)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    csrf_token: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    source: str = Field(default="", max_length=64)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: who did what to which record, from where. Never the personal data itself."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=100)  # username, or "system"/"dialer"/"purge"
+    action: str = Field(max_length=100)
+    target_type: str = Field(default="", max_length=50)
+    target_id: str = Field(default="", max_length=100)
+    source: str = Field(default="", max_length=64)  # client address or "cli"
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class DialogVersion(SQLModel, table=True):
+    __tablename__ = "dialog_version"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_dialog_name_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=200)
+    locale: str = Field(max_length=20)
+    version: str = Field(max_length=80)  # content hash
+    yaml_text: str = Field(sa_column=Column(Text, nullable=False))
+    published_at: datetime = Field(default_factory=utcnow)
+    published_by: str = Field(default="", max_length=100)
+    active: bool = False
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One result pushed to the health department; status dead = the dead-letter list."""
+
+    __tablename__ = "webhook_delivery"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    attempt_id: int | None = Field(default=None, foreign_key="attempt.id", index=True)
+    idempotency_key: str = Field(unique=True, max_length=100)
+    payload: dict[str, Any] | None = _json(nullable=False)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
+    tries: int = 0
+    next_try_at: datetime = Field(default_factory=utcnow, index=True)
+    last_error: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+
+
+class DoNotCall(SQLModel, table=True):
+    __tablename__ = "do_not_call"
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str = Field(unique=True, index=True, max_length=32)  # E.164
+    reason: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Tally(SQLModel, table=True):
+    """Anonymised counts kept after a purge: (campaign, metric, value) -> count."""
+
+    __tablename__ = "tally"
+    __table_args__ = (UniqueConstraint("campaign_id", "metric", "value", name="uq_tally"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    metric: str = Field(max_length=60)  # "outcome", "slot:health_code", ...
+    value: str = Field(max_length=100)
+    count: int = 0
