@@ -1,0 +1,146 @@
+"""Subcommands of the dialog core: `nlu`, `simulate`, `dialogs lint|table`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, load_config
+from bot.dialog.script import ScriptError, load_script
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("nlu", help="parse answers (JSON lines in, JSON lines out)")
+    p.add_argument("--batch", required=True, metavar="FILE|-", help='JSON lines {"locale","expect","text"}')
+    p.set_defaults(func=cmd_nlu)
+
+    p = sub.add_parser("simulate", help="run one conversation as text")
+    p.add_argument("--dialog", required=True, type=Path)
+    p.add_argument("--person", required=True, help="JSON object or a path to a JSON file")
+    p.add_argument("--answers", type=Path, help="one caller turn per line; without it: interactive")
+    p.add_argument("--json", action="store_true", help="print the record as one JSON object")
+    p.add_argument("--config", help="config.toml for agency variables")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("dialogs", help="check and explain dialog scripts")
+    dsub = p.add_subparsers(dest="dialogs_command", metavar="ACTION", required=True)
+    lint = dsub.add_parser("lint", help="exit 0 when valid; else line-numbered errors")
+    lint.add_argument("path", type=Path)
+    lint.add_argument("--model", metavar="LOCALE", help="also check grammar words against that locale's Vosk model")
+    lint.set_defaults(func=cmd_lint)
+    table = dsub.add_parser("table", help="print the transition table of a script")
+    table.add_argument("path", type=Path)
+    table.set_defaults(func=cmd_table)
+
+
+def cmd_nlu(args: argparse.Namespace) -> int:
+    from bot import nlu
+
+    src = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+    out = sys.stdout
+    bad = 0
+    with src:
+        for lineno, line in enumerate(src, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict):
+                    raise ValueError("each line must be a JSON object")
+                text = item.get("text")
+                if not isinstance(text, str):
+                    raise ValueError('"text" must be a string')
+                result = nlu.parse(str(item.get("locale", "zh-CN")), str(item.get("expect")), text).to_json()
+            except (ValueError, TypeError) as exc:
+                bad += 1
+                print(f"veribot nlu: line {lineno}: {exc}", file=sys.stderr)
+                result = {"value": None, "intent": None, "error": str(exc)}
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            out.flush() if args.batch == "-" else None
+    return 1 if bad else 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from bot.simulate import AnswerError, interactive, load_person, parse_answer, run_text
+
+    try:
+        script = load_script(args.dialog)
+        person = load_person(args.person)
+        variables = load_config(args.config).agency
+        answers = None
+        if args.answers:
+            answers = args.answers.read_text(encoding="utf-8").splitlines()
+            for i, line in enumerate(answers, 1):
+                parse_answer(line, i)
+    except ScriptError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (OSError, ValueError, ConfigError, AnswerError) as exc:
+        print(f"veribot simulate: {exc}", file=sys.stderr)
+        return 2
+    if answers is None:
+        conv = interactive(script, person, variables, sys.stdin, sys.stdout)
+    else:
+        conv = run_text(script, person, answers, variables)
+    record = conv.record.to_json()
+    if args.json or answers is None:
+        print(json.dumps(record, ensure_ascii=False, indent=None if args.json else 2))
+    else:
+        for t in record["transcript"]:
+            print(f"{t['speaker']}> {t['text']}")
+        print(f"outcome: {record['outcome']}  escalation: {record['escalation']}")
+        print("slots: " + json.dumps(record["slots"], ensure_ascii=False))
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    try:
+        script = load_script(args.path)
+    except ScriptError as exc:
+        for p in exc.errors:
+            print(f"{args.path}:{p.line}: {p.message}")
+        print(f"{len(exc.errors)} error(s)", file=sys.stderr)
+        return 1
+    if args.model:
+        try:
+            from audio.vocabulary import missing_words
+        except ImportError:
+            print("veribot dialogs lint: --model needs the speech package (audio.vocabulary)", file=sys.stderr)
+            return 2
+        try:
+            missing = missing_words(script, args.model)
+        except (OSError, ValueError) as exc:
+            print(f"veribot dialogs lint: {exc}", file=sys.stderr)
+            return 2
+        if missing:
+            for w in missing:
+                print(f"{args.path}:1: grammar word {w!r} is not in the {args.model} model's vocabulary")
+            return 1
+    print(f"{args.path}: ok ({len(script.steps)} steps, version {script.version})", file=sys.stderr)
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    try:
+        script = load_script(args.path)
+    except ScriptError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{'step':<18} {'kind':<14} transitions")
+    for s in script.steps.values():
+        if s.is_ask:
+            kind = f"ask {s.expect}"
+            moves = [f"{v} -> {t}" for v, t in s.branches] + [f"answer -> {s.next}"]
+            moves += ["failures -> escalate unresolved"]
+        elif s.end:
+            kind, moves = "end", [s.end + (f" ({s.reason})" if s.reason else "")]
+        elif s.branch_slot:
+            kind = f"branch {s.branch_slot}"
+            moves = [f"{v} -> {t}" for v, t in s.branches] + [f"else -> {s.next}"]
+        else:
+            kind, moves = "say", [f"-> {s.next}"]
+        print(f"{s.id:<18} {kind:<14} {'; '.join(moves)}")
+    print("global: " + ", ".join(f"{h}" + (f" (key {v.dtmf})" if v.dtmf else "") for h, v in script.handlers.items()))
+    return 0

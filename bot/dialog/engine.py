@@ -1,0 +1,319 @@
+"""The conversation state machine: events in, actions out, one event at a time.
+
+Pure and deterministic: no audio, network, clock or database. The record (slots and
+transcript) is updated as each event is handled, and every turn is handed to
+`on_turn` the moment it exists, so whoever stores it never loses what was said.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bot import nlu
+from bot.dialog.events import (
+    Action,
+    CallAnswered,
+    CallRecord,
+    Dtmf,
+    End,
+    Escalate,
+    EscalationReason,
+    Event,
+    HangUp,
+    Listen,
+    NoInput,
+    Outcome,
+    Say,
+    Speaker,
+    Turn,
+    Utterance,
+)
+from bot.dialog.script import OPEN_EXPECTS, Script, Step, render
+
+log = logging.getLogger(__name__)
+
+CONFIRM_DTMF = {"1": "yes", "2": "no"}
+
+
+class ConversationError(RuntimeError):
+    pass
+
+
+class Conversation:
+    def __init__(
+        self,
+        script: Script,
+        person: dict[str, Any],
+        variables: dict[str, Any] | None = None,
+        prefilled_slots: dict[str, Any] | None = None,
+        on_turn: Callable[[Turn], None] | None = None,
+    ):
+        self.script = script
+        self.vars = {**(variables or {}), **{k: v for k, v in person.items() if v is not None}}
+        self.prefilled = dict(prefilled_slots or {})
+        self.on_turn = on_turn
+        slots = {s.slot: None for s in script.steps.values() if s.is_ask}
+        self.record = CallRecord(script.name, script.version, script.locale, slots=slots)
+        self.step: Step | None = None
+        self.phase = "idle"  # idle | ask | confirm | done
+        self.pending: Any = None  # value awaiting confirmation
+        self.failures = {"no_input": 0, "no_match": 0}
+        self.refusals = 0
+        self.handler_uses: dict[str, int] = {}
+        self.last_prompts: list[Say] = []
+        self.first_ask = next((s.id for s in _walk(script)), None)
+        self._out: list[Action] = []
+
+    # ------------------------------------------------------------ public
+    @property
+    def finished(self) -> bool:
+        return self.phase == "done"
+
+    @property
+    def current_listen(self) -> Listen | None:
+        if self.phase not in ("ask", "confirm") or self.step is None:
+            return None
+        return self._listen()
+
+    def start(self, at: float | None = None) -> list[Action]:
+        return self.handle(CallAnswered(at))
+
+    def handle(self, event: Event) -> list[Action]:
+        """Handle one event to completion and return the actions to perform, in order."""
+        self._out = []
+        if self.phase == "done":
+            return []
+        if isinstance(event, CallAnswered):
+            if self.phase != "idle":
+                raise ConversationError(f"call answered twice (phase {self.phase})")
+            self._goto(self.script.start)
+        elif self.phase == "idle":
+            if isinstance(event, HangUp):
+                self._finish(Outcome.HUNG_UP)
+            else:
+                raise ConversationError(f"{type(event).__name__} before the call was answered")
+        elif isinstance(event, HangUp):
+            self._turn(Speaker.CALLER, "<hangup>", kind="hangup", at=event.at)
+            self._finish(Outcome.HUNG_UP)
+        elif isinstance(event, NoInput):
+            self._turn(Speaker.CALLER, "<silence>", kind="silence", at=event.at)
+            self._failure("no_input")
+        elif isinstance(event, Dtmf):
+            self._on_dtmf(event)
+        elif isinstance(event, Utterance):
+            self._on_utterance(event)
+        else:
+            raise ConversationError(f"unknown event {event!r}")
+        return self._out
+
+    # ------------------------------------------------------------ inputs
+    def _on_utterance(self, ev: Utterance) -> None:
+        expect = "yes_no" if self.phase == "confirm" else self.step.expect
+        parsed = nlu.parse(self.script.locale, expect, ev.text)
+        self._turn(Speaker.CALLER, ev.text, parse=parsed.to_json(), confidence=ev.confidence, at=ev.at)
+        if parsed.intent:
+            self._on_intent(parsed.intent)
+        elif parsed.value is None:
+            self._failure("no_match")
+        else:
+            self._on_value(parsed.value, ev.confidence)
+
+    def _on_dtmf(self, ev: Dtmf) -> None:
+        step = self.step
+        intent = next((n for n, h in self.script.handlers.items() if h.dtmf == ev.digit), None)
+        value: Any = None
+        if not intent:
+            if self.phase == "confirm":
+                value = CONFIRM_DTMF.get(ev.digit)
+            else:
+                value = dict(step.dtmf).get(ev.digit)
+                if value is None and step.expect == "count" and ev.digit.isdigit():
+                    value = int(ev.digit)
+        parse = {"value": value, "intent": intent}
+        self._turn(Speaker.CALLER, f"dtmf:{ev.digit}", kind="dtmf", parse=parse, confidence=1.0, at=ev.at)
+        if intent:
+            self._on_intent(intent)
+        elif value is None:
+            self._failure("no_match")
+        else:
+            self._on_value(value, 1.0)
+
+    def _on_value(self, value: Any, confidence: float) -> None:
+        step = self.step
+        if self.phase == "confirm":
+            if value == "yes":
+                self._accept(self.pending)
+            else:
+                self.phase = "ask"
+                self._failure("no_match")
+            return
+        if step.accept and str(value) not in step.accept:
+            self._failure("no_match")
+            return
+        if step.confirm and confidence < step.confirm.below:
+            self.phase, self.pending = "confirm", value
+            self._say(step.confirm.prompt, f"{step.id}.confirm", value=step.label(value), remember=True, reset=True)
+            self._out.append(self._listen())
+            return
+        self._accept(value)
+
+    def _on_intent(self, intent: str) -> None:
+        handler = self.script.handlers.get(intent)
+        if intent == "human":
+            self._escalate(EscalationReason.REQUESTED_HUMAN, "caller asked for a person", handler_say="human")
+        elif intent == "wrong_number":
+            self._say_handler("wrong_number")
+            self._finish(Outcome.WRONG_NUMBER)
+        elif intent == "refuse":
+            self.refusals += 1
+            limit = handler.limit if handler and handler.limit else 2
+            if self.refusals >= limit:
+                self._escalate(EscalationReason.UNCOOPERATIVE, f"refused {self.refusals} times")
+            else:
+                self._say_handler("refuse")
+                self._reask()
+        elif intent == "who":
+            self._say_handler("who")
+            self._reask()
+        elif intent == "repeat":
+            self._say_handler("repeat")
+            self._reask()
+        else:
+            self._failure("no_match")
+
+    # ------------------------------------------------------------ moves
+    def _accept(self, value: Any) -> None:
+        step = self.step
+        self.record.slots[step.slot] = value
+        target = dict(step.branches).get(str(value), step.next)
+        self._goto(target)
+
+    def _failure(self, kind: str) -> None:
+        step = self.step
+        self.failures[kind] += 1
+        limit = step.max_failures or self.script.settings.max_failures
+        if sum(self.failures.values()) >= limit:
+            self._escalate(EscalationReason.UNRESOLVED, f"{self.failures['no_input']} no-input, {self.failures['no_match']} no-match")
+            return
+        self.phase = "ask"
+        prompts = step.no_input if kind == "no_input" else step.no_match
+        i = min(self.failures[kind], len(prompts)) - 1
+        self._say(prompts[i], f"{step.id}.{kind}.{i}", remember=True, reset=True)
+        self._out.append(self._listen())
+
+    def _reask(self) -> None:
+        """Say the current question again (after who/repeat/refuse) and listen."""
+        for say in self.last_prompts:
+            self._emit(say)
+        self._out.append(self._listen())
+
+    def _goto(self, step_id: str | None) -> None:
+        for _ in range(len(self.script.steps) + 1):
+            if step_id is None:
+                raise ConversationError("a step without next (lint should have caught this)")
+            step = self.script.steps[step_id]
+            self.step, self.failures = step, {"no_input": 0, "no_match": 0}
+            self.phase = "moving"
+            if step.is_ask:
+                if step.slot in self.prefilled and step.id != self.first_ask:
+                    self.record.slots[step.slot] = self.prefilled[step.slot]
+                    step_id = dict(step.branches).get(str(self.prefilled[step.slot]), step.next)
+                    continue
+                self.phase = "ask"
+                self.last_prompts = []
+                if step.say:
+                    self._say(step.say, f"{step.id}.say", remember=True)
+                self._say(step.prompt, f"{step.id}.prompt", remember=True)
+                self._out.append(self._listen())
+                return
+            if step.say:
+                self._say(step.say, f"{step.id}.say")
+            if step.end:
+                if step.end == "escalated":
+                    self._escalate(EscalationReason(step.reason), f"script step {step.id}", say=False)
+                else:
+                    self._finish(Outcome(step.end))
+                return
+            if step.branch_slot:
+                value = self.record.slots.get(step.branch_slot)
+                step_id = dict(step.branches).get(str(value), step.next)
+            else:
+                step_id = step.next
+        raise ConversationError("the script loops without asking anything")
+
+    def _escalate(self, reason: EscalationReason, detail: str, handler_say: str = "escalate", say: bool = True) -> None:
+        step_id = self.step.id if self.step else ""
+        if say and not self._say_handler(handler_say) and handler_say != "escalate":
+            self._say_handler("escalate")
+        self.record.escalation = {"reason": str(reason), "step": step_id, "detail": detail}
+        self._out.append(Escalate(reason, step_id, detail))
+        self._finish(Outcome.ESCALATED)
+
+    def _finish(self, outcome: Outcome) -> None:
+        self.record.outcome = outcome
+        self.record.last_step = self.step.id if self.step else None
+        self.phase = "done"
+        self._out.append(End(outcome))
+
+    # ------------------------------------------------------------ output
+    def _listen(self) -> Listen:
+        s, st = self.step, self.script.settings
+        confirm = self.phase == "confirm"
+        keys = tuple(CONFIRM_DTMF) if confirm else tuple(k for k, _ in s.dtmf)
+        if not confirm and s.expect == "count" and not keys:
+            keys = tuple("0123456789")
+        keys += tuple(h.dtmf for h in self.script.handlers.values() if h.dtmf)
+        return Listen(
+            step=s.id,
+            expect="yes_no" if confirm else s.expect,
+            locale=self.script.locale,
+            no_input_timeout=s.no_input_timeout or st.no_input_timeout,
+            end_silence=s.end_silence or st.end_silence,
+            dtmf_keys=keys,
+            open_answer=not confirm and s.expect in OPEN_EXPECTS,
+        )
+
+    def _say_handler(self, name: str) -> bool:
+        handler = self.script.handlers.get(name)
+        if not handler or not handler.say:
+            return False
+        n = self.handler_uses.get(name, 0)
+        self.handler_uses[name] = n + 1
+        i = min(n, len(handler.say) - 1)
+        self._say(handler.say[i], f"handlers.{name}.{i}")
+        return True
+
+    def _say(self, template: str, key: str, value: str | None = None, remember: bool = False, reset: bool = False) -> None:
+        variables = self.vars if value is None else {**self.vars, "value": value}
+        say = Say(render(template, variables), key)
+        if reset:
+            self.last_prompts = []
+        if remember:
+            self.last_prompts.append(say)
+        self._emit(say)
+
+    def _emit(self, say: Say) -> None:
+        self._turn(Speaker.BOT, say.text, kind="prompt")
+        self._out.append(say)
+
+    def _turn(self, speaker: Speaker, text: str, **kw: Any) -> None:
+        turn = Turn(speaker, text, step=self.step.id if self.step else None, **kw)
+        self.record.transcript.append(turn)
+        if self.on_turn:
+            try:
+                self.on_turn(turn)
+            except Exception:  # storing must never break the conversation
+                log.exception("on_turn callback failed")
+
+
+def _walk(script: Script):
+    """Ask steps in the order a cooperative caller meets them (following next)."""
+    seen, sid = set(), script.start
+    while sid and sid in script.steps and sid not in seen:
+        seen.add(sid)
+        step = script.steps[sid]
+        if step.is_ask:
+            yield step
+        sid = step.next

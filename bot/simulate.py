@@ -1,0 +1,112 @@
+"""Run one conversation as text: the answers file of `veribot simulate`, or a terminal chat."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.dialog.engine import Conversation
+from bot.dialog.events import Dtmf, Event, HangUp, NoInput, Say, Utterance
+from bot.dialog.script import Script
+
+_CONF_RX = re.compile(r"^(.*?)\s+@(0(?:\.\d+)?|1(?:\.0+)?)\s*$")
+
+
+class AnswerError(ValueError):
+    pass
+
+
+def parse_answer(line: str, lineno: int = 0) -> list[Event]:
+    """One caller turn of an answers file -> events (a `dtmf:123` line presses three keys)."""
+    text = line.strip()
+    if text in ("", "<silence>"):
+        return [NoInput()]
+    if text == "<hangup>":
+        return [HangUp()]
+    if text.lower().startswith("dtmf:"):
+        keys = text[5:].strip()
+        if not keys or any(k not in "0123456789*#ABCD" for k in keys):
+            raise AnswerError(f"line {lineno}: bad DTMF keys {keys!r}")
+        return [Dtmf(k) for k in keys]
+    confidence = 1.0
+    m = _CONF_RX.match(text)
+    if m:
+        text, confidence = m.group(1).strip(), float(m.group(2))
+    return [Utterance(text, confidence)]
+
+
+def load_person(arg: str) -> dict[str, Any]:
+    """--person takes inline JSON or a path to a JSON file."""
+    raw = arg if arg.lstrip().startswith("{") else Path(arg).read_text(encoding="utf-8")
+    try:
+        person = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--person is not valid JSON: {exc}") from None
+    if not isinstance(person, dict):
+        raise ValueError("--person must be a JSON object")
+    return person
+
+
+def run_text(script: Script, person: dict, answers: Iterable[str], variables: dict | None = None,
+             on_say: Callable[[Say], None] | None = None) -> Conversation:
+    """Play answers (one caller turn per item) until the call ends; then the caller hangs up."""
+    conv = Conversation(script, person, variables)
+    actions = conv.start()
+    _show(actions, on_say)
+    for lineno, line in enumerate(answers, 1):
+        if conv.finished:
+            break
+        for event in parse_answer(line, lineno):
+            if conv.finished:
+                break
+            _show(conv.handle(event), on_say)
+    if not conv.finished:
+        conv.handle(HangUp())
+    return conv
+
+
+def _show(actions: list, on_say: Callable[[Say], None] | None) -> None:
+    if on_say:
+        for a in actions:
+            if isinstance(a, Say):
+                on_say(a)
+
+
+def interactive(script: Script, person: dict, variables: dict, stdin: TextIO, stdout: TextIO) -> Conversation:
+    """A terminal conversation: type answers; /dtmf 1, /silence, /hangup, /quit."""
+    print("Type the caller's answers. Commands: /dtmf N, /silence, /hangup. Ctrl-D hangs up.", file=stdout)
+
+    def say(a: Say) -> None:
+        print(f"bot> {a.text}", file=stdout, flush=True)
+
+    def lines() -> Iterable[str]:
+        while True:
+            stdout.write("you> ")
+            stdout.flush()
+            line = stdin.readline()
+            if not line:
+                return
+            line = line.strip()
+            if line.startswith("/dtmf"):
+                yield "dtmf:" + line[5:].strip()
+            elif line in ("/silence", "/s"):
+                yield "<silence>"
+            elif line in ("/hangup", "/quit", "/q"):
+                yield "<hangup>"
+            elif line:
+                yield line
+
+    return run_text(script, person, _safe(lines(), stdout), variables, on_say=say)
+
+
+def _safe(lines: Iterable[str], stdout: TextIO) -> Iterable[str]:
+    for line in lines:
+        try:
+            parse_answer(line)
+        except (AnswerError, ValueError) as exc:
+            print(f"  ({exc}; try again)", file=stdout)
+            continue
+        yield line

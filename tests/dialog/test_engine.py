@@ -1,0 +1,195 @@
+"""The state machine, driven as text through a fake locale (see conftest)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialog.engine import Conversation, ConversationError
+from bot.dialog.events import Dtmf, End, Escalate, HangUp, Listen, NoInput, Say, Utterance
+from bot.simulate import run_text
+
+PERSON = {"name": "张伟", "phone": "+8613800000000"}
+VARS = {"agency": "兰州市公安局", "callback_number": "96110", "caller_id": "96110"}
+COOPERATIVE = ["yes", "城关区 白银路", "green", "no", "two", "negative", "yes"]
+
+
+def run(script, answers, **kw):
+    return run_text(script, PERSON, answers, VARS, **kw).record
+
+
+def test_cooperative_call_fills_every_slot(xx_script):
+    rec = run(xx_script, COOPERATIVE)
+    assert rec.outcome == "completed" and rec.escalation is None
+    assert rec.slots == {
+        "identity": "yes", "residence": {"raw": "城关区 白银路", "district": None}, "health_code": "green",
+        "isolation": "no", "nat_count": 2, "nat_result": "negative", "notice_ack": "yes",
+    }  # fmt: skip
+    assert rec.transcript[0].text.startswith("您好！这里是兰州市公安局")
+    assert "张伟" in rec.transcript[1].text
+    assert rec.transcript[-1].speaker == "bot" and "再见" in rec.transcript[-1].text
+
+
+def test_start_returns_say_then_listen(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS)
+    actions = conv.start()
+    assert [type(a) for a in actions] == [Say, Say, Listen]
+    listen = actions[-1]
+    assert listen.step == "identity" and listen.expect == "yes_no" and "1" in listen.dtmf_keys
+    assert conv.current_listen == listen
+
+
+def test_no_input_then_dtmf(xx_script):
+    rec = run(xx_script, ["<silence>", "dtmf:1", "addr", "dtmf:3", "dtmf:2", "dtmf:4", "dtmf:1", "dtmf:1"])
+    assert rec.outcome == "completed"
+    assert rec.slots["identity"] == "yes" and rec.slots["health_code"] == "red"
+    assert rec.slots["nat_count"] == 4 and rec.slots["nat_result"] == "negative"
+    reprompt = rec.transcript[3]
+    assert reprompt.speaker == "bot" and "能听到吗" in reprompt.text
+
+
+def test_three_failures_escalate_unresolved(xx_script):
+    rec = run(xx_script, ["yes", "mumble", "<silence>", "mumble"])
+    assert rec.outcome == "escalated"
+    assert rec.escalation["reason"] == "unresolved" and rec.escalation["step"] == "residence"
+    assert rec.slots["identity"] == "yes"
+
+
+def test_no_input_and_no_match_reprompts_counted_separately(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    first = conv.handle(NoInput())
+    second = conv.handle(Utterance("blah"))
+    assert "能听到吗" in first[0].text  # first no-input reprompt
+    assert "没有听清" in second[0].text  # first no-match reprompt, not the second of anything
+    third = conv.handle(NoInput())
+    assert isinstance(third[-1], End) and isinstance(third[-2], Escalate)
+
+
+def test_low_confidence_is_confirmed(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    conv.handle(Utterance("yes"))
+    conv.handle(Utterance("addr"))
+    actions = conv.handle(Utterance("yellow", 0.3))
+    assert actions[0].text == "您说的是黄码，对吗？"
+    assert actions[1].expect == "yes_no"
+    actions = conv.handle(Utterance("yes"))
+    assert conv.record.slots["health_code"] == "yellow"
+    assert actions[-1].step == "isolation"
+
+
+def test_denied_confirmation_asks_again(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    conv.handle(Utterance("yes"))
+    conv.handle(Utterance("addr"))
+    conv.handle(Utterance("yellow", 0.3))
+    actions = conv.handle(Utterance("no"))
+    assert conv.record.slots["health_code"] is None
+    assert actions[-1].step == "health_code" and actions[-1].expect == "health_code"
+    conv.handle(Utterance("green"))
+    assert conv.record.slots["health_code"] == "green"
+
+
+def test_confirmation_by_key(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    conv.handle(Utterance("yes", 0.2))
+    conv.handle(Dtmf("1"))
+    assert conv.record.slots["identity"] == "yes"
+
+
+def test_who_and_repeat_reask_without_failure(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    for _ in range(4):
+        actions = conv.handle(Utterance("who"))
+        assert "96110" in actions[0].text and "张伟" in actions[1].text
+        actions = conv.handle(Utterance("again"))
+        assert actions[0].text == "好的，我再说一遍。" and "张伟" in actions[1].text
+    assert not conv.finished
+
+
+def test_one_refusal_persuades_two_escalate(xx_script):
+    rec = run(xx_script, ["yes", "refuse", "addr", "green", "refuse"])
+    assert rec.outcome == "escalated" and rec.escalation["reason"] == "uncooperative"
+    assert rec.slots["residence"] == {"raw": "addr", "district": None} and rec.slots["health_code"] == "green"
+    assert any("传染病防治法" in t.text for t in rec.transcript if t.speaker == "bot")
+
+
+def test_human_by_voice_or_key(xx_script):
+    assert run(xx_script, ["yes", "human"]).escalation["reason"] == "requested_human"
+    rec = run(xx_script, ["dtmf:0"])
+    assert rec.escalation == {"reason": "requested_human", "step": "identity", "detail": "caller asked for a person"}
+
+
+def test_wrong_number_by_answer_or_intent(xx_script):
+    assert run(xx_script, ["no"]).outcome == "wrong_number"
+    assert run(xx_script, ["yes", "wrong"]).outcome == "wrong_number"
+
+
+def test_hangup_keeps_slots(xx_script):
+    rec = run(xx_script, ["yes", "addr", "green", "<hangup>"])
+    assert rec.outcome == "hung_up" and rec.slots["health_code"] == "green" and rec.slots["isolation"] is None
+    assert rec.transcript[-1].kind == "hangup"
+    # lines run out: the caller hangs up
+    assert run(xx_script, ["yes"]).outcome == "hung_up"
+
+
+def test_zero_tests_skip_the_result(xx_script):
+    rec = run(xx_script, ["yes", "addr", "green", "no", "zero", "yes"])
+    assert rec.outcome == "completed" and rec.slots["nat_count"] == 0 and rec.slots["nat_result"] is None
+
+
+def test_notice_is_read_again_until_acknowledged(xx_script):
+    rec = run(xx_script, ["yes", "addr", "green", "no", "two", "negative", "no", "yes"])
+    assert rec.outcome == "completed" and rec.slots["notice_ack"] == "yes"
+    notices = [t for t in rec.transcript if t.speaker == "bot" and "社交活动" in t.text]
+    assert len(notices) == 2
+
+
+def test_turns_reach_on_turn_as_they_happen(xx_script):
+    seen = []
+    conv = Conversation(xx_script, PERSON, VARS, on_turn=seen.append)
+    conv.start()
+    assert len(seen) == 2
+    conv.handle(Utterance("yes", 0.9, at=3.5))
+    assert seen[2].speaker == "caller" and seen[2].confidence == 0.9 and seen[2].at == 3.5
+    assert seen[2].parse == {"value": "yes", "intent": None}
+
+
+def test_failing_on_turn_does_not_break_the_call(xx_script):
+    def boom(turn):
+        raise OSError("disk full")
+
+    conv = Conversation(xx_script, PERSON, VARS, on_turn=boom)
+    conv.start()
+    conv.handle(Utterance("yes"))
+    assert conv.record.slots["identity"] == "yes"
+
+
+def test_resume_reconfirms_identity_then_skips_answered(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS, prefilled_slots={"identity": "yes", "residence": {"raw": "x"}, "health_code": "red"})
+    actions = conv.start()
+    assert actions[-1].step == "identity"
+    actions = conv.handle(Utterance("yes"))
+    assert actions[-1].step == "isolation"
+    assert conv.record.slots["health_code"] == "red"
+
+
+def test_events_after_end_are_ignored_and_misuse_is_named(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS)
+    with pytest.raises(ConversationError, match="before the call was answered"):
+        conv.handle(Utterance("yes"))
+    conv.start()
+    with pytest.raises(ConversationError, match="answered twice"):
+        conv.start()
+    conv.handle(HangUp())
+    assert conv.handle(Utterance("yes")) == [] and conv.finished
+
+
+def test_bad_events_are_rejected_at_construction():
+    with pytest.raises(ValueError):
+        Dtmf("x")
+    with pytest.raises(ValueError):
+        Utterance("yes", 1.5)
