@@ -1,0 +1,166 @@
+"""The SIP edge's defences: message size cap, per-source rate limit with a self-expiring
+ban, malformed messages answered with 400 (when a reply can be routed) or dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+
+from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
+
+log = logging.getLogger(__name__)
+
+_REQUEST_LINE = re.compile(rb"^([A-Z]+) (\S+) SIP/2\.0\r?\n")
+_HEADER = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.M)
+_COMPACT = {b"v": b"via", b"f": b"from", b"t": b"to", b"i": b"call-id", b"l": b"content-length"}
+
+
+@dataclass
+class EdgeStats:
+    oversize: int = 0
+    malformed: int = 0
+    rejected_400: int = 0
+    rate_limited: int = 0
+
+
+@dataclass
+class RateLimit:
+    """Token bucket per source address; a source that empties it is banned for a while."""
+
+    per_second: float
+    burst: int
+    ban_seconds: float
+    trusted: tuple[str, ...] = ()
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _banned: dict[str, float] = field(default_factory=dict)
+
+    def allow(self, source: str, now: float | None = None) -> bool:
+        if source in self.trusted:
+            return True
+        now = time.monotonic() if now is None else now
+        until = self._banned.get(source)
+        if until is not None:
+            if now < until:
+                return False
+            del self._banned[source]
+        tokens, last = self._buckets.get(source, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+        if tokens < 1.0:
+            self._banned[source] = now + self.ban_seconds
+            self._buckets.pop(source, None)
+            log.warning("SIP source rate-limited for %.0f s", self.ban_seconds)
+            return False
+        self._buckets[source] = (tokens - 1.0, now)
+        if len(self._buckets) > 10000:  # forget the oldest sources
+            for key in list(self._buckets)[:5000]:
+                del self._buckets[key]
+        return True
+
+
+def check_request(msg: SipRequest, raw: bytes) -> str | None:
+    """Semantic checks aiosipua does not make. Returns why the request is bad, or None."""
+    cseq = msg.cseq
+    if cseq is None:
+        return "bad CSeq"
+    if cseq.method.upper() != msg.method.upper() and msg.method.upper() not in ("ACK", "CANCEL"):
+        return "CSeq method does not match the request"
+    if not 0 <= cseq.seq < 2**31:
+        return "CSeq number out of range"
+    mf = msg.get_header("max-forwards")
+    if mf is not None and (not mf.strip().isdigit() or int(mf.strip()) > 255):
+        return "bad Max-Forwards"
+    cl = msg.get_header("content-length")
+    if cl is not None:
+        if not cl.strip().isdigit():
+            return "bad Content-Length"
+        head, sep, body = raw.partition(b"\r\n\r\n")
+        if sep and int(cl.strip()) > len(body):
+            return "Content-Length larger than the body"
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", msg.uri or ""):
+        return "bad Request-URI"
+    headers = {m.group(1).lower() for m in _HEADER.finditer(raw.partition(b"\r\n\r\n")[0])}
+    headers = {_COMPACT.get(h, h) for h in headers}
+    for h in (b"via", b"from", b"to", b"call-id", b"cseq"):
+        if h not in headers:
+            return f"missing {h.decode()}"
+    return None
+
+
+class _EdgeProtocol(asyncio.DatagramProtocol):
+    def __init__(self, owner: GuardedUdpTransport) -> None:
+        self.owner = owner
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        self.owner._dispatch(data, (str(addr[0]), int(addr[1])))
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("SIP socket error: %s", exc)
+
+
+class GuardedUdpTransport(UdpSipTransport):
+    """aiosipua's UDP transport with the edge's defences in front of the parser
+    (its own protocol class also avoids aiosipua's AssertionError log on 3.11, pitfall 5)."""
+
+    max_bytes: int = 8192
+    rate: RateLimit | None = None
+    stats: EdgeStats
+
+    def configure(self, max_bytes: int, rate: RateLimit | None) -> None:
+        self.max_bytes = max_bytes
+        self.rate = rate
+        self.stats = EdgeStats()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._udp_transport, _ = await loop.create_datagram_endpoint(
+            lambda: _EdgeProtocol(self), local_addr=self.local_addr
+        )
+
+    def _dispatch(self, data: bytes, addr: tuple[str, int]) -> None:
+        if len(data) > self.max_bytes:
+            self.stats.oversize += 1
+            return
+        if not data.strip():
+            return  # keep-alive CRLF
+        is_request = _REQUEST_LINE.match(data) is not None
+        if is_request and self.rate is not None and b";tag=" not in _to_header(data):
+            if not self.rate.allow(addr[0]):
+                self.stats.rate_limited += 1
+                return
+        try:
+            msg = SipMessage.parse(data)
+        except Exception:
+            self.stats.malformed += 1
+            return
+        if isinstance(msg, SipRequest):
+            why = check_request(msg, data)
+            if why is not None:
+                self.stats.malformed += 1
+                self._reply_400(msg, why)
+                return
+        elif isinstance(msg, SipResponse) and msg.cseq is None:
+            self.stats.malformed += 1
+            return
+        super()._dispatch(data, addr)
+
+    def _reply_400(self, req: SipRequest, why: str) -> None:
+        if req.method.upper() == "ACK" or not req.headers.get("via"):
+            return
+        resp = SipResponse(status_code=400, reason_phrase="Bad Request")
+        for name in ("via", "from", "to", "call-id", "cseq"):
+            for v in req.headers.get(name):
+                resp.headers.append(name.title() if name != "call-id" else "Call-ID", v)
+        resp.headers.set_single("Warning", f'399 veribot "{why}"')
+        try:
+            self.send_reply(resp)
+            self.stats.rejected_400 += 1
+        except (ValueError, OSError, RuntimeError):
+            pass
+
+
+def _to_header(data: bytes) -> bytes:
+    m = re.search(rb"^(?:To|t)[ \t]*:(.*)$", data, re.M | re.I)
+    return m.group(1) if m else b""

@@ -1,0 +1,296 @@
+"""The SIP endpoint of one worker: aiosipua UAS+UAC on one UDP socket behind the edge
+guard, calls in and out with their RTP streams, capacity, timers, and the two aiosipua
+fixes from TELEPHONY.md (Record-Route in UAS responses; ACK for non-2xx finals)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiosipua import IncomingCall, Registration, SipDigestAuth, SipRequest, SipResponse, SipUAC, SipUAS
+from aiosipua.headers import parse_address, parse_uri
+
+from bot.telephony import sdp
+from bot.telephony.call import SipCall
+from bot.telephony.guard import GuardedUdpTransport, RateLimit
+from bot.telephony.media import MediaStream, PortPool
+from bot.telephony.settings import TelephonySettings, mask_phone
+
+log = logging.getLogger(__name__)
+
+InboundHandler = Callable[[SipCall], Awaitable[object]]
+HANGUP_GRACE = 5.0  # seconds the call handler gets to finish its record after the far end hangs up
+
+
+@dataclass(frozen=True)
+class DialOutcome:
+    call: SipCall | None
+    status: int | None  # final SIP status (200 when answered; None when nothing came back)
+    reason: str = ""
+    retry_after: float | None = None
+
+
+def uri_target(uri: str, default_port: int = 5060) -> tuple[str, int]:
+    u = parse_uri(uri if uri.startswith("sip") else f"sip:{uri}")
+    return (u.host, u.port or default_port)
+
+
+class SipEndpoint:
+    def __init__(self, settings: TelephonySettings, on_inbound: InboundHandler | None = None) -> None:
+        self.settings = settings
+        self.on_inbound = on_inbound
+        self.ports = PortPool(*settings.rtp_ports)
+        self.calls: dict[str, SipCall] = {}
+        self.setting_up = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._invites: dict[str, tuple[SipRequest, tuple[str, int]]] = {}
+        self._finals: dict[str, SipResponse] = {}
+        self.transport = GuardedUdpTransport()
+        s = settings
+        self.transport.configure(
+            s.max_message_bytes, RateLimit(s.rate_limit_per_second, s.rate_limit_burst, s.rate_limit_ban_seconds, s.trusted_sources)
+        )
+        self.transport.local_addr = s.listen
+        self.uac = SipUAC(self.transport)
+        self.uas = SipUAS(self.transport, uac=self.uac, user_agent="veribot")
+        self.uas.on_invite = self._on_invite
+        self.uas.on_bye = self._on_bye
+        self.uas.on_transfer_progress = self._on_transfer_progress
+        self._registration: Registration | None = None
+        uac_handle = self.uac.handle_response
+        self.uac.handle_response = lambda resp, addr: (self._on_response(resp), uac_handle(resp, addr))  # type: ignore[method-assign]
+
+    @property
+    def busy(self) -> int:
+        """Concurrency slots in use: live calls plus calls being set up."""
+        return len(self.calls) + self.setting_up
+
+    @property
+    def local_addr(self) -> tuple[str, int]:
+        return self.transport.local_addr
+
+    async def start(self) -> None:
+        await self.uas.start()
+        assert self.transport._udp_transport is not None
+        host, port = self.transport._udp_transport.get_extra_info("sockname")[:2]
+        self.transport.local_addr = (self.settings.public_address or host, port)
+        s = self.settings
+        if s.register and s.trunk:
+            aor = f"sip:{s.auth_user or s.caller_id}@{uri_target(s.trunk)[0]}"
+            self._registration = Registration(self.uac, aor, uri_target(s.trunk), auth=self._auth())
+            self._registration.register()
+        log.info("SIP endpoint on %s:%d", *self.local_addr)
+
+    async def stop(self) -> None:
+        for call in list(self.calls.values()):
+            call.hangup()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=HANGUP_GRACE + 1)
+        for call in list(self.calls.values()):
+            await self._release(call)
+        if self._registration is not None:
+            with contextlib.suppress(Exception):
+                self._registration.unregister()
+        await self.uas.stop()
+
+    def _auth(self) -> SipDigestAuth | None:
+        s = self.settings
+        return SipDigestAuth(s.auth_user, s.auth_password.reveal()) if s.auth_user else None
+
+    def _media(self) -> MediaStream:
+        return MediaStream(self.local_addr[0], self.ports, inactivity=self.settings.media_inactivity)
+
+    # ------------------------------------------------------------------ outbound
+    async def dial(self, uri: str, *, caller_id: str | None = None, headers: dict[str, str] | None = None) -> DialOutcome:
+        """Place a call. Answered: DialOutcome.call is live (run it with `supervise`)."""
+        s = self.settings
+        if self.busy >= s.capacity:
+            return DialOutcome(None, 503, "worker at capacity", float(s.retry_after))
+        self.setting_up += 1
+        media = self._media()
+        try:
+            await media.open()  # bind RTP before the INVITE leaves (pitfall 4)
+            to_uri = uri if uri.startswith("sip") else f"sip:{uri}@{uri_target(s.trunk)[0]}"
+            remote = uri_target(s.trunk) if s.trunk else uri_target(to_uri)
+            from_uri = f"sip:{caller_id or s.caller_id}@{self.local_addr[0]}"
+            out = self.uac.send_invite(
+                from_uri, to_uri, remote, sdp.offer(self.local_addr[0], media.port, s.codecs),
+                extra_headers=headers, user_agent="veribot", auth=self._auth(),
+            )
+            self._remember_invite(out.invite, remote)
+            try:
+                await out.wait_answered(timeout=s.ring_timeout)
+            except TimeoutError:
+                out.cancel(self.uac)
+                with contextlib.suppress(TimeoutError, RuntimeError):
+                    await out.wait_answered(timeout=2.0)  # the 487 (or a last-moment 200)
+                if out.dialog.state.value != "confirmed":
+                    await media.close()
+                    return DialOutcome(None, 408, "ring timeout")
+            except RuntimeError:
+                await media.close()
+                final = self._finals.pop(out.call_id, None)
+                return DialOutcome(None, out._reject_code, out._reject_reason, _retry_after(final))
+            try:
+                choice = sdp.choose(out.sdp_answer, s.codecs)
+            except ValueError as exc:
+                out.hangup(self.uac)
+                await media.close()
+                return DialOutcome(None, 488, str(exc))
+            media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
+            call = SipCall(out.call_id, "outbound", parse_uri(to_uri).user or "", media)
+            call._hangup = lambda: out.hangup(self.uac)
+            call._refer = lambda target: self.uac.send_refer(out.dialog, target, out.remote_addr)
+            self._adopt(call)
+            return DialOutcome(call, 200, "OK")
+        except BaseException:
+            if media.port and not media.closed:
+                await media.close()
+            raise
+        finally:
+            self.setting_up -= 1
+
+    def _remember_invite(self, invite: SipRequest, remote: tuple[str, int]) -> None:
+        cid = invite.call_id or ""
+        self._invites[cid] = (invite, remote)
+        asyncio.get_running_loop().call_later(40.0, self._invites.pop, cid, None)
+
+    def _on_response(self, resp: SipResponse) -> None:
+        cseq = resp.cseq
+        if cseq is None or cseq.method.upper() != "INVITE" or resp.status_code < 300:
+            return
+        cid = resp.call_id or ""
+        self._finals[cid] = resp
+        asyncio.get_running_loop().call_later(5.0, self._finals.pop, cid, None)
+        sent = self._invites.get(cid)
+        if sent is not None:
+            self.transport.send(_ack_for_final(sent[0], resp), sent[1])  # RFC 3261 17.1.1.3 (pitfall 2)
+
+    # ------------------------------------------------------------------ inbound
+    def _on_invite(self, inc: IncomingCall) -> None:
+        record_route = inc.invite.headers.get("record-route")
+        if record_route:  # pitfall 1: responses must carry Record-Route or the proxy loses the dialog
+            send = inc._send_response
+
+            def with_rr(code: int, reason: str, **kw: object) -> SipResponse | None:
+                extra = dict(kw.pop("extra_headers", None) or {})  # type: ignore[call-overload]
+                extra["Record-Route"] = ", ".join(record_route)
+                return send(code, reason, extra_headers=extra, **kw)  # type: ignore[arg-type]
+
+            inc._send_response = with_rr  # type: ignore[method-assign]
+        s = self.settings
+        if self.busy >= s.capacity:
+            inc._send_response(503, "Service Unavailable", extra_headers={"Retry-After": str(s.retry_after)})
+            inc.dialog.terminate()
+            log.warning("inbound call refused: at capacity (%d)", s.capacity)
+            return
+        if self.on_inbound is None:
+            inc.reject(480, "Temporarily Unavailable")
+            return
+        self.setting_up += 1
+        self._spawn(self._answer(inc))
+
+    async def _answer(self, inc: IncomingCall) -> None:
+        media = self._media()
+        try:
+            try:
+                choice = sdp.choose(inc.sdp_offer, self.settings.codecs)
+            except ValueError:
+                inc.reject(488, "Not Acceptable Here")
+                return
+            await media.open()  # bound before the 200 OK goes out (pitfall 4)
+            inc.accept(sdp.answer(self.local_addr[0], media.port, choice))
+            media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
+            caller = parse_address(inc.caller).uri.user or "" if inc.caller else ""
+            call = SipCall(inc.call_id, "inbound", caller, media, headers=dict(inc.x_headers))
+            call._hangup = inc.hangup
+            call._refer = lambda target: self.uac.send_refer(inc.dialog, target, inc.source_addr)
+            self._adopt(call)
+        except BaseException:
+            if media.port and not media.closed:
+                await media.close()
+            raise
+        finally:
+            self.setting_up -= 1
+        log.info("inbound call %s from %s", call.call_id[:8], mask_phone(caller))
+        assert self.on_inbound is not None
+        await self.supervise(call, self.on_inbound(call))
+
+    def _adopt(self, call: SipCall) -> None:
+        self.calls[call.call_id] = call
+        call.media.on_inactive = lambda: self._end(call, "media_timeout")
+
+    def _end(self, call: SipCall, reason: str) -> None:
+        if not call.ended.is_set():
+            call.hangup()
+            call.end_reason = reason
+
+    def _on_bye(self, _inc: IncomingCall, request: SipRequest) -> None:
+        call = self.calls.get(request.call_id or "")
+        if call is not None:
+            call.finish("remote_bye")
+
+    def _on_transfer_progress(self, call_id: str, status: int, _reason: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.transfer_progress(status)
+
+    # ------------------------------------------------------------------ life of a call
+    async def supervise(self, call: SipCall, handler: Awaitable[object]) -> None:
+        """Run the call's handler under the maximum call length; whatever happens, hang up
+        and free port, tasks and slot (a far-end hang-up leaves the handler HANGUP_GRACE s)."""
+        task = asyncio.ensure_future(handler)
+        ended = asyncio.ensure_future(call.ended.wait())
+        try:
+            done, _ = await asyncio.wait({task, ended}, timeout=self.settings.max_call_seconds,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                self._end(call, "max_length")
+            if not task.done():
+                await asyncio.wait({task}, timeout=HANGUP_GRACE)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            elif task.exception() is not None:
+                log.error("call handler failed: %r", task.exception())
+        finally:
+            ended.cancel()
+            call.hangup()
+            await self._release(call)
+
+    async def _release(self, call: SipCall) -> None:
+        self.calls.pop(call.call_id, None)
+        await call.media.close()
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _retry_after(resp: SipResponse | None) -> float | None:
+    raw = resp.get_header("retry-after") if resp is not None else None
+    if not raw:
+        return None
+    head = raw.split(";")[0].split("(")[0].strip()
+    return float(head) if head.isdigit() else None
+
+
+def _ack_for_final(invite: SipRequest, resp: SipResponse) -> SipRequest:
+    ack = SipRequest(method="ACK", uri=invite.uri)
+    ack.headers.append("Via", invite.headers.get("via")[0])
+    for name in ("From", "Call-ID", "Max-Forwards"):
+        value = invite.headers.get_first(name.lower())
+        if value:
+            ack.headers.set_single(name, value)
+    for route in invite.headers.get("route"):
+        ack.headers.append("Route", route)
+    ack.headers.set_single("To", resp.headers.get_first("to") or "")
+    cseq = invite.cseq
+    ack.headers.set_single("CSeq", f"{cseq.seq if cseq else 1} ACK")
+    ack.headers.set_single("Content-Length", "0")
+    return ack
