@@ -1,0 +1,143 @@
+"""One test per class of script error, each asserting the line it is reported at."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.dialog.script import ScriptError, load_script_text
+
+BASE = """\
+name: t
+locale: xx-XX
+variables: [name]
+start: ask1
+steps:
+  ask1:
+    ask: yes_no
+    slot: identity
+    prompt: "are you {name}?"
+    reprompts:
+      no_input: ["hello?"]
+      no_match: ["pardon?"]
+    dtmf: {"1": "yes", "2": "no"}
+    next: bye
+  bye:
+    say: "bye"
+    end: completed
+"""
+
+
+def errors(text: str) -> list[tuple[int, str]]:
+    with pytest.raises(ScriptError) as info:
+        load_script_text(textwrap.dedent(text))
+    return [(p.line, p.message) for p in info.value.errors]
+
+
+def one(text: str, fragment: str) -> int:
+    found = [(line, msg) for line, msg in errors(text) if fragment in msg]
+    assert found, f"no error containing {fragment!r} in {errors(text)}"
+    return found[0][0]
+
+
+def test_base_is_valid():
+    script = load_script_text(BASE)
+    assert script.start == "ask1" and script.steps["ask1"].dtmf == (("1", "yes"), ("2", "no"))
+
+
+def test_yaml_syntax_error_has_its_line():
+    assert one(BASE.replace('    next: bye\n', '    next: [bye\n'), "YAML syntax") >= 14
+
+
+def test_python_tags_are_rejected():
+    assert one(BASE.replace('prompt: "are you {name}?"', 'prompt: !!python/object/apply:os.system ["id"]'), "not allowed") == 9
+
+
+def test_yes_no_on_off_stay_strings():
+    script = load_script_text(BASE.replace('"1": "yes", "2": "no"', '"1": yes, "2": no'))
+    assert dict(script.steps["ask1"].dtmf) == {"1": "yes", "2": "no"}
+
+
+def test_unknown_key():
+    assert one(BASE.replace("    next: bye\n", "    nxet: bye\n    next: bye\n"), "unknown key 'nxet'") == 14
+
+
+def test_wrong_type():
+    assert one(BASE.replace("steps:\n", "settings:\n  max_failures: lots\nsteps:\n"), "max_failures must be") == 6
+
+
+def test_unknown_expect():
+    assert one(BASE.replace("ask: yes_no", "ask: colour"), "ask must be one of") == 7
+
+
+def test_unknown_step_reference():
+    assert one(BASE.replace("next: bye", "next: byebye"), "unknown step 'byebye'") == 14
+
+
+def test_unknown_start():
+    assert one(BASE.replace("start: ask1", "start: nowhere"), "start refers to unknown step") == 4
+
+
+def test_unreachable_step():
+    text = BASE + "  orphan:\n    say: hi\n    next: bye\n"
+    assert one(text, "'orphan' is unreachable") == 18
+
+
+def test_step_with_no_path_to_an_end():
+    text = BASE.replace("next: bye", "next: loop") + "  loop:\n    say: again\n    next: loop\n"
+    assert one(text, "'loop' has no path to an end") == 18
+
+
+def test_undefined_variable():
+    assert one(BASE.replace('"hello?"', '"hello {nmae}?"'), "undefined variable {nmae}") == 11
+
+
+def test_dtmf_key_mapped_twice_in_one_map():
+    assert one(BASE.replace('{"1": "yes", "2": "no"}', '{"1": "yes", "1": "no"}'), "duplicate key '1'") == 13
+
+
+def test_dtmf_key_mapped_twice_across_handler_and_ask():
+    text = BASE.replace("start: ask1", 'handlers:\n  human:\n    dtmf: "1"\nstart: ask1')
+    assert one(text, "DTMF key 1 is mapped twice") == 16
+
+
+def test_dtmf_value_must_fit_the_expect():
+    assert one(BASE.replace('"2": "no"', '"2": "maybe"'), "maps to 'maybe'") == 13
+
+
+def test_ask_without_reprompts():
+    text = BASE.replace('      no_input: ["hello?"]\n', "")
+    assert one(text, "no no_input reprompts") == 6
+
+
+def test_branch_to_value_the_expect_cannot_give():
+    text = BASE.replace("    next: bye\n  bye:", "    branches: {maybe: bye}\n    next: bye\n  bye:", 1)
+    assert one(text, "unknown key 'maybe'") == 14
+
+
+def test_errors_come_sorted_and_all_at_once():
+    text = BASE.replace("next: bye", "next: nope").replace('"hello?"', '"{x}"')
+    lines = [line for line, _ in errors(text)]
+    assert lines == sorted(lines) and len(lines) >= 2
+
+
+def test_cli_lint_exit_codes_and_format(tmp_path: Path):
+    good = tmp_path / "good.yaml"
+    good.write_text(BASE)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BASE.replace("next: bye", "next: byebye"))
+    run = [sys.executable, "-m", "bot", "dialogs", "lint"]
+    assert subprocess.run([*run, str(good)], capture_output=True).returncode == 0
+    out = subprocess.run([*run, str(bad)], capture_output=True, text=True)
+    assert out.returncode == 1 and f"{bad}:14: step 'ask1': next refers to unknown step 'byebye'" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["verification.zh-CN.yaml", "verification.en-US.yaml"])
+def test_shipped_scripts_are_valid(name: str):
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "bot", "dialogs", "lint", str(root / "dialogs" / name)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout
