@@ -111,7 +111,11 @@ class Conversation:
     # ------------------------------------------------------------ inputs
     def _on_utterance(self, ev: Utterance) -> None:
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
-        parsed = nlu.parse(self.script.locale, expect, ev.text)
+        try:
+            parsed = nlu.parse(self.script.locale, expect, ev.text)
+        except Exception:  # one bad answer must never end a call: treat it as not understood
+            log.exception("answer understanding failed at step %s", self.step.id)
+            parsed = nlu.Parse()
         self._turn(Speaker.CALLER, ev.text, parse=parsed.to_json(), confidence=ev.confidence, at=ev.at)
         if parsed.intent:
             self._on_intent(parsed.intent)

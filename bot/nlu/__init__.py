@@ -30,6 +30,8 @@ def _module(locale: str):
     try:
         return importlib.import_module(f"bot.nlu.{lang}")
     except ModuleNotFoundError as exc:
+        if exc.name != f"bot.nlu.{lang}":
+            raise
         raise ValueError(f"no answer understanding for locale {locale!r}") from exc
 
 

@@ -193,3 +193,16 @@ def test_bad_events_are_rejected_at_construction():
         Dtmf("x")
     with pytest.raises(ValueError):
         Utterance("yes", 1.5)
+
+
+def test_a_crashing_parser_counts_as_not_understood(xx_script, monkeypatch):
+    import bot.nlu
+
+    def broken(locale, expect, text):
+        raise RuntimeError("parser bug")
+
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    monkeypatch.setattr(bot.nlu, "parse", broken)
+    actions = conv.handle(Utterance("yes"))
+    assert not conv.finished and "没有听清" in actions[0].text
