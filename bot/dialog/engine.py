@@ -111,11 +111,17 @@ class Conversation:
     # ------------------------------------------------------------ inputs
     def _on_utterance(self, ev: Utterance) -> None:
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
-        try:
-            parsed = nlu.parse(self.script.locale, expect, ev.text)
-        except Exception:  # one bad answer must never end a call: treat it as not understood
-            log.exception("answer understanding failed at step %s", self.step.id)
-            parsed = nlu.Parse()
+        parsed = self._parse(expect, ev.text)
+        if self.phase == "confirm" and self.step.expect != "yes_no" and not parsed.intent:
+            # "不对，是绿码" while confirming yellow: a new value replaces the pending one
+            again = self._parse(self.step.expect, ev.text)
+            if again.value is not None and again.value != self.pending:
+                self._turn(Speaker.CALLER, ev.text, parse=again.to_json(), confidence=ev.confidence, at=ev.at)
+                self.phase = "ask"
+                self._on_value(again.value, ev.confidence)
+                return
+            if again.value is not None and parsed.value is None:
+                parsed = nlu.Parse("yes")  # repeating the pending value confirms it
         self._turn(Speaker.CALLER, ev.text, parse=parsed.to_json(), confidence=ev.confidence, at=ev.at)
         if parsed.intent:
             self._on_intent(parsed.intent)
@@ -123,6 +129,13 @@ class Conversation:
             self._failure("no_match")
         else:
             self._on_value(parsed.value, ev.confidence)
+
+    def _parse(self, expect: str, text: str) -> nlu.Parse:
+        try:
+            return nlu.parse(self.script.locale, expect, text)
+        except Exception:  # one bad answer must never end a call: treat it as not understood
+            log.exception("answer understanding failed at step %s", self.step.id)
+            return nlu.Parse()
 
     def _on_dtmf(self, ev: Dtmf) -> None:
         step = self.step

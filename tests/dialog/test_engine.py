@@ -206,3 +206,13 @@ def test_a_crashing_parser_counts_as_not_understood(xx_script, monkeypatch):
     monkeypatch.setattr(bot.nlu, "parse", broken)
     actions = conv.handle(Utterance("yes"))
     assert not conv.finished and "没有听清" in actions[0].text
+
+
+def test_a_new_value_while_confirming_replaces_the_pending_one(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    conv.handle(Utterance("yes"))
+    conv.handle(Utterance("addr"))
+    conv.handle(Utterance("yellow", 0.3))
+    actions = conv.handle(Utterance("green"))
+    assert conv.record.slots["health_code"] == "green" and actions[-1].step == "isolation"
