@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.dialog.script import EXPECT_VALUES
 from bot.nlu import Parse
 
 FAKE = {
@@ -24,7 +25,11 @@ def _parse(expect: str, text: str) -> Parse:
         return FAKE.get(text) or (Parse({"raw": text, "district": None}) if text != "mumble" else Parse())
     if expect == "count" and text.isdigit():
         return Parse(int(text))
-    return FAKE.get(text, Parse())
+    found = FAKE.get(text, Parse())
+    allowed = EXPECT_VALUES[expect]
+    if found.value is not None and not (allowed and found.value in allowed or expect == "count" and isinstance(found.value, int)):
+        return Parse()  # like the real parsers: a colour is not an answer to a yes/no question
+    return found
 
 
 @pytest.fixture(autouse=True)
