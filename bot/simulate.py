@@ -40,7 +40,7 @@ def parse_answer(line: str, lineno: int = 0) -> list[Event]:
 
 def load_person(arg: str) -> dict[str, Any]:
     """--person takes inline JSON or a path to a JSON file."""
-    raw = arg if arg.lstrip().startswith("{") else Path(arg).read_text(encoding="utf-8")
+    raw = arg if arg.lstrip()[:1] in ("{", "[") else Path(arg).read_text(encoding="utf-8")
     try:
         person = json.loads(raw)
     except json.JSONDecodeError as exc:
