@@ -100,6 +100,7 @@ class MediaStream:
         self._last_rx = time.monotonic()
         self._drained = asyncio.Event()
         self._drained.set()
+        self._tick = asyncio.Event()
         self.closed = False
 
     # ------------------------------------------------------------- life cycle
@@ -143,6 +144,7 @@ class MediaStream:
             self._transport = None
         self.ports.release(self.port)
         self._drained.set()
+        self._tick.set()
 
     # ------------------------------------------------------------- sending
     def play(self, pcm: bytes) -> None:
@@ -162,6 +164,12 @@ class MediaStream:
 
     async def drained(self) -> None:
         await self._drained.wait()
+
+    async def wait_queue_below(self, seconds: float) -> None:
+        """Pace a producer: return once at most `seconds` of audio wait to be sent."""
+        while self.queued_seconds > seconds and not self.closed:
+            self._tick.clear()
+            await self._tick.wait()
 
     def send_dtmf(self, digits: str) -> None:
         for d in digits:
@@ -208,6 +216,7 @@ class MediaStream:
                 self._send(self.payload_type, g711.encode(chunk, self.payload_type), self._ts)
             if not self._out:
                 self._drained.set()
+            self._tick.set()
             if self.inactivity and time.monotonic() - self._last_rx > self.inactivity:
                 log.info("rtp port %d: no media for %.0f s", self.port, self.inactivity)
                 self.inactivity = 0

@@ -1,0 +1,159 @@
+"""pipecat transport over one SIP call's RTP stream (the `transport` of
+`bot.pipeline.call.run_call`). Input pushes 8 kHz `InputAudioRawFrame`s and
+`InputDTMFFrame`s; output queues the bot's audio on the stream's 20 ms clock (silence
+in between is the stream's job), drops unsent audio on interruption, sends the rest on
+EndFrame and then hangs up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InputDTMFFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    OutputDTMFFrame,
+    OutputDTMFUrgentFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.transports.base_input import BaseInputTransport
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+
+from bot.telephony.call import SipCall
+
+SAMPLE_RATE = 8000
+AHEAD_SECONDS = 0.06  # audio queued ahead of the clock: small, so barge-in cuts quickly
+
+
+def _hangup_frame() -> Frame:
+    try:
+        from bot.pipeline.frames import CallerHangUpFrame  # speech engineer's frame
+    except ImportError:
+        return EndFrame()
+    return CallerHangUpFrame()
+
+
+def call_params() -> TransportParams:
+    return TransportParams(
+        audio_in_enabled=True,
+        audio_in_sample_rate=SAMPLE_RATE,
+        audio_out_enabled=True,
+        audio_out_sample_rate=SAMPLE_RATE,
+        audio_out_10ms_chunks=2,
+        audio_out_end_silence_secs=0,
+    )
+
+
+class RtpInput(BaseInputTransport):
+    def __init__(self, call: SipCall, params: TransportParams) -> None:
+        super().__init__(params, name="RtpInput")
+        self._call = call
+        self._watch: asyncio.Task[None] | None = None
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+        media = self._call.media
+        media.on_audio = self._on_audio
+        media.on_dtmf = self._on_dtmf
+        if self._watch is None:
+            self._watch = self.create_task(self._watch_hangup())
+
+    def _on_audio(self, pcm: bytes) -> None:
+        frame = InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1)
+        if self._params.audio_in_enabled and not self._paused and hasattr(self, "_audio_in_queue"):
+            self._audio_in_queue.put_nowait(frame)
+
+    def _on_dtmf(self, digit: str) -> None:
+        from pipecat.audio.dtmf.types import KeypadEntry
+
+        with contextlib.suppress(ValueError):
+            self.create_task(self.push_frame(InputDTMFFrame(button=KeypadEntry(digit))))
+
+    async def _watch_hangup(self) -> None:
+        await self._call.ended.wait()
+        if self._call.end_reason != "local_hangup":
+            await self.push_frame(_hangup_frame())
+
+    async def _stop_watch(self) -> None:
+        media = self._call.media
+        media.on_audio = None
+        media.on_dtmf = None
+        if self._watch is not None:
+            await self.cancel_task(self._watch)
+            self._watch = None
+
+    async def stop(self, frame: EndFrame) -> None:
+        await super().stop(frame)
+        await self._stop_watch()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        await self._stop_watch()
+
+
+class RtpOutput(BaseOutputTransport):
+    def __init__(self, call: SipCall, params: TransportParams) -> None:
+        super().__init__(params, name="RtpOutput")
+        self._call = call
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        media = self._call.media
+        if media.closed:
+            return False
+        media.play(frame.audio)
+        await media.wait_queue_below(AHEAD_SECONDS)
+        return True
+
+    def _supports_native_dtmf(self) -> bool:
+        return True
+
+    async def _write_dtmf_native(self, frame: OutputDTMFFrame | OutputDTMFUrgentFrame) -> None:
+        self._call.media.send_dtmf(str(frame.button.value))
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        if isinstance(frame, InterruptionFrame):
+            self._call.media.clear()
+        await super().process_frame(frame, direction)
+
+    async def stop(self, frame: EndFrame) -> None:
+        await super().stop(frame)  # sends what is queued in pipecat
+        media = self._call.media
+        if not media.closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(media.drained(), timeout=10)
+            await asyncio.sleep(0.06)  # the last packet leaves on the next tick
+        self._call.hangup()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        self._call.media.clear()
+        self._call.hangup()
+
+
+class RtpCallTransport(BaseTransport):
+    """The pipecat face of one SIP call."""
+
+    def __init__(self, call: SipCall, params: TransportParams | None = None) -> None:
+        super().__init__(name="RtpCallTransport")
+        self.call = call
+        p = params or call_params()
+        self._input = RtpInput(call, p)
+        self._output = RtpOutput(call, p)
+
+    def input(self) -> RtpInput:
+        return self._input
+
+    def output(self) -> RtpOutput:
+        return self._output

@@ -1,0 +1,108 @@
+"""Two veribot endpoints on loopback: audio and DTMF both ways, capacity, timers, leaks."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.calls import NetworkOutcome
+from bot.telephony.call import SipCall
+from bot.telephony.runner import outcome_for
+
+
+async def _wait(predicate, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+async def test_call_audio_and_dtmf_both_ways_then_everything_is_freed(make_endpoint) -> None:
+    got: list[str] = []
+    heard_by_bot = bytearray()
+
+    async def inbound(call: SipCall) -> None:
+        call.media.on_dtmf = got.append
+        call.media.on_audio = heard_by_bot.extend
+        call.media.play(b"\x00\x10" * 4000)  # 0.5 s
+        call.media.send_dtmf("9#")
+        await call.ended.wait()
+
+    bot = await make_endpoint(inbound)
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}", caller_id="13812345678")
+    assert out.status == 200 and out.call is not None
+    call = out.call
+    keys: list[str] = []
+    heard = bytearray()
+    call.media.on_dtmf = keys.append
+    call.media.on_audio = heard.extend
+    call.media.send_dtmf("1122")
+    await _wait(lambda: len(got) == 4 and keys == ["9", "#"] and len(heard) >= 8000)
+    assert got == ["1", "1", "2", "2"]  # every digit: live timestamps (pitfall 3)
+    assert bot.busy == 1
+    call.hangup()
+    await phone._release(call)
+    await _wait(lambda: bot.busy == 0 and not bot.ports.in_use and not bot._tasks)
+    assert phone.busy == 0 and not phone.ports.in_use
+    assert len(heard_by_bot) > 0
+
+
+async def test_capacity_refuses_new_calls_with_503_and_live_call_continues(make_endpoint) -> None:
+    async def inbound(call: SipCall) -> None:
+        await call.ended.wait()
+
+    bot = await make_endpoint(inbound, capacity=1, retry_after=42)
+    phone = await make_endpoint()
+    target = f"sip:bot@127.0.0.1:{bot.local_addr[1]}"
+    first = await phone.dial(target)
+    assert first.call is not None
+    second = await phone.dial(target)
+    assert (second.status, second.retry_after) == (503, 42.0)
+    assert outcome_for(second.status) is NetworkOutcome.CONGESTION
+    assert not first.call.ended.is_set() and bot.busy == 1
+    heard = bytearray()
+    first.call.media.on_audio = heard.extend
+    await _wait(lambda: len(heard) > 1600)  # media still flowing on the live call
+    first.call.hangup()
+    await _wait(lambda: bot.busy == 0)
+
+
+async def test_media_inactivity_ends_the_call_and_frees_the_slot(make_endpoint) -> None:
+    ended: list[str] = []
+
+    async def inbound(call: SipCall) -> None:
+        await call.ended.wait()
+        ended.append(call.end_reason)
+
+    bot = await make_endpoint(inbound, media_inactivity=0.6)
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    assert out.call is not None
+    await out.call.media.close()  # the phone goes silent and never sends BYE
+    await _wait(lambda: ended == ["media_timeout"] and bot.busy == 0 and not bot.ports.in_use)
+    await _wait(lambda: out.call.ended.is_set())  # our BYE reached the phone
+
+
+async def test_maximum_call_length(make_endpoint) -> None:
+    reasons: list[str] = []
+
+    async def inbound(call: SipCall) -> None:
+        await call.ended.wait()
+        reasons.append(call.end_reason)
+
+    bot = await make_endpoint(inbound, max_call_seconds=0.5)
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    assert out.call is not None
+    await _wait(lambda: reasons == ["max_length"] and bot.busy == 0)
+
+
+async def test_unreachable_peer_times_out_as_no_answer(make_endpoint) -> None:
+    from sip_peers import free_udp_port
+
+    phone = await make_endpoint(ring_timeout=0.5)
+    out = await phone.dial(f"sip:nobody@127.0.0.1:{free_udp_port()}")
+    assert out.call is None and out.status == 408
+    assert outcome_for(out.status) is NetworkOutcome.NO_ANSWER
+    assert phone.busy == 0 and not phone.ports.in_use
