@@ -82,6 +82,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 2
     if answers is None:
         conv = interactive(script, person, variables, sys.stdin, sys.stdout)
+        print()
     else:
         conv = run_text(script, person, answers, variables)
     record = conv.record.to_json()
