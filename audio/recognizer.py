@@ -1,0 +1,97 @@
+"""One call's speech recognizer over a process-wide Vosk model.
+
+Each question gets a grammar (phrases the answer may be, words the model lacks removed,
+`[unk]` added where the model has it); open answers (an address) use free decoding with
+a separate recognizer that is dropped — and its memory returned with malloc_trim — when the
+question is over. Not thread-safe: a call uses its recognizer from one thread at a time."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from dataclasses import dataclass
+from typing import Any
+
+UNK = "[unk]"
+
+
+@dataclass(frozen=True)
+class Recognition:
+    text: str
+    confidence: float  # mean word confidence, 0 when nothing was heard
+    words: tuple[tuple[str, float], ...] = ()
+
+
+def grammar_for(phrases: list[str], vocabulary: frozenset[str] | None) -> list[str]:
+    """Phrases whose every word the model knows, deduplicated, plus `[unk]` if known."""
+    seen: dict[str, None] = {}
+    for p in phrases:
+        words = p.split()
+        if words and (vocabulary is None or all(w in vocabulary for w in words)):
+            seen[" ".join(words)] = None
+    out = list(seen)
+    if vocabulary is not None and UNK in vocabulary:
+        out.append(UNK)
+    return out
+
+
+def parse_result(raw: str) -> Recognition:
+    data: dict[str, Any] = json.loads(raw or "{}")
+    words = tuple((w["word"], float(w.get("conf", 1.0))) for w in data.get("result", []) if w.get("word") != UNK)
+    text = " ".join(w for w, _ in words) if words else data.get("text", "").replace(UNK, "").strip()
+    conf = sum(c for _, c in words) / len(words) if words else (1.0 if text else 0.0)
+    return Recognition(" ".join(text.split()), max(0.0, min(1.0, conf)), words)
+
+
+def malloc_trim() -> None:
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+class AnswerRecognizer:
+    def __init__(self, model: Any, vocabulary: frozenset[str] | None, sample_rate: int = 8000):
+        self.model = model
+        self.vocabulary = vocabulary
+        self.sample_rate = sample_rate
+        self._rec: Any = None
+        self._free = False
+        self.fed_samples = 0
+
+    def expect(self, phrases: list[str] | None) -> None:
+        """Next answer: a grammar of `phrases`, or free decoding when None/empty."""
+        from vosk import KaldiRecognizer
+
+        was_free = self._free
+        grammar = grammar_for(phrases or [], self.vocabulary) if phrases else []
+        if grammar:
+            self._rec = KaldiRecognizer(self.model, self.sample_rate, json.dumps(grammar, ensure_ascii=False))
+            self._free = False
+        else:
+            self._rec = KaldiRecognizer(self.model, self.sample_rate)
+            self._free = True
+        self._rec.SetWords(True)
+        if was_free and not self._free:
+            malloc_trim()
+
+    def accept(self, pcm: bytes) -> None:
+        if self._rec is None:
+            self.expect(None)
+        if pcm:
+            self._rec.AcceptWaveform(pcm)
+            self.fed_samples += len(pcm) // 2
+
+    def finish(self) -> Recognition:
+        """The result for the audio fed since the last finish; the recognizer is reset."""
+        if self._rec is None:
+            return Recognition("", 0.0)
+        result = parse_result(self._rec.FinalResult())
+        self._rec.Reset()
+        return result
+
+    def close(self) -> None:
+        free = self._free
+        self._rec = None
+        if free:
+            malloc_trim()
