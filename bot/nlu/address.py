@@ -1,0 +1,140 @@
+"""Chinese residence answers -> {raw, province, city, district, detail}.
+
+"我 住 在 安宁区 万新 路" -> district 安宁区, inferred city 兰州市 and province 甘肃省 (the name is
+unique in China). A district name found in several places (城关区: Lanzhou and Lhasa) is settled by
+the province/city said before it, else by the configured default area ([nlu] default_province /
+default_city), else only the district is given. When several districts are said, the last one wins
+("以前 住 城关区 现在 搬 到 安宁区" -> 安宁区).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from bot.nlu.regions import CITY, COUNTY, PROVINCE, Divisions, Region, divisions
+
+FALLBACK_AREA = ("甘肃省", "兰州市")
+# A place name directly followed by one of these is a street or an estate ("白银 路"), not a place.
+_STREET = re.compile(r"(路|街|大街|大道|道|巷|弄|胡同|小区|花园|广场|桥|家园|苑|公寓|大厦|村)")
+_LEAD = re.compile(
+    r"^(?:嗯|啊|呃|额|哦|噢|那个|就是|我的|我|家|现在|目前|现|是|的|地址|住址|住的地方|居住|住|在|到|于|搬)+"
+)
+_PUNCT = re.compile(r"[\s,.，。？?！!、；;：:\"'“”‘’()（）]+")
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    regions: tuple[Region, ...]
+
+
+@lru_cache(maxsize=1)
+def default_area() -> tuple[str | None, str | None]:
+    """(province, city) preferred when a district name is ambiguous; from config.toml [nlu]."""
+    try:
+        from bot.config import load_config
+
+        section = load_config().section("nlu")
+    except Exception:  # a broken or missing config must not stop answer understanding
+        return FALLBACK_AREA
+    province = section.get("default_province", FALLBACK_AREA[0]) or None
+    city = section.get("default_city", FALLBACK_AREA[1]) or None
+    return province, city
+
+
+def mentions(compact: str, d: Divisions) -> list[Mention]:
+    """Leftmost-longest place names in `compact` (text without spaces)."""
+    found: list[Mention] = []
+    i, n = 0, len(compact)
+    while i < n:
+        for size in range(min(d.longest, n - i), 1, -1):
+            regions = d.find(compact[i : i + size])
+            if regions and not _is_street(compact, i + size, regions):
+                found.append(Mention(i, i + size, tuple(regions)))
+                i += size
+                break
+        else:
+            i += 1
+    return found
+
+
+def _is_street(compact: str, end: int, regions: list[Region]) -> bool:
+    if all(r.rank == COUNTY for r in regions) and compact[end - 1] in "区县旗":
+        return False  # "安宁区" then "路" cannot be read as a street named after the district
+    return _STREET.match(compact, end) is not None
+
+
+def parse_address(text: str, area: tuple[str | None, str | None] | None = None) -> dict[str, Any] | None:
+    raw = " ".join(text.split())
+    compact = _PUNCT.sub("", raw)
+    if not compact:
+        return None
+    d = divisions()
+    found = mentions(compact, d)
+    province, city, district = resolve(found, d, area or default_area())
+    last_end = max((m.end for m in found), default=0)
+    detail = compact[last_end:] if found else _LEAD.sub("", compact)
+    return {
+        "raw": raw,
+        "province": province.name if province else None,
+        "city": city.name if city else None,
+        "district": district,
+        "detail": detail or None,
+    }
+
+
+def resolve(
+    found: list[Mention], d: Divisions, area: tuple[str | None, str | None]
+) -> tuple[Region | None, Region | None, str | None]:
+    counties = [m for m in found if any(r.rank == COUNTY for r in m.regions)]
+    if counties:
+        target = counties[-1]
+        context = [r for m in found if m.start < target.start for r in m.regions if r.rank != COUNTY]
+        options = [r for r in target.regions if r.rank == COUNTY]
+        county = _choose(options, context, d, area)
+        name = options[0].name
+        if county is None:
+            return None, None, name
+        return d.province_of(county), d.city_of(county), county.name
+    places = [r for m in found for r in m.regions]
+    cities = [r for r in places if r.rank == CITY]
+    provinces = [r for r in places if r.rank == PROVINCE]
+    if cities:
+        city = _choose(cities, provinces, d, area) or cities[-1]
+        return d.province_of(city), city, None
+    if provinces:
+        return provinces[-1], None, None
+    return None, None, None
+
+
+def _choose(
+    options: list[Region], context: list[Region], d: Divisions, area: tuple[str | None, str | None]
+) -> Region | None:
+    """The one option consistent with what was said before it, else with the default area."""
+    if len(options) == 1:
+        return options[0]
+    if context:
+        fitting = [o for o in options if any(o.within(c) for c in context)]
+        if len(fitting) == 1:
+            return fitting[0]
+        if fitting:
+            options = fitting
+    province, city = area
+    for wanted in (city, province):
+        if not wanted:
+            continue
+        fitting = [o for o in options if _named_within(o, wanted, d)]
+        if len(fitting) == 1:
+            return fitting[0]
+    return None
+
+
+def _named_within(region: Region, name: str, d: Divisions) -> bool:
+    for parent in (d.city_of(region), d.province_of(region)):
+        if parent is not None and parent.name == name:
+            return True
+    return False

@@ -1,0 +1,199 @@
+"""English (en-US) answer understanding over Vosk-style lower-case output.
+
+As in zh: intent phrases are found first and removed; in what is left the last stated value wins
+("it was yellow but now green" -> green, "two, no, three" -> 3) and a negated mention does not count
+("not red, green"). "fine"/"clear"/"no problem" at test_result mean negative; "still waiting" pending.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.nlu import Parse
+from bot.nlu.en_numbers import parse_count
+from bot.nlu.text import clean
+
+_INTENTS: dict[str, str] = {
+    "wrong_number": (
+        r"wrong (number|person|guy|girl|man|woman|lady|phone)|"
+        r"\b(he|she|they)('s|'re| is| are) not (here|home|around|available|in)\b|"
+        r"\b(he|she|they) (isn'?t|aren'?t|is not|are not) (here|home|around|available|in)\b|"
+        r"no (one|body) (here )?(by|with|named|called) th|nobody (here )?(by|with|named|called) th|no such person|"
+        r"(do ?n[o']?t|does ?n[o']?t|doesnt|dont) (live|stay|work) here|"
+        r"(you have|you've got|you got|you dialed|you called) the wrong|"
+        r"i'?m not (him|her|he|she)\b|i am not (him|her|he|she)\b|never heard of|"
+        r"(do ?n[o']?t|dont) know (him|her|anyone|anybody|who|that person|this person)|"
+        r"there'?s no (one|body|\w+) (here )?(by|with|named|called)|"
+        r"(new|just got this|my new) number|(this|it) is ?n[o']?t (his|her|their) (number|phone)|"
+        r"not (his|her) (number|phone)"
+    ),
+    "human": (
+        r"\b(human|operator|agent|representative|supervisor|manager|receptionist|dispatcher)s?\b|"
+        r"(real|live|actual|another) (person|human|one|people)|\b(a|some|to an?) (person|someone|somebody)\b|"
+        r"(talk|speak) (to|with) (someone|somebody|a person|people)|transfer me|customer service|"
+        r"not (talk|speak)(ing)? to a (machine|robot|bot|computer)"
+    ),
+    "refuse": (
+        r"(do ?n[o']?t|dont|do not) (want|wanna|need|have) to (answer|say|tell|talk|share|discuss|respond|give)|"
+        r"(not|never) (going to|gonna) (answer|tell|say|share)|(won'?t|will not|wont) (answer|tell|say|share)|"
+        r"none of your (business|concern)|mind your own|(i'?d|i would) rather not|rather not (say|answer)|"
+        r"no comment|leave me alone|stop (calling|bothering|asking)|do ?n[o']?t (call|bother|ask) me|"
+        r"\brefuse\b|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
+        r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
+        r"\bdecline\b|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|no time|hang(ing)? up|"
+        r"(do ?n[o']?t|dont) want to (do this|talk)|(not|never) (answering|telling)"
+    ),
+    "who": (
+        r"who (is|'s|are|was|the hell is) (this|that|it|you|calling|speaking)|who'?s (this|that|calling|speaking)|"
+        r"who are you|why (are|do|did|would) you (calling|call|ringing|ring|want)|what('?s| is) (this|it|the call) "
+        r"(about|regarding|for)|what do you want|where (are|is) (you|this|it) (calling )?from|"
+        r"(what|which) (company|organization|organisation|agency|department|office|outfit)|"
+        r"is this a scam|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
+        r"who gave you|who do you (work|represent)|who sent you|what('?s| is) this call|identify yourself|"
+        r"who am i (talking|speaking) (to|with)"
+    ),
+    "repeat": (
+        r"say (that|it|this) again|\brepeat\b|pardon|come again|what did you (say|just say)|"
+        r"(did ?n[o']?t|didnt|did not) (catch|hear|get|understand|quite catch)|(can'?t|cannot|could ?n[o']?t|couldnt) "
+        r"(hear|understand)|one more time|again please|say again|speak up|slow down|excuse me|"
+        r"^(sorry|what|huh|hello|hm+|eh|what was that|you what)( \w+)?$|louder|i beg your pardon|what was the question|"
+        r"(do ?n[o']?t|dont) understand"
+    ),
+}
+_INTENT_RES = {name: re.compile(pattern) for name, pattern in _INTENTS.items()}
+
+_YES = (r"yes|yeah|yea|yep|yup|ya|yah|sure|correct|right|that'?s right|that'?s me|it'?s me|this is (he|she|him|her|me)|"
+        r"speaking|it is|i am|i'm|i do|i have|i did|i was|absolutely|definitely|of course|certainly|indeed|"
+        r"uh huh|mhm|mm hmm|okay|ok|alright|all right|got it|understood|will do|affirmative|true|no problem|"
+        r"no doubt|i will|i understand|i see|that'?s correct|exactly|yes sir|yes ma'?am|i think so|in quarantine|"
+        r"quarantin(ed|ing)|isolat(ed|ing)|still am|i sure am")
+_NO = (r"no|nope|nah|not really|not at all|i'?m not|i am not|i don'?t|i do not|i haven'?t|i have not|i didn'?t|"
+       r"i did not|i wasn'?t|i was not|never|negative|not yet|no way|incorrect|not me|that'?s not me|it'?s not|"
+       r"it is not|isn'?t|not anymore|no longer|not any ?more|not|none|finished|ended|over|wrong|false")
+_NEUTRAL = (r"i don'?t know|i do not know|don'?t know|not sure|i'?m not sure|maybe|i don'?t remember|"
+            r"i can'?t remember|no idea|who knows|hard to say|i guess|what do you mean|not sure yet")
+_POLARITY_RE = re.compile(rf"\b(?:(?P<neutral>{_NEUTRAL})|(?P<no>{_NO})|(?P<yes>{_YES}))\b")
+
+_COLOUR_RE = re.compile(r"\b(?P<colour>green|greene|greens|yellow|yellowish|red|read|reddish|amber|orange)\b")
+_COLOUR = {"greene": "green", "greens": "green", "yellowish": "yellow", "amber": "yellow", "orange": "yellow",
+           "read": "red", "reddish": "red"}
+_NEGATED = re.compile(r"\b(not|no|isn'?t|wasn'?t|never|n't)( (a|the|exactly|really|quite|it'?s|it|even))?\s$")
+_TIME_RE = re.compile(
+    r"\b(?:(?P<past>was|used to|before|previously|earlier|last week|yesterday|at first|originally|had)|"
+    r"(?P<present>now|is|it'?s|currently|today|became|become|turned|changed|switched|went|back to|am)|(?P<turn>but))\b"
+)
+_RESULT_RE = re.compile(
+    r"\b(?:(?P<negative>negative|negatives|neg|clear|clean|fine|all good|no problem|normal|healthy|"
+    r"not infected|passed)|(?P<positive>positive|positives|infected|have covid|got covid|had covid|tested pos)|"
+    r"(?P<pending>pending|waiting|wait|haven'?t (got|gotten|received|heard|had)|not (back|out|in|ready|here) yet|"
+    r"(don'?t|do not|didn'?t) (know|have|get)( (the|my|any))? results?( yet)?|no results?( yet)?|not yet|"
+    r"don'?t know yet|still (processing|out)|tomorrow|in a (few|couple)|(results? )?(aren'?t|isn'?t|not) (back|out|in)|"
+    r"still waiting|awaiting))\b"
+)
+_DISTRICT_RE = re.compile(r"((?:[a-z]+ ){0,2}?)([a-z]+) (district|county|qu|xian)\b")
+_PLACE_STOP = set("i in at the of on live living near by a an my we our is it's its street road avenue lane "
+                  "number apartment building and stay staying from to home house".split())
+
+
+def normalize(text: str) -> str:
+    text = clean(text).lower().replace("’", "'")
+    return " ".join(re.sub(r"[^\w' -]", " ", text).split())
+
+
+def parse(expect: str, text: str) -> Parse:
+    body = normalize(text)
+    intent, rest = _find_intent(body)
+    value: Any = None
+    if expect == "yes_no":
+        value = "no" if intent == "wrong_number" else parse_yes_no(rest)
+    elif expect == "health_code":
+        value = parse_colour(rest)
+    elif expect == "count":
+        value = parse_count(rest)
+    elif expect == "test_result":
+        value = parse_result(rest)
+    elif expect == "address":
+        value = parse_address(text, rest, intent)
+    elif expect == "text":
+        value = clean(text) or None
+    return Parse(value, intent)
+
+
+def grammar_phrases(expect: str) -> list[str]:
+    from bot.nlu.en_grammar import phrases
+
+    return phrases(expect)
+
+
+def _find_intent(body: str) -> tuple[str | None, str]:
+    found = None
+    rest = body
+    for name in ("wrong_number", "human", "refuse", "who", "repeat"):
+        pattern = _INTENT_RES[name]
+        if pattern.search(rest):
+            found = found or name
+            rest = pattern.sub(" | ", rest)
+    return found, rest
+
+
+def parse_yes_no(body: str) -> str | None:
+    """Last polarity phrase wins; a "yes" phrase right after a negation is a "no" ("not in quarantine")."""
+    value = None
+    for m in _POLARITY_RE.finditer(body):
+        kind = m.lastgroup
+        if kind == "yes" and _NEGATED.search(body, 0, m.start()):
+            kind = "no"
+        value = None if kind == "neutral" else kind
+    return value
+
+
+def parse_colour(body: str) -> str | None:
+    found: list[tuple[str, bool]] = []
+    for m in _COLOUR_RE.finditer(body):
+        if _NEGATED.search(body, 0, m.start()):
+            continue
+        word = m.group("colour")
+        found.append((_COLOUR.get(word, word), _in_past(body, m.start())))
+    current = [c for c, past in found if not past]
+    if current:
+        return current[-1]
+    return found[-1][0] if found else None
+
+
+def _in_past(body: str, position: int) -> bool:
+    last = None
+    for m in _TIME_RE.finditer(body, 0, position):
+        last = m.lastgroup
+    return last == "past"
+
+
+def parse_result(body: str) -> str | None:
+    value = None
+    for m in _RESULT_RE.finditer(body):
+        kind = m.lastgroup
+        if kind in ("negative", "positive") and _NEGATED.search(body, 0, m.start()):
+            if kind == "positive":
+                value = "negative"  # "not positive"
+            continue
+        value = kind
+    return value
+
+
+def parse_address(text: str, rest: str, intent: str | None) -> dict[str, Any] | None:
+    raw = clean(text)
+    words = [w for w in rest.replace("|", " ").split() if w not in ("um", "uh", "er", "well", "so")]
+    if not words or " ".join(words) in ("i don't know", "don't know", "no", "not sure"):
+        return None
+    district = None
+    for m in _DISTRICT_RE.finditer(rest):
+        names = [w for w in m.group(1).split() if w not in _PLACE_STOP and not w.isdigit()]
+        kept = []
+        for w in reversed(names):
+            if w in _PLACE_STOP:
+                break
+            kept.insert(0, w)
+        district = " ".join([*kept, m.group(2), m.group(3)]).title()
+    if intent and district is None:
+        return None
+    return {"raw": raw, "province": None, "city": None, "district": district}

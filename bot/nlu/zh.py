@@ -1,0 +1,159 @@
+"""Mandarin (zh-CN) answer understanding over Vosk-style output ("是 我", "绿 码", "做 了 三 次").
+
+Matching runs on the compact text (spaces and punctuation removed). Intent phrases are found
+first and blanked out, so the "不" of "我 不 想 回答" is not read as a "no". Within what is left,
+the last stated value wins (self-corrections: "不是红码是绿码" -> green, "之前黄码现在转绿了" ->
+green), a negated mention does not count ("不是 红 码"), and recognizer homophones are accepted
+where they are unambiguous (绿/律/率 + 码/马/吗, 阴性/音性/因性, 阳性/扬性/羊性).
+
+Decisions: "没问题"/"正常"/"没事" at test_result mean negative (the result was fine); "有问题"/
+"确诊"/"感染" mean positive; "还没出"/"在等" mean pending. Acknowledgements ("好的", "收到",
+"知道了", "明白") are "yes". Counts: see zh_numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.nlu import Parse
+from bot.nlu.address import parse_address
+from bot.nlu.text import blank_spans, clean, compact
+from bot.nlu.zh_grammar import phrases
+from bot.nlu.zh_intents import find_intent
+from bot.nlu.zh_numbers import parse_count
+
+YES, NO = "yes", "no"
+_YES = ("是 是的 是啊 是呀 是滴 是我 我是 我就是 就是我 本人 是本人 我本人 也是 都是 对 对的 对啊 对呀 对头 绝对 没错 "
+        "没问题 没毛病 不错 正确 好 好的 好吧 好嘞 好啊 行 行的 可以 收到 知道 知道了 明白 明白了 了解 懂了 清楚了 记住了 "
+        "当然 肯定 确实 确定 嗯哪 有 有的 有啊 在 在的 在呢 正在 隔离了 隔离中 隔离着 在隔离 已经 要得 得嘞 会的 一定 "
+        "遵守 配合 ok okay yes yeah 嗯对 嗯是")
+_WEAK_YES = "嗯 嗯嗯 嗯嗯嗯 恩 哦 噢 喔 就是 应该是 好像是 可能是 大概是 算是 隔离 居家 集中"
+_NO = ("不 不是 不对 不行 不好 不可以 不能 没 没有 没在 不在 未 否 错了 不用 不要 不需要 不必 没必要 还没 还没有 "
+       "没呢 解除 结束 解封 并没有 不曾 从没 从来没有 没隔离 no nope")
+_NEUTRAL = ("不知道 不清楚 不太清楚 不确定 不记得 记不清 忘了 不好说 说不好 说不清 是不是 对不对 是吗 真的吗 对不起 "
+            "不好意思 没事 没关系 有没有 在不在 好不好 行不行 可不可以 能不能 现在 实在 存在 你好 您好 还好 好像 好几 "
+            "最好 但是 可是 还是 要是 只是 总是 于是 倒是 不过 银行 进行 旅行 行程 对面 对方 所在 为什么 怎么")
+_POLARITY: dict[str, tuple[str | None, bool]] = {}
+for _words, _value, _weak in ((_WEAK_YES, YES, True), (_YES, YES, False), (_NO, NO, False), (_NEUTRAL, None, False)):
+    for _w in _words.split():
+        _POLARITY[_w] = (_value, _weak)
+_STATE = set("在 在的 在隔离 隔离了 隔离中 隔离着 正在 有 有的 已经 隔离 居家 集中".split())
+_NEGATORS = set("不 没 不是 没有 并没有 还没 还没有 从没".split())
+_POLARITY_RE = re.compile("|".join(sorted(map(re.escape, _POLARITY), key=len, reverse=True)))
+
+_COLOUR_TRUE = {"绿": "green", "黄": "yellow", "红": "red"}
+_COLOUR_SOUNDS = {c: colour for chars, colour in (
+    ("律率虑吕旅铝屡缕滤驴氯", "green"), ("皇凰煌晃谎慌璜磺簧蝗荒王", "yellow"), ("洪宏虹鸿弘泓轰哄烘", "red"),
+) for c in chars}
+_CODE = "码马吗妈嘛麻玛蚂色的啊呀"
+_COLOUR_RE = re.compile(
+    rf"(?P<true>[绿黄红])|(?P<sound>[{''.join(_COLOUR_SOUNDS)}])(?=[{_CODE}]|$)|(?P<en>green|yellow|red)"
+)
+_NEGATION = re.compile(r"(不是|没有|不|没|非|并非)(是)?$")
+_PAST = "之前|以前|原来|本来|刚才|上次|先前|曾经|前几天|前段时间|昨天|那时|当时|开始|起初|原先"
+_PRESENT = "现在|目前|已经|后来|如今|今天|转成|转为|转|变成|变为|变|换成|成了|刚刚"
+_TIME_RE = re.compile(rf"(?P<past>{_PAST})|(?P<present>{_PRESENT})")
+
+_RESULT_RE = re.compile(
+    r"(?P<negative>阴(?=[性行姓形信了的啊呀过吗嘛]|$)|[音因银隐引殷荫印姻茵][性行姓形信]|negative|"
+    r"没(有)?(什么)?问题|都?正常|没事|都好|没(有)?感染|没病|没毛病|一切正常|都没事|健康|通过了|合格)"
+    r"|(?P<positive>(?<!太)阳(?=[性行姓形信了的啊呀过吗嘛]|$)|[扬羊杨洋氧养痒仰央][性行姓形信]|positive|"
+    r"有问题|确诊|感染了|被感染|异常|不正常|不合格)"
+    r"|(?P<pending>还没|没出|没(有)?结果|等(待)?结果|在等|还在等|结果还?没|还不知道|不知道结果|没(拿到|收到|通知|消息)|"
+    r"未出|待定|出不来|过两天|(今天|明天|后天|晚上|下午)(才)?(能)?出|没看|没查|pending)"
+)
+
+
+def parse(expect: str, text: str) -> Parse:
+    body = compact(text)
+    intent, spans = find_intent(body)
+    rest = blank_spans(body, spans)
+    value: Any = None
+    if expect == "yes_no":
+        value = NO if intent == "wrong_number" else parse_yes_no(rest)
+    elif expect == "health_code":
+        value = parse_colour(rest)
+    elif expect == "count":
+        value = parse_count(rest)
+    elif expect == "test_result":
+        value = parse_result(rest)
+    elif expect == "address":
+        value = _address(text, rest, intent)
+    elif expect == "text":
+        value = clean(text) or None
+    return Parse(value, intent)
+
+
+def grammar_phrases(expect: str) -> list[str]:
+    return phrases(expect)
+
+
+def parse_yes_no(body: str) -> str | None:
+    """Last strong polarity word wins; weak ones (嗯, 就是) count only when nothing else was said.
+    A state word right after a negation is negated: "不是 在 隔离" -> no."""
+    strong: list[str | None] = []
+    weak: list[str | None] = []
+    negation_end = -1
+    for m in _POLARITY_RE.finditer(body):
+        word = m.group()
+        value, is_weak = _POLARITY[word]
+        if word in _STATE and m.start() == negation_end:
+            value, is_weak = NO, False
+        if word in _NEGATORS:
+            negation_end = m.end()
+        (weak if is_weak else strong).append(value)
+    if strong:
+        return strong[-1]
+    return weak[-1] if weak else None
+
+
+def parse_colour(body: str) -> str | None:
+    """Last non-negated colour, preferring what holds now over what held before."""
+    found: list[tuple[str, bool]] = []  # (colour, in the past)
+    for m in _COLOUR_RE.finditer(body):
+        word = m.group()
+        colour = _COLOUR_TRUE.get(word) or _COLOUR_SOUNDS.get(word) or word
+        before = body[max(0, m.start() - 3) : m.start()]
+        if _NEGATION.search(before):
+            continue
+        found.append((colour, _in_past(body, m.start())))
+    current = [c for c, past in found if not past]
+    if current:
+        return current[-1]
+    return found[-1][0] if found else None
+
+
+def _in_past(body: str, position: int) -> bool:
+    last = None
+    for m in _TIME_RE.finditer(body, 0, position):
+        last = m.lastgroup
+    return last == "past"
+
+
+def parse_result(body: str) -> str | None:
+    value = None
+    for m in _RESULT_RE.finditer(body):
+        kind = m.lastgroup
+        before = body[max(0, m.start() - 3) : m.start()]
+        if kind in ("negative", "positive") and _NEGATION.search(before):
+            if kind == "positive":
+                value = "negative"  # "不是阳性" / "没有阳" -> negative
+            continue
+        value = kind
+    return value
+
+
+_NON_ANSWER = re.compile(r"^(不知道|不清楚|不记得|忘了|说不清|没有|没|嗯|啊|哦|呃|额|那个|就是|喂|你好)*$")
+
+
+def _address(text: str, rest: str, intent: str | None) -> dict[str, Any] | None:
+    bare = rest.replace("|", "")
+    if _NON_ANSWER.match(bare):
+        return None
+    value = parse_address(text)
+    if value is None:
+        return None
+    if intent and not (value["district"] or value["city"] or value["province"]):
+        return None  # "我 不 想 回答" is a refusal, not an address
+    return value

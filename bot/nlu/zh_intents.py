@@ -1,0 +1,59 @@
+"""Caller intents in Mandarin recognizer output (matched on the compact text, spaces removed).
+
+Each intent is a list of patterns; when several intents are expressed the first in PRIORITY wins
+(a wrong number settles the call; an explicit request for a person beats a refusal; a refusal beats
+"who is calling", which beats "say again").
+"""
+
+from __future__ import annotations
+
+import re
+
+PRIORITY = ("wrong_number", "human", "refuse", "who", "repeat")
+
+_PATTERNS: dict[str, list[str]] = {
+    "wrong_number": [
+        r"打错|拨错|错号|号码?错了|错了号|找错人|认错人|找错了|打错人",
+        r"(没有|没)(这个|这|此|那个)人|查无此人|没有叫|我不叫|不认识(他|她|这个人|这人|此人|你说的)",
+        r"我不是(他|她|它|本人)|不是(他|她)本人|不是本人|我不是你(要|说)?找的|不是这个人",
+        r"(他|她)(现在)?不在(这|家|这里|这儿|啊|呀|了)?(?!隔离)",
+        r"(这|这个)?(号码?|电话|手机)?不是(他|她)的|换(了)?号|号码换|新号码|刚(买|换|办)的(号|卡)|前机主|以前的机主",
+    ],
+    "human": [
+        r"人工|人公|仁工|真人|活人|转接|接线员|客服|话务员|工作人员|领导|负责人|主管|投诉",
+        r"(找|跟|和|换|要)(个)?(人|真人)(说|谈|聊|讲)?(话)?$|换(个)?人|(不想|不要|不愿意?)(跟|和)机器",
+    ],
+    "refuse": [
+        r"不(想|要|愿意?|肯)(回答|说|告诉|讲|配合|理|透露|谈|聊|跟你|和你|接受)",
+        r"不方便|凭(什么|啥)|关你(什么|啥|屁)?事|管(得|的)着|管不着|少管|别管|不用你管|你管不着",
+        r"别烦|不要烦|烦(死)?了|烦不烦|别(再)?(打|问)了|不要(再)?(打|问)了|别给我打|别再打",
+        r"拒绝|不回答|不告诉你|无可奉告|不配合|懒得|没空|没时间|没工夫|隐私|我不说|不说了|我要挂了|滚|神经病",
+    ],
+    "who": [
+        r"(你们|您|你)(是|就是)(?=.{0,4}(哪|什么|啥|干|做|谁))|(你|您|你们)(是|系)?谁|你谁|(你|您)哪位|是哪位|谁啊|谁呀|谁打|谁让你",
+        r"哪(里|儿)?打来|从哪(里|儿)?打|(哪个|什么|哪里的|啥)(单位|部门|机构|地方)|(你|你们)是哪",
+        r"(干|做)(嘛|什么|啥)的|(?<!没)有(什么|啥)事|找我(有)?(什么|啥)事|找我干|为(什么|啥)(要)?(给我)?打|打(电话)?给我干",
+        r"(怎么|哪来|哪里来|从哪).{0,2}(我的?)(电话|号码|手机)|骗子|诈骗|是不是骗|真的假的|是机器人吗",
+    ],
+    "repeat": [
+        r"再(说|讲|念|读|来|重复)(一)?(遍|次|下)?|重说|重新说|重复|请再",
+        r"(没|没有)听(清|见|到|懂|明白)|听不(清|见|到|懂|明白|太)|不明白|不懂|没明白|没懂",
+        r"(说|讲)(慢|大声)(一)?点|慢点说|大(点)?声(点)?|声音(太)?小",
+        r"说(的)?(什么|啥)|什么意思|啥意思|^(什么|啥|喂)+(啊|呀)?$",
+    ],
+}
+
+_COMPILED = {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in _PATTERNS.items()}
+
+
+def find_intent(compact: str) -> tuple[str | None, list[tuple[int, int]]]:
+    """(intent or None, spans of every intent phrase) in the compact text."""
+    spans: list[tuple[int, int]] = []
+    hits: set[str] = set()
+    for name, pattern in _COMPILED.items():
+        for m in pattern.finditer(compact):
+            if m.end() > m.start():
+                hits.add(name)
+                spans.append(m.span())
+    intent = next((name for name in PRIORITY if name in hits), None)
+    return intent, spans
