@@ -10,10 +10,13 @@ import time
 from dataclasses import dataclass, field
 
 from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
+from aiosipua.transport import _stamp_via_received
 
 log = logging.getLogger(__name__)
 
-_REQUEST_LINE = re.compile(rb"^([A-Z]+) (\S+) SIP/2\.0\r?\n")
+_TOKEN = rb"[!%'*+\-.0-9A-Z_`a-z~]+"
+_REQUEST_LINE = re.compile(rb"^" + _TOKEN + rb" [^ \r\n]+ SIP/2\.0\r\n")
+_STATUS_LINE = re.compile(rb"^SIP/2\.0 [1-6][0-9][0-9] [^\r\n]*\r\n")
 _HEADER = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.M)
 _COMPACT = {b"v": b"via", b"f": b"from", b"t": b"to", b"i": b"call-id", b"l": b"content-length"}
 
@@ -24,6 +27,7 @@ class EdgeStats:
     malformed: int = 0
     rejected_400: int = 0
     rate_limited: int = 0
+    handler_errors: int = 0
 
 
 @dataclass
@@ -81,11 +85,18 @@ def check_request(msg: SipRequest, raw: bytes) -> str | None:
             return "Content-Length larger than the body"
     if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", msg.uri or ""):
         return "bad Request-URI"
-    headers = {m.group(1).lower() for m in _HEADER.finditer(raw.partition(b"\r\n\r\n")[0])}
-    headers = {_COMPACT.get(h, h) for h in headers}
+    head = raw.partition(b"\r\n\r\n")[0]
+    if b"\x00" in head:
+        return "NUL byte in the header"
+    names = [_COMPACT.get(m.group(1).lower(), m.group(1).lower()) for m in _HEADER.finditer(head)]
     for h in (b"via", b"from", b"to", b"call-id", b"cseq"):
-        if h not in headers:
+        if h not in names:
             return f"missing {h.decode()}"
+    if names.count(b"content-length") > 1:
+        return "more than one Content-Length"
+    for via in msg.via:
+        if not via.host or not via.branch:
+            return "bad Via"
     return None
 
 
@@ -125,14 +136,20 @@ class GuardedUdpTransport(UdpSipTransport):
             return
         if not data.strip():
             return  # keep-alive CRLF
-        is_request = _REQUEST_LINE.match(data) is not None
-        if is_request and self.rate is not None and b";tag=" not in _to_header(data):
-            if not self.rate.allow(addr[0]):
+        if data.startswith(b"SIP/"):
+            if not _STATUS_LINE.match(data):
+                self.stats.malformed += 1
+                return
+        else:
+            if self.rate is not None and b";tag=" not in _to_header(data) and not self.rate.allow(addr[0]):
                 self.stats.rate_limited += 1
+                return
+            if not _REQUEST_LINE.match(data):
+                self.stats.malformed += 1
                 return
         try:
             msg = SipMessage.parse(data)
-        except Exception:
+        except Exception:  # aiosipua raises assorted errors on garbage
             self.stats.malformed += 1
             return
         if isinstance(msg, SipRequest):
@@ -141,10 +158,16 @@ class GuardedUdpTransport(UdpSipTransport):
                 self.stats.malformed += 1
                 self._reply_400(msg, why)
                 return
+            _stamp_via_received(msg, addr)
         elif isinstance(msg, SipResponse) and msg.cseq is None:
             self.stats.malformed += 1
             return
-        super()._dispatch(data, addr)
+        if self.on_message is not None:
+            try:
+                self.on_message(msg, addr)
+            except Exception:  # one bad message must not take the endpoint down
+                self.stats.handler_errors += 1
+                log.exception("SIP message handler failed")
 
     def _reply_400(self, req: SipRequest, why: str) -> None:
         if req.method.upper() == "ACK" or not req.headers.get("via"):

@@ -1,0 +1,151 @@
+"""RFC 4475-style torture messages and floods at the SIP edge: valid ones reach the user
+agent, invalid ones get 400 or are dropped, and a call in progress never notices."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+
+import pytest
+from sip_peers import FIXTURES
+
+from bot.telephony.call import SipCall
+
+CASES = sorted((FIXTURES / "rfc4475").glob("*/*.*"))
+
+
+def load(path) -> bytes:
+    raw = path.read_bytes()
+    return raw if path.suffix == ".raw" else raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+async def _live_call(make_endpoint):
+    async def inbound(call: SipCall) -> None:
+        await call.ended.wait()
+
+    bot = await make_endpoint(inbound)
+    seen: list[object] = []
+    deliver = bot.transport.on_message
+
+    def spy(msg, addr):
+        seen.append(msg)
+        deliver(msg, addr)
+
+    bot.transport.on_message = spy
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    assert out.call is not None
+    seen.clear()
+    return bot, out.call, seen
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+async def test_torture_message(make_endpoint, path) -> None:
+    bot, call, seen = await _live_call(make_endpoint)
+    heard = bytearray()
+    call.media.on_audio = heard.extend
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    try:
+        before = bot.transport.stats.malformed
+        sock.sendto(load(path), bot.local_addr)
+        await asyncio.sleep(0.15)
+        if path.parent.name == "valid":
+            assert len(seen) == 1, "a valid message must reach the user agent"
+            assert bot.transport.stats.malformed == before
+        else:
+            assert seen == [], "an invalid message must not reach the user agent"
+            assert bot.transport.stats.malformed == before + 1
+        assert bot.transport.stats.handler_errors == 0
+        # the endpoint is up and answers, and the call in progress carries on
+        options = (
+            "OPTIONS sip:bot@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{sock.getsockname()[1]};rport;branch=z9hG4bKalive\r\n"
+            "From: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:bot@127.0.0.1>\r\nCall-ID: alive-1\r\n"
+            "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        sock.sendto(options.encode(), bot.local_addr)
+        reply = b""
+        for _ in range(50):
+            await asyncio.sleep(0.02)
+            try:
+                reply = sock.recv(4096)
+                if b"alive-1" in reply:
+                    break
+            except BlockingIOError:
+                pass
+        assert reply.startswith(b"SIP/2.0 200")
+        assert not call.ended.is_set() and len(heard) > 0 and call.call_id in bot.calls
+    finally:
+        sock.close()
+
+
+async def test_invalid_request_with_routable_via_gets_400(make_endpoint) -> None:
+    bot, _call, _seen = await _live_call(make_endpoint)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2)
+    port = sock.getsockname()[1]
+    msg = (
+        "OPTIONS sip:bot@127.0.0.1 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};rport;branch=z9hG4bKbad\r\n"
+        "From: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:bot@127.0.0.1>\r\nCall-ID: bad-1\r\n"
+        "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+    try:
+        sock.sendto(msg.encode(), bot.local_addr)
+        reply = await asyncio.get_running_loop().run_in_executor(None, sock.recv, 4096)
+    finally:
+        sock.close()
+    assert reply.startswith(b"SIP/2.0 400")
+    assert b"CSeq method does not match" in reply
+
+
+async def test_oversized_message_is_dropped(make_endpoint) -> None:
+    bot, call, seen = await _live_call(make_endpoint)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    big = (CASES[0].read_bytes() + b"X-Pad: " + b"a" * 9000 + b"\r\n")
+    sock.sendto(big, bot.local_addr)
+    sock.close()
+    await asyncio.sleep(0.1)
+    assert seen == [] and bot.transport.stats.oversize == 1 and not call.ended.is_set()
+
+
+async def test_flood_from_one_source_is_banned_but_the_trunk_is_not(make_endpoint) -> None:
+    async def inbound(call: SipCall) -> None:
+        await call.ended.wait()
+
+    bot = await make_endpoint(inbound, rate_limit_per_second=1.0, rate_limit_burst=5, rate_limit_ban_seconds=60,
+                              trusted_sources=("127.0.0.2",))
+    flooder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    flooder.bind(("127.0.0.1", 0))
+    trunk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    trunk.bind(("127.0.0.2", 0))
+    try:
+        for i in range(30):
+            flooder.sendto(_options(flooder, f"flood-{i}"), bot.local_addr)
+        for i in range(10):
+            trunk.sendto(_options(trunk, f"trunk-{i}"), bot.local_addr)
+        await asyncio.sleep(0.2)
+        assert bot.transport.stats.rate_limited == 25
+        trunk.setblocking(False)
+        answered = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                answered += b"200 OK" in trunk.recv(4096)
+        assert answered == 10
+    finally:
+        flooder.close()
+        trunk.close()
+
+
+def _options(sock: socket.socket, call_id: str) -> bytes:
+    host, port = sock.getsockname()
+    return (
+        "OPTIONS sip:bot@127.0.0.1 SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP {host}:{port};rport;branch=z9hG4bK{call_id}\r\n"
+        f"From: <sip:t@{host}>;tag=1\r\nTo: <sip:bot@127.0.0.1>\r\nCall-ID: {call_id}\r\n"
+        "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
