@@ -1,0 +1,223 @@
+"""The escalation queue in the database: list, claim, read, resolve, hand back.
+
+A claim is one conditional UPDATE, so two operators can never hold one case: the row
+changes only while it is open or its previous claim has expired, and exactly one of two
+racing updates matches. Claims expire (`claim_minutes`) so an abandoned case returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Attempt,
+    Campaign,
+    Escalation,
+    EscalationStatus,
+    Person,
+    PersonState,
+    Result,
+    Turn,
+    User,
+    utcnow,
+)
+
+# slot -> allowed values (None: free text / integer); the order is the form's order
+SLOTS: dict[str, tuple[str, ...] | None] = {
+    "identity": ("yes", "no"),
+    "residence": None,
+    "health_code": ("green", "yellow", "red"),
+    "isolation": ("yes", "no"),
+    "nat_count": None,
+    "nat_result": ("negative", "positive", "pending"),
+    "notice_ack": ("yes", "no"),
+}
+
+
+class CaseError(ValueError):
+    """A refused case action; `code` is stable for the UI."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Resolution(StrEnum):
+    CLOSE = "close"
+    RETURN_TO_BOT = "return_to_bot"
+
+
+def queue(s: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Open and claimed cases, most urgent first (priority, then age). No personal data."""
+    now = now or utcnow()
+    q = (
+        select(Escalation, Campaign.name, User.username)
+        .join(Campaign, col(Campaign.id) == Escalation.campaign_id)
+        .join(User, col(User.id) == Escalation.claimed_by, isouter=True)
+        .where(col(Escalation.status).in_([EscalationStatus.OPEN, EscalationStatus.CLAIMED]))
+        .order_by(col(Escalation.priority), col(Escalation.created_at), col(Escalation.id))
+        .limit(500)
+    )
+    rows = []
+    for esc, campaign, claimer in s.exec(q).all():
+        live = esc.status == EscalationStatus.CLAIMED and esc.claim_expires_at and esc.claim_expires_at > now
+        rows.append({
+            "id": esc.id, "priority": esc.priority, "reason": esc.reason, "step": esc.step or "",
+            "campaign": campaign, "created_at": esc.created_at.isoformat(timespec="seconds") + "Z",
+            "age_minutes": int((now - esc.created_at).total_seconds() // 60),
+            "claimed_by": claimer if live else None,
+        })
+    return rows
+
+
+def claim(s: Session, case_id: int, user_id: int, minutes: float, now: datetime | None = None) -> None:
+    """Claim (or renew one's own claim on) a case; CaseError('taken') if another holds it."""
+    now = now or utcnow()
+    claimable = and_(
+        Escalation.id == case_id,
+        or_(
+            Escalation.status == EscalationStatus.OPEN,
+            and_(Escalation.status == EscalationStatus.CLAIMED,
+                 or_(Escalation.claimed_by == user_id, col(Escalation.claim_expires_at) < now,
+                     col(Escalation.claim_expires_at).is_(None))),
+        ),
+    )
+    stmt = (update(Escalation).where(claimable)
+            .values(status=EscalationStatus.CLAIMED, claimed_by=user_id,
+                    claim_expires_at=now + timedelta(minutes=minutes)))
+    changed = s.execute(stmt).rowcount  # type: ignore[attr-defined]
+    if changed == 1:
+        return
+    esc = s.get(Escalation, case_id)
+    if esc is None:
+        raise CaseError("missing", "no such case")
+    if esc.status in (EscalationStatus.RESOLVED, EscalationStatus.RETURNED_TO_BOT):
+        raise CaseError("closed", "this case is already closed")
+    raise CaseError("taken", "another operator holds this case")
+
+
+def holder(s: Session, case_id: int, now: datetime | None = None) -> int | None:
+    """Who holds a live claim on the case (None: nobody); CaseError('missing') if absent."""
+    now = now or utcnow()
+    esc = s.get(Escalation, case_id)
+    if esc is None:
+        raise CaseError("missing", "no such case")
+    if esc.status == EscalationStatus.CLAIMED and esc.claim_expires_at and esc.claim_expires_at > now:
+        return esc.claimed_by
+    return None
+
+
+@dataclass
+class CaseView:
+    escalation: Escalation
+    person: Person
+    attempt: Attempt
+    campaign: Campaign
+    turns: list[Turn]
+    slots: dict[str, Any]
+    unresolved: list[str]
+    claimer: str | None
+    resolver: str | None
+
+
+def load_case(s: Session, case_id: int) -> CaseView:
+    esc = s.get(Escalation, case_id)
+    if esc is None:
+        raise CaseError("missing", "no such case")
+    person = s.get(Person, esc.person_id)
+    attempt = s.get(Attempt, esc.attempt_id)
+    campaign = s.get(Campaign, esc.campaign_id)
+    assert person and attempt and campaign
+    turns = list(s.exec(select(Turn).where(Turn.attempt_id == esc.attempt_id).order_by(col(Turn.seq))).all())
+    slots = person_slots(s, esc.person_id)
+    if esc.resolution:
+        slots.update(esc.resolution)
+    names = {u.id: u.username for u in s.exec(select(User).where(
+        col(User.id).in_([i for i in (esc.claimed_by, esc.resolved_by) if i]))).all()}
+    unresolved = [k for k in SLOTS if slots.get(k) in (None, "", {})]
+    return CaseView(esc, person, attempt, campaign, turns, slots, unresolved,
+                    names.get(esc.claimed_by), names.get(esc.resolved_by))
+
+
+def person_slots(s: Session, person_id: int) -> dict[str, Any]:
+    """The latest value of each slot over all of the person's attempts."""
+    rows = s.exec(select(Result).where(Result.person_id == person_id).order_by(col(Result.id))).all()
+    return {r.slot: r.value for r in rows}
+
+
+def parse_slots(form: dict[str, str]) -> dict[str, Any]:
+    """Operator-entered slot values, checked; empty fields are left out."""
+    out: dict[str, Any] = {}
+    for slot, allowed in SLOTS.items():
+        raw = form.get(f"slot_{slot}", "").strip()
+        if not raw:
+            continue
+        if allowed is not None and raw not in allowed:
+            raise CaseError("bad_value", f"{slot}: must be one of {', '.join(allowed)}")
+        if slot == "nat_count":
+            if not raw.isdigit() or int(raw) > 1000:
+                raise CaseError("bad_value", "nat_count: a whole number 0-1000")
+            out[slot] = int(raw)
+        elif slot == "residence":
+            out[slot] = {"raw": raw[:500]}
+        else:
+            out[slot] = raw
+    return out
+
+
+def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note: str,
+            how: Resolution, now: datetime | None = None) -> None:
+    """Close the case or hand the person back to the bot; only the claim holder may."""
+    now = now or utcnow()
+    status = EscalationStatus.RESOLVED if how == Resolution.CLOSE else EscalationStatus.RETURNED_TO_BOT
+    stmt = (update(Escalation)
+            .where(Escalation.id == case_id, Escalation.status == EscalationStatus.CLAIMED,
+                   Escalation.claimed_by == user_id)
+            .values(status=status, resolution=slots or None, note=note[:4000], resolved_by=user_id,
+                    resolved_at=now, claim_expires_at=None))
+    if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+        pass
+        raise CaseError("not_holder", "claim this case before resolving it")
+    esc = s.get(Escalation, case_id)
+    assert esc is not None
+    for slot, value in slots.items():
+        row = s.exec(select(Result).where(Result.attempt_id == esc.attempt_id, Result.slot == slot)).first()
+        row = row or Result(attempt_id=esc.attempt_id, person_id=esc.person_id,
+                            campaign_id=esc.campaign_id, slot=slot)
+        row.value, row.source, row.created_at = value, "operator", now
+        s.add(row)
+    person = s.get(Person, esc.person_id)
+    assert person is not None
+    if how == Resolution.CLOSE:
+        person.state = PersonState.COMPLETED
+        person.last_outcome = "resolved_by_operator"
+    else:
+        person.state, person.next_attempt_at = PersonState.PENDING, None
+        person.last_outcome = "returned_to_bot"
+    person.updated_at = now
+    s.add(person)
+
+
+def release(s: Session, case_id: int, user_id: int) -> None:
+    """Give a claimed case back to the queue without resolving it."""
+    stmt = (update(Escalation)
+            .where(Escalation.id == case_id, Escalation.status == EscalationStatus.CLAIMED,
+                   Escalation.claimed_by == user_id)
+            .values(status=EscalationStatus.OPEN, claimed_by=None, claim_expires_at=None))
+    s.execute(stmt)
+
+
+def audio_file(audio_path: str, audio_dir: str | None, var_dir: Path) -> Path | None:
+    """The recorded file if it exists inside the call's audio directory or var/; else None."""
+    real = Path(audio_path).resolve()
+    roots = [Path(p).resolve() for p in (audio_dir, var_dir) if p]
+    if real.is_file() and any(real.is_relative_to(r) for r in roots):
+        return real
+    return None

@@ -1,0 +1,36 @@
+"""What every handler can reach: the console's shared objects (one app key) and the
+per-request values (request keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+
+from bot.console.auth import LoginThrottle, SessionUser
+from bot.console.settings import ConsoleSettings
+from bot.console.simulator import Simulator
+from storage.db import Database
+
+
+@dataclass
+class Console:
+    database: Database
+    settings: ConsoleSettings
+    jinja: jinja2.Environment
+    dialogs_dir: Path
+    var_dir: Path
+    variables: dict[str, str]
+    throttle: LoginThrottle
+    simulator: Simulator = field(default_factory=Simulator)
+
+
+CONSOLE: web.AppKey[Console] = web.AppKey("console", Console)
+USER: web.RequestKey[SessionUser | None] = web.RequestKey("user", SessionUser)  # type: ignore[arg-type]
+PRE_CSRF: web.RequestKey[str] = web.RequestKey("pre_csrf", str)
+
+
+def console(request: web.Request) -> Console:
+    return request.app[CONSOLE]

@@ -1,0 +1,93 @@
+"""The editor's simulator panel: a draft script run as a chat, with the same engine and
+the same answer syntax as `veribot simulate` (`dtmf:1`, `<silence>`, `<hangup>`,
+`text @0.4`). Conversations live in memory, per admin, and expire."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.dialog.engine import Conversation
+from bot.dialog.events import Action, End, Escalate, Listen, Say
+from bot.dialog.script import Script
+from bot.simulate import AnswerError, parse_answer
+
+MAX_CHATS = 100
+TTL_SECONDS = 1800.0
+
+
+class ChatError(LookupError):
+    pass
+
+
+def describe(actions: list[Action]) -> list[dict[str, Any]]:
+    """Actions as chat lines for the browser."""
+    out: list[dict[str, Any]] = []
+    for a in actions:
+        if isinstance(a, Say):
+            out.append({"who": "bot", "text": a.text})
+        elif isinstance(a, Listen):
+            out.append({"who": "system", "text": f"listening: {a.step} (expects {a.expect})"})
+        elif isinstance(a, Escalate):
+            out.append({"who": "system", "text": f"escalated: {a.reason} at {a.step}"})
+        elif isinstance(a, End):
+            out.append({"who": "system", "text": f"call ended: {a.outcome}"})
+    return out
+
+
+@dataclass
+class Chat:
+    owner: int
+    conversation: Conversation
+    touched: float = field(default_factory=time.monotonic)
+
+    def state(self, lines: list[dict[str, Any]]) -> dict[str, Any]:
+        conv = self.conversation
+        return {"lines": lines, "finished": conv.finished,
+                "record": conv.record.to_json() if conv.finished else None}
+
+
+@dataclass
+class Simulator:
+    chats: dict[str, Chat] = field(default_factory=dict)
+
+    def start(self, owner: int, script: Script, person: dict[str, Any], variables: dict[str, str]
+              ) -> tuple[str, dict[str, Any]]:
+        self._expire()
+        chat_id = secrets.token_urlsafe(12)
+        conv = Conversation(script, person, variables)
+        chat = Chat(owner, conv)
+        self.chats[chat_id] = chat
+        return chat_id, chat.state(describe(conv.start()))
+
+    def answer(self, owner: int, chat_id: str, line: str) -> dict[str, Any]:
+        chat = self.chats.get(chat_id)
+        if chat is None or chat.owner != owner:
+            raise ChatError("this simulation has ended; start a new one")
+        chat.touched = time.monotonic()
+        try:
+            events = parse_answer(line[:2000])
+        except AnswerError as exc:
+            return chat.state([{"who": "system", "text": str(exc)}])
+        lines = [{"who": "caller", "text": line}]
+        for event in events:
+            if chat.conversation.finished:
+                break
+            lines += describe(chat.conversation.handle(event))
+        if chat.conversation.finished:
+            self.chats.pop(chat_id, None)
+        return chat.state(lines)
+
+    def hang_up(self, owner: int, chat_id: str) -> dict[str, Any]:
+        return self.answer(owner, chat_id, "<hangup>") if chat_id in self.chats else {"lines": []}
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for k, chat in list(self.chats.items()):
+            if now - chat.touched > TTL_SECONDS:
+                del self.chats[k]
+        while len(self.chats) >= MAX_CHATS:
+            self.chats.pop(next(iter(self.chats)))
+

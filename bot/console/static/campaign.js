@@ -1,0 +1,24 @@
+// Campaign page: progress refreshes every few seconds while the page is open.
+"use strict";
+(function () {
+  const box = document.getElementById("progress");
+  if (!box) return;
+  const bar = document.getElementById("progress-bar");
+
+  function show(data) {
+    const n = data.counts;
+    document.getElementById("camp-status").textContent = data.status;
+    for (const k of ["done", "people"]) document.getElementById(k).textContent = n[k];
+    for (const k of ["completed", "escalated", "pending", "in_progress", "failed"]) {
+      document.getElementById(`n-${k}`).textContent = n[k];
+    }
+    bar.style.width = n.people ? `${Math.round((100 * n.done) / n.people)}%` : "0%";
+  }
+
+  async function poll() {
+    const resp = await fetch(box.dataset.url, {credentials: "same-origin"});
+    if (resp.ok) show(await resp.json());
+  }
+  poll();
+  setInterval(poll, 3000);
+})();

@@ -1,0 +1,57 @@
+// Escalation queue: live updates over server-sent events, and claiming a case.
+"use strict";
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const errorBox = document.getElementById("queue-error");
+
+  function showError(text) {
+    if (!errorBox) return;
+    errorBox.textContent = text;
+    errorBox.hidden = false;
+  }
+
+  async function claim(caseId) {
+    const resp = await fetch(`/cases/${caseId}/claim`, {
+      method: "POST", headers: {"X-CSRF-Token": csrf}, credentials: "same-origin",
+    });
+    let body = {};
+    try { body = await resp.json(); } catch (e) { /* not JSON */ }
+    if (resp.ok) { window.location.assign(body.url); return; }
+    showError(body.message || `Could not claim case #${caseId} (${resp.status}).`);
+  }
+
+  document.addEventListener("click", (ev) => {
+    const btn = ev.target.closest("button.claim");
+    if (btn) { ev.preventDefault(); claim(btn.dataset.case); }
+  });
+
+  const table = document.querySelector("#queue tbody");
+  if (!table || !window.EventSource) return;
+  const me = document.querySelector(".who") ? document.querySelector(".who").textContent.split(" · ")[0] : "";
+
+  function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+
+  function render(cases) {
+    table.replaceChildren();
+    if (!cases.length) {
+      const tr = document.createElement("tr"); tr.className = "empty";
+      const td = cell("No cases are waiting."); td.colSpan = 8; tr.append(td); table.append(tr);
+      return;
+    }
+    for (const c of cases) {
+      const tr = document.createElement("tr"); tr.dataset.case = c.id;
+      tr.append(cell(`#${c.id}`), cell(c.priority), cell(c.reason), cell(c.step), cell(c.campaign),
+                cell(`${c.age_minutes} min`), cell(c.claimed_by || ""));
+      const td = document.createElement("td");
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "claim small"; b.dataset.case = c.id;
+      b.textContent = c.claimed_by === me ? "Open" : "Claim";
+      td.append(b); tr.append(td); table.append(tr);
+    }
+  }
+
+  const live = document.getElementById("live");
+  const source = new EventSource("/queue/stream");
+  source.addEventListener("queue", (ev) => { render(JSON.parse(ev.data).cases); if (live) live.classList.add("on"); });
+  source.onerror = () => { if (live) live.classList.remove("on"); };
+})();

@@ -1,0 +1,148 @@
+"""Log in / log out, first-run set-up, and the admin's account list."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from aiohttp import web
+
+from bot.console import audit, auth
+from bot.console.app import audit_event, client, current_user, db, render, require
+from bot.console.context import PRE_CSRF, console
+from bot.console.security import PRE_CSRF_COOKIE, SESSION_COOKIE, set_cookie
+from storage.models import Role
+
+log = logging.getLogger("veribot.console.auth")
+
+
+def _anonymous_form(request: web.Request, template: str, status: int = 200, **ctx: object) -> web.Response:
+    """Render a pre-login form with a double-submit CSRF token (cookie + hidden field)."""
+    token = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    request[PRE_CSRF] = token
+    response = render(request, template, status=status, **ctx)
+    set_cookie(response, console(request).settings, PRE_CSRF_COOKIE, token)
+    return response
+
+
+def _logged_in(request: web.Request, user_id: int, token: str, target: str) -> web.Response:
+    response = web.Response(status=303, headers={"Location": target})
+    set_cookie(response, console(request).settings, SESSION_COOKIE, token)
+    response.del_cookie(PRE_CSRF_COOKIE, path="/")
+    return response
+
+
+async def home(request: web.Request) -> web.Response:
+    user = current_user(request)
+    raise web.HTTPFound("/queue" if user.can_work_cases else "/dashboard")
+
+
+async def login_page(request: web.Request) -> web.Response:
+    if await db(request, auth.user_count) == 0:
+        raise web.HTTPFound("/setup")
+    return _anonymous_form(request, "login.html", error="")
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", ""))[:100]
+    password = str(form.get("password", ""))[:1024]
+    throttle = console(request).throttle
+    source = client(request)
+    if throttle.blocked(username, source):
+        log.warning("login throttled from %s", source)
+        await audit_event(request, "login.throttled", "user", "", detail="too many failures")
+        return _anonymous_form(request, "login.html", status=429,
+                               error="Too many failed attempts. Wait a few minutes and try again.")
+    user = await db(request, auth.verify_login, username, password)
+    if user is None or user.id is None:
+        throttle.failed(username, source)
+        log.warning("failed login from %s", source)
+        await audit_event(request, "login.failed", "user", "", detail="bad credentials")
+        return _anonymous_form(request, "login.html", status=401, error="Wrong username or password.")
+    throttle.succeeded(username)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        await db(request, auth.end_session, old)
+    token = await db(request, auth.start_session, user.id, source)
+    await db(request, audit.record, user.username, "login", "user", user.id, source)
+    log.info("user id %s logged in", user.id)
+    return _logged_in(request, user.id, token, "/")
+
+
+async def logout(request: web.Request) -> web.Response:
+    user = current_user(request)
+    await db(request, auth.end_session, user.token)
+    await audit_event(request, "logout", "user", user.id)
+    response = web.Response(status=303, headers={"Location": "/login"})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def setup_page(request: web.Request) -> web.Response:
+    if await db(request, auth.user_count) > 0:
+        raise web.HTTPFound("/login")
+    return _anonymous_form(request, "setup.html", error="")
+
+
+async def setup_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", ""))
+    password = str(form.get("password", ""))
+    if password != str(form.get("password2", "")):
+        return _anonymous_form(request, "setup.html", status=400, error="The two passwords differ.")
+    try:
+        user = await db(request, auth.add_user, username, Role.ADMIN, password, only_if_none=True)
+    except auth.AccountError as exc:
+        return _anonymous_form(request, "setup.html", status=400, error=str(exc))
+    assert user.id is not None
+    token = await db(request, auth.start_session, user.id, client(request))
+    await db(request, audit.record, user.username, "setup.admin_created", "user", user.id, client(request))
+    return _logged_in(request, user.id, token, "/")
+
+
+async def users_page(request: web.Request) -> web.Response:
+    await require(request, Role.ADMIN)
+    users = await db(request, auth.list_users)
+    return render(request, "users.html", users=users, roles=list(Role), error="")
+
+
+async def users_add(request: web.Request) -> web.Response:
+    await require(request, Role.ADMIN)
+    form = await request.post()
+    try:
+        user = await db(request, auth.add_user, str(form.get("username", "")), str(form.get("role", "")),
+                        str(form.get("password", "")))
+    except auth.AccountError as exc:
+        users = await db(request, auth.list_users)
+        return render(request, "users.html", status=400, users=users, roles=list(Role), error=str(exc))
+    await audit_event(request, "user.add", "user", user.id or "", detail=f"role={user.role}")
+    raise web.HTTPSeeOther("/users")
+
+
+async def users_toggle(request: web.Request) -> web.Response:
+    admin = await require(request, Role.ADMIN)
+    user_id = int(request.match_info["user_id"])
+    form = await request.post()
+    disable = form.get("disabled") == "1"
+    if disable and user_id == admin.id:
+        raise web.HTTPBadRequest(text="you cannot disable your own account")
+    try:
+        await db(request, auth.set_disabled, user_id, disable)
+    except auth.AccountError as exc:
+        raise web.HTTPNotFound(text=str(exc)) from exc
+    await audit_event(request, "user.disable" if disable else "user.enable", "user", user_id)
+    raise web.HTTPSeeOther("/users")
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/", home)
+    r.add_get("/login", login_page)
+    r.add_post("/login", login_submit)
+    r.add_post("/logout", logout)
+    r.add_get("/setup", setup_page)
+    r.add_post("/setup", setup_submit)
+    r.add_get("/users", users_page)
+    r.add_post("/users", users_add)
+    r.add_post(r"/users/{user_id:\d+}/disabled", users_toggle)

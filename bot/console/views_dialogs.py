@@ -1,0 +1,124 @@
+"""Admin pages for dialog scripts: list with versions, the YAML editor with live lint,
+the simulator panel, publish and roll back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from bot.console import dialogs
+from bot.console.app import audit_event, db, render, require
+from bot.console.context import console
+from bot.console.simulator import ChatError
+from storage.models import Role
+
+MAX_SOURCE = 256 * 1024
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    raw = await request.content.read(MAX_SOURCE + 1)
+    if len(raw) > MAX_SOURCE:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_SOURCE, actual_size=len(raw))
+    try:
+        body = json.loads(raw or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise web.HTTPBadRequest(text=f"request is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="request must be a JSON object")
+    return body
+
+
+async def _files(request: web.Request) -> dict:
+    return await asyncio.to_thread(dialogs.script_files, console(request).dialogs_dir)
+
+
+async def list_page(request: web.Request) -> web.Response:
+    await require(request, Role.ADMIN)
+    entries = await db(request, dialogs.list_dialogs, await _files(request))
+    return render(request, "dialogs.html", entries=entries)
+
+
+async def editor_page(request: web.Request) -> web.Response:
+    await require(request, Role.ADMIN)
+    key = request.match_info["slug"]
+    name, _, locale = key.rpartition(".")
+    rows = await db(request, dialogs.versions, name, locale)
+    active = next((r for r in rows if r.active), None)
+    files = await _files(request)
+    if active is not None:
+        source = active.yaml_text
+    elif key in files:
+        source = files[key][1]
+    else:
+        raise web.HTTPNotFound(text="no such dialog")
+    return render(request, "editor.html", slug=key, name=name, locale=locale, source=source,
+                  versions=rows, active=active)
+
+
+async def lint(request: web.Request) -> web.Response:
+    await require(request, Role.ADMIN)
+    body = await _json_body(request)
+    script, errors = dialogs.lint_errors(str(body.get("source", "")))
+    return web.json_response({"ok": script is not None, "errors": errors,
+                              "version": script.version if script else None})
+
+
+async def simulate_start(request: web.Request) -> web.Response:
+    user = await require(request, Role.ADMIN)
+    body = await _json_body(request)
+    script, errors = dialogs.lint_errors(str(body.get("source", "")))
+    if script is None:
+        return web.json_response({"ok": False, "errors": errors}, status=422)
+    person = {"name": str(body.get("person_name") or "Test Person")[:100]}
+    sim = console(request).simulator
+    chat_id, state = sim.start(user.id, script, person, console(request).variables)
+    return web.json_response({"ok": True, "chat": chat_id, **state})
+
+
+async def simulate_answer(request: web.Request) -> web.Response:
+    user = await require(request, Role.ADMIN)
+    body = await _json_body(request)
+    sim = console(request).simulator
+    try:
+        state = sim.answer(user.id, str(body.get("chat", "")), str(body.get("answer", "")))
+    except ChatError as exc:
+        return web.json_response({"ok": False, "message": str(exc)}, status=404)
+    return web.json_response({"ok": True, **state})
+
+
+async def publish(request: web.Request) -> web.Response:
+    user = await require(request, Role.ADMIN)
+    form = await request.post()
+    script, errors = dialogs.lint_errors(str(form.get("source", "")))
+    if script is None:
+        return web.json_response({"ok": False, "errors": errors}, status=422)
+    row = await db(request, dialogs.publish, script, user.username)
+    await audit_event(request, "dialog.publish", "dialog_version", row.id or "",
+                      detail=f"{row.name}.{row.locale} version {row.version}")
+    raise web.HTTPSeeOther(f"/dialogs/{dialogs.slug(row.name, row.locale)}?published={row.version}")
+
+
+async def activate(request: web.Request) -> web.Response:
+    await require(request, Role.ADMIN)
+    version_id = int(request.match_info["version_id"])
+    try:
+        row = await db(request, dialogs.activate, version_id)
+    except LookupError as exc:
+        raise web.HTTPNotFound(text=str(exc)) from exc
+    await audit_event(request, "dialog.activate", "dialog_version", version_id,
+                      detail=f"{row.name}.{row.locale} version {row.version}")
+    raise web.HTTPSeeOther(f"/dialogs/{dialogs.slug(row.name, row.locale)}")
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/dialogs", list_page)
+    r.add_post("/dialogs/lint", lint)
+    r.add_post("/dialogs/simulate", simulate_start)
+    r.add_post("/dialogs/simulate/answer", simulate_answer)
+    r.add_post("/dialogs/publish", publish)
+    r.add_post(r"/dialogs/versions/{version_id:\d+}/activate", activate)
+    r.add_get(r"/dialogs/{slug:[A-Za-z0-9_.-]+}", editor_page)

@@ -1,0 +1,98 @@
+"""`veribot serve [--config PATH] [--host H] [--port P]`: the whole service in one process —
+the web console, and the campaign dialer and SIP endpoint when those areas are installed
+and enabled in `[serve]`. Runs until SIGINT/SIGTERM, then stops each part in turn."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, load_config
+
+log = logging.getLogger("veribot.serve")
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'  # ids only in paths; no referer, no personal data
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the service: web console, dialer, SIP endpoint")
+    p.add_argument("--config", help="config.toml (default: ./config.toml)")
+    p.add_argument("--host", help="listen address (default: [service] host)")
+    p.add_argument("--port", type=int, help="listen port (default: [service] port)")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    service = config.section("service")
+    host = args.host or str(service.get("host", "127.0.0.1"))
+    port = args.port if args.port is not None else int(service.get("port", 8080))
+    return asyncio.run(serve(config, host, port))
+
+
+def _optional(modname: str, attr: str, what: str) -> Any | None:
+    """An attribute of an area's module, or None (logged) when the area is not installed."""
+    try:
+        return getattr(importlib.import_module(modname), attr)
+    except (ImportError, AttributeError) as exc:
+        log.warning("%s not available (%s.%s: %s); running without it", what, modname, attr, exc)
+        return None
+
+
+async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None = None) -> int:
+    from aiohttp import web
+
+    from bot.console.app import build_app
+    from bot.console.settings import ConsoleSettings
+    from storage.db import Database
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    settings = ConsoleSettings.from_section(config.section("console"))
+    parts = config.section("serve")
+    database = Database.from_config(config)
+    await asyncio.to_thread(database.upgrade)
+    app = build_app(database, settings, dialogs_dir=Path(parts.get("dialogs_dir", "dialogs")),
+                    var_dir=config.var_dir, variables=config.agency)
+    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("web console on http://%s:%d/ (secure cookies: %s)", host, port, settings.secure_cookies)
+
+    stoppers: list[Callable[[], Awaitable[Any]]] = []
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        if parts.get("sip", True):
+            start_endpoint = _optional("bot.telephony.service", "start_endpoint", "SIP endpoint")
+            if start_endpoint is not None:
+                endpoint = await start_endpoint(config)
+                stoppers.append(endpoint.stop)
+                log.info("SIP endpoint started")
+        if parts.get("dialer", True):
+            run_dialer = _optional("bot.campaigns.service", "run_dialer", "campaign dialer")
+            make_runner = _optional("bot.telephony.runner", "runner_from_config", "SIP call runner")
+            if run_dialer is not None and make_runner is not None:
+                tasks.append(asyncio.create_task(run_dialer(config, make_runner(config), stop), name="dialer"))
+                log.info("campaign dialer started")
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        for stopper in reversed(stoppers):
+            await stopper()
+        await runner.cleanup()
+        await asyncio.to_thread(database.dispose)
+    return 0

@@ -1,0 +1,53 @@
+"""Console fixtures: a scratch SQLite database, and the app served on loopback by aiohttp's
+test server (fast tests) — the browser tests start `veribot serve` themselves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.console.app import build_app
+from bot.console.security import ConsoleSettings
+from storage.db import Database
+
+from .seed import PASSWORD
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'console.db'}", durable=False)
+    db.create_all()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+async def client(database: Database, tmp_path: Path) -> AsyncIterator[TestClient]:
+    settings = ConsoleSettings(secure_cookies=False, login_max_failures=3)
+    app = build_app(database, settings, dialogs_dir=REPO / "dialogs", var_dir=tmp_path / "var",
+                    variables={"agency": "测试局", "caller_id": "96110", "callback_number": "96110"})
+    async with TestClient(TestServer(app, host="127.0.0.1")) as c:
+        yield c
+
+
+async def csrf_of(client: TestClient, path: str = "/queue") -> str:
+    """The CSRF token from a page's meta tag."""
+    html = await (await client.get(path)).text()
+    marker = 'name="csrf-token" content="'
+    start = html.index(marker) + len(marker)
+    return html[start:html.index('"', start)]
+
+
+async def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    page = await (await client.get("/login")).text()
+    marker = 'name="csrf" value="'
+    start = page.index(marker) + len(marker)
+    token = page[start:page.index('"', start)]
+    resp = await client.post("/login", data={"username": username, "password": password, "csrf": token},
+                             allow_redirects=False)
+    assert resp.status == 303, await resp.text()

@@ -1,0 +1,181 @@
+"""Accounts, sessions, CSRF, roles and headers, against the real app on loopback."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+from sqlmodel import select
+
+from bot.console.security import SESSION_COOKIE
+from storage.db import Database
+from storage.models import AuditEvent, Escalation, EscalationStatus, WebSession
+
+from .conftest import csrf_of, login
+from .seed import add_users, seed_cases
+
+
+def audit_rows(db: Database, action_prefix: str) -> list[AuditEvent]:
+    rows = db.run(lambda s: list(s.exec(select(AuditEvent)).all()), write=False)
+    return [r for r in rows if r.action.startswith(action_prefix)]
+
+
+async def test_first_run_offers_setup_and_no_default_account(client: TestClient, database: Database) -> None:
+    resp = await client.get("/login", allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/setup"
+    page = await (await client.get("/setup")).text()
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    weak = await client.post("/setup", data={"username": "root", "password": "short", "password2": "short",
+                                             "csrf": token})
+    assert weak.status == 400
+    ok = await client.post("/setup", data={"username": "root", "password": "a long enough pw",
+                                           "password2": "a long enough pw", "csrf": token}, allow_redirects=False)
+    assert ok.status == 303
+    # once an account exists, set-up is closed
+    assert (await client.get("/setup", allow_redirects=False)).headers["Location"] == "/login"
+
+
+async def test_anonymous_requests_go_to_login(client: TestClient, database: Database) -> None:
+    add_users(database, ("admin1", "admin"))
+    for path in ("/", "/queue", "/cases/1", "/dialogs", "/campaigns", "/audit", "/dashboard", "/users"):
+        resp = await client.get(path, allow_redirects=False)
+        assert resp.status == 302, path
+        assert resp.headers["Location"] == "/login"
+    assert (await client.get("/queue.json")).status == 401
+    assert (await client.post("/cases/1/claim")).status == 401
+
+
+async def test_login_sets_hardened_cookie_and_new_session_id(client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"))
+    await login(client, "op1")
+    first = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE].value
+    await login(client, "op1")
+    second = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE].value
+    assert first != second
+    # only one live session: logging in again ended the old one
+    assert len(database.run(lambda s: list(s.exec(select(WebSession)).all()), write=False)) == 1
+    page = await client.get("/login")
+    token = (await page.text()).split('name="csrf" value="')[1].split('"')[0]
+    resp = await client.post("/login", data={"username": "op1", "password": "correct horse battery",
+                                             "csrf": token}, allow_redirects=False)
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+async def test_wrong_passwords_are_throttled_and_audited(client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"))
+    page = await (await client.get("/login")).text()
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    statuses = []
+    for _ in range(4):
+        resp = await client.post("/login", data={"username": "op1", "password": "wrong password!",
+                                                 "csrf": token})
+        statuses.append(resp.status)
+    assert statuses == [401, 401, 401, 429]
+    # even the right password is refused while throttled
+    resp = await client.post("/login", data={"username": "op1", "password": "correct horse battery",
+                                             "csrf": token})
+    assert resp.status == 429
+    assert len(audit_rows(database, "login.failed")) == 3
+    assert audit_rows(database, "login.throttled")
+
+
+async def test_old_session_cookie_fails_after_logout(client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"))
+    await login(client, "op1")
+    old = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE].value
+    token = await csrf_of(client)
+    resp = await client.post("/logout", data={"csrf": token}, allow_redirects=False)
+    assert resp.status == 303
+    client.session.cookie_jar.clear()
+    replay = await client.get("/queue", cookies={SESSION_COOKIE: old}, allow_redirects=False)
+    assert replay.status == 302 and replay.headers["Location"] == "/login"
+
+
+async def test_disabling_an_account_ends_its_sessions(client: TestClient, database: Database) -> None:
+    ids = add_users(database, ("op1", "operator"))
+    await login(client, "op1")
+    assert (await client.get("/queue", allow_redirects=False)).status == 200
+    from bot.console import auth
+
+    database.run(lambda s: auth.set_disabled(s, ids["op1"], True))
+    assert (await client.get("/queue", allow_redirects=False)).status == 302
+
+
+async def test_operator_gets_403_on_admin_pages_with_audit_row(client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"))
+    await login(client, "op1")
+    for path in ("/dialogs", "/campaigns", "/audit", "/users", "/dialogs/verification.zh-CN"):
+        assert (await client.get(path)).status == 403, path
+    token = await csrf_of(client)
+    resp = await client.post("/dialogs/lint", json={"source": "x"}, headers={"X-CSRF-Token": token})
+    assert resp.status == 403
+    denied = audit_rows(database, "denied")
+    assert {r.target_id for r in denied} >= {"/dialogs", "/campaigns", "/audit", "/users", "/dialogs/lint"}
+    assert all(r.actor == "op1" for r in denied)
+
+
+async def test_operator_gets_403_on_a_case_another_operator_holds(client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"), ("op2", "operator"))
+    case_id = seed_cases(database)["cases"][0]
+    await login(client, "op1")
+    token = await csrf_of(client)
+    assert (await client.post(f"/cases/{case_id}/claim", headers={"X-CSRF-Token": token})).status == 200
+    await login(client, "op2")
+    token = await csrf_of(client)
+    claim = await client.post(f"/cases/{case_id}/claim", headers={"X-CSRF-Token": token})
+    assert claim.status == 409
+    assert (await client.get(f"/cases/{case_id}")).status == 403
+    resolve = await client.post(f"/cases/{case_id}/resolve", data={"csrf": token, "action": "close"})
+    assert resolve.status == 403
+    rows = audit_rows(database, "denied.case")
+    assert rows and rows[0].actor == "op2" and rows[0].target_id == str(case_id)
+    esc = database.run(lambda s: s.get(Escalation, case_id), write=False)
+    assert esc.status == EscalationStatus.CLAIMED
+
+
+async def test_cross_site_post_without_token_is_refused_and_changes_nothing(
+        client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"))
+    case_id = seed_cases(database)["cases"][0]
+    await login(client, "op1")
+    token = await csrf_of(client)
+    # no token at all (what a forged cross-site form would send)
+    resp = await client.post(f"/cases/{case_id}/claim", headers={"Origin": "https://evil.example"})
+    assert resp.status == 403
+    # the right token but from another origin
+    resp = await client.post(f"/cases/{case_id}/claim",
+                             headers={"X-CSRF-Token": token, "Origin": "https://evil.example"})
+    assert resp.status == 403
+    # a wrong token from our own origin
+    resp = await client.post(f"/cases/{case_id}/claim", headers={"X-CSRF-Token": "nope"})
+    assert resp.status == 403
+    esc = database.run(lambda s: s.get(Escalation, case_id), write=False)
+    assert esc.status == EscalationStatus.OPEN and esc.claimed_by is None
+
+
+async def test_logout_needs_the_token_too(client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"))
+    await login(client, "op1")
+    assert (await client.post("/logout", allow_redirects=False)).status == 403
+    assert (await client.get("/queue", allow_redirects=False)).status == 200
+
+
+async def test_security_headers_on_pages_and_errors(client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"))
+    await login(client, "op1")
+    for path in ("/queue", "/login", "/nope", "/audit"):
+        resp = await client.get(path, allow_redirects=False)
+        h = resp.headers
+        assert "frame-ancestors 'none'" in h["Content-Security-Policy"], path
+        assert "script-src 'self'" in h["Content-Security-Policy"]
+        assert h["X-Content-Type-Options"] == "nosniff"
+        assert h["Referrer-Policy"] == "no-referrer"
+        assert h["Cache-Control"] == "no-store"
+
+
+async def test_oversized_request_is_refused(client: TestClient, database: Database) -> None:
+    add_users(database, ("admin1", "admin"))
+    await login(client, "admin1")
+    token = await csrf_of(client, "/dialogs")
+    big = "a" * (300 * 1024)
+    resp = await client.post("/dialogs/lint", json={"source": big}, headers={"X-CSRF-Token": token})
+    assert resp.status == 413
