@@ -29,13 +29,19 @@ _YES = ("是 是的 是啊 是呀 是滴 是我 我是 我就是 就是我 本�
         "当然 肯定 确实 确定 嗯哪 有 有的 有啊 在 在的 在呢 正在 隔离了 隔离中 隔离着 在隔离 已经 要得 得嘞 会的 一定 "
         "遵守 配合 ok okay yes yeah 嗯对 嗯是")
 _WEAK_YES = "嗯 嗯嗯 嗯嗯嗯 恩 哦 噢 喔 就是 应该是 好像是 可能是 大概是 算是 隔离 居家 集中"
-_NO = ("不 不是 不对 不行 不好 不可以 不能 没 没有 没在 不在 未 否 错了 不用 不要 不需要 不必 没必要 还没 还没有 "
+_NO = ("解除隔离 结束隔离 隔离结束 隔离完 隔离完了 隔离期满 出隔离 不隔离 不用隔离 解除了 "
+       "不 不是 不对 不行 不好 不可以 不能 没 没有 没在 不在 未 否 错了 不用 不要 不需要 不必 没必要 还没 还没有 "
        "没呢 解除 结束 解封 并没有 不曾 从没 从来没有 没隔离 no nope")
-_NEUTRAL = ("不知道 不清楚 不太清楚 不确定 不记得 记不清 忘了 不好说 说不好 说不清 是不是 对不对 是吗 真的吗 对不起 "
-            "不好意思 没事 没关系 有没有 在不在 好不好 行不行 可不可以 能不能 现在 实在 存在 你好 您好 还好 好像 好几 "
-            "最好 但是 可是 还是 要是 只是 总是 于是 倒是 不过 银行 进行 旅行 行程 对面 对方 所在 为什么 怎么")
+_NEUTRAL = ("不知道 不清楚 不太清楚 不确定 不记得 记不清 忘了 不好说 说不好 说不清 是不是 对不对 是吗 真的吗 有没有 "
+            "在不在 好不好 行不行 可不可以 能不能")
+# Words that only contain a polarity character ("现在" is not "在", "这是" is a copula): matched and skipped.
+_SKIP = ("对不起 不好意思 没事 没关系 现在 实在 存在 你好 您好 还好 好像 好几 最好 但是 可是 还是 要是 只是 总是 于是 倒是 "
+         "不过 银行 进行 旅行 行程 对面 对方 所在 这是 那是 这个是 那个是 就是说 是这样 是哪 是谁 是什么")
 _POLARITY: dict[str, tuple[str | None, bool]] = {}
-for _words, _value, _weak in ((_WEAK_YES, YES, True), (_YES, YES, False), (_NO, NO, False), (_NEUTRAL, None, False)):
+_SKIP_VALUE = "skip"
+for _words, _value, _weak in (
+    (_WEAK_YES, YES, True), (_YES, YES, False), (_NO, NO, False), (_NEUTRAL, None, False), (_SKIP, _SKIP_VALUE, False),
+):
     for _w in _words.split():
         _POLARITY[_w] = (_value, _weak)
 _STATE = set("在 在的 在隔离 隔离了 隔离中 隔离着 正在 有 有的 已经 隔离 居家 集中".split())
@@ -51,6 +57,7 @@ _COLOUR_RE = re.compile(
     rf"(?P<true>[绿黄红])|(?P<sound>[{''.join(_COLOUR_SOUNDS)}])(?=[{_CODE}]|$)|(?P<en>green|yellow|red)"
 )
 _NEGATION = re.compile(r"(不是|没有|不|没|非|并非)(是)?$")
+_CORRECTION = set("哦噢呃额")  # "红 码 哦 不 是 黄 码": "oh no, it is yellow"
 _PAST = "之前|以前|原来|本来|刚才|上次|先前|曾经|前几天|前段时间|昨天|那时|当时|开始|起初|原先"
 _PRESENT = "现在|目前|已经|后来|如今|今天|转成|转为|转|变成|变为|变|换成|成了|刚刚"
 _TIME_RE = re.compile(rf"(?P<past>{_PAST})|(?P<present>{_PRESENT})")
@@ -98,6 +105,8 @@ def parse_yes_no(body: str) -> str | None:
     for m in _POLARITY_RE.finditer(body):
         word = m.group()
         value, is_weak = _POLARITY[word]
+        if value == _SKIP_VALUE:
+            continue
         if word in _STATE and m.start() == negation_end:
             value, is_weak = NO, False
         if word in _NEGATORS:
@@ -115,7 +124,8 @@ def parse_colour(body: str) -> str | None:
         word = m.group()
         colour = _COLOUR_TRUE.get(word) or _COLOUR_SOUNDS.get(word) or word
         before = body[max(0, m.start() - 3) : m.start()]
-        if _NEGATION.search(before):
+        negation = _NEGATION.search(before)
+        if negation and body[max(0, m.start() - 4) : m.start() - len(negation.group())][-1:] not in _CORRECTION:
             continue
         found.append((colour, _in_past(body, m.start())))
     current = [c for c, past in found if not past]
