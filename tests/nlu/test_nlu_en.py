@@ -1,0 +1,76 @@
+"""English answer understanding: the public example, and the rules behind the answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu import Parse, grammar_phrases, parse
+
+
+def en(expect: str, text: str) -> Parse:
+    return parse("en-US", expect, text)
+
+
+def test_public_example():
+    assert en("yes_no", "she's not here this is the wrong number") == Parse("no", "wrong_number")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("yes", "yes"), ("Yeah.", "yes"), ("that's me", "yes"), ("speaking", "yes"), ("correct", "yes"),
+     ("no", "no"), ("nope", "no"), ("not really", "no"), ("i'm not in quarantine", "no"),
+     ("i am in quarantine", "yes"), ("I don't know", None), ("no wait yes", "yes")],
+)
+def test_yes_no(text, value):
+    assert en("yes_no", text).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("it's green", "green"), ("it was yellow but now green", "green"), ("not red green", "green"),
+     ("yellow no wait red", "red"), ("green now it was yellow before", "green"), ("it is not red", None)],
+)
+def test_health_code(text, value):
+    assert en("health_code", text).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("three times", 3), ("twice", 2), ("once", 1), ("none", 0), ("two or three", 2), ("twenty one", 21),
+     ("two no three", 3), ("I had three tests, the last one was negative", 3), ("three days ago i did one", 1),
+     ("i haven't been tested", 0), ("a lot", None)],
+)
+def test_count(text, value):
+    assert en("count", text).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("negative", "negative"), ("positive", "positive"), ("pending", "pending"), ("not positive", "negative"),
+     ("still waiting for results", "pending"), ("positive no sorry negative", "negative"), ("um", None)],
+)
+def test_test_result(text, value):
+    assert en("test_result", text).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("who is this", "who"), ("why are you calling", "who"), ("I don't want to answer", "refuse"),
+     ("none of your business", "refuse"), ("let me talk to a person", "human"), ("a human please", "human"),
+     ("operator", "human"), ("say that again", "repeat"), ("pardon", "repeat"), ("wrong number", "wrong_number"),
+     ("yes", None)],
+)
+def test_intents(text, intent):
+    assert en("yes_no", text).intent == intent
+
+
+def test_an_intent_phrase_is_not_read_as_an_answer():
+    assert en("yes_no", "I don't want to answer") == Parse(None, "refuse")
+    assert en("count", "let me talk to someone") == Parse(None, "human")
+
+
+@pytest.mark.parametrize("expect", ["yes_no", "health_code", "count", "test_result"])
+def test_every_grammar_phrase_is_understood(expect):
+    phrases = grammar_phrases("en-US", expect)
+    missed = [p for p in phrases if p != "i don't know" and en(expect, p) == Parse(None, None)]
+    assert phrases and missed == []
