@@ -35,6 +35,7 @@ class SipCall:
         if not self.ended.is_set():
             self.end_reason = reason
             self.ended.set()
+            self.media.clear()  # nobody is listening any more
 
     def hangup(self) -> None:
         if self.ended.is_set():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from typing import Any
 
 from bot.calls import CallRequest
@@ -18,11 +19,28 @@ from bot.telephony.speech import synthesize
 log = logging.getLogger(__name__)
 
 
+class Keys:
+    """Keys pressed and not yet used (type-ahead is kept)."""
+
+    def __init__(self) -> None:
+        self.pending: deque[str] = deque()
+        self._arrived = asyncio.Event()
+
+    def press(self, digit: str) -> None:
+        self.pending.append(digit)
+        self._arrived.set()
+
+    async def wait(self) -> None:
+        while not self.pending:
+            self._arrived.clear()
+            await self._arrived.wait()
+
+
 async def keypad_conversation(call: SipCall, request: CallRequest, operator_uri: str = "") -> CallRecord:
     """Run the request's script over `call` until End or hang-up; returns the record."""
     conv = Conversation(request.script, request.person, request.variables, request.prefilled_slots, request.on_turn)
-    keys: asyncio.Queue[str] = asyncio.Queue()
-    call.media.on_dtmf = keys.put_nowait
+    keys = Keys()
+    call.media.on_dtmf = keys.press
     locale = request.script.locale
     escalation: Escalate | None = None
     actions: list[Action] = conv.start()
@@ -30,7 +48,7 @@ async def keypad_conversation(call: SipCall, request: CallRequest, operator_uri:
         event: Any = None
         for action in actions:
             if isinstance(action, Say):
-                await _say(call, action, locale)
+                await _say(call, action, locale, keys)
             elif isinstance(action, Escalate):
                 escalation = action
             elif isinstance(action, Listen):
@@ -44,14 +62,15 @@ async def keypad_conversation(call: SipCall, request: CallRequest, operator_uri:
         conv.handle(HangUp())
     if escalation is not None and operator_uri and not call.ended.is_set():
         call.extra["transferred"] = await call.transfer(operator_uri)
-    else:
+    elif not call.ended.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(call.media.drained(), 10)
     return conv.record
 
 
-async def _say(call: SipCall, say: Say, locale: str) -> None:
-    if call.ended.is_set():
+async def _say(call: SipCall, say: Say, locale: str, keys: Keys) -> None:
+    """Speak a prompt to its end; a key pressed meanwhile cuts it short (type-ahead)."""
+    if call.ended.is_set() or (say.barge_in and keys.pending):
         return
     try:
         pcm = await synthesize(say.text, locale)
@@ -59,26 +78,25 @@ async def _say(call: SipCall, say: Say, locale: str) -> None:
         log.error("prompt %s could not be spoken: %s", say.key, exc)
         return
     call.media.play(pcm)
-    done = asyncio.ensure_future(call.media.drained())
-    ended = asyncio.ensure_future(call.ended.wait())
-    await asyncio.wait({done, ended}, return_when=asyncio.FIRST_COMPLETED)
-    done.cancel()
-    ended.cancel()
+    waits = [asyncio.ensure_future(call.media.drained()), asyncio.ensure_future(call.ended.wait())]
+    if say.barge_in:
+        waits.append(asyncio.ensure_future(keys.wait()))
+    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for w in waits:
+        w.cancel()
+    if say.barge_in and keys.pending:
+        call.media.clear()
 
 
-async def _listen(call: SipCall, keys: asyncio.Queue[str], listen: Listen) -> Any:
+async def _listen(call: SipCall, keys: Keys, listen: Listen) -> Any:
     """The next event: a key, no input after the timeout, or the far end's hang-up."""
     if call.ended.is_set():
         return HangUp()
-    if not keys.empty():
-        return Dtmf(keys.get_nowait())
-    key = asyncio.ensure_future(keys.get())
-    ended = asyncio.ensure_future(call.ended.wait())
-    done, _ = await asyncio.wait({key, ended}, timeout=listen.no_input_timeout, return_when=asyncio.FIRST_COMPLETED)
-    ended.cancel()
-    if key in done:
-        return Dtmf(key.result())
-    key.cancel()
-    if ended in done:
-        return HangUp()
-    return NoInput()
+    if not keys.pending:
+        waits = {asyncio.ensure_future(keys.wait()), asyncio.ensure_future(call.ended.wait())}
+        await asyncio.wait(waits, timeout=listen.no_input_timeout, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()
+    if keys.pending:
+        return Dtmf(keys.pending.popleft())
+    return HangUp() if call.ended.is_set() else NoInput()

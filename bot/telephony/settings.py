@@ -85,6 +85,7 @@ class TelephonySettings:
     amd_greeting_seconds: float = 3.5  # continuous speech longer than this = machine
     amd_machine_message: str = ""
     inbound_dialog: str = "dialogs/verification.zh-CN.yaml"
+    unknown_caller_message: str = ""  # {agency} {callback_number}; empty: built-in per language
 
     def __post_init__(self) -> None:
         lo, hi = self.rtp_ports

