@@ -64,7 +64,7 @@ _INTENTS: dict[str, str] = {
 _INTENT_RES = {name: re.compile(pattern) for name, pattern in _INTENTS.items()}
 
 _YES = (r"yes|yeah|yea|yep|yup|ya|yah|sure|correct|right|that'?s right|that'?s me|it'?s me|this is (he|she|him|her|me)|"
-        r"speaking|it is|be me|i am|i'm|i do|i have|i did|i was|absolutely|definitely|of course|certainly|indeed|"
+        r"speaking|it is|be me|(?:i am|i'?m|i do|i have|i did|i was)(?= *$| in\b| at home| quarantin| isolat| still)|absolutely|definitely|of course|certainly|indeed|"
         r"uh huh|mhm|mm hmm|okay|ok|alright|all right|got it|understood|will do|affirmative|true|no problem|"
         r"no doubt|i will|i understand|i see|that'?s correct|exactly|yes sir|yes ma'?am|i think so|in quarantine|"
         r"quarantin(ed|ing)|isolat(ed|ing)|still am|i sure am")
@@ -187,10 +187,9 @@ def parse_address(text: str, rest: str, intent: str | None) -> dict[str, Any] | 
         return None
     district = None
     for m in _DISTRICT_RE.finditer(rest):
-        names = [w for w in m.group(1).split() if w not in _PLACE_STOP and not w.isdigit()]
-        kept = []
-        for w in reversed(names):
-            if w in _PLACE_STOP:
+        kept: list[str] = []
+        for w in reversed(m.group(1).split()):
+            if w in _PLACE_STOP or w.isdigit():
                 break
             kept.insert(0, w)
         district = " ".join([*kept, m.group(2), m.group(3)]).title()

@@ -56,12 +56,14 @@ def word_to_int(words: str) -> int | None:
 def parse_count(text: str) -> int | None:
     """The last count stated in lower-case `text`, 0 for 'none/never', else None."""
     found: list[tuple[int, int]] = []  # (position, value)
+    zero_spans = []
     for m in _ZERO.finditer(text):
         found.append((m.start(), 0))
+        zero_spans.append(m.span())
     for m in _SOUNDALIKE.finditer(text):
         found.append((m.start(), _SPECIAL[m.group(1)]))
     for m in _NUMBER.finditer(text):
-        if _NOT_BEFORE.search(text, 0, m.start()) or (
+        if any(a <= m.start() < b for a, b in zero_spans) or _NOT_BEFORE.search(text, 0, m.start()) or (
             m.group("num") == "one" and _NOT_BEFORE_ONE.search(text, 0, m.start())
         ):
             continue
