@@ -26,7 +26,7 @@ log = logging.getLogger("veribot.console")
 
 HERE = Path(__file__).parent
 T = TypeVar("T")
-PUBLIC_PATHS = ("/login", "/setup", "/static/", "/healthz")
+PUBLIC_PATHS = ("/login", "/setup", "/static/", "/healthz", "/favicon.ico")
 
 
 async def db(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -125,11 +125,16 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
     for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin):
         module.setup(app)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/favicon.ico", no_icon)
     return app
 
 
 async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
+
+
+async def no_icon(_request: web.Request) -> web.Response:
+    return web.Response(status=204)
 
 
 def mask_phone(phone: str | None) -> str:

@@ -94,7 +94,7 @@ async def apply_headers(request: web.Request, response: web.StreamResponse) -> N
     h.setdefault("Content-Security-Policy", CSP)
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("X-Frame-Options", "DENY")
-    h.setdefault("Referrer-Policy", "no-referrer")
+    h.setdefault("Referrer-Policy", "same-origin")  # no-referrer would make browsers send Origin: null
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if console(request).settings.secure_cookies:
         h.setdefault("Strict-Transport-Security", "max-age=31536000")

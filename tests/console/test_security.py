@@ -168,7 +168,7 @@ async def test_security_headers_on_pages_and_errors(client: TestClient, database
         assert "frame-ancestors 'none'" in h["Content-Security-Policy"], path
         assert "script-src 'self'" in h["Content-Security-Policy"]
         assert h["X-Content-Type-Options"] == "nosniff"
-        assert h["Referrer-Policy"] == "no-referrer"
+        assert h["Referrer-Policy"] == "same-origin"
         assert h["Cache-Control"] == "no-store"
 
 
