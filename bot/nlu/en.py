@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from bot.nlu import Parse
-from bot.nlu.en_numbers import parse_count
+from bot.nlu.en_numbers import parse_count, word_to_int
 from bot.nlu.text import clean
 
 _INTENTS: dict[str, str] = {
@@ -57,14 +57,14 @@ _INTENTS: dict[str, str] = {
         r"say (that|it|this) again|\brepeat\b|pardon|come again|what did you (say|just say)|"
         r"(did ?n[o']?t|didnt|did not) (catch|hear|get|understand|quite catch)|(can'?t|cannot|could ?n[o']?t|couldnt) "
         r"(hear|understand)|one more time|again please|say again|speak up|slow down|excuse me|"
-        r"^(sorry|what|huh|hello|hm+|eh|what was that|you what)( \w+)?$|louder|i beg your pardon|what was the question|"
+        r"^(sorry|what|huh|hello|eh|what was that|you what)( (what|sorry|again|please|was that))?$|louder|i beg your pardon|what was the question|"
         r"(do ?n[o']?t|dont) understand"
     ),
 }
 _INTENT_RES = {name: re.compile(pattern) for name, pattern in _INTENTS.items()}
 
 _YES = (r"yes|yeah|yea|yep|yup|ya|yah|sure|correct|right|that'?s right|that'?s me|it'?s me|this is (he|she|him|her|me)|"
-        r"speaking|it is|be me|(?:i am|i'?m|i do|i have|i did|i was)(?= *$| in\b| at home| quarantin| isolat| still)|absolutely|definitely|of course|certainly|indeed|"
+        r"speaking|it is|be me|(?:i am|i'?m|i do|i have|i did|i was)(?= *$| in\b| at home| under| self| quarantin| isolat| still)|absolutely|definitely|of course|certainly|indeed|"
         r"uh huh|mhm|mm hmm|okay|ok|alright|all right|got it|understood|will do|affirmative|true|no problem|"
         r"no doubt|i will|i understand|i see|that'?s correct|exactly|yes sir|yes ma'?am|i think so|in quarantine|"
         r"quarantin(ed|ing)|isolat(ed|ing)|still am|i sure am")
@@ -87,7 +87,8 @@ _RESULT_RE = re.compile(
     r"\b(?:(?P<negative>negative|negatives|neg|clear|clean|fine|all good|no problem|normal|healthy|"
     r"not infected|passed)|(?P<positive>positive|positives|infected|have covid|got covid|had covid|tested pos)|"
     r"(?P<pending>pending|waiting|wait|haven'?t (got|gotten|received|heard|had)|not (back|out|in|ready|here) yet|"
-    r"(don'?t|do not|didn'?t) (know|have|get)( (the|my|any))? results?( yet)?|no results?( yet)?|not yet|"
+    r"(don'?t|do not|didn'?t) (know|have|get)( (the|my|any))? results?( yet)?|"
+    r"(do ?n'?t|do not|haven'?t|have not|didn'?t|did not) (have|get|got|gotten|receive|received) (it|them|one|anything)( yet| back)|no results?( yet)?|not yet|"
     r"don'?t know yet|still (processing|out)|tomorrow|in a (few|couple)|(results? )?(aren'?t|isn'?t|not) (back|out|in)|"
     r"still waiting|awaiting))\b"
 )
@@ -189,7 +190,7 @@ def parse_address(text: str, rest: str, intent: str | None) -> dict[str, Any] | 
     for m in _DISTRICT_RE.finditer(rest):
         kept: list[str] = []
         for w in reversed(m.group(1).split()):
-            if w in _PLACE_STOP or w.isdigit():
+            if w in _PLACE_STOP or word_to_int(w) is not None:
                 break
             kept.insert(0, w)
         district = " ".join([*kept, m.group(2), m.group(3)]).title()
