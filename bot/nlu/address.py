@@ -25,6 +25,10 @@ _LEAD = re.compile(
 _PUNCT = re.compile(r"[\s,.，。？?！!、；;：:\"'“”‘’()（）]+")
 
 
+# Two-character district names that are also everyday words ("老城区", "西区"): only after a city.
+_GENERIC = {"城区", "郊区", "矿区", "西区", "东区", "新县", "南县", "新区"}
+
+
 @dataclass(frozen=True)
 class Mention:
     start: int
@@ -52,7 +56,10 @@ def mentions(compact: str, d: Divisions) -> list[Mention]:
     i, n = 0, len(compact)
     while i < n:
         for size in range(min(d.longest, n - i), 1, -1):
-            regions = d.find(compact[i : i + size])
+            name = compact[i : i + size]
+            regions = d.find(name)
+            if name in _GENERIC and not found:
+                continue
             if regions and not _is_street(compact, i + size, regions):
                 found.append(Mention(i, i + size, tuple(regions)))
                 i += size
@@ -117,8 +124,8 @@ def _choose(
     """The one option consistent with what was said before it, else with the default area."""
     if len(options) == 1:
         return options[0]
-    if context:
-        fitting = [o for o in options if any(o.within(c) for c in context)]
+    for said in sorted(context, key=lambda r: -r.rank):  # the most specific place said first
+        fitting = [o for o in options if o.within(said)]
         if len(fitting) == 1:
             return fitting[0]
         if fitting:

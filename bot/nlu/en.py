@@ -41,7 +41,7 @@ _INTENTS: dict[str, str] = {
         r"no comment|leave me alone|stop (calling|bothering|asking)|do ?n[o']?t (call|bother|ask) me|"
         r"\brefuse\b|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
-        r"\bdecline\b|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|no time|hang(ing)? up|"
+        r"\bdecline\b|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
         r"(do ?n[o']?t|dont) want to (do this|talk)|(not|never) (answering|telling)"
     ),
     "who": (
@@ -93,6 +93,11 @@ _RESULT_RE = re.compile(
     r"still waiting|awaiting))\b"
 )
 _DISTRICT_RE = re.compile(r"((?:[a-z]+ ){0,2}?)([a-z]+) (district|county|qu|xian)\b")
+_RELATIVE = re.compile(
+    r"\b(i'?m|i am|this is|it'?s) (his|her|their) (wife|husband|mother|mom|mum|father|dad|son|daughter|brother|"
+    r"sister|friend|roommate|partner|colleague|grandson|granddaughter|grandmother|grandma|grandfather|grandpa|"
+    r"child|kid|boss|neighbou?r|aunt|uncle|niece|nephew|cousin|girlfriend|boyfriend)\b"
+)
 _PLACE_STOP = set("i in at the of on live living near by a an my we our is it's its street road avenue lane "
                   "number apartment building and stay staying from to home house".split())
 
@@ -140,6 +145,7 @@ def _find_intent(body: str) -> tuple[str | None, str]:
 
 def parse_yes_no(body: str) -> str | None:
     """Last polarity phrase wins; a "yes" phrase right after a negation is a "no" ("not in quarantine")."""
+    body = _RELATIVE.sub(" no ", body)  # "i'm his wife": someone else answered
     value = None
     for m in _POLARITY_RE.finditer(body):
         kind = m.lastgroup

@@ -38,6 +38,11 @@ _NEUTRAL = ("不知道 不清楚 不太清楚 不确定 不记得 记不清 忘�
 _SKIP = ("对不起 不好意思 没事 没关系 现在 实在 存在 你好 您好 还好 好像 好几 最好 但是 可是 还是 要是 只是 总是 于是 倒是 "
          "不过 银行 进行 旅行 行程 对面 对方 所在 这是 那是 就是说 是这样 是哪 是谁 是什么")
 _POLARITY: dict[str, tuple[str | None, bool]] = {}
+# "我 是 他 老婆": someone else answered the phone -> no.
+_RELATIVE = re.compile(
+    r"(我是|是)(他|她)的?(老婆|妻子|爱人|媳妇|丈夫|老公|妈妈|妈|母亲|爸爸|爸|父亲|儿子|女儿|孩子|家人|家属|亲戚|朋友|同事|"
+    r"哥哥|哥|姐姐|姐|弟弟|弟|妹妹|妹|奶奶|爷爷|外婆|姥姥|外公|姥爷|孙子|孙女|室友|邻居|领导|男朋友|女朋友|对象)"
+)
 _SKIP_VALUE = "skip"
 for _words, _value, _weak in (
     (_WEAK_YES, YES, True), (_YES, YES, False), (_NO, NO, False), (_NEUTRAL, None, False), (_SKIP, _SKIP_VALUE, False),
@@ -99,6 +104,7 @@ def grammar_phrases(expect: str) -> list[str]:
 def parse_yes_no(body: str) -> str | None:
     """Last strong polarity word wins; weak ones (嗯, 就是) count only when nothing else was said.
     A state word right after a negation is negated: "不是 在 隔离" -> no."""
+    body = _RELATIVE.sub("|不是|", body)
     strong: list[str | None] = []
     weak: list[str | None] = []
     negation_end = -1

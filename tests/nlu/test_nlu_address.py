@@ -70,3 +70,12 @@ def test_english_district():
     value = parse("en-US", "address", "I live at 12 Main Street in Chengguan District").value
     assert value["district"] == "Chengguan District"
     assert value["raw"] == "I live at 12 Main Street in Chengguan District"
+
+
+def test_the_most_specific_place_said_settles_an_ambiguous_district():
+    value = parse_address("山西 阳泉 城区", area=("甘肃省", "兰州市"))
+    assert (value["province"], value["city"], value["district"]) == ("山西省", "阳泉市", "城区")
+
+
+def test_an_everyday_word_is_not_a_district_without_a_city():
+    assert parse_address("我 住 西区 那边", area=(None, None))["district"] is None

@@ -74,3 +74,8 @@ def test_every_grammar_phrase_is_understood(expect):
     phrases = grammar_phrases("en-US", expect)
     missed = [p for p in phrases if p != "i don't know" and en(expect, p) == Parse(None, None)]
     assert phrases and missed == []
+
+
+@pytest.mark.parametrize("text", ["no i'm his wife", "this is her mother"])
+def test_a_relative_answering_is_not_the_person(text):
+    assert en("yes_no", text).value == "no"

@@ -150,3 +150,12 @@ def test_unknown_expect_and_locale_are_clear_errors():
         parse("zh-CN", "colour", "绿")
     with pytest.raises(ValueError, match="no answer understanding"):
         parse("xx-YY", "yes_no", "ja")
+
+
+@pytest.mark.parametrize("text", ["我 是 他 老婆", "我 是 她 妈妈", "是 他 儿子"])
+def test_a_relative_answering_is_not_the_person(text):
+    assert zh("yes_no", text).value == "no"
+
+
+def test_no_time_to_get_tested_is_a_zero_count_not_a_refusal():
+    assert zh("count", "没 时间 去 做") == Parse(0, None)
