@@ -44,7 +44,7 @@ async def keypad_conversation(call: SipCall, request: CallRequest, operator_uri:
     locale = request.script.locale
     escalation: Escalate | None = None
     actions: list[Action] = conv.start()
-    while actions and not conv.finished:
+    while actions:
         event: Any = None
         for action in actions:
             if isinstance(action, Say):

@@ -10,7 +10,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiosipua import IncomingCall, Registration, SipDigestAuth, SipRequest, SipResponse, SipUAC, SipUAS
+from aiosipua import (
+    IncomingCall,
+    Registration,
+    SipDigestAuth,
+    SipRequest,
+    SipResponse,
+    SipUAC,
+    SipUAS,
+    notify_refer,
+)
 from aiosipua.headers import parse_address, parse_uri
 
 from bot.telephony import sdp
@@ -22,6 +31,7 @@ from bot.telephony.settings import TelephonySettings, mask_phone
 log = logging.getLogger(__name__)
 
 InboundHandler = Callable[[SipCall], Awaitable[object]]
+TransferHandler = Callable[[SipCall, str], Awaitable[int]]  # (our call, Refer-To) -> final status
 HANGUP_GRACE = 5.0  # seconds the call handler gets to finish its record after the far end hangs up
 
 
@@ -59,6 +69,8 @@ class SipEndpoint:
         self.uas.on_invite = self._on_invite
         self.uas.on_bye = self._on_bye
         self.uas.on_transfer_progress = self._on_transfer_progress
+        self.uas.on_refer = self._on_refer
+        self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
         self._registration: Registration | None = None
         uac_handle = self.uac.handle_response
         self.uac.handle_response = lambda resp, addr: (self._on_response(resp), uac_handle(resp, addr))  # type: ignore[method-assign]
@@ -237,6 +249,23 @@ class SipEndpoint:
         call = self.calls.get(call_id)
         if call is not None:
             call.transfer_progress(status)
+
+    def _on_refer(self, inc: IncomingCall, target: str) -> None:
+        call = self.calls.get(inc.call_id)
+        handler = self.on_refer
+        if call is None or handler is None:
+            notify_refer(inc, 603, "Declined")
+            return
+
+        async def transfer() -> None:
+            try:
+                status = await handler(call, target)
+            except Exception:
+                log.exception("transfer failed")
+                status = 500
+            notify_refer(inc, status)
+
+        self._spawn(transfer())
 
     # ------------------------------------------------------------------ life of a call
     async def supervise(self, call: SipCall, handler: Awaitable[object]) -> None:
