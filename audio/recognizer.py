@@ -43,6 +43,16 @@ def parse_result(raw: str) -> Recognition:
     return Recognition(" ".join(text.split()), max(0.0, min(1.0, conf)), words)
 
 
+def combine(parts: list[Recognition]) -> Recognition:
+    parts = [p for p in parts if p.text]
+    if not parts:
+        return Recognition("", 0.0)
+    words = tuple(w for p in parts for w in p.words)
+    text = " ".join(p.text for p in parts)
+    conf = sum(c for _, c in words) / len(words) if words else min(p.confidence for p in parts)
+    return Recognition(text, conf, words)
+
+
 def malloc_trim() -> None:
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -57,6 +67,7 @@ class AnswerRecognizer:
         self.sample_rate = sample_rate
         self._rec: Any = None
         self._free = False
+        self._segments: list[Recognition] = []  # results Vosk finalized at its own endpoints
         self.fed_samples = 0
 
     def expect(self, phrases: list[str] | None) -> None:
@@ -79,16 +90,18 @@ class AnswerRecognizer:
         if self._rec is None:
             self.expect(None)
         if pcm:
-            self._rec.AcceptWaveform(pcm)
+            if self._rec.AcceptWaveform(pcm):  # Vosk found a pause inside the turn: keep that part
+                self._segments.append(parse_result(self._rec.Result()))
             self.fed_samples += len(pcm) // 2
 
     def finish(self) -> Recognition:
         """The result for the audio fed since the last finish; the recognizer is reset."""
         if self._rec is None:
             return Recognition("", 0.0)
-        result = parse_result(self._rec.FinalResult())
+        parts = [*self._segments, parse_result(self._rec.FinalResult())]
+        self._segments = []
         self._rec.Reset()
-        return result
+        return combine(parts)
 
     def close(self) -> None:
         free = self._free

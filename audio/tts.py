@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import select
 import subprocess
 import sys
@@ -23,6 +24,9 @@ from pathlib import Path
 from audio import wav
 
 log = logging.getLogger(__name__)
+
+
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,9 @@ def speakable(text: str, voice: Voice) -> str:
         from pypinyin import Style, lazy_pinyin
 
         return " ".join(lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True))
-    return text
+    # espeak-ng produces nothing at all for a Korean/English sentence holding Hanzi (e.g. an
+    # agency name from a Mandarin config): drop them so the rest is still spoken.
+    return _HANZI.sub(" ", text)
 
 
 class SynthesisError(RuntimeError):

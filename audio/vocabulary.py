@@ -104,9 +104,11 @@ def script_grammar_phrases(script: Any) -> list[str]:
 
 
 def _script_expects(script: Any) -> list[str]:
-    from audio.prompts import script_expects
-
-    return script_expects(script)
+    steps = [s for s in script.steps.values() if getattr(s, "expect", None)]
+    expects = [s.expect for s in steps]
+    if any(getattr(s, "confirm", None) for s in steps):
+        expects.append("yes_no")  # confirmations are yes/no questions
+    return expects
 
 
 def missing_words(script: Any, locale: str) -> list[str]:

@@ -29,3 +29,113 @@ of each answer is kept as `<audio_dir>/<nn>-<step>.wav` (8 kHz PCM); `audio_dir`
 to `call_audio_dir(resources, request)`. A watchdog ends a call whose pipeline makes no
 progress for `watchdog_secs`; the record is complete before the line is dropped.
 """
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.workers.runner import WorkerRunner
+
+from audio.recognizer import AnswerRecognizer
+from audio.tts import Voice
+from audio.vad import SpeechDetector
+from bot import nlu
+from bot.calls import CallRequest
+from bot.dialog.engine import Conversation
+from bot.dialog.events import CallRecord, HangUp, Listen
+from bot.pipeline.dialog import DialogProcessor
+from bot.pipeline.listener import CallerListener
+from bot.pipeline.prompts import PromptPlayer
+from bot.pipeline.resources import SpeechResources
+
+__all__ = ["SpeechResources", "call_audio_dir", "grammar_phrases_for", "run_call"]
+
+log = logging.getLogger(__name__)
+CALL_RATE = 8000
+
+
+def call_audio_dir(resources: SpeechResources, request: CallRequest) -> Path:
+    return resources.settings.audio_dir / str(request.attempt_id)
+
+
+def grammar_phrases_for(listen: Listen) -> list[str] | None:
+    """The recognizer grammar for a question: None (free decoding) for open answers."""
+    if listen.open_answer:
+        return None
+    return nlu.grammar_phrases(listen.locale, listen.expect) or None
+
+
+async def run_call(
+    transport: Any,
+    request: CallRequest,
+    resources: SpeechResources,
+    *,
+    audio_dir: Path | None = None,
+    watchdog_secs: float | None = None,
+) -> CallRecord:
+    script = request.script
+    model, vocabulary = resources.model(script.locale)
+    loop = asyncio.get_running_loop()
+    variables = {**request.variables, **{k: v for k, v in request.person.items() if v is not None}}
+    await loop.run_in_executor(resources.executor, resources.prepare, script, variables)
+
+    clip_dir = audio_dir if audio_dir is not None else call_audio_dir(resources, request)
+    clip_dir.mkdir(parents=True, exist_ok=True)
+    conv = Conversation(script, request.person, variables=request.variables,
+                        prefilled_slots=request.prefilled_slots, on_turn=request.on_turn)
+    s = resources.settings
+    listener = CallerListener(
+        SpeechDetector(resources.silero, threshold=s.vad_threshold, energy_floor=s.energy_floor,
+                       end_silence=script.settings.end_silence),
+        AnswerRecognizer(model, vocabulary, CALL_RATE),
+        resources.executor,
+        grammar_phrases_for,
+        clip_dir=clip_dir,
+        line=getattr(transport, "line", None),
+    )
+    dialog = DialogProcessor(conv)
+    player = PromptPlayer(resources.cache, Voice.for_locale(script.locale), resources.executor)
+    pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
+    worker = PipelineWorker(
+        pipeline,
+        params=PipelineParams(audio_in_sample_rate=CALL_RATE, audio_out_sample_rate=CALL_RATE),
+        enable_rtvi=False,
+        enable_turn_tracking=False,
+        idle_timeout_secs=None,
+        cancel_on_idle_timeout=False,
+        check_dangling_tasks=False,
+    )
+    runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
+    await runner.add_workers(worker)
+    limit = watchdog_secs if watchdog_secs is not None else s.watchdog_secs
+    watchdog = asyncio.create_task(_watchdog(worker, dialog, limit))
+    try:
+        await runner.run()
+    finally:
+        watchdog.cancel()
+        try:
+            await watchdog
+        except asyncio.CancelledError:
+            pass
+    if not conv.finished:
+        conv.handle(HangUp(at=dialog.line))
+    return conv.record
+
+
+async def _watchdog(worker: PipelineWorker, dialog: DialogProcessor, limit: float) -> None:
+    """Cancel a call whose pipeline has made no progress for `limit` seconds. The record is
+    already complete up to that point (turns are handed out as they happen)."""
+    while True:
+        await asyncio.sleep(min(1.0, limit / 4))
+        if time.monotonic() - dialog.last_progress > limit:
+            log.warning("call pipeline made no progress for %.0f s: cancelling", limit)
+            if not dialog.conv.finished:
+                dialog.conv.handle(HangUp(at=dialog.line))
+            await worker.cancel(reason="watchdog")
+            return

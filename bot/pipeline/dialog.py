@@ -1,0 +1,140 @@
+"""DialogProcessor: adapts the pure `Conversation` to the pipeline.
+
+Events in: the call starts (StartFrame), CallerAnswerFrame -> Utterance, InputDTMFFrame ->
+Dtmf, no input within the question's timeout (counted on the line clock from the end of
+the bot's prompt) -> NoInput, CallerHangUpFrame/EndFrame/CancelFrame -> HangUp.
+Actions out: Say -> PromptFrame, Listen -> ExpectAnswerFrame (upstream, to the listener),
+End -> EndWorkerFrame after the queued prompts (the goodbye is played before hang-up).
+Barge-in: caller speech or a key during a prompt that allows it -> InterruptionFrame."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    CancelFrame,
+    CancelWorkerFrame,
+    EndFrame,
+    EndWorkerFrame,
+    Frame,
+    InputDTMFFrame,
+    InterruptionFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from bot.dialog.events import Action, Dtmf, End, HangUp, Listen, NoInput, Say, Utterance
+from bot.pipeline.frames import (
+    CallerAnswerFrame,
+    CallerHangUpFrame,
+    CallerSpeechFrame,
+    ExpectAnswerFrame,
+    LineClockFrame,
+    PromptFrame,
+)
+
+log = logging.getLogger(__name__)
+
+
+class DialogProcessor(FrameProcessor):
+    def __init__(self, conversation, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = conversation
+        self.listen: Listen | None = None
+        self.line = 0.0  # latest line time seen
+        self.bot_speaking = False
+        self.prompts_pending = 0  # PromptFrames sent whose audio has not finished
+        self.barge_in = True
+        self.caller_speaking = False
+        self.no_input_deadline: float | None = None
+        self.ended = False
+        self.last_progress = time.monotonic()  # for the watchdog
+
+    # ------------------------------------------------------------ frames
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        self.last_progress = time.monotonic()
+        if isinstance(frame, StartFrame):
+            await self.push_frame(frame, direction)
+            await self._perform(self.conv.start(at=0.0))
+        elif isinstance(frame, LineClockFrame):
+            self.line = frame.at
+            await self._check_no_input()
+        elif isinstance(frame, CallerSpeechFrame):
+            self.caller_speaking = frame.started
+            self.line = max(self.line, frame.at)
+            if frame.started:
+                self.no_input_deadline = None
+                await self._maybe_barge_in()
+        elif isinstance(frame, CallerAnswerFrame):
+            if frame.text and not self.conv.finished:
+                await self._perform(self.conv.handle(Utterance(frame.text, frame.confidence, at=frame.speech_end)))
+            else:
+                self._arm_no_input()
+        elif isinstance(frame, InputDTMFFrame):
+            await self._maybe_barge_in()
+            if not self.conv.finished:
+                await self._perform(self.conv.handle(Dtmf(str(frame.button.value), at=self.line)))
+        elif isinstance(frame, BotStartedSpeakingFrame):
+            self.bot_speaking = True
+            self.no_input_deadline = None
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, BotStoppedSpeakingFrame):
+            self.bot_speaking = False
+            self.prompts_pending = 0
+            self._arm_no_input()
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, CallerHangUpFrame):
+            await self._hang_up()
+        elif isinstance(frame, (EndFrame, CancelFrame)):
+            if not self.conv.finished:
+                self.conv.handle(HangUp(at=self.line))
+            await self.push_frame(frame, direction)
+        else:
+            await self.push_frame(frame, direction)
+
+    # ----------------------------------------------------------- helpers
+    async def _hang_up(self) -> None:
+        if not self.conv.finished:
+            self.conv.handle(HangUp(at=self.line))
+        if not self.ended:
+            self.ended = True
+            await self.push_frame(CancelWorkerFrame(reason="caller hung up"), FrameDirection.UPSTREAM)
+
+    async def _maybe_barge_in(self) -> None:
+        if (self.bot_speaking or self.prompts_pending) and self.barge_in and not self.ended:
+            self.prompts_pending = 0
+            await self.push_frame(InterruptionFrame())
+
+    def _arm_no_input(self) -> None:
+        if self.listen and not self.bot_speaking and not self.prompts_pending and not self.caller_speaking:
+            self.no_input_deadline = self.line + self.listen.no_input_timeout
+
+    async def _check_no_input(self) -> None:
+        if self.no_input_deadline is None:
+            self._arm_no_input()
+            return
+        if self.line >= self.no_input_deadline and not self.conv.finished:
+            self.no_input_deadline = None
+            await self._perform(self.conv.handle(NoInput(at=self.line)))
+
+    async def _perform(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Say):
+                self.prompts_pending += 1
+                self.barge_in = action.barge_in
+                self.no_input_deadline = None
+                await self.push_frame(PromptFrame(text=action.text, key=action.key, barge_in=action.barge_in))
+            elif isinstance(action, Listen):
+                self.listen = action
+                await self.push_frame(ExpectAnswerFrame(listen=action), FrameDirection.UPSTREAM)
+            elif isinstance(action, End):
+                self.listen = None
+                self.ended = True
+                await self.push_frame(EndWorkerFrame(reason=f"dialog ended: {action.outcome}"))
+        if self.conv.finished and not self.ended:
+            self.ended = True
+            await self.push_frame(EndWorkerFrame(reason="dialog finished"))

@@ -1,0 +1,143 @@
+"""CallerListener: hears the caller. Decides where each caller turn starts and ends
+(energy gate + Silero at 8 kHz, end-of-turn silence per question) and transcribes only
+the audio around speech (with pre-roll) with the current question's Vosk grammar, off the
+event loop. Emits CallerSpeechFrame at speech start/stop (barge-in needs the start fast),
+CallerAnswerFrame at the end of a turn, and LineClockFrame every ~100 ms of line audio.
+Keeps each answer's audio as a clip when given a directory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from pathlib import Path
+
+from pipecat.frames.frames import CancelFrame, EndFrame, Frame, InputAudioRawFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from audio.recognizer import AnswerRecognizer, Recognition
+from audio.vad import SpeechDetector
+from audio.wav import write_wav
+from bot.pipeline.frames import CallerAnswerFrame, CallerSpeechFrame, ExpectAnswerFrame, LineClockFrame
+
+log = logging.getLogger(__name__)
+
+RATE = 8000
+PREROLL = int(0.4 * RATE) * 2  # bytes of audio kept before the detected start
+FEED_BYTES = int(0.2 * RATE) * 2  # recognizer is fed in 200 ms pieces, not per frame
+CLOCK_BYTES = int(0.1 * RATE) * 2
+MAX_TURN_BYTES = 30 * RATE * 2  # a turn longer than 30 s is cut and recognized
+
+
+class CallerListener(FrameProcessor):
+    def __init__(
+        self,
+        detector: SpeechDetector,
+        recognizer: AnswerRecognizer,
+        executor: Executor,
+        grammar_for,  # (Listen) -> list[str] | None
+        *,
+        clip_dir: Path | None = None,
+        line=None,  # an offline LineClock to acknowledge heard audio to (tests, `veribot call`)
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.detector = detector
+        self.recognizer = recognizer
+        self.executor = executor
+        self.grammar_for = grammar_for
+        self.clip_dir = clip_dir
+        self.line = line
+        self._heard = 0  # bytes of caller audio received
+        self._clock_mark = 0
+        self._preroll = bytearray()
+        self._turn = bytearray()  # audio of the current turn, for the clip
+        self._unfed = bytearray()
+        self._in_turn = False
+        self._turn_start = 0.0
+        self._listen = None
+        self._grammar_due = False
+        self._clips = 0
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame):
+            await self._hear(frame.audio)
+            if self.line is not None:
+                self.line.heard(self._heard // 2)
+        elif isinstance(frame, ExpectAnswerFrame):
+            self._listen = frame.listen
+            self._grammar_due = True
+            if frame.listen is not None:
+                self.detector.set_end_silence(frame.listen.end_silence)
+        elif isinstance(frame, (EndFrame, CancelFrame)):
+            await self.push_frame(frame, direction)
+            await self._run(self.recognizer.close)
+        else:
+            await self.push_frame(frame, direction)
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def _hear(self, pcm: bytes) -> None:
+        if len(pcm) & 1:
+            raise ValueError(f"odd-length 16-bit PCM frame: {len(pcm)} bytes")
+        events = self.detector.feed(pcm)
+        self._heard += len(pcm)
+        if self._in_turn:
+            self._take(pcm)
+        for ev in events:
+            at = ev.sample / RATE
+            if ev.started and not self._in_turn:
+                self._in_turn = True
+                self._turn_start = at
+                self._turn = bytearray()
+                self._unfed = bytearray()
+                self._take(bytes(self._preroll) + pcm)  # pre-roll: the start is detected late
+                await self.push_frame(CallerSpeechFrame(started=True, at=at))
+            elif not ev.started and self._in_turn:
+                self._in_turn = False
+                await self.push_frame(CallerSpeechFrame(started=False, at=at))
+                await self._answer(at)
+        if self._in_turn and len(self._turn) >= MAX_TURN_BYTES:
+            self._in_turn = False
+            await self._answer(self._heard / 2 / RATE)
+        if self._in_turn and len(self._unfed) >= FEED_BYTES:
+            await self._feed()
+        self._preroll += pcm
+        del self._preroll[: max(0, len(self._preroll) - PREROLL)]
+        if self._heard - self._clock_mark >= CLOCK_BYTES:
+            self._clock_mark = self._heard
+            await self.push_frame(LineClockFrame(at=self._heard / 2 / RATE))
+
+    def _take(self, pcm: bytes) -> None:
+        self._turn += pcm
+        self._unfed += pcm
+
+    async def _feed(self) -> None:
+        if self._grammar_due:
+            self._grammar_due = False
+            listen = self._listen
+            await self._run(self.recognizer.expect, self.grammar_for(listen) if listen else None)
+        chunk, self._unfed = bytes(self._unfed), bytearray()
+        await self._run(self.recognizer.accept, chunk)
+
+    async def _answer(self, end: float) -> None:
+        await self._feed()
+        result: Recognition = await self._run(self.recognizer.finish)
+        step = self._listen.step if self._listen else None
+        if self.clip_dir is not None and self._turn:
+            self._clips += 1
+            path = self.clip_dir / f"{self._clips:02d}-{step or 'none'}.wav"
+            await self._run(write_wav, path, bytes(self._turn))
+        self._turn = bytearray()
+        await self.push_frame(
+            CallerAnswerFrame(
+                text=result.text,
+                confidence=result.confidence,
+                step=step,
+                speech_start=self._turn_start,
+                speech_end=end,
+                words=list(result.words),
+            )
+        )

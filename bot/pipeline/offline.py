@@ -1,0 +1,325 @@
+"""A telephone line in memory: a scripted caller and a recording loudspeaker, sharing one
+audio timeline (`LineClock`, in samples at 8 kHz). Used by `veribot call`, the tests and
+the load benchmark. Implements the transport side of the `run_call` seam.
+
+Offline (default) the line runs as fast as the pipeline hears it: the caller pushes a
+chunk, waits until the listener has heard it, and the bot's audio is placed on the line
+when the line reaches it — so what happens when (barge-in, timeouts) is measured on the
+audio timeline, not the wall clock. While the caller waits for a reply it gives the bot
+real time (up to 1.5 s) to think. With `realtime=True` the caller speaks at wall-clock
+pace, as a phone would (benchmarks), and late chunks are counted as missed deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InputDTMFFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.transports.base_transport import BaseTransport
+
+from bot.pipeline.frames import CallerHangUpFrame
+
+RATE = 8000
+OUT_CHUNK = 160  # bot audio leaves in 20 ms pieces
+REPLY_GAP = int(0.4 * RATE)  # the caller answers 0.4 s after the bot stops
+THINK_LIMIT = int(1.5 * RATE)
+
+
+@dataclass(frozen=True)
+class CallerTurn:
+    kind: str  # speech | dtmf | silence
+    pcm: bytes = b""
+    keys: str = ""
+    barge_in_after: float | None = None  # speak this many seconds into the bot's prompt
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("speech", "dtmf", "silence"):
+            raise ValueError(f"unknown caller turn kind {self.kind!r}")
+        if self.kind == "dtmf" and any(k not in "0123456789*#" for k in self.keys):
+            raise ValueError(f"not DTMF keys: {self.keys!r}")
+
+
+def speech_span(pcm: bytes, floor: int = 300) -> tuple[int, int]:
+    """First and last sample above `floor` (where speech really is in a clip)."""
+    x = np.abs(np.frombuffer(pcm, dtype="<i2").astype(np.int32))
+    loud = np.nonzero(x > floor)[0]
+    return (int(loud[0]), int(loud[-1]) + 1) if loud.size else (0, 0)
+
+
+class LineClock:
+    def __init__(self) -> None:
+        self.now = 0  # samples of line time
+        self.heard_upto = 0  # samples the listener has processed
+        self.finished = False
+        self._changed = asyncio.Event()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def advance(self, samples: int) -> None:
+        self.now += samples
+        self._notify()
+
+    def heard(self, samples: int) -> None:
+        self.heard_upto = samples
+        self._notify()
+
+    def finish(self) -> None:
+        self.finished = True
+        self._notify()
+
+    async def wait(self, predicate, limit: float | None = None) -> bool:
+        """Wait until `predicate()` holds or the line is finished; False after `limit` seconds."""
+        deadline = None if limit is None else time.monotonic() + limit
+        while not predicate() and not self.finished:
+            ev = self._changed
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(ev.wait(), left)
+            except TimeoutError:
+                return False
+        return True
+
+
+class LineOutput(FrameProcessor):
+    """The bot's side of the line: plays audio onto the timeline, drops it on interruption."""
+
+    def __init__(self, line: LineClock, **kwargs):
+        super().__init__(**kwargs)
+        self.line = line
+        self.track = bytearray()  # bot audio, positioned on the line
+        self.end = 0  # line sample where queued-and-played audio ends
+        self.speaking = False
+        self.speech_started = -1  # line sample where the current/last prompt started
+        self.first_audio_after: list[int] = []  # starts of bot speech (for latency)
+        self.interruptions: list[int] = []
+        self._queue: deque[bytes] = deque()
+        self._have_audio = asyncio.Event()
+        self._generation = 0
+        self._writer: asyncio.Task | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.speaking or bool(self._queue)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if isinstance(frame, StartFrame):
+            self._writer = self.create_task(self._write_loop(), "line-output")
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, OutputAudioRawFrame):
+            if frame.sample_rate != RATE or frame.num_channels != 1:
+                raise ValueError(f"call audio must be 8000 Hz mono, got {frame.sample_rate} Hz")
+            a = frame.audio
+            for i in range(0, len(a), OUT_CHUNK * 2):
+                self._queue.append(a[i : i + OUT_CHUNK * 2])
+            self._have_audio.set()
+        elif isinstance(frame, InterruptionFrame):
+            self._interrupt()
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, EndFrame):
+            await self.line.wait(lambda: not self._queue and self.line.now >= self.end)
+            await self._stop()
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, CancelFrame):
+            await self._stop()
+            await self.push_frame(frame, direction)
+        else:
+            await self.push_frame(frame, direction)
+
+    def _interrupt(self) -> None:
+        self._queue.clear()
+        self._generation += 1
+        if self.speaking or self.end > self.line.now:
+            self.interruptions.append(self.line.now)
+            del self.track[self.line.now * 2 :]
+            self.end = min(self.end, self.line.now)
+
+    async def _stop(self) -> None:
+        if self._writer:
+            await self.cancel_task(self._writer)
+            self._writer = None
+        self.line.finish()
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self._queue:
+                if self.speaking:
+                    await self.line.wait(lambda: self._queue or self.line.now >= self.end)
+                    if not self._queue:
+                        self.speaking = False
+                        await self.push_frame(BotStoppedSpeakingFrame(), FrameDirection.UPSTREAM)
+                    continue
+                self._have_audio.clear()
+                await self._have_audio.wait()
+                continue
+            gen = self._generation
+            chunk = self._queue.popleft()
+            start = max(self.end, self.line.now)
+            await self.line.wait(lambda s=start: self.line.now >= s)
+            if gen != self._generation:
+                continue  # interrupted while waiting: this audio is never played
+            start = max(start, self.line.now)
+            if not self.speaking:
+                self.speaking = True
+                self.speech_started = start
+                self.first_audio_after.append(start)
+                await self.push_frame(BotStartedSpeakingFrame(), FrameDirection.UPSTREAM)
+            if len(self.track) < start * 2:
+                self.track.extend(bytes(start * 2 - len(self.track)))
+            self.track[start * 2 :] = chunk
+            self.end = start + len(chunk) // 2
+
+
+class ScriptedCaller(FrameProcessor):
+    """The caller's side: plays its turns onto the line as a cooperative person would."""
+
+    def __init__(
+        self,
+        line: LineClock,
+        output: LineOutput,
+        turns: list[CallerTurn],
+        *,
+        chunk_samples: int = 160,
+        realtime: bool = False,
+        max_seconds: float = 600.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if chunk_samples < 1:
+            raise ValueError("chunk_samples must be at least 1")
+        self.line = line
+        self.output = output
+        self.turns = list(turns)
+        self.chunk = chunk_samples
+        self.realtime = realtime
+        self.max_samples = int(max_seconds * RATE)
+        self.track = bytearray()
+        self.speech_ends: list[int] = []  # line samples where the caller's speech ended
+        self.speech_onsets: list[int] = []
+        self.missed_deadlines = 0
+        self.hung_up = False
+        self._ending = False  # the bot ended the call: the line plays out, the caller is silent
+        self._feeder: asyncio.Task | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if isinstance(frame, StartFrame):
+            await self.push_frame(frame, direction)
+            self._feeder = self.create_task(self._feed(), "scripted-caller")
+        elif isinstance(frame, EndFrame):
+            self._ending = True  # keep the line moving until the goodbye has played
+            await self.push_frame(frame, direction)
+        elif isinstance(frame, CancelFrame):
+            await self._stop_feeder()
+            await self.push_frame(frame, direction)
+        else:
+            await self.push_frame(frame, direction)
+
+    async def _stop_feeder(self) -> None:
+        if self._feeder:
+            await self.cancel_task(self._feeder)
+            self._feeder = None
+
+    async def cleanup(self):
+        await super().cleanup()
+        await self._stop_feeder()
+
+    def _bot_replied(self, mark: int) -> bool:
+        o = self.output
+        return o.speech_started >= mark and not o.busy and self.line.now >= o.end + REPLY_GAP
+
+    async def _feed(self) -> None:
+        pending = deque(self.turns)
+        speech = b""
+        mark, thinking = 0, True  # mark: where the caller's last turn ended
+        t0 = time.monotonic()
+        while not self.line.finished and self.line.now < self.max_samples:
+            if self._ending:
+                self.line.advance(self.chunk)
+                await asyncio.sleep(self.chunk / RATE if self.realtime else 0)
+                continue
+            if not speech and pending:
+                turn = pending[0]
+                o = self.output
+                barge = turn.barge_in_after is not None and o.speaking and o.speech_started >= mark
+                if barge and self.line.now >= o.speech_started + int(turn.barge_in_after * RATE):
+                    ready = True
+                else:
+                    ready = turn.barge_in_after is None and self._bot_replied(mark)
+                if ready:
+                    pending.popleft()
+                    if turn.kind == "speech":
+                        speech = turn.pcm
+                        a, b = speech_span(speech)
+                        self.speech_onsets.append(self.line.now + a)
+                        self.speech_ends.append(self.line.now + b)
+                    elif turn.kind == "dtmf":
+                        for k in turn.keys:
+                            await self.push_frame(InputDTMFFrame(button=KeypadEntry(k)))
+                    mark, thinking = self.line.now + len(speech) // 2, turn.kind != "silence"
+            elif not speech and not pending and self._bot_replied(mark):
+                self.hung_up = True
+                await self.push_frame(CallerHangUpFrame(reason="caller script ended"))
+                return
+            n = self.chunk
+            chunk, speech = (speech[: n * 2], speech[n * 2 :]) if speech else (bytes(n * 2), b"")
+            if len(chunk) < n * 2:
+                chunk += bytes(n * 2 - len(chunk))
+            self.track += chunk
+            await self.push_frame(InputAudioRawFrame(audio=chunk, sample_rate=RATE, num_channels=1))
+            self.line.advance(n)
+            await self.line.wait(lambda: self.line.heard_upto >= self.line.now, limit=30)
+            if self.realtime:
+                lag = time.monotonic() - (t0 + self.line.now / RATE)
+                if lag > n / RATE:
+                    self.missed_deadlines += 1
+                elif lag < 0:
+                    await asyncio.sleep(-lag)
+            elif thinking and not self.output.busy and self.line.now - mark < THINK_LIMIT and not speech:
+                await asyncio.sleep(n / RATE)  # give the bot real time to answer
+            else:
+                await asyncio.sleep(0)
+            if self.output.speech_started >= mark and thinking:
+                thinking = False
+        if not self.line.finished and not self._ending:
+            self.hung_up = True  # the caller gives up after max_seconds
+            await self.push_frame(CallerHangUpFrame(reason="caller time limit"))
+
+
+class LineTransport(BaseTransport):
+    """In-memory phone line: `input()` is the scripted caller, `output()` the loudspeaker."""
+
+    def __init__(self, turns: list[CallerTurn], *, chunk_samples: int = 160, realtime: bool = False,
+                 max_seconds: float = 600.0):
+        super().__init__()
+        self.line = LineClock()
+        self._output = LineOutput(self.line)
+        self._input = ScriptedCaller(self.line, self._output, turns, chunk_samples=chunk_samples,
+                                     realtime=realtime, max_seconds=max_seconds)
+
+    def input(self) -> ScriptedCaller:
+        return self._input
+
+    def output(self) -> LineOutput:
+        return self._output

@@ -1,0 +1,44 @@
+"""PromptPlayer: turns PromptFrames into the call's audio from the prompt cache.
+
+Fixed prompts were rendered when the dialog was loaded and person-specific ones before the
+call, so a prompt is normally a memory lookup; a miss (a confirmation naming a value)
+is synthesized in the TTS worker off the event loop. Audio leaves at the call's rate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+
+from pipecat.frames.frames import Frame, TTSAudioRawFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from audio.tts import PromptCache, SynthesisError, Voice
+from bot.pipeline.frames import PromptFrame
+
+log = logging.getLogger(__name__)
+
+
+class PromptPlayer(FrameProcessor):
+    def __init__(self, cache: PromptCache, voice: Voice, executor: Executor, **kwargs):
+        super().__init__(**kwargs)
+        self.cache = cache
+        self.voice = voice
+        self.executor = executor
+        self.spoken: list[str] = []
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        await super().process_frame(frame, direction)
+        if not isinstance(frame, PromptFrame):
+            await self.push_frame(frame, direction)
+            return
+        pcm = self.cache.cached(frame.text, self.voice)
+        if pcm is None:
+            try:
+                loop = asyncio.get_running_loop()
+                pcm = await loop.run_in_executor(self.executor, self.cache.render, frame.text, self.voice)
+            except SynthesisError as exc:
+                log.error("prompt %s could not be synthesized: %s", frame.key, exc)
+                return
+        self.spoken.append(frame.key)
+        await self.push_frame(TTSAudioRawFrame(audio=pcm, sample_rate=self.cache.sample_rate, num_channels=1))

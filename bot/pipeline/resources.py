@@ -1,0 +1,115 @@
+"""What the calls of one process share: Vosk models (each call makes its own recognizer),
+the Silero session, the TTS worker with its prompt cache, and a small thread pool for
+recognition and synthesis. Build once, before forking workers, so model memory is shared."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audio import models
+from audio.tts import PromptCache, SynthesisError, SynthesisWorker, Voice
+from audio.vad import SileroSession
+from audio.vocabulary import model_vocabulary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SpeechSettings:
+    models_dir: Path = models.DEFAULT_MODELS_DIR
+    prompt_cache: Path = Path("var/prompts")
+    audio_dir: Path = Path("var/calls")
+    tts_timeout: float = 20.0
+    threads: int = 2
+    vad_threshold: float = 0.5
+    energy_floor: float = 120.0
+    watchdog_secs: float = 30.0
+
+    @classmethod
+    def from_config(cls, config: Any) -> SpeechSettings:
+        sec = config.section("speech") if config is not None else {}
+        var = Path(config.var_dir) if config is not None else Path("var")
+        return cls(
+            models_dir=Path(sec.get("models_dir", var / "models")),
+            prompt_cache=Path(sec.get("prompt_cache", var / "prompts")),
+            audio_dir=Path(sec.get("audio_dir", var / "calls")),
+            tts_timeout=float(sec.get("tts_timeout", 20.0)),
+            threads=int(sec.get("threads", 2)),
+            vad_threshold=float(sec.get("vad_threshold", 0.5)),
+            energy_floor=float(sec.get("energy_floor", 120.0)),
+            watchdog_secs=float(sec.get("watchdog_secs", 30.0)),
+        )
+
+
+@dataclass
+class SpeechResources:
+    settings: SpeechSettings
+    models: dict[str, tuple[Any, frozenset[str]]]
+    silero: SileroSession
+    cache: PromptCache
+    executor: ThreadPoolExecutor
+    rendered: set[str] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, config: Any = None, locales: list[str] | tuple[str, ...] = ("ko-KR",)) -> SpeechResources:
+        """Load the models of `locales` (ModelMissing names `veribot models fetch`)."""
+        import vosk
+
+        vosk.SetLogLevel(-1)
+        s = SpeechSettings.from_config(config)
+        loaded = {}
+        for locale in locales:
+            path = models.model_path(locale, s.models_dir)
+            loaded[locale] = (vosk.Model(str(path)), model_vocabulary(str(path)))
+        worker = SynthesisWorker(timeout=s.tts_timeout)
+        return cls(s, loaded, SileroSession(), PromptCache(s.prompt_cache, worker),
+                   ThreadPoolExecutor(max_workers=s.threads, thread_name_prefix="speech"))
+
+    def model(self, locale: str) -> tuple[Any, frozenset[str]]:
+        if locale not in self.models:
+            raise models.ModelMissing(
+                f"speech model for {locale} not loaded; load it with SpeechResources.load(locales=[...]) "
+                f"(fetch it first: `veribot models fetch {locale}`)"
+            )
+        return self.models[locale]
+
+    def prepare(self, script: Any, variables: dict[str, Any] | None = None) -> int:
+        """Render every prompt of `script` that `variables` can fill (blocking). Confirmation
+        prompts are rendered for each labelled value. Returns how many were synthesized."""
+        from bot.dialog.script import render
+
+        voice = Voice.for_locale(script.locale)
+        values = dict(variables or {})
+        rendered = 0
+        for key, template in script.prompt_templates():
+            texts = []
+            if "{value}" in template:
+                step = script.steps.get(key.split(".")[0])
+                labels = [label for _, label in (step.labels if step else ())]
+                texts = [_try_render(render, template, {**values, "value": v}) for v in labels]
+            else:
+                texts = [_try_render(render, template, values)]
+            for text in filter(None, texts):
+                if self.cache.cached(text, voice) is None:
+                    try:
+                        self.cache.render(text, voice)
+                        rendered += 1
+                    except SynthesisError as exc:  # the call still runs; the player retries
+                        log.error("prompt %s could not be rendered: %s", key, exc)
+        return rendered
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.cache.worker.close()
+
+
+def _try_render(render, template: str, variables: dict[str, Any]) -> str | None:
+    try:
+        text = render(template, variables)
+    except (KeyError, ValueError):
+        return None
+    return None if "{" in text else text
