@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages veribot needs, only those missing. Idempotent.
 set -euo pipefail
-PKGS=(espeak-ng libespeak-ng1 sox libsox-fmt-all baresip-core sip-tester kamailio postgresql chromium chromium-driver)
+PKGS=(espeak-ng libespeak-ng1 sox libsox-fmt-all baresip-core sip-tester kamailio postgresql chromium chromium-driver fonts-wqy-microhei)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

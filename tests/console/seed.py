@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlmodel import select
+
 from bot.console import auth
 from storage.db import Database
 from storage.models import (
@@ -68,10 +70,11 @@ def escalated_call(s: Any, campaign: Campaign, person: Person, reason: str = "un
 
 
 def seed_cases(db: Database) -> dict[str, Any]:
-    """A campaign with three people, each escalated once. Returns ids."""
+    """A new campaign with three people, each escalated once. Returns ids."""
 
     def build(s: Any) -> dict[str, Any]:
-        camp = Campaign(name="兰州-第一批", status="running")
+        n = len(s.exec(select(Campaign)).all()) + 1
+        camp = Campaign(name=f"兰州-第{n}批", status="running")
         s.add(camp)
         s.flush()
         cases = []

@@ -7,7 +7,8 @@
 
   function draw(id, type, labels, values, label) {
     const data = {labels: labels, datasets: [{label: label, data: values,
-      backgroundColor: labels.map((l, i) => colours[l] || palette[i % palette.length])}]};
+      backgroundColor: type === "bar" && !labels.some((l) => colours[l]) ? palette[0]
+        : labels.map((l, i) => colours[l] || palette[i % palette.length])}]};
     if (charts[id]) { charts[id].data = data; charts[id].update(); return; }
     charts[id] = new Chart(document.getElementById(id), {
       type: type, data: data,
