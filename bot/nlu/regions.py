@@ -37,7 +37,7 @@ class Region:
         return self.adcode[:width] == other.adcode[:width]
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: one loaded table
 class Divisions:
     provinces: dict[str, Region] = field(default_factory=dict)  # key: adcode[:2]
     cities: dict[str, Region] = field(default_factory=dict)  # key: adcode[:4]

@@ -79,3 +79,18 @@ def test_the_most_specific_place_said_settles_an_ambiguous_district():
 
 def test_an_everyday_word_is_not_a_district_without_a_city():
     assert parse_address("我 住 西区 那边", area=(None, None))["district"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "district", "city"),
+    [("住 在 安宁 去 万新 路", "安宁区", "兰州市"), ("七里 和 区", "七里河区", "兰州市"), ("西 故 区", "西固区", "兰州市"),
+     ("拉萨 城 管 区", "城关区", "拉萨市")],
+)
+def test_a_district_heard_as_homophones_is_found_by_sound(text, district, city):
+    value = parse_address(text, area=("甘肃省", "兰州市"))
+    assert (value["district"], value["city"]) == (district, city)
+
+
+@pytest.mark.parametrize("text", ["住 在 一 线 城市", "他 们 去 上班 了", "我 家 在 万新 路 二十 号"])
+def test_everyday_words_do_not_sound_like_districts(text):
+    assert parse_address(text, area=("甘肃省", "兰州市"))["district"] is None
