@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.nlu import Parse
 from bot.nlu.en_numbers import parse_count, word_to_int
-from bot.nlu.text import clean
+from bot.nlu.text import MAX_CHARS, clean
 
 _INTENTS: dict[str, str] = {
     "wrong_number": (
@@ -108,6 +108,7 @@ def normalize(text: str) -> str:
 
 
 def parse(expect: str, text: str) -> Parse:
+    text = (text or "")[:MAX_CHARS]  # an answer is a sentence or two; cap what a peer controls
     body = normalize(text)
     intent, rest = _find_intent(body)
     value: Any = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+MAX_CHARS = 500  # longer recognizer text is cut before matching
 _SPACE_PUNCT = re.compile(r"[\s,.，。？?！!、；;：:\"'“”‘’()（）\[\]【】<>《》…~～-]+")
 _SPACES = re.compile(r"\s+")
 

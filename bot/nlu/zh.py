@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.nlu import Parse
 from bot.nlu.address import parse_address
-from bot.nlu.text import blank_spans, clean, compact
+from bot.nlu.text import MAX_CHARS, blank_spans, clean, compact
 from bot.nlu.zh_grammar import phrases
 from bot.nlu.zh_intents import find_intent
 from bot.nlu.zh_numbers import parse_count
@@ -78,6 +78,7 @@ _RESULT_RE = re.compile(
 
 
 def parse(expect: str, text: str) -> Parse:
+    text = (text or "")[:MAX_CHARS]  # an answer is a sentence or two; cap what a peer controls
     body = compact(text)
     intent, spans = find_intent(body)
     rest = blank_spans(body, spans)
