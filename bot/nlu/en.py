@@ -78,6 +78,7 @@ _POLARITY_RE = re.compile(rf"\b(?:(?P<neutral>{_NEUTRAL})|(?P<no>{_NO})|(?P<yes>
 _COLOUR_RE = re.compile(r"\b(?P<colour>green|greene|greens|yellow|yellowish|red|read|reddish|amber|orange)\b")
 _COLOUR = {"greene": "green", "greens": "green", "yellowish": "yellow", "amber": "yellow", "orange": "yellow",
            "read": "red", "reddish": "red"}
+_NORMAL_CODE = re.compile(r"(?<!not )(?<!n't )\b(normal|fine|no problem|all good|okay|ok)\b")
 _NEGATED = re.compile(r"\b(not|no|isn'?t|wasn'?t|never|n't)( (a|the|exactly|really|quite|it'?s|it|even))?\s$")
 _TIME_RE = re.compile(
     r"\b(?:(?P<past>was|used to|before|previously|earlier|last week|yesterday|at first|originally|had)|"
@@ -166,7 +167,9 @@ def parse_colour(body: str) -> str | None:
     current = [c for c, past in found if not past]
     if current:
         return current[-1]
-    return found[-1][0] if found else None
+    if found:
+        return found[-1][0]
+    return "green" if _NORMAL_CODE.search(body) else None  # a normal code is green
 
 
 def _in_past(body: str, position: int) -> bool:

@@ -8,7 +8,7 @@ where they are unambiguous (绿/律/率 + 码/马/吗, 阴性/音性/因性, 阳
 
 Decisions: "没问题"/"正常"/"没事" at test_result mean negative (the result was fine); "有问题"/
 "确诊"/"感染" mean positive; "还没出"/"在等" mean pending. Acknowledgements ("好的", "收到",
-"知道了", "明白") are "yes". Counts: see zh_numbers.
+"知道了", "明白") are "yes". A health code that is "正常"/"没问题" (normal) is green. Counts: see zh_numbers.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ _COLOUR_RE = re.compile(
     rf"(?P<true>[绿黄红])|(?P<sound>[{''.join(_COLOUR_SOUNDS)}])(?=[{_CODE}]|$)|(?P<en>green|yellow|red)"
 )
 _NEGATION = re.compile(r"(不是|没有|不|没|非|并非)(是)?$")
+_NORMAL_CODE = re.compile(r"(?<!不)正常|没(有)?(什么)?问题|没事|没毛病")
 _CORRECTION = set("哦噢呃额")  # "红 码 哦 不 是 黄 码": "oh no, it is yellow"
 _PAST = "之前|以前|原来|本来|刚才|上次|先前|曾经|前几天|前段时间|昨天|那时|当时|开始|起初|原先"
 _PRESENT = "现在|目前|已经|后来|如今|今天|转成|转为|转|变成|变为|变|换成|成了|刚刚"
@@ -138,7 +139,9 @@ def parse_colour(body: str) -> str | None:
     current = [c for c, past in found if not past]
     if current:
         return current[-1]
-    return found[-1][0] if found else None
+    if found:
+        return found[-1][0]
+    return "green" if _NORMAL_CODE.search(body) else None  # "码 是 正常 的": a normal code is green
 
 
 def _in_past(body: str, position: int) -> bool:

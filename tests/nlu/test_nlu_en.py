@@ -79,3 +79,8 @@ def test_every_grammar_phrase_is_understood(expect):
 @pytest.mark.parametrize("text", ["no i'm his wife", "this is her mother"])
 def test_a_relative_answering_is_not_the_person(text):
     assert en("yes_no", text).value == "no"
+
+
+@pytest.mark.parametrize(("text", "value"), [("it's normal", "green"), ("it's not normal", None)])
+def test_a_normal_health_code_is_green(text, value):
+    assert en("health_code", text).value == value

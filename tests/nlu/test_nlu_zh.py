@@ -159,3 +159,8 @@ def test_a_relative_answering_is_not_the_person(text):
 
 def test_no_time_to_get_tested_is_a_zero_count_not_a_refusal():
     assert zh("count", "没 时间 去 做") == Parse(0, None)
+
+
+@pytest.mark.parametrize(("text", "value"), [("码 是 正常 的", "green"), ("没 问题 的", "green"), ("不 正常", None)])
+def test_a_normal_health_code_is_green(text, value):
+    assert zh("health_code", text).value == value
