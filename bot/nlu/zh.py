@@ -55,7 +55,7 @@ _POLARITY_RE = re.compile("|".join(sorted(map(re.escape, _POLARITY), key=len, re
 
 _COLOUR_TRUE = {"绿": "green", "黄": "yellow", "红": "red"}
 _COLOUR_SOUNDS = {c: colour for chars, colour in (
-    ("律率虑吕旅铝屡缕滤驴氯", "green"), ("皇凰煌晃谎慌璜磺簧蝗荒王", "yellow"), ("洪宏虹鸿弘泓轰哄烘", "red"),
+    ("律率虑吕旅铝屡缕滤驴氯路鹿露陆录", "green"), ("皇凰煌晃谎慌璜磺簧蝗荒王", "yellow"), ("洪宏虹鸿弘泓轰哄烘", "red"),
 ) for c in chars}
 _CODE = "码马吗妈嘛麻玛蚂色的啊呀"
 _COLOUR_RE = re.compile(
