@@ -81,3 +81,105 @@ async def start_sipp(args: list[str], cwd: Path):
         sipp, *args, "-nostdin", "-trace_err", cwd=str(cwd),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
+
+
+class Baresip:
+    """A headless baresip from telephony/baresip-<kind>/ on free loopback ports, remote
+    controlled over ctrl_tcp (netstring JSON)."""
+
+    def __init__(self, kind: str, tmp: Path, wav: Path) -> None:
+        self.dir = tmp / f"baresip-{kind}"
+        self.records = tmp / f"records-{kind}"
+        self.dir.mkdir()
+        self.records.mkdir()
+        self.sip_port = free_udp_port()
+        self.ctrl_port = free_tcp_port()
+        rtp = 41000 + (os.getpid() % 50) * 200 + (0 if kind == "callee" else 100)
+        src = REPO / "telephony" / f"baresip-{kind}"
+        for name in ("accounts", "contacts"):
+            (self.dir / name).write_text((src / name).read_text())
+        text = (src / "config").read_text().replace("@CALLER_WAV@", str(wav)).replace("@RECORD_DIR@", str(self.records))
+        lines = []
+        for line in text.splitlines():
+            key = line.split("\t")[0].split(" ")[0]
+            if key == "sip_listen":
+                line = f"sip_listen\t\t127.0.0.1:{self.sip_port}"
+            elif key == "ctrl_tcp_listen":
+                line = f"ctrl_tcp_listen\t\t127.0.0.1:{self.ctrl_port}"
+            elif key == "rtp_ports":
+                line = f"rtp_ports\t\t{rtp}-{rtp + 98}"
+            lines.append(line)
+        (self.dir / "config").write_text("\n".join(lines) + "\n")
+        self.proc = None
+        self.reader = None
+        self.writer = None
+        self.events: list[dict] = []
+
+    async def start(self, seconds: int = 60) -> None:
+        import asyncio
+
+        exe = need("baresip")
+        self.proc = await asyncio.create_subprocess_exec(
+            exe, "-f", str(self.dir), "-t", str(seconds),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.ctrl_port)
+                return
+            except OSError:
+                await asyncio.sleep(0.05)
+        raise RuntimeError("baresip did not open its ctrl_tcp port")
+
+    async def command(self, command: str, params: str = "") -> None:
+        import json
+
+        body = json.dumps({"command": command, "params": params, "token": "t"}).encode()
+        assert self.writer is not None
+        self.writer.write(str(len(body)).encode() + b":" + body + b",")
+        await self.writer.drain()
+
+    async def wait_event(self, kind: str, limit_s: float = 20.0) -> dict:
+        import asyncio
+        import json
+
+        assert self.reader is not None
+
+        async def read() -> dict:
+            while True:
+                n = int((await self.reader.readuntil(b":"))[:-1])
+                msg = json.loads((await self.reader.readexactly(n + 1))[:-1])
+                self.events.append(msg)
+                if msg.get("event") and msg.get("type") == kind:
+                    return msg
+
+        for msg in self.events:
+            if msg.get("type") == kind:
+                return msg
+        return await asyncio.wait_for(read(), limit_s)
+
+    async def stop(self) -> None:
+        import asyncio
+        import contextlib
+
+        if self.writer is not None:
+            with contextlib.suppress(OSError):
+                await self.command("quit")
+            self.writer.close()
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                await asyncio.wait_for(self.proc.wait(), 3)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+def silent_wav(path: Path, seconds: float) -> Path:
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * int(8000 * seconds))
+    return path
