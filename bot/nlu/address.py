@@ -20,6 +20,7 @@ from bot.nlu.soundalike import sound_mentions
 FALLBACK_AREA = ("甘肃省", "兰州市")
 # A place name directly followed by one of these is a street or an estate ("白银 路"), not a place.
 _STREET = re.compile(r"(路|街|大街|大道|道|巷|弄|胡同|小区|花园|广场|桥|家园|苑|公寓|大厦|村)")
+_TOWN = re.compile(r"(镇|乡|村|街道|社区|新区|区|县|市|州|湾|堡|口|山|河|湖)")
 _LEAD = re.compile(
     r"^(?:嗯|啊|呃|额|哦|噢|那个|就是|我的|我|家|现在|目前|现|是|的|地址|住址|住的地方|居住|住|在|到|于|搬)+"
 )
@@ -66,8 +67,26 @@ def mentions(compact: str, d: Divisions) -> list[Mention]:
                 i += size
                 break
         else:
-            i += 1
+            stem = _stem_at(compact, i, d, bool(found))
+            if stem:
+                found.append(stem)
+                i = stem.end
+            else:
+                i += 1
     return found
+
+
+def _stem_at(compact: str, i: int, d: Divisions, after_place: bool) -> Mention | None:
+    """A district said without 区/县 ("住 七里河 那边", "兰州 城关"): three or more characters, or two
+    right after a city or province; never when a street, town or village name follows."""
+    for size in range(min(6, len(compact) - i), 1, -1):
+        regions = d.stems.get(compact[i : i + size])
+        if not regions or (size == 2 and not after_place):
+            continue
+        if _STREET.match(compact, i + size) or _TOWN.match(compact, i + size):
+            continue
+        return Mention(i, i + size, tuple(regions))
+    return None
 
 
 def _overlaps(mention: Mention, others: list[Mention]) -> bool:

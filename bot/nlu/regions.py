@@ -43,6 +43,8 @@ class Divisions:
     cities: dict[str, Region] = field(default_factory=dict)  # key: adcode[:4]
     names: dict[str, list[Region]] = field(default_factory=dict)  # spoken name -> regions
     longest: int = 0
+    # District names said without 区/县 ("七里河", "城关"): used only with care (see address.py).
+    stems: dict[str, list[Region]] = field(default_factory=dict)
 
     def province_of(self, region: Region) -> Region | None:
         return self.provinces.get(region.adcode[:2])
@@ -101,10 +103,16 @@ def build(rows: list[tuple[str, str]]) -> Divisions:
     for code, name in rows:
         if not code.endswith("00"):
             d._add(name, Region(code, name, COUNTY))
+    for code, name in rows:
+        stem = name[:-1]
+        if not code.endswith("00") and name[-1] in "区县" and len(stem) >= 2 and stem not in d.names:
+            d.stems.setdefault(stem, []).append(Region(code, name, COUNTY))
     for region in d.cities.values():
         d._add(region.name, region)
         d._add(_CITY_SUFFIX.sub("", region.name), region)
     for region in d.provinces.values():
         d._add(region.name, region)
         d._add(_PROVINCE_SUFFIX.sub("", region.name), region)
+    for stem in [s for s in d.stems if s in d.names]:  # "吉林", "白银": the city, not a district
+        del d.stems[stem]
     return d

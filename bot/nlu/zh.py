@@ -40,9 +40,11 @@ _SKIP = ("对不起 不好意思 没事 没关系 现在 实在 存在 你好 �
 _POLARITY: dict[str, tuple[str | None, bool]] = {}
 # "我 是 他 老婆": someone else answered the phone -> no.
 _RELATIVE = re.compile(
+    r"(他|她)是我的?(儿子|女儿|孩子|丈夫|老公|妻子|老婆|爱人|爸爸|爸|妈妈|妈|父亲|母亲|哥哥|姐姐|弟弟|妹妹|朋友|同事|室友)|"
     r"(我是|是)(他|她)的?(老婆|妻子|爱人|媳妇|丈夫|老公|妈妈|妈|母亲|爸爸|爸|父亲|儿子|女儿|孩子|家人|家属|亲戚|朋友|同事|"
     r"哥哥|哥|姐姐|姐|弟弟|弟|妹妹|妹|奶奶|爷爷|外婆|姥姥|外公|姥爷|孙子|孙女|室友|邻居|领导|男朋友|女朋友|对象)"
 )
+_QUESTION = re.compile(r"(吗|么|嘛|呢吗)$")
 _SKIP_VALUE = "skip"
 for _words, _value, _weak in (
     (_WEAK_YES, YES, True), (_YES, YES, False), (_NO, NO, False), (_NEUTRAL, None, False), (_SKIP, _SKIP_VALUE, False),
@@ -122,6 +124,8 @@ def parse_yes_no(body: str) -> str | None:
         (weak if is_weak else strong).append(value)
     if strong:
         return strong[-1]
+    if weak and _QUESTION.search(body):
+        return None  # "需要 隔离 吗": the caller is asking, not answering
     return weak[-1] if weak else None
 
 

@@ -94,3 +94,17 @@ def test_a_district_heard_as_homophones_is_found_by_sound(text, district, city):
 @pytest.mark.parametrize("text", ["住 在 一 线 城市", "他 们 去 上班 了", "我 家 在 万新 路 二十 号"])
 def test_everyday_words_do_not_sound_like_districts(text):
     assert parse_address(text, area=("甘肃省", "兰州市"))["district"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "district", "city"),
+    [("住 七里河 那边", "七里河区", "兰州市"), ("在 兰州 城关", "城关区", "兰州市"), ("白银 平川", "平川区", "白银市")],
+)
+def test_a_district_said_without_its_suffix(text, district, city):
+    value = parse_address(text, area=("甘肃省", "兰州市"))
+    assert (value["district"], value["city"]) == (district, city)
+
+
+@pytest.mark.parametrize("text", ["我 住 在 安宁 那边", "住 在 和平 镇"])
+def test_a_short_everyday_stem_alone_is_not_a_district(text):
+    assert parse_address(text, area=("甘肃省", "兰州市"))["district"] is None

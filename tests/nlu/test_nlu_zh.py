@@ -164,3 +164,11 @@ def test_no_time_to_get_tested_is_a_zero_count_not_a_refusal():
 @pytest.mark.parametrize(("text", "value"), [("码 是 正常 的", "green"), ("没 问题 的", "green"), ("不 正常", None)])
 def test_a_normal_health_code_is_green(text, value):
     assert zh("health_code", text).value == value
+
+
+def test_a_question_back_is_not_an_answer():
+    assert zh("yes_no", "需要 隔离 吗").value is None
+
+
+def test_busy_is_a_refusal():
+    assert zh("yes_no", "我 现在 很 忙") == Parse(None, "refuse")
