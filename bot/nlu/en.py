@@ -42,7 +42,7 @@ _INTENTS: dict[str, str] = {
         r"\brefuse\b|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
         r"\bdecline\b|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
-        r"(do ?n[o']?t|dont) want to (do this|talk)|(not|never) (answering|telling)"
+        r"(do ?n[o']?t|dont) want to (do this|talk)|(not|never) (answering|telling)|call (me )?back later"
     ),
     "who": (
         r"who (is|'s|are|was|the hell is) (this|that|it|you|calling|speaking)|who'?s (this|that|calling|speaking)|"
@@ -51,14 +51,16 @@ _INTENTS: dict[str, str] = {
         r"(what|which) (company|organization|organisation|agency|department|office|outfit)|"
         r"is this a scam|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
         r"who gave you|who do you (work|represent)|who sent you|what('?s| is) this call|identify yourself|"
-        r"who am i (talking|speaking) (to|with)|why do you need to know"
+        r"who am i (talking|speaking) (to|with)|why do you need to know|who wants to know|"
+        r"(is this|are you|you're) (from )?(the )?(police|government|cdc|health (department|office|bureau)|hospital|clinic|"
+        r"real|legit|genuine|official)|how (do|can|would) i know (you'?re|you are|this is)"
     ),
     "repeat": (
         r"say (that|it|this) again|\brepeat\b|pardon|come again|what did you (say|just say)|"
         r"(did ?n[o']?t|didnt|did not) (catch|hear|get|understand|quite catch)|(can'?t|cannot|could ?n[o']?t|couldnt) "
         r"(hear|understand)|one more time|again please|say again|speak up|slow down|excuse me|"
         r"^(sorry|what|huh|hello|eh|what was that|you what)( (what|sorry|again|please|was that))?$|louder|i beg your pardon|what was the question|"
-        r"(do ?n[o']?t|dont) understand"
+        r"(do ?n[o']?t|dont) understand|what do you mean"
     ),
 }
 _INTENT_RES = {name: re.compile(pattern) for name, pattern in _INTENTS.items()}
@@ -73,7 +75,8 @@ _NO = (r"no|nope|nah|not really|not at all|i'?m not|i am not|i don'?t|i do not|i
        r"it is not|isn'?t|not anymore|no longer|not any ?more|not|none|finished|ended|over|wrong|false")
 _NEUTRAL = (r"i don'?t know|i do not know|don'?t know|not sure|i'?m not sure|maybe|i don'?t remember|"
             r"i can'?t remember|no idea|who knows|hard to say|i guess|what do you mean|not sure yet")
-_POLARITY_RE = re.compile(rf"\b(?:(?P<neutral>{_NEUTRAL})|(?P<no>{_NO})|(?P<yes>{_YES}))\b")
+_SKIP = r"right (now|away|here|there)|no one|not sure what"  # contain a polarity word but are not answers
+_POLARITY_RE = re.compile(rf"\b(?:(?P<skip>{_SKIP})|(?P<neutral>{_NEUTRAL})|(?P<no>{_NO})|(?P<yes>{_YES}))\b")
 
 _COLOUR_RE = re.compile(r"\b(?P<colour>green|greene|greens|yellow|yellowish|red|read|reddish|amber|orange)\b")
 _COLOUR = {"greene": "green", "greens": "green", "yellowish": "yellow", "amber": "yellow", "orange": "yellow",
@@ -90,7 +93,7 @@ _RESULT_RE = re.compile(
     r"(?P<pending>pending|waiting|wait|haven'?t (got|gotten|received|heard|had)|not (back|out|in|ready|here) yet|"
     r"(don'?t|do not|didn'?t) (know|have|get)( (the|my|any))? results?( yet)?|"
     r"(do ?n'?t|do not|haven'?t|have not|didn'?t|did not) (have|get|got|gotten|receive|received) (it|them|one|anything)( yet| back)|no results?( yet)?|not yet|"
-    r"don'?t know yet|still (processing|out)|tomorrow|in a (few|couple)|(results? )?(aren'?t|isn'?t|not) (back|out|in)|"
+    r"don'?t know yet|still (processing|out)|(being|still being) processed|processing|tomorrow|in a (few|couple)|(results? )?(aren'?t|isn'?t|not) (back|out|in)|"
     r"still waiting|awaiting))\b"
 )
 _DISTRICT_RE = re.compile(r"((?:[a-z]+ ){0,2}?)([a-z]+) (district|county|qu|xian)\b")
@@ -147,10 +150,13 @@ def _find_intent(body: str) -> tuple[str | None, str]:
 
 def parse_yes_no(body: str) -> str | None:
     """Last polarity phrase wins; a "yes" phrase right after a negation is a "no" ("not in quarantine")."""
-    body = _RELATIVE.sub(" no ", body)  # "i'm his wife": someone else answered
+    if _RELATIVE.search(body):
+        return "no"  # "this is his wife speaking": someone else answered
     value = None
     for m in _POLARITY_RE.finditer(body):
         kind = m.lastgroup
+        if kind == "skip":
+            continue
         if kind == "yes" and _NEGATED.search(body, 0, m.start()):
             kind = "no"
         value = None if kind == "neutral" else kind

@@ -12,7 +12,7 @@ _UNITS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
-_SPECIAL = {"the one": 1, "once": 1, "twice": 2, "thrice": 3, "a couple": 2, "couple": 2, "a single": 1, "single": 1,
+_SPECIAL = {"a dozen": 12, "dozen": 12, "the one": 1, "once": 1, "twice": 2, "thrice": 3, "a couple": 2, "couple": 2, "a single": 1, "single": 1,
             "no": 0, "oh": 0, "nil": 0, "won": 1, "to": 2, "too": 2, "for": 4, "tree": 3}
 _ZERO = re.compile(
     r"\b(none|never|not once|not (a single|one)( time| test)?|zero|no (tests?|times?|covid tests?)|"
@@ -22,7 +22,7 @@ _ZERO = re.compile(
 _TENS_RE = "|".join(_TENS)
 _UNITS_RE = "|".join(sorted(_UNITS, key=len, reverse=True))
 _NUMBER = re.compile(
-    rf"\b(?P<num>\d+|(?:{_TENS_RE})(?:[ -](?:{_UNITS_RE}))?|{_UNITS_RE}|once|twice|thrice|a couple|couple|a single|(?<=just )the one|(?<=only )the one)\b"
+    rf"\b(?P<num>\d+|(?:{_TENS_RE})(?:[ -](?:{_UNITS_RE}))?|{_UNITS_RE}|once|twice|thrice|a couple|couple|a single|a dozen|dozen|(?<=just )the one|(?<=only )the one)\b"
     rf"(?P<range> (?:or|to) (?:\d+|(?:{_TENS_RE})(?:[ -](?:{_UNITS_RE}))?|{_UNITS_RE}))?"
     r"(?P<times> (?:times?|tests?|swabs?|rounds?))?"
 )

@@ -108,7 +108,8 @@ def grammar_phrases(expect: str) -> list[str]:
 def parse_yes_no(body: str) -> str | None:
     """Last strong polarity word wins; weak ones (嗯, 就是) count only when nothing else was said.
     A state word right after a negation is negated: "不是 在 隔离" -> no."""
-    body = _RELATIVE.sub("|不是|", body)
+    if _RELATIVE.search(body):
+        return NO  # someone else answered the phone
     strong: list[str | None] = []
     weak: list[str | None] = []
     negation_end = -1
