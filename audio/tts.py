@@ -86,8 +86,9 @@ class SynthesisWorker:
     """One pyttsx3 worker process (`python -m audio.tts`); `synthesize` blocks and is
     serialised by a lock. A worker that hangs past `timeout` or dies is replaced."""
 
-    def __init__(self, timeout: float = 20.0) -> None:
+    def __init__(self, timeout: float = 20.0, command: list[str] | None = None) -> None:
         self.timeout = timeout
+        self.command = command or [sys.executable, "-m", "audio.tts"]
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self.restarts = 0
@@ -96,7 +97,7 @@ class SynthesisWorker:
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "audio.tts"],
+            self.command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -179,7 +179,6 @@ class LineOutput(FrameProcessor):
             await self.line.wait(lambda s=start: self.line.now >= s)
             if gen != self._generation:
                 continue  # interrupted while waiting: this audio is never played
-            start = max(start, self.line.now)
             if not self.speaking:
                 self.speaking = True
                 self.speech_started = start

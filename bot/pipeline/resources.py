@@ -55,12 +55,17 @@ class SpeechResources:
     rendered: set[str] = field(default_factory=set)
 
     @classmethod
-    def load(cls, config: Any = None, locales: list[str] | tuple[str, ...] = ("ko-KR",)) -> SpeechResources:
+    def load(
+        cls,
+        config: Any = None,
+        locales: list[str] | tuple[str, ...] = ("ko-KR",),
+        settings: SpeechSettings | None = None,
+    ) -> SpeechResources:
         """Load the models of `locales` (ModelMissing names `veribot models fetch`)."""
         import vosk
 
         vosk.SetLogLevel(-1)
-        s = SpeechSettings.from_config(config)
+        s = settings or SpeechSettings.from_config(config)
         loaded = {}
         for locale in locales:
             path = models.model_path(locale, s.models_dir)
