@@ -1,5 +1,6 @@
 """Phrases a Vosk grammar should allow per question (zh-CN), words split as the Mandarin models
-output them. An empty list means an open answer (address, free text): recognize without a grammar.
+output them, plus the same phrases character by character. An empty list means an open answer
+(address, free text): recognize without a grammar.
 """
 
 from __future__ import annotations
@@ -53,5 +54,8 @@ def phrases(expect: str) -> list[str]:
         raise ValueError(f"unknown expect {expect!r}")
     if not base:
         return []
-    seen: dict[str, None] = dict.fromkeys(base + INTENT_PHRASES)
-    return list(seen)
+    words = base + INTENT_PHRASES
+    # Each phrase also split into single characters: a model whose lexicon lacks a word ("干嘛")
+    # still has its characters, and the recognizer then writes them one by one.
+    chars = [" ".join(p.replace(" ", "")) for p in words]
+    return list(dict.fromkeys(words + chars))

@@ -136,7 +136,7 @@ def test_parse_is_json_ready():
 def test_every_grammar_phrase_is_understood(expect):
     phrases = grammar_phrases("zh-CN", expect)
     assert phrases and all(" " in p or len(p) <= 2 for p in phrases)
-    missed = [p for p in phrases if p != "不 知道" and zh(expect, p) == Parse(None, None)]
+    missed = [p for p in phrases if p.replace(" ", "") != "不知道" and zh(expect, p) == Parse(None, None)]
     assert missed == []
 
 
