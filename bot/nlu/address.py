@@ -100,7 +100,7 @@ def _is_street(compact: str, end: int, regions: list[Region]) -> bool:
 
 
 def parse_address(text: str, area: tuple[str | None, str | None] | None = None) -> dict[str, Any] | None:
-    raw = " ".join(text.split())
+    raw = text.strip()  # kept as the recognizer gave it
     compact = _PUNCT.sub("", raw)
     if not compact:
         return None

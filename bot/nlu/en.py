@@ -198,7 +198,7 @@ def parse_result(body: str) -> str | None:
 
 
 def parse_address(text: str, rest: str, intent: str | None) -> dict[str, Any] | None:
-    raw = clean(text)
+    raw = (text or "").strip()  # kept as the recognizer gave it
     words = [w for w in rest.replace("|", " ").split() if w not in ("um", "uh", "er", "well", "so")]
     if not words or " ".join(words) in ("i don't know", "don't know", "no", "not sure"):
         return None
