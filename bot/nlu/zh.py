@@ -26,7 +26,7 @@ from bot.nlu.zh_numbers import parse_count
 YES, NO = "yes", "no"
 _YES = ("是 是的 是啊 是呀 是滴 是我 我是 我就是 就是我 本人 是本人 我本人 也是 都是 对 对的 对啊 对呀 对头 绝对 没错 "
         "没问题 没毛病 不错 正确 好 好的 好吧 好嘞 好啊 行 行的 可以 收到 知道 知道了 明白 明白了 了解 懂了 清楚了 记住了 "
-        "当然 肯定 确实 确定 嗯哪 有的 有啊 在的 在呢 正在 隔离了 隔离中 隔离着 在隔离 已经 要得 得嘞 会的 一定 "
+        "当然 肯定 确实 确定 嗯哪 有的 有啊 在的 在呢 正在 隔离了 隔离中 隔离着 在隔离 要得 得嘞 会的 一定 "
         "遵守 配合 注意 会注意 照办 照做 ok okay yes yeah 嗯对 嗯是")
 _WEAK_YES = "在 有 嗯 嗯嗯 嗯嗯嗯 恩 哦 噢 喔 就是 应该是 好像是 可能是 大概是 算是 隔离 居家 集中"
 _NO = ("解除隔离 结束隔离 隔离结束 隔离完 隔离完了 隔离期满 出隔离 不隔离 不用隔离 解除了 "
@@ -44,6 +44,8 @@ _RELATIVE = re.compile(
     r"(我是|是)(他|她)的?(老婆|妻子|爱人|媳妇|丈夫|老公|妈妈|妈|母亲|爸爸|爸|父亲|儿子|女儿|孩子|家人|家属|亲戚|朋友|同事|"
     r"哥哥|哥|姐姐|姐|弟弟|弟|妹妹|妹|奶奶|爷爷|外婆|姥姥|外公|姥爷|孙子|孙女|室友|邻居|领导|男朋友|女朋友|对象)"
 )
+# Other facts said along the way ("没有 隔离 我 是 绿 码"): their 是 is a copula, not a yes.
+_OTHER_FACT = re.compile(r"(我|我的|码|健康码|结果)?(是|都是)?([绿黄红](码|马|色的?|的)|[阴阳]性)")
 _QUESTION = re.compile(r"(吗|么|嘛|呢吗)$")
 _SKIP_VALUE = "skip"
 for _words, _value, _weak in (
@@ -51,7 +53,7 @@ for _words, _value, _weak in (
 ):
     for _w in _words.split():
         _POLARITY[_w] = (_value, _weak)
-_STATE = set("在 在的 在隔离 隔离了 隔离中 隔离着 正在 有 有的 已经 隔离 居家 集中".split())
+_STATE = set("在 在的 在隔离 隔离了 隔离中 隔离着 正在 有 有的 隔离 居家 集中".split())
 _NEGATORS = set("不 没 不是 没有 并没有 还没 还没有 从没".split())
 _POLARITY_RE = re.compile("|".join(sorted(map(re.escape, _POLARITY), key=len, reverse=True)))
 
@@ -110,6 +112,7 @@ def parse_yes_no(body: str) -> str | None:
     A state word right after a negation is negated: "不是 在 隔离" -> no."""
     if _RELATIVE.search(body):
         return NO  # someone else answered the phone
+    body = _OTHER_FACT.sub("|", body)
     strong: list[str | None] = []
     weak: list[str | None] = []
     negation_end = -1
