@@ -38,9 +38,22 @@ class Mention:
     regions: tuple[Region, ...]
 
 
-@lru_cache(maxsize=1)
+_configured: tuple[str | None, str | None] | None = None
+
+
+def configure_area(province: str | None, city: str | None) -> None:
+    """Set the default area (e.g. from `veribot serve --config`'s [nlu] section) for this process."""
+    global _configured
+    _configured = (province or None, city or None)
+
+
 def default_area() -> tuple[str | None, str | None]:
-    """(province, city) preferred when a district name is ambiguous; from config.toml [nlu]."""
+    """(province, city) preferred when a district name is ambiguous: configure_area(), else config.toml [nlu]."""
+    return _configured if _configured is not None else _area_from_config()
+
+
+@lru_cache(maxsize=1)
+def _area_from_config() -> tuple[str | None, str | None]:
     try:
         from bot.config import load_config
 

@@ -108,3 +108,14 @@ def test_a_district_said_without_its_suffix(text, district, city):
 @pytest.mark.parametrize("text", ["我 住 在 安宁 那边", "住 在 和平 镇"])
 def test_a_short_everyday_stem_alone_is_not_a_district(text):
     assert parse_address(text, area=("甘肃省", "兰州市"))["district"] is None
+
+
+def test_the_default_area_can_be_configured_for_the_process():
+    from bot.nlu import address
+
+    try:
+        address.configure_area("西藏自治区", "拉萨市")
+        assert parse("zh-CN", "address", "城关区 北京 中路").value["city"] == "拉萨市"
+    finally:
+        address._configured = None
+    assert parse("zh-CN", "address", "城关区 白银 路").value["city"] == "兰州市"
