@@ -1,4 +1,5 @@
-"""All veribot tables (sqlmodel). Times are naive UTC datetimes (`utcnow()`), in SQLite and PG alike.
+"""All veribot tables (sqlmodel). Times are timezone-aware UTC datetimes (`utcnow()`); sqlmodel
+refuses naive ones on write and returns UTC-aware ones from SQLite and PostgreSQL alike.
 
 Conventions shared by every area:
 - `Person.priority`: smaller is called first (1 = close contact 密接, 2 = 次密接, 5 = default).
@@ -21,8 +22,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    """Current time as naive UTC (the storage convention)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Current time, timezone-aware UTC (the storage convention)."""
+    return datetime.now(UTC)
 
 
 class CampaignStatus(StrEnum):

@@ -1,0 +1,179 @@
+"""Engine and session set-up for SQLite (default) and PostgreSQL.
+
+    db = Database.from_config(config)        # [database] url, default sqlite:///var/veribot.db
+    db.upgrade()                              # alembic upgrade head (or create_all() for scratch dbs)
+    n = db.run(lambda s: s.exec(select(Person)).all(), write=False)
+    await db.arun(fn)                         # same, in a worker thread: never blocks the audio loop
+
+SQLite runs in WAL mode with synchronous=FULL (a commit survives power loss) and foreign keys on;
+write transactions start with BEGIN IMMEDIATE so two writers never deadlock half-way. Writes that
+meet a busy/locked database (or a PostgreSQL serialization failure / deadlock) are retried with
+backoff; other errors propagate unchanged and the transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session, SQLModel, create_engine
+
+from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).parent / "migrations"
+_RETRY_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+def default_url(var_dir: str | Path = "var") -> str:
+    return f"sqlite:///{Path(var_dir) / 'veribot.db'}"
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A busy/locked SQLite database, a PG serialization failure/deadlock, or a dropped connection."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError | DBAPIError):
+        return False
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in _RETRY_SQLSTATES:
+        return True
+    msg = str(orig or exc).lower()
+    return "database is locked" in msg or "database is busy" in msg or "database table is locked" in msg
+
+
+class Database:
+    """One database: an engine, a write-serialising bind, and a small thread pool for async callers."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        schema: str | None = None,
+        durable: bool = True,
+        busy_timeout: float = 10.0,
+        pool_size: int = 5,
+    ) -> None:
+        self.url = url or default_url()
+        u = make_url(self.url)
+        self.dialect = u.get_backend_name()
+        self.schema = schema
+        if self.dialect == "sqlite":
+            if u.database and u.database != ":memory:":
+                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(
+                self.url, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+            )
+            _sqlite_pragmas(self.engine, durable=durable, busy_ms=int(busy_timeout * 1000))
+        elif self.dialect == "postgresql":
+            args: dict[str, Any] = {}
+            if schema:
+                args["options"] = f"-csearch_path={schema}"
+            self.engine = create_engine(
+                self.url, connect_args=args, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+        else:
+            raise ValueError(f"unsupported database {self.dialect!r}: use sqlite:/// or postgresql+psycopg://")
+        self._write_bind = self.engine.execution_options(veribot_write=True)
+        workers = 1 if self.dialect == "sqlite" else pool_size
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="veribot-db")
+
+    @classmethod
+    def from_config(cls, config: Any) -> Database:
+        """`[database] url` from config.toml; SQLite under the var dir when not set."""
+        section = config.section("database")
+        return cls(section.get("url") or default_url(config.var_dir), durable=section.get("durable", True))
+
+    def __repr__(self) -> str:  # never show a password
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    # ----------------------------------------------------------- schema
+    def create_all(self) -> None:
+        """Create the tables straight from the models (scratch databases, no alembic history)."""
+        SQLModel.metadata.create_all(self.engine)
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` with alembic (creates it in an empty database)."""
+        from alembic import command
+
+        with self.engine.begin() as conn:
+            command.upgrade(self.alembic_config(conn), revision)
+
+    def alembic_config(self, connection: Any = None) -> Any:
+        from alembic.config import Config as AlembicConfig
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        cfg.attributes["connection"] = connection
+        return cfg
+
+    # ----------------------------------------------------------- sessions
+    def session(self) -> Session:
+        """A plain session (reads, or writes you commit yourself). Objects stay usable after commit."""
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self, write: bool = True) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on error. Not retried."""
+        with Session(self._write_bind if write else self.engine, expire_on_commit=False) as s:
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    def run(self, fn: Callable[[Session], T], *, write: bool = True, attempts: int = 8) -> T:
+        """Run `fn(session)` in a transaction and commit; retry it when the database is busy."""
+        delay = 0.05
+        for i in range(attempts):
+            try:
+                with self.transaction(write=write) as s:
+                    return fn(s)
+            except Exception as exc:
+                if i == attempts - 1 or not is_retryable(exc):
+                    raise
+                log.warning("database busy (%s); retry %d in %.2fs", type(exc).__name__, i + 1, delay)
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
+
+    async def arun(self, fn: Callable[[Session], T], *, write: bool = True) -> T:
+        """`run` in the database thread pool: awaitable from the event loop without blocking it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: self.run(fn, write=write))
+
+    def dispose(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(engine: Engine, *, durable: bool, busy_ms: int) -> None:
+    sync = "FULL" if durable else "NORMAL"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={sync}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("veribot_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
