@@ -1,0 +1,89 @@
+"""Campaign pages: create, start/pause/resume, progress, results filters, export (audited),
+the dashboard figures and the audit page's filters."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from aiohttp.test_utils import TestClient
+from sqlmodel import select
+
+from bot.console import cases
+from storage.db import Database
+from storage.models import AuditEvent, Campaign
+
+from .conftest import csrf_of, login
+from .seed import PEOPLE, add_users, seed_cases
+
+
+async def test_campaign_lifecycle_and_progress(client: TestClient, database: Database) -> None:
+    add_users(database, ("admin1", "admin"))
+    await login(client, "admin1")
+    token = await csrf_of(client, "/campaigns")
+    resp = await client.post("/campaigns", data={"csrf": token, "name": "第二批"}, allow_redirects=False)
+    assert resp.status == 303
+    camp_url = resp.headers["Location"]
+    camp_id = int(camp_url.rsplit("/", 1)[1])
+    dup = await client.post("/campaigns", data={"csrf": token, "name": "第二批"})
+    assert dup.status == 400
+    assert (await client.post(f"{camp_url}/pause", data={"csrf": token})).status == 409  # still a draft
+    for action, status in (("start", "running"), ("pause", "paused"), ("resume", "running")):
+        r = await client.post(f"{camp_url}/{action}", data={"csrf": token}, allow_redirects=False)
+        assert r.status == 303, action
+        assert database.run(lambda s: s.get(Campaign, camp_id), write=False).status == status
+    progress = await (await client.get(f"{camp_url}/progress.json")).json()
+    assert progress["status"] == "running" and progress["counts"]["people"] == 0
+
+
+async def test_results_filter_and_export_are_audited(client: TestClient, database: Database) -> None:
+    ids = add_users(database, ("admin1", "admin"))
+    seeded = seed_cases(database)
+    case_id = seeded["cases"][1]
+    database.run(lambda s: cases.claim(s, case_id, ids["admin1"], 15))
+    database.run(lambda s: cases.resolve(s, case_id, ids["admin1"], {"health_code": "yellow"}, "",
+                                         cases.Resolution.CLOSE))
+    await login(client, "admin1")
+    base = f"/campaigns/{seeded['campaign']}"
+    page = await (await client.get(f"{base}/results?health_code=yellow")).text()
+    assert PEOPLE[1]["name"] in page and PEOPLE[0]["name"] not in page
+    assert PEOPLE[1]["phone"] not in page  # masked in the table
+    escalated = await (await client.get(f"{base}/results?state=escalated")).text()
+    assert PEOPLE[0]["name"] in escalated and PEOPLE[1]["name"] not in escalated
+    assert (await client.get(f"{base}/results?health_code=purple")).status == 400
+    export = await client.get(f"{base}/export.csv")
+    assert export.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.reader(io.StringIO((await export.read()).decode("utf-8-sig"))))
+    assert rows[0][:2] == ["name", "phone"] and len(rows) == 4
+    assert any(r[1] == PEOPLE[1]["phone"] and "yellow" in r for r in rows[1:])
+    events = database.run(lambda s: list(s.exec(select(AuditEvent)).all()), write=False)
+    export_rows = [e for e in events if e.action == "campaign.export"]
+    assert export_rows and export_rows[0].actor == "admin1" and export_rows[0].target_id == str(seeded["campaign"])
+    assert any(e.action == "campaign.results_view" for e in events)
+    for e in events:  # never the personal data itself
+        for p in PEOPLE:
+            assert p["name"] not in e.detail and p["phone"] not in e.detail
+
+
+async def test_dashboard_figures(client: TestClient, database: Database) -> None:
+    add_users(database, ("viewer1", "viewer"))
+    seeded = seed_cases(database)
+    await login(client, "viewer1")
+    assert (await client.get("/queue")).status == 403  # a viewer only watches
+    figures = await (await client.get(f"/dashboard.json?campaign={seeded['campaign']}")).json()
+    assert figures["ended_calls"] == 3 and figures["rates"]["escalation"] == 1.0
+    assert figures["escalation_reasons"] == {"unresolved": 3} and sum(figures["calls_per_hour"]) == 3
+    page = await (await client.get("/dashboard")).text()
+    assert "chart.umd.min.js" in page
+
+
+async def test_audit_page_filters(client: TestClient, database: Database) -> None:
+    add_users(database, ("admin1", "admin"), ("op1", "operator"))
+    await login(client, "op1")
+    await client.get("/audit")  # denied, audited
+    await login(client, "admin1")
+    page = await (await client.get("/audit?actor=op1")).text()
+    assert "denied" in page and "admin1" not in page.split("<tbody>")[1].split("</tbody>")[0]
+    page = await (await client.get("/audit?action=login")).text()
+    assert "op1" in page and "admin1" in page
+    assert (await client.get("/audit?since=yesterday")).status == 400
