@@ -76,7 +76,10 @@ _NO = (r"no|nope|nah|not really|not at all|i'?m not|i am not|i don'?t|i do not|i
 _NEUTRAL = (r"i don'?t know|i do not know|don'?t know|not sure|i'?m not sure|maybe|i don'?t remember|"
             r"i can'?t remember|no idea|who knows|hard to say|i guess|what do you mean|not sure yet")
 _SKIP = r"right (now|away|here|there)|no one|not sure what"  # contain a polarity word but are not answers
-_POLARITY_RE = re.compile(rf"\b(?:(?P<skip>{_SKIP})|(?P<neutral>{_NEUTRAL})|(?P<no>{_NO})|(?P<yes>{_YES}))\b")
+_HEDGED_YES = r"i (guess|suppose|believe|think|reckon) so"
+_POLARITY_RE = re.compile(
+    rf"\b(?:(?P<skip>{_SKIP})|(?P<hedged>{_HEDGED_YES})|(?P<neutral>{_NEUTRAL})|(?P<no>{_NO})|(?P<yes>{_YES}))\b"
+)
 
 _COLOUR_RE = re.compile(r"\b(?P<colour>green|greene|greens|yellow|yellowish|red|read|reddish|amber|orange)\b")
 _COLOUR = {"greene": "green", "greens": "green", "yellowish": "yellow", "amber": "yellow", "orange": "yellow",
@@ -155,8 +158,10 @@ def parse_yes_no(body: str) -> str | None:
     value = None
     for m in _POLARITY_RE.finditer(body):
         kind = m.lastgroup
-        if kind == "skip":
-            continue
+        if kind == "skip" or (kind == "neutral" and value is not None):
+            continue  # "yes i guess": a hedge after an answer keeps the answer
+        if kind == "hedged":
+            kind = "yes"
         if kind == "yes" and _NEGATED.search(body, 0, m.start()):
             kind = "no"
         value = None if kind == "neutral" else kind

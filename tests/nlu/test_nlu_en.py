@@ -84,3 +84,23 @@ def test_a_relative_answering_is_not_the_person(text):
 @pytest.mark.parametrize(("text", "value"), [("it's normal", "green"), ("it's not normal", None)])
 def test_a_normal_health_code_is_green(text, value):
     assert en("health_code", text).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("yes i guess", "yes"), ("um no i think", "no"), ("i guess so", "yes"), ("i don't know", None), ("no, i don't know", "no")],
+)
+def test_a_hedge_after_an_answer_keeps_the_answer(text, value):
+    assert en("yes_no", text).value == value
+
+
+def test_fillers_and_tails_around_answers():
+    fillers, tails = ["", "um ", "uh ", "well ", "oh "], ["", " thanks", " i think", " i guess", ","]
+    answers = [("yes_no", "yes", "yes"), ("yes_no", "nope", "no"), ("health_code", "it's green", "green"),
+               ("count", "three times", 3), ("test_result", "negative", "negative")]
+    wrong = [
+        (f + a + t, want, en(expect, f + a + t))
+        for expect, a, want in answers for f in fillers for t in tails
+        if en(expect, f + a + t) != Parse(want, None)
+    ]
+    assert wrong == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -172,3 +173,16 @@ def test_a_question_back_is_not_an_answer():
 
 def test_busy_is_a_refusal():
     assert zh("yes_no", "我 现在 很 忙") == Parse(None, "refuse")
+
+
+def test_fillers_particles_and_spacing_around_answers():
+    fillers, particles = ["", "嗯 ", "啊 ", "那个 ", "呃 ", "哦 ", "就是 "], ["", " 啊", " 呀", " 吧", " 呢", " 哈"]
+    answers = [("yes_no", "是 我", "yes"), ("yes_no", "没 隔离", "no"), ("yes_no", "知道 了", "yes"),
+               ("health_code", "律 码", "green"), ("count", "做 了 五 次", 5), ("count", "没 做 过", 0),
+               ("test_result", "音 性", "negative"), ("test_result", "在 等 结果", "pending")]
+    wrong = []
+    for (expect, answer, want), f, p in itertools.product(answers, fillers, particles):
+        for text in (f + answer + p, (f + answer + p).replace(" ", "")):
+            if zh(expect, text) != Parse(want, None):
+                wrong.append((text, want, zh(expect, text)))
+    assert wrong == []
