@@ -84,7 +84,7 @@ _POLARITY_RE = re.compile(
 _COLOUR_RE = re.compile(r"\b(?P<colour>green|greene|greens|yellow|yellowish|red|read|reddish|amber|orange)\b")
 _COLOUR = {"greene": "green", "greens": "green", "yellowish": "yellow", "amber": "yellow", "orange": "yellow",
            "read": "red", "reddish": "red"}
-_NORMAL_CODE = re.compile(r"(?<!not )(?<!n't )\b(normal|fine|no problem|all good|okay|ok)\b")
+_NORMAL_CODE = re.compile(r"(?<!not )(?<!n't )\b(normal|fine|no problem|all good)\b")
 _NEGATED = re.compile(r"\b(not|no|isn'?t|wasn'?t|never|n't)( (a|the|exactly|really|quite|it'?s|it|even))?\s$")
 _TIME_RE = re.compile(
     r"\b(?:(?P<past>was|used to|before|previously|earlier|last week|yesterday|at first|originally|had)|"
@@ -120,7 +120,7 @@ def parse(expect: str, text: str) -> Parse:
     intent, rest = _find_intent(body)
     value: Any = None
     if expect == "yes_no":
-        value = "no" if intent == "wrong_number" else parse_yes_no(rest)
+        value = "no" if intent == "wrong_number" else parse_yes_no(rest, weak=intent is None)
     elif expect == "health_code":
         value = parse_colour(rest)
     elif expect == "count":
@@ -151,7 +151,10 @@ def _find_intent(body: str) -> tuple[str | None, str]:
     return found, rest
 
 
-def parse_yes_no(body: str) -> str | None:
+_WEAK = {"okay", "ok", "alright", "all right", "mhm", "uh huh", "mm hmm", "right", "sure"}
+
+
+def parse_yes_no(body: str, weak: bool = True) -> str | None:
     """Last polarity phrase wins; a "yes" phrase right after a negation is a "no" ("not in quarantine")."""
     if _RELATIVE.search(body):
         return "no"  # "this is his wife speaking": someone else answered
@@ -162,6 +165,8 @@ def parse_yes_no(body: str) -> str | None:
             continue  # "yes i guess": a hedge after an answer keeps the answer
         if kind == "hedged":
             kind = "yes"
+        if not weak and m.group() in _WEAK:
+            continue  # "who is this, okay": with an intent, an acknowledgement is not an answer
         if kind == "yes" and _NEGATED.search(body, 0, m.start()):
             kind = "no"
         value = None if kind == "neutral" else kind

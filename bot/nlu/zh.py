@@ -89,7 +89,8 @@ def parse(expect: str, text: str) -> Parse:
     rest = blank_spans(body, spans)
     value: Any = None
     if expect == "yes_no":
-        value = NO if intent == "wrong_number" else parse_yes_no(rest)
+        # with an intent, a bare 嗯 is a filler, not an answer
+        value = NO if intent == "wrong_number" else parse_yes_no(rest, weak=intent is None)
     elif expect == "health_code":
         value = parse_colour(rest)
     elif expect == "count":
@@ -107,14 +108,14 @@ def grammar_phrases(expect: str) -> list[str]:
     return phrases(expect)
 
 
-def parse_yes_no(body: str) -> str | None:
+def parse_yes_no(body: str, weak: bool = True) -> str | None:
     """Last strong polarity word wins; weak ones (嗯, 就是) count only when nothing else was said.
     A state word right after a negation is negated: "不是 在 隔离" -> no."""
     if _RELATIVE.search(body):
         return NO  # someone else answered the phone
     body = _OTHER_FACT.sub("|", body)
     strong: list[str | None] = []
-    weak: list[str | None] = []
+    found_weak: list[str | None] = []
     negation_end = -1
     for m in _POLARITY_RE.finditer(body):
         word = m.group()
@@ -125,12 +126,12 @@ def parse_yes_no(body: str) -> str | None:
             value, is_weak = NO, False
         if word in _NEGATORS:
             negation_end = m.end()
-        (weak if is_weak else strong).append(value)
+        (found_weak if is_weak else strong).append(value)
     if strong:
         return strong[-1]
-    if weak and _QUESTION.search(body):
+    if not weak or not found_weak or _QUESTION.search(body):
         return None  # "需要 隔离 吗": the caller is asking, not answering
-    return weak[-1] if weak else None
+    return found_weak[-1]
 
 
 def parse_colour(body: str) -> str | None:

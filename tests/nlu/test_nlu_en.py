@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bot.nlu import Parse, grammar_phrases, parse
@@ -103,4 +105,18 @@ def test_fillers_and_tails_around_answers():
         for expect, a, want in answers for f in fillers for t in tails
         if en(expect, f + a + t) != Parse(want, None)
     ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("expect", ["yes_no", "health_code", "count", "test_result", "address"])
+def test_intents_with_fillers_at_every_question_carry_no_value(expect):
+    examples = [("who is this", "who"), ("why are you calling", "who"), ("none of your business", "refuse"),
+                ("let me talk to a person", "human"), ("say that again", "repeat"), ("pardon", "repeat"),
+                ("you have the wrong number", "wrong_number")]
+    wrong = []
+    for (phrase, intent), f, t in itertools.product(examples, ["", "um ", "hey "], ["", " please", " okay"]):
+        got = en(expect, f + phrase + t)
+        value_ok = got.value is None or (expect == "yes_no" and intent == "wrong_number")
+        if got.intent != intent or not value_ok:
+            wrong.append((f + phrase + t, got))
     assert wrong == []

@@ -186,3 +186,20 @@ def test_fillers_particles_and_spacing_around_answers():
             if zh(expect, text) != Parse(want, None):
                 wrong.append((text, want, zh(expect, text)))
     assert wrong == []
+
+
+INTENT_EXAMPLES = [("你们 是 干嘛 的", "who"), ("哪里 打来 的", "who"), ("我 不 想 回答", "refuse"),
+                   ("关 你 什么 事", "refuse"), ("人工 服务", "human"), ("找 你们 领导", "human"),
+                   ("请 再说 一遍", "repeat"), ("没 听清", "repeat"), ("打错 了", "wrong_number"),
+                   ("他 不 在 这 是 错 号", "wrong_number")]
+
+
+@pytest.mark.parametrize("expect", ["yes_no", "health_code", "count", "test_result", "address"])
+def test_intents_with_fillers_at_every_question_carry_no_value(expect):
+    wrong = []
+    for (phrase, intent), f, p in itertools.product(INTENT_EXAMPLES, ["", "嗯 ", "喂 ", "那个 "], ["", " 啊", " 呢"]):
+        got = zh(expect, f + phrase + p)
+        value_ok = got.value is None or (expect == "yes_no" and intent == "wrong_number")
+        if got.intent != intent or not value_ok:
+            wrong.append((f + phrase + p, got))
+    assert wrong == []
