@@ -58,6 +58,11 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
+    nlu_area = config.section("nlu")
+    if nlu_area:
+        from bot.nlu.address import configure_area
+
+        configure_area(nlu_area.get("default_province"), nlu_area.get("default_city"))
     settings = ConsoleSettings.from_section(config.section("console"))
     parts = config.section("serve")
     database = Database.from_config(config)

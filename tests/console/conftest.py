@@ -3,7 +3,7 @@ test server (fast tests) — the browser tests start `veribot serve` themselves.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,11 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'console.db'}", durable=False)
-    db.create_all()
-    yield db
-    db.dispose()
+def database(db: Database) -> Database:
+    """The shared fresh, migrated database (tests/conftest.py): SQLite, and PostgreSQL when
+    VERIBOT_TEST_PG_URL is set."""
+    return db
 
 
 @pytest.fixture
