@@ -120,3 +120,14 @@ def test_intents_with_fillers_at_every_question_carry_no_value(expect):
         if got.intent != intent or not value_ok:
             wrong.append((f + phrase + t, got))
     assert wrong == []
+
+
+def test_free_text_keeps_the_cleaned_words():
+    assert en("text", "  my   neighbour has a fever ") == Parse("my neighbour has a fever", None)
+    assert en("text", "").value is None
+
+
+def test_address_keeps_raw_and_is_null_for_non_answers():
+    assert en("address", "forty two oak avenue").value["raw"] == "forty two oak avenue"
+    assert en("address", "none of your business") == Parse(None, "refuse")
+    assert en("address", "i don't know").value is None
