@@ -29,7 +29,14 @@
   if (!table || !window.EventSource) return;
   const me = document.querySelector(".who") ? document.querySelector(".who").textContent.split(" · ")[0] : "";
 
-  function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+  const labels = ["Case", "Priority", "Reason", "At step", "Campaign", "Waiting", "Held by"];
+
+  function cell(text, i) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (labels[i]) td.dataset.label = labels[i];
+    return td;
+  }
 
   function render(cases) {
     table.replaceChildren();
@@ -40,9 +47,10 @@
     }
     for (const c of cases) {
       const tr = document.createElement("tr"); tr.dataset.case = c.id;
-      tr.append(cell(`#${c.id}`), cell(c.priority), cell(c.reason), cell(c.step), cell(c.campaign),
-                cell(`${c.age_minutes} min`), cell(c.claimed_by || ""));
+      const values = [`#${c.id}`, c.priority, c.reason, c.step, c.campaign, `${c.age_minutes} min`, c.claimed_by || ""];
+      tr.append(...values.map(cell));
       const td = document.createElement("td");
+      td.className = "act";
       const b = document.createElement("button");
       b.type = "button"; b.className = "claim small"; b.dataset.case = c.id;
       b.textContent = c.claimed_by === me ? "Open" : "Claim";
