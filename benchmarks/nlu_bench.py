@@ -2,6 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/nlu_bench.py [--rounds N]
 Prints the machine it ran on first (nproc, CPU model, RAM). Target: p99 < 1 ms per parse.
+Then whole simulated calls per second (the story suite through the dialog engine).
 """
 
 from __future__ import annotations
@@ -83,6 +84,27 @@ def bench_parse(cases: list[dict[str, Any]], rounds: int = 20) -> dict[str, Any]
     }
 
 
+def bench_calls(seconds: float = 3.0) -> dict[str, Any]:
+    """Whole simulated conversations (tests/dialog/stories) through the engine, back to back."""
+    import yaml
+
+    from bot.dialog.script import load_script
+    from bot.simulate import run_text
+
+    variables = {"agency": "兰州市公安局", "callback_number": "96110", "caller_id": "96110"}
+    stories = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "tests" / "dialog" / "stories").glob("*.yaml"))]
+    scripts = {s["dialog"]: load_script(ROOT / "dialogs" / s["dialog"]) for s in stories}
+    calls = turns = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for s in stories:
+            conv = run_text(scripts[s["dialog"]], s["person"], s["answers"], variables)
+            calls += 1
+            turns += len(conv.record.transcript)
+    elapsed = time.perf_counter() - start
+    return {"calls": calls, "calls_per_s": calls / elapsed, "turns_per_s": turns / elapsed, "stories": len(stories)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="timed passes over the cases (default 20)")
@@ -99,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
             f"p50={r['p50_ms']:.3f} ms p99={r['p99_ms']:.3f} ms max={r['max_ms']:.3f} ms "
             f"(first pass incl. data load {r['first_pass_ms']:.0f} ms)"
         )
+    r = bench_calls()
+    print(
+        f"simulate: {r['calls']} whole calls ({r['stories']} stories) in a loop: "
+        f"{r['calls_per_s']:.0f} calls/s, {r['turns_per_s']:.0f} transcript turns/s (one core)"
+    )
     return 0
 
 
