@@ -45,6 +45,28 @@ def _optional(modname: str, attr: str, what: str) -> Any | None:
         return None
 
 
+async def _speech(config: Config, parts: dict[str, Any]) -> tuple[Any, Callable[[], Awaitable[Any]] | None]:
+    """The speech conversation for dialled calls (Vosk models of `[serve] locales`), or
+    (None, None) — the runner's keypad conversation — when the models cannot be loaded."""
+    try:
+        from bot.pipeline.resources import SpeechResources
+        from bot.telephony.runner import speech_conversation
+    except ImportError as exc:
+        log.warning("speech pipeline not available (%s): calls use the keypad conversation", exc)
+        return None, None
+    locales = list(parts.get("locales", ["zh-CN"]))
+    try:
+        resources = await asyncio.to_thread(SpeechResources.load, config, locales)
+    except Exception as exc:  # a missing model must not stop the console
+        log.error("speech models %s not loaded (%s): calls use the keypad conversation", locales, exc)
+        return None, None
+
+    async def close() -> None:
+        await asyncio.to_thread(resources.close)
+
+    return speech_conversation(resources), close
+
+
 async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None = None) -> int:
     from aiohttp import web
 
@@ -77,6 +99,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     stoppers: list[Callable[[], Awaitable[Any]]] = []
     tasks: list[asyncio.Task[Any]] = []
     try:
+        endpoint = None
         if parts.get("sip", True):
             start_endpoint = _optional("bot.telephony.service", "start_endpoint", "SIP endpoint")
             if start_endpoint is not None:
@@ -85,10 +108,17 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 log.info("SIP endpoint started")
         if parts.get("dialer", True):
             run_dialer = _optional("bot.campaigns.service", "run_dialer", "campaign dialer")
-            make_runner = _optional("bot.telephony.runner", "runner_from_config", "SIP call runner")
-            if run_dialer is not None and make_runner is not None:
-                tasks.append(asyncio.create_task(run_dialer(config, make_runner(config), stop), name="dialer"))
-                log.info("campaign dialer started")
+            sip_runner = _optional("bot.telephony.runner", "SipCallRunner", "SIP call runner")
+            if run_dialer is not None and sip_runner is not None:
+                if endpoint is None:
+                    log.warning("campaign dialer not started: it calls through the SIP endpoint, which is off")
+                else:
+                    converse, close = await _speech(config, parts)
+                    if close is not None:
+                        stoppers.insert(0, close)
+                    runner = sip_runner(endpoint, converse)
+                    tasks.append(asyncio.create_task(run_dialer(config, runner, stop), name="dialer"))
+                    log.info("campaign dialer started")
         await stop.wait()
     finally:
         log.info("stopping")
