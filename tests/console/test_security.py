@@ -179,3 +179,23 @@ async def test_oversized_request_is_refused(client: TestClient, database: Databa
     big = "a" * (300 * 1024)
     resp = await client.post("/dialogs/lint", json={"source": big}, headers={"X-CSRF-Token": token})
     assert resp.status == 413
+
+
+async def test_cookies_are_secure_unless_the_loopback_opt_out_is_set(database: Database, tmp_path) -> None:
+    from aiohttp.test_utils import TestClient as Client
+    from aiohttp.test_utils import TestServer
+
+    from bot.console.app import build_app
+    from bot.console.settings import ConsoleSettings
+
+    add_users(database, ("op1", "operator"))
+    app = build_app(database, ConsoleSettings(), var_dir=tmp_path)
+    async with Client(TestServer(app, host="127.0.0.1")) as c:
+        page = await c.get("/login")
+        assert "Secure" in page.headers["Set-Cookie"]
+        token = (await page.text()).split('name="csrf" value="')[1].split('"')[0]
+        resp = await c.post("/login", data={"username": "op1", "password": "correct horse battery", "csrf": token},
+                            cookies={"vb_precsrf": token}, allow_redirects=False)
+        session_cookie = [v for v in resp.headers.getall("Set-Cookie") if v.startswith("vb_session=")][0]
+        assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Strict" in session_cookie
+        assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
