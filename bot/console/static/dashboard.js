@@ -6,11 +6,14 @@
   const charts = {};
 
   function draw(id, type, labels, values, label) {
+    const canvas = document.getElementById(id);
+    const empty = !values.some((v) => v > 0);
+    canvas.parentElement.classList.toggle("empty", empty);
     const data = {labels: labels, datasets: [{label: label, data: values,
       backgroundColor: type === "bar" && !labels.some((l) => colours[l]) ? palette[0]
         : labels.map((l, i) => colours[l] || palette[i % palette.length])}]};
     if (charts[id]) { charts[id].data = data; charts[id].update(); return; }
-    charts[id] = new Chart(document.getElementById(id), {
+    charts[id] = new Chart(canvas, {
       type: type, data: data,
       options: {responsive: true, maintainAspectRatio: false, animation: false,
                 plugins: {legend: {display: type !== "bar"}}},
