@@ -20,6 +20,7 @@ from bot.console import audit, auth
 from bot.console.context import CONSOLE, PRE_CSRF, USER, Console, console
 from bot.console.security import SESSION_COOKIE, Handler, apply_headers, csrf_middleware
 from bot.console.settings import ConsoleSettings
+from bot.telephony.settings import mask_phone
 from storage.db import Database
 
 log = logging.getLogger("veribot.console")
@@ -110,7 +111,7 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
         autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,
     )
-    jinja.filters["mask"] = mask_phone
+    jinja.filters["mask"] = lambda phone: mask_phone(phone or "")
     jinja.filters["utc"] = format_utc
     static = app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
     jinja.globals["static"] = lambda name: str(static.url_for(filename=name))
@@ -135,15 +136,6 @@ async def healthz(_request: web.Request) -> web.Response:
 
 async def no_icon(_request: web.Request) -> web.Response:
     return web.Response(status=204)
-
-
-def mask_phone(phone: str | None) -> str:
-    """+8613912345678 -> +86139****5678 (what logs and lists may show)."""
-    if not phone:
-        return ""
-    if len(phone) <= 6:
-        return "*" * len(phone)
-    return phone[:-8] + "****" + phone[-4:] if len(phone) > 8 else phone[:2] + "****" + phone[-2:]
 
 
 def format_utc(t: datetime | None) -> str:
