@@ -25,6 +25,14 @@
     if (btn) { ev.preventDefault(); claim(btn.dataset.case); }
   });
 
+  // while a claimed case is open, keep the claim alive (it lapses only when abandoned)
+  const working = document.getElementById("resolve");
+  if (working) {
+    setInterval(() => fetch(`/cases/${working.dataset.case}/claim`, {
+      method: "POST", headers: {"X-CSRF-Token": csrf}, credentials: "same-origin",
+    }), 4 * 60 * 1000);
+  }
+
   const table = document.querySelector("#queue tbody");
   if (!table || !window.EventSource) return;
   const me = document.querySelector(".who") ? document.querySelector(".who").textContent.split(" · ")[0] : "";
