@@ -82,9 +82,54 @@ def _worker_main() -> None:
         out.flush()
 
 
+class EspeakSynthesis:
+    """espeak-ng run once per prompt, with a timeout: deterministic and stateless.
+
+    The default engine. Measured here, pyttsx3's espeak driver reused across prompts gave
+    the same text different audio from one call to the next (sometimes empty, sometimes
+    with another prompt's audio in front), which broke recognition of our own test speech;
+    the program it drives has no such state. Same voices, rates and output."""
+
+    engine = "espeak-ng"
+
+    def __init__(self, timeout: float = 20.0, program: str = "espeak-ng") -> None:
+        self.timeout = timeout
+        self.program = program
+        self.restarts = 0
+
+    def synthesize(self, text: str, voice: Voice) -> bytes:
+        cmd = [self.program, "-v", voice.name, "-s", str(voice.rate), "--stdout", speakable(text, voice)]
+        try:
+            done = subprocess.run(cmd, capture_output=True, timeout=self.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            self.restarts += 1
+            raise SynthesisError(f"synthesis timed out after {self.timeout}s") from None
+        except OSError as exc:
+            raise SynthesisError(f"cannot run {self.program}: {exc}") from exc
+        if done.returncode != 0 or len(done.stdout) <= 44:
+            raise SynthesisError(f"{self.program} failed ({done.returncode}): {done.stderr[-200:]!r}")
+        return _fix_stream_header(done.stdout)
+
+    def close(self) -> None:
+        pass
+
+
+def _fix_stream_header(data: bytes) -> bytes:
+    """espeak-ng --stdout cannot seek back: its RIFF/data sizes are 0xFFFFFFFF; set them."""
+    if data[:4] == b"RIFF" and data[36:40] == b"data":
+        data = bytearray(data)
+        data[4:8] = (len(data) - 8).to_bytes(4, "little")
+        data[40:44] = (len(data) - 44).to_bytes(4, "little")
+        return bytes(data)
+    return data
+
+
 class SynthesisWorker:
     """One pyttsx3 worker process (`python -m audio.tts`); `synthesize` blocks and is
-    serialised by a lock. A worker that hangs past `timeout` or dies is replaced."""
+    serialised by a lock. A worker that hangs past `timeout` or dies is replaced.
+    Selected with `[speech] tts_engine = "pyttsx3"`; see EspeakSynthesis for the default."""
+
+    engine = "pyttsx3"
 
     def __init__(self, timeout: float = 20.0, command: list[str] | None = None) -> None:
         self.timeout = timeout
@@ -168,7 +213,8 @@ class SynthesisWorker:
 class PromptCache:
     """Rendered prompts as 16-bit PCM at the call rate, on disk and in memory."""
 
-    def __init__(self, directory: str | Path, worker: SynthesisWorker, sample_rate: int = wav.CALL_RATE):
+    def __init__(self, directory: str | Path, worker: SynthesisWorker | EspeakSynthesis,
+                 sample_rate: int = wav.CALL_RATE):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.worker = worker
@@ -177,7 +223,7 @@ class PromptCache:
         self._lock = threading.Lock()
 
     def key(self, text: str, voice: Voice) -> str:
-        raw = f"{text}\x1f{voice.name}\x1f{voice.rate}\x1f{self.sample_rate}".encode()
+        raw = f"{text}\x1f{voice.name}\x1f{voice.rate}\x1f{self.sample_rate}\x1f{self.worker.engine}".encode()
         return hashlib.sha256(raw).hexdigest()[:32]
 
     def cached(self, text: str, voice: Voice) -> bytes | None:

@@ -43,14 +43,14 @@ THINK_LIMIT = int(1.5 * RATE)
 
 @dataclass(frozen=True)
 class CallerTurn:
-    kind: str  # speech | dtmf | silence
+    kind: str  # speech | dtmf | silence | hangup
     pcm: bytes = b""
     keys: str = ""
     barge_in_after: float | None = None  # speak this many seconds into the bot's prompt
     name: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in ("speech", "dtmf", "silence"):
+        if self.kind not in ("speech", "dtmf", "silence", "hangup"):
             raise ValueError(f"unknown caller turn kind {self.kind!r}")
         if self.kind == "dtmf" and any(k not in "0123456789*#" for k in self.keys):
             raise ValueError(f"not DTMF keys: {self.keys!r}")
@@ -273,6 +273,10 @@ class ScriptedCaller(FrameProcessor):
                         a, b = speech_span(speech)
                         self.speech_onsets.append(self.line.now + a)
                         self.speech_ends.append(self.line.now + b)
+                    elif turn.kind == "hangup":
+                        self.hung_up = True
+                        await self.push_frame(CallerHangUpFrame(reason="caller hung up"))
+                        return
                     elif turn.kind == "dtmf":
                         for k in turn.keys:
                             await self.push_frame(InputDTMFFrame(button=KeypadEntry(k)))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from audio import models
-from audio.tts import PromptCache, SynthesisError, SynthesisWorker, Voice
+from audio.tts import EspeakSynthesis, PromptCache, SynthesisError, SynthesisWorker, Voice
 from audio.vad import SileroSession
 from audio.vocabulary import model_vocabulary
 
@@ -24,6 +24,7 @@ class SpeechSettings:
     prompt_cache: Path = Path("var/prompts")
     audio_dir: Path = Path("var/calls")
     tts_timeout: float = 20.0
+    tts_engine: str = "espeak-ng"  # or "pyttsx3"
     threads: int = 2
     vad_threshold: float = 0.5
     energy_floor: float = 120.0
@@ -38,6 +39,7 @@ class SpeechSettings:
             prompt_cache=Path(sec.get("prompt_cache", var / "prompts")),
             audio_dir=Path(sec.get("audio_dir", var / "calls")),
             tts_timeout=float(sec.get("tts_timeout", 20.0)),
+            tts_engine=str(sec.get("tts_engine", "espeak-ng")),
             threads=int(sec.get("threads", 2)),
             vad_threshold=float(sec.get("vad_threshold", 0.5)),
             energy_floor=float(sec.get("energy_floor", 120.0)),
@@ -70,7 +72,12 @@ class SpeechResources:
         for locale in locales:
             path = models.model_path(locale, s.models_dir)
             loaded[locale] = (vosk.Model(str(path)), model_vocabulary(str(path)))
-        worker = SynthesisWorker(timeout=s.tts_timeout)
+        if s.tts_engine == "pyttsx3":
+            worker = SynthesisWorker(timeout=s.tts_timeout)
+        elif s.tts_engine == "espeak-ng":
+            worker = EspeakSynthesis(timeout=s.tts_timeout)
+        else:
+            raise ValueError(f"[speech] tts_engine must be espeak-ng or pyttsx3, not {s.tts_engine!r}")
         return cls(s, loaded, SileroSession(), PromptCache(s.prompt_cache, worker),
                    ThreadPoolExecutor(max_workers=s.threads, thread_name_prefix="speech"))
 

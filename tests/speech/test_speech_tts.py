@@ -56,3 +56,22 @@ def test_dead_worker_is_an_error_not_a_hang():
     with pytest.raises(tts.SynthesisError):
         worker.synthesize("네", tts.Voice.for_locale("ko-KR"))
     worker.close()
+
+
+def test_espeak_engine_is_deterministic_and_sized_right():
+    engine = tts.EspeakSynthesis(timeout=10)
+    v = tts.Voice.for_locale("ko-KR")
+    a, b = engine.synthesize("녹색 입니다", v), engine.synthesize("녹색 입니다", v)
+    assert a == b
+    info, samples = wav.parse_wav(a)
+    assert info.sample_rate == 22050 and int.from_bytes(a[40:44], "little") == len(samples)
+
+
+def test_espeak_engine_timeout_and_missing_program(tmp_path):
+    slow = tmp_path / "slow-espeak"
+    slow.write_text("#!/bin/sh\nsleep 30\n")
+    slow.chmod(0o755)
+    with pytest.raises(tts.SynthesisError, match="timed out"):
+        tts.EspeakSynthesis(timeout=0.3, program=str(slow)).synthesize("네", tts.Voice.for_locale("ko-KR"))
+    with pytest.raises(tts.SynthesisError, match="cannot run"):
+        tts.EspeakSynthesis(program=str(tmp_path / "absent")).synthesize("네", tts.Voice.for_locale("ko-KR"))
