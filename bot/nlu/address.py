@@ -36,6 +36,7 @@ class Mention:
     start: int
     end: int
     regions: tuple[Region, ...]
+    implied: bool = False  # a district said without 区/县, or heard by its sound only
 
 
 _configured: tuple[str | None, str | None] | None = None
@@ -76,6 +77,8 @@ def mentions(compact: str, d: Divisions) -> list[Mention]:
             if name in _GENERIC and not found:
                 continue
             if regions and not _is_street(compact, i + size, regions):
+                if _county_shares_last_char(compact, i, size, d):
+                    continue  # "青岛市南区": 青岛 + 市南区, not 青岛市 + 南区
                 found.append(Mention(i, i + size, tuple(regions)))
                 i += size
                 break
@@ -98,8 +101,21 @@ def _stem_at(compact: str, i: int, d: Divisions, after_place: bool) -> Mention |
             continue
         if _STREET.match(compact, i + size) or _TOWN.match(compact, i + size):
             continue
-        return Mention(i, i + size, tuple(regions))
+        return Mention(i, i + size, tuple(regions), implied=True)
     return None
+
+
+def _county_shares_last_char(compact: str, i: int, size: int, d: Divisions) -> bool:
+    """A city name ending in 市 whose 市 begins a district name of that city (市南区, 市中区, 市北区)."""
+    name = compact[i : i + size]
+    if name[-1] != "市" or not d.find(name[:-1]):
+        return False
+    start = i + size - 1
+    for length in range(min(d.longest, len(compact) - start), 2, -1):
+        counties = [r for r in d.find(compact[start : start + length]) if r.rank == COUNTY]
+        if any(c.within(city) for c in counties for city in d.find(name)):
+            return True
+    return False
 
 
 def _overlaps(mention: Mention, others: list[Mention]) -> bool:
@@ -120,7 +136,7 @@ def parse_address(text: str, area: tuple[str | None, str | None] | None = None) 
     d = divisions()
     found = mentions(compact, d)
     if not any(r.rank == COUNTY for m in found for r in m.regions):
-        heard = [Mention(*m) for m in sound_mentions(compact, d)]
+        heard = [Mention(*m, implied=True) for m in sound_mentions(compact, d)]
         found = sorted(found + [h for h in heard if not _overlaps(h, found)], key=lambda m: m.start)
     province, city, district = resolve(found, d, area or default_area())
     last_end = max((m.end for m in found), default=0)
@@ -137,7 +153,7 @@ def parse_address(text: str, area: tuple[str | None, str | None] | None = None) 
 def resolve(
     found: list[Mention], d: Divisions, area: tuple[str | None, str | None]
 ) -> tuple[Region | None, Region | None, str | None]:
-    counties = [m for m in found if any(r.rank == COUNTY for r in m.regions)]
+    counties = [m for m in found if any(r.rank == COUNTY for r in m.regions) and not _contradicted(m, found)]
     if counties:
         target = counties[-1]
         context = [r for m in found if m.start < target.start for r in m.regions if r.rank != COUNTY]
@@ -156,6 +172,16 @@ def resolve(
     if provinces:
         return provinces[-1], None, None
     return None, None, None
+
+
+def _contradicted(mention: Mention, found: list[Mention]) -> bool:
+    """An implied district ("解放碑" -> 解放区) that lies outside the city or province said before it."""
+    if not mention.implied:
+        return False
+    said = [r for m in found if m.end <= mention.start for r in m.regions if r.rank != COUNTY]
+    if not said:
+        return False
+    return not any(o.within(r) for o in mention.regions for r in said)
 
 
 def _choose(

@@ -27,15 +27,16 @@ YES, NO = "yes", "no"
 _YES = ("是 是的 是啊 是呀 是滴 是我 我是 我就是 就是我 本人 是本人 我本人 也是 都是 对 对的 对啊 对呀 对头 绝对 没错 "
         "没问题 没毛病 不错 正确 好 好的 好吧 好嘞 好啊 行 行的 可以 收到 知道 知道了 明白 明白了 了解 懂了 清楚了 记住了 "
         "当然 肯定 确实 确定 嗯哪 有的 有啊 在的 在呢 正在 隔离了 隔离中 隔离着 在隔离 要得 得嘞 会的 一定 "
-        "遵守 配合 注意 会注意 照办 照做 ok okay yes yeah 嗯对 嗯是")
+        "遵守 配合 注意 会注意 照办 照做 ok okay yes yeah 嗯对 嗯是 晓得 晓得了 晓得嘞 懂 懂得 是嘞 对喽 对咯 嗯呐 "
+        "是得嘞")
 _WEAK_YES = "在 有 嗯 嗯嗯 嗯嗯嗯 恩 哦 噢 喔 就是 应该是 好像是 可能是 大概是 算是 隔离 居家 集中"
 _NO = ("解除隔离 结束隔离 隔离结束 隔离完 隔离完了 隔离期满 出隔离 不隔离 不用隔离 解除了 "
        "不 不是 不对 不行 不好 不可以 不能 没 没有 没在 不在 未 否 错了 不用 不要 不需要 不必 没必要 还没 还没有 "
-       "没呢 解除 结束 解封 并没有 不曾 从没 从来没有 没隔离 no nope")
+       "没呢 解除 结束 解封 并没有 不曾 从没 从来没有 没隔离 no nope 没得 莫得 冇 冇得 冇有 木有 没得事 没得隔离")
 _NEUTRAL = ("不知道 不清楚 不太清楚 不确定 不记得 记不清 忘了 不好说 说不好 说不清 是不是 对不对 是吗 真的吗 有没有 "
             "在不在 好不好 行不行 可不可以 能不能")
 # Words that only contain a polarity character ("现在" is not "在", "这是" is a copula): matched and skipped.
-_SKIP = ("对不起 不好意思 没事 没关系 现在 实在 存在 你好 您好 还好 好像 好几 最好 但是 可是 还是 要是 只是 总是 于是 倒是 "
+_SKIP = ("不错 对不起 不好意思 没事 没关系 现在 实在 存在 你好 您好 还好 好像 好几 最好 但是 可是 还是 要是 只是 总是 于是 倒是 "
          "不过 银行 进行 旅行 行程 对面 对方 所在 这是 那是 就是说 是这样 是哪 是谁 是什么")
 _POLARITY: dict[str, tuple[str | None, bool]] = {}
 # "我 是 他 老婆": someone else answered the phone -> no.
@@ -54,7 +55,8 @@ for _words, _value, _weak in (
     for _w in _words.split():
         _POLARITY[_w] = (_value, _weak)
 _STATE = set("在 在的 在隔离 隔离了 隔离中 隔离着 正在 有 有的 隔离 居家 集中".split())
-_NEGATORS = set("不 没 不是 没有 并没有 还没 还没有 从没".split())
+_NEGATORS = set("不 没 不是 没有 并没有 还没 还没有 从没 没得 莫得 冇 冇得 冇有 木有".split())
+_DOING = re.compile(r"(?![的呢啊呀哦嘛吧了隔离家|]|$)")
 _POLARITY_RE = re.compile("|".join(sorted(map(re.escape, _POLARITY), key=len, reverse=True)))
 
 _COLOUR_TRUE = {"绿": "green", "黄": "yellow", "红": "red"}
@@ -70,6 +72,8 @@ _NORMAL_CODE = re.compile(r"(?<!不)正常|没(有)?(什么)?问题|没事|没�
 _CORRECTION = set("哦噢呃额")  # "红 码 哦 不 是 黄 码": "oh no, it is yellow"
 _PAST = "之前|以前|原来|本来|刚才|上次|先前|曾经|前几天|前段时间|昨天|那时|当时|开始|起初|原先"
 _PRESENT = "现在|目前|已经|后来|如今|今天|转成|转为|转|变成|变为|变|换成|成了|刚刚"
+# What will hold later is not the answer ("黄码 过两天 就 转绿 了" is yellow now).
+_FUTURE = re.compile(r"过(两|几|一|俩)?(天|周|阵)|明天|后天|下(周|个?星期|个?礼拜)|马上|快要|快(转|变)|就要|将要|即将|要(转|变)|会(转|变)")
 _TIME_RE = re.compile(rf"(?P<past>{_PAST})|(?P<present>{_PRESENT})")
 
 _RESULT_RE = re.compile(
@@ -120,8 +124,8 @@ def parse_yes_no(body: str, weak: bool = True) -> str | None:
     for m in _POLARITY_RE.finditer(body):
         word = m.group()
         value, is_weak = _POLARITY[word]
-        if value == _SKIP_VALUE:
-            continue
+        if value == _SKIP_VALUE or (word == "在" and _DOING.match(body, m.end())):
+            continue  # "我 在 开车": where the caller is, not "yes, I am (in quarantine)"
         if word in _STATE and m.start() == negation_end:
             value, is_weak = NO, False
         if word in _NEGATORS:
@@ -137,6 +141,8 @@ def parse_yes_no(body: str, weak: bool = True) -> str | None:
 def parse_colour(body: str) -> str | None:
     """Last non-negated colour, preferring what holds now over what held before."""
     found: list[tuple[str, bool]] = []  # (colour, in the past)
+    future: list[str] = []
+    since = 0  # where the previous colour ended: a future marker after it applies to this one
     for m in _COLOUR_RE.finditer(body):
         word = m.group()
         colour = _COLOUR_TRUE.get(word) or _COLOUR_SOUNDS.get(word) or word
@@ -144,7 +150,12 @@ def parse_colour(body: str) -> str | None:
         negation = _NEGATION.search(before)
         if negation and body[max(0, m.start() - 4) : m.start() - len(negation.group())][-1:] not in _CORRECTION:
             continue
-        found.append((colour, _in_past(body, m.start())))
+        if _FUTURE.search(body, since, m.start()):
+            future.append(colour)
+        else:
+            found.append((colour, _in_past(body, m.start())))
+        since = m.end()
+    found = found or [(c, False) for c in future]
     current = [c for c, past in found if not past]
     if current:
         return current[-1]
