@@ -42,7 +42,9 @@ _INTENTS: dict[str, str] = {
         r"\brefuse\b|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
         r"\bdecline\b|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
-        r"(do ?n[o']?t|dont) want to (do this|talk)|(not|never) (answering|telling)|call (me )?back later"
+        r"(do ?n[o']?t|dont) want to (do this|talk)|(not|never) (answering|telling)|call (me )?back later|"
+        r"(do ?n[o']?t|do not|won'?t|will not|not) (give|giving|tell|telling|share|sharing) (out )?(you )?(my|that|this|it|any)\b|"
+        r"(not|never) (giving|sharing) (you|that|it|out)"
     ),
     "who": (
         r"who (is|'s|are|was|the hell is) (this|that|it|you|calling|speaking)|who'?s (this|that|calling|speaking)|"
@@ -51,21 +53,27 @@ _INTENTS: dict[str, str] = {
         r"(what|which) (company|organization|organisation|agency|department|office|outfit)|"
         r"is this a scam|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
         r"who gave you|who do you (work|represent)|who sent you|what('?s| is) this call|identify yourself|"
-        r"who am i (talking|speaking) (to|with)|why do you need to know|who wants to know|"
+        r"who am i (talking|speaking) (to|with)|why do you need to know|who wants to know|who'?s asking|who is asking|"
+        r"why (do|would|does) (you|anyone|the government) (need|want) (that|this|it|to know|my)|"
+        r"why (are you|you) asking|what (do|would) you need (it|that|this) for|"
         r"(is this|are you|you're) (from )?(the )?(police|government|cdc|health (department|office|bureau)|hospital|clinic|"
         r"real|legit|genuine|official)|how (do|can|would) i know (you'?re|you are|this is)"
     ),
     "repeat": (
         r"say (that|it|this) again|\brepeat\b|pardon|come again|what did you (say|just say)|"
-        r"(did ?n[o']?t|didnt|did not) (catch|hear|get|understand|quite catch)|(can'?t|cannot|could ?n[o']?t|couldnt) "
+        r"(did ?n[o']?t|didnt|did not) (catch|hear|get (that|it|what|you)\b|understand|quite catch)|(can'?t|cannot|could ?n[o']?t|couldnt) "
         r"(hear|understand)|one more time|again please|say again|speak up|slow down|excuse me|"
-        r"^(sorry|what|huh|hello|eh|what was that|you what)( (what|sorry|again|please|was that))?$|louder|i beg your pardon|what was the question|"
+        r"^(?!uh huh$)(?:(?:uh|um|er|oh) )*(?:sorry|what|huh|hello|eh|what was that|what's that|you what|say what)"
+        r"(?: (?:what|sorry|again|please|was that|is that|was it|hello|uh|um|pardon))*$|"
+        r"louder|i beg your pardon|what was the question|"
+        r"^(?:(?:uh|um|sorry) )*(?:what|which|how many) (?:what|colou?r|code|result|number|address|tests?|times?)\??$|"
         r"(do ?n[o']?t|dont) understand|what do you mean"
     ),
 }
 _INTENT_RES = {name: re.compile(pattern) for name, pattern in _INTENTS.items()}
 
 _YES = (r"yes|yeah|yea|yep|yup|ya|yah|sure|correct|right|that'?s right|that'?s me|it'?s me|this is (he|she|him|her|me)|"
+        r"you('ve)? (got|found|reached) (him|her|me|the right (person|one))|"
         r"speaking|it is|be me|(?:i am|i'?m|i do|i have|i did|i was)(?= *$| in\b| at home| under| self| quarantin| isolat| still)|absolutely|definitely|of course|certainly|indeed|"
         r"uh huh|mhm|mm hmm|okay|ok|alright|all right|got it|understood|will do|affirmative|true|no problem|"
         r"no doubt|i will|i understand|i see|that'?s correct|exactly|yes sir|yes ma'?am|i think so|in quarantine|"
@@ -106,12 +114,34 @@ _RELATIVE = re.compile(
     r"child|kid|boss|neighbou?r|aunt|uncle|niece|nephew|cousin|girlfriend|boyfriend)\b"
 )
 _PLACE_STOP = set("i in at the of on live living near by a an my we our is it's its street road avenue lane "
+                  "uh um er oh well so like yeah yes okay ok just "
                   "number apartment building and stay staying from to home house".split())
+
+
+# Recognizers split contractions ("i m", "don t", "that s") or drop the apostrophe ("dont", "im").
+_SPLIT_CONTRACTION = re.compile(
+    r"\b(?:(?P<n>\w+n) t|(?P<s>\w+) s|(?P<m>i) m|(?P<re>you|we|they|who|what) re|"
+    r"(?P<ve>i|you|we|they|who|could|would|should|might|must) ve|(?P<ll>i|you|he|she|we|they|it|that) ll|"
+    r"(?P<d>i|you|he|she|we|they) d)\b"
+)
+_GLUED = {w.replace("'", ""): w for w in (
+    "don't doesn't didn't isn't aren't wasn't weren't haven't hasn't hadn't can't couldn't wouldn't "
+    "shouldn't won't ain't i'm i've that's what's who's there's here's where's let's you're they're "
+    "we've you've they've it'll that'll"
+).split()}
+_GLUED_RE = re.compile(r"\b(" + "|".join(sorted(_GLUED, key=len, reverse=True)) + r")\b")
+
+
+def _contraction(m: re.Match[str]) -> str:
+    stem = next(v for v in m.groups() if v)
+    return stem + "'" + m.group()[len(stem) + 1 :]
 
 
 def normalize(text: str) -> str:
     text = clean(text).lower().replace("’", "'")
-    return " ".join(re.sub(r"[^\w' -]", " ", text).split())
+    text = " ".join(re.sub(r"[^\w' -]", " ", text).split())
+    text = _SPLIT_CONTRACTION.sub(_contraction, text)
+    return _GLUED_RE.sub(lambda m: _GLUED[m.group()], text)
 
 
 def parse(expect: str, text: str) -> Parse:

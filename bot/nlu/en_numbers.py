@@ -15,7 +15,7 @@ _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty 
 _SPECIAL = {"a dozen": 12, "dozen": 12, "the one": 1, "once": 1, "twice": 2, "thrice": 3, "a couple": 2, "couple": 2, "a single": 1, "single": 1,
             "no": 0, "oh": 0, "nil": 0, "won": 1, "to": 2, "too": 2, "for": 4, "tree": 3}
 _ZERO = re.compile(
-    r"\b(none|never|not once|not (a single|one)( time| test)?|zero|no (tests?|times?|covid tests?)|"
+    r"\b(none|never|not once|not (a single|one)( time| test| one)?|zero|no (tests?|times?|covid tests?)|"
     r"(haven't|have not|hasn't|didn't|did not|havent|didnt) (had|have|done|do|taken|take|got|get|gotten)( a| one)?"
     r"( tests?| any( tests?)?| one)?|not any|not yet|(haven't|have not|never|not) been tested|not tested)\b"
 )
