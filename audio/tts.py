@@ -246,8 +246,9 @@ class PromptCache:
         info, samples = wav.parse_wav(self.worker.synthesize(text, voice))
         pcm = wav.resample(wav.to_call_pcm(info, samples), wav.CALL_RATE, self.sample_rate)
         k = self.key(text, voice)
-        tmp = self.dir / f".{k}.{os.getpid()}.tmp"
-        tmp.write_bytes(pcm)
+        fd, tmp = tempfile.mkstemp(prefix=f".{k}.", suffix=".tmp", dir=self.dir)
+        with os.fdopen(fd, "wb") as fh:  # unique name: calls render the same prompt at once
+            fh.write(pcm)
         os.replace(tmp, self.dir / f"{k}.pcm")
         with self._lock:
             self._memory[k] = pcm

@@ -30,6 +30,12 @@ class SpeechSettings:
     energy_floor: float = 120.0
     watchdog_secs: float = 30.0
 
+    def __post_init__(self) -> None:
+        for name in ("models_dir", "prompt_cache", "audio_dir"):
+            setattr(self, name, Path(getattr(self, name)))
+        if self.threads < 1 or self.tts_timeout <= 0 or self.watchdog_secs <= 0:
+            raise ValueError("[speech] threads must be >= 1; tts_timeout and watchdog_secs > 0")
+
     @classmethod
     def from_config(cls, config: Any) -> SpeechSettings:
         sec = config.section("speech") if config is not None else {}
