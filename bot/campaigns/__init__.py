@@ -1,0 +1,1 @@
+"""Campaigns: people lists, the crash-safe dialer, results export/webhook, retention."""

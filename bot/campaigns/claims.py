@@ -1,0 +1,189 @@
+"""The dialer's database transactions: claim due people, mark dialling, settle, recover.
+
+Every function takes a Session inside a transaction that `Database.run(write=True)` opened
+(BEGIN IMMEDIATE on SQLite). On PostgreSQL the campaign row is locked FOR UPDATE, so two workers
+claim one after the other and the concurrency limit holds across workers; people rows are taken
+FOR UPDATE SKIP LOCKED; and the partial unique index refuses a second active attempt per number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, or_, update
+from sqlmodel import Session, select
+
+from bot.campaigns.policy import Decision, RetryPolicy
+from storage.models import (
+    ACTIVE_ATTEMPT_STATES,
+    Attempt,
+    AttemptState,
+    Campaign,
+    CampaignStatus,
+    DoNotCall,
+    Person,
+    PersonState,
+    Result,
+)
+
+
+@dataclass
+class Claim:
+    """One claimed attempt, detached from the session: all the call needs."""
+
+    attempt_id: int
+    person_id: int
+    campaign_id: int
+    phone: str
+    attempt_number: int  # this person's attempts so far, including this one
+    priority: int
+    person: dict[str, Any]
+    prefilled: dict[str, Any] = field(default_factory=dict)
+
+
+def claim_due(s: Session, campaign_id: int, want: int, worker: str, now: datetime, ttl: timedelta) -> list[Claim]:
+    """Claim up to `want` due people of a running campaign (fewer if its concurrency is reached)."""
+    q = select(Campaign).where(Campaign.id == campaign_id)
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    camp = s.exec(q).first()
+    if camp is None or camp.status != CampaignStatus.RUNNING or want <= 0:
+        return []
+    active = s.exec(
+        select(func.count()).select_from(Attempt)
+        .where(Attempt.campaign_id == campaign_id, Attempt.state.in_(ACTIVE_ATTEMPT_STATES))
+    ).one()
+    want = min(want, camp.concurrency - active)
+    if want <= 0:
+        return []
+    on_dnc = exists().where(DoNotCall.phone == Person.phone)
+    busy = exists().where(Attempt.phone == Person.phone, Attempt.state.in_(ACTIVE_ATTEMPT_STATES))
+    q = (
+        select(Person, on_dnc.label("dnc"))
+        .where(Person.campaign_id == campaign_id, Person.state == PersonState.PENDING,
+               Person.purged == False,  # noqa: E712
+               or_(Person.next_attempt_at.is_(None), Person.next_attempt_at <= now), ~busy)
+        .order_by(Person.priority, Person.id)
+    )
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True, of=Person)
+    claims: list[Claim] = []
+    pairs: list[tuple[Person, Attempt]] = []
+    for _round in range(5):  # people on the do-not-call list are set aside and do not use a line
+        limit = want - len(pairs)
+        rows = s.exec(q.limit(limit)).all()
+        for person, dnc in rows:
+            person.updated_at = now
+            if dnc:
+                person.state = PersonState.DO_NOT_CALL
+                s.add(person)
+                continue
+            person.state = PersonState.IN_PROGRESS
+            person.attempt_count += 1
+            att = Attempt(person_id=person.id, campaign_id=campaign_id, phone=person.phone,
+                          state=AttemptState.CLAIMED, claimed_by=worker, claimed_at=now,
+                          claim_expires_at=now + ttl, dialog_name=camp.dialog_name)
+            s.add(person)
+            s.add(att)
+            pairs.append((person, att))
+        s.flush()
+        if len(pairs) >= want or len(rows) < limit:
+            break
+    s.flush()
+    prefilled = _slots_so_far(s, [p.id for p, _ in pairs])
+    for person, att in pairs:
+        claims.append(Claim(
+            attempt_id=att.id, person_id=person.id, campaign_id=campaign_id, phone=person.phone,
+            attempt_number=person.attempt_count, priority=person.priority,
+            person={"name": person.name, "expected_address": person.expected_address,
+                    "risk_category": person.risk_category},
+            prefilled=prefilled.get(person.id, {}),
+        ))
+    return claims
+
+
+def _slots_so_far(s: Session, person_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Slot values earlier attempts established (the latest wins): a resumed call skips those asks."""
+    out: dict[int, dict[str, Any]] = {}
+    if not person_ids:
+        return out
+    for r in s.exec(select(Result).where(Result.person_id.in_(person_ids)).order_by(Result.id)).all():
+        out.setdefault(r.person_id, {})[r.slot] = r.value
+    return out
+
+
+def mark_dialling(s: Session, attempt_ids: list[int], now: datetime) -> None:
+    if attempt_ids:
+        s.exec(update(Attempt).where(Attempt.id.in_(attempt_ids), Attempt.state == AttemptState.CLAIMED)
+               .values(state=AttemptState.DIALLING, started_at=now))
+
+
+def settle_person(s: Session, person_id: int, outcome: str, decision: Decision, now: datetime) -> None:
+    """After an attempt: the person is done (final state) or pending again from `retry_at`."""
+    p = s.get(Person, person_id)
+    if p is None or p.state in (PersonState.DELETED, PersonState.DO_NOT_CALL):
+        return
+    if p.state != PersonState.IN_PROGRESS and not (p.state == PersonState.PENDING and decision.final_state):
+        return  # a late result of a call whose claim had expired: only a final outcome still counts
+    another = s.exec(select(Attempt.id).where(Attempt.person_id == person_id,
+                                              Attempt.state.in_(ACTIVE_ATTEMPT_STATES))).first()
+    if another is not None:
+        return  # another attempt is live now; it settles the person
+    p.last_outcome = outcome
+    p.updated_at = now
+    if decision.final_state:
+        p.state, p.next_attempt_at = decision.final_state, None
+    else:
+        p.state, p.next_attempt_at = PersonState.PENDING, decision.retry_at
+    s.add(p)
+
+
+def heartbeat(s: Session, attempt_ids: list[int], worker: str, now: datetime, ttl: timedelta) -> None:
+    """Extend the claims of the calls this worker is still running."""
+    if attempt_ids:
+        s.exec(update(Attempt).where(Attempt.id.in_(attempt_ids), Attempt.claimed_by == worker)
+               .values(claim_expires_at=now + ttl))
+
+
+def recover(s: Session, now: datetime, worker: str | None = None, policies: dict[int, RetryPolicy] | None = None) -> int:
+    """Release attempts whose worker is gone: claims past expiry (or all of `worker`'s at its start).
+
+    Never dialled -> the person is pending again at once. Dialled (maybe mid-call) -> attempt
+    `interrupted`, and the person waits for the `interrupted` cool-down of the retry policy.
+    """
+    gone = Attempt.claim_expires_at < now
+    if worker is not None:
+        gone = or_(gone, Attempt.claimed_by == worker)
+    q = select(Attempt).where(Attempt.state.in_(ACTIVE_ATTEMPT_STATES), gone)
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    n = 0
+    for att in s.exec(q).all():
+        dialled = att.state in (AttemptState.DIALLING, AttemptState.IN_CALL)
+        att.state, att.ended_at, att.outcome = AttemptState.INTERRUPTED, now, "interrupted"
+        att.detail = "worker stopped during the call" if dialled else "claim expired before dialling"
+        s.add(att)
+        p = s.get(Person, att.person_id)
+        if p is not None and p.state == PersonState.IN_PROGRESS:
+            if dialled:
+                policy = (policies or {}).get(att.campaign_id) or _policy(s, att.campaign_id)
+                settle_person(s, p.id, "interrupted", policy.decide("interrupted", p.attempt_count, now), now)
+            else:
+                p.state, p.attempt_count, p.next_attempt_at = PersonState.PENDING, max(0, p.attempt_count - 1), now
+                s.add(p)
+        n += 1
+    return n
+
+
+def _policy(s: Session, campaign_id: int) -> RetryPolicy:
+    camp = s.get(Campaign, campaign_id)
+    return RetryPolicy.from_json(camp.retry_policy if camp else None)
+
+
+def remaining(s: Session, campaign_id: int) -> int:
+    """People still to call (pending or in progress) in a campaign."""
+    return s.exec(select(func.count()).select_from(Person).where(
+        Person.campaign_id == campaign_id,
+        Person.state.in_((PersonState.PENDING, PersonState.IN_PROGRESS)))).one()

@@ -1,0 +1,215 @@
+"""The dialer: claims due people of running campaigns and runs their calls through a CallRunner.
+
+One `tick()` does one round: heartbeat + recovery, then for each running campaign inside its
+calling window, claim what its concurrency (and this worker's `max_calls`) allows — the claim is
+committed before anything is dialled — mark those attempts dialling, and start one task per call.
+`run(stop)` ticks until `stop` is set, then lets live calls finish (up to `drain_seconds`).
+Time comes from `clock` (aware UTC), so windows and retry delays are tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.calls import CallRequest, CallResult, CallRunner, NetworkOutcome
+from bot.campaigns import claims as ops
+from bot.campaigns.claims import Claim
+from bot.campaigns.policy import CallingWindow, PolicyError, RetryPolicy
+from bot.campaigns.scripts import ScriptSource
+from storage.db import Database
+from storage.models import AuditEvent, Campaign, CampaignStatus, utcnow
+from storage.recorder import CallRecorder, outcome_of
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[[Claim, str], None]
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Dialer:
+    def __init__(
+        self,
+        db: Database,
+        runner: CallRunner,
+        *,
+        worker_id: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        claim_ttl: float = 600.0,
+        max_calls: int = 50,
+        variables: dict[str, str] | None = None,
+        scripts: ScriptSource | None = None,
+        on_final: Ack | None = None,
+        poll_seconds: float = 1.0,
+        drain_seconds: float = 120.0,
+    ) -> None:
+        self.db = db
+        self.runner = runner
+        self.worker_id = worker_id or default_worker_id()
+        self.clock = clock
+        self.ttl = timedelta(seconds=claim_ttl)
+        self.max_calls = max_calls
+        self.variables = dict(variables or {})
+        self.scripts = scripts or ScriptSource(db)
+        self.on_final = on_final
+        self.poll_seconds = poll_seconds
+        self.drain_seconds = drain_seconds
+        self.live: dict[int, asyncio.Task] = {}  # attempt id -> call task
+        self._wake = asyncio.Event()
+        self._started = False
+        self._last_beat: datetime | None = None
+        self._live_claims: list[Claim] = []
+
+    # ------------------------------------------------------------ loop
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dial until `stop` is set; then drain live calls (cancelled after `drain_seconds`)."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("dialer tick failed; retrying")
+            self._wake.clear()
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+        await self.drain(self.drain_seconds)
+
+    async def drain(self, grace: float) -> None:
+        tasks = list(self.live.values())
+        if not tasks:
+            return
+        _done, pending = await asyncio.wait(tasks, timeout=grace)
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def tick(self) -> list[Claim]:
+        """One round; returns the attempts it started (their calls run as tasks in `self.live`)."""
+        now = self.clock()
+        if not self._started:  # our own attempts from before a restart belong to nobody now
+            n = await self.db.arun(lambda s: ops.recover(s, now, worker=self.worker_id))
+            self._started = True
+            if n:
+                log.warning("recovered %d attempt(s) left by an earlier run of this worker", n)
+        if self._last_beat is None or now - self._last_beat >= self.ttl / 3:
+            ids = list(self.live)
+            await self.db.arun(lambda s: ops.heartbeat(s, ids, self.worker_id, now, self.ttl))
+            await self.db.arun(lambda s: ops.recover(s, now))
+            self._last_beat = now
+        started: list[Claim] = []
+        campaigns = await self.db.arun(
+            lambda s: s.exec(select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
+                             .order_by(Campaign.id)).all(), write=False)
+        for camp in campaigns:
+            room = self.max_calls - len(self.live)
+            if room <= 0:
+                break
+            started += await self._tick_campaign(camp, now, room)
+        return started
+
+    async def _tick_campaign(self, camp: Campaign, now: datetime, room: int) -> list[Claim]:
+        try:
+            window = CallingWindow.parse(camp.window_start, camp.window_end, camp.timezone)
+            policy = RetryPolicy.from_json(camp.retry_policy)
+            script = await asyncio.to_thread(self.scripts.for_campaign, camp)
+        except Exception as exc:  # a bad campaign must not stop the others
+            await self._pause(camp, f"cannot run: {exc}")
+            return []
+        if not window.allows(now):
+            return []
+        claims = await self.db.arun(lambda s: ops.claim_due(s, camp.id, room, self.worker_id, now, self.ttl))
+        if not claims:
+            if not any(True for c in self._live_claims if c.campaign_id == camp.id):
+                left = await self.db.arun(lambda s: ops.remaining(s, camp.id), write=False)
+                if left == 0:
+                    await self._set_status(camp, CampaignStatus.DONE, "all people settled")
+            return []
+        ids = [c.attempt_id for c in claims]
+        await self.db.arun(lambda s: ops.mark_dialling(s, ids, now))
+        for c in claims:
+            self._live_claims.append(c)
+            task = asyncio.create_task(self._call(c, script, policy))
+            self.live[c.attempt_id] = task
+            task.add_done_callback(lambda _t, c=c: self._release(c))
+        return claims
+
+    def _release(self, claim: Claim) -> None:
+        """A call task ended (even one cancelled before it ran): free its line."""
+        self.live.pop(claim.attempt_id, None)
+        if claim in self._live_claims:
+            self._live_claims.remove(claim)
+        self._wake.set()
+
+    # ------------------------------------------------------------ one call
+    async def _call(self, claim: Claim, script: Any, policy: RetryPolicy) -> None:
+        rec = CallRecorder(self.db, _AttemptRef(claim), priority=claim.priority, clock=self.clock)
+        request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
+                              script=script, prefilled_slots=claim.prefilled, on_turn=rec.on_turn,
+                              variables=self.variables)
+        try:
+            try:
+                result = await self.runner.run(request)
+            except asyncio.CancelledError:
+                result = CallResult(NetworkOutcome.FAILED, detail="interrupted: dialer stopping")
+                await asyncio.shield(self._finish(rec, claim, policy, result, "interrupted"))
+                raise
+            except Exception as exc:
+                log.error("attempt %s: runner failed: %s", claim.attempt_id, type(exc).__name__)
+                result = CallResult(NetworkOutcome.FAILED, detail=f"runner error: {type(exc).__name__}")
+            await self._finish(rec, claim, policy, result, outcome_of(result))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the record could not be written: recovery marks the attempt interrupted
+            log.exception("attempt %s: final record not stored", claim.attempt_id)
+
+    async def _finish(self, rec: CallRecorder, claim: Claim, policy: RetryPolicy, result: CallResult,
+                      outcome: str) -> None:
+        now = self.clock()
+        decision = policy.decide(outcome, claim.attempt_number, now, result.retry_after)
+
+        def also(s: Any) -> None:
+            ops.settle_person(s, claim.person_id, outcome, decision, now)
+
+        await rec.finish(result, also=also, outcome=outcome)
+        if self.on_final is not None:
+            self.on_final(claim, outcome)
+
+    # ------------------------------------------------------------ campaign state
+    async def _set_status(self, camp: Campaign, status: str, why: str) -> None:
+        def write(s: Any) -> None:
+            c = s.get(Campaign, camp.id)
+            if c is not None and c.status == CampaignStatus.RUNNING:
+                c.status = status
+                s.add(c)
+                s.add(AuditEvent(actor="dialer", action=f"campaign.{status}", target_type="campaign",
+                                 target_id=str(camp.id), source=self.worker_id, detail=why))
+
+        await self.db.arun(write)
+        log.info("campaign %s -> %s (%s)", camp.id, status, why)
+
+    async def _pause(self, camp: Campaign, why: str) -> None:
+        log.error("campaign %s paused: %s", camp.id, why)
+        await self._set_status(camp, CampaignStatus.PAUSED, why[:400])
+
+
+class _AttemptRef:
+    """The ids a CallRecorder needs, without holding an ORM object across threads."""
+
+    def __init__(self, claim: Claim) -> None:
+        self.id = claim.attempt_id
+        self.person_id = claim.person_id
+        self.campaign_id = claim.campaign_id
+
+
+__all__ = ["Dialer", "PolicyError", "default_worker_id"]

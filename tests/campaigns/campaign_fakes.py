@@ -1,0 +1,124 @@
+"""Fakes for the dialer tests: an injectable clock, scripted runners, a text-conversation runner."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from bot.calls import CallRequest, CallResult, NetworkOutcome
+from bot.dialog.engine import Conversation
+from bot.dialog.events import CallRecord, HangUp, Outcome, Speaker, Turn
+from bot.simulate import parse_answer
+from storage.models import Campaign, CampaignStatus, Person
+
+# 10:00 in Shanghai: inside the default 09:00–20:00 window
+T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+SLOTS = ["identity", "residence", "health_code", "isolation", "nat_count", "nat_result", "notice_ack"]
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def answered(outcome: str = "completed", slots: dict | None = None) -> CallResult:
+    slots = {"identity": "yes", "health_code": "green"} if slots is None else slots
+    rec = CallRecord("verification", "v1", "zh-CN", outcome=Outcome(outcome), slots=dict(slots),
+                     transcript=[Turn(Speaker.BOT, "您好"), Turn(Speaker.CALLER, "是")])
+    if outcome == "escalated":
+        rec.escalation = {"reason": "requested_human", "step": "identity", "detail": ""}
+    return CallResult(NetworkOutcome.ANSWERED, record=rec, sip_status=200)
+
+
+class ScriptedRunner:
+    """Answers each call with `decide(request)` (a CallResult); remembers every request."""
+
+    def __init__(self, decide: Callable[[CallRequest], CallResult] | None = None) -> None:
+        self.decide = decide or (lambda r: answered())
+        self.requests: list[CallRequest] = []
+        self.gate: asyncio.Event | None = None  # set -> calls wait for it
+
+    async def run(self, request: CallRequest) -> CallResult:
+        self.requests.append(request)
+        result = self.decide(request)
+        if result.record is not None and request.on_turn:
+            for t in result.record.transcript:
+                request.on_turn(t)
+        if self.gate is not None:
+            await self.gate.wait()
+        return result
+
+
+class RandomRunner:
+    """Fake calls of random duration and outcome (crash test, benchmarks with max_delay=0)."""
+
+    def __init__(self, seed: int | None = None, max_delay: float = 0.05) -> None:
+        self.rng = random.Random(seed)
+        self.max_delay = max_delay
+
+    async def run(self, request: CallRequest) -> CallResult:
+        roll = self.rng.random()
+        if self.max_delay:
+            await asyncio.sleep(self.rng.random() * self.max_delay)
+        if roll < 0.15:
+            return CallResult(NetworkOutcome.NO_ANSWER, sip_status=480)
+        if roll < 0.25:
+            return CallResult(NetworkOutcome.BUSY, sip_status=486)
+        result = answered("escalated" if roll < 0.35 else "completed",
+                          {s: "yes" for s in SLOTS} | {"health_code": "green", "nat_count": 2})
+        for t in result.record.transcript:
+            if request.on_turn:
+                request.on_turn(t)
+            if self.max_delay:
+                await asyncio.sleep(self.rng.random() * self.max_delay / 4)
+        return result
+
+
+class TextRunner:
+    """Plays a text conversation (answers per phone) through the real dialog engine."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.requests: list[CallRequest] = []
+
+    async def run(self, request: CallRequest) -> CallResult:
+        self.requests.append(request)
+        conv = Conversation(request.script, request.person, request.variables,
+                            prefilled_slots=request.prefilled_slots, on_turn=request.on_turn)
+        conv.start()
+        for line in self.answers.get(request.phone, []):
+            for event in parse_answer(line):
+                if not conv.finished:
+                    conv.handle(event)
+        if not conv.finished:
+            conv.handle(HangUp())
+        return CallResult(NetworkOutcome.ANSWERED, record=conv.record, sip_status=200)
+
+
+def add_campaign(db, name: str = "c1", *, status: str = CampaignStatus.RUNNING, concurrency: int = 4,
+                 people: list[tuple[str, int]] = (), **kw) -> int:
+    """A campaign with people given as (phone, priority); returns its id."""
+
+    def write(s):
+        c = Campaign(name=name, status=status, concurrency=concurrency, **kw)
+        s.add(c)
+        s.flush()
+        for i, (phone, prio) in enumerate(people):
+            s.add(Person(campaign_id=c.id, name=f"测试{i}", phone=phone, priority=prio))
+        return c.id
+
+    return db.run(write)
+
+
+async def settle(dialer) -> None:
+    """Let the calls started so far finish."""
+    while dialer.live:
+        await asyncio.gather(*list(dialer.live.values()), return_exceptions=True)

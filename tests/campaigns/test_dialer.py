@@ -1,0 +1,165 @@
+"""The dialer against a real database (SQLite and PostgreSQL) with fake runners and a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+from campaign_fakes import Clock, ScriptedRunner, TextRunner, add_campaign, answered, settle
+from sqlmodel import select
+
+from bot.calls import CallResult, NetworkOutcome
+from bot.campaigns.dialer import Dialer
+from storage.models import Attempt, Campaign, DoNotCall, Escalation, Person, Result, Turn
+
+
+def people(db, cid):
+    return {p.phone: p for p in db.run(lambda s: s.exec(select(Person).where(Person.campaign_id == cid)).all())}
+
+
+async def test_priority_order_close_contacts_first(db):
+    add_campaign(db, concurrency=1, people=[("+8613800000001", 5), ("+8613800000002", 1), ("+8613800000003", 2)])
+    runner = ScriptedRunner()
+    dialer = Dialer(db, runner, worker_id="w1", clock=Clock())
+    for _ in range(4):
+        await dialer.tick()
+        await settle(dialer)
+    assert [r.phone for r in runner.requests] == ["+8613800000002", "+8613800000003", "+8613800000001"]
+
+
+async def test_no_calls_outside_the_window(db):
+    clock = Clock()
+    clock.advance(11 * 3600)  # 21:00 in Shanghai
+    cid = add_campaign(db, people=[("+8613800000001", 1)])
+    runner = ScriptedRunner()
+    dialer = Dialer(db, runner, worker_id="w1", clock=clock)
+    assert await dialer.tick() == []
+    clock.advance(11 * 3600)  # 08:00 next day
+    assert await dialer.tick() == []
+    clock.advance(3600)  # 09:00
+    assert len(await dialer.tick()) == 1
+    await settle(dialer)
+    assert people(db, cid)["+8613800000001"].state == "completed"
+
+
+async def test_retry_delays_and_max_attempts(db):
+    clock = Clock()
+    cid = add_campaign(db, people=[("+8613800000001", 1)],
+                       retry_policy={"no_answer": {"delays": [600, 1200], "max_attempts": 3}})
+    runner = ScriptedRunner(lambda r: CallResult(NetworkOutcome.NO_ANSWER, sip_status=480))
+    dialer = Dialer(db, runner, worker_id="w1", clock=clock)
+    assert len(await dialer.tick()) == 1
+    await settle(dialer)
+    p = people(db, cid)["+8613800000001"]
+    assert (p.state, p.attempt_count, p.next_attempt_at) == ("pending", 1, clock.now + __import__("datetime").timedelta(seconds=600))
+    clock.advance(599)
+    assert await dialer.tick() == []
+    clock.advance(1)
+    assert len(await dialer.tick()) == 1
+    await settle(dialer)
+    clock.advance(1199)
+    assert await dialer.tick() == []
+    clock.advance(1)
+    assert len(await dialer.tick()) == 1
+    await settle(dialer)
+    p = people(db, cid)["+8613800000001"]
+    assert (p.state, p.attempt_count, p.last_outcome) == ("failed", 3, "no_answer")
+    clock.advance(86400)
+    assert await dialer.tick() == []
+    assert len(runner.requests) == 3
+
+
+async def test_retry_after_from_a_503_is_honoured(db):
+    clock = Clock()
+    cid = add_campaign(db, people=[("+8613800000001", 1)])
+    runner = ScriptedRunner(lambda r: CallResult(NetworkOutcome.CONGESTION, sip_status=503, retry_after=5000))
+    dialer = Dialer(db, runner, worker_id="w1", clock=clock)
+    await dialer.tick()
+    await settle(dialer)
+    p = people(db, cid)["+8613800000001"]
+    assert (p.next_attempt_at - clock.now).total_seconds() == 5000
+    att = db.run(lambda s: s.exec(select(Attempt)).one())
+    assert (att.state, att.outcome, att.sip_status, att.retry_after) == ("ended", "congestion", 503, 5000)
+
+
+async def test_concurrency_limit_and_do_not_call(db):
+    cid = add_campaign(db, concurrency=2, people=[(f"+861380000000{i}", 1) for i in range(1, 6)])
+    db.run(lambda s: s.add(DoNotCall(phone="+8613800000001")))
+    runner = ScriptedRunner()
+    runner.gate = asyncio.Event()
+    dialer = Dialer(db, runner, worker_id="w1", clock=Clock())
+    first = await dialer.tick()
+    assert [c.phone for c in first] == ["+8613800000002", "+8613800000003"]
+    assert await dialer.tick() == []  # both lines busy
+    runner.gate.set()
+    await settle(dialer)
+    for _ in range(3):
+        await dialer.tick()
+        await settle(dialer)
+    ps = people(db, cid)
+    assert ps["+8613800000001"].state == "do_not_call"
+    assert "+8613800000001" not in [r.phone for r in runner.requests]
+    assert len(runner.requests) == 4
+    assert db.run(lambda s: s.get(Campaign, cid)).status == "done"
+
+
+async def test_results_turns_and_escalation_are_stored(db):
+    def decide(req):
+        return answered("escalated" if req.phone.endswith("2") else "completed")
+
+    cid = add_campaign(db, people=[("+8613800000001", 1), ("+8613800000002", 1)])
+    dialer = Dialer(db, ScriptedRunner(decide), worker_id="w1", clock=Clock())
+    await dialer.tick()
+    await settle(dialer)
+    ps = people(db, cid)
+    assert ps["+8613800000001"].state == "completed"
+    assert ps["+8613800000002"].state == "escalated"
+    results = db.run(lambda s: s.exec(select(Result)).all())
+    assert sorted((r.person_id, r.slot, r.value) for r in results) == sorted(
+        (p.id, slot, v) for p in ps.values() for slot, v in {"identity": "yes", "health_code": "green"}.items())
+    assert len(db.run(lambda s: s.exec(select(Turn)).all())) == 4
+    esc = db.run(lambda s: s.exec(select(Escalation)).one())
+    assert (esc.person_id, esc.reason, esc.status) == (ps["+8613800000002"].id, "requested_human", "open")
+
+
+async def test_a_dropped_call_resumes_with_the_answers_given(db):
+    phone = "+8613800000001"
+    cid = add_campaign(db, people=[(phone, 1)], dialog_path="dialogs/verification.zh-CN.yaml")
+    runner = TextRunner({phone: ["是", "兰州市城关区张掖路1号", "<hangup>"]})
+    clock = Clock()
+    dialer = Dialer(db, runner, worker_id="w1", clock=clock, variables={"agency": "测试", "callback_number": "1"})
+    await dialer.tick()
+    await settle(dialer)
+    p = people(db, cid)[phone]
+    assert (p.state, p.last_outcome) == ("pending", "hung_up")
+    first_slots = {r.slot: r.value for r in db.run(lambda s: s.exec(select(Result)).all())}
+    assert first_slots["identity"] == "yes" and "residence" in first_slots
+    clock.advance(3600)
+    runner.answers[phone] = ["是", "绿码", "没有", "3次", "阴性", "好的"]
+    await dialer.tick()
+    await settle(dialer)
+    assert runner.requests[1].prefilled_slots["residence"] == first_slots["residence"]
+    asked = [t.text for t in db.run(lambda s: s.exec(select(Turn).where(Turn.speaker == "bot")).all())]
+    assert sum("住" in t for t in asked) >= 1  # the residence question was asked once, in the first call
+    assert people(db, cid)[phone].state == "completed"
+
+
+async def test_claims_of_a_dead_worker_are_recovered_with_a_cool_down(db):
+    clock = Clock()
+    cid = add_campaign(db, people=[("+8613800000001", 1), ("+8613800000002", 1)], concurrency=2)
+    stuck = ScriptedRunner()
+    stuck.gate = asyncio.Event()  # its calls never end: the worker is gone
+    dead = Dialer(db, stuck, worker_id="dead", clock=clock, claim_ttl=60)
+    assert len(await dead.tick()) == 2
+    other = Dialer(db, ScriptedRunner(), worker_id="other", clock=clock, claim_ttl=60)
+    assert await other.tick() == []  # claims still valid: nobody is called twice
+    clock.advance(61)
+    assert await other.tick() == []  # claims expired -> interrupted, but cool-down first
+    assert {a.state for a in db.run(lambda s: s.exec(select(Attempt)).all())} == {"interrupted"}
+    assert all(p.state == "pending" for p in people(db, cid).values())
+    clock.advance(900)
+    assert len(await other.tick()) == 2
+    await settle(other)
+    for t in dead.live.values():
+        t.cancel()
+    await settle(dead)
+    assert {p.state for p in people(db, cid).values()} == {"completed"}
