@@ -21,6 +21,8 @@ FALLBACK_AREA = ("甘肃省", "兰州市")
 # A place name directly followed by one of these is a street or an estate ("白银 路"), not a place.
 _STREET = re.compile(r"(路|街|大街|大道|道|巷|弄|胡同|小区|花园|广场|桥|家园|苑|公寓|大厦|村)")
 _TOWN = re.compile(r"(镇|乡|村|街道|社区|新区|区|县|市|州|湾|堡|口|山|河|湖)")
+# "住 在 城关 那边", "安宁 这边 的 小区": a two-character district name said as a neighbourhood.
+_NEAR_CUE = re.compile(r"(那边|这边|那块|这块|那一?带|这一?带|一带|附近|片区|那里|这里)")
 _LEAD = re.compile(
     r"^(?:嗯|啊|呃|额|哦|噢|那个|就是|我的|我|家|现在|目前|现|是|的|地址|住址|住的地方|居住|住|在|到|于|搬)+"
 )
@@ -66,7 +68,7 @@ def _area_from_config() -> tuple[str | None, str | None]:
     return province, city
 
 
-def mentions(compact: str, d: Divisions) -> list[Mention]:
+def mentions(compact: str, d: Divisions, area: tuple[str | None, str | None] = (None, None)) -> list[Mention]:
     """Leftmost-longest place names in `compact` (text without spaces)."""
     found: list[Mention] = []
     i, n = 0, len(compact)
@@ -83,7 +85,7 @@ def mentions(compact: str, d: Divisions) -> list[Mention]:
                 i += size
                 break
         else:
-            stem = _stem_at(compact, i, d, bool(found))
+            stem = _stem_at(compact, i, d, bool(found), area)
             if stem:
                 found.append(stem)
                 i = stem.end
@@ -92,13 +94,20 @@ def mentions(compact: str, d: Divisions) -> list[Mention]:
     return found
 
 
-def _stem_at(compact: str, i: int, d: Divisions, after_place: bool) -> Mention | None:
+def _stem_at(
+    compact: str, i: int, d: Divisions, after_place: bool, area: tuple[str | None, str | None]
+) -> Mention | None:
     """A district said without 区/县 ("住 七里河 那边", "兰州 城关"): three or more characters, or two
-    right after a city or province; never when a street, town or village name follows."""
+    right after a city or province, or two said as a neighbourhood of the default area ("安宁 那边"
+    in Lanzhou; "城东 那边" is just the east of town); never when a street, town or village follows."""
     for size in range(min(6, len(compact) - i), 1, -1):
         regions = d.stems.get(compact[i : i + size])
-        if not regions or (size == 2 and not after_place):
+        if not regions:
             continue
+        if size == 2 and not after_place:
+            local = any(_named_within(r, name, d) for r in regions for name in area if name)
+            if not (local and _NEAR_CUE.match(compact, i + size)):
+                continue
         if _STREET.match(compact, i + size) or _TOWN.match(compact, i + size):
             continue
         return Mention(i, i + size, tuple(regions), implied=True)
@@ -134,11 +143,12 @@ def parse_address(text: str, area: tuple[str | None, str | None] | None = None) 
     if not compact:
         return None
     d = divisions()
-    found = mentions(compact, d)
+    area = area or default_area()
+    found = mentions(compact, d, area)
     if not any(r.rank == COUNTY for m in found for r in m.regions):
         heard = [Mention(*m, implied=True) for m in sound_mentions(compact, d)]
         found = sorted(found + [h for h in heard if not _overlaps(h, found)], key=lambda m: m.start)
-    province, city, district = resolve(found, d, area or default_area())
+    province, city, district = resolve(found, d, area)
     last_end = max((m.end for m in found), default=0)
     detail = compact[last_end:] if found else _LEAD.sub("", compact)
     return {

@@ -38,7 +38,7 @@ _INTENTS: dict[str, str] = {
         r"(do ?n[o']?t|dont|do not) (want|wanna|need|have) to (answer|say|tell|talk|share|discuss|respond|give)|"
         r"(not|never) (going to|gonna) (answer|tell|say|share)|(won'?t|will not|wont) (answer|tell|say|share)|"
         r"none of your (business|concern)|mind your own|(i'?d|i would) rather not|rather not (say|answer)|"
-        r"no comment|leave me alone|stop (calling|bothering|asking)|do ?n[o']?t (call|bother|ask) me|"
+        r"no comment|leave me alone|(i'?d|i would)? ?prefer not( to)?|stop (calling|bothering|asking)|do ?n[o']?t (call|bother|ask) me|"
         r"\brefuse\b|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
         r"\bdecline\b|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
@@ -65,7 +65,8 @@ _INTENTS: dict[str, str] = {
         r"(hear|understand)|one more time|again please|say again|speak up|slow down|excuse me|"
         r"^(?!uh huh$)(?:(?:uh|um|er|oh) )*(?:sorry|what|huh|hello|eh|what was that|what's that|you what|say what)"
         r"(?: (?:what|sorry|again|please|was that|is that|was it|hello|uh|um|pardon))*$|"
-        r"louder|i beg your pardon|what was the question|"
+        r"louder|i beg your pardon|what was the question|breaking up|cutting out|bad (line|connection|signal)|"
+        r"(line|connection|signal) is (bad|poor|terrible)|"
         r"^(?:(?:uh|um|sorry) )*(?:what|which|how many) (?:what|colou?r|code|result|number|address|tests?|times?)\??$|"
         r"(do ?n[o']?t|dont) understand|what do you mean"
     ),
@@ -73,7 +74,9 @@ _INTENTS: dict[str, str] = {
 _INTENT_RES = {name: re.compile(pattern) for name, pattern in _INTENTS.items()}
 
 _YES = (r"yes|yeah|yea|yep|yup|ya|yah|sure|correct|right|that'?s right|that'?s me|it'?s me|this is (he|she|him|her|me)|"
-        r"you('ve)? (got|found|reached) (him|her|me|the right (person|one))|"
+        r"you('ve)? (got|found|reached) (him|her|me|the right (person|one))|i am (he|she|him|her)|"
+        r"you'?re (talking|speaking) (to|with) (him|her|me|the right person)|sounds (good|fine|great|ok|okay)|"
+        r"perfect|noted|roger|copy that|fair enough|makes sense|i hear you|"
         r"speaking|it is|be me|(?:i am|i'?m|i do|i have|i did|i was)(?= *$| in\b| at home| under| self| quarantin| isolat| still)|absolutely|definitely|of course|certainly|indeed|"
         r"uh huh|mhm|mm hmm|okay|ok|alright|all right|got it|understood|will do|affirmative|true|no problem|"
         r"no doubt|i will|i understand|i see|that'?s correct|exactly|yes sir|yes ma'?am|i think so|in quarantine|"
@@ -85,8 +88,10 @@ _NEUTRAL = (r"i don'?t know|i do not know|don'?t know|not sure|i'?m not sure|may
             r"i can'?t remember|no idea|who knows|hard to say|i guess|what do you mean|not sure yet")
 _SKIP = r"right (now|away|here|there)|no one|not sure what"  # contain a polarity word but are not answers
 _HEDGED_YES = r"i (guess|suppose|believe|think|reckon) so"
+# Yes phrases that start with a "no" word: matched before the "no" alternatives.
+_YES_FIRST = r"no (problem|worries|doubt)|not a problem"
 _POLARITY_RE = re.compile(
-    rf"\b(?:(?P<skip>{_SKIP})|(?P<hedged>{_HEDGED_YES})|(?P<neutral>{_NEUTRAL})|(?P<no>{_NO})|(?P<yes>{_YES}))\b"
+    rf"\b(?:(?P<skip>{_SKIP})|(?P<hedged>{_HEDGED_YES}|{_YES_FIRST})|(?P<neutral>{_NEUTRAL})|(?P<no>{_NO})|(?P<yes>{_YES}))\b"
 )
 
 _COLOUR_RE = re.compile(r"\b(?P<colour>green|greene|greens|yellow|yellowish|red|read|reddish|amber|orange)\b")
@@ -244,6 +249,8 @@ def parse_address(text: str, rest: str, intent: str | None) -> dict[str, Any] | 
         return None
     district = None
     for m in _DISTRICT_RE.finditer(rest):
+        if m.group(2) in _PLACE_STOP:
+            continue  # "yanta district in xian": the city xi'an, not a county called "in"
         kept: list[str] = []
         for w in reversed(m.group(1).split()):
             if w in _PLACE_STOP or word_to_int(w) is not None:

@@ -17,7 +17,7 @@ _SPECIAL = {"a dozen": 12, "dozen": 12, "the one": 1, "once": 1, "twice": 2, "th
 _ZERO = re.compile(
     r"\b(none|never|not once|not (a single|one)( time| test| one)?|zero|no (tests?|times?|covid tests?)|"
     r"(haven't|have not|hasn't|didn't|did not|havent|didnt) (had|have|done|do|taken|take|got|get|gotten)( a| one)?"
-    r"( tests?| any( tests?)?| one)?|not any|not yet|(haven't|have not|never|not) been tested|not tested)\b"
+    r"( tests?| any( tests?)?| one)?|^(no|nope|nah)( i (haven't|have not|didn't|did not))?$|not any|not yet|(haven't|have not|never|not) been tested|not tested)\b"
 )
 _TENS_RE = "|".join(_TENS)
 _UNITS_RE = "|".join(sorted(_UNITS, key=len, reverse=True))

