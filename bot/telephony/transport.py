@@ -11,6 +11,7 @@ import contextlib
 
 from pipecat.frames.frames import (
     CancelFrame,
+    CancelWorkerFrame,
     EndFrame,
     Frame,
     InputAudioRawFrame,
@@ -30,13 +31,14 @@ from bot.telephony.call import SipCall
 
 SAMPLE_RATE = 8000
 AHEAD_SECONDS = 0.06  # audio queued ahead of the clock: small, so barge-in cuts quickly
+HANGUP_GRACE = 2.0  # the pipeline's own time to record the hang-up and end
 
 
-def _hangup_frame() -> Frame:
+def _hangup_frame() -> Frame | None:
     try:
         from bot.pipeline.frames import CallerHangUpFrame  # speech engineer's frame
     except ImportError:
-        return EndFrame()
+        return None
     return CallerHangUpFrame()
 
 
@@ -78,9 +80,16 @@ class RtpInput(BaseInputTransport):
             self.create_task(self.push_frame(InputDTMFFrame(button=KeypadEntry(digit))))
 
     async def _watch_hangup(self) -> None:
+        """Far end gone: tell the pipeline (it records the hang-up and ends itself); if it
+        has not ended after HANGUP_GRACE, cancel it."""
         await self._call.ended.wait()
-        if self._call.end_reason != "local_hangup":
-            await self.push_frame(_hangup_frame())
+        if self._call.end_reason == "local_hangup":
+            return
+        frame = _hangup_frame()
+        if frame is not None:
+            await self.push_frame(frame)
+            await asyncio.sleep(HANGUP_GRACE)
+        await self.push_frame(CancelWorkerFrame(reason="far end hung up"), FrameDirection.UPSTREAM)
 
     async def _stop_watch(self) -> None:
         media = self._call.media

@@ -1,0 +1,125 @@
+"""The pipecat transport over a real SIP/RTP call, with a trivial echo pipeline standing
+in for the speech pipeline: audio and DTMF in, audio and DTMF out, barge-in clears unsent
+audio, EndFrame sends what is queued then hangs up, a far-end BYE ends the pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pipecat.frames.frames import (
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InputDTMFFrame,
+    OutputAudioRawFrame,
+    OutputDTMFUrgentFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.workers.runner import WorkerRunner
+
+from bot.pipeline.frames import CallerHangUpFrame
+from bot.telephony.amd import rms
+from bot.telephony.call import SipCall
+from bot.telephony.transport import RtpCallTransport
+
+TONE = (b"\x00\x20\x00\xe0") * 4000  # 1 s of a loud square-ish wave
+
+
+class KeyEcho(FrameProcessor):
+    """'1' -> play a second of tone; '2' -> barge-in; '#' -> echo the key and end the call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+        self.audio_in = 0
+        self.hangup_seen = False
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame):
+            self.audio_in += len(frame.audio)
+            return
+        if isinstance(frame, InputDTMFFrame):
+            key = frame.button.value
+            self.keys.append(key)
+            if key == "1":
+                await self.push_frame(OutputAudioRawFrame(TONE * 3, 8000, 1))
+            elif key == "2":
+                await self.broadcast_interruption()
+            elif key == "#":
+                await self.push_frame(OutputDTMFUrgentFrame(button=frame.button))
+                await self.push_frame(OutputAudioRawFrame(TONE, 8000, 1))
+                await self.push_frame(EndFrame())
+            return
+        if isinstance(frame, CallerHangUpFrame):
+            self.hangup_seen = True
+        await self.push_frame(frame, direction)
+
+
+def loud_frames(pcm: bytearray) -> int:
+    return sum(rms(bytes(pcm[i : i + 320])) > 1000 for i in range(0, len(pcm), 320))
+
+
+async def _run(call: SipCall, echo: KeyEcho) -> None:
+    transport = RtpCallTransport(call)
+    worker = PipelineWorker(Pipeline([transport.input(), echo, transport.output()]), idle_timeout_secs=None)
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    await runner.run()
+
+
+async def test_echo_pipeline_over_rtp(make_endpoint) -> None:
+    echo = KeyEcho()
+    done = asyncio.Event()
+
+    async def inbound(call: SipCall) -> None:
+        await _run(call, echo)
+        done.set()
+
+    bot = await make_endpoint(inbound)
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    call = out.call
+    heard = bytearray()
+    keys: list[str] = []
+    call.media.on_audio = heard.extend
+    call.media.on_dtmf = keys.append
+    await asyncio.sleep(0.3)
+    call.media.send_dtmf("1")  # 3 s of tone starts
+    await asyncio.sleep(1.0)
+    call.media.send_dtmf("2")  # barge-in: the rest must never arrive
+    await asyncio.sleep(1.0)
+    loud_before_end = loud_frames(heard)
+    call.media.send_dtmf("#")  # goodbye tone, then the bot hangs up
+    await asyncio.wait_for(call.ended.wait(), 10)
+    await asyncio.wait_for(done.wait(), 10)
+    loud = loud_frames(heard)
+    assert echo.keys == ["1", "2", "#"]
+    assert echo.audio_in > 8000  # the phone's RTP reached the pipeline as InputAudioRawFrames
+    assert 30 <= loud_before_end <= 80  # ~1.2 s of the 3 s tone: the rest was dropped on barge-in
+    assert 45 <= loud - loud_before_end <= 55  # the whole goodbye second arrived before the BYE
+    assert keys == ["#"]  # DTMF out as RFC 4733
+    assert call.end_reason == "remote_bye"
+    await asyncio.sleep(0.1)
+    assert bot.busy == 0 and not bot.ports.in_use
+
+
+async def test_far_end_hangup_ends_the_pipeline(make_endpoint) -> None:
+    echo = KeyEcho()
+    done = asyncio.Event()
+
+    async def inbound(call: SipCall) -> None:
+        await _run(call, echo)
+        done.set()
+
+    bot = await make_endpoint(inbound)
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    await asyncio.sleep(0.5)
+    out.call.hangup()
+    await asyncio.wait_for(done.wait(), 5)
+    assert echo.hangup_seen
+    await asyncio.sleep(0.1)
+    assert bot.busy == 0 and not bot.ports.in_use
