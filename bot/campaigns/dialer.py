@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from bot.calls import CallRequest, CallResult, CallRunner, NetworkOutcome
 from bot.campaigns import claims as ops
+from bot.campaigns import webhook
 from bot.campaigns.claims import Claim
 from bot.campaigns.policy import CallingWindow, PolicyError, RetryPolicy
 from bot.campaigns.scripts import ScriptSource
@@ -52,6 +53,7 @@ class Dialer:
         on_final: Ack | None = None,
         poll_seconds: float = 1.0,
         drain_seconds: float = 120.0,
+        outbox: bool = False,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -64,6 +66,7 @@ class Dialer:
         self.on_final = on_final
         self.poll_seconds = poll_seconds
         self.drain_seconds = drain_seconds
+        self.outbox = outbox  # queue a webhook delivery for every person who reaches a final state
         self.live: dict[int, asyncio.Task] = {}  # attempt id -> call task
         self._wake = asyncio.Event()
         self._started = False
@@ -180,6 +183,9 @@ class Dialer:
 
         def also(s: Any) -> None:
             ops.settle_person(s, claim.person_id, outcome, decision, now)
+            if self.outbox and decision.final_state:
+                webhook.enqueue(s, claim.campaign_id, claim.attempt_id,
+                                delivery_payload(claim, result, outcome, decision.final_state, now), now)
 
         await rec.finish(result, also=also, outcome=outcome)
         if self.on_final is not None:
@@ -201,6 +207,20 @@ class Dialer:
     async def _pause(self, camp: Campaign, why: str) -> None:
         log.error("campaign %s paused: %s", camp.id, why)
         await self._set_status(camp, CampaignStatus.PAUSED, why[:400])
+
+
+def delivery_payload(claim: Claim, result: CallResult, outcome: str, state: str, now: datetime) -> dict[str, Any]:
+    """What the health department receives for one person: who, outcome, slots, escalation, transcript."""
+    rec = result.record
+    return {
+        "attempt_id": claim.attempt_id, "campaign_id": claim.campaign_id, "person_id": claim.person_id,
+        "person": {**claim.person, "phone": claim.phone}, "outcome": outcome, "state": state,
+        "slots": {**claim.prefilled, **{k: v for k, v in (rec.slots if rec else {}).items() if v is not None}},
+        "escalation": rec.escalation if rec else None,
+        "dialog": rec.dialog if rec else None, "dialog_version": rec.dialog_version if rec else None,
+        "transcript": [t.to_json() for t in rec.transcript] if rec else [],
+        "sip_status": result.sip_status, "at": now.isoformat(),
+    }
 
 
 class _AttemptRef:

@@ -1,0 +1,249 @@
+"""`veribot people|campaigns|results|purge` — the terminal side of campaigns.
+
+    veribot people import FILE --campaign NAME        exit 0 imported; 1 rejected (bad rows listed, nothing stored)
+    veribot campaigns list|status NAME [--json]|start|pause|resume|cancel NAME
+    veribot results export --campaign NAME --format csv|xlsx|json [--output PATH]
+    veribot results dead-letters [--json]             webhook deliveries that gave up
+    veribot purge [--phone E164 [--campaign NAME]] [--json]   retention purge, or erase one person
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def register(sub: Any) -> None:
+    people = sub.add_parser("people", help="people lists").add_subparsers(dest="people_cmd", required=True)
+    p = people.add_parser("import", help="import people from CSV/XLSX into a campaign (all or nothing)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--campaign", required=True)
+    p.add_argument("--region", help="default region for numbers without +country code (config: CN)")
+    _common(p)
+    p.set_defaults(func=cmd_import)
+
+    camps = sub.add_parser("campaigns", help="list, start, pause, resume, cancel, status")
+    csub = camps.add_subparsers(dest="campaigns_cmd", required=True)
+    p = csub.add_parser("list")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=cmd_list)
+    p = csub.add_parser("status")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=cmd_status)
+    for action in ("start", "pause", "resume", "cancel"):
+        p = csub.add_parser(action)
+        p.add_argument("name")
+        _common(p)
+        p.set_defaults(func=cmd_change, action=action)
+
+    results = sub.add_parser("results", help="export results; webhook dead letters")
+    rsub = results.add_subparsers(dest="results_cmd", required=True)
+    p = rsub.add_parser("export")
+    p.add_argument("--campaign", required=True)
+    p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
+    p.add_argument("--output", "-o", type=Path, help="file to write (default stdout; xlsx needs a file)")
+    _common(p)
+    p.set_defaults(func=cmd_export)
+    p = rsub.add_parser("dead-letters", help="webhook deliveries that gave up")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=cmd_dead_letters)
+
+    p = sub.add_parser("purge", help="erase records past retention, or one person on request")
+    p.add_argument("--phone", help="erase this person now (E.164 or local number)")
+    p.add_argument("--campaign", help="only in this campaign (with --phone)")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+    p.set_defaults(func=cmd_purge)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="config.toml path (default ./config.toml or $VERIBOT_CONFIG)")
+
+
+def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from bot.config import load_config
+    from storage.db import Database
+
+    config = load_config(args.config)
+    db = Database.from_config(config)
+    db.upgrade()
+    return config, db
+
+
+def _fail(msg: str, code: int = EXIT_USAGE) -> int:
+    print(f"veribot: {msg}", file=sys.stderr)
+    return code
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.campaigns.people import ImportRejected, parse_people, read_table, stderr_progress, store_people
+    from bot.campaigns.store import campaign_defaults, ensure_campaign
+
+    if not args.file.is_file():
+        return _fail(f"{args.file}: no such file")
+    config, db = _open(args)
+    section = config.section("campaigns")
+    region = args.region or section.get("region", "CN")
+    big = args.file.stat().st_size > 1_000_000
+    try:
+        report = parse_people(read_table(args.file), region, section.get("columns"),
+                              progress=stderr_progress() if big else None)
+    except ImportRejected as exc:
+        print(f"veribot: {args.file}: rejected, nothing imported:", file=sys.stderr)
+        for line in exc.problems[:200]:
+            print(f"  {line}", file=sys.stderr)
+        if len(exc.problems) > 200:
+            print(f"  … and {len(exc.problems) - 200} more", file=sys.stderr)
+        return EXIT_REJECTED
+    defaults = campaign_defaults(section)
+
+    def write(s: Any) -> Any:
+        camp = ensure_campaign(s, args.campaign, defaults)
+        return store_people(s, camp.id, report)
+
+    report = db.run(write)
+    print(json.dumps({"campaign": args.campaign, "rows": report.rows, "added": report.added,
+                      "updated": report.updated, "merged": report.merged}, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from bot.campaigns.store import status_counts
+    from storage.models import Campaign
+
+    _, db = _open(args)
+    rows = db.run(lambda s: [status_counts(s, c) for c in s.exec(select(Campaign).order_by(Campaign.id)).all()],
+                  write=False)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for r in rows:
+            print(f"{r['campaign']}\t{r['status']}\tpeople={r['people']} pending={r['pending']} "
+                  f"completed={r['completed']} escalated={r['escalated']} failed={r['failed']}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.campaigns.store import CampaignError, get_campaign, status_counts
+
+    _, db = _open(args)
+    try:
+        r = db.run(lambda s: status_counts(s, get_campaign(s, args.name)), write=False)
+    except CampaignError as exc:
+        return _fail(str(exc), EXIT_REJECTED)
+    if args.json:
+        print(json.dumps(r, ensure_ascii=False))
+    else:
+        for k, v in r.items():
+            print(f"{k:>14}: {v}")
+    return EXIT_OK
+
+
+def cmd_change(args: argparse.Namespace) -> int:
+    from bot.campaigns.store import CampaignError, change_status
+
+    _, db = _open(args)
+    try:
+        camp = db.run(lambda s: change_status(s, args.name, args.action))
+    except CampaignError as exc:
+        return _fail(str(exc), EXIT_REJECTED)
+    print(f"{camp.name}: {camp.status}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.campaigns import export
+    from bot.campaigns.store import CampaignError, get_campaign
+    from storage.models import AuditEvent
+
+    _, db = _open(args)
+    if args.format == "xlsx" and args.output is None:
+        return _fail("--format xlsx needs --output FILE")
+
+    def read(s: Any) -> list[dict[str, Any]]:
+        camp = get_campaign(s, args.campaign)
+        s.add(AuditEvent(actor="cli", action="results.export", target_type="campaign",
+                         target_id=str(camp.id), source="cli", detail=f"format={args.format}"))
+        return export.collect(s, camp, detail=args.format == "json")
+
+    try:
+        rows = db.run(read)
+    except CampaignError as exc:
+        return _fail(str(exc), EXIT_REJECTED)
+    if args.format == "xlsx":
+        export.write_xlsx(rows, args.output)
+        return EXIT_OK
+    out = args.output.open("w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        if args.format == "csv":
+            export.write_csv(rows, out)
+        else:
+            export.write_json(rows, out, args.campaign)
+    finally:
+        if args.output:
+            out.close()
+    return EXIT_OK
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from bot.campaigns.webhook import dead_letters
+
+    _, db = _open(args)
+    rows = db.run(dead_letters, write=False)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for r in rows:
+            print(f"{r['id']}\tattempt={r['attempt_id']}\ttries={r['tries']}\t{r['last_error']}")
+    return EXIT_OK
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from sqlmodel import select
+
+    from bot.campaigns.people import normalise_phone
+    from bot.campaigns.retention import purge
+    from storage.models import Campaign, Person, utcnow
+
+    config, db = _open(args)
+    roots = audio_roots(config)
+    ids = None
+    if args.phone:
+        try:
+            phone = normalise_phone(args.phone, config.section("campaigns").get("region", "CN"))
+        except ValueError as exc:
+            return _fail(str(exc))
+
+        def find(s: Any) -> list[int]:
+            q = select(Person.id).where(Person.phone == phone)
+            if args.campaign:
+                q = q.join(Campaign, Campaign.id == Person.campaign_id).where(Campaign.name == args.campaign)
+            return list(s.exec(q).all())
+
+        ids = db.run(find, write=False)
+        if not ids:
+            return _fail("no such person", EXIT_REJECTED)
+    elif args.campaign:
+        return _fail("--campaign only goes with --phone")
+    report = purge(db, utcnow(), roots, person_ids=ids, actor="cli",
+                   why="request" if ids is not None else "retention")
+    print(json.dumps(report.to_json()) if args.json else
+          f"purged {report.people} people, {report.attempts} attempts, {report.files} audio files/dirs")
+    return EXIT_OK
+
+
+def audio_roots(config: Any) -> list[Path]:
+    """Where call audio may live (retention deletes only there): the var dir and [campaigns] audio_roots."""
+    extra = config.section("campaigns").get("audio_roots", [])
+    return [config.var_dir, *(Path(p) for p in extra)]

@@ -1,0 +1,110 @@
+"""Results for the health department: one row per person (CSV/XLSX) or full per-call detail (JSON)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlmodel import Session, select
+
+from storage.models import Attempt, Campaign, Escalation, Person, Result, Turn
+
+SLOTS = ("identity", "residence", "health_code", "isolation", "nat_count", "nat_result", "notice_ack")
+COLUMNS = ("person_id", "name", "phone", "risk_category", "priority", "expected_address", "state",
+           "attempts", "last_outcome", *SLOTS, "escalation", "dialog_version", "updated_at")
+
+
+def _iso(v: datetime | None) -> str | None:
+    return v.isoformat() if v else None
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, dict):
+        return v.get("raw") or json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return json.dumps(v, ensure_ascii=False)
+    return v
+
+
+def collect(s: Session, camp: Campaign, detail: bool = False) -> list[dict[str, Any]]:
+    """Per person: identity, state and the latest value of every slot; with `detail`, every attempt
+    with its outcome, escalation, slots and transcript."""
+    people = s.exec(select(Person).where(Person.campaign_id == camp.id, Person.purged == False)  # noqa: E712
+                    .order_by(Person.id)).all()
+    results: dict[int, dict[str, Any]] = defaultdict(dict)
+    versions: dict[int, str | None] = {}
+    by_attempt: dict[int, dict[str, Any]] = defaultdict(dict)
+    for r in s.exec(select(Result).where(Result.campaign_id == camp.id).order_by(Result.id)).all():
+        results[r.person_id][r.slot] = r.value
+        versions[r.person_id] = r.dialog_version
+        by_attempt[r.attempt_id][r.slot] = r.value
+    escalations = {e.person_id: e for e in s.exec(
+        select(Escalation).where(Escalation.campaign_id == camp.id).order_by(Escalation.id)).all()}
+    for e in escalations.values():
+        if e.resolution:
+            results[e.person_id].update(e.resolution)  # an operator's correction wins
+    attempts: dict[int, list[Attempt]] = defaultdict(list)
+    turns: dict[int, list[Turn]] = defaultdict(list)
+    if detail:
+        for a in s.exec(select(Attempt).where(Attempt.campaign_id == camp.id).order_by(Attempt.id)).all():
+            attempts[a.person_id].append(a)
+        ids = [a.id for lst in attempts.values() for a in lst]
+        for i in range(0, len(ids), 500):
+            for t in s.exec(select(Turn).where(Turn.attempt_id.in_(ids[i:i + 500])).order_by(Turn.seq)).all():
+                turns[t.attempt_id].append(t)
+    out = []
+    for p in people:
+        esc = escalations.get(p.id)
+        row: dict[str, Any] = {
+            "person_id": p.id, "name": p.name, "phone": p.phone, "risk_category": p.risk_category,
+            "priority": p.priority, "expected_address": p.expected_address, "state": p.state,
+            "attempts": p.attempt_count, "last_outcome": p.last_outcome,
+            "slots": {slot: results[p.id].get(slot) for slot in SLOTS},
+            "escalation": None if esc is None else {"reason": esc.reason, "step": esc.step, "status": esc.status},
+            "dialog_version": versions.get(p.id), "updated_at": _iso(p.updated_at),
+        }
+        if detail:
+            row["calls"] = [{
+                "attempt_id": a.id, "state": a.state, "outcome": a.outcome, "network": a.network_outcome,
+                "sip_status": a.sip_status, "started_at": _iso(a.started_at), "ended_at": _iso(a.ended_at),
+                "dialog": a.dialog_name, "dialog_version": a.dialog_version,
+                "escalation": a.escalation_reason, "slots": by_attempt.get(a.id, {}),
+                "transcript": [{"speaker": t.speaker, "text": t.text, "step": t.step, "kind": t.kind,
+                                "confidence": t.confidence, "at": _iso(t.at)} for t in turns.get(a.id, [])],
+            } for a in attempts.get(p.id, [])]
+        out.append(row)
+    return out
+
+
+def flat(row: dict[str, Any]) -> list[Any]:
+    esc = row["escalation"]
+    values = {**row, **{k: _cell(v) for k, v in row["slots"].items()},
+              "escalation": esc["reason"] if esc else None}
+    return [values.get(c) for c in COLUMNS]
+
+
+def write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
+    w = csv.writer(out)
+    w.writerow(COLUMNS)
+    for r in rows:
+        w.writerow(["" if v is None else v for v in flat(r)])
+
+
+def write_json(rows: list[dict[str, Any]], out: TextIO, campaign: str) -> None:
+    json.dump({"campaign": campaign, "people": rows}, out, ensure_ascii=False, indent=1)
+    out.write("\n")
+
+
+def write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("results")
+    ws.append(list(COLUMNS))
+    for r in rows:
+        ws.append(flat(r))
+    wb.save(path)

@@ -1,0 +1,82 @@
+"""The campaign side of `veribot serve`.
+
+    stop = asyncio.Event()
+    await run_dialer(config, runner, stop)     # returns after `stop` is set and live calls drained
+
+runs, until `stop` is set:
+- the dialer (bot.campaigns.dialer.Dialer) over every *running* campaign, with `runner`
+  (a bot.calls.CallRunner: the SIP runner in production);
+- the webhook pusher, when `[webhook] url` is configured (results to the health department);
+- the retention purge, at start and every `[campaigns] purge_every_hours` (default 6).
+
+Settings (config.toml): `[database] url` (default sqlite:///<var_dir>/veribot.db);
+`[dialer] worker_id` (unique per running process; default host:pid), `max_calls` (lines this
+worker may use, default 50), `claim_ttl` seconds (600), `poll_seconds` (1), `drain_seconds` (120);
+`[webhook] url, secret, max_tries, backoff`; `[campaigns] purge_every_hours, audio_roots`.
+The schema is upgraded (alembic) before anything runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.calls import CallRunner
+from bot.campaigns.cli import audio_roots
+from bot.campaigns.dialer import Dialer
+from bot.campaigns.retention import purge
+from bot.campaigns.scripts import ScriptSource
+from bot.campaigns.webhook import WebhookPusher, WebhookSettings
+from storage.db import Database
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
+    d = config.section("dialer")
+    hook = WebhookSettings.from_section(config.section("webhook"))
+    return Dialer(
+        db, runner,
+        worker_id=d.get("worker_id") or None,
+        max_calls=int(d.get("max_calls", 50)),
+        claim_ttl=float(d.get("claim_ttl", 600)),
+        poll_seconds=float(d.get("poll_seconds", 1.0)),
+        drain_seconds=float(d.get("drain_seconds", 120)),
+        variables=config.agency,
+        scripts=ScriptSource(db),
+        outbox=hook is not None,
+    )
+
+
+async def run_dialer(config: Any, runner: CallRunner, stop: asyncio.Event, db: Database | None = None) -> None:
+    """Dial, push results and purge until `stop` is set (see module doc). Raises on bad config."""
+    own = db is None
+    db = db or Database.from_config(config)
+    await asyncio.to_thread(db.upgrade)
+    dialer = build_dialer(config, runner, db)
+    hook = WebhookSettings.from_section(config.section("webhook"))
+    jobs = [dialer.run(stop), _purge_loop(config, db, stop)]
+    if hook is not None:
+        jobs.append(WebhookPusher(db, hook).run(stop))
+    log.info("dialer %s running (max %d calls)", dialer.worker_id, dialer.max_calls)
+    try:
+        await asyncio.gather(*jobs)
+    finally:
+        if own:
+            db.dispose()
+
+
+async def _purge_loop(config: Any, db: Database, stop: asyncio.Event) -> None:
+    every = float(config.section("campaigns").get("purge_every_hours", 6)) * 3600
+    roots = audio_roots(config)
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(purge, db, utcnow(), roots)
+        except Exception:
+            log.exception("retention purge failed; next try at the next interval")
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            pass
