@@ -106,7 +106,9 @@ def _stem_at(
             continue
         if size == 2 and not after_place:
             local = any(_named_within(r, name, d) for r in regions for name in area if name)
-            if not (local and _NEAR_CUE.match(compact, i + size)):
+            lead = _LEAD.match(compact)
+            at_start = i == (lead.end() if lead else 0)  # "西固 福利 区": the answer opens with it
+            if not (local and (at_start or _NEAR_CUE.match(compact, i + size))):
                 continue
         if _STREET.match(compact, i + size) or _TOWN.match(compact, i + size):
             continue

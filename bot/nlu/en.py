@@ -19,7 +19,7 @@ _INTENTS: dict[str, str] = {
         r"wrong (number|person|guy|girl|man|woman|lady|phone)|"
         r"\b(he|she|they)('s|'re| is| are) not (here|home|around|available|in)\b|"
         r"\b(he|she|they) (isn'?t|aren'?t|is not|are not) (here|home|around|available|in)\b|"
-        r"no (one|body) (here )?(by|with|named|called) th|nobody (here )?(by|with|named|called) th|no such person|"
+        r"no (one|body) (here )?(by|with|named|called) th|no (one|body) (here )?(has|with|goes by|answers to) (that|this|the) name|nobody (here )?(by|with|named|called) th|no such person|"
         r"(do ?n[o']?t|does ?n[o']?t|doesnt|dont) (live|stay|work) here|"
         r"(you have|you've got|you got|you dialed|you called) the wrong|"
         r"i'?m not (him|her|he|she)\b|i am not (him|her|he|she)\b|never heard of|"
@@ -41,7 +41,7 @@ _INTENTS: dict[str, str] = {
         r"no comment|leave me alone|(i'?d|i would)? ?prefer not( to)?|stop (calling|bothering|asking)|do ?n[o']?t (call|bother|ask) me|"
         r"\brefuse\b|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
-        r"\bdecline\b|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
+        r"\bdecline\b|(don'?t|do not) have (the )?time|call (me )?(back )?(later|another time|tomorrow)|not a good time|bad time|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
         r"(do ?n[o']?t|dont) want to (do this|talk)|(not|never) (answering|telling)|call (me )?back later|"
         r"(do ?n[o']?t|do not|won'?t|will not|not) (give|giving|tell|telling|share|sharing) (out )?(you )?(my|that|this|it|any)\b|"
         r"(not|never) (giving|sharing) (you|that|it|out)"
@@ -51,7 +51,7 @@ _INTENTS: dict[str, str] = {
         r"who are you|why (are|do|did|would) you (calling|call|ringing|ring|want)|what('?s| is) (this|it|the call) "
         r"(about|regarding|for)|what do you want|where (are|is) (you|this|it) (calling )?from|"
         r"(what|which) (company|organization|organisation|agency|department|office|outfit)|"
-        r"is this a scam|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
+        r"is this a scam|how'?d you get|how (do|does) you (have|know) (my|this)|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
         r"who gave you|who do you (work|represent)|who sent you|what('?s| is) this call|identify yourself|"
         r"who am i (talking|speaking) (to|with)|why do you need to know|who wants to know|who'?s asking|who is asking|"
         r"why (do|would|does) (you|anyone|the government) (need|want) (that|this|it|to know|my)|"
@@ -68,6 +68,7 @@ _INTENTS: dict[str, str] = {
         r"louder|i beg your pardon|what was the question|breaking up|cutting out|bad (line|connection|signal)|"
         r"(line|connection|signal) is (bad|poor|terrible)|"
         r"^(?:(?:uh|um|sorry) )*(?:what|which|how many) (?:what|colou?r|code|result|number|address|tests?|times?)\??$|"
+        r"^(?:(?:uh|um|sorry) )*how many$|what'?s (a|an|the) (health code|nucleic|pcr|covid test|notice)|what do you mean by|"
         r"(do ?n[o']?t|dont) understand|what do you mean"
     ),
 }
@@ -83,7 +84,8 @@ _YES = (r"yes|yeah|yea|yep|yup|ya|yah|sure|correct|right|that'?s right|that'?s m
         r"quarantin(ed|ing)|isolat(ed|ing)|still am|i sure am")
 _NO = (r"no|nope|nah|not really|not at all|i'?m not|i am not|i don'?t|i do not|i haven'?t|i have not|i didn'?t|"
        r"i did not|i wasn'?t|i was not|never|negative|not yet|no way|incorrect|not me|that'?s not me|it'?s not|"
-       r"it is not|isn'?t|not anymore|no longer|not any ?more|not|none|finished|ended|over|wrong|false")
+       r"it is not|isn'?t|not anymore|no longer|not any ?more|not|none|finished|ended|over|wrong|false|"
+       r"out of (quarantine|isolation)|released|free to go( out)?|(quarantine|isolation) (is )?(done|lifted)")
 _NEUTRAL = (r"i don'?t know|i do not know|don'?t know|not sure|i'?m not sure|maybe|i don'?t remember|"
             r"i can'?t remember|no idea|who knows|hard to say|i guess|what do you mean|not sure yet")
 _SKIP = r"right (now|away|here|there)|no one|not sure what"  # contain a polarity word but are not answers
@@ -106,7 +108,9 @@ _TIME_RE = re.compile(
 _RESULT_RE = re.compile(
     r"\b(?:(?P<negative>negative|negatives|neg|clear|clean|fine|all good|no problem|normal|healthy|"
     r"not infected|passed)|(?P<positive>positive|positives|infected|have covid|got covid|had covid|tested pos)|"
-    r"(?P<pending>pending|waiting|wait|haven'?t (got|gotten|received|heard|had)|not (back|out|in|ready|here) yet|"
+    r"(?P<pending>pending|waiting|wait|haven'?t (got|gotten|received|heard|had)|"
+    r"(haven'?t|have not|didn'?t|did not|hasn'?t|has not) (told|tell|called|notified|informed|contacted|sent|texted) (me|us)|"
+    r"no word yet|heard nothing|not (back|out|in|ready|here) yet|"
     r"(don'?t|do not|didn'?t) (know|have|get)( (the|my|any))? results?( yet)?|"
     r"(do ?n'?t|do not|haven'?t|have not|didn'?t|did not) (have|get|got|gotten|receive|received) (it|them|one|anything)( yet| back)|no results?( yet)?|not yet|"
     r"don'?t know yet|still (processing|out)|(being|still being) processed|processing|tomorrow|in a (few|couple)|(results? )?(aren'?t|isn'?t|not) (back|out|in)|"
@@ -127,7 +131,7 @@ _PLACE_STOP = set("i in at the of on live living near by a an my we our is it's 
 _SPLIT_CONTRACTION = re.compile(
     r"\b(?:(?P<n>\w+n) t|(?P<s>\w+) s|(?P<m>i) m|(?P<re>you|we|they|who|what) re|"
     r"(?P<ve>i|you|we|they|who|could|would|should|might|must) ve|(?P<ll>i|you|he|she|we|they|it|that) ll|"
-    r"(?P<d>i|you|he|she|we|they) d)\b"
+    r"(?P<d>i|you|he|she|we|they|how|where|who|what) d)\b"
 )
 _GLUED = {w.replace("'", ""): w for w in (
     "don't doesn't didn't isn't aren't wasn't weren't haven't hasn't hadn't can't couldn't wouldn't "

@@ -23,7 +23,7 @@ _TENS_RE = "|".join(_TENS)
 _UNITS_RE = "|".join(sorted(_UNITS, key=len, reverse=True))
 _NUMBER = re.compile(
     rf"\b(?P<num>\d+|(?:{_TENS_RE})(?:[ -](?:{_UNITS_RE}))?|{_UNITS_RE}|once|twice|thrice|a couple|couple|a single|a dozen|dozen|(?<=just )the one|(?<=only )the one)\b"
-    rf"(?P<range> (?:or|to) (?:\d+|(?:{_TENS_RE})(?:[ -](?:{_UNITS_RE}))?|{_UNITS_RE}))?"
+    rf"(?P<range> (?:or|to) (?:\d+|(?:{_TENS_RE})(?:[ -](?:{_UNITS_RE}))?|{_UNITS_RE}|twice|thrice))?"
     r"(?P<times> (?:times?|tests?|swabs?|rounds?))?"
 )
 _NOT_AFTER = re.compile(
