@@ -68,16 +68,14 @@ def dial_command(args: argparse.Namespace) -> int:
 def speech_converse(config: Any, script: Any) -> Any:
     """The speech pipeline's conversation when it is installed and its model loads; else None."""
     try:
-        from bot.pipeline.call import SpeechResources  # type: ignore[attr-defined]
-        from bot.pipeline.call import run_call as _  # noqa: F401
+        from bot.pipeline.resources import SpeechResources
     except ImportError:
         return None
     from bot.telephony.runner import speech_conversation
 
     try:
         resources = SpeechResources.load(config, locales=[script.locale])
-        resources.prepare(script)
-    except Exception as exc:  # no model for this locale, TTS missing, ...
+    except Exception as exc:  # no model for this locale (zh-CN must be fetched), TTS missing, ...
         log.warning("speech pipeline unavailable (%s): keypad only", exc)
         return None
     return speech_conversation(resources)
