@@ -107,8 +107,16 @@ class Database:
         """Bring the schema to `revision` with alembic (creates it in an empty database)."""
         from alembic import command
 
-        with self.engine.begin() as conn:
-            command.upgrade(self.alembic_config(conn), revision)
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection if self.dialect == "sqlite" else None
+            if raw is not None:  # SQLite rebuilds tables to alter them: FKs off meanwhile (outside a txn)
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    command.upgrade(self.alembic_config(conn), revision)
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     def alembic_config(self, connection: Any = None) -> Any:
         from alembic.config import Config as AlembicConfig

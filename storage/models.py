@@ -90,6 +90,7 @@ class Campaign(SQLModel, table=True):
     __tablename__ = "campaign"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True, max_length=200)
+    description: str = Field(default="", max_length=500)  # revision 0002
     status: str = Field(default=CampaignStatus.DRAFT, max_length=20)
     dialog_name: str = Field(default="verification", max_length=200)
     dialog_path: str = Field(default="dialogs/verification.zh-CN.yaml", max_length=500)
@@ -269,6 +270,7 @@ class WebhookDelivery(SQLModel, table=True):
     """One result pushed to the health department; status dead = the dead-letter list."""
 
     __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_due", "status", "next_try_at"),)  # revision 0002
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
     attempt_id: int | None = Field(default=None, foreign_key="attempt.id", index=True)
@@ -276,7 +278,7 @@ class WebhookDelivery(SQLModel, table=True):
     payload: dict[str, Any] | None = _json(nullable=False)
     status: str = Field(default=DeliveryStatus.PENDING, max_length=20)
     tries: int = 0
-    next_try_at: datetime = Field(default_factory=utcnow, index=True)
+    next_try_at: datetime = Field(default_factory=utcnow)
     last_error: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
