@@ -39,6 +39,7 @@ RATE = 8000
 OUT_CHUNK = 160  # bot audio leaves in 20 ms pieces
 REPLY_GAP = int(0.4 * RATE)  # the caller answers 0.4 s after the bot stops
 THINK_LIMIT = int(1.5 * RATE)
+HEARING_SLACK = int(0.1 * RATE)
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,8 @@ class ScriptedCaller(FrameProcessor):
         self.track = bytearray()
         self.speech_ends: list[int] = []  # line samples where the caller's speech ended
         self.speech_onsets: list[int] = []
-        self.missed_deadlines = 0
+        self.missed_deadlines = 0  # realtime: chunks the caller itself sent late
+        self.hearing_late = 0  # realtime: chunks sent while the listener was > 100 ms behind
         self.hung_up = False
         self._ending = False  # the bot ended the call: the line plays out, the caller is silent
         self._feeder: asyncio.Task | None = None
@@ -292,19 +294,23 @@ class ScriptedCaller(FrameProcessor):
             self.track += chunk
             await self.push_frame(InputAudioRawFrame(audio=chunk, sample_rate=RATE, num_channels=1))
             self.line.advance(n)
-            await self.line.wait(lambda: self.line.heard_upto >= self.line.now, limit=30)
-            if self.realtime:
+            if self.realtime:  # a phone line does not wait for the bot to listen
+                behind = self.line.now - n - self.line.heard_upto
+                if behind > HEARING_SLACK:
+                    self.hearing_late += 1  # the pipeline has not heard audio sent 100 ms ago
                 lag = time.monotonic() - (t0 + self.line.now / RATE)
                 if lag > n / RATE:
                     self.missed_deadlines += 1
                 elif lag < 0:
                     await asyncio.sleep(-lag)
-            elif thinking and not self.output.busy and self.line.now - mark < THINK_LIMIT and not speech:
+                continue
+            await self.line.wait(lambda: self.line.heard_upto >= self.line.now, limit=30)
+            if self.output.speech_started >= mark:
+                thinking = False  # the bot has begun its reply
+            if thinking and not self.output.busy and self.line.now - mark < THINK_LIMIT and not speech:
                 await asyncio.sleep(n / RATE)  # give the bot real time to answer
             else:
                 await asyncio.sleep(0)
-            if self.output.speech_started >= mark and thinking:
-                thinking = False
         if not self.line.finished and not self._ending:
             self.hung_up = True  # the caller gives up after max_seconds
             await self.push_frame(CallerHangUpFrame(reason="caller time limit"))

