@@ -135,7 +135,7 @@ _SPLIT_CONTRACTION = re.compile(
 )
 _GLUED = {w.replace("'", ""): w for w in (
     "don't doesn't didn't isn't aren't wasn't weren't haven't hasn't hadn't can't couldn't wouldn't "
-    "shouldn't won't ain't i'm i've that's what's who's there's here's where's let's you're they're "
+    "shouldn't won't ain't i'm i've that's what's who's there's here's where's let's you're they're he's she's "
     "we've you've they've it'll that'll"
 ).split()}
 _GLUED_RE = re.compile(r"\b(" + "|".join(sorted(_GLUED, key=len, reverse=True)) + r")\b")
@@ -150,7 +150,14 @@ def normalize(text: str) -> str:
     text = clean(text).lower().replace("’", "'")
     text = " ".join(re.sub(r"[^\w' -]", " ", text).split())
     text = _SPLIT_CONTRACTION.sub(_contraction, text)
-    return _GLUED_RE.sub(lambda m: _GLUED[m.group()], text)
+    text = _GLUED_RE.sub(lambda m: _GLUED[m.group()], text)
+    bare = " ".join(_HESITATION.sub(" ", text).split())
+    return _LEAD_WORDS.sub("", bare) or text
+
+
+# Hesitations carry no meaning ("um well what was that"); "uh huh" is a yes and stays.
+_HESITATION = re.compile(r"\b(?:u+m+|u+h+m+|e+r+m*|a+h+|h+m+|uh(?! huh\b))\b")
+_LEAD_WORDS = re.compile(r"^(?:(?:well|so|oh) )+")
 
 
 def parse(expect: str, text: str) -> Parse:

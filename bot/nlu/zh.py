@@ -47,7 +47,7 @@ _RELATIVE = re.compile(
 )
 # Other facts said along the way ("没有 隔离 我 是 绿 码"): their 是 is a copula, not a yes.
 _OTHER_FACT = re.compile(r"(我|我的|码|健康码|结果)?(是|都是)?([绿黄红](码|马|色的?|的)|[阴阳]性)")
-_QUESTION = re.compile(r"(吗|么|嘛|呢吗)$")
+_QUESTION = re.compile(r"(吗|么|嘛|呢吗)(啊|呀|吧)*$")
 _SKIP_VALUE = "skip"
 for _words, _value, _weak in (
     (_WEAK_YES, YES, True), (_YES, YES, False), (_NO, NO, False), (_NEUTRAL, None, False), (_SKIP, _SKIP_VALUE, False),
@@ -77,9 +77,9 @@ _FUTURE = re.compile(r"过(两|几|一|俩)?(天|周|阵)|明天|后天|下(周|
 _TIME_RE = re.compile(rf"(?P<past>{_PAST})|(?P<present>{_PRESENT})")
 
 _RESULT_RE = re.compile(
-    r"(?P<negative>阴(?=[性行姓形信了的啊呀过吗嘛]|$)|[音因隐引殷荫印姻茵][性行姓形信]|银[性姓形]|negative|"
+    r"(?P<negative>阴(?=[性行姓形信了的啊呀过吗嘛吧呢]|$)|[音因隐引殷荫印姻茵][性行姓形信]|银[性姓形]|negative|"
     r"没(有)?(什么)?问题|都?正常|没事|都好|没(有)?感染|没病|没毛病|一切正常|都没事|健康|通过了|合格)"
-    r"|(?P<positive>(?<!太)阳(?=[性行姓形信了的啊呀过吗嘛]|$)|[扬羊杨洋氧养痒仰央][性行姓形信]|positive|"
+    r"|(?P<positive>(?<!太)阳(?=[性行姓形信了的啊呀过吗嘛吧呢]|$)|[扬羊杨洋氧养痒仰央][性行姓形信]|positive|"
     r"有问题|确诊|感染了|被感染|异常|不正常|不合格)"
     r"|(?P<unknown>出没出|有没有出|出来没有?|出了没有?)"
     r"|(?P<pending>还在(出|等|做|化验|检测)|正在出|在出|还没|没出|要等|等到|等着|(明天|后天)(才|再)?(能|会)?(出|知道|有)|没(有)?结果|等(待)?(结果|通知|消息|短信)|在等|还在等|结果还?没|还不知道|不知道结果|没(拿到|收到|通知|消息)|"
@@ -186,7 +186,7 @@ def parse_result(body: str) -> str | None:
 
 
 _NON_ANSWER = re.compile(
-    r"^(不知道|不晓得|不清楚|不太清楚|说不清楚|说不清|搞不清|不记得|记不清|忘了|没有|没|嗯|啊|哦|呃|额|那个|就是|喂|你好|楚)*$"
+    r"^(不知道|不晓得|不清楚|不太清楚|说不清楚|说不清|搞不清|不记得|记不清|忘了|没有|没|嗯|啊|哦|呃|额|那个|就是|喂|你好|楚|吧|呀|吗)*$"
 )
 
 

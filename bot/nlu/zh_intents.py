@@ -43,7 +43,18 @@ _PATTERNS: dict[str, list[str]] = {
     ],
 }
 
-_COMPILED = {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in _PATTERNS.items()}
+# "^" / "$" in the patterns mean the start / end of what was said, give or take fillers and particles.
+_START = "^(?:嗯|呃|额|那个|啊|哦|噢|就是)*"
+_END = "(?:啊|呀|吧|呢|哦|嘛|啦|哈)*$"
+
+
+def _anchored(pattern: str) -> str:
+    return re.sub(r"(?<!\[)\^", lambda _: _START, pattern).replace("$", _END)
+
+
+_COMPILED = {
+    name: re.compile("|".join(f"(?:{_anchored(p)})" for p in pats)) for name, pats in _PATTERNS.items()
+}
 
 
 def find_intent(compact: str) -> tuple[str | None, list[tuple[int, int]]]:
