@@ -96,8 +96,9 @@ _POLARITY_RE = re.compile(
     rf"\b(?:(?P<skip>{_SKIP})|(?P<hedged>{_HEDGED_YES}|{_YES_FIRST})|(?P<neutral>{_NEUTRAL})|(?P<no>{_NO})|(?P<yes>{_YES}))\b"
 )
 
-_COLOUR_RE = re.compile(r"\b(?P<colour>green|greene|greens|yellow|yellowish|red|read|reddish|amber|orange)\b")
-_COLOUR = {"greene": "green", "greens": "green", "yellowish": "yellow", "amber": "yellow", "orange": "yellow",
+_COLOUR_RE = re.compile(r"\b(?P<colour>green|greene|greens|grain|yellow|yellowish|jello|red|read|reddish|amber|orange)\b")
+_COLOUR = {"greene": "green", "greens": "green", "grain": "green", "yellowish": "yellow", "jello": "yellow",
+           "amber": "yellow", "orange": "yellow",
            "read": "red", "reddish": "red"}
 _NORMAL_CODE = re.compile(r"(?<!not )(?<!n't )\b(normal|fine|no problem|all good)\b")
 _NEGATED = re.compile(r"\b(not|no|isn'?t|wasn'?t|never|n't)( (a|the|exactly|really|quite|it'?s|it|even))?\s$")
@@ -152,11 +153,13 @@ def normalize(text: str) -> str:
     text = _SPLIT_CONTRACTION.sub(_contraction, text)
     text = _GLUED_RE.sub(lambda m: _GLUED[m.group()], text)
     bare = " ".join(_HESITATION.sub(" ", text).split())
+    bare = _SPELLED.get(bare, bare)
     return _LEAD_WORDS.sub("", bare) or text
 
 
 # Hesitations carry no meaning ("um well what was that"); "uh huh" is a yes and stays.
 _HESITATION = re.compile(r"\b(?:u+m+|u+h+m+|e+r+m*|a+h+|h+m+|uh(?! huh\b))\b")
+_SPELLED = {"o k": "ok", "o kay": "okay", "know": "no", "no know": "no"}  # whole answers heard so
 _LEAD_WORDS = re.compile(r"^(?:(?:well|so|oh) )+")
 
 

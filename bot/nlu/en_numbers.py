@@ -13,7 +13,8 @@ _UNITS = {w: i for i, w in enumerate(
     "sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _SPECIAL = {"a dozen": 12, "dozen": 12, "the one": 1, "once": 1, "twice": 2, "thrice": 3, "a couple": 2, "couple": 2, "a single": 1, "single": 1,
-            "no": 0, "oh": 0, "nil": 0, "won": 1, "to": 2, "too": 2, "for": 4, "tree": 3}
+            "no": 0, "oh": 0, "nil": 0, "won": 1, "to": 2, "too": 2, "for": 4, "fore": 4, "tree": 3, "free": 3,
+            "ate": 8, "nun": 0}
 _ZERO = re.compile(
     r"\b(none|never|not once|not (a single|one)( time| test| one)?|zero|no (tests?|times?|covid tests?)|"
     r"(haven't|have not|hasn't|didn't|did not|havent|didnt) (had|have|done|do|taken|take|got|get|gotten)( a| one)?"
@@ -33,7 +34,8 @@ _NOT_AFTER = re.compile(
 _NOT_BEFORE = re.compile(r"\b(last|first|number|at|not)\s$")
 _NOT_BEFORE_ONE = re.compile(r"\b(the|last|that|this|which|each|every|no|any|some|other|another|latest|recent)\s$")
 # Mis-hearings used only when followed by "times": "to times" -> 2, "for times" -> 4.
-_SOUNDALIKE = re.compile(r"\b(won|to|too|for|tree)(?= times?\b)")
+# ... or when they are the whole answer ("tree", "for"): a recognizer's word for a bare number.
+_SOUNDALIKE = re.compile(r"\b(won|to|too|for|fore|tree|free|ate)(?= times?\b)|^(won|to|too|for|fore|tree|free|ate|nun)$")
 
 
 def word_to_int(words: str) -> int | None:
@@ -61,7 +63,7 @@ def parse_count(text: str) -> int | None:
         found.append((m.start(), 0))
         zero_spans.append(m.span())
     for m in _SOUNDALIKE.finditer(text):
-        found.append((m.start(), _SPECIAL[m.group(1)]))
+        found.append((m.start(), _SPECIAL[m.group(1) or m.group(2)]))
     for m in _NUMBER.finditer(text):
         if any(a <= m.start() < b for a, b in zero_spans) or _NOT_BEFORE.search(text, 0, m.start()) or (
             m.group("num") == "one" and _NOT_BEFORE_ONE.search(text, 0, m.start())
