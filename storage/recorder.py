@@ -64,15 +64,15 @@ class CallRecorder:
 
     # ------------------------------------------------------------ the end
     async def finish(self, result: CallResult, also: Callable[[Session], Any] | None = None,
-                     outcome: str | None = None) -> None:
+                     outcome: str | None = None, now: Any = None) -> None:
         """Store the final state of the attempt, its slot values and escalation in one commit.
         `outcome="interrupted"` marks a call cut short by the worker (state interrupted)."""
         await self.flush()
-        await self.db.arun(lambda s: self.write_final(s, result, also, outcome))
+        await self.db.arun(lambda s: self.write_final(s, result, also, outcome, now))
 
     def write_final(self, s: Session, result: CallResult, also: Callable[[Session], Any] | None = None,
-                    outcome: str | None = None) -> None:
-        now = self.clock()
+                    outcome: str | None = None, now: Any = None) -> None:
+        now = now or self.clock()
         att = s.get(Attempt, self.attempt_id)
         if att is None:
             raise LookupError(f"attempt {self.attempt_id} vanished")

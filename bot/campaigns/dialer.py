@@ -187,7 +187,7 @@ class Dialer:
                 webhook.enqueue(s, claim.campaign_id, claim.attempt_id,
                                 delivery_payload(claim, result, outcome, decision.final_state, now), now)
 
-        await rec.finish(result, also=also, outcome=outcome)
+        await rec.finish(result, also=also, outcome=outcome, now=now)
         if self.on_final is not None:
             self.on_final(claim, outcome)
 

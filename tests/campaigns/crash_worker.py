@@ -1,0 +1,48 @@
+"""A dialer worker for the crash test: `python crash_worker.py DB_URL WORKER_ID SEED`.
+
+Runs every running campaign with fake calls of random duration and prints `READY` once started and
+`ACK <attempt id> <person id> <outcome>` after each attempt's final record is committed. Exits when
+no campaign is running any more."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).parent)]
+
+from campaign_fakes import RandomRunner  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from bot.campaigns.dialer import Dialer  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Campaign, CampaignStatus  # noqa: E402
+
+
+async def main(url: str, worker: str, seed: int) -> None:
+    db = Database(url)
+
+    def ack(claim, outcome):
+        sys.stdout.write(f"ACK {claim.attempt_id} {claim.person_id} {outcome}\n")
+        sys.stdout.flush()
+
+    dialer = Dialer(db, RandomRunner(seed, max_delay=0.2), worker_id=worker, on_final=ack, poll_seconds=0.02,
+                    claim_ttl=3600)
+    stop = asyncio.Event()
+
+    async def watch():
+        print("READY", flush=True)
+        while True:
+            await asyncio.sleep(0.1)
+            running = await db.arun(lambda s: s.exec(select(Campaign.id).where(
+                Campaign.status == CampaignStatus.RUNNING)).first(), write=False)
+            if running is None and not dialer.live:
+                stop.set()
+                return
+
+    await asyncio.gather(dialer.run(stop), watch())
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
