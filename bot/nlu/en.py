@@ -123,6 +123,11 @@ _RELATIVE = re.compile(
     r"sister|friend|roommate|partner|colleague|grandson|granddaughter|grandmother|grandma|grandfather|grandpa|"
     r"child|kid|boss|neighbou?r|aunt|uncle|niece|nephew|cousin|girlfriend|boyfriend)\b"
 )
+# Not an address (yet): "i don't know", "hold on", "let me think".
+_STALL = re.compile(
+    r"^(i don't know|don't know|no|not sure|hold on|hang on|wait|wait a (second|sec|moment|minute)|"
+    r"(just )?(a|one) (second|sec|moment|minute)( please)?|let me (think|see|check)|hmm+|good question)$"
+)
 _PLACE_STOP = set("i in at the of on live living near by a an my we our is it's its street road avenue lane "
                   "uh um er oh well so like yeah yes okay ok just "
                   "number apartment building and stay staying from to home house".split())
@@ -259,7 +264,7 @@ def parse_result(body: str) -> str | None:
 def parse_address(text: str, rest: str, intent: str | None) -> dict[str, Any] | None:
     raw = (text or "").strip()  # kept as the recognizer gave it
     words = [w for w in rest.replace("|", " ").split() if w not in ("um", "uh", "er", "well", "so")]
-    if not words or " ".join(words) in ("i don't know", "don't know", "no", "not sure"):
+    if not words or _STALL.match(" ".join(words)):
         return None
     district = None
     for m in _DISTRICT_RE.finditer(rest):
