@@ -8,6 +8,7 @@ FOR UPDATE SKIP LOCKED; and the partial unique index refuses a second active att
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,12 +44,16 @@ class Claim:
     prefilled: dict[str, Any] = field(default_factory=dict)
 
 
-def claim_due(s: Session, campaign_id: int, want: int, worker: str, now: datetime, ttl: timedelta) -> list[Claim]:
-    """Claim up to `want` due people of a running campaign (fewer if its concurrency is reached)."""
+def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Callable[[], datetime],
+              ttl: timedelta) -> list[Claim]:
+    """Claim up to `want` due people of a running campaign (fewer if its concurrency is reached).
+    The time is read once the locks are held, so a claim is never dated before the end of an
+    attempt whose commit it saw."""
     q = select(Campaign).where(Campaign.id == campaign_id)
     if s.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     camp = s.exec(q).first()
+    now = clock()
     if camp is None or camp.status != CampaignStatus.RUNNING or want <= 0:
         return []
     active = s.exec(

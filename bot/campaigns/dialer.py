@@ -131,7 +131,7 @@ class Dialer:
             return []
         if not window.allows(now):
             return []
-        claims = await self.db.arun(lambda s: ops.claim_due(s, camp.id, room, self.worker_id, now, self.ttl))
+        claims = await self.db.arun(lambda s: ops.claim_due(s, camp.id, room, self.worker_id, self.clock, self.ttl))
         if not claims:
             if not any(True for c in self._live_claims if c.campaign_id == camp.id):
                 left = await self.db.arun(lambda s: ops.remaining(s, camp.id), write=False)
@@ -139,7 +139,7 @@ class Dialer:
                     await self._set_status(camp, CampaignStatus.DONE, "all people settled")
             return []
         ids = [c.attempt_id for c in claims]
-        await self.db.arun(lambda s: ops.mark_dialling(s, ids, now))
+        await self.db.arun(lambda s: ops.mark_dialling(s, ids, self.clock()))
         for c in claims:
             self._live_claims.append(c)
             task = asyncio.create_task(self._call(c, script, policy))

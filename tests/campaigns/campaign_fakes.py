@@ -60,12 +60,13 @@ class ScriptedRunner:
 class RandomRunner:
     """Fake calls of random duration and outcome (crash test, benchmarks with max_delay=0)."""
 
-    def __init__(self, seed: int | None = None, max_delay: float = 0.05) -> None:
+    def __init__(self, seed: int | None = None, max_delay: float = 0.05, always_answered: bool = False) -> None:
         self.rng = random.Random(seed)
         self.max_delay = max_delay
+        self.always_answered = always_answered
 
     async def run(self, request: CallRequest) -> CallResult:
-        roll = self.rng.random()
+        roll = 0.5 if self.always_answered else self.rng.random()
         if self.max_delay:
             await asyncio.sleep(self.rng.random() * self.max_delay)
         if roll < 0.15:

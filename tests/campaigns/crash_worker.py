@@ -1,4 +1,4 @@
-"""A dialer worker for the crash test: `python crash_worker.py DB_URL WORKER_ID SEED`.
+"""A dialer worker for the crash and race tests: `python crash_worker.py DB_URL WORKER_ID SEED [answered]`.
 
 Runs every running campaign with fake calls of random duration and prints `READY` once started and
 `ACK <attempt id> <person id> <outcome>` after each attempt's final record is committed. Exits when
@@ -20,14 +20,14 @@ from storage.db import Database  # noqa: E402
 from storage.models import Campaign, CampaignStatus  # noqa: E402
 
 
-async def main(url: str, worker: str, seed: int) -> None:
+async def main(url: str, worker: str, seed: int, answered: bool) -> None:
     db = Database(url)
 
     def ack(claim, outcome):
-        sys.stdout.write(f"ACK {claim.attempt_id} {claim.person_id} {outcome}\n")
+        sys.stdout.write(f"ACK {claim.attempt_id} {claim.person_id} {outcome} {claim.phone}\n")
         sys.stdout.flush()
 
-    dialer = Dialer(db, RandomRunner(seed, max_delay=0.2), worker_id=worker, on_final=ack, poll_seconds=0.02,
+    dialer = Dialer(db, RandomRunner(seed, max_delay=0.2, always_answered=answered), worker_id=worker, on_final=ack, poll_seconds=0.02,
                     claim_ttl=3600)
     stop = asyncio.Event()
 
@@ -45,4 +45,4 @@ async def main(url: str, worker: str, seed: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:] == ["answered"]))

@@ -37,7 +37,7 @@ def _acks(out: str) -> list[tuple[int, int, str]]:
     acks = []
     for line in out.splitlines(keepends=True):
         parts = line.split()
-        if line.endswith("\n") and len(parts) == 4 and parts[0] == "ACK":
+        if line.endswith("\n") and len(parts) == 5 and parts[0] == "ACK":
             acks.append((int(parts[1]), int(parts[2]), parts[3]))
     return acks
 
