@@ -126,7 +126,8 @@ _RELATIVE = re.compile(
 # Not an address (yet): "i don't know", "hold on", "let me think".
 _STALL = re.compile(
     r"^(i don't know|don't know|no|not sure|hold on|hang on|wait|wait a (second|sec|moment|minute)|"
-    r"(just )?(a|one) (second|sec|moment|minute)( please)?|let me (think|see|check)|hmm+|good question)$"
+    r"(just )?(a|one) (second|sec|moment|minute)( please)?|let me (think|see|check)|hmm+|good question|"
+    r"(yes|yeah|yep|yup|ok|okay|sure|right|correct)( (that's|it's) me| speaking| sure)?|(that's|it's) me|speaking)$"
 )
 _PLACE_STOP = set("i in at the of on live living near by a an my we our is it's its street road avenue lane "
                   "uh um er oh well so like yeah yes okay ok just "

@@ -188,7 +188,9 @@ def parse_result(body: str) -> str | None:
 _NON_ANSWER = re.compile(
     r"^(不知道|不晓得|不清楚|不太清楚|说不清楚|说不清|搞不清|不记得|记不清|忘了|没有|没|嗯|啊|哦|呃|额|那个|就是|喂|你好|楚|吧|呀|吗|"
     # stalling: "等 一下", "我 想想" (the address is still to come)
-    r"我|你|等一下|等等|稍等|等会儿?|等下|我想想|想一下|想想|让我想想|我看看|这个|嘛|哈哈|呵呵|哈)*$"
+    r"我|你|等一下|等等|稍等|等会儿?|等下|我想想|想一下|想想|让我想想|我看看|这个|嘛|哈哈|呵呵|哈|"
+    # a yes or an acknowledgement is not an address either ("是 我" said to the address question)
+    r"是|对|好|行|可以|的|本人|收到|知道了|明白)*$"
 )
 
 
