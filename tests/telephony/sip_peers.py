@@ -183,3 +183,41 @@ def silent_wav(path: Path, seconds: float) -> Path:
         w.setframerate(8000)
         w.writeframes(b"\x00\x00" * int(8000 * seconds))
     return path
+
+
+class Kamailio:
+    """telephony/kamailio/ (dispatcher, round-robin, OPTIONS health checks) on a free
+    loopback port in front of the given worker ports."""
+
+    def __init__(self, tmp: Path, workers: list[int]) -> None:
+        self.dir = tmp / "kamailio"
+        self.dir.mkdir()
+        self.port = free_udp_port()
+        src = REPO / "telephony" / "kamailio"
+        cfg = (src / "kamailio.cfg").read_text().replace("@RUN_DIR@", str(self.dir))
+        cfg = cfg.replace("listen=udp:127.0.0.1:5060", f"listen=udp:127.0.0.1:{self.port}")
+        cfg = cfg.replace('alias="127.0.0.1:5060"', f'alias="127.0.0.1:{self.port}"')
+        (self.dir / "kamailio.cfg").write_text(cfg)
+        (self.dir / "dispatcher.list").write_text("".join(f"1 sip:127.0.0.1:{p} 0 0\n" for p in workers))
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        exe = need("kamailio")
+        check = subprocess.run([exe, "-c", "-f", str(self.dir / "kamailio.cfg")], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr[-2000:]
+        self.log = (self.dir / "kamailio.log").open("w")
+        self.proc = subprocess.Popen(
+            [exe, "-f", str(self.dir / "kamailio.cfg"), "-DD", "-E", "-m", "64", "-M", "8",
+             "-P", str(self.dir / "kamailio.pid")],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
