@@ -78,7 +78,7 @@ def mentions(compact: str, d: Divisions, area: tuple[str | None, str | None] = (
             regions = d.find(name)
             if name in _GENERIC and not found:
                 continue
-            if regions and not _is_street(compact, i + size, regions):
+            if regions and not _is_street(compact, i + size, regions, d):
                 if _county_shares_last_char(compact, i, size, d):
                     continue  # "青岛市南区": 青岛 + 市南区, not 青岛市 + 南区
                 found.append(Mention(i, i + size, tuple(regions)))
@@ -133,10 +133,16 @@ def _overlaps(mention: Mention, others: list[Mention]) -> bool:
     return any(mention.start < o.end and o.start < mention.end for o in others)
 
 
-def _is_street(compact: str, end: int, regions: list[Region]) -> bool:
+def _is_street(compact: str, end: int, regions: list[Region], d: Divisions) -> bool:
     if all(r.rank == COUNTY for r in regions) and compact[end - 1] in "区县旗":
         return False  # "安宁区" then "路" cannot be read as a street named after the district
-    return _STREET.match(compact, end) is not None
+    if not _STREET.match(compact, end):
+        return False
+    # "石家庄 桥西区": what follows is a district of its own, not "石家庄桥" (a bridge)
+    return not any(
+        r.rank == COUNTY for size in range(3, min(d.longest, len(compact) - end) + 1)
+        for r in d.find(compact[end : end + size])
+    )
 
 
 def parse_address(text: str, area: tuple[str | None, str | None] | None = None) -> dict[str, Any] | None:
@@ -200,6 +206,8 @@ def _choose(
     options: list[Region], context: list[Region], d: Divisions, area: tuple[str | None, str | None]
 ) -> Region | None:
     """The one option consistent with what was said before it, else with the default area."""
+    # one place under a current and a former code (三元区 350403 / 350404): keep the first, current one
+    options = list({(o.name, o.adcode[:4]): o for o in reversed(options)}.values())[::-1]
     if len(options) == 1:
         return options[0]
     for said in sorted(context, key=lambda r: -r.rank):  # the most specific place said first

@@ -138,3 +138,23 @@ def test_the_default_area_can_be_configured_for_the_process():
 def test_current_and_former_divisions_and_autonomous_counties(text, district, city):
     value = parse_address(text, area=("甘肃省", "兰州市"))
     assert (value["district"], value["city"]) == (district, city)
+
+
+def test_every_district_of_china_is_found_after_its_city():
+    """'住 在 <city> <district> 人民 路' for every current district: the district and its city come back."""
+    from bot.nlu.regions import _CITY_SUFFIX
+
+    d = divisions()
+    misses, total = [], 0
+    for regions in d.names.values():
+        for region in regions:
+            city = d.city_of(region)
+            if region.rank != COUNTY or city is None or region.name in ("城区", "郊区", "矿区", "东区", "西区"):
+                continue
+            total += 1
+            text = f"住 在 {_CITY_SUFFIX.sub('', city.name) or city.name} {region.name} 人民 路"
+            value = parse_address(text, area=("甘肃省", "兰州市"))
+            if (value["district"], value["city"]) != (region.name, city.name):
+                misses.append(f"{text}: {value['district']} {value['city']}")
+    assert total > 3000
+    assert len(misses) <= 0.005 * total, "\n".join(misses)
