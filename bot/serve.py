@@ -90,7 +90,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     database = Database.from_config(config)
     await asyncio.to_thread(database.upgrade)
     app = build_app(database, settings, dialogs_dir=Path(parts.get("dialogs_dir", "dialogs")),
-                    var_dir=config.var_dir, variables=config.agency)
+                    var_dir=config.var_dir, variables=config.agency,
+                    campaigns_config=config.section("campaigns"))
     runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -117,7 +118,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                     if close is not None:
                         stoppers.insert(0, close)
                     runner = sip_runner(endpoint, converse)
-                    tasks.append(asyncio.create_task(run_dialer(config, runner, stop), name="dialer"))
+                    tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database), name="dialer"))
                     log.info("campaign dialer started")
         await stop.wait()
     finally:

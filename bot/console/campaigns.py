@@ -1,5 +1,6 @@
-"""Campaigns as the console shows them: list, state changes, progress counts, the
-results table with filters, and the rows of an export. Database functions only."""
+"""Campaigns as the console shows them, on top of the campaigns area (`bot.campaigns.store`,
+`bot.campaigns.export`): list with counts, create, state changes, the paginated and filtered
+results table. Database functions only."""
 
 from __future__ import annotations
 
@@ -8,27 +9,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, cast
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from storage.models import Campaign, CampaignStatus, Person, PersonState, Result, utcnow
+from bot.campaigns import store
+from bot.campaigns.export import SLOTS, _cell
+from storage.models import AuditEvent, Campaign, Person, PersonState, Result, utcnow
 
-# action -> (states it may start from, state it leads to)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "start": ((CampaignStatus.DRAFT,), CampaignStatus.RUNNING),
-    "pause": ((CampaignStatus.RUNNING,), CampaignStatus.PAUSED),
-    "resume": ((CampaignStatus.PAUSED,), CampaignStatus.RUNNING),
-}
-RESULT_SLOTS = ("identity", "residence", "health_code", "isolation", "nat_count", "nat_result", "notice_ack")
+TRANSITIONS = store.TRANSITIONS
+CampaignError = store.CampaignError
+RESULT_SLOTS = SLOTS
 PAGE = 100
+cell = _cell
 
 
-class CampaignError(ValueError):
-    pass
+def counts(s: Session, camp: Campaign) -> dict[str, Any]:
+    """`veribot campaigns status` counts, plus `done` (people with no further call planned)."""
+    n = store.status_counts(s, camp)
+    n["done"] = n["people"] - n["pending"] - n["in_progress"]
+    return n
 
 
-def list_campaigns(s: Session) -> list[tuple[Campaign, dict[str, int]]]:
-    camps = list(s.exec(select(Campaign).order_by(col(Campaign.created_at).desc())).all())
-    return [(c, progress(s, c.id or 0)) for c in camps]
+def list_campaigns(s: Session) -> list[tuple[Campaign, dict[str, Any]]]:
+    camps = s.exec(select(Campaign).order_by(col(Campaign.created_at).desc())).all()
+    return [(c, counts(s, c)) for c in camps]
 
 
 def get(s: Session, campaign_id: int) -> Campaign:
@@ -38,39 +41,27 @@ def get(s: Session, campaign_id: int) -> Campaign:
     return camp
 
 
-def create(s: Session, name: str, dialog_path: str) -> Campaign:
+def create(s: Session, name: str, section: dict[str, Any], actor: str, source: str) -> Campaign:
+    """A new draft campaign with the `[campaigns]` defaults; refused if the name is taken."""
     name = name.strip()
-    if not 1 <= len(name) <= 200:
-        raise CampaignError("name: 1-200 characters")
+    if not name or len(name) > 200:
+        raise CampaignError("a campaign name must be 1–200 characters")
     if s.exec(select(Campaign).where(Campaign.name == name)).first():
         raise CampaignError(f"a campaign named {name!r} exists")
-    camp = Campaign(name=name, dialog_path=dialog_path)
+    defaults = store.campaign_defaults(section)
+    camp = Campaign(name=name, **{k: defaults[k] for k in (
+        "dialog_path", "dialog_name", "window_start", "window_end", "timezone", "concurrency", "retention_days")},
+        retry_policy=defaults.get("retry"))
     s.add(camp)
     s.flush()
+    s.add(AuditEvent(actor=actor, action="campaign.create", target_type="campaign", target_id=str(camp.id),
+                     source=source))
     return camp
 
 
-def change_state(s: Session, campaign_id: int, action: str) -> Campaign:
-    if action not in TRANSITIONS:
-        raise CampaignError(f"unknown action {action!r}")
-    camp = get(s, campaign_id)
-    allowed, target = TRANSITIONS[action]
-    if camp.status not in allowed:
-        raise CampaignError(f"cannot {action} a campaign that is {camp.status}")
-    camp.status = target
-    s.add(camp)
-    return camp
-
-
-def progress(s: Session, campaign_id: int) -> dict[str, int]:
-    """People per state, plus `people` (all) and `done` (no further calls planned)."""
-    rows = s.exec(select(Person.state, func.count()).where(Person.campaign_id == campaign_id)
-                  .group_by(Person.state)).all()
-    counts = {str(st): 0 for st in PersonState}
-    counts.update({state: n for state, n in rows})
-    counts["people"] = sum(n for _, n in rows)
-    counts["done"] = counts["people"] - counts[PersonState.PENDING] - counts[PersonState.IN_PROGRESS]
-    return counts
+def change_state(s: Session, campaign_id: int, action: str, actor: str, source: str) -> Campaign:
+    """start / pause / resume / cancel (audited by the campaigns store)."""
+    return store.change_status(s, get(s, campaign_id).name, action, actor=actor, source=source)
 
 
 @dataclass(frozen=True)
@@ -81,8 +72,8 @@ class ResultFilter:
 
 
 def results(s: Session, campaign_id: int, f: ResultFilter, limit: int = PAGE) -> list[dict[str, Any]]:
-    """People of a campaign with their latest slot values, filtered."""
-    q = select(Person).where(Person.campaign_id == campaign_id)
+    """People of a campaign with their latest slot values (an operator's correction wins), filtered."""
+    q = select(Person).where(Person.campaign_id == campaign_id, col(Person.purged).is_(False))
     if f.state:
         q = q.where(Person.state == f.state)
     if f.health_code:
@@ -92,44 +83,16 @@ def results(s: Session, campaign_id: int, f: ResultFilter, limit: int = PAGE) ->
         q = q.where(col(Person.id).in_(having))
     q = q.order_by(col(Person.priority), col(Person.id)).offset(max(0, f.offset)).limit(limit)
     people = list(s.exec(q).all())
-    slots = _slots(s, [p.id for p in people if p.id is not None])
+    slots: dict[int, dict[str, Any]] = {}
+    ids = [p.id for p in people if p.id is not None]
+    if ids:
+        for r in s.exec(select(Result).where(col(Result.person_id).in_(ids)).order_by(col(Result.id))).all():
+            slots.setdefault(r.person_id, {})[r.slot] = r.value
     return [{"person": p, "slots": slots.get(p.id or 0, {})} for p in people]
 
 
-def _slots(s: Session, person_ids: list[int]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    if not person_ids:
-        return out
-    rows = s.exec(select(Result).where(col(Result.person_id).in_(person_ids)).order_by(col(Result.id))).all()
-    for r in rows:
-        out.setdefault(r.person_id, {})[r.slot] = r.value
-    return out
-
-
-def export_rows(s: Session, campaign_id: int) -> list[list[str]]:
-    """Header + one row per person: what the health department receives."""
-    header = ["name", "phone", "expected_address", "risk_category", "state", "attempts", "last_outcome",
-              *RESULT_SLOTS]
-    rows: list[list[str]] = [header]
-    offset = 0
-    while True:
-        batch = results(s, campaign_id, ResultFilter(offset=offset), limit=1000)
-        for r in batch:
-            p = r["person"]
-            values = [_cell(r["slots"].get(k)) for k in RESULT_SLOTS]
-            rows.append([p.name, p.phone, p.expected_address, p.risk_category, p.state, str(p.attempt_count),
-                         p.last_outcome or "", *values])
-        if len(batch) < 1000:
-            return rows
-        offset += 1000
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return str(value.get("raw", ""))
-    return str(value)
+def states() -> list[str]:
+    return [str(s) for s in PersonState]
 
 
 def stamp() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from aiohttp import web
@@ -24,6 +25,7 @@ class Console:
     var_dir: Path
     variables: dict[str, str]
     throttle: LoginThrottle
+    campaigns_config: dict[str, Any] = field(default_factory=dict)  # [campaigns]: defaults, region, columns
     simulator: Simulator = field(default_factory=Simulator)
 
 

@@ -3,17 +3,17 @@ start / pause / resume, live progress, the results table with filters, export.""
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 
 from aiohttp import web
 
+from bot.campaigns.export import collect, write_csv
 from bot.console import campaigns as camps
 from bot.console import people_upload
-from bot.console.app import audit_event, db, render, require
+from bot.console.app import audit_event, client, db, render, require
 from bot.console.context import console
-from storage.models import PersonState, Role
+from storage.models import Campaign, PersonState, Role
 
 log = logging.getLogger("veribot.console.campaigns")
 
@@ -22,7 +22,7 @@ def _id(request: web.Request) -> int:
     return int(request.match_info["campaign_id"])
 
 
-async def _campaign(request: web.Request) -> camps.Campaign:
+async def _campaign(request: web.Request) -> Campaign:
     try:
         return await db(request, camps.get, _id(request))
     except LookupError as exc:
@@ -36,14 +36,15 @@ async def list_page(request: web.Request, error: str = "", status: int = 200) ->
 
 
 async def create(request: web.Request) -> web.Response:
-    await require(request, Role.ADMIN)
+    user = await require(request, Role.ADMIN)
     form = await request.post()
+    section = dict(console(request).campaigns_config)
+    if form.get("dialog_path"):
+        section["dialog_path"] = str(form["dialog_path"])[:500]
     try:
-        camp = await db(request, camps.create, str(form.get("name", "")),
-                        str(form.get("dialog_path", "")) or "dialogs/verification.zh-CN.yaml")
+        camp = await db(request, camps.create, str(form.get("name", "")), section, user.username, client(request))
     except camps.CampaignError as exc:
         return await list_page(request, error=str(exc), status=400)
-    await audit_event(request, "campaign.create", "campaign", camp.id or "")
     raise web.HTTPSeeOther(f"/campaigns/{camp.id}")
 
 
@@ -51,42 +52,43 @@ async def detail_page(request: web.Request, upload: people_upload.UploadReport |
                       error: str = "", status: int = 200) -> web.Response:
     await require(request, Role.ADMIN)
     camp = await _campaign(request)
-    counts = await db(request, camps.progress, _id(request))
+    counts = await db(request, camps.counts, camp)
     return render(request, "campaign.html", status=status, camp=camp, counts=counts, upload=upload,
                   error=error, actions=camps.TRANSITIONS)
 
 
 async def upload(request: web.Request) -> web.Response:
-    await require(request, Role.ADMIN)
+    user = await require(request, Role.ADMIN)
     camp = await _campaign(request)
     form = await request.post()
     field = form.get("file")
     if not isinstance(field, web.FileField):
         return await detail_page(request, error="Choose a file to upload.", status=400)
     data = field.file.read()
-    report = await people_upload.import_upload(console(request), camp, field.filename or "people.csv", data)
-    await audit_event(request, "campaign.upload" if report.ok else "campaign.upload_rejected", "campaign",
-                      camp.id or "", detail=f"rows={report.imported} errors={len(report.errors)}")
+    report = await people_upload.import_upload(console(request), camp, field.filename or "people.csv", data,
+                                               actor=user.username)
+    if not report.ok:  # an accepted file is audited by the import itself (people.import)
+        await audit_event(request, "people.import_rejected", "campaign", camp.id or "",
+                          detail=f"errors={len(report.errors)}")
     return await detail_page(request, upload=report, status=200 if report.ok else 422)
 
 
 async def change_state(request: web.Request) -> web.Response:
-    await require(request, Role.ADMIN)
+    user = await require(request, Role.ADMIN)
     action = request.match_info["action"]
     try:
-        camp = await db(request, camps.change_state, _id(request), action)
+        camp = await db(request, camps.change_state, _id(request), action, user.username, client(request))
     except LookupError as exc:
         raise web.HTTPNotFound(text=str(exc)) from exc
     except camps.CampaignError as exc:
         return await detail_page(request, error=str(exc), status=409)
-    await audit_event(request, f"campaign.{action}", "campaign", camp.id or "")
     raise web.HTTPSeeOther(f"/campaigns/{camp.id}")
 
 
 async def progress_json(request: web.Request) -> web.Response:
     await require(request, Role.ADMIN)
     camp = await _campaign(request)
-    counts = await db(request, camps.progress, _id(request))
+    counts = await db(request, camps.counts, camp)
     return web.json_response({"status": camp.status, "counts": counts})
 
 
@@ -112,16 +114,16 @@ async def results_page(request: web.Request) -> web.Response:
     await audit_event(request, "campaign.results_view", "campaign", camp.id or "",
                       detail=f"state={f.state} health_code={f.health_code} offset={f.offset} rows={len(rows)}")
     return render(request, "results.html", camp=camp, rows=rows, f=f, slots=camps.RESULT_SLOTS,
-                  states=list(PersonState), page=camps.PAGE, cell=camps._cell)
+                  states=camps.states(), page=camps.PAGE, cell=camps.cell)
 
 
 async def export(request: web.Request) -> web.Response:
     await require(request, Role.ADMIN)
     camp = await _campaign(request)
-    rows = await db(request, camps.export_rows, _id(request))
+    rows = await db(request, collect, camp)
     buf = io.StringIO()
-    csv.writer(buf).writerows(rows)
-    await audit_event(request, "campaign.export", "campaign", camp.id or "", detail=f"rows={len(rows) - 1}")
+    write_csv(rows, buf)
+    await audit_event(request, "campaign.export", "campaign", camp.id or "", detail=f"rows={len(rows)}")
     name = f"campaign-{camp.id}-results-{camps.stamp()}.csv"
     return web.Response(body=("\ufeff" + buf.getvalue()).encode("utf-8"), content_type="text/csv",
                         charset="utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -133,7 +135,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/campaigns", create)
     r.add_get(r"/campaigns/{campaign_id:\d+}", detail_page)
     r.add_post(r"/campaigns/{campaign_id:\d+}/upload", upload)
-    r.add_post(r"/campaigns/{campaign_id:\d+}/{action:start|pause|resume}", change_state)
+    r.add_post(r"/campaigns/{campaign_id:\d+}/{action:start|pause|resume|cancel}", change_state)
     r.add_get(r"/campaigns/{campaign_id:\d+}/progress.json", progress_json)
     r.add_get(r"/campaigns/{campaign_id:\d+}/results", results_page)
     r.add_get(r"/campaigns/{campaign_id:\d+}/export.csv", export)

@@ -166,6 +166,37 @@ def test_admin_edits_lints_simulates_and_publishes(env: dict[str, Any]) -> None:
     page.close()
 
 
+def test_admin_uploads_a_list_with_a_bad_row_and_sees_the_row_number(env: dict[str, Any], tmp_path: Path) -> None:
+    bad = tmp_path / "people.csv"
+    bad.write_text("姓名,手机号,现住址,人员类别\n赵六,13912340001,城关区1号,密接\n"
+                   "钱七,13912340002,七里河区2号,次密接\n孙八,123,安宁区3号,密接\n", encoding="utf-8")
+    page = new_page(env)
+    log_in(env, page, "admin1")
+    page.goto(env["server"].base + "/campaigns")
+    page.fill("input[name='name']", "上传测试")
+    page.click("form[action='/campaigns'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/campaigns/\d+$"))
+    page.set_input_files("#people-file", str(bad))
+    page.click("#upload")
+    page.wait_for_selector("#upload-errors")
+    assert page.locator("#upload-errors li[data-row='4']").count() == 1
+    assert "row 4" in page.locator("#upload-errors").inner_text()
+    assert page.locator("#upload-errors li").count() == 1
+    assert page.locator("#people").inner_text() == "0"  # nothing imported
+    shot(page, "12-upload-bad-row")
+    fixed = tmp_path / "people-fixed.csv"
+    fixed.write_text(bad.read_text(encoding="utf-8").replace(",123,", ",13912340003,"), encoding="utf-8")
+    page.set_input_files("#people-file", str(fixed))
+    page.click("#upload")
+    page.wait_for_selector("p.notice")
+    assert "Imported 3 people" in page.locator("p.notice").inner_text()
+    expect(page.locator("#people")).to_have_text("3")
+    page.click("#btn-start")
+    expect(page.locator("#camp-status")).to_have_text("running")
+    shot(page, "13-upload-imported-started")
+    page.close()
+
+
 PAGES = ["/queue", "/cases/{case}", "/dialogs", "/dialogs/verification.zh-CN", "/campaigns",
          "/campaigns/{campaign}", "/campaigns/{campaign}/results", "/dashboard", "/audit", "/users"]
 
@@ -195,6 +226,7 @@ def test_no_personal_data_in_logs_or_urls(env: dict[str, Any]) -> None:
     log = env["server"].log()
     needles = [p["name"] for p in PEOPLE] + [p["phone"] for p in PEOPLE] + [p["phone"][3:] for p in PEOPLE]
     needles += [p["expected_address"] for p in PEOPLE] + ["Sam Doe", "Sam%20Doe"]
+    needles += ["赵六", "钱七", "孙八", "13912340001", "13912340003"]  # the uploaded list
     for needle in needles:
         assert needle not in log, f"server log contains {needle!r}"
         assert not [u for u in VISITED if needle in u], f"a URL contains {needle!r}"

@@ -54,8 +54,8 @@ async def test_results_filter_and_export_are_audited(client: TestClient, databas
     export = await client.get(f"{base}/export.csv")
     assert export.headers["Content-Disposition"].startswith("attachment;")
     rows = list(csv.reader(io.StringIO((await export.read()).decode("utf-8-sig"))))
-    assert rows[0][:2] == ["name", "phone"] and len(rows) == 4
-    assert any(r[1] == PEOPLE[1]["phone"] and "yellow" in r for r in rows[1:])
+    assert {"name", "phone", "health_code"} <= set(rows[0]) and len(rows) == 4
+    assert any(PEOPLE[1]["phone"] in r and "yellow" in r for r in rows[1:])
     events = database.run(lambda s: list(s.exec(select(AuditEvent)).all()), write=False)
     export_rows = [e for e in events if e.action == "campaign.export"]
     assert export_rows and export_rows[0].actor == "admin1" and export_rows[0].target_id == str(seeded["campaign"])
@@ -87,3 +87,42 @@ async def test_audit_page_filters(client: TestClient, database: Database) -> Non
     page = await (await client.get("/audit?action=login")).text()
     assert "op1" in page and "admin1" in page
     assert (await client.get("/audit?since=yesterday")).status == 400
+
+
+GOOD_CSV = "姓名,手机号,现住址,人员类别\n赵六,13912340001,城关区1号,密接\n钱七,13912340002,七里河区2号,次密接\n"
+BAD_CSV = "姓名,手机号,现住址\n赵六,13912340001,城关区1号\n钱七,12345,七里河区2号\n,13912340003,安宁区\n"
+
+
+async def test_upload_rejects_a_bad_file_by_row_and_imports_nothing(client: TestClient, database: Database) -> None:
+    from aiohttp import FormData
+
+    from storage.models import Person
+
+    add_users(database, ("admin1", "admin"))
+    await login(client, "admin1")
+    token = await csrf_of(client, "/campaigns")
+    created = await client.post("/campaigns", data={"csrf": token, "name": "upload"}, allow_redirects=False)
+    base = created.headers["Location"]
+
+    def form(text: str, name: str = "people.csv") -> FormData:
+        f = FormData()
+        f.add_field("csrf", token)
+        f.add_field("file", text.encode("utf-8"), filename=name, content_type="text/csv")
+        return f
+
+    bad = await client.post(f"{base}/upload", data=form(BAD_CSV))
+    assert bad.status == 422
+    page = await bad.text()
+    assert 'data-row="3"' in page and 'data-row="4"' in page and 'data-row="2"' not in page
+    assert database.run(lambda s: s.exec(select(Person)).all(), write=False) == []
+    wrong_type = await client.post(f"{base}/upload", data=form("x", "people.pdf"))
+    assert wrong_type.status == 422 and "unsupported type" in await wrong_type.text()
+    good = await client.post(f"{base}/upload", data=form(GOOD_CSV))
+    assert good.status == 200 and "Imported 2 people" in await good.text()
+    people = database.run(lambda s: s.exec(select(Person)).all(), write=False)
+    assert sorted(p.phone for p in people) == ["+8613912340001", "+8613912340002"]
+    assert sorted(p.priority for p in people) == [1, 2]
+    actions = database.run(lambda s: [a.action for a in s.exec(select(AuditEvent)).all()], write=False)
+    assert "people.import_rejected" in actions and "people.import" in actions
+    progress = await (await client.get(f"{base}/progress.json")).json()
+    assert progress["counts"]["people"] == 2 and progress["counts"]["pending"] == 2
