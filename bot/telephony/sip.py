@@ -27,6 +27,7 @@ from bot.telephony.call import SipCall
 from bot.telephony.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import TelephonySettings, mask_phone
+from bot.telephony.sipmsg import ack_for_final, retry_after_seconds, uri_target
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,6 @@ class DialOutcome:
     status: int | None  # final SIP status (200 when answered; None when nothing came back)
     reason: str = ""
     retry_after: float | None = None
-
-
-def uri_target(uri: str, default_port: int = 5060) -> tuple[str, int]:
-    u = parse_uri(uri if uri.startswith("sip") else f"sip:{uri}")
-    return (u.host, u.port or default_port)
 
 
 class SipEndpoint:
@@ -145,7 +141,7 @@ class SipEndpoint:
             except RuntimeError:
                 await media.close()
                 final = self._finals.pop(out.call_id, None)
-                return DialOutcome(None, out._reject_code, out._reject_reason, _retry_after(final))
+                return DialOutcome(None, out._reject_code, out._reject_reason, retry_after_seconds(final))
             try:
                 choice = sdp.choose(out.sdp_answer, s.codecs)
             except ValueError as exc:
@@ -179,7 +175,7 @@ class SipEndpoint:
         asyncio.get_running_loop().call_later(5.0, self._finals.pop, cid, None)
         sent = self._invites.get(cid)
         if sent is not None:
-            self.transport.send(_ack_for_final(sent[0], resp), sent[1])  # RFC 3261 17.1.1.3 (pitfall 2)
+            self.transport.send(ack_for_final(sent[0], resp), sent[1])  # RFC 3261 17.1.1.3 (pitfall 2)
 
     # ------------------------------------------------------------------ inbound
     def _on_invite(self, inc: IncomingCall) -> None:
@@ -299,27 +295,3 @@ class SipEndpoint:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _retry_after(resp: SipResponse | None) -> float | None:
-    raw = resp.get_header("retry-after") if resp is not None else None
-    if not raw:
-        return None
-    head = raw.split(";")[0].split("(")[0].strip()
-    return float(head) if head.isdigit() else None
-
-
-def _ack_for_final(invite: SipRequest, resp: SipResponse) -> SipRequest:
-    ack = SipRequest(method="ACK", uri=invite.uri)
-    ack.headers.append("Via", invite.headers.get("via")[0])
-    for name in ("From", "Call-ID", "Max-Forwards"):
-        value = invite.headers.get_first(name.lower())
-        if value:
-            ack.headers.set_single(name, value)
-    for route in invite.headers.get("route"):
-        ack.headers.append("Route", route)
-    ack.headers.set_single("To", resp.headers.get_first("to") or "")
-    cseq = invite.cseq
-    ack.headers.set_single("CSeq", f"{cseq.seq if cseq else 1} ACK")
-    ack.headers.set_single("Content-Length", "0")
-    return ack

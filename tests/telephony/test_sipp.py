@@ -26,7 +26,8 @@ def _request(phone: str) -> CallRequest:
 
 
 async def _leak_free(ep) -> None:
-    for _ in range(100):
+    """Slot, port and tasks come back within 1 s of the result."""
+    for _ in range(50):
         if ep.busy == 0 and not ep.ports.in_use and not ep._tasks:
             return
         await asyncio.sleep(0.02)
@@ -48,6 +49,33 @@ async def test_outbound_failures_map_to_outcomes_and_are_acked(make_endpoint, tm
         await _leak_free(ep)
         # SIPp's scenario ends only once it got our ACK for the final response (pitfall 2)
         assert await asyncio.wait_for(sipp.wait(), 10) == 0
+    finally:
+        if sipp.returncode is None:
+            sipp.kill()
+            await sipp.wait()
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "extra", "outcome", "retry"),
+    [
+        (404, "Not Found", "", NetworkOutcome.BAD_NUMBER, None),
+        (484, "Address Incomplete", "", NetworkOutcome.BAD_NUMBER, None),
+        (480, "Temporarily Unavailable", "", NetworkOutcome.NO_ANSWER, None),
+        (603, "Decline", "", NetworkOutcome.DECLINED, None),
+        (503, "Service Unavailable", "Retry-After: 120", NetworkOutcome.CONGESTION, 120.0),
+    ],
+)
+async def test_final_responses_map_to_outcomes(make_endpoint, tmp_path: Path, status, reason, extra, outcome, retry) -> None:
+    port = free_udp_port()
+    sf = scenario("uas_reject.xml", tmp_path, STATUS=str(status), REASON=reason, EXTRA=extra or "X-Test: 1")
+    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
+    try:
+        await asyncio.sleep(0.3)
+        ep = await make_endpoint()
+        result = await SipCallRunner(ep).run(_request(f"sip:resident@127.0.0.1:{port}"))
+        assert (result.network, result.sip_status, result.retry_after) == (outcome, status, retry)
+        await _leak_free(ep)
+        assert await asyncio.wait_for(sipp.wait(), 10) == 0  # our ACK arrived
     finally:
         if sipp.returncode is None:
             sipp.kill()

@@ -1,0 +1,35 @@
+"""Small SIP message helpers the endpoint needs and aiosipua lacks."""
+
+from __future__ import annotations
+
+from aiosipua import SipRequest, SipResponse
+from aiosipua.headers import parse_uri
+
+
+def uri_target(uri: str, default_port: int = 5060) -> tuple[str, int]:
+    u = parse_uri(uri if uri.startswith("sip") else f"sip:{uri}")
+    return (u.host, u.port or default_port)
+
+
+def retry_after_seconds(resp: SipResponse | None) -> float | None:
+    raw = resp.get_header("retry-after") if resp is not None else None
+    if not raw:
+        return None
+    head = raw.split(";")[0].split("(")[0].strip()
+    return float(head) if head.isdigit() else None
+
+
+def ack_for_final(invite: SipRequest, resp: SipResponse) -> SipRequest:
+    ack = SipRequest(method="ACK", uri=invite.uri)
+    ack.headers.append("Via", invite.headers.get("via")[0])
+    for name in ("From", "Call-ID", "Max-Forwards"):
+        value = invite.headers.get_first(name.lower())
+        if value:
+            ack.headers.set_single(name, value)
+    for route in invite.headers.get("route"):
+        ack.headers.append("Route", route)
+    ack.headers.set_single("To", resp.headers.get_first("to") or "")
+    cseq = invite.cseq
+    ack.headers.set_single("CSeq", f"{cseq.seq if cseq else 1} ACK")
+    ack.headers.set_single("Content-Length", "0")
+    return ack
