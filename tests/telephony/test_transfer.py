@@ -15,7 +15,7 @@ from bot.telephony.runner import SipCallRunner
 from bot.telephony.softphone import Resident, Softphone, parse_answers
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
-SCRIPT = REPO / "dialogs" / "verification.en-US.yaml"
+SCRIPT = REPO / "tests" / "telephony" / "fixtures" / "short.en-US.yaml"  # the real script, short greeting
 
 
 async def test_requested_human_is_transferred_to_the_operator(make_endpoint, tmp_path: Path) -> None:
