@@ -126,4 +126,8 @@ class TelephonySettings:
 
     @classmethod
     def from_config(cls, config: Config) -> TelephonySettings:
-        return cls.from_dict(config.section("telephony"))
+        """[telephony]; the caller ID defaults to [agency] caller_id."""
+        section = dict(config.section("telephony"))
+        if "caller_id" not in section and config.agency.get("caller_id"):
+            section["caller_id"] = config.agency["caller_id"]
+        return cls.from_dict(section)
