@@ -47,6 +47,8 @@ _RELATIVE = re.compile(
 )
 # Other facts said along the way ("没有 隔离 我 是 绿 码"): their 是 is a copula, not a yes.
 _OTHER_FACT = re.compile(r"(我|我的|码|健康码|结果)?(是|都是)?([绿黄红](码|马|色的?|的)|[阴阳]性)")
+# Promises to do what the notice asks ("不 出门", "不 会 出去", "不 聚会") contain a negation but agree.
+_COMPLY = re.compile(r"(不|不会|不再|绝不|不要)(再)?(出门|出去|外出|乱跑|乱走|走动|串门|聚会|聚餐|聚集|离开|出家门|出小区|去人多)")
 _QUESTION = re.compile(r"(吗|么|嘛|呢吗)(啊|呀|吧)*$")
 _SKIP_VALUE = "skip"
 for _words, _value, _weak in (
@@ -119,6 +121,7 @@ def parse_yes_no(body: str, weak: bool = True) -> str | None:
     if _RELATIVE.search(body):
         return NO  # someone else answered the phone
     body = _OTHER_FACT.sub("|", body)
+    body = _COMPLY.sub("嗯", body)  # "好 的 我 不 出门": a promise to comply, a (weak) yes, not a "no"
     strong: list[str | None] = []
     found_weak: list[str | None] = []
     negation_end = -1
