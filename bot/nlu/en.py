@@ -206,6 +206,11 @@ def _find_intent(body: str) -> tuple[str | None, str]:
     return found, rest
 
 
+_COMPLY = re.compile(
+    r"\b(?:i )?(?:will not|won't|wont|shall not|am not going to|i'm not going to|not going to|never|do ?n't|do not) "
+    r"(?:go|going|leave|leaving|see|meet|visit|gather|travel|party)(?: out| anywhere| outside| the house| home| anyone| "
+    r"people| friends| anybody)?\b|\bno (?:parties|gatherings|going out|visitors)\b"
+)
 _WEAK = {"okay", "ok", "alright", "all right", "mhm", "uh huh", "mm hmm", "right", "sure"}
 
 
@@ -213,6 +218,7 @@ def parse_yes_no(body: str, weak: bool = True) -> str | None:
     """Last polarity phrase wins; a "yes" phrase right after a negation is a "no" ("not in quarantine")."""
     if _RELATIVE.search(body):
         return "no"  # "this is his wife speaking": someone else answered
+    body = _COMPLY.sub(" will do ", body)  # "i won't go out": a promise to comply, not a "no"
     value = None
     for m in _POLARITY_RE.finditer(body):
         kind = m.lastgroup
