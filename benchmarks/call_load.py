@@ -77,7 +77,7 @@ def percentile(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-async def run_slots(resources, script, answers, n: int, seconds: float, seed: int) -> dict:
+async def run_slots(resources, script, answers, n: int, seconds: float, seed: int, chunk: int = 160) -> dict:
     from bot.calls import CallRequest
     from bot.pipeline.call import run_call
     from bot.pipeline.offline import CallerTurn, LineTransport
@@ -92,7 +92,8 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
         k = 0
         while time.monotonic() < stop_at:
             turns = [CallerTurn("speech", pcm=rng.choice(answers)) for _ in range(4)]
-            transport = LineTransport(turns, realtime=True, max_seconds=120)
+            transport = LineTransport(turns, realtime=True, max_seconds=120, chunk_samples=chunk,
+                                      out_chunk_samples=chunk)
             req = CallRequest(f"{seed}-{i}-{k}", "", {"name": "김민수"}, script)
             rec = await run_call(transport, req, resources, audio_dir=Path(f"/tmp/call_load/{seed}-{i % 4}"))
             k += 1
@@ -114,12 +115,13 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
     return stats
 
 
-def worker(conn, resources, script, answers, n: int, seconds: float, seed: int) -> None:
+def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, chunk: int) -> None:
     resources.executor = ThreadPoolExecutor(max_workers=resources.settings.threads)  # threads do not fork
-    t0 = resource.getrusage(resource.RUSAGE_SELF)
-    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed))
+    t0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk))
     t1 = resource.getrusage(resource.RUSAGE_SELF)
     stats["cpu"] = (t1.ru_utime - t0.ru_utime) + (t1.ru_stime - t0.ru_stime)
+    stats["wall"] = time.monotonic() - w0
     conn.send(stats)
     conn.close()
 
@@ -129,6 +131,7 @@ def main() -> int:
     ap.add_argument("--calls", default="10,20,30,40,50", help="comma-separated N")
     ap.add_argument("--seconds", type=float, default=30.0, help="measured window per N")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--chunk-ms", type=int, default=20, help="audio frame size on the line (20 = RTP's)")
     args = ap.parse_args()
 
     from loguru import logger
@@ -140,7 +143,8 @@ def main() -> int:
     from bot.pipeline.resources import SpeechResources, SpeechSettings
 
     print(machine())
-    print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N")
+    print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N, "
+          f"frames of {args.chunk_ms} ms")
     resources = SpeechResources.load(None, ["ko-KR"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
     script = load_script_text(DIALOG, "load")
     resources.prepare(script, {"name": "김민수"})
@@ -161,7 +165,8 @@ def main() -> int:
             if not count:
                 continue
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=worker, args=(child, resources, script, answers, count, args.seconds, w))
+            p = ctx.Process(target=worker, args=(child, resources, script, answers, count, args.seconds, w,
+                                                     args.chunk_ms * 8))
             p.start()
             procs.append(p)
             pipes.append(parent)
@@ -173,7 +178,7 @@ def main() -> int:
         for p in procs:
             p.join()
         lat = [x for r in results for x in r["latency"]]
-        cpu = sum(r["cpu"] for r in results) / args.seconds * 100
+        cpu = sum(r["cpu"] / r["wall"] for r in results) * 100
         pss = peak
         talk = 100 * sum(r["talk"] for r in results) / max(sum(r["line"] for r in results), 1e-9)
         calls = sum(r["calls"] for r in results)

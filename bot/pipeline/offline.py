@@ -105,9 +105,10 @@ class LineClock:
 class LineOutput(FrameProcessor):
     """The bot's side of the line: plays audio onto the timeline, drops it on interruption."""
 
-    def __init__(self, line: LineClock, **kwargs):
+    def __init__(self, line: LineClock, chunk_samples: int = OUT_CHUNK, **kwargs):
         super().__init__(**kwargs)
         self.line = line
+        self.chunk = chunk_samples
         self.track = bytearray()  # bot audio, positioned on the line
         self.end = 0  # line sample where queued-and-played audio ends
         self.speaking = False
@@ -132,8 +133,8 @@ class LineOutput(FrameProcessor):
             if frame.sample_rate != RATE or frame.num_channels != 1:
                 raise ValueError(f"call audio must be 8000 Hz mono, got {frame.sample_rate} Hz")
             a = frame.audio
-            for i in range(0, len(a), OUT_CHUNK * 2):
-                self._queue.append(a[i : i + OUT_CHUNK * 2])
+            for i in range(0, len(a), self.chunk * 2):
+                self._queue.append(a[i : i + self.chunk * 2])
             self._have_audio.set()
         elif isinstance(frame, InterruptionFrame):
             self._interrupt()
@@ -320,10 +321,10 @@ class LineTransport(BaseTransport):
     """In-memory phone line: `input()` is the scripted caller, `output()` the loudspeaker."""
 
     def __init__(self, turns: list[CallerTurn], *, chunk_samples: int = 160, realtime: bool = False,
-                 max_seconds: float = 600.0):
+                 max_seconds: float = 600.0, out_chunk_samples: int = OUT_CHUNK):
         super().__init__()
         self.line = LineClock()
-        self._output = LineOutput(self.line)
+        self._output = LineOutput(self.line, out_chunk_samples)
         self._input = ScriptedCaller(self.line, self._output, turns, chunk_samples=chunk_samples,
                                      realtime=realtime, max_seconds=max_seconds)
 

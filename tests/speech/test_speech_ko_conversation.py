@@ -68,3 +68,17 @@ def test_bad_caller_audio_is_a_clear_error(tmp_path):
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
     assert proc.returncode == 2 and "unknown caller turn type '.mp3'" in proc.stderr and proc.stdout == ""
+
+
+def test_dialog_without_a_model_names_the_fetch_command(tmp_path):
+    turns = tmp_path / "turns"
+    turns.mkdir()
+    (turns / "01.silence").write_text("")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[speech]\nmodels_dir = "{tmp_path / "models"}"\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "call", "--dialog", str(ROOT / "dialogs/verification.zh-CN.yaml"),
+         "--person", '{"name": "张三"}', "--caller-audio", str(turns), "--json", "--config", str(cfg)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert proc.returncode == 2 and "veribot models fetch zh-CN" in proc.stderr and proc.stdout == ""
