@@ -155,3 +155,21 @@ async def test_queue_stream_sends_the_queue(client: TestClient, database: Databa
     assert first.startswith(b"event: queue\ndata: ")
     assert len(__import__("json").loads(first.split(b"data: ", 1)[1])["cases"]) == 3
     resp.close()
+
+
+def test_a_handed_back_person_is_redialled_with_the_operators_answers(database: Database) -> None:
+    """The seam with the dialer: hand-back makes the person due, and the next call starts with
+    the slots known so far (the operator's corrections included), so it skips those asks."""
+    from bot.campaigns.claims import claim_due
+
+    ids = add_users(database, ("op1", "operator"))
+    seeded = seed_cases(database)
+    case_id = seeded["cases"][0]
+    database.run(lambda s: cases.claim(s, case_id, ids["op1"], 15))
+    database.run(lambda s: cases.resolve(s, case_id, ids["op1"], {"health_code": "green"}, "",
+                                         cases.Resolution.RETURN_TO_BOT))
+    claims = database.run(lambda s: claim_due(s, seeded["campaign"], want=5, worker="test", clock=utcnow,
+                                              ttl=timedelta(minutes=10)))
+    esc = database.run(lambda s: s.get(Escalation, case_id), write=False)
+    assert [c.person_id for c in claims] == [esc.person_id]
+    assert claims[0].prefilled == {"identity": "yes", "health_code": "green"}
