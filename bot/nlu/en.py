@@ -101,7 +101,8 @@ _COLOUR = {"greene": "green", "greens": "green", "grain": "green", "yellowish": 
            "amber": "yellow", "orange": "yellow",
            "read": "red", "reddish": "red"}
 _NORMAL_CODE = re.compile(r"(?<!not )(?<!n't )\b(normal|fine|no problem|all good)\b")
-_NEGATED = re.compile(r"\b(not|no|isn'?t|wasn'?t|never|n't)( (a|the|exactly|really|quite|it'?s|it|even))?\s$")
+# "not red", "isn't red" negate the colour; "no, it's green" corrects a colour (the "no" answers the question).
+_NEGATED = re.compile(r"\b(?:(not|isn'?t|wasn'?t|never|n't)( (a|the|exactly|really|quite|it'?s|it|even))?|no( (a|the))?)\s$")
 _TIME_RE = re.compile(
     r"\b(?:(?P<past>was|used to|before|previously|earlier|last week|yesterday|at first|originally|had)|"
     r"(?P<present>now|is|it'?s|currently|today|became|become|turned|changed|switched|went|back to|am)|(?P<turn>but))\b"
