@@ -71,16 +71,19 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     return web.Response(text=html, status=status, content_type="text/html")
 
 
-@web.middleware
-async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def session_user(request: web.Request, touch: bool = True) -> auth.SessionUser | None:
+    """The user of the request's session cookie, if that session is still live."""
     settings = console(request).settings
     token = request.cookies.get(SESSION_COOKIE)
-    request[USER] = None
-    if token:
-        request[USER] = await db(
-            request, auth.resume_session, token,
-            timedelta(minutes=settings.idle_minutes), timedelta(hours=settings.absolute_hours),
-        )
+    if not token:
+        return None
+    return await db(request, auth.resume_session, token, timedelta(minutes=settings.idle_minutes),
+                    timedelta(hours=settings.absolute_hours), touch)
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[USER] = await session_user(request)
     if request[USER] is None and not request.path.startswith(PUBLIC_PATHS):
         if request.method in ("GET", "HEAD") and not request.path.endswith((".json", "/stream")):
             raise web.HTTPFound("/login")

@@ -139,8 +139,10 @@ def end_session(s: Session, token: str) -> None:
     s.exec(delete(WebSession).where(WebSession.token_hash == hash_token(token)))  # type: ignore[call-overload]
 
 
-def resume_session(s: Session, token: str, idle: timedelta, absolute: timedelta) -> SessionUser | None:
-    """The session's user if the token is live; expired sessions are deleted."""
+def resume_session(s: Session, token: str, idle: timedelta, absolute: timedelta,
+                   touch: bool = True) -> SessionUser | None:
+    """The session's user if the token is live; expired sessions are deleted. `touch=False`
+    checks without counting as activity (a live stream must not keep a session from idling)."""
     now = utcnow()
     ws = s.exec(select(WebSession).where(WebSession.token_hash == hash_token(token))).first()
     if ws is None:
@@ -150,7 +152,7 @@ def resume_session(s: Session, token: str, idle: timedelta, absolute: timedelta)
     if user is None or user.disabled or expired:
         s.delete(ws)
         return None
-    if (now - ws.last_seen_at).total_seconds() > 30:  # avoid a write per request
+    if touch and (now - ws.last_seen_at).total_seconds() > 30:  # avoid a write per request
         ws.last_seen_at = now
         s.add(ws)
     assert user.id is not None

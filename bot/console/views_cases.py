@@ -9,7 +9,7 @@ import logging
 from aiohttp import web
 
 from bot.console import cases
-from bot.console.app import audit_event, current_user, db, render, require
+from bot.console.app import audit_event, current_user, db, render, require, session_user
 from bot.console.context import console
 from storage.models import Role
 
@@ -34,14 +34,15 @@ async def queue_json(request: web.Request) -> web.Response:
 
 
 async def queue_stream(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: the queue whenever it changes (checked every couple of seconds)."""
+    """Server-sent events: the queue whenever it changes (checked every couple of seconds).
+    The stream ends as soon as the session does (logout, disabled account, timeout)."""
     await require(request, *WORKERS)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
     last = None
     try:
-        while True:
+        while await session_user(request, touch=False) is not None:
             rows = await db(request, cases.queue)
             body = json.dumps({"cases": rows}, ensure_ascii=False)
             if body != last:

@@ -173,3 +173,17 @@ def test_a_handed_back_person_is_redialled_with_the_operators_answers(database: 
     esc = database.run(lambda s: s.get(Escalation, case_id), write=False)
     assert [c.person_id for c in claims] == [esc.person_id]
     assert claims[0].prefilled == {"identity": "yes", "health_code": "green"}
+
+
+async def test_queue_stream_ends_when_the_session_ends(client: TestClient, database: Database) -> None:
+    from bot.console import auth
+
+    ids = add_users(database, ("op1", "operator"))
+    seed_cases(database)
+    await login(client, "op1")
+    resp = await client.get("/queue/stream")
+    assert (await resp.content.readuntil(b"\n\n")).startswith(b"event: queue")
+    database.run(lambda s: auth.set_disabled(s, ids["op1"], True))
+    rest = await resp.content.read()  # returns once the server closes the stream
+    assert b"event: queue" not in rest
+    resp.close()
