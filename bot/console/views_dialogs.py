@@ -15,13 +15,12 @@ from bot.console.context import console
 from bot.console.simulator import ChatError
 from storage.models import Role
 
-MAX_SOURCE = 256 * 1024
-
-
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_SOURCE + 1)
-    if len(raw) > MAX_SOURCE:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_SOURCE, actual_size=len(raw))
+    """The JSON object of an editor/simulator request, at most `[console] max_body_kb`."""
+    cap = console(request).settings.max_body_kb * 1024
+    raw = await request.content.read(cap + 1)
+    if len(raw) > cap:
+        raise web.HTTPRequestEntityTooLarge(max_size=cap, actual_size=len(raw))
     try:
         body = json.loads(raw or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
