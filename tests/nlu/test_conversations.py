@@ -56,6 +56,7 @@ def test_there_are_enough_conversations():
 @pytest.mark.parametrize("path", STORIES, ids=[p.stem for p in STORIES])
 def test_conversation_ends_right(path: Path, tmp_path: Path):
     story = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert all(isinstance(a, str) for a in story["answers"]), "quote yes/no answers: YAML reads them as booleans"
     record = simulate(story, tmp_path)
     assert set(record) >= {"outcome", "escalation", "slots", "transcript"}
     callers = [t["text"] for t in record["transcript"] if t["speaker"] == "caller"]
