@@ -15,6 +15,7 @@ from bot.console.context import console
 from bot.console.simulator import ChatError
 from storage.models import Role
 
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
     """The JSON object of an editor/simulator request, at most `[console] max_body_kb`."""
     cap = console(request).settings.max_body_kb * 1024
