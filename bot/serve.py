@@ -117,8 +117,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                     converse, close = await _speech(config, parts)
                     if close is not None:
                         stoppers.insert(0, close)
-                    runner = sip_runner(endpoint, converse)
-                    tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database), name="dialer"))
+                    call_runner = sip_runner(endpoint, converse)
+                    tasks.append(asyncio.create_task(run_dialer(config, call_runner, stop, database), name="dialer"))
                     log.info("campaign dialer started")
         await stop.wait()
     finally:
