@@ -26,7 +26,8 @@ _INTENTS: dict[str, str] = {
         r"(do ?n[o']?t|dont) know (him|her|anyone|anybody|who|that person|this person)|"
         r"there'?s no (one|body|\w+) (here )?(by|with|named|called)|"
         r"(new|just got this|my new) number|(this|it) is ?n[o']?t (his|her|their) (number|phone)|"
-        r"not (his|her) (number|phone)|(he|she|they) moved (out|away)"
+        r"not (his|her) (number|phone)|(number|phone) (doesn'?t|does not|no longer) belongs? to|"
+        r"no longer (his|her) (number|phone)|(he|she|they) moved (out|away)"
     ),
     "human": (
         r"\b(human|operator|agent|representative|supervisor|manager|receptionist|dispatcher)s?\b|"
@@ -39,7 +40,7 @@ _INTENTS: dict[str, str] = {
         r"(not|never) (going to|gonna) (answer|tell|say|share)|(won'?t|will not|wont) (answer|tell|say|share)|"
         r"none of your (business|concern)|mind your own|(i'?d|i would) rather not|rather not (say|answer)|"
         r"no comment|leave me alone|(i'?d|i would)? ?prefer not( to)?|stop (calling|bothering|asking)|do ?n[o']?t (call|bother|ask) me|"
-        r"\brefuse\b|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
+        r"\brefuse\b|not comfortable (sharing|saying|telling|answering|giving)|uncomfortable|confidential|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
         r"\bdecline\b|(don'?t|do not) have (the )?time|call (me )?(back )?(later|another time|tomorrow)|not a good time|bad time|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
         r"(do ?n[o']?t|dont) want to (do this|talk)|(not|never) (answering|telling)|call (me )?back later|"
