@@ -92,9 +92,9 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     app = build_app(database, settings, dialogs_dir=Path(parts.get("dialogs_dir", "dialogs")),
                     var_dir=config.var_dir, variables=config.agency,
                     campaigns_config=config.section("campaigns"))
-    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    web_runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
+    await web_runner.setup()
+    await web.TCPSite(web_runner, host, port).start()
     log.info("web console on http://%s:%d/ (secure cookies: %s)", host, port, settings.secure_cookies)
 
     stoppers: list[Callable[[], Awaitable[Any]]] = []
@@ -129,6 +129,6 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 await asyncio.wait_for(task, timeout=10)
         for stopper in reversed(stoppers):
             await stopper()
-        await runner.cleanup()
+        await web_runner.cleanup()
         await asyncio.to_thread(database.dispose)
     return 0

@@ -36,3 +36,23 @@ def test_serve_starts_reports_missing_parts_and_stops_cleanly(tmp_path: Path) ->
                       write=False) == 0
     finally:
         db.dispose()
+
+
+def test_serve_runs_the_sip_endpoint_and_dialer_when_enabled(tmp_path: Path) -> None:
+    from .live import free_port
+
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'all.db'}")
+    text = config.read_text().replace("dialer = false", "dialer = true").replace("sip = false", "sip = true")
+    text += f'\n[telephony]\nlisten = "127.0.0.1:{free_port()}"\n\n[speech]\nmodels_dir = "{tmp_path / "no-models"}"\n'
+    config.write_text(text)
+    server = Server(config, tmp_path / "serve.log")
+    try:
+        with urllib.request.urlopen(server.base + "/healthz", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        server.stop()
+    log = server.log()
+    assert server.proc.returncode == 0, log
+    assert "SIP endpoint started" in log and "campaign dialer started" in log
+    assert "calls use the keypad conversation" in log  # no speech model here: said, not hidden
+    assert "Traceback" not in log
