@@ -5,7 +5,10 @@
 `transport` — a pipecat `BaseTransport` built by the telephony side (SIP/RTP, Twilio
 websocket) or by `bot.pipeline.offline` (files, tests):
   * `transport.input()` pushes downstream `InputAudioRawFrame` (8000 Hz, mono, 16-bit
-    little-endian PCM; any chunk size, 20 ms is typical) and `InputDTMFFrame` (RFC 4733
+    little-endian PCM; any chunk size works, down to 1 sample). Prefer 60 ms frames (three
+    RTP packets): per-frame pipeline overhead dominates, and 60 ms frames cost about a third
+    of the CPU per call of 20 ms ones (`benchmarks/call_load.py --chunk-ms`), for at most
+    40 ms more barge-in latency. Also `InputDTMFFrame` (RFC 4733
     or SIP INFO digits). When the far end hangs up (BYE, websocket close, media timeout)
     it pushes `bot.pipeline.frames.CallerHangUpFrame` downstream (a pushed `EndFrame`
     or `CancelFrame` is also taken as a hang-up).

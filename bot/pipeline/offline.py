@@ -95,6 +95,9 @@ class LineClock:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return False
+            if left is None:
+                await ev.wait()  # no timer: this runs for every 20 ms of every call
+                continue
             try:
                 await asyncio.wait_for(ev.wait(), left)
             except TimeoutError:
