@@ -60,6 +60,8 @@ class SipEndpoint:
             s.max_message_bytes, RateLimit(s.rate_limit_per_second, s.rate_limit_burst, s.rate_limit_ban_seconds, s.trusted_sources)
         )
         self.transport.local_addr = s.listen
+        self._transport_send = self.transport.send
+        self.transport.send = self._send  # type: ignore[method-assign]
         self.uac = SipUAC(self.transport)
         self.uas = SipUAS(self.transport, uac=self.uac, user_agent="veribot")
         self.uas.on_invite = self._on_invite
@@ -128,7 +130,6 @@ class SipEndpoint:
                 from_uri, to_uri, remote, sdp.offer(self.local_addr[0], media.port, s.codecs),
                 extra_headers=headers, user_agent="veribot", auth=self._auth(),
             )
-            self._remember_invite(out.invite, remote)
             try:
                 await out.wait_answered(timeout=s.ring_timeout)
             except TimeoutError:
@@ -161,10 +162,16 @@ class SipEndpoint:
         finally:
             self.setting_up -= 1
 
-    def _remember_invite(self, invite: SipRequest, remote: tuple[str, int]) -> None:
-        cid = invite.call_id or ""
-        self._invites[cid] = (invite, remote)
-        asyncio.get_running_loop().call_later(40.0, self._invites.pop, cid, None)
+    def _send(self, message: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
+        """Every message leaves here; the last INVITE of each call is kept (for 40 s) so a
+        non-2xx final response to it — also after a digest-auth retry — can be ACKed."""
+        if isinstance(message, SipRequest) and message.method == "INVITE":
+            cid = message.call_id or ""
+            first = cid not in self._invites
+            self._invites[cid] = (message, addr)
+            if first:
+                asyncio.get_running_loop().call_later(40.0, self._invites.pop, cid, None)
+        self._transport_send(message, addr)
 
     def _on_response(self, resp: SipResponse) -> None:
         cseq = resp.cseq

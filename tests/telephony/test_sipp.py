@@ -14,6 +14,7 @@ from bot.dialog.script import load_script
 from bot.telephony.pcap import rtp_packets, write_pcap
 from bot.telephony.runner import SipCallRunner
 from bot.telephony.service import inbound_handler
+from bot.telephony.settings import Secret
 from bot.telephony.speech import synthesize
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
@@ -76,6 +77,23 @@ async def test_final_responses_map_to_outcomes(make_endpoint, tmp_path: Path, st
         assert (result.network, result.sip_status, result.retry_after) == (outcome, status, retry)
         await _leak_free(ep)
         assert await asyncio.wait_for(sipp.wait(), 10) == 0  # our ACK arrived
+    finally:
+        if sipp.returncode is None:
+            sipp.kill()
+            await sipp.wait()
+
+
+@pytest.mark.parametrize(("password", "status"), [("s3cret", 486), ("wrong", 403)])
+async def test_digest_authentication_towards_the_trunk(make_endpoint, tmp_path: Path, password, status) -> None:
+    port = free_udp_port()
+    sf = scenario("uas_auth.xml", tmp_path, USER="veribot", PASSWORD="s3cret")
+    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
+    try:
+        await asyncio.sleep(0.3)
+        ep = await make_endpoint(trunk=f"sip:127.0.0.1:{port}", auth_user="veribot", auth_password=Secret(password))
+        result = await SipCallRunner(ep).run(_request("+8613812345678"))  # a bare number goes via the trunk
+        assert result.sip_status == status  # 486 only when the trunk accepted our credentials
+        assert await asyncio.wait_for(sipp.wait(), 10) == 0  # every final (401, then 486/403) was ACKed
     finally:
         if sipp.returncode is None:
             sipp.kill()
