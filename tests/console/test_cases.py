@@ -187,3 +187,20 @@ async def test_queue_stream_ends_when_the_session_ends(client: TestClient, datab
     rest = await resp.content.read()  # returns once the server closes the stream
     assert b"event: queue" not in rest
     resp.close()
+
+
+async def test_only_changed_slots_are_recorded_as_the_operators(client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"))
+    case_id = seed_cases(database)["cases"][0]
+    await login(client, "op1")
+    token = await csrf_of(client)
+    await client.post(f"/cases/{case_id}/claim", headers={"X-CSRF-Token": token})
+    page = await (await client.get(f"/cases/{case_id}")).text()
+    # the known identity is offered as "keep", not re-submitted as a correction
+    assert "— keep: yes —" in page and 'value="yes" selected' not in page
+    await client.post(f"/cases/{case_id}/resolve", data={"csrf": token, "action": "close", "slot_identity": "",
+                                                        "slot_health_code": "red"})
+    esc = database.run(lambda s: s.get(Escalation, case_id), write=False)
+    sources = database.run(lambda s: {r.slot: r.source for r in s.exec(
+        select(Result).where(Result.person_id == esc.person_id)).all()}, write=False)
+    assert sources == {"identity": "bot", "health_code": "operator"}
