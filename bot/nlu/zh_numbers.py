@@ -25,6 +25,7 @@ _SCAN = re.compile(rf"(?P<zero>{_ZERO})|(?P<num>{_NUM})(?P<approx>几|多)?(?:�
 _NOT_COUNT_AFTER = re.compile(
     r"(?:个)?(?:天|号|日|月|年|点|周|星期|礼拜|小时|钟头|分|秒|岁|楼|栋|号楼|单元|块|元|毛|公里|米|样|直|起|些|般|共|定|边|会|半|家|人|码)"
 )
+_OTHER_THING = re.compile(r"(?![了吧啊呀呢的嘛核检测|]|$)")
 _NOT_COUNT_BEFORE = re.compile(r"(?:第|最后|最近|上|这|那|前|每|头|末)$")
 
 
@@ -68,6 +69,8 @@ def parse_count(compact: str) -> int | None:
             continue
         if not m.group("measure") and not m.group("approx") and _NOT_COUNT_AFTER.match(compact, m.end()):
             continue
+        if not m.group("measure") and "个" in m.group() and _OTHER_THING.match(compact, m.end()):
+            continue  # "下 一个 问题": one of something else, not one test
         number = to_int(m.group("num"))
         if number is not None:
             value = number
