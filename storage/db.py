@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
@@ -88,6 +91,7 @@ class Database:
         self._write_bind = self.engine.execution_options(veribot_write=True)
         workers = 1 if self.dialect == "sqlite" else pool_size
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="veribot-db")
+        self._writer = GroupWriter(self)
 
     @classmethod
     def from_config(cls, config: Any) -> Database:
@@ -159,11 +163,21 @@ class Database:
         raise AssertionError("unreachable")
 
     async def arun(self, fn: Callable[[Session], T], *, write: bool = True) -> T:
-        """`run` in the database thread pool: awaitable from the event loop without blocking it."""
+        """Awaitable from the event loop without blocking it: writes go to the group-commit writer
+        thread (see `submit`), reads to the database thread pool."""
+        if write:
+            return await asyncio.wrap_future(self.submit(fn))
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: self.run(fn, write=write))
+        return await loop.run_in_executor(self._pool, lambda: self.run(fn, write=False))
+
+    def submit(self, fn: Callable[[Session], T] | InsertRows) -> Future:
+        """Queue a write; the Future resolves once it is committed (durably). Writes queued together
+        share one transaction (group commit), each in its own savepoint, so one failing write fails
+        alone. Order is kept: writes are applied in the order they were submitted."""
+        return self._writer.submit(fn)
 
     def dispose(self) -> None:
+        self._writer.close()
         self._pool.shutdown(wait=True)
         self.engine.dispose()
 
@@ -185,3 +199,94 @@ def _sqlite_pragmas(engine: Engine, *, durable: bool, busy_ms: int) -> None:
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get("veribot_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass(frozen=True)
+class InsertRows:
+    """A write that only inserts rows (e.g. transcript turns): grouped into one executemany per commit,
+    applied before the other writes of that commit."""
+
+    table: Any
+    rows: list[dict[str, Any]]
+
+
+class GroupWriter:
+    """One thread applying queued writes, many per commit (fewer fsyncs under load)."""
+
+    def __init__(self, db: Database, max_batch: int = 256) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[Session], Any] | InsertRows) -> Future:
+        fut: Future = Future()
+        self._q.put((fn, fut))
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="veribot-db-writer", daemon=True)
+                self._thread.start()
+        return fut
+
+    def close(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._q.put(None)
+                self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._apply([(fn, fut) for fn, fut in batch if fut.set_running_or_notify_cancel()])
+            if stop:
+                return
+
+    def _apply(self, batch: list[tuple[Callable[[Session], Any], Future]]) -> None:
+        """All in one transaction; if one write fails for a reason other than a busy database,
+        each write is applied alone so only the faulty one fails."""
+        try:
+            values = self._commit([fn for fn, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:
+                for item in batch:
+                    self._apply([item])
+                return
+            batch[0][1].set_exception(exc)
+            return
+        for (_fn, fut), value in zip(batch, values, strict=True):
+            fut.set_result(value)
+
+    def _commit(self, fns: list[Any]) -> list[Any]:
+        delay = 0.05
+        for i in range(8):
+            try:
+                with self.db.transaction(write=True) as s:
+                    rows: dict[Any, list[dict[str, Any]]] = {}
+                    for fn in fns:
+                        if isinstance(fn, InsertRows):
+                            rows.setdefault(fn.table, []).extend(fn.rows)
+                    for table, batch in rows.items():  # one executemany per table for the whole group
+                        s.execute(insert(table), batch)
+                    return [None if isinstance(fn, InsertRows) else fn(s) for fn in fns]
+            except Exception as exc:
+                if i == 7 or not is_retryable(exc):
+                    raise
+                log.warning("database busy (%s); retry %d", type(exc).__name__, i + 1)
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")

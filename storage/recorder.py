@@ -5,9 +5,8 @@
     result = await runner.run(request)
     await rec.finish(result, also=lambda s: ...)      # attempt + results + escalation (+ `also`) in ONE commit
 
-`on_turn` is called from the event loop by the dialog engine; each turn is handed to the database
-thread pool (a single thread on SQLite, so turns land in order; `seq` is fixed when the turn is
-received anyway). The first caller turn moves the attempt to `in_call`. `finish` waits for those
+`on_turn` is called from the event loop by the dialog engine; each turn is handed to the database's
+group-commit writer thread (in order; `seq` is fixed when the turn is received anyway). The first caller turn moves the attempt to `in_call`. `finish` waits for those
 writes, adds any turns of the record that were not reported, then commits the final state.
 """
 
@@ -19,11 +18,12 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import insert, update
+from sqlmodel import Session
 
 from bot.calls import CallResult, NetworkOutcome
 from bot.dialog.events import Turn as DialogTurn
-from storage.db import Database
+from storage.db import Database, InsertRows
 from storage.models import Attempt, AttemptState, Escalation, Result, Turn, utcnow
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,8 @@ class CallRecorder:
         self.priority = priority
         self.clock = clock
         self.seq = 0
-        self._pending: list[Future] = []
+        self._pending: list[tuple[Future, dict[str, Any]]] = []
+        self._unstored: list[dict[str, Any]] = []
         self._in_call = False
 
     # ------------------------------------------------------------ live turns
@@ -48,19 +49,21 @@ class CallRecorder:
         """Record one turn without blocking the caller (the audio loop)."""
         self.seq += 1
         row = _turn_row(self.attempt_id, self.seq, turn, self.clock())
-        mark_in_call = not self._in_call
-        self._in_call = True
-        self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self.db._pool.submit(self.db.run, lambda s: _write_turn(s, row, mark_in_call)))
+        if not self._in_call:
+            self._in_call = True
+            self.db.submit(lambda s: _mark_in_call(s, self.attempt_id))
+        self._pending = [(f, r) for f, r in self._pending if not f.done() or f.exception() is not None]
+        self._pending.append((self.db.submit(InsertRows(Turn, [row])), row))
 
     async def flush(self) -> None:
-        """Wait for the turns handed over so far to be committed (errors are logged, not raised)."""
+        """Wait for the turns handed over so far; a turn that could not be stored is kept for `finish`."""
         pending, self._pending = self._pending, []
-        for fut in pending:
+        for fut, row in pending:
             try:
                 await asyncio.wrap_future(fut)
             except Exception as exc:  # a lost turn must not lose the rest of the call
-                log.error("attempt %s: a turn could not be stored: %s", self.attempt_id, type(exc).__name__)
+                log.error("attempt %s: turn %s not stored yet (%s)", self.attempt_id, row["seq"], type(exc).__name__)
+                self._unstored.append(row)
 
     # ------------------------------------------------------------ the end
     async def finish(self, result: CallResult, also: Callable[[Session], Any] | None = None,
@@ -73,35 +76,34 @@ class CallRecorder:
     def write_final(self, s: Session, result: CallResult, also: Callable[[Session], Any] | None = None,
                     outcome: str | None = None, now: Any = None) -> None:
         now = now or self.clock()
-        att = s.get(Attempt, self.attempt_id)
-        if att is None:
-            raise LookupError(f"attempt {self.attempt_id} vanished")
         rec = result.record
-        att.outcome = outcome or outcome_of(result)
-        att.state = AttemptState.INTERRUPTED if att.outcome == "interrupted" else AttemptState.ENDED
-        att.ended_at = now
-        att.network_outcome = str(result.network)
-        att.sip_status = result.sip_status
-        att.retry_after = result.retry_after
-        att.audio_dir = result.audio_dir
-        att.detail = (result.detail or "")[:500]
+        values: dict[str, Any] = {
+            "outcome": outcome or outcome_of(result), "ended_at": now, "network_outcome": str(result.network),
+            "sip_status": result.sip_status, "retry_after": result.retry_after, "audio_dir": result.audio_dir,
+            "detail": (result.detail or "")[:500],
+        }
+        values["state"] = AttemptState.INTERRUPTED if values["outcome"] == "interrupted" else AttemptState.ENDED
+        turns = list(self._unstored)
         if rec is not None:
-            att.dialog_name, att.dialog_version = rec.dialog, rec.dialog_version
-            stored = len(s.exec(select(Turn.id).where(Turn.attempt_id == self.attempt_id)).all())
-            for i, turn in enumerate(rec.transcript[stored:], start=stored + 1):
-                s.add(_turn_row(self.attempt_id, i, turn, now))
-            for slot, value in rec.slots.items():
-                if value is not None:
-                    s.add(Result(attempt_id=self.attempt_id, person_id=self.person_id,
-                                 campaign_id=self.campaign_id, slot=slot, value=value,
-                                 dialog_version=rec.dialog_version, created_at=now))
+            values["dialog_name"], values["dialog_version"] = rec.dialog, rec.dialog_version
+            turns += [_turn_row(self.attempt_id, i, t, now)
+                      for i, t in enumerate(rec.transcript[self.seq:], start=self.seq + 1)]
+            results = [{"attempt_id": self.attempt_id, "person_id": self.person_id, "campaign_id": self.campaign_id,
+                        "slot": slot, "value": value, "dialog_version": rec.dialog_version, "source": "bot",
+                        "created_at": now} for slot, value in rec.slots.items() if value is not None]
+            if results:
+                s.execute(insert(Result), results)
             if rec.escalation:
-                att.escalation_reason = str(rec.escalation.get("reason", ""))[:30]
+                values["escalation_reason"] = str(rec.escalation.get("reason", ""))[:30]
                 s.add(Escalation(attempt_id=self.attempt_id, person_id=self.person_id,
-                                 campaign_id=self.campaign_id, reason=att.escalation_reason,
+                                 campaign_id=self.campaign_id, reason=values["escalation_reason"],
                                  step=rec.escalation.get("step"), detail=str(rec.escalation.get("detail", "")),
                                  priority=self.priority, created_at=now))
-        s.add(att)
+        if turns:
+            s.execute(insert(Turn), turns)
+        done = s.execute(update(Attempt).where(Attempt.id == self.attempt_id).values(**values))
+        if done.rowcount != 1:
+            raise LookupError(f"attempt {self.attempt_id} vanished")
         if also is not None:
             also(s)
 
@@ -115,15 +117,13 @@ def outcome_of(result: CallResult) -> str:
     return str(result.network)
 
 
-def _turn_row(attempt_id: int, seq: int, turn: DialogTurn, at: Any) -> Turn:
-    return Turn(attempt_id=attempt_id, seq=seq, speaker=str(turn.speaker), text=turn.text or "",
-                step=turn.step, kind=turn.kind, parse=turn.parse, confidence=turn.confidence, at=at)
+def _turn_row(attempt_id: int, seq: int, turn: DialogTurn, at: Any) -> dict[str, Any]:
+    return {"attempt_id": attempt_id, "seq": seq, "speaker": str(turn.speaker), "text": turn.text or "",
+            "step": turn.step, "kind": turn.kind, "parse": turn.parse, "confidence": turn.confidence, "at": at,
+            "audio_path": None}
 
 
-def _write_turn(s: Session, row: Turn, mark_in_call: bool) -> None:
-    s.add(row)
-    if mark_in_call:
-        att = s.get(Attempt, row.attempt_id)
-        if att is not None and att.state in (AttemptState.CLAIMED, AttemptState.DIALLING):
-            att.state = AttemptState.IN_CALL
-            s.add(att)
+def _mark_in_call(s: Session, attempt_id: int) -> None:
+    s.execute(update(Attempt).where(Attempt.id == attempt_id,
+                                    Attempt.state.in_((AttemptState.CLAIMED, AttemptState.DIALLING)))
+              .values(state=AttemptState.IN_CALL))

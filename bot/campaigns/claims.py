@@ -126,23 +126,19 @@ def mark_dialling(s: Session, attempt_ids: list[int], now: datetime) -> None:
 
 
 def settle_person(s: Session, person_id: int, outcome: str, decision: Decision, now: datetime) -> None:
-    """After an attempt: the person is done (final state) or pending again from `retry_at`."""
-    p = s.get(Person, person_id)
-    if p is None or p.state in (PersonState.DELETED, PersonState.DO_NOT_CALL):
-        return
-    if p.state != PersonState.IN_PROGRESS and not (p.state == PersonState.PENDING and decision.final_state):
-        return  # a late result of a call whose claim had expired: only a final outcome still counts
-    another = s.exec(select(Attempt.id).where(Attempt.person_id == person_id,
-                                              Attempt.state.in_(ACTIVE_ATTEMPT_STATES))).first()
-    if another is not None:
-        return  # another attempt is live now; it settles the person
-    p.last_outcome = outcome
-    p.updated_at = now
-    if decision.final_state:
-        p.state, p.next_attempt_at = decision.final_state, None
-    else:
-        p.state, p.next_attempt_at = PersonState.PENDING, decision.retry_at
-    s.add(p)
+    """After an attempt: the person is done (final state) or pending again from `retry_at`.
+
+    One guarded UPDATE: nothing happens to a deleted / do-not-call person, nor while another attempt
+    for them is live; a late result (claim expired, person already rescheduled) only counts when final.
+    """
+    final = decision.final_state
+    live = exists().where(Attempt.person_id == Person.id, Attempt.state.in_(ACTIVE_ATTEMPT_STATES))
+    may = (Person.state == PersonState.IN_PROGRESS)
+    if final:
+        may = or_(may, Person.state == PersonState.PENDING)
+    s.execute(update(Person).where(Person.id == person_id, may, ~live).values(
+        state=final or PersonState.PENDING, next_attempt_at=None if final else decision.retry_at,
+        last_outcome=outcome, updated_at=now))
 
 
 def heartbeat(s: Session, attempt_ids: list[int], worker: str, now: datetime, ttl: timedelta) -> None:
