@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import pkgutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import aiosipua
 from aiosipua import (
     IncomingCall,
     Registration,
@@ -26,10 +28,12 @@ from bot.telephony import sdp
 from bot.telephony.call import SipCall
 from bot.telephony.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.media import MediaStream, PortPool
-from bot.telephony.settings import TelephonySettings, mask_phone
+from bot.telephony.settings import PhoneMaskFilter, TelephonySettings, mask_phone
 from bot.telephony.sipmsg import ack_for_final, retry_after_seconds, uri_target
 
 log = logging.getLogger(__name__)
+for _mod in ["aiosipua", *(f"aiosipua.{m.name}" for m in pkgutil.iter_modules(aiosipua.__path__))]:
+    logging.getLogger(_mod).addFilter(PhoneMaskFilter())  # aiosipua logs whole URIs: mask numbers
 
 InboundHandler = Callable[[SipCall], Awaitable[object]]
 TransferHandler = Callable[[SipCall, str], Awaitable[int]]  # (our call, Refer-To) -> final status

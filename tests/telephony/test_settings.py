@@ -70,3 +70,12 @@ def _levels(*segments: tuple[float, float]) -> list[float]:
 )
 def test_answering_machine_rule(levels, verdict) -> None:
     assert GreetingRule(machine_after=3.5).decide(levels) == verdict
+
+
+async def test_no_phone_number_in_sip_logs(make_endpoint, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    phone = await make_endpoint(ring_timeout=0.3)
+    await phone.dial("sip:+8613812345678@127.0.0.1:9")
+    assert caplog.records and "13812345678" not in caplog.text and "5678" in caplog.text

@@ -111,6 +111,7 @@ async def test_forty_inbound_calls_twenty_at_once_with_speech_and_dtmf(make_endp
     )
     ep = await make_endpoint(handler, capacity=25, inbound_dialog=str(SCRIPT), media_inactivity=30)
     sf = scenario("uac_pcmu_pcap.xml", tmp_path, CALLER_PCAP=str(pcap))
+    tasks_before = len(asyncio.all_tasks())
     code, out = await run_sipp(
         [f"127.0.0.1:{ep.local_addr[1]}", "-sf", str(sf), "-s", "bot", "-i", "127.0.0.1", "-p", str(free_udp_port()),
          "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-l", "20", "-m", "40", "-r", "20", "-timeout", "80s"],
@@ -118,6 +119,7 @@ async def test_forty_inbound_calls_twenty_at_once_with_speech_and_dtmf(make_endp
     )
     assert code == 0, out[-3000:]
     await _leak_free(ep)
+    assert len(asyncio.all_tasks()) <= tasks_before  # no RTP clock, call or timer task left behind
     assert len(records) == 40
     for res in records:
         assert res.record.slots["identity"] == "yes"  # the pcap's DTMF 1 answered the identity question
