@@ -203,7 +203,7 @@ def store_people(s: Session, campaign_id: int, report: ImportReport, actor: str 
         s.add(row)
         report.updated += 1
     for i in range(0, len(new), 5000):
-        s.execute(insert(Person), new[i:i + 5000])
+        s.execute(insert(Person.__table__), new[i:i + 5000])  # core executemany: no ORM bookkeeping
     report.added = len(new)
     s.add(AuditEvent(actor=actor, action="people.import", target_type="campaign", target_id=str(campaign_id),
                      detail=f"rows={report.rows} added={report.added} updated={report.updated} merged={report.merged}"))
