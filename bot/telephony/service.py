@@ -102,3 +102,31 @@ async def start_endpoint(
     endpoint = SipEndpoint(settings, on_inbound=handler)
     await endpoint.start()
     return endpoint
+
+
+def media_stream_on_call(
+    run: Callable[[Any, CallRequest], Any],
+    script: Any,
+    variables: dict[str, str],
+    lookup: Callable[[dict[str, str]], Any],
+    on_result: Callable[[CallRequest, CallResult], Any] | None = None,
+) -> Callable[[Any, Any], Any]:
+    """`on_call` for `bot.telephony.twilio.add_media_stream_route`. The TwiML <Stream>'s
+    <Parameter>s (e.g. attempt, phone) go to `lookup(params) -> InboundMatch | dict | None`;
+    `run(transport, request) -> CallRecord` runs the call, e.g.
+    `lambda t, r: run_call(t, r, resources)`. An unknown stream is closed at once."""
+
+    async def on_call(transport: Any, start: Any) -> None:
+        found = await _maybe(lookup(dict(start.custom)))
+        if isinstance(found, dict):
+            found = InboundMatch(found)
+        if found is None:
+            log.warning("media stream %s: no person for its parameters; closed", start.stream_sid[:8])
+            return
+        request = CallRequest(found.attempt_id, str(start.custom.get("phone", "")), found.person, script,
+                              prefilled_slots=found.prefilled_slots, variables=variables)
+        record = await run(transport, request)
+        if on_result is not None:
+            await _maybe(on_result(request, CallResult(NetworkOutcome.ANSWERED, record=record, detail="media stream")))
+
+    return on_call

@@ -156,3 +156,27 @@ def test_parse_start_rejects_other_formats() -> None:
     msg["start"]["mediaFormat"]["encoding"] = "audio/l16"
     with pytest.raises(StreamError, match="unsupported media format"):
         parse_start(msg)
+
+
+async def test_media_stream_on_call_finds_the_person_and_reports_the_result() -> None:
+    from sip_peers import REPO
+
+    from bot.dialog.events import CallRecord
+    from bot.dialog.script import load_script
+    from bot.telephony.service import InboundMatch, media_stream_on_call
+
+    script = load_script(REPO / "tests" / "telephony" / "fixtures" / "short.en-US.yaml")
+    ran, results = [], []
+
+    async def run(transport, request) -> CallRecord:
+        ran.append((transport, request))
+        return CallRecord(script.name, script.version, script.locale)
+
+    people = {"42": InboundMatch({"name": "Li Lei"}, attempt_id=42)}
+    on_call = media_stream_on_call(run, script, {"agency": "X"}, lambda p: people.get(p.get("attempt", "")),
+                                   on_result=lambda req, res: results.append((req, res)))
+    await on_call("transport", StreamStart(SID, "CA1", {"attempt": "42", "phone": "+8613812345678"}))
+    await on_call("transport", StreamStart(SID, "CA2", {"attempt": "7"}))  # nobody: closed, nothing run
+    assert [r.person for _, r in ran] == [{"name": "Li Lei"}]
+    assert ran[0][1].attempt_id == 42 and ran[0][1].phone == "+8613812345678"
+    assert [res.network for _, res in results] == ["answered"]
