@@ -123,7 +123,13 @@ class Conversation:
             if again.value is not None and parsed.value is None:
                 parsed = nlu.Parse("yes")  # repeating the pending value confirms it
         self._turn(Speaker.CALLER, ev.text, parse=parsed.to_json(), confidence=ev.confidence, at=ev.at)
-        if parsed.intent:
+        if parsed.intent == "who" and parsed.value is not None:
+            # "是我，你们是哪里？": answer the question, then keep the answer
+            self._say_handler("who")
+            self._on_value(parsed.value, ev.confidence)
+        elif parsed.intent:
+            if parsed.intent == "wrong_number" and self.phase == "ask" and parsed.value is not None:
+                self.record.slots[self.step.slot] = parsed.value  # "不是我，打错了" answers identity too
             self._on_intent(parsed.intent)
         elif parsed.value is None:
             self._failure("no_match")
@@ -162,9 +168,9 @@ class Conversation:
         if self.phase == "confirm":
             if value == "yes":
                 self._accept(self.pending)
-            else:
+            else:  # denied: ask the question itself again (bounded by the failure limit)
                 self.phase = "ask"
-                self._failure("no_match")
+                self._failure("no_match", denied=True)
             return
         if step.accept and str(value) not in step.accept:
             self._failure("no_match")
@@ -207,7 +213,7 @@ class Conversation:
         target = dict(step.branches).get(str(value), step.next)
         self._goto(target)
 
-    def _failure(self, kind: str) -> None:
+    def _failure(self, kind: str, denied: bool = False) -> None:
         step = self.step
         self.failures[kind] += 1
         limit = step.max_failures or self.script.settings.max_failures
@@ -215,9 +221,12 @@ class Conversation:
             self._escalate(EscalationReason.UNRESOLVED, f"{self.failures['no_input']} no-input, {self.failures['no_match']} no-match")
             return
         self.phase = "ask"
-        prompts = step.no_input if kind == "no_input" else step.no_match
-        i = min(self.failures[kind], len(prompts)) - 1
-        self._say(prompts[i], f"{step.id}.{kind}.{i}", remember=True, reset=True)
+        if denied:
+            self._say(step.prompt, f"{step.id}.prompt", remember=True, reset=True)
+        else:
+            prompts = step.no_input if kind == "no_input" else step.no_match
+            i = min(self.failures[kind], len(prompts)) - 1
+            self._say(prompts[i], f"{step.id}.{kind}.{i}", remember=True, reset=True)
         self._out.append(self._listen())
 
     def _reask(self) -> None:

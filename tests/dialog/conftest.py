@@ -51,3 +51,9 @@ def xx_script(zh_script_text: str):
     from bot.dialog.script import load_script_text
 
     return load_script_text(zh_script_text.replace("locale: zh-CN", "locale: xx-XX"), "xx.yaml")
+
+
+@pytest.fixture
+def fake_answers() -> dict[str, Parse]:
+    """The fake locale's table, for tests that add an answer (with monkeypatch.setitem)."""
+    return FAKE

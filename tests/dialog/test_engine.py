@@ -6,6 +6,7 @@ import pytest
 
 from bot.dialog.engine import Conversation, ConversationError
 from bot.dialog.events import Dtmf, End, Escalate, HangUp, Listen, NoInput, Say, Utterance
+from bot.nlu import Parse
 from bot.simulate import run_text
 
 PERSON = {"name": "张伟", "phone": "+8613800000000"}
@@ -216,3 +217,26 @@ def test_a_new_value_while_confirming_replaces_the_pending_one(xx_script):
     conv.handle(Utterance("yellow", 0.3))
     actions = conv.handle(Utterance("green"))
     assert conv.record.slots["health_code"] == "green" and actions[-1].step == "isolation"
+
+
+def test_an_answer_with_a_who_question_is_kept(xx_script, monkeypatch, fake_answers):
+    monkeypatch.setitem(fake_answers, "yes who", Parse("yes", "who"))
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    actions = conv.handle(Utterance("yes who"))
+    assert "96110" in actions[0].text and conv.record.slots["identity"] == "yes"
+    assert actions[-1].step == "residence"
+
+
+def test_wrong_number_intent_with_a_value_keeps_it(xx_script, monkeypatch, fake_answers):
+    monkeypatch.setitem(fake_answers, "no wrong", Parse("no", "wrong_number"))
+    rec = run(xx_script, ["no wrong"])
+    assert rec.outcome == "wrong_number" and rec.slots["identity"] == "no"
+
+
+def test_denied_confirmation_asks_the_question_itself(xx_script):
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    conv.handle(Utterance("yes", 0.2))
+    actions = conv.handle(Utterance("no"))
+    assert actions[0].text == "请问您是张伟本人吗？"
