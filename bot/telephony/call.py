@@ -35,7 +35,10 @@ class SipCall:
         if not self.ended.is_set():
             self.end_reason = reason
             self.ended.set()
-            self.media.clear()  # nobody is listening any more
+            if reason == "remote_bye":
+                self.media.stop_sending()  # no RTP after the far end's BYE
+            else:
+                self.media.clear()
 
     def hangup(self) -> None:
         if self.ended.is_set():

@@ -102,6 +102,7 @@ class MediaStream:
         self._drained.set()
         self._tick = asyncio.Event()
         self.closed = False
+        self.sending = True
 
     # ------------------------------------------------------------- life cycle
     async def open(self) -> int:
@@ -127,6 +128,11 @@ class MediaStream:
         if self._clock is None and not self.closed:
             self._clock = asyncio.get_running_loop().create_task(self._run_clock(), name=f"rtp-clock-{self.port}")
 
+    def stop_sending(self) -> None:
+        """The far end is gone: send nothing more (the port stays bound until close())."""
+        self.sending = False
+        self.clear()
+
     async def close(self) -> None:
         if self.closed:
             return
@@ -149,7 +155,7 @@ class MediaStream:
     # ------------------------------------------------------------- sending
     def play(self, pcm: bytes) -> None:
         """Queue 8 kHz 16-bit mono PCM; it goes out on the 20 ms clock."""
-        if pcm:
+        if pcm and self.sending:
             self._out += pcm
             self._drained.clear()
 
@@ -178,7 +184,7 @@ class MediaStream:
             self._dtmf_out.append(d)
 
     def _send(self, pt: int, payload: bytes, ts: int, marker: bool = False) -> None:
-        if self._transport is None or self.peer is None:
+        if self._transport is None or self.peer is None or not self.sending:
             return
         self._seq = (self._seq + 1) & 0xFFFF
         self._transport.sendto(RtpPacket(pt, self._seq, ts, self._ssrc, payload, marker).to_bytes(), self.peer)

@@ -29,7 +29,7 @@ from bot.telephony.call import SipCall
 from bot.telephony.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import PhoneMaskFilter, TelephonySettings, mask_phone
-from bot.telephony.sipmsg import ack_for_final, retry_after_seconds, uri_target
+from bot.telephony.sipmsg import ack_for_final, keep_record_route, retry_after_seconds, uri_target
 
 log = logging.getLogger(__name__)
 for _mod in ["aiosipua", *(f"aiosipua.{m.name}" for m in pkgutil.iter_modules(aiosipua.__path__))]:
@@ -72,6 +72,7 @@ class SipEndpoint:
         self.uas.on_bye = self._on_bye
         self.uas.on_transfer_progress = self._on_transfer_progress
         self.uas.on_refer = self._on_refer
+        self.uas._handlers["OPTIONS"] = self._on_options
         self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
         self._registration: Registration | None = None
         uac_handle = self.uac.handle_response
@@ -190,16 +191,7 @@ class SipEndpoint:
 
     # ------------------------------------------------------------------ inbound
     def _on_invite(self, inc: IncomingCall) -> None:
-        record_route = inc.invite.headers.get("record-route")
-        if record_route:  # pitfall 1: responses must carry Record-Route or the proxy loses the dialog
-            send = inc._send_response
-
-            def with_rr(code: int, reason: str, **kw: object) -> SipResponse | None:
-                extra = dict(kw.pop("extra_headers", None) or {})  # type: ignore[call-overload]
-                extra["Record-Route"] = ", ".join(record_route)
-                return send(code, reason, extra_headers=extra, **kw)  # type: ignore[arg-type]
-
-            inc._send_response = with_rr  # type: ignore[method-assign]
+        keep_record_route(inc)
         s = self.settings
         if self.busy >= s.capacity:
             inc._send_response(503, "Service Unavailable", extra_headers={"Retry-After": str(s.retry_after)})
@@ -256,6 +248,14 @@ class SipEndpoint:
         call = self.calls.get(call_id)
         if call is not None:
             call.transfer_progress(status)
+
+    def _on_options(self, request: SipRequest, addr: tuple[str, int]) -> None:
+        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
+        if self.busy >= self.settings.capacity:
+            self.uas._send_error(request, 503, "Service Unavailable",
+                                 extra_headers={"Retry-After": str(self.settings.retry_after)})
+        else:
+            self.uas._handle_options(request, addr)
 
     def _on_refer(self, inc: IncomingCall, target: str) -> None:
         call = self.calls.get(inc.call_id)

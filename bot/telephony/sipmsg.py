@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiosipua import SipRequest, SipResponse
+from aiosipua import IncomingCall, SipRequest, SipResponse
 from aiosipua.headers import parse_uri
 
 
@@ -33,3 +33,19 @@ def ack_for_final(invite: SipRequest, resp: SipResponse) -> SipRequest:
     ack.headers.set_single("CSeq", f"{cseq.seq if cseq else 1} ACK")
     ack.headers.set_single("Content-Length", "0")
     return ack
+
+
+def keep_record_route(inc: IncomingCall) -> None:
+    """aiosipua's UAS leaves Record-Route out of its responses; behind a proxy the caller's
+    BYE then gets 404 (TELEPHONY.md pitfall 1). Copy it into every response of the call."""
+    record_route = inc.invite.headers.get("record-route")
+    if not record_route:
+        return
+    send = inc._send_response
+
+    def with_rr(code: int, reason: str, **kw: object) -> SipResponse | None:
+        extra = dict(kw.pop("extra_headers", None) or {})  # type: ignore[call-overload]
+        extra["Record-Route"] = ", ".join(record_route)
+        return send(code, reason, extra_headers=extra, **kw)  # type: ignore[arg-type]
+
+    inc._send_response = with_rr  # type: ignore[method-assign]

@@ -106,3 +106,64 @@ async def test_unreachable_peer_times_out_as_no_answer(make_endpoint) -> None:
     assert out.call is None and out.status == 408
     assert outcome_for(out.status) is NetworkOutcome.NO_ANSWER
     assert phone.busy == 0 and not phone.ports.in_use
+
+
+async def test_options_health_check_says_503_at_capacity(make_endpoint) -> None:
+    import socket
+
+    async def inbound(call: SipCall) -> None:
+        await call.ended.wait()
+
+    bot = await make_endpoint(inbound, capacity=1)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+
+    async def ping(n: int) -> bytes:
+        port = sock.getsockname()[1]
+        sock.sendto((
+            "OPTIONS sip:bot@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};rport;branch=z9hG4bKping{n}\r\n"
+            "From: <sip:lb@127.0.0.1>;tag=1\r\nTo: <sip:bot@127.0.0.1>\r\n"
+            f"Call-ID: ping-{n}\r\nCSeq: {n} OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        ).encode(), bot.local_addr)
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            try:
+                return sock.recv(4096)
+            except BlockingIOError:
+                pass
+        raise AssertionError("no reply")
+
+    try:
+        assert (await ping(1)).startswith(b"SIP/2.0 200")
+        phone = await make_endpoint()
+        out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+        reply = await ping(2)
+        assert reply.startswith(b"SIP/2.0 503") and b"Retry-After" in reply
+        out.call.hangup()
+        await _wait(lambda: bot.busy == 0)
+        assert (await ping(3)).startswith(b"SIP/2.0 200")
+    finally:
+        sock.close()
+
+
+async def test_no_rtp_is_sent_after_the_far_end_hangs_up(make_endpoint) -> None:
+    held = asyncio.Event()
+
+    async def inbound(call: SipCall) -> None:
+        call.media.play(b"\x00\x10" * 80000)  # 10 s queued
+        await call.ended.wait()
+        held.set()
+        await asyncio.sleep(1.0)  # the handler lingers: the stream must stay quiet meanwhile
+
+    bot = await make_endpoint(inbound)
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    await asyncio.sleep(0.3)
+    bot_call = next(iter(bot.calls.values()))
+    out.call.hangup()
+    await asyncio.wait_for(held.wait(), 3)
+    sent = bot_call.media.stats.sent
+    await asyncio.sleep(0.5)
+    assert bot_call.media.stats.sent == sent and not bot_call.media.closed
