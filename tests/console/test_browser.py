@@ -208,6 +208,9 @@ def test_every_page_works_on_desktop_and_phone(env: dict[str, Any], width: int, 
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(env["server"].base + "/login")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    shot(page, f"page-{width}-login")
     log_in(env, page, "admin1")
     for template in PAGES:
         path = template.format(case=ids["cases"][2], campaign=ids["campaign"])
