@@ -100,8 +100,3 @@ def _deactivate(s: Session, name: str, locale: str) -> None:
     s.exec(update(DialogVersion)  # type: ignore[call-overload]
            .where(col(DialogVersion.name) == name, col(DialogVersion.locale) == locale)
            .values(active=False))
-
-
-def active_text(s: Session, name: str, locale: str) -> DialogVersion | None:
-    return s.exec(select(DialogVersion).where(DialogVersion.name == name, DialogVersion.locale == locale,
-                                              col(DialogVersion.active).is_(True))).first()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -110,12 +109,3 @@ def set_cookie(response: web.StreamResponse, settings: ConsoleSettings, name: st
                max_age: int | None = None) -> None:
     response.set_cookie(name, value, max_age=max_age, path="/", httponly=True,
                         secure=settings.secure_cookies, samesite="Strict")
-
-
-def ensure_pre_csrf(request: web.Request, response: web.StreamResponse) -> str:
-    """Give an anonymous visitor a double-submit token for the login/set-up form."""
-    token = request.cookies.get(PRE_CSRF_COOKIE)
-    if not token:
-        token = secrets.token_urlsafe(32)
-        set_cookie(response, console(request).settings, PRE_CSRF_COOKIE, token)
-    return token

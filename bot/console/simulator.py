@@ -80,9 +80,6 @@ class Simulator:
             self.chats.pop(chat_id, None)
         return chat.state(lines)
 
-    def hang_up(self, owner: int, chat_id: str) -> dict[str, Any]:
-        return self.answer(owner, chat_id, "<hangup>") if chat_id in self.chats else {"lines": []}
-
     def _expire(self) -> None:
         now = time.monotonic()
         for k, chat in list(self.chats.items()):
