@@ -183,6 +183,12 @@ def _policy(s: Session, campaign_id: int) -> RetryPolicy:
     return RetryPolicy.from_json(camp.retry_policy if camp else None)
 
 
+def active_workers(s: Session) -> list[str]:
+    """Workers holding active attempts."""
+    return [w for w in s.exec(select(Attempt.claimed_by).where(Attempt.state.in_(ACTIVE_ATTEMPT_STATES))
+                              .distinct()).all() if w]
+
+
 def remaining(s: Session, campaign_id: int) -> int:
     """People still to call (pending or in progress) in a campaign."""
     return s.exec(select(func.count()).select_from(Person).where(

@@ -151,10 +151,17 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_change(args: argparse.Namespace) -> int:
-    from bot.campaigns.store import CampaignError, change_status
+    from bot.campaigns.scripts import ScriptSource
+    from bot.campaigns.store import CampaignError, change_status, get_campaign
 
     _, db = _open(args)
     try:
+        if args.action in ("start", "resume"):  # refuse to run a campaign whose dialog does not load
+            camp = db.run(lambda s: get_campaign(s, args.name), write=False)
+            try:
+                ScriptSource(db).for_campaign(camp)
+            except Exception as exc:
+                return _fail(f"campaign {args.name!r}: its dialog cannot be loaded: {exc}", EXIT_REJECTED)
         camp = db.run(lambda s: change_status(s, args.name, args.action))
     except CampaignError as exc:
         return _fail(str(exc), EXIT_REJECTED)

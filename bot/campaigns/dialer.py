@@ -38,6 +38,20 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _dead_local_process(worker: str) -> bool:
+    """True for a default worker id (host:pid) of this host whose process no longer exists."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class Dialer:
     def __init__(
         self,
@@ -75,18 +89,26 @@ class Dialer:
 
     # ------------------------------------------------------------ loop
     async def run(self, stop: asyncio.Event) -> None:
-        """Dial until `stop` is set; then drain live calls (cancelled after `drain_seconds`)."""
-        while not stop.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("dialer tick failed; retrying")
-            self._wake.clear()
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            await asyncio.wait(waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-            for w in waits:
-                w.cancel()
-        await self.drain(self.drain_seconds)
+        """Dial until `stop` is set; then drain live calls (cancelled after `drain_seconds`).
+        If this task is cancelled, live calls are cancelled and recorded as interrupted first."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("dialer tick failed; retrying")
+                self._wake.clear()
+                waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+                await asyncio.wait(waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+                for w in waits:
+                    w.cancel()
+            await self.drain(self.drain_seconds)
+        except asyncio.CancelledError:
+            tasks = list(self.live.values())
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     async def drain(self, grace: float) -> None:
         tasks = list(self.live.values())
@@ -100,11 +122,14 @@ class Dialer:
     async def tick(self) -> list[Claim]:
         """One round; returns the attempts it started (their calls run as tasks in `self.live`)."""
         now = self.clock()
-        if not self._started:  # our own attempts from before a restart belong to nobody now
-            n = await self.db.arun(lambda s: ops.recover(s, now, worker=self.worker_id))
+        if not self._started:  # attempts of an earlier run of this worker (or a dead local process)
+            n = 0
+            for worker in [self.worker_id, *await self.db.arun(ops.active_workers, write=False)]:
+                if worker == self.worker_id or _dead_local_process(worker):
+                    n += await self.db.arun(lambda s, w=worker: ops.recover(s, now, worker=w))
             self._started = True
             if n:
-                log.warning("recovered %d attempt(s) left by an earlier run of this worker", n)
+                log.warning("recovered %d attempt(s) left by a worker that is gone", n)
         if self._last_beat is None or now - self._last_beat >= self.ttl / 3:
             ids = list(self.live)
             await self.db.arun(lambda s: ops.heartbeat(s, ids, self.worker_id, now, self.ttl))

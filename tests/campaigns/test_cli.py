@@ -91,3 +91,14 @@ async def test_lifecycle_export_and_purge(config, capsys):
     code, out, _ = run(capsys, "campaigns", "status", "c1", "--json")
     assert json.loads(out)["people"] == 1
     assert run(capsys, "campaigns", "cancel", "c1")[0] == 1  # done campaigns cannot be cancelled
+
+
+def test_a_campaign_whose_dialog_does_not_load_cannot_start(config, capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsteps: [\n", encoding="utf-8")
+    db = Database.from_config(load_config(config))
+    db.run(lambda s: setattr(get_campaign(s, "c1"), "dialog_path", str(bad)))
+    db.dispose()
+    code, _, err = run(capsys, "campaigns", "start", "c1")
+    assert code == 1 and "dialog cannot be loaded" in err
+    assert json.loads(run(capsys, "campaigns", "status", "c1", "--json")[1])["status"] == "draft"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from campaign_fakes import Clock, ScriptedRunner, TextRunner, add_campaign, answered, settle
 from sqlmodel import select
 
@@ -163,3 +164,48 @@ async def test_claims_of_a_dead_worker_are_recovered_with_a_cool_down(db):
         t.cancel()
     await settle(dead)
     assert {p.state for p in people(db, cid).values()} == {"completed"}
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+async def test_attempts_of_a_dead_local_process_are_recovered_at_start(db, dead_pid):
+    import socket
+
+    gone = f"{socket.gethostname()}:{dead_pid}"
+    clock = Clock()
+    cid = add_campaign(db, people=[("+8613800000001", 1)])
+    dead = Dialer(db, ScriptedRunner(), worker_id=gone, clock=clock)
+    dead.runner.gate = asyncio.Event()
+    await dead.tick()  # dialling, then the process "dies"
+    fresh = Dialer(db, ScriptedRunner(), clock=clock)  # default id: this host, this pid
+    assert await fresh.tick() == []  # recovered at once (no claim expiry wait), then the cool-down
+    att = db.run(lambda s: s.exec(select(Attempt)).one())
+    assert (att.state, att.outcome) == ("interrupted", "interrupted")
+    assert people(db, cid)["+8613800000001"].state == "pending"
+    for t in list(dead.live.values()):
+        t.cancel()
+
+
+async def test_a_cancelled_dialer_records_live_calls_as_interrupted(db):
+    cid = add_campaign(db, people=[("+8613800000001", 1), ("+8613800000002", 1)])
+    runner = ScriptedRunner()
+    runner.gate = asyncio.Event()
+    dialer = Dialer(db, runner, worker_id="w", clock=Clock(), poll_seconds=0.01)
+    task = asyncio.create_task(dialer.run(asyncio.Event()))
+    for _ in range(1000):
+        if len(runner.requests) == 2:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    atts = db.run(lambda s: s.exec(select(Attempt)).all())
+    assert {(a.state, a.outcome) for a in atts} == {("interrupted", "interrupted")}
+    assert {p.state for p in people(db, cid).values()} == {"pending"}
