@@ -74,7 +74,7 @@ class SipEndpoint:
         self.uas.on_refer = self._on_refer
         self.uas._handlers["OPTIONS"] = self._on_options
         self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
-        self._registration: Registration | None = None
+        self.registration: Registration | None = None
         uac_handle = self.uac.handle_response
         self.uac.handle_response = lambda resp, addr: (self._on_response(resp), uac_handle(resp, addr))  # type: ignore[method-assign]
 
@@ -95,8 +95,8 @@ class SipEndpoint:
         s = self.settings
         if s.register and s.trunk:
             aor = f"sip:{s.auth_user or s.caller_id}@{uri_target(s.trunk)[0]}"
-            self._registration = Registration(self.uac, aor, uri_target(s.trunk), auth=self._auth())
-            self._registration.register()
+            self.registration = Registration(self.uac, aor, uri_target(s.trunk), auth=self._auth())
+            self.registration.register()
         log.info("SIP endpoint on %s:%d", *self.local_addr)
 
     async def stop(self) -> None:
@@ -106,9 +106,9 @@ class SipEndpoint:
             await asyncio.wait(list(self._tasks), timeout=HANGUP_GRACE + 1)
         for call in list(self.calls.values()):
             await self._release(call)
-        if self._registration is not None:
+        if self.registration is not None:
             with contextlib.suppress(Exception):
-                self._registration.unregister()
+                self.registration.unregister()
         await self.uas.stop()
 
     def _auth(self) -> SipDigestAuth | None:

@@ -131,3 +131,23 @@ def _settings_for_inbound():
     from bot.telephony.settings import TelephonySettings
 
     return TelephonySettings(inbound_dialog=str(SCRIPT))
+
+
+@pytest.mark.parametrize(("password", "state"), [("s3cret", "registered"), ("wrong", "failed")])
+async def test_register_with_the_trunk(make_endpoint, tmp_path: Path, password, state) -> None:
+    port = free_udp_port()
+    sf = scenario("uas_register.xml", tmp_path, USER="veribot", PASSWORD="s3cret")
+    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
+    try:
+        await asyncio.sleep(0.3)
+        ep = await make_endpoint(trunk=f"sip:127.0.0.1:{port}", register=True, auth_user="veribot",
+                                 auth_password=Secret(password))
+        for _ in range(100):
+            if ep.registration.state.value in ("registered", "failed"):
+                break
+            await asyncio.sleep(0.02)
+        assert ep.registration.state.value == state
+    finally:
+        if sipp.returncode is None:
+            sipp.kill()
+            await sipp.wait()
