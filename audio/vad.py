@@ -75,8 +75,7 @@ class SpeechDetector:
         self._context = np.zeros(CONTEXT, dtype=np.float32)
         self._quiet_windows = 0
 
-    def _confidence(self, window: np.ndarray) -> float:
-        rms = float(np.sqrt(np.mean(np.square(window)))) * 32768.0
+    def _confidence(self, window: np.ndarray, rms: float) -> float:
         if rms < self.energy_floor:
             self._quiet_windows += 1
             if self._quiet_windows * WINDOW >= 2 * self.sample_rate and not self.speaking:
@@ -94,11 +93,12 @@ class SpeechDetector:
         buf = np.concatenate((self._pending, samples)) if self._pending.size else samples
         events: list[SpeechEvent] = []
         n = len(buf) // WINDOW
+        windows = buf[: n * WINDOW].reshape(n, WINDOW)
+        energy = np.sqrt(np.einsum("ij,ij->i", windows, windows) / WINDOW) * 32768.0  # RMS per window
         for i in range(n):
-            window = buf[i * WINDOW : (i + 1) * WINDOW]
             start = self.position
             self.position += WINDOW
-            voiced = self._confidence(window) >= self.threshold
+            voiced = self._confidence(windows[i], float(energy[i])) >= self.threshold
             if voiced:
                 if self._voiced_run == 0:
                     self._run_start = start
