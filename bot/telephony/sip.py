@@ -116,7 +116,8 @@ class SipEndpoint:
         return SipDigestAuth(s.auth_user, s.auth_password.reveal()) if s.auth_user else None
 
     def _media(self) -> MediaStream:
-        return MediaStream(self.local_addr[0], self.ports, inactivity=self.settings.media_inactivity)
+        """RTP binds where SIP listens; SDP and Contact advertise `local_addr` (public_address)."""
+        return MediaStream(self.settings.listen[0], self.ports, inactivity=self.settings.media_inactivity)
 
     # ------------------------------------------------------------------ outbound
     async def dial(self, uri: str, *, caller_id: str | None = None, headers: dict[str, str] | None = None) -> DialOutcome:
@@ -124,6 +125,8 @@ class SipEndpoint:
         s = self.settings
         if self.busy >= s.capacity:
             return DialOutcome(None, 503, "worker at capacity", float(s.retry_after))
+        if not uri.startswith("sip") and not s.trunk:
+            return DialOutcome(None, None, "a bare number needs [telephony] trunk")
         self.setting_up += 1
         media = self._media()
         try:

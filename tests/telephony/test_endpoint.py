@@ -167,3 +167,10 @@ async def test_no_rtp_is_sent_after_the_far_end_hangs_up(make_endpoint) -> None:
     sent = bot_call.media.stats.sent
     await asyncio.sleep(0.5)
     assert bot_call.media.stats.sent == sent and not bot_call.media.closed
+
+
+async def test_a_bare_number_without_a_trunk_is_a_clear_failure(make_endpoint) -> None:
+    phone = await make_endpoint()
+    out = await phone.dial("+8613812345678")
+    assert out.call is None and out.status is None and "trunk" in out.reason
+    assert outcome_for(out.status) is NetworkOutcome.FAILED and phone.busy == 0
