@@ -111,12 +111,15 @@ class Database:
         """Bring the schema to `revision` with alembic (creates it in an empty database)."""
         from alembic import command
 
-        with self.engine.connect() as conn:
+        # processes starting together migrate one at a time: BEGIN IMMEDIATE / an advisory lock
+        with self.engine.connect().execution_options(veribot_write=True) as conn:
             raw = conn.connection.driver_connection if self.dialect == "sqlite" else None
             if raw is not None:  # SQLite rebuilds tables to alter them: FKs off meanwhile (outside a txn)
                 raw.execute("PRAGMA foreign_keys=OFF")
             try:
                 with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
                     command.upgrade(self.alembic_config(conn), revision)
             finally:
                 if raw is not None:

@@ -87,3 +87,19 @@ def test_one_active_attempt_per_number_is_enforced_by_the_database(db):
             db.run(lambda s, st=state: s.add(Attempt(person_id=pid, campaign_id=cid, phone="+8613800138000", state=st)))
     for state in ("ended", "interrupted", "ended"):
         db.run(lambda s, st=state: s.add(Attempt(person_id=pid, campaign_id=cid, phone="+8613800138000", state=st)))
+
+
+def test_processes_starting_together_migrate_one_at_a_time(tmp_path):
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    code = f"from storage.db import Database; Database({url!r}).upgrade()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    from storage.db import Database
+
+    db = Database(url)
+    assert _diff(db) == []
+    db.dispose()
