@@ -220,5 +220,5 @@ def _merge_row(row: Person, p: dict[str, Any], now: Any) -> None:
     row.updated_at = now
 
 
-def stderr_progress(stream: TextIO = sys.stderr) -> Callable[[int], None]:
-    return lambda n: print(f"… {n} rows checked", file=stream, flush=True)
+def stderr_progress(stream: TextIO | None = None) -> Callable[[int], None]:
+    return lambda n: print(f"… {n} rows checked", file=stream or sys.stderr, flush=True)

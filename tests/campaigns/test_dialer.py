@@ -209,3 +209,46 @@ async def test_a_cancelled_dialer_records_live_calls_as_interrupted(db):
     atts = db.run(lambda s: s.exec(select(Attempt)).all())
     assert {(a.state, a.outcome) for a in atts} == {("interrupted", "interrupted")}
     assert {p.state for p in people(db, cid).values()} == {"pending"}
+
+
+@pytest.mark.parametrize(("network", "sip", "state", "delay"), [
+    (NetworkOutcome.BUSY, 486, "pending", 600),
+    (NetworkOutcome.NO_ANSWER, 480, "pending", 1800),
+    (NetworkOutcome.NO_ANSWER, 408, "pending", 1800),
+    (NetworkOutcome.DECLINED, 603, "pending", 14400),
+    (NetworkOutcome.CONGESTION, 503, "pending", 300),
+    (NetworkOutcome.BAD_NUMBER, 404, "failed", None),
+    (NetworkOutcome.FAILED, None, "pending", 300),
+])
+async def test_network_outcomes_are_recorded_and_rescheduled(db, network, sip, state, delay):
+    clock = Clock()
+    cid = add_campaign(db, people=[("+8613800000001", 1)])
+    dialer = Dialer(db, ScriptedRunner(lambda r: CallResult(network, sip_status=sip)), worker_id="w", clock=clock)
+    await dialer.tick()
+    await settle(dialer)
+    att = db.run(lambda s: s.exec(select(Attempt)).one())
+    assert (att.state, att.outcome, att.network_outcome, att.sip_status) == ("ended", str(network), str(network), sip)
+    p = people(db, cid)["+8613800000001"]
+    assert p.state == state
+    if delay is None:
+        assert p.next_attempt_at is None
+    else:
+        assert (p.next_attempt_at - clock.now).total_seconds() == delay
+
+
+async def test_a_runner_that_crashes_fails_the_attempt_not_the_dialer(db):
+    def boom(_req):
+        raise RuntimeError("transport exploded")
+
+    cid = add_campaign(db, people=[("+8613800000001", 1), ("+8613800000002", 2)], concurrency=1)
+    clock = Clock()
+    runner = ScriptedRunner(boom)
+    dialer = Dialer(db, runner, worker_id="w", clock=clock)
+    await dialer.tick()
+    await settle(dialer)
+    runner.decide = lambda r: answered()
+    await dialer.tick()
+    await settle(dialer)
+    ps = people(db, cid)
+    assert ps["+8613800000001"].last_outcome == "failed" and ps["+8613800000001"].state == "pending"
+    assert ps["+8613800000002"].state == "completed"

@@ -109,3 +109,16 @@ def test_store_people_on_both_databases(db, tmp_path):
     with pytest.raises(ImportRejected) as exc:
         parse_people(read_table(write_csv(tmp_path / "q.csv", "姓名,电话\n甲,12345\n")))
     assert exc.value.problems == ["row 2: phone is not a valid number"]
+
+
+def test_large_files_show_progress_on_stderr(config, capsys):
+    f = config / "big.csv"
+    with f.open("w", encoding="utf-8") as fh:
+        fh.write("姓名,手机号,住址,备注\n")
+        for i in range(30000):
+            fh.write(f"测试人员{i},138{i:08d},甘肃省兰州市城关区某某街道某某小区{i}号楼,无\n")
+    assert f.stat().st_size > 1_000_000
+    assert main(["people", "import", str(f), "--campaign", "big"]) == 0
+    out = capsys.readouterr()
+    assert "10000 rows checked" in out.err and "30000 rows checked" in out.err
+    assert json.loads(out.out)["added"] == 30000
