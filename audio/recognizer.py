@@ -94,6 +94,14 @@ class AnswerRecognizer:
                 self._segments.append(parse_result(self._rec.Result()))
             self.fed_samples += len(pcm) // 2
 
+    def partial(self) -> str:
+        """What the current turn sounds like so far (words not final)."""
+        if self._rec is None:
+            return ""
+        said = [r.text for r in self._segments]
+        said.append(json.loads(self._rec.PartialResult() or "{}").get("partial", "").replace(UNK, ""))
+        return " ".join(" ".join(said).split())
+
     def finish(self) -> Recognition:
         """The result for the audio fed since the last finish; the recognizer is reset."""
         if self._rec is None:

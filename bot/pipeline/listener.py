@@ -2,7 +2,8 @@
 (energy gate + Silero at 8 kHz, end-of-turn silence per question) and transcribes only
 the audio around speech (with pre-roll) with the current question's Vosk grammar, off the
 event loop. Emits CallerSpeechFrame at speech start/stop (barge-in needs the start fast),
-CallerAnswerFrame at the end of a turn, and LineClockFrame every ~100 ms of line audio.
+InterimTranscriptionFrame while the caller speaks, CallerAnswerFrame (final text, word
+confidences) at the end of a turn, and LineClockFrame every ~100 ms of line audio.
 Keeps each answer's audio as a clip when given a directory."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from concurrent.futures import Executor
 from pathlib import Path
 
-from pipecat.frames.frames import CancelFrame, EndFrame, Frame, InputAudioRawFrame
+from pipecat.frames.frames import CancelFrame, EndFrame, Frame, InputAudioRawFrame, InterimTranscriptionFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from audio.recognizer import AnswerRecognizer, Recognition
@@ -58,6 +59,8 @@ class CallerListener(FrameProcessor):
         self._listen = None
         self._grammar_due = False
         self._clips = 0
+        self.bad_frames = 0
+        self._interim = ""
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)
@@ -66,22 +69,27 @@ class CallerListener(FrameProcessor):
             if self.line is not None:
                 self.line.heard(self._heard // 2)
         elif isinstance(frame, ExpectAnswerFrame):
-            self._listen = frame.listen
-            self._grammar_due = True
-            if frame.listen is not None:
-                self.detector.set_end_silence(frame.listen.end_silence)
+            self.expect(frame.listen)
         elif isinstance(frame, (EndFrame, CancelFrame)):
             await self.push_frame(frame, direction)
             await self._run(self.recognizer.close)
         else:
             await self.push_frame(frame, direction)
 
+    def expect(self, listen) -> None:
+        """The next answer is to `listen` (grammar, end-of-turn silence); None: free decoding."""
+        self._listen = listen
+        self._grammar_due = True
+        if listen is not None:
+            self.detector.set_end_silence(listen.end_silence)
+
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     async def _hear(self, pcm: bytes) -> None:
-        if len(pcm) & 1:
-            raise ValueError(f"odd-length 16-bit PCM frame: {len(pcm)} bytes")
+        if len(pcm) & 1:  # a broken frame from the transport: keep the whole samples, count it
+            self.bad_frames += 1
+            pcm = pcm[:-1]
         events = self.detector.feed(pcm)
         self._heard += len(pcm)
         if self._in_turn:
@@ -120,7 +128,15 @@ class CallerListener(FrameProcessor):
             listen = self._listen
             await self._run(self.recognizer.expect, self.grammar_for(listen) if listen else None)
         chunk, self._unfed = bytes(self._unfed), bytearray()
-        await self._run(self.recognizer.accept, chunk)
+        heard = await self._run(self._accept, chunk)
+        if heard and heard != self._interim:
+            self._interim = heard
+            await self.push_frame(InterimTranscriptionFrame(text=heard, user_id="caller",
+                                                            timestamp=f"{self._heard / 2 / RATE:.3f}"))
+
+    def _accept(self, chunk: bytes) -> str:  # in the executor: one hop for both calls
+        self.recognizer.accept(chunk)
+        return self.recognizer.partial()
 
     async def _answer(self, end: float) -> None:
         await self._feed()
@@ -131,6 +147,7 @@ class CallerListener(FrameProcessor):
             path = self.clip_dir / f"{self._clips:02d}-{step or 'none'}.wav"
             await self._run(write_wav, path, bytes(self._turn))
         self._turn = bytearray()
+        self._interim = ""
         await self.push_frame(
             CallerAnswerFrame(
                 text=result.text,
