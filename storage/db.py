@@ -34,6 +34,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 log = logging.getLogger(__name__)
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # noise on every command
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 _RETRY_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available

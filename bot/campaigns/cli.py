@@ -24,25 +24,25 @@ def register(sub: Any) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--campaign", required=True)
     p.add_argument("--region", help="default region for numbers without +country code (config: CN)")
-    _common(p)
     p.set_defaults(func=cmd_import)
+    _common(p)
 
     camps = sub.add_parser("campaigns", help="list, start, pause, resume, cancel, status")
     csub = camps.add_subparsers(dest="campaigns_cmd", required=True)
     p = csub.add_parser("list")
     p.add_argument("--json", action="store_true")
-    _common(p)
     p.set_defaults(func=cmd_list)
+    _common(p)
     p = csub.add_parser("status")
     p.add_argument("name")
     p.add_argument("--json", action="store_true")
-    _common(p)
     p.set_defaults(func=cmd_status)
+    _common(p)
     for action in ("start", "pause", "resume", "cancel"):
         p = csub.add_parser(action)
         p.add_argument("name")
-        _common(p)
         p.set_defaults(func=cmd_change, action=action)
+        _common(p)
 
     results = sub.add_parser("results", help="export results; webhook dead letters")
     rsub = results.add_subparsers(dest="results_cmd", required=True)
@@ -50,23 +50,44 @@ def register(sub: Any) -> None:
     p.add_argument("--campaign", required=True)
     p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
     p.add_argument("--output", "-o", type=Path, help="file to write (default stdout; xlsx needs a file)")
-    _common(p)
     p.set_defaults(func=cmd_export)
+    _common(p)
     p = rsub.add_parser("dead-letters", help="webhook deliveries that gave up")
     p.add_argument("--json", action="store_true")
-    _common(p)
     p.set_defaults(func=cmd_dead_letters)
+    _common(p)
 
     p = sub.add_parser("purge", help="erase records past retention, or one person on request")
     p.add_argument("--phone", help="erase this person now (E.164 or local number)")
     p.add_argument("--campaign", help="only in this campaign (with --phone)")
     p.add_argument("--json", action="store_true")
-    _common(p)
     p.set_defaults(func=cmd_purge)
+    _common(p)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="config.toml path (default ./config.toml or $VERIBOT_CONFIG)")
+    func = p.get_default("func")
+    if func is not None:
+        p.set_defaults(func=_guarded(func))
+
+
+def _guarded(func: Any) -> Any:
+    """Bad configuration or an unreachable database: one clear line, exit 2 (no traceback)."""
+
+    def run(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import OperationalError
+
+        from bot.config import ConfigError
+
+        try:
+            return func(args)
+        except (ConfigError, ValueError) as exc:
+            return _fail(f"configuration: {exc}")
+        except OperationalError as exc:
+            return _fail(f"database unavailable: {type(exc.orig).__name__ if exc.orig else exc}")
+
+    return run
 
 
 def _open(args: argparse.Namespace) -> tuple[Any, Any]:
