@@ -122,3 +122,12 @@ def test_large_files_show_progress_on_stderr(config, capsys):
     out = capsys.readouterr()
     assert "10000 rows checked" in out.err and "30000 rows checked" in out.err
     assert json.loads(out.out)["added"] == 30000
+
+
+def test_a_missing_config_or_database_is_one_clear_line(tmp_path, capsys):
+    assert main(["campaigns", "list", "--config", str(tmp_path / "none.toml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+    cfg = tmp_path / "pg.toml"
+    cfg.write_text('[database]\nurl = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n', encoding="utf-8")
+    assert main(["campaigns", "list", "--config", str(cfg)]) == 2
+    assert "database unavailable" in capsys.readouterr().err

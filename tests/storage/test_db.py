@@ -64,3 +64,17 @@ async def test_database_work_does_not_block_the_event_loop(db):
     await db.arun(lambda s: time.sleep(0.5))  # ... and a slow write
     hb.cancel()
     assert ticks >= 20  # the loop kept running meanwhile
+
+
+async def test_queued_writes_of_a_live_call_wait_out_a_locked_database(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'v.db'}", busy_timeout=0.1)
+    db.upgrade()
+    blocker = sqlite3.connect(tmp_path / "v.db", isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    threading.Timer(1.0, lambda: blocker.execute("COMMIT")).start()
+    futs = [db.submit(lambda s, i=i: s.add(AuditEvent(actor="call", action=f"turn{i}"))) for i in range(5)]
+    for f in futs:
+        await asyncio.wrap_future(f)
+    assert len(db.run(lambda s: s.exec(select(AuditEvent)).all(), write=False)) == 5
+    blocker.close()
+    db.dispose()
