@@ -53,9 +53,13 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def enqueue(s: Session, campaign_id: int, attempt_id: int, payload: dict[str, Any], now: datetime) -> None:
-    s.add(WebhookDelivery(campaign_id=campaign_id, attempt_id=attempt_id, idempotency_key=f"attempt-{attempt_id}",
-                          payload=payload, next_try_at=now, created_at=now))
+def enqueue(s: Session, campaign_id: int, attempt_id: int, payload: dict[str, Any], now: datetime,
+            key: str | None = None) -> None:
+    """Queue a delivery in the caller's transaction. `key` defaults to `attempt-<id>`; a later update
+    about the same person (e.g. an operator's resolution) needs its own key, e.g. `resolution-<id>`."""
+    s.add(WebhookDelivery(campaign_id=campaign_id, attempt_id=attempt_id,
+                          idempotency_key=key or f"attempt-{attempt_id}", payload=payload, next_try_at=now,
+                          created_at=now))
 
 
 def dead_letters(s: Session) -> list[dict[str, Any]]:
