@@ -179,6 +179,10 @@ class SipEndpoint:
             self._invites[cid] = (message, addr)
             if first:
                 asyncio.get_running_loop().call_later(40.0, self._invites.pop, cid, None)
+        udp = self.transport._udp_transport
+        if udp is None or udp.is_closing():
+            log.debug("SIP socket closed: %s not sent", type(message).__name__)
+            return
         self._transport_send(message, addr)
 
     def _on_response(self, resp: SipResponse) -> None:
