@@ -36,7 +36,7 @@ async def test_echo_pipeline_over_rtp(make_endpoint) -> None:
     call.media.send_dtmf("1")  # 3 s of tone starts
     await asyncio.sleep(1.0)
     call.media.send_dtmf("2")  # barge-in: the rest must never arrive
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(2.5)  # past the end of the 3 s tone, had it played on
     loud_before_end = loud_frames(heard)
     call.media.send_dtmf("#")  # goodbye tone, then the bot hangs up
     await asyncio.wait_for(call.ended.wait(), 10)
@@ -44,7 +44,7 @@ async def test_echo_pipeline_over_rtp(make_endpoint) -> None:
     loud = loud_frames(heard)
     assert echo.keys == ["1", "2", "#"]
     assert echo.audio_in > 8000  # the phone's RTP reached the pipeline as InputAudioRawFrames
-    assert 30 <= loud_before_end <= 80  # ~1.2 s of the 3 s tone: the rest was dropped on barge-in
+    assert 20 <= loud_before_end <= 110  # ~1.1 s of the 3 s tone (150 frames): the rest was dropped
     assert 45 <= loud - loud_before_end <= 55  # the whole goodbye second arrived before the BYE
     assert keys == ["#"]  # DTMF out as RFC 4733
     assert call.end_reason == "remote_bye"
