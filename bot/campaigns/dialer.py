@@ -23,7 +23,7 @@ from bot.calls import CallRequest, CallResult, CallRunner, NetworkOutcome
 from bot.campaigns import claims as ops
 from bot.campaigns import webhook
 from bot.campaigns.claims import Claim
-from bot.campaigns.policy import CallingWindow, PolicyError, RetryPolicy
+from bot.campaigns.policy import CallingWindow, RetryPolicy
 from bot.campaigns.scripts import ScriptSource
 from storage.db import Database
 from storage.models import AuditEvent, Campaign, CampaignStatus, utcnow
@@ -257,4 +257,4 @@ class _AttemptRef:
         self.campaign_id = claim.campaign_id
 
 
-__all__ = ["Dialer", "PolicyError", "default_worker_id"]
+__all__ = ["Dialer", "delivery_payload", "default_worker_id"]

@@ -74,8 +74,10 @@ def test_sigkill_at_random_moments_loses_nothing(db):
         if proc.returncode == 0:
             break  # the campaign finished before we had killed enough: fail below
     assert kills >= KILLS, f"campaign ended after only {kills} kills: make it longer"
+    t_final = time.monotonic()
     final = _start(url, 999)
     out, err = final.communicate(timeout=120)
+    t_final = time.monotonic() - t_final
     assert final.returncode == 0, err
     acked += _acks(out)
 
@@ -121,4 +123,5 @@ def test_sigkill_at_random_moments_loses_nothing(db):
     if db.dialect == "sqlite":
         with Database(db.url).engine.connect() as conn:
             assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
-    print(f"kills={kills} attempts={len(attempts)} acked={len(acked)} unacked-final={len(unacked)}")
+    print(f"kills={kills} attempts={len(attempts)} acked={len(acked)} unacked-final={len(unacked)} "
+          f"last run={t_final:.1f}s")
