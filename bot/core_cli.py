@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     table = dsub.add_parser("table", help="print the transition table of a script")
     table.add_argument("path", type=Path)
     table.set_defaults(func=cmd_table)
+    diagram = dsub.add_parser("diagram", help="print the script as a Graphviz dot graph")
+    diagram.add_argument("path", type=Path)
+    diagram.set_defaults(func=cmd_diagram)
 
 
 def cmd_nlu(args: argparse.Namespace) -> int:
@@ -144,4 +147,27 @@ def cmd_table(args: argparse.Namespace) -> int:
             kind, moves = "say", [f"-> {s.next}"]
         print(f"{s.id:<18} {kind:<14} {'; '.join(moves)}")
     print("global: " + ", ".join(f"{h}" + (f" (key {v.dtmf})" if v.dtmf else "") for h, v in script.handlers.items()))
+    return 0
+
+
+def cmd_diagram(args: argparse.Namespace) -> int:
+    """Graphviz dot from the definition itself, so admins read what runs (`| dot -Tsvg`)."""
+    try:
+        script = load_script(args.path)
+    except ScriptError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    q = json.dumps
+    print(f"digraph {q(script.name)} {{\n  rankdir=TB; node [fontname=sans];")
+    for s in script.steps.values():
+        shape = "box" if s.is_ask else "doubleoctagon" if s.end else "diamond" if s.branch_slot else "note"
+        label = f"{s.id}\n" + (f"ask {s.expect} -> {s.slot}" if s.is_ask else s.end or (f"branch {s.branch_slot}" if s.branch_slot else "say"))
+        print(f"  {q(s.id)} [shape={shape}, label={q(label)}];")
+        for value, target in s.branches:
+            print(f"  {q(s.id)} -> {q(target)} [label={q(value)}];")
+        if s.next:
+            print(f"  {q(s.id)} -> {q(s.next)};")
+        if s.is_ask:
+            print(f"  {q(s.id)} -> escalated [style=dashed, label=\"failures/refuse/human\"];")
+    print('  escalated [shape=doubleoctagon];\n}')
     return 0

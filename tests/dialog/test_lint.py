@@ -141,3 +141,12 @@ def test_shipped_scripts_are_valid(name: str):
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-m", "bot", "dialogs", "lint", str(root / "dialogs" / name)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout
+
+
+def test_table_and_diagram_come_from_the_definition():
+    root = Path(__file__).resolve().parents[2]
+    path = str(root / "dialogs" / "verification.zh-CN.yaml")
+    table = subprocess.run([sys.executable, "-m", "bot", "dialogs", "table", path], capture_output=True, text=True, check=True).stdout
+    assert "identity" in table and "no -> not_the_person" in table and "human (key 0)" in table
+    dot = subprocess.run([sys.executable, "-m", "bot", "dialogs", "diagram", path], capture_output=True, text=True, check=True).stdout
+    assert dot.startswith('digraph "verification"') and '"nat_count" -> "notice" [label="0"];' in dot
