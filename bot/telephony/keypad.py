@@ -1,5 +1,5 @@
 """A call conversation without a recognizer: prompts spoken with espeak-ng, answers by
-keypad (RFC 4733). The fallback when no speech pipeline is configured, and the way the
+keypad (RFC 4733). An escalation is left in the record: the runner transfers or queues it. The fallback when no speech pipeline is configured, and the way the
 telephony tests drive the real dialog engine over real SIP/RTP."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.calls import CallRequest
 from bot.dialog.engine import Conversation
-from bot.dialog.events import Action, CallRecord, Dtmf, End, Escalate, HangUp, Listen, NoInput, Say
+from bot.dialog.events import Action, CallRecord, Dtmf, End, HangUp, Listen, NoInput, Say
 from bot.telephony.call import SipCall
 from bot.telephony.speech import synthesize
 
@@ -36,21 +36,18 @@ class Keys:
             await self._arrived.wait()
 
 
-async def keypad_conversation(call: SipCall, request: CallRequest, operator_uri: str = "") -> CallRecord:
+async def keypad_conversation(call: SipCall, request: CallRequest) -> CallRecord:
     """Run the request's script over `call` until End or hang-up; returns the record."""
     conv = Conversation(request.script, request.person, request.variables, request.prefilled_slots, request.on_turn)
     keys = Keys()
     call.media.on_dtmf = keys.press
     locale = request.script.locale
-    escalation: Escalate | None = None
     actions: list[Action] = conv.start()
     while actions:
         event: Any = None
         for action in actions:
             if isinstance(action, Say):
                 await _say(call, action, locale, keys)
-            elif isinstance(action, Escalate):
-                escalation = action
             elif isinstance(action, Listen):
                 event = await _listen(call, keys, action)
             elif isinstance(action, End):
@@ -60,9 +57,7 @@ async def keypad_conversation(call: SipCall, request: CallRequest, operator_uri:
         actions = conv.handle(event)
     if not conv.finished:  # hung up during a prompt
         conv.handle(HangUp())
-    if escalation is not None and operator_uri and not call.ended.is_set():
-        call.extra["transferred"] = await call.transfer(operator_uri)
-    elif not call.ended.is_set():
+    if not call.ended.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(call.media.drained(), 10)
     return conv.record

@@ -44,9 +44,22 @@ def speech_conversation(resources: Any) -> Converse:
         from bot.pipeline.call import run_call
         from bot.telephony.transport import RtpCallTransport
 
-        return await run_call(RtpCallTransport(call), request, resources)
+        return await run_call(RtpCallTransport(call, hang_up_at_end=False), request, resources)
 
     return converse
+
+
+async def escalate_to_operator(call: SipCall, record: CallRecord | None, operator_uri: str) -> bool:
+    """An escalated call with an operator configured is blind-transferred (the notice was
+    already spoken by the dialog). False when there is nothing to do or the transfer
+    failed: the case then waits in the queue, its transcript already stored."""
+    if record is None or not record.escalation or not operator_uri or call.ended.is_set():
+        return False
+    ok = await call.transfer(operator_uri)
+    call.extra["transferred"] = ok
+    if not ok:
+        log.warning("transfer to the operator failed: the case goes to the queue")
+    return ok
 
 
 class SipCallRunner:
@@ -55,8 +68,8 @@ class SipCallRunner:
 
     def __init__(self, endpoint: SipEndpoint, converse: Converse | None = None) -> None:
         self.endpoint = endpoint
-        s = endpoint.settings
-        self.converse = converse or (lambda call, req: keypad_conversation(call, req, s.operator_uri))
+        self.converse = converse or keypad_conversation
+        self.operator_uri = endpoint.settings.operator_uri
 
     async def run(self, request: CallRequest) -> CallResult:
         try:
@@ -77,7 +90,8 @@ class SipCallRunner:
                 holder["machine"] = CallRecord(request.script.name, request.script.version, request.script.locale)
                 await amd.leave_message(call, request.script.locale)
                 return
-            holder["record"] = await self.converse(call, request)
+            holder["record"] = record = await self.converse(call, request)
+            await escalate_to_operator(call, record, self.operator_uri)
 
         await self.endpoint.supervise(call, conversation())
         if "machine" in holder:

@@ -30,7 +30,7 @@ from bot.calls import CallRequest, CallResult, NetworkOutcome
 from bot.config import Config
 from bot.telephony.call import SipCall
 from bot.telephony.keypad import keypad_conversation
-from bot.telephony.runner import Converse
+from bot.telephony.runner import Converse, escalate_to_operator
 from bot.telephony.settings import TelephonySettings, mask_phone
 from bot.telephony.sip import InboundHandler, SipEndpoint
 from bot.telephony.speech import synthesize
@@ -65,7 +65,7 @@ def inbound_handler(
     from bot.dialog.script import load_script
 
     script = load_script(settings.inbound_dialog)  # fails at start-up, not mid-call
-    run = converse or (lambda call, req: keypad_conversation(call, req, settings.operator_uri))
+    run = converse or keypad_conversation
 
     async def handle(call: SipCall) -> None:
         found = await _maybe(lookup(call.remote_number)) if lookup else None
@@ -83,6 +83,7 @@ def inbound_handler(
                               prefilled_slots=found.prefilled_slots, variables=variables)
         record = await run(call, request)
         call.extra["record"] = record
+        await escalate_to_operator(call, record, settings.operator_uri)
         if on_result is not None:
             await _maybe(on_result(request, CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200,
                                                        detail=call.end_reason)))

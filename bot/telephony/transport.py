@@ -109,9 +109,10 @@ class RtpInput(BaseInputTransport):
 
 
 class RtpOutput(BaseOutputTransport):
-    def __init__(self, call: SipCall, params: TransportParams) -> None:
+    def __init__(self, call: SipCall, params: TransportParams, hang_up_at_end: bool = True) -> None:
         super().__init__(params, name="RtpOutput")
         self._call = call
+        self._hang_up_at_end = hang_up_at_end
 
     async def start(self, frame: StartFrame) -> None:
         await super().start(frame)
@@ -143,7 +144,8 @@ class RtpOutput(BaseOutputTransport):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(media.drained(), timeout=10)
             await asyncio.sleep(0.06)  # the last packet leaves on the next tick
-        self._call.hangup()
+        if self._hang_up_at_end:
+            self._call.hangup()
 
     async def cancel(self, frame: CancelFrame) -> None:
         await super().cancel(frame)
@@ -154,12 +156,14 @@ class RtpOutput(BaseOutputTransport):
 class RtpCallTransport(BaseTransport):
     """The pipecat face of one SIP call."""
 
-    def __init__(self, call: SipCall, params: TransportParams | None = None) -> None:
+    def __init__(self, call: SipCall, params: TransportParams | None = None, hang_up_at_end: bool = True) -> None:
+        """`hang_up_at_end=False`: after the goodbye is sent the line stays up for whoever
+        supervises the call (transfer to an operator, then `SipEndpoint.supervise` hangs up)."""
         super().__init__(name="RtpCallTransport")
         self.call = call
         p = params or call_params()
         self._input = RtpInput(call, p)
-        self._output = RtpOutput(call, p)
+        self._output = RtpOutput(call, p, hang_up_at_end)
 
     def input(self) -> RtpInput:
         return self._input

@@ -40,3 +40,27 @@ async def test_requested_human_is_transferred_to_the_operator(make_endpoint, tmp
         if operator.returncode is None:
             operator.kill()
             await operator.wait()
+
+
+async def test_a_failed_transfer_leaves_the_case_for_the_queue(make_endpoint, tmp_path: Path) -> None:
+    from sip_peers import scenario
+
+    op_port = free_udp_port()
+    operator = await start_sipp(["-sf", str(scenario("uas_busy.xml", tmp_path)), "-i", "127.0.0.1",
+                                 "-p", str(op_port), "-m", "1"], tmp_path)
+    try:
+        phone_ep = await make_endpoint()
+        Softphone(phone_ep, Resident(parse_answers(["dtmf:0"]), "en-US"))
+        bot = await make_endpoint(operator_uri=f"sip:operator@127.0.0.1:{op_port}")
+        request = CallRequest("t-4", f"sip:resident@127.0.0.1:{phone_ep.local_addr[1]}", {"name": "Li Lei"},
+                              load_script(SCRIPT), variables={"agency": "City Police", "callback_number": "96110"})
+        result = await SipCallRunner(bot).run(request)
+        assert result.network is NetworkOutcome.ANSWERED and result.detail != "transferred"
+        assert result.record.outcome == "escalated"  # stored with its transcript: the queue takes it
+        assert result.record.escalation["reason"] == "requested_human"
+        assert await asyncio.wait_for(operator.wait(), 10) == 0  # the operator line was busy
+        assert bot.busy == 0 and not bot.ports.in_use
+    finally:
+        if operator.returncode is None:
+            operator.kill()
+            await operator.wait()
