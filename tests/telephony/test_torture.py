@@ -149,3 +149,34 @@ def _options(sock: socket.socket, call_id: str) -> bytes:
         f"From: <sip:t@{host}>;tag=1\r\nTo: <sip:bot@127.0.0.1>\r\nCall-ID: {call_id}\r\n"
         "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
     ).encode()
+
+
+async def test_truncated_and_random_rtp_from_the_peer_never_ends_the_call(make_endpoint) -> None:
+    import os
+
+    from bot.telephony.rtp import RtpPacket
+
+    got_audio = bytearray()
+
+    async def inbound(call: SipCall) -> None:
+        call.media.on_audio = got_audio.extend
+        await call.ended.wait()
+
+    bot = await make_endpoint(inbound)
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    call = out.call
+    bot_call = next(iter(bot.calls.values()))
+    good = RtpPacket(call.media.payload_type, 7, 1234, 99, b"\xd5" * 160).to_bytes()
+    send = call.media._transport.sendto  # from the negotiated address, as the real peer
+    for cut in range(len(good)):
+        send(good[:cut], call.media.peer)
+    for n in range(100):
+        send(os.urandom(1 + n % 60), call.media.peer)
+    send(bytes([0x8F]) + good[1:30], call.media.peer)  # CSRC count lies
+    await asyncio.sleep(0.3)
+    before = len(got_audio)
+    await asyncio.sleep(0.3)
+    assert bot_call.media.stats.malformed >= 12
+    assert not bot_call.ended.is_set() and not call.ended.is_set() and bot.busy == 1
+    assert len(got_audio) > before  # the phone's normal audio still arrives
