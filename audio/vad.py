@@ -67,6 +67,11 @@ class SpeechDetector:
         self._quiet_run = 0
         self._last_voiced_end = 0
 
+    @property
+    def trailing_silence(self) -> int:
+        """Samples since the last voiced window while the caller is speaking (0 otherwise)."""
+        return self._quiet_run * WINDOW if self.speaking else 0
+
     def set_end_silence(self, secs: float) -> None:
         self.stop_windows = max(1, round(secs * self.sample_rate / WINDOW))
 

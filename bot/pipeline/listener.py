@@ -27,6 +27,7 @@ RATE = 8000
 PREROLL = int(0.4 * RATE) * 2  # bytes of audio kept before the detected start
 FEED_BYTES = int(0.2 * RATE) * 2  # recognizer is fed in 200 ms pieces, not per frame
 CLOCK_BYTES = int(0.1 * RATE) * 2
+HOLD_AFTER = int(0.25 * RATE)  # trailing silence beyond this is held back from the recognizer
 MAX_TURN_BYTES = 30 * RATE * 2  # a turn longer than 30 s is cut and recognized
 
 
@@ -54,6 +55,7 @@ class CallerListener(FrameProcessor):
         self._preroll = bytearray()
         self._turn = bytearray()  # audio of the current turn, for the clip
         self._unfed = bytearray()
+        self._held = bytearray()
         self._in_turn = False
         self._turn_start = 0.0
         self._listen = None
@@ -101,6 +103,7 @@ class CallerListener(FrameProcessor):
                 self._turn_start = at
                 self._turn = bytearray()
                 self._unfed = bytearray()
+                self._held = bytearray()
                 self._take(bytes(self._preroll) + pcm)  # pre-roll: the start is detected late
                 await self.push_frame(CallerSpeechFrame(started=True, at=at))
             elif not ev.started and self._in_turn:
@@ -120,16 +123,20 @@ class CallerListener(FrameProcessor):
 
     def _take(self, pcm: bytes) -> None:
         self._turn += pcm
-        self._unfed += pcm
+        if self.detector.trailing_silence > HOLD_AFTER:
+            self._held += pcm  # the turn is probably over: decoding silence costs as much as speech
+        else:
+            self._unfed += self._held + pcm  # (the caller went on: what was held is fed after all)
+            self._held = bytearray()
 
-    async def _feed(self) -> None:
+    async def _feed(self, interim: bool = True) -> None:
         if self._grammar_due:
             self._grammar_due = False
             listen = self._listen
             await self._run(self.recognizer.expect, self.grammar_for(listen) if listen else None)
         chunk, self._unfed = bytes(self._unfed), bytearray()
         heard = await self._run(self._accept, chunk)
-        if heard and heard != self._interim:
+        if interim and heard and heard != self._interim:
             self._interim = heard
             await self.push_frame(InterimTranscriptionFrame(text=heard, user_id="caller",
                                                             timestamp=f"{self._heard / 2 / RATE:.3f}"))
@@ -139,7 +146,7 @@ class CallerListener(FrameProcessor):
         return self.recognizer.partial()
 
     async def _answer(self, end: float) -> None:
-        await self._feed()
+        await self._feed(interim=False)  # the final result follows at once
         result: Recognition = await self._run(self.recognizer.finish)
         step = self._listen.step if self._listen else None
         if self.clip_dir is not None and self._turn:
