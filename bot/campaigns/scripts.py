@@ -22,23 +22,35 @@ class ScriptSource:
         self._lock = threading.Lock()
 
     def for_campaign(self, camp: Campaign) -> Any:
-        """The Script to use now (raises ScriptError / OSError when it cannot be loaded)."""
+        """The Script to use now (raises ScriptError / OSError when it cannot be loaded).
+
+        A published version must have the locale of the campaign's own file: the shipped
+        scripts share the name `verification` across locales."""
         from bot.dialog.script import load_script, load_script_text
 
+        path = Path(camp.dialog_path)
+        path = path if path.is_absolute() else self.root / path
+        file_script = None
+        if path.exists():
+            file_script = self._cached(("file", str(path), path.stat().st_mtime_ns), lambda: load_script(path))
         published = None
         if self.db is not None:
-            published = self.db.run(lambda s: s.exec(
-                select(DialogVersion.version, DialogVersion.yaml_text)
-                .where(DialogVersion.name == camp.dialog_name, DialogVersion.active == True)  # noqa: E712
-                .order_by(DialogVersion.published_at.desc())).first(), write=False)
+            query = select(DialogVersion.version, DialogVersion.yaml_text).where(
+                DialogVersion.name == camp.dialog_name, DialogVersion.active == True  # noqa: E712
+            )
+            if file_script is not None:
+                query = query.where(DialogVersion.locale == file_script.locale)
+            published = self.db.run(
+                lambda s: s.exec(query.order_by(DialogVersion.published_at.desc())).first(), write=False
+            )
         if published is not None:
-            key: tuple = ("db", camp.dialog_name, published[0])
-            loader = lambda: load_script_text(published[1], camp.dialog_name)  # noqa: E731
-        else:
-            path = Path(camp.dialog_path)
-            path = path if path.is_absolute() else self.root / path
-            key = ("file", str(path), path.stat().st_mtime_ns)
-            loader = lambda: load_script(path)  # noqa: E731
+            key = ("db", camp.dialog_name, published[0])
+            return self._cached(key, lambda: load_script_text(published[1], camp.dialog_name))
+        if file_script is None:
+            raise FileNotFoundError(f"dialog script not found: {path}")
+        return file_script
+
+    def _cached(self, key: tuple, loader: Any) -> Any:
         with self._lock:
             if key not in self._by_key:
                 self._by_key[key] = loader()
