@@ -124,9 +124,12 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     finally:
         log.info("stopping")
         stop.set()
+        # live calls may take up to [dialer] drain_seconds to finish; cut later ones are
+        # recorded as interrupted and resumed after the cool-down
+        drain = float(config.section("dialer").get("drain_seconds", 120)) + 5
         for task in tasks:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=10)
+                await asyncio.wait_for(task, timeout=drain)
         for stopper in reversed(stoppers):
             await stopper()
         await web_runner.cleanup()
