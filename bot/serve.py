@@ -45,6 +45,12 @@ def _optional(modname: str, attr: str, what: str) -> Any | None:
         return None
 
 
+def _webhook_on(config: Config) -> bool:
+    """Results go to the health department: operators' resolutions are queued too."""
+    settings = _optional("bot.campaigns.webhook", "WebhookSettings", "results webhook")
+    return settings is not None and settings.from_section(config.section("webhook")) is not None
+
+
 async def _speech(config: Config, parts: dict[str, Any]) -> tuple[Any, Callable[[], Awaitable[Any]] | None]:
     """The speech conversation for dialled calls (Vosk models of `[serve] locales`), or
     (None, None) — the runner's keypad conversation — when the models cannot be loaded."""
@@ -91,7 +97,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     await asyncio.to_thread(database.upgrade)
     app = build_app(database, settings, dialogs_dir=Path(parts.get("dialogs_dir", "dialogs")),
                     var_dir=config.var_dir, variables=config.agency,
-                    campaigns_config=config.section("campaigns"))
+                    campaigns_config=config.section("campaigns"), results_outbox=_webhook_on(config))
     web_runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
     await web_runner.setup()
     await web.TCPSite(web_runner, host, port).start()

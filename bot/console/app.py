@@ -103,7 +103,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 def build_app(database: Database, settings: ConsoleSettings | None = None, *, dialogs_dir: Path | None = None,
               var_dir: Path | None = None, variables: dict[str, str] | None = None,
-              campaigns_config: dict[str, Any] | None = None) -> web.Application:
+              campaigns_config: dict[str, Any] | None = None, results_outbox: bool = False) -> web.Application:
     settings = settings or ConsoleSettings()
     app = web.Application(
         client_max_size=settings.max_upload_mb * 1024 * 1024,
@@ -124,6 +124,7 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
         dialogs_dir=dialogs_dir or Path("dialogs"), var_dir=var_dir or Path("var"),
         variables=dict(variables or {}), campaigns_config=dict(campaigns_config or {}),
         throttle=auth.LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
+        results_outbox=results_outbox,
     )
     from bot.console import views_accounts, views_admin, views_campaigns, views_cases, views_dialogs
 

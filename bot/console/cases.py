@@ -173,8 +173,10 @@ def parse_slots(form: dict[str, str]) -> dict[str, Any]:
 
 
 def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note: str,
-            how: Resolution, now: datetime | None = None) -> None:
-    """Close the case or hand the person back to the bot; only the claim holder may."""
+            how: Resolution, now: datetime | None = None, outbox: bool = False) -> None:
+    """Close the case or hand the person back to the bot; only the claim holder may.
+    With `outbox` (results are pushed to the health department) a closed case queues a
+    delivery of the corrected result under its own idempotency key."""
     now = now or utcnow()
     status = EscalationStatus.RESOLVED if how == Resolution.CLOSE else EscalationStatus.RETURNED_TO_BOT
     stmt = (update(Escalation)
@@ -183,7 +185,6 @@ def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note:
             .values(status=status, resolution=slots or None, note=note[:4000], resolved_by=user_id,
                     resolved_at=now, claim_expires_at=None))
     if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
-        pass
         raise CaseError("not_holder", "claim this case before resolving it")
     esc = s.get(Escalation, case_id)
     assert esc is not None
@@ -198,6 +199,8 @@ def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note:
     if how == Resolution.CLOSE:
         person.state = PersonState.COMPLETED
         person.last_outcome = "resolved_by_operator"
+        if outbox:
+            _queue_resolution(s, esc, person, now)
     else:
         person.state, person.next_attempt_at = PersonState.PENDING, None
         person.last_outcome = "returned_to_bot"
@@ -221,3 +224,17 @@ def audio_file(audio_path: str, audio_dir: str | None, var_dir: Path) -> Path | 
     if real.is_file() and any(real.is_relative_to(r) for r in roots):
         return real
     return None
+
+
+def _queue_resolution(s: Session, esc: Escalation, person: Person, now: datetime) -> None:
+    from bot.campaigns import webhook
+
+    results = s.exec(select(Result).where(Result.attempt_id == esc.attempt_id)).all()
+    payload = {
+        "attempt_id": esc.attempt_id, "campaign_id": esc.campaign_id, "person_id": esc.person_id,
+        "person": {"name": person.name, "phone": person.phone}, "outcome": "resolved_by_operator",
+        "state": "completed", "slots": {r.slot: r.value for r in results},
+        "escalation": {"reason": esc.reason, "step": esc.step, "resolved_by": esc.resolved_by},
+        "at": now.isoformat(),
+    }
+    webhook.enqueue(s, esc.campaign_id, esc.attempt_id, payload, now, key=f"resolution-{esc.id}")

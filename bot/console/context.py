@@ -27,6 +27,7 @@ class Console:
     throttle: LoginThrottle
     campaigns_config: dict[str, Any] = field(default_factory=dict)  # [campaigns]: defaults, region, columns
     simulator: Simulator = field(default_factory=Simulator)
+    results_outbox: bool = False  # [webhook] configured: operators' resolutions are pushed too
 
 
 CONSOLE: web.AppKey[Console] = web.AppKey("console", Console)

@@ -98,7 +98,8 @@ async def resolve(request: web.Request) -> web.Response:
     try:
         how = cases.Resolution(form.get("action", ""))
         slots = cases.parse_slots(form)
-        await db(request, cases.resolve, case_id, user.id, slots, form.get("note", ""), how)
+        await db(request, cases.resolve, case_id, user.id, slots, form.get("note", ""), how,
+                 outbox=console(request).results_outbox)
     except (ValueError, cases.CaseError) as exc:
         view = await db(request, cases.load_case, case_id)
         return render(request, "case.html", status=400, case=view, slots=cases.SLOTS, error=str(exc))

@@ -204,3 +204,21 @@ async def test_only_changed_slots_are_recorded_as_the_operators(client: TestClie
     sources = database.run(lambda s: {r.slot: r.source for r in s.exec(
         select(Result).where(Result.person_id == esc.person_id)).all()}, write=False)
     assert sources == {"identity": "bot", "health_code": "operator"}
+
+
+@pytest.mark.parametrize("outbox", [False, True])
+def test_a_closed_case_is_pushed_to_the_health_department_when_results_are(database: Database, outbox: bool) -> None:
+    from storage.models import WebhookDelivery
+
+    ids = add_users(database, ("op1", "operator"))
+    case_id = seed_cases(database)["cases"][0]
+    database.run(lambda s: cases.claim(s, case_id, ids["op1"], 15))
+    database.run(lambda s: cases.resolve(s, case_id, ids["op1"], {"health_code": "green"}, "", cases.Resolution.CLOSE,
+                                         outbox=outbox))
+    rows = database.run(lambda s: s.exec(select(WebhookDelivery)).all(), write=False)
+    if not outbox:
+        assert rows == []
+        return
+    assert [r.idempotency_key for r in rows] == [f"resolution-{case_id}"]
+    assert rows[0].payload["slots"]["health_code"] == "green"
+    assert rows[0].payload["outcome"] == "resolved_by_operator"
