@@ -74,3 +74,13 @@ class SipCall:
         fut = self._transfer_result
         if fut is not None and not fut.done() and status >= 200:
             fut.set_result(status)
+
+
+@dataclass(frozen=True)
+class DialOutcome:
+    """What `SipEndpoint.dial` got: a live call, or the final status that ended the attempt."""
+
+    call: SipCall | None
+    status: int | None  # final SIP status (200 when answered; None when nothing came back)
+    reason: str = ""
+    retry_after: float | None = None

@@ -9,7 +9,6 @@ import contextlib
 import logging
 import pkgutil
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import aiosipua
 from aiosipua import (
@@ -25,11 +24,11 @@ from aiosipua import (
 from aiosipua.headers import parse_address, parse_uri
 
 from bot.telephony import sdp
-from bot.telephony.call import SipCall
+from bot.telephony.call import DialOutcome, SipCall
 from bot.telephony.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import PhoneMaskFilter, TelephonySettings, mask_phone
-from bot.telephony.sipmsg import ack_for_final, keep_record_route, retry_after_seconds, uri_target
+from bot.telephony.sipmsg import FinalResponses, keep_record_route, retry_after_seconds, uri_target
 
 log = logging.getLogger(__name__)
 for _mod in ["aiosipua", *(f"aiosipua.{m.name}" for m in pkgutil.iter_modules(aiosipua.__path__))]:
@@ -40,14 +39,6 @@ TransferHandler = Callable[[SipCall, str], Awaitable[int]]  # (our call, Refer-T
 HANGUP_GRACE = 5.0  # seconds the call handler gets to finish its record after the far end hangs up
 
 
-@dataclass(frozen=True)
-class DialOutcome:
-    call: SipCall | None
-    status: int | None  # final SIP status (200 when answered; None when nothing came back)
-    reason: str = ""
-    retry_after: float | None = None
-
-
 class SipEndpoint:
     def __init__(self, settings: TelephonySettings, on_inbound: InboundHandler | None = None) -> None:
         self.settings = settings
@@ -56,8 +47,7 @@ class SipEndpoint:
         self.calls: dict[str, SipCall] = {}
         self.setting_up = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._invites: dict[str, tuple[SipRequest, tuple[str, int]]] = {}
-        self._finals: dict[str, SipResponse] = {}
+        self.finals = FinalResponses()
         self.transport = GuardedUdpTransport()
         s = settings
         self.transport.configure(
@@ -149,7 +139,7 @@ class SipEndpoint:
                     return DialOutcome(None, 408, "ring timeout")
             except RuntimeError:
                 await media.close()
-                final = self._finals.pop(out.call_id, None)
+                final = self.finals.take(out.call_id)
                 return DialOutcome(None, out._reject_code, out._reject_reason, retry_after_seconds(final))
             try:
                 choice = sdp.choose(out.sdp_answer, s.codecs)
@@ -171,14 +161,8 @@ class SipEndpoint:
             self.setting_up -= 1
 
     def _send(self, message: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
-        """Every message leaves here; the last INVITE of each call is kept (for 40 s) so a
-        non-2xx final response to it — also after a digest-auth retry — can be ACKed."""
-        if isinstance(message, SipRequest) and message.method == "INVITE":
-            cid = message.call_id or ""
-            first = cid not in self._invites
-            self._invites[cid] = (message, addr)
-            if first:
-                asyncio.get_running_loop().call_later(40.0, self._invites.pop, cid, None)
+        """Every message leaves here (the INVITEs are noted for ACKing their finals)."""
+        self.finals.sent(message, addr)
         udp = self.transport._udp_transport
         if udp is None or udp.is_closing():
             log.debug("SIP socket closed: %s not sent", type(message).__name__)
@@ -186,15 +170,9 @@ class SipEndpoint:
         self._transport_send(message, addr)
 
     def _on_response(self, resp: SipResponse) -> None:
-        cseq = resp.cseq
-        if cseq is None or cseq.method.upper() != "INVITE" or resp.status_code < 300:
-            return
-        cid = resp.call_id or ""
-        self._finals[cid] = resp
-        asyncio.get_running_loop().call_later(5.0, self._finals.pop, cid, None)
-        sent = self._invites.get(cid)
-        if sent is not None:
-            self.transport.send(ack_for_final(sent[0], resp), sent[1])  # RFC 3261 17.1.1.3 (pitfall 2)
+        ack = self.finals.received(resp)
+        if ack is not None:
+            self.transport.send(*ack)  # RFC 3261 17.1.1.3 (pitfall 2)
 
     # ------------------------------------------------------------------ inbound
     def _on_invite(self, inc: IncomingCall) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiosipua import IncomingCall, SipRequest, SipResponse
 from aiosipua.headers import parse_uri
 
@@ -49,3 +51,34 @@ def keep_record_route(inc: IncomingCall) -> None:
         return send(code, reason, extra_headers=extra, **kw)  # type: ignore[arg-type]
 
     inc._send_response = with_rr  # type: ignore[method-assign]
+
+
+class FinalResponses:
+    """Remembers the last INVITE sent per call (40 s) and the final error responses (5 s):
+    a non-2xx final gets its ACK — also after a digest-auth retry — and the dialler can
+    read Retry-After from it."""
+
+    def __init__(self) -> None:
+        self._invites: dict[str, tuple[SipRequest, tuple[str, int]]] = {}
+        self._finals: dict[str, SipResponse] = {}
+
+    def sent(self, message: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
+        if isinstance(message, SipRequest) and message.method == "INVITE":
+            cid = message.call_id or ""
+            if cid not in self._invites:
+                asyncio.get_running_loop().call_later(40.0, self._invites.pop, cid, None)
+            self._invites[cid] = (message, addr)
+
+    def received(self, resp: SipResponse) -> tuple[SipRequest, tuple[str, int]] | None:
+        """The ACK to send (and where) for a final error response to an INVITE, else None."""
+        cseq = resp.cseq
+        if cseq is None or cseq.method.upper() != "INVITE" or resp.status_code < 300:
+            return None
+        cid = resp.call_id or ""
+        self._finals[cid] = resp
+        asyncio.get_running_loop().call_later(5.0, self._finals.pop, cid, None)
+        sent = self._invites.get(cid)
+        return (ack_for_final(sent[0], resp), sent[1]) if sent is not None else None
+
+    def take(self, call_id: str) -> SipResponse | None:
+        return self._finals.pop(call_id, None)
