@@ -197,6 +197,9 @@ class Kamailio:
         cfg = (src / "kamailio.cfg").read_text().replace("@RUN_DIR@", str(self.dir))
         cfg = cfg.replace("listen=udp:127.0.0.1:5060", f"listen=udp:127.0.0.1:{self.port}")
         cfg = cfg.replace('alias="127.0.0.1:5060"', f'alias="127.0.0.1:{self.port}"')
+        modules = sorted(Path("/usr/lib").glob("*/kamailio/modules")) or sorted(Path("/usr/lib").glob("kamailio/modules"))
+        if modules:  # the config names the amd64 path; follow the machine's
+            cfg = cfg.replace('mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"', f'mpath="{modules[0]}/"')
         (self.dir / "kamailio.cfg").write_text(cfg)
         (self.dir / "dispatcher.list").write_text("".join(f"1 sip:127.0.0.1:{p} 0 0\n" for p in workers))
         self.proc: subprocess.Popen | None = None
