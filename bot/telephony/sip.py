@@ -60,6 +60,7 @@ class SipEndpoint:
         self.uas = SipUAS(self.transport, uac=self.uac, user_agent="veribot")
         self.uas.on_invite = self._on_invite
         self.uas.on_bye = self._on_bye
+        self.uas.on_reinvite = self._on_reinvite
         self.uas.on_transfer_progress = self._on_transfer_progress
         self.uas.on_refer = self._on_refer
         self.uas._handlers["OPTIONS"] = self._on_options
@@ -214,6 +215,25 @@ class SipEndpoint:
         log.info("inbound call %s from %s", call.call_id[:8], mask_phone(caller))
         assert self.on_inbound is not None
         await self.supervise(call, self.on_inbound(call))
+
+    def _on_reinvite(self, inc: IncomingCall) -> None:
+        """Session refresh or hold from the far end (PBXs do this): answer with our stream,
+        following a new peer address; without an answer the peer would drop the call."""
+        call = self.calls.get(inc.call_id)
+        if call is None:
+            inc._send_response(481, "Call/Transaction Does Not Exist")
+            return
+        media = call.media
+        if inc.sdp_offer is not None:
+            try:
+                choice = sdp.choose(inc.sdp_offer, self.settings.codecs)
+            except ValueError:
+                inc._send_response(488, "Not Acceptable Here")
+                return
+            if choice.peer[0] != "0.0.0.0":  # 0.0.0.0: old-style hold, keep the peer
+                media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
+        current = sdp.MediaChoice(media.peer or ("0.0.0.0", 0), media.payload_type, media.dtmf_payload_type)
+        inc.accept(sdp.answer(self.local_addr[0], media.port, current))
 
     def _adopt(self, call: SipCall) -> None:
         self.calls[call.call_id] = call

@@ -174,3 +174,44 @@ async def test_a_bare_number_without_a_trunk_is_a_clear_failure(make_endpoint) -
     out = await phone.dial("+8613812345678")
     assert out.call is None and out.status is None and "trunk" in out.reason
     assert outcome_for(out.status) is NetworkOutcome.FAILED and phone.busy == 0
+
+
+async def test_reinvite_from_the_far_end_is_answered_and_can_move_the_media(make_endpoint) -> None:
+    from bot.telephony import sdp
+
+    heard = bytearray()
+
+    async def inbound(call: SipCall) -> None:
+        call.media.play(b"\x00\x10" * 40000)
+        await call.ended.wait()
+
+    bot = await make_endpoint(inbound)
+    phone = await make_endpoint()
+    statuses: list[int] = []
+    deliver = phone.transport.on_message
+
+    def spy(msg, addr):
+        if getattr(msg, "status_code", None) and msg.cseq and msg.cseq.method == "INVITE":
+            statuses.append(msg.status_code)
+        deliver(msg, addr)
+
+    phone.transport.on_message = spy
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    call = out.call
+    from bot.telephony.media import MediaStream
+
+    moved = MediaStream("127.0.0.1", phone.ports, on_audio=heard.extend)  # the phone moves its media
+    await moved.open()
+    try:
+        dialog = phone.uac._calls[call.call_id].dialog
+        phone.uac.send_reinvite(dialog, sdp.offer("127.0.0.1", moved.port, ("PCMU",)), out_remote(phone, call))
+        await _wait(lambda: statuses.count(200) >= 2)  # the first 200, then the re-INVITE's
+        moved.connect(call.media.peer, 0, 101)
+        await _wait(lambda: len(heard) > 3200)  # the bot now sends to the new address
+        assert not call.ended.is_set() and bot.busy == 1
+    finally:
+        await moved.close()
+
+
+def out_remote(endpoint, call) -> tuple[str, int]:
+    return endpoint.uac._calls[call.call_id].remote_addr
