@@ -19,13 +19,13 @@ from aiosipua import (
     SipResponse,
     SipUAC,
     SipUAS,
-    notify_refer,
 )
 from aiosipua.headers import parse_address, parse_uri
 
 from bot.telephony import sdp
 from bot.telephony.call import DialOutcome, SipCall
 from bot.telephony.guard import GuardedUdpTransport, RateLimit
+from bot.telephony.indialog import InDialogRequests, TransferHandler
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import PhoneMaskFilter, TelephonySettings, mask_phone
 from bot.telephony.sipmsg import FinalResponses, keep_record_route, retry_after_seconds, uri_target
@@ -35,11 +35,10 @@ for _mod in ["aiosipua", *(f"aiosipua.{m.name}" for m in pkgutil.iter_modules(ai
     logging.getLogger(_mod).addFilter(PhoneMaskFilter())  # aiosipua logs whole URIs: mask numbers
 
 InboundHandler = Callable[[SipCall], Awaitable[object]]
-TransferHandler = Callable[[SipCall, str], Awaitable[int]]  # (our call, Refer-To) -> final status
 HANGUP_GRACE = 5.0  # seconds the call handler gets to finish its record after the far end hangs up
 
 
-class SipEndpoint:
+class SipEndpoint(InDialogRequests):
     def __init__(self, settings: TelephonySettings, on_inbound: InboundHandler | None = None) -> None:
         self.settings = settings
         self.on_inbound = on_inbound
@@ -216,25 +215,6 @@ class SipEndpoint:
         assert self.on_inbound is not None
         await self.supervise(call, self.on_inbound(call))
 
-    def _on_reinvite(self, inc: IncomingCall) -> None:
-        """Session refresh or hold from the far end (PBXs do this): answer with our stream,
-        following a new peer address; without an answer the peer would drop the call."""
-        call = self.calls.get(inc.call_id)
-        if call is None:
-            inc._send_response(481, "Call/Transaction Does Not Exist")
-            return
-        media = call.media
-        if inc.sdp_offer is not None:
-            try:
-                choice = sdp.choose(inc.sdp_offer, self.settings.codecs)
-            except ValueError:
-                inc._send_response(488, "Not Acceptable Here")
-                return
-            if choice.peer[0] != "0.0.0.0":  # 0.0.0.0: old-style hold, keep the peer
-                media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
-        current = sdp.MediaChoice(media.peer or ("0.0.0.0", 0), media.payload_type, media.dtmf_payload_type)
-        inc.accept(sdp.answer(self.local_addr[0], media.port, current))
-
     def _adopt(self, call: SipCall) -> None:
         self.calls[call.call_id] = call
         call.media.on_inactive = lambda: self._end(call, "media_timeout")
@@ -243,41 +223,6 @@ class SipEndpoint:
         if not call.ended.is_set():
             call.hangup()
             call.end_reason = reason
-
-    def _on_bye(self, _inc: IncomingCall, request: SipRequest) -> None:
-        call = self.calls.get(request.call_id or "")
-        if call is not None:
-            call.finish("remote_bye")
-
-    def _on_transfer_progress(self, call_id: str, status: int, _reason: str) -> None:
-        call = self.calls.get(call_id)
-        if call is not None:
-            call.transfer_progress(status)
-
-    def _on_options(self, request: SipRequest, addr: tuple[str, int]) -> None:
-        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
-        if self.busy >= self.settings.capacity:
-            self.uas._send_error(request, 503, "Service Unavailable",
-                                 extra_headers={"Retry-After": str(self.settings.retry_after)})
-        else:
-            self.uas._handle_options(request, addr)
-
-    def _on_refer(self, inc: IncomingCall, target: str) -> None:
-        call = self.calls.get(inc.call_id)
-        handler = self.on_refer
-        if call is None or handler is None:
-            notify_refer(inc, 603, "Declined")
-            return
-
-        async def transfer() -> None:
-            try:
-                status = await handler(call, target)
-            except Exception:
-                log.exception("transfer failed")
-                status = 500
-            notify_refer(inc, status)
-
-        self._spawn(transfer())
 
     # ------------------------------------------------------------------ life of a call
     async def supervise(self, call: SipCall, handler: Awaitable[object]) -> None:

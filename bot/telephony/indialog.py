@@ -1,0 +1,89 @@
+"""Requests inside a call, answered for the SIP endpoint: BYE, re-INVITE (refresh, hold,
+moved media), REFER as transferee, NOTIFY progress of our own transfer, and OPTIONS as
+a health check that says 503 while the worker is full."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiosipua import IncomingCall, SipRequest, notify_refer
+
+from bot.telephony import sdp
+from bot.telephony.call import SipCall
+
+if TYPE_CHECKING:
+    from aiosipua import SipUAS
+
+    from bot.telephony.settings import TelephonySettings
+
+log = logging.getLogger(__name__)
+
+TransferHandler = Callable[[SipCall, str], Awaitable[int]]  # (our call, Refer-To) -> final status
+
+
+class InDialogRequests:
+    """Mixed into SipEndpoint (which provides these attributes)."""
+
+    calls: dict[str, SipCall]
+    settings: TelephonySettings
+    uas: SipUAS
+    on_refer: TransferHandler | None
+    busy: int  # property on SipEndpoint
+    local_addr: tuple[str, int]  # property on SipEndpoint
+    _spawn: Callable[[Awaitable[None]], None]
+
+    def _on_reinvite(self, inc: IncomingCall) -> None:
+        """Session refresh or hold from the far end (PBXs do this): answer with our stream,
+        following a new peer address; without an answer the peer would drop the call."""
+        call = self.calls.get(inc.call_id)
+        if call is None:
+            inc._send_response(481, "Call/Transaction Does Not Exist")
+            return
+        media = call.media
+        if inc.sdp_offer is not None:
+            try:
+                choice = sdp.choose(inc.sdp_offer, self.settings.codecs)
+            except ValueError:
+                inc._send_response(488, "Not Acceptable Here")
+                return
+            if choice.peer[0] != "0.0.0.0":  # 0.0.0.0: old-style hold, keep the peer
+                media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
+        current = sdp.MediaChoice(media.peer or ("0.0.0.0", 0), media.payload_type, media.dtmf_payload_type)
+        inc.accept(sdp.answer(self.local_addr[0], media.port, current))
+
+    def _on_bye(self, _inc: IncomingCall, request: SipRequest) -> None:
+        call = self.calls.get(request.call_id or "")
+        if call is not None:
+            call.finish("remote_bye")
+
+    def _on_transfer_progress(self, call_id: str, status: int, _reason: str) -> None:
+        call = self.calls.get(call_id)
+        if call is not None:
+            call.transfer_progress(status)
+
+    def _on_options(self, request: SipRequest, addr: tuple[str, int]) -> None:
+        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
+        if self.busy >= self.settings.capacity:
+            self.uas._send_error(request, 503, "Service Unavailable",
+                                 extra_headers={"Retry-After": str(self.settings.retry_after)})
+        else:
+            self.uas._handle_options(request, addr)
+
+    def _on_refer(self, inc: IncomingCall, target: str) -> None:
+        call = self.calls.get(inc.call_id)
+        handler = self.on_refer
+        if call is None or handler is None:
+            notify_refer(inc, 603, "Declined")
+            return
+
+        async def transfer() -> None:
+            try:
+                status = await handler(call, target)
+            except Exception:
+                log.exception("transfer failed")
+                status = 500
+            notify_refer(inc, status)
+
+        self._spawn(transfer())
