@@ -55,6 +55,7 @@ steps:
   bye: {{say: "감사합니다. 안녕히 계세요.", end: completed}}
 """
 VOICED = 300.0
+CHUNK_MS = [20]  # caller audio per pipeline frame (--chunk-ms)
 
 
 def machine() -> str:
@@ -122,7 +123,8 @@ async def run_level(n: int, seconds: float, tmp: Path, resources, script, port: 
     stream_cls = metered_media(latencies)
     endpoint._media = lambda: stream_cls(endpoint.local_addr[0], endpoint.ports, inactivity=20)  # type: ignore[method-assign]
     await endpoint.start()
-    runner = SipCallRunner(endpoint, speech_conversation(resources) if resources is not None else None)
+    converse = speech_conversation(resources, CHUNK_MS[0]) if resources is not None else None
+    runner = SipCallRunner(endpoint, converse)
     outcomes: list[str] = []
     deadline = time.monotonic() + seconds
 
@@ -202,6 +204,7 @@ def several_workers(args: argparse.Namespace, n: int, port: int, phone_pid: int)
     children = [
         subprocess.Popen(
             [sys.executable, __file__, "--child", "--calls", str(k), "--seconds", str(args.seconds),
+             "--chunk-ms", str(args.chunk_ms),
              "--softphone-port", str(port), "--softphone-pid", str(phone_pid)] + (["--keypad"] if args.keypad else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
         )
@@ -238,11 +241,12 @@ def several_workers(args: argparse.Namespace, n: int, port: int, phone_pid: int)
 
 
 def main(args: argparse.Namespace) -> None:
+    CHUNK_MS[0] = args.chunk_ms
     if args.child:
         asyncio.run(measure(args, Path(tempfile.mkdtemp(prefix="call_load_sip-")), int(args.softphone_port),
                             args.softphone_pid))
         return
-    print(machine(), flush=True)
+    print(machine(), f"chunk={args.chunk_ms} ms", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="call_load_sip-"))
     answers = tmp / "answers.txt"
     answers.write_text(("dtmf:1\n" if args.keypad else "네\n") * 4, encoding="utf-8")
@@ -272,6 +276,7 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=40.0, help="window per level; calls in flight finish after it")
     ap.add_argument("--softphone-port", default="5399")
     ap.add_argument("--workers", type=int, default=1, help="worker processes sharing the calls")
+    ap.add_argument("--chunk-ms", type=int, default=20, help="caller audio per pipeline frame (20, 40, 60)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--softphone-pid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--keypad", action="store_true",

@@ -37,14 +37,15 @@ def outcome_for(status: int | None) -> NetworkOutcome:
     return STATUS_OUTCOME.get(status, NetworkOutcome.FAILED)
 
 
-def speech_conversation(resources: Any) -> Converse:
+def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
     """Converse through the speech pipeline (`bot.pipeline.call.run_call`) over RTP."""
 
     async def converse(call: SipCall, request: CallRequest) -> CallRecord:
         from bot.pipeline.call import run_call
         from bot.telephony.transport import RtpCallTransport
 
-        return await run_call(RtpCallTransport(call, hang_up_at_end=False), request, resources)
+        transport = RtpCallTransport(call, hang_up_at_end=False, input_chunk_ms=input_chunk_ms)
+        return await run_call(transport, request, resources)
 
     return converse
 

@@ -54,10 +54,12 @@ def call_params() -> TransportParams:
 
 
 class RtpInput(BaseInputTransport):
-    def __init__(self, call: SipCall, params: TransportParams) -> None:
+    def __init__(self, call: SipCall, params: TransportParams, chunk_ms: int = 20) -> None:
         super().__init__(params, name="RtpInput")
         self._call = call
         self._watch: asyncio.Task[None] | None = None
+        self._chunk_bytes = max(1, chunk_ms // 20) * 320  # caller audio pushed in chunks of this size
+        self._pending = bytearray()
 
     async def start(self, frame: StartFrame) -> None:
         await super().start(frame)
@@ -69,6 +71,10 @@ class RtpInput(BaseInputTransport):
             self._watch = self.create_task(self._watch_hangup())
 
     def _on_audio(self, pcm: bytes) -> None:
+        self._pending += pcm
+        if len(self._pending) < self._chunk_bytes:
+            return
+        pcm, self._pending = bytes(self._pending), bytearray()
         frame = InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1)
         if self._params.audio_in_enabled and not self._paused and hasattr(self, "_audio_in_queue"):
             self._audio_in_queue.put_nowait(frame)
@@ -156,13 +162,16 @@ class RtpOutput(BaseOutputTransport):
 class RtpCallTransport(BaseTransport):
     """The pipecat face of one SIP call."""
 
-    def __init__(self, call: SipCall, params: TransportParams | None = None, hang_up_at_end: bool = True) -> None:
+    def __init__(self, call: SipCall, params: TransportParams | None = None, hang_up_at_end: bool = True,
+                 input_chunk_ms: int = 20) -> None:
         """`hang_up_at_end=False`: after the goodbye is sent the line stays up for whoever
-        supervises the call (transfer to an operator, then `SipEndpoint.supervise` hangs up)."""
+        supervises the call (transfer to an operator, then `SipEndpoint.supervise` hangs up).
+        `input_chunk_ms` (20, 40, 60): caller audio is pushed in chunks of that length; longer
+        chunks cost the pipeline less per second of audio and add that much delay."""
         super().__init__(name="RtpCallTransport")
         self.call = call
         p = params or call_params()
-        self._input = RtpInput(call, p)
+        self._input = RtpInput(call, p, input_chunk_ms)
         self._output = RtpOutput(call, p, hang_up_at_end)
 
     def input(self) -> RtpInput:
