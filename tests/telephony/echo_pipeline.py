@@ -29,11 +29,13 @@ class KeyEcho(FrameProcessor):
         self.keys: list[str] = []
         self.audio_in = 0
         self.hangup_seen = False
+        self.chunk_sizes: set[int] = set()
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, InputAudioRawFrame):
             self.audio_in += len(frame.audio)
+            self.chunk_sizes.add(len(frame.audio))
             return
         if isinstance(frame, InputDTMFFrame):
             key = frame.button.value

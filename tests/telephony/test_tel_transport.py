@@ -69,3 +69,22 @@ async def test_far_end_hangup_ends_the_pipeline(make_endpoint) -> None:
     assert echo.hangup_seen
     await asyncio.sleep(0.1)
     assert bot.busy == 0 and not bot.ports.in_use
+
+
+async def test_caller_audio_can_be_pushed_in_longer_chunks(make_endpoint) -> None:
+    echo = KeyEcho()
+
+    async def inbound(call: SipCall) -> None:
+        await run_pipeline(RtpCallTransport(call, input_chunk_ms=60), echo)
+
+    bot = await make_endpoint(inbound)
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    await asyncio.sleep(0.8)
+    out.call.hangup()
+    for _ in range(150):
+        if bot.busy == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert echo.chunk_sizes == {960}  # 60 ms of 8 kHz 16-bit audio per frame
+    assert echo.audio_in >= 960 * 5
