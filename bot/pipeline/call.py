@@ -30,12 +30,16 @@ websocket) or by `bot.pipeline.offline` (files, tests):
 Returns the final `CallRecord` (outcome hung_up if the caller left first). Caller audio
 of each answer is kept as `<audio_dir>/<nn>-<step>.wav` (8 kHz PCM); `audio_dir` defaults
 to `call_audio_dir(resources, request)`. A watchdog ends a call whose pipeline makes no
-progress for `watchdog_secs`; the record is complete before the line is dropped.
+progress for `watchdog_secs`; the record is complete before the line is dropped. If
+the pipeline then cannot be stopped (a processor holds the EndFrame, which pipecat waits
+for without limit), `run_call` calls the transport's optional `hang_up()` and returns the
+record anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -61,6 +65,8 @@ __all__ = ["SpeechResources", "call_audio_dir", "grammar_phrases_for", "run_call
 
 log = logging.getLogger(__name__)
 CALL_RATE = 8000
+CANCEL_GRACE = 5.0  # seconds a cancelled pipeline gets to stop before it is abandoned
+_ABANDONED: set[asyncio.Task] = set()  # pipelines stuck past cancelling (kept referenced)
 
 
 def call_audio_dir(resources: SpeechResources, request: CallRequest) -> Path:
@@ -117,15 +123,28 @@ async def run_call(
     runner = WorkerRunner(handle_sigint=False, check_dangling_tasks=False)
     await runner.add_workers(worker)
     limit = watchdog_secs if watchdog_secs is not None else s.watchdog_secs
+    running = asyncio.create_task(runner.run())
     watchdog = asyncio.create_task(_watchdog(worker, dialog, limit))
     try:
-        await runner.run()
+        await asyncio.wait({running, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():  # the watchdog cancelled the worker: give it a moment to unwind
+            await asyncio.wait({running}, timeout=CANCEL_GRACE)
+        if not running.done() and callable(getattr(transport, "hang_up", None)):
+            log.error("call pipeline did not stop after cancelling: hanging up the line")
+            transport.hang_up()  # a processor holds the end of the call; drop the line itself
+            await asyncio.wait({running}, timeout=CANCEL_GRACE)
+        if not running.done():  # still held: abandon the pipeline (kept referenced, logged)
+            log.error("call pipeline did not stop %.0f s after cancelling: abandoned", CANCEL_GRACE)
+            running.cancel()
+            _ABANDONED.add(running)
+            running.add_done_callback(_ABANDONED.discard)
     finally:
-        watchdog.cancel()
-        try:
-            await watchdog
-        except asyncio.CancelledError:
-            pass
+        for task in (watchdog, running):
+            if task.done() or task in _ABANDONED:
+                continue
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     if not conv.finished:
         conv.handle(HangUp(at=dialog.line))
     return conv.record

@@ -41,6 +41,7 @@ OUT_CHUNK = 160  # bot audio leaves in 20 ms pieces
 REPLY_GAP = int(0.4 * RATE)  # the caller answers 0.4 s after the bot stops
 THINK_LIMIT = int(1.5 * RATE)
 HEARING_SLACK = int(0.1 * RATE)
+ENDING_LIMIT = 5 * RATE  # line time allowed after the bot's last audio once the call is ending
 
 
 class LineOutput(FrameProcessor):
@@ -199,6 +200,8 @@ class ScriptedCaller(FrameProcessor):
         t0 = time.monotonic()
         while not self.line.finished and self.line.now < self.max_samples:
             if self._ending:
+                if self.line.now > self.output.end + ENDING_LIMIT:
+                    break  # the bot's output never finished the call: stop the line
                 self.line.advance(self.chunk)
                 await asyncio.sleep(self.chunk / RATE if self.realtime else 0)
                 continue
@@ -268,6 +271,10 @@ class LineTransport(BaseTransport):
         self._output = LineOutput(self.line, out_chunk_samples)
         self._input = ScriptedCaller(self.line, self._output, turns, chunk_samples=chunk_samples,
                                      realtime=realtime, max_seconds=max_seconds)
+
+    def hang_up(self) -> None:
+        """Drop the line (the watchdog's last resort)."""
+        self.line.finish()
 
     def input(self) -> ScriptedCaller:
         return self._input

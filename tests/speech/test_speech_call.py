@@ -8,13 +8,13 @@ import asyncio
 
 import numpy as np
 import pytest
-from pipecat.frames.frames import Frame, StartFrame
+from pipecat.frames.frames import EndFrame, Frame, StartFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.transports.base_transport import BaseTransport
 
 from bot.calls import CallRequest
 from bot.pipeline.call import run_call
-from bot.pipeline.offline import CallerTurn, LineTransport
+from bot.pipeline.offline import CallerTurn, LineOutput, LineTransport
 
 pytestmark = pytest.mark.asr
 RATE = 8000
@@ -122,3 +122,25 @@ async def test_watchdog_ends_a_stuck_call_with_its_record(speech, short_script, 
     )
     assert record.outcome == "hung_up"
     assert record.transcript[0].kind == "prompt" and log[0] == record.transcript[0]
+
+
+class HoldsTheEnd(LineOutput):
+    """An output that does not let the end of the call through while the line is up."""
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection):
+        if isinstance(frame, EndFrame):
+            await self.line.wait(lambda: False)  # returns only when the line is dropped
+        await super().process_frame(frame, direction)
+
+
+async def test_watchdog_ends_a_call_whose_end_never_gets_through(speech, say_ko, short_script, tmp_path):
+    transport = LineTransport([CallerTurn("speech", pcm=say_ko("네"))])
+    transport._output = HoldsTheEnd(transport.line)
+    transport._input.output = transport._output
+    log = []
+    record = await asyncio.wait_for(
+        run_call(transport, request(short_script, log), speech, audio_dir=tmp_path, watchdog_secs=1.0), 60
+    )
+    assert transport.line.finished  # the line was dropped
+    assert record.outcome == "completed" and record.slots == {"identity": "yes"}  # written before the end
+    assert log == record.transcript
