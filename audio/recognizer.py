@@ -67,28 +67,36 @@ class AnswerRecognizer:
         self.sample_rate = sample_rate
         self._rec: Any = None
         self._free = False
+        self._grammar: list[str] = []  # empty: free decoding
         self._segments: list[Recognition] = []  # results Vosk finalized at its own endpoints
         self.fed_samples = 0
 
     def expect(self, phrases: list[str] | None) -> None:
-        """Next answer: a grammar of `phrases`, or free decoding when None/empty."""
+        """Next answer: a grammar of `phrases`, or free decoding when None/empty. The
+        recognizer itself is made when the caller starts speaking."""
+        self._drop()
+        self._grammar = grammar_for(phrases or [], self.vocabulary) if phrases else []
+
+    def _make(self) -> None:
         from vosk import KaldiRecognizer
 
-        was_free = self._free
-        grammar = grammar_for(phrases or [], self.vocabulary) if phrases else []
-        if grammar:
-            self._rec = KaldiRecognizer(self.model, self.sample_rate, json.dumps(grammar, ensure_ascii=False))
+        if self._grammar:
+            self._rec = KaldiRecognizer(self.model, self.sample_rate, json.dumps(self._grammar, ensure_ascii=False))
             self._free = False
-        else:
+        else:  # free decoding: 50-100 MB per recognizer, so it lives for one answer only
             self._rec = KaldiRecognizer(self.model, self.sample_rate)
             self._free = True
         self._rec.SetWords(True)
-        if was_free and not self._free:
-            malloc_trim()
+
+    def _drop(self) -> None:
+        free, self._rec, self._free = self._free, None, False
+        self._segments = []
+        if free:
+            malloc_trim()  # freed decoder memory is otherwise kept by the allocator
 
     def accept(self, pcm: bytes) -> None:
         if self._rec is None:
-            self.expect(None)
+            self._make()
         if pcm:
             if self._rec.AcceptWaveform(pcm):  # Vosk found a pause inside the turn: keep that part
                 self._segments.append(parse_result(self._rec.Result()))
@@ -108,11 +116,11 @@ class AnswerRecognizer:
             return Recognition("", 0.0)
         parts = [*self._segments, parse_result(self._rec.FinalResult())]
         self._segments = []
-        self._rec.Reset()
+        if self._free:
+            self._drop()
+        else:
+            self._rec.Reset()
         return combine(parts)
 
     def close(self) -> None:
-        free = self._free
-        self._rec = None
-        if free:
-            malloc_trim()
+        self._drop()
