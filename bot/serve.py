@@ -51,6 +51,16 @@ def _webhook_on(config: Config) -> bool:
     return settings is not None and settings.from_section(config.section("webhook")) is not None
 
 
+def _callbacks(config: Config, database: Any) -> Any:
+    """Who is calling back the official number: people of the campaigns, by their number."""
+    callbacks = _optional("bot.campaigns.inbound", "Callbacks", "callback matching")
+    if callbacks is None:
+        return None
+    region = str(config.section("campaigns").get("region", "CN"))
+    worker = config.section("dialer").get("worker_id") or None
+    return callbacks(database, region=region, outbox=_webhook_on(config), worker_id=worker)
+
+
 async def _speech(config: Config, parts: dict[str, Any]) -> tuple[Any, Callable[[], Awaitable[Any]] | None]:
     """The speech conversation for dialled calls (Vosk models of `[serve] locales`), or
     (None, None) — the runner's keypad conversation — when the models cannot be loaded."""
@@ -106,13 +116,21 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     stoppers: list[Callable[[], Awaitable[Any]]] = []
     tasks: list[asyncio.Task[Any]] = []
     try:
-        endpoint = None
+        endpoint = converse = None
         if parts.get("sip", True):
             start_endpoint = _optional("bot.telephony.service", "start_endpoint", "SIP endpoint")
             if start_endpoint is not None:
-                endpoint = await start_endpoint(config)
+                converse, close = await _speech(config, parts)
+                if close is not None:
+                    stoppers.append(close)
+                callbacks = _callbacks(config, database)
+                endpoint = await start_endpoint(
+                    config, converse=converse,
+                    lookup=callbacks.lookup if callbacks else None,
+                    on_result=callbacks.on_result if callbacks else None,
+                )
                 stoppers.append(endpoint.stop)
-                log.info("SIP endpoint started")
+                log.info("SIP endpoint started (callbacks matched to people: %s)", callbacks is not None)
         if parts.get("dialer", True):
             run_dialer = _optional("bot.campaigns.service", "run_dialer", "campaign dialer")
             sip_runner = _optional("bot.telephony.runner", "SipCallRunner", "SIP call runner")
@@ -120,9 +138,6 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 if endpoint is None:
                     log.warning("campaign dialer not started: it calls through the SIP endpoint, which is off")
                 else:
-                    converse, close = await _speech(config, parts)
-                    if close is not None:
-                        stoppers.insert(0, close)
                     call_runner = sip_runner(endpoint, converse)
                     tasks.append(asyncio.create_task(run_dialer(config, call_runner, stop, database), name="dialer"))
                     log.info("campaign dialer started")

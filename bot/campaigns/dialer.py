@@ -204,15 +204,8 @@ class Dialer:
     async def _finish(self, rec: CallRecorder, claim: Claim, policy: RetryPolicy, result: CallResult,
                       outcome: str) -> None:
         now = self.clock()
-        decision = policy.decide(outcome, claim.attempt_number, now, result.retry_after)
-
-        def also(s: Any) -> None:
-            ops.settle_person(s, claim.person_id, outcome, decision, now)
-            if self.outbox and decision.final_state:
-                webhook.enqueue(s, claim.campaign_id, claim.attempt_id,
-                                delivery_payload(claim, result, outcome, decision.final_state, now), now)
-
-        await rec.finish(result, also=also, outcome=outcome, now=now)
+        await rec.finish(result, also=lambda s: settle(s, claim, policy, result, outcome, now, self.outbox),
+                         outcome=outcome, now=now)
         if self.on_final is not None:
             self.on_final(claim, outcome)
 
@@ -232,6 +225,17 @@ class Dialer:
     async def _pause(self, camp: Campaign, why: str) -> None:
         log.error("campaign %s paused: %s", camp.id, why)
         await self._set_status(camp, CampaignStatus.PAUSED, why[:400])
+
+
+def settle(s: Any, claim: Claim, policy: RetryPolicy, result: CallResult, outcome: str, now: datetime,
+           outbox: bool) -> None:
+    """In the attempt's final commit: the person's next state (done, or due again after the
+    policy's delay) and, when results are pushed, the delivery of a final result."""
+    decision = policy.decide(outcome, claim.attempt_number, now, result.retry_after)
+    ops.settle_person(s, claim.person_id, outcome, decision, now)
+    if outbox and decision.final_state:
+        webhook.enqueue(s, claim.campaign_id, claim.attempt_id,
+                        delivery_payload(claim, result, outcome, decision.final_state, now), now)
 
 
 def delivery_payload(claim: Claim, result: CallResult, outcome: str, state: str, now: datetime) -> dict[str, Any]:
@@ -257,4 +261,4 @@ class _AttemptRef:
         self.campaign_id = claim.campaign_id
 
 
-__all__ = ["Dialer", "delivery_payload", "default_worker_id"]
+__all__ = ["Dialer", "delivery_payload", "default_worker_id", "settle"]

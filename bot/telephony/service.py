@@ -49,6 +49,7 @@ class InboundMatch:
     person: dict[str, Any]
     prefilled_slots: dict[str, Any] = field(default_factory=dict)
     attempt_id: int | str = "inbound"
+    on_turn: Callable[[Any], None] | None = None  # store each turn as it happens
 
 
 async def _maybe(value: Any) -> Any:
@@ -80,13 +81,16 @@ def inbound_handler(
             call.extra["unknown_caller"] = True
             return
         request = CallRequest(found.attempt_id, call.remote_number, found.person, script,
-                              prefilled_slots=found.prefilled_slots, variables=variables)
-        record = await run(call, request)
-        call.extra["record"] = record
-        await escalate_to_operator(call, record, settings.operator_uri)
-        if on_result is not None:
-            await _maybe(on_result(request, CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200,
-                                                       detail=call.end_reason)))
+                              prefilled_slots=found.prefilled_slots, variables=variables, on_turn=found.on_turn)
+        result = CallResult(NetworkOutcome.FAILED, detail="inbound call failed")
+        try:
+            record = await run(call, request)
+            call.extra["record"] = record
+            result = CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200, detail=call.end_reason)
+            await escalate_to_operator(call, record, settings.operator_uri)
+        finally:  # the attempt is settled however the call ended
+            if on_result is not None:
+                await _maybe(on_result(request, result))
 
     return handle
 
