@@ -37,6 +37,7 @@ from bot.pipeline.frames import (
 )
 
 log = logging.getLogger(__name__)
+PROMPT_START_LIMIT = 5.0  # line seconds a sent prompt may take to start playing before it is given up
 
 
 class DialogProcessor(FrameProcessor):
@@ -50,6 +51,7 @@ class DialogProcessor(FrameProcessor):
         self.barge_in = True
         self.caller_speaking = False
         self.no_input_deadline: float | None = None
+        self.prompt_sent_at = 0.0
         self.ended = False
         self.last_progress = time.monotonic()  # for the watchdog
 
@@ -114,6 +116,9 @@ class DialogProcessor(FrameProcessor):
             self.no_input_deadline = self.line + self.listen.no_input_timeout
 
     async def _check_no_input(self) -> None:
+        if self.prompts_pending and not self.bot_speaking and self.line - self.prompt_sent_at > PROMPT_START_LIMIT:
+            log.warning("prompt never started playing (synthesis failed?): listening anyway")
+            self.prompts_pending = 0  # a silent bot must not wait forever for its own audio
         if self.no_input_deadline is None:
             self._arm_no_input()
             return
@@ -125,6 +130,7 @@ class DialogProcessor(FrameProcessor):
         for action in actions:
             if isinstance(action, Say):
                 self.prompts_pending += 1
+                self.prompt_sent_at = self.line
                 self.barge_in = action.barge_in
                 self.no_input_deadline = None
                 await self.push_frame(PromptFrame(text=action.text, key=action.key, barge_in=action.barge_in))

@@ -144,3 +144,28 @@ async def test_watchdog_ends_a_call_whose_end_never_gets_through(speech, say_ko,
     assert transport.line.finished  # the line was dropped
     assert record.outcome == "completed" and record.slots == {"identity": "yes"}  # written before the end
     assert log == record.transcript
+
+
+async def test_a_prompt_that_cannot_be_synthesized_does_not_stall_the_call(
+    speech, say_ko, short_script, tmp_path, monkeypatch
+):
+    from audio.tts import SynthesisError
+
+    real_cached, real_render = speech.cache.cached, speech.cache.render
+
+    def broken(real):
+        def f(text, voice):
+            if text.startswith("안녕하세요"):
+                if real is real_cached:
+                    return None
+                raise SynthesisError("espeak-ng failed")
+            return real(text, voice)
+
+        return f
+
+    monkeypatch.setattr(speech.cache, "cached", broken(real_cached))
+    monkeypatch.setattr(speech.cache, "render", broken(real_render))
+    record, _ = await call(speech, short_script, [CallerTurn("speech", pcm=say_ko("네"))], tmp_path)
+    said = [(t.speaker, t.kind) for t in record.transcript]
+    assert ("caller", "silence") in said  # the unheard question timed out into the reprompt
+    assert record.outcome == "completed" and record.slots == {"identity": "yes"}
