@@ -117,6 +117,6 @@ window_end = "00:00"
     assert texts[0].startswith("您好！这里是兰州市公安局") and "请问您是张伟本人吗？" in texts
     assert ("caller", "dtmf:1") in [tuple(t) for t in turns]
     assert [tuple(c) for c in case] == [("unresolved", "residence", "open")]
-    assert json.loads(identity) == "yes" if isinstance(identity, str) else identity == "yes"
+    assert identity in ("yes", '"yes"')  # a JSON column read as raw SQL
     for secret in ("13800000001", "138 0000 0001", "张伟", "张掖路"):
         assert secret not in served, f"personal data {secret!r} in the service log"
