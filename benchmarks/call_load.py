@@ -38,7 +38,7 @@ DIALOG = """
 name: load
 locale: ko-KR
 variables: [name]
-settings: {max_failures: 3, no_input_timeout: 5, end_silence: 0.5, confirm_below: 0.1}
+settings: {max_failures: 3, no_input_timeout: 5, end_silence: @END_SILENCE@, confirm_below: 0.1}
 start: q1
 steps:
   q1: {ask: yes_no, slot: identity, prompt: "{name} 님 본인이 맞으십니까? 네, 또는 아니요.",
@@ -134,6 +134,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=30.0, help="measured window per N")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--chunk-ms", type=int, default=20, help="audio frame size on the line (20 = RTP's)")
+    ap.add_argument("--end-silence", type=float, default=0.5,
+                    help="seconds of caller silence that end a turn (the questions' end_silence)")
     args = ap.parse_args()
 
     from loguru import logger
@@ -148,7 +150,7 @@ def main() -> int:
     print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N, "
           f"frames of {args.chunk_ms} ms")
     resources = SpeechResources.load(None, ["ko-KR"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
-    script = load_script_text(DIALOG, "load")
+    script = load_script_text(DIALOG.replace("@END_SILENCE@", str(args.end_silence)), "load")
     resources.prepare(script, {"name": "김민수"})
     voice = Voice.for_locale("ko-KR")
     answers = [g711.ulaw_to_lin(g711.lin_to_ulaw(resources.cache.render(t, voice)))

@@ -36,7 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-END_SILENCE = 0.5
+# seconds of caller silence that end a turn; --end-silence sets it for the worker processes too
+END_SILENCE = float(os.environ.get("VERIBOT_BENCH_END_SILENCE", "0.5"))
 DIALOG = f"""
 name: load-sip
 locale: ko-KR
@@ -277,8 +278,13 @@ if __name__ == "__main__":
     ap.add_argument("--softphone-port", default="5399")
     ap.add_argument("--workers", type=int, default=1, help="worker processes sharing the calls")
     ap.add_argument("--chunk-ms", type=int, default=20, help="caller audio per pipeline frame (20, 40, 60)")
+    ap.add_argument("--end-silence", type=float, help="seconds of caller silence that end a turn (default 0.5)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--softphone-pid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--keypad", action="store_true",
                     help="SIP/RTP stack alone: espeak-ng prompts, DTMF answers, no speech pipeline")
-    main(ap.parse_args())
+    args = ap.parse_args()
+    if args.end_silence is not None and os.environ.get("VERIBOT_BENCH_END_SILENCE") != str(args.end_silence):
+        os.environ["VERIBOT_BENCH_END_SILENCE"] = str(args.end_silence)  # read at import, here and in workers
+        os.execv(sys.executable, [sys.executable, *sys.argv])
+    main(args)
