@@ -25,27 +25,10 @@ def lint_document(doc: Document, script: Script) -> list[Problem]:
             if target not in steps:
                 err(("steps", s.id, "branches", value), f"step {s.id!r}: branch {value!r} refers to unknown step {target!r}")
 
-    # reachability from start
-    reached = _reachable(script.start, steps)
-    for s in steps.values():
-        if s.id not in reached and script.start in steps:
-            err(("steps", s.id), f"step {s.id!r} is unreachable from start {script.start!r}")
-
-    # every step must have a way to an end step
-    ends = {s.id for s in steps.values() if s.end}
-    if not ends:
-        err(("steps",), "the script has no end step")
-    can_end = set(ends)
-    changed = True
-    while changed:
-        changed = False
-        for s in steps.values():
-            if s.id not in can_end and any(t in can_end for t in s.targets()):
-                can_end.add(s.id)
-                changed = True
-    for s in steps.values():
-        if s.id not in can_end and ends:
-            err(("steps", s.id), f"step {s.id!r} has no path to an end step")
+    # reachability and ends: checked once references are sound, since one misspelt step
+    # name would otherwise also report every step after it as unreachable
+    if not problems:
+        _check_graph(script, err)
 
     # asks: reprompts and DTMF
     handler_keys = {h.dtmf: name for name, h in script.handlers.items() if h.dtmf}
@@ -82,6 +65,32 @@ def lint_document(doc: Document, script: Script) -> list[Problem]:
                 if var not in known:
                     err(("handlers", name, "say", i), f"prompt uses undefined variable {{{var}}} (declare it under variables)")
     return problems
+
+
+def _check_graph(script: Script, err) -> None:
+    """Unreachable steps, and steps with no way to an end step."""
+    steps = script.steps
+    # reachability from start
+    reached = _reachable(script.start, steps)
+    for s in steps.values():
+        if s.id not in reached and script.start in steps:
+            err(("steps", s.id), f"step {s.id!r} is unreachable from start {script.start!r}")
+
+    # every step must have a way to an end step
+    ends = {s.id for s in steps.values() if s.end}
+    if not ends:
+        err(("steps",), "the script has no end step")
+    can_end = set(ends)
+    changed = True
+    while changed:
+        changed = False
+        for s in steps.values():
+            if s.id not in can_end and any(t in can_end for t in s.targets()):
+                can_end.add(s.id)
+                changed = True
+    for s in steps.values():
+        if s.id not in can_end and ends:
+            err(("steps", s.id), f"step {s.id!r} has no path to an end step")
 
 
 def _reachable(start: str, steps: dict[str, Step]) -> set[str]:

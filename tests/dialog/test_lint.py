@@ -150,3 +150,8 @@ def test_table_and_diagram_come_from_the_definition():
     assert "identity" in table and "no -> not_the_person" in table and "human (key 0)" in table
     dot = subprocess.run([sys.executable, "-m", "bot", "dialogs", "diagram", path], capture_output=True, text=True, check=True).stdout
     assert dot.startswith('digraph "verification"') and '"nat_count" -> "notice" [label="0"];' in dot
+
+
+def test_a_misspelt_step_name_is_one_error_not_a_cascade():
+    found = errors(BASE.replace("next: bye", "next: byebye"))
+    assert [msg for _, msg in found] == ["step 'ask1': next refers to unknown step 'byebye'"]
