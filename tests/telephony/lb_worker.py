@@ -1,0 +1,35 @@
+"""One veribot worker as its own process, for the Kamailio test: `python lb_worker.py CONFIG NAME`.
+
+Starts `bot.telephony.service.start_endpoint` with the config's `[telephony]` section and a
+raw inbound handler that plays a little audio until the caller hangs up. Prints `ready PORT`
+once it listens and `call NAME CALL-ID` for every call it takes (the test reads stdout)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from bot.config import load_config
+from bot.telephony.call import SipCall
+from bot.telephony.service import start_endpoint
+
+
+async def main(config_path: str, name: str) -> None:
+    async def inbound(call: SipCall) -> None:
+        print(f"call {name} {call.call_id}", flush=True)
+        call.media.play(b"\x00\x10" * 4000)
+        await call.ended.wait()
+
+    endpoint = await start_endpoint(load_config(config_path), on_inbound=inbound)
+    print(f"ready {endpoint.local_addr[1]}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await endpoint.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
