@@ -29,6 +29,7 @@ FEED_BYTES = int(0.2 * RATE) * 2  # recognizer is fed in 200 ms pieces, not per 
 CLOCK_BYTES = int(0.1 * RATE) * 2
 HOLD_AFTER = int(0.25 * RATE)  # trailing silence beyond this is held back from the recognizer
 MAX_TURN_BYTES = 30 * RATE * 2  # a turn longer than 30 s is cut and recognized
+_KEEP = object()  # no grammar change before this feed
 
 
 class CallerListener(FrameProcessor):
@@ -129,30 +130,47 @@ class CallerListener(FrameProcessor):
             self._unfed += self._held + pcm  # (the caller went on: what was held is fed after all)
             self._held = bytearray()
 
-    async def _feed(self, interim: bool = True) -> None:
-        if self._grammar_due:
-            self._grammar_due = False
-            listen = self._listen
-            await self._run(self.recognizer.expect, self.grammar_for(listen) if listen else None)
+    def _take_grammar(self):
+        """The grammar to switch to before the next feed, or _KEEP."""
+        if not self._grammar_due:
+            return _KEEP
+        self._grammar_due = False
+        return self.grammar_for(self._listen) if self._listen else None
+
+    async def _feed(self) -> None:
         chunk, self._unfed = bytes(self._unfed), bytearray()
-        heard = await self._run(self._accept, chunk)
-        if interim and heard and heard != self._interim:
+        heard = await self._run(self._accept, self._take_grammar(), chunk)
+        if heard and heard != self._interim:
             self._interim = heard
             await self.push_frame(InterimTranscriptionFrame(text=heard, user_id="caller",
                                                             timestamp=f"{self._heard / 2 / RATE:.3f}"))
 
-    def _accept(self, chunk: bytes) -> str:  # in the executor: one hop for both calls
+    # Each executor hop waits for a free thread and, under load, for the GIL: with 25 calls
+    # per worker that wait was most of the turn latency, so each step is one hop.
+    def _accept(self, grammar, chunk: bytes) -> str:  # in the executor
+        if grammar is not _KEEP:
+            self.recognizer.expect(grammar)
         self.recognizer.accept(chunk)
         return self.recognizer.partial()
 
+    def _final(self, grammar, chunk: bytes, clip: Path | None, turn: bytes) -> Recognition:  # in the executor
+        if grammar is not _KEEP:
+            self.recognizer.expect(grammar)
+        self.recognizer.accept(chunk)
+        result = self.recognizer.finish()
+        if clip is not None:
+            write_wav(clip, turn)
+        return result
+
     async def _answer(self, end: float) -> None:
-        await self._feed(interim=False)  # the final result follows at once
-        result: Recognition = await self._run(self.recognizer.finish)
+        """The last audio, the final result and the clip in one hop; the result follows at once."""
         step = self._listen.step if self._listen else None
+        clip = None
         if self.clip_dir is not None and self._turn:
             self._clips += 1
-            path = self.clip_dir / f"{self._clips:02d}-{step or 'none'}.wav"
-            await self._run(write_wav, path, bytes(self._turn))
+            clip = self.clip_dir / f"{self._clips:02d}-{step or 'none'}.wav"
+        chunk, self._unfed = bytes(self._unfed), bytearray()
+        result: Recognition = await self._run(self._final, self._take_grammar(), chunk, clip, bytes(self._turn))
         self._turn = bytearray()
         self._interim = ""
         await self.push_frame(
