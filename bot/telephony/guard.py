@@ -18,6 +18,8 @@ _TOKEN = rb"[!%'*+\-.0-9A-Z_`a-z~]+"
 _REQUEST_LINE = re.compile(rb"^" + _TOKEN + rb" [^ \r\n]+ SIP/2\.0\r\n")
 _STATUS_LINE = re.compile(rb"^SIP/2\.0 [1-6][0-9][0-9] [^\r\n]*\r\n")
 _HEADER = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.M)
+_QUOTED_PAIR = re.compile(r"\\.", re.S)
+_QUOTED_PAIR_B = re.compile(rb"\\[\x00-\x09\x0b\x0c\x0e-\x7f]")
 _COMPACT = {b"v": b"via", b"f": b"from", b"t": b"to", b"i": b"call-id", b"l": b"content-length"}
 
 
@@ -85,8 +87,10 @@ def check_request(msg: SipRequest, raw: bytes) -> str | None:
             return "Content-Length larger than the body"
     if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", msg.uri or ""):
         return "bad Request-URI"
+    if msg.uri.lower().startswith(("sip:", "sips:")) and "?" in msg.uri.rsplit("@", 1)[-1]:
+        return "headers in the Request-URI"  # RFC 3261 19.1.5, RFC 4475 escruri (a user part may hold "?")
     head = raw.partition(b"\r\n\r\n")[0]
-    if b"\x00" in head:
+    if b"\x00" in _QUOTED_PAIR_B.sub(b"", head):  # a quoted NUL is legal (RFC 4475 intmeth)
         return "NUL byte in the header"
     names = [_COMPACT.get(m.group(1).lower(), m.group(1).lower()) for m in _HEADER.finditer(head)]
     for h in (b"via", b"from", b"to", b"call-id", b"cseq"):
@@ -94,9 +98,23 @@ def check_request(msg: SipRequest, raw: bytes) -> str | None:
             return f"missing {h.decode()}"
     if names.count(b"content-length") > 1:
         return "more than one Content-Length"
+    for name in ("to", "from", "contact"):
+        for value in msg.headers.get(name):
+            if len(_QUOTED_PAIR.sub("", value).split('"')) % 2 == 0:
+                return f"unterminated quoted string in {name.title()}"  # RFC 4475 quotbal
     for via in msg.via:
-        if not via.host or not via.branch:
+        if not via.host:  # a missing branch is RFC 2543 (RFC 4475 inv2543, longreq): allowed
             return "bad Via"
+    return None
+
+
+def check_response(msg: SipResponse) -> str | None:
+    """Why a response cannot belong to any transaction of ours, or None."""
+    cseq = msg.cseq
+    if cseq is None:
+        return "bad CSeq"
+    if not 0 <= cseq.seq < 2**31:
+        return "CSeq number out of range"  # RFC 4475 scalarlg
     return None
 
 
@@ -159,7 +177,7 @@ class GuardedUdpTransport(UdpSipTransport):
                 self._reply_400(msg, why)
                 return
             _stamp_via_received(msg, addr)
-        elif isinstance(msg, SipResponse) and msg.cseq is None:
+        elif isinstance(msg, SipResponse) and check_response(msg) is not None:
             self.stats.malformed += 1
             return
         if self.on_message is not None:

@@ -1,5 +1,6 @@
-"""RFC 4475-style torture messages and floods at the SIP edge: valid ones reach the user
-agent, invalid ones get 400 or are dropped, and a call in progress never notices."""
+"""RFC 4475 torture messages (all 49, fixtures/rfc4475/README.md) and floods at the SIP edge:
+valid ones reach the user agent, invalid ones get 400 or are dropped, and a call in progress
+never notices."""
 
 from __future__ import annotations
 
@@ -13,6 +14,18 @@ from sip_peers import FIXTURES
 from bot.telephony.call import SipCall
 
 CASES = sorted((FIXTURES / "rfc4475").glob("*/*.*"))
+# valid/: RFC 4475 3.1.1 and 3.4; app/: 3.2-3.3, well-formed, for the user agent to answer;
+# tolerated/: 3.1.2 messages the RFC lets a liberal element accept, and veribot does;
+# invalid/: the rest of 3.1.2 (and 3.3.8-3.3.9) — 400 or dropped
+REACHES_UA = ("valid", "app", "tolerated")
+RFC4475 = {
+    "valid": "wsinv intmeth esc01 escnull esc02 lwsdisp longreq dblreq semiuri transports mpart01 unreason"
+             " noreason unkscm zeromf inv2543",
+    "app": "badbranch novelsc unksm2 bext01 invut regaut01 bcast cparam01 cparam02 regescrt sdp01",
+    "tolerated": "badaspec baddate baddn regbadct",
+    "invalid": "badinv01 clerr ncl scalar02 scalarlg quotbal ltgtruri lwsruri lwsstart trws escruri badvers"
+               " mismatch01 mismatch02 bigcode insuf multi01 mcl01",
+}
 
 
 def load(path) -> bytes:
@@ -52,7 +65,7 @@ async def test_torture_message(make_endpoint, path) -> None:
         before = bot.transport.stats.malformed
         sock.sendto(load(path), bot.local_addr)
         await asyncio.sleep(0.15)
-        if path.parent.name == "valid":
+        if path.parent.name in REACHES_UA:
             assert len(seen) == 1, "a valid message must reach the user agent"
             assert bot.transport.stats.malformed == before
         else:
@@ -80,6 +93,37 @@ async def test_torture_message(make_endpoint, path) -> None:
         assert not call.ended.is_set() and len(heard) > 0 and call.call_id in bot.calls
     finally:
         sock.close()
+
+
+def test_every_rfc4475_message_is_a_fixture() -> None:
+    names = {kind: sorted(n.split()) for kind, n in RFC4475.items()}
+    assert sum(map(len, names.values())) == 49
+    on_disk = {kind: sorted(p.stem for p in CASES if p.parent.name == kind) for kind in RFC4475}
+    on_disk["invalid"] = [n for n in on_disk["invalid"] if n not in ("binary", "nul-in-header")]  # our own extras
+    assert on_disk == names
+
+
+@pytest.mark.parametrize("name", ["escruri", "quotbal", "multi01", "mismatch02", "ncl", "scalar02"])
+async def test_rfc4475_invalid_request_gets_400_when_routable(make_endpoint, name) -> None:
+    """With the Via pointed at us (rport), the 400 comes back carrying the reason."""
+    bot, call, _seen = await _live_call(make_endpoint)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2)
+    msg = load(FIXTURES / "rfc4475" / "invalid" / f"{name}.sip")
+    head, sep, body = msg.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    via = next(i for i, line in enumerate(lines) if line.lower().startswith((b"via", b"v:")))
+    port = sock.getsockname()[1]
+    lines[via] = f"Via: SIP/2.0/UDP 127.0.0.1:{port};rport;branch=z9hG4bK{name}".encode()
+    try:
+        sock.sendto(b"\r\n".join(lines) + sep + body, bot.local_addr)
+        reply = await asyncio.get_running_loop().run_in_executor(None, sock.recv, 4096)
+    finally:
+        sock.close()
+    assert reply.startswith(b"SIP/2.0 400"), reply[:200]
+    assert b"Warning: 399 veribot" in reply
+    assert not call.ended.is_set()
 
 
 async def test_invalid_request_with_routable_via_gets_400(make_endpoint) -> None:
@@ -180,3 +224,22 @@ async def test_truncated_and_random_rtp_from_the_peer_never_ends_the_call(make_e
     assert bot_call.media.stats.malformed >= 12
     assert not bot_call.ended.is_set() and not call.ended.is_set() and bot.busy == 1
     assert len(got_audio) > before  # the phone's normal audio still arrives
+
+
+def test_edge_checks_follow_rfc4475() -> None:
+    from aiosipua import SipMessage
+
+    from bot.telephony.guard import check_request, check_response
+
+    def why(name: str) -> str | None:
+        path = next(p for p in CASES if p.stem == name)
+        raw = load(path)
+        msg = SipMessage.parse(raw)
+        return check_response(msg) if raw.startswith(b"SIP/") else check_request(msg, raw)
+
+    assert why("longreq") is None and why("inv2543") is None  # branchless Vias are RFC 2543, not errors
+    assert why("intmeth") is None  # a quoted NUL is legal
+    assert why("escruri") == "headers in the Request-URI"
+    assert why("quotbal") == "unterminated quoted string in To"
+    assert why("scalarlg") == "CSeq number out of range"
+    assert why("nul-in-header") == "NUL byte in the header"
