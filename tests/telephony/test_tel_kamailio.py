@@ -114,6 +114,13 @@ async def test_two_worker_processes_round_robin_and_failover_on_kill(tmp_path: P
         assert len(after) >= 6 and set(after) == {"a"}, arrivals  # every new call went to the survivor
         assert len(on_b_before) >= 1
         assert a.proc.returncode is None  # the survivor is still up
+
+        # b stays marked down (until an OPTIONS ping finds it again): a new run all goes to a, and every call succeeds
+        arrivals.clear()
+        code, out = await sipp(4, 4)
+        assert code == 0, out[-3000:]
+        await until(lambda: len(arrivals) >= 4, 5, "the survivor to report its calls")
+        assert [w for _, w, _ in arrivals] == ["a"] * 4
     finally:
         if lb.proc is not None:
             lb.stop()
