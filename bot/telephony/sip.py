@@ -29,6 +29,7 @@ from bot.telephony.indialog import InDialogRequests, TransferHandler
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import PhoneMaskFilter, TelephonySettings, mask_phone
 from bot.telephony.sipmsg import FinalResponses, keep_record_route, retry_after_seconds, uri_target
+from bot.telephony.uasrules import refusal
 
 log = logging.getLogger(__name__)
 for _mod in ["aiosipua", *(f"aiosipua.{m.name}" for m in pkgutil.iter_modules(aiosipua.__path__))]:
@@ -63,10 +64,21 @@ class SipEndpoint(InDialogRequests):
         self.uas.on_transfer_progress = self._on_transfer_progress
         self.uas.on_refer = self._on_refer
         self.uas._handlers["OPTIONS"] = self._on_options
+        self.uas._handle_request = self._gate(self.uas._handle_request)  # type: ignore[method-assign]
         self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
         self.registration: Registration | None = None
         uac_handle = self.uac.handle_response
         self.uac.handle_response = lambda resp, addr: (self._on_response(resp), uac_handle(resp, addr))  # type: ignore[method-assign]
+
+    def _gate(self, handle: Callable[[SipRequest, tuple[str, int]], None]) -> Callable[[SipRequest, tuple[str, int]], None]:
+        def gated(request: SipRequest, addr: tuple[str, int]) -> None:
+            refused = refusal(request, self.uas._handlers)
+            if refused is None:
+                handle(request, addr)
+            else:
+                self.uas._send_error(request, refused.code, refused.reason, extra_headers=refused.headers)
+
+        return gated
 
     @property
     def busy(self) -> int:

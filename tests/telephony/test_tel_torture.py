@@ -243,3 +243,39 @@ def test_edge_checks_follow_rfc4475() -> None:
     assert why("quotbal") == "unterminated quoted string in To"
     assert why("scalarlg") == "CSeq number out of range"
     assert why("nul-in-header") == "NUL byte in the header"
+
+
+ANSWERS = {  # RFC 3261 8.2 as RFC 4475 expects it of a user agent server
+    "badbranch": 200, "bext01": 420, "cparam01": 405, "cparam02": 405, "invut": 415, "novelsc": 416,
+    "regaut01": 405, "regescrt": 405, "sdp01": 200, "unksm2": 405, "dblreq": 405, "esc01": 200,
+    "esc02": 501, "escnull": 405, "intmeth": 501, "inv2543": 200, "longreq": 200, "lwsdisp": 200,
+    "mpart01": 405, "semiuri": 200, "transports": 200, "unkscm": 416, "wsinv": 200, "zeromf": 200,
+    "badaspec": 200, "baddate": 200, "baddn": 200, "regbadct": 405,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS))
+async def test_rfc4475_request_gets_its_final_answer(make_endpoint, name) -> None:
+    """With the top Via pointed at us: unknown method 501, unknown scheme 416, unknown
+    Require 420, a non-SDP offer 415, methods a bot does not serve 405, the rest 200."""
+    bot = await make_endpoint(lambda call: call.ended.wait())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2)
+    head, sep, body = load(next(p for p in CASES if p.stem == name)).partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    via = next(i for i, line in enumerate(lines) if line.split(b":")[0].strip().lower() in (b"via", b"v"))
+    lines[via] = f"Via: SIP/2.0/UDP 127.0.0.1:{sock.getsockname()[1]};rport;branch=z9hG4bK{name}".encode()
+    try:
+        sock.sendto(b"\r\n".join(lines) + sep + body, bot.local_addr)
+        reply = b"SIP/2.0 100"
+        while reply.startswith(b"SIP/2.0 1"):
+            reply = await asyncio.get_running_loop().run_in_executor(None, sock.recv, 65536)
+    finally:
+        sock.close()
+    assert reply.split(b" ", 2)[1] == str(ANSWERS[name]).encode(), reply[:300]
+    if ANSWERS[name] == 420:
+        assert b"Unsupported: nothingSupportsThis, nothingSupportsThisEither" in reply
+    if ANSWERS[name] == 501:
+        assert b"\r\nAllow: " in reply and b"INVITE" in reply
+    assert bot.transport.stats.handler_errors == 0
