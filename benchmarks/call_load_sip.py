@@ -13,7 +13,10 @@ voiced 20 ms of caller audio received to the first voiced bot audio queued for s
 raw and minus the dialog's end-of-turn silence (which the bot waits for by design).
 
 `--workers W` splits the N calls over W worker processes (each loads its own model), as W
-workers behind Kamailio would carry them. `--keypad` measures the SIP/RTP stack alone: the softphone answers with DTMF, the worker runs
+workers behind Kamailio would carry them. Lines start at random moments in their first 3 s,
+as in call_load.py (`--lockstep` starts them all at once: identical calls then end their
+turns within a few ms of each other, and the recognizer jobs of 25 turns queue together).
+`--keypad` measures the SIP/RTP stack alone: the softphone answers with DTMF, the worker runs
 the keypad conversation (no recognizer, prompts by espeak-ng, cached); turn latency is then
 from the key's first RTP event packet to the first voiced bot audio."""
 
@@ -24,6 +27,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import resource
 import subprocess
 import sys
@@ -57,6 +61,8 @@ steps:
 """
 VOICED = 300.0
 CHUNK_MS = [20]  # caller audio per pipeline frame (--chunk-ms)
+LOCKSTEP = [False]  # --lockstep: all N calls start at the same instant
+STAGGER_SECONDS = 3.0  # otherwise each line starts at a random moment in its first 3 s
 
 
 def machine() -> str:
@@ -129,7 +135,11 @@ async def run_level(n: int, seconds: float, tmp: Path, resources, script, port: 
     outcomes: list[str] = []
     deadline = time.monotonic() + seconds
 
+    rng = random.Random(n * 7919 + os.getpid())
+    stagger = 0.0 if LOCKSTEP[0] else STAGGER_SECONDS
+
     async def line(i: int) -> None:
+        await asyncio.sleep(rng.uniform(0, stagger))  # calls do not start in lockstep (as in call_load.py)
         k = 0
         while time.monotonic() < deadline:
             k += 1
@@ -205,7 +215,7 @@ def several_workers(args: argparse.Namespace, n: int, port: int, phone_pid: int)
     children = [
         subprocess.Popen(
             [sys.executable, __file__, "--child", "--calls", str(k), "--seconds", str(args.seconds),
-             "--chunk-ms", str(args.chunk_ms),
+             "--chunk-ms", str(args.chunk_ms), *(["--lockstep"] if args.lockstep else []),
              "--softphone-port", str(port), "--softphone-pid", str(phone_pid)] + (["--keypad"] if args.keypad else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
         )
@@ -243,6 +253,7 @@ def several_workers(args: argparse.Namespace, n: int, port: int, phone_pid: int)
 
 def main(args: argparse.Namespace) -> None:
     CHUNK_MS[0] = args.chunk_ms
+    LOCKSTEP[0] = args.lockstep
     if args.child:
         asyncio.run(measure(args, Path(tempfile.mkdtemp(prefix="call_load_sip-")), int(args.softphone_port),
                             args.softphone_pid))
@@ -279,6 +290,9 @@ if __name__ == "__main__":
     ap.add_argument("--workers", type=int, default=1, help="worker processes sharing the calls")
     ap.add_argument("--chunk-ms", type=int, default=20, help="caller audio per pipeline frame (20, 40, 60)")
     ap.add_argument("--end-silence", type=float, help="seconds of caller silence that end a turn (default 0.5)")
+    ap.add_argument("--lockstep", action="store_true",
+                    help="start all N calls at once (a burst: their turns then end together) instead of "
+                         "spread over the first 3 s as in call_load.py")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--softphone-pid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--keypad", action="store_true",
