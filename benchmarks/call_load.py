@@ -129,11 +129,17 @@ def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, 
 
 
 def main() -> int:
+    if "--sip" in sys.argv[1:]:  # SIP mode: the same calls through the real SIP/RTP stack
+        argv = [a for a in sys.argv[1:] if a != "--sip"]
+        sip = str(Path(__file__).with_name("call_load_sip.py"))
+        os.execv(sys.executable, [sys.executable, sip, *argv])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", default="10,20,30,40,50", help="comma-separated N")
     ap.add_argument("--seconds", type=float, default=30.0, help="measured window per N")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--chunk-ms", type=int, default=20, help="audio frame size on the line (20 = RTP's)")
+    ap.add_argument("--sip", action="store_true",
+                    help="run benchmarks/call_load_sip.py instead: calls through real SIP/RTP to softphone residents")
     ap.add_argument("--end-silence", type=float, default=0.5,
                     help="seconds of caller silence that end a turn (the questions' end_silence)")
     args = ap.parse_args()
