@@ -24,13 +24,14 @@ import asyncio
 import gc
 import multiprocessing as mp
 import os
-import platform
 import random
 import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from machine_info import describe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -52,13 +53,6 @@ steps:
   bye: {say: "감사합니다. 안녕히 계세요.", end: completed}
 """
 
-
-def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
-    mem = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal"))
-    load = os.getloadavg()
-    return (f"machine: {platform.node()}, nproc={os.cpu_count()}, cpu={cpu}, ram={mem / 1024**2:.1f} GiB, "
-            f"loadavg={load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}, python {platform.python_version()}")
 
 
 def pss_mb(pid: int | str = "self") -> float:
@@ -152,7 +146,7 @@ def main() -> int:
     from bot.dialog.script import load_script_text
     from bot.pipeline.resources import SpeechResources, SpeechSettings
 
-    print(machine())
+    print(describe())
     print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N, "
           f"frames of {args.chunk_ms} ms")
     resources = SpeechResources.load(None, ["ko-KR"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))

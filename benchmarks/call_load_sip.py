@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import resource
 import subprocess
@@ -36,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine_info import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -64,13 +64,6 @@ CHUNK_MS = [20]  # caller audio per pipeline frame (--chunk-ms)
 LOCKSTEP = [False]  # --lockstep: all N calls start at the same instant
 STAGGER_SECONDS = 3.0  # otherwise each line starts at a random moment in its first 3 s
 
-
-def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
-    mem = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal"))
-    load = os.getloadavg()
-    return (f"machine: {platform.node()}, nproc={os.cpu_count()}, cpu={cpu}, ram={mem / 1024**2:.1f} GiB, "
-            f"loadavg={load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}, python {platform.python_version()}")
 
 
 def rss_mib(pid: int | str = "self") -> float:
@@ -258,7 +251,7 @@ def main(args: argparse.Namespace) -> None:
         asyncio.run(measure(args, Path(tempfile.mkdtemp(prefix="call_load_sip-")), int(args.softphone_port),
                             args.softphone_pid))
         return
-    print(machine(), f"chunk={args.chunk_ms} ms", flush=True)
+    print(describe(), f"chunk={args.chunk_ms} ms", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="call_load_sip-"))
     answers = tmp / "answers.txt"
     answers.write_text(("dtmf:1\n" if args.keypad else "네\n") * 4, encoding="utf-8")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from machine_info import describe
 from sqlalchemy import create_engine, text
 from sqlmodel import select
 
@@ -32,20 +32,6 @@ from storage.models import Campaign, Person
 SLOTS = {"identity": "yes", "residence": {"raw": "城关区张掖路1号", "district": "城关区"}, "health_code": "green",
          "isolation": "no", "nat_count": 3, "nat_result": "negative", "notice_ack": "yes"}
 
-
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                   if x.startswith("MemTotal"))
-        ram = f"{mem / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration):
-        ram = "?"
-    return f"machine: nproc={os.cpu_count()} cpu={cpu!r} ram={ram} python={platform.python_version()}"
 
 
 class InstantRunner:
@@ -91,7 +77,7 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=100)
     ap.add_argument("--pg-url", default=os.environ.get("VERIBOT_TEST_PG_URL"))
     args = ap.parse_args()
-    print(machine())
+    print(describe())
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db")
         db.upgrade()

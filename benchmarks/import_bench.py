@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import platform
 import random
 import subprocess
 import sys
@@ -19,22 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine_info import describe
+
 ROOT = Path(__file__).resolve().parents[1]
 CATEGORIES = ["密接", "次密接", "一般接触", ""]
 DISTRICTS = ["城关区", "七里河区", "西固区", "安宁区", "红古区"]
 
-
-def machine() -> str:
-    cpu, ram = platform.processor() or "?", "?"
-    try:
-        cpu = next(x.split(":", 1)[1].strip() for x in Path("/proc/cpuinfo").read_text().splitlines()
-                   if x.startswith("model name"))
-        kb = next(int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines()
-                  if x.startswith("MemTotal"))
-        ram = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration):
-        pass
-    return f"machine: nproc={os.cpu_count()} cpu={cpu!r} ram={ram} python={platform.python_version()}"
 
 
 def rows(n: int, rng: random.Random):
@@ -50,7 +38,7 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--xlsx", action="store_true", help="also time the same list as .xlsx")
     args = ap.parse_args()
-    print(machine())
+    print(describe())
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)

@@ -9,38 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from machine_info import describe
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "tests" / "nlu" / "cases"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    return f"machine: nproc={os.cpu_count()} cpu={cpu!r} ram={ram} python={platform.python_version()}"
 
 
 def load_cases(directory: Path = CASES_DIR) -> list[dict[str, Any]]:
@@ -109,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="timed passes over the cases (default 20)")
     args = parser.parse_args(argv)
-    print(machine())
+    print(describe())
     cases = load_cases()
     by_locale: dict[str, list[dict[str, Any]]] = {}
     for c in cases:
