@@ -126,11 +126,18 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_table(args: argparse.Namespace) -> int:
+def _valid_script(path: Path):
+    """The script at `path`, or None after printing its errors (for table and diagram)."""
     try:
-        script = load_script(args.path)
+        return load_script(path)
     except ScriptError as exc:
         print(exc, file=sys.stderr)
+        return None
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    script = _valid_script(args.path)
+    if script is None:
         return 1
     print(f"{'step':<18} {'kind':<14} transitions")
     for s in script.steps.values():
@@ -152,10 +159,8 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 def cmd_diagram(args: argparse.Namespace) -> int:
     """Graphviz dot from the definition itself, so admins read what runs (`| dot -Tsvg`)."""
-    try:
-        script = load_script(args.path)
-    except ScriptError as exc:
-        print(exc, file=sys.stderr)
+    script = _valid_script(args.path)
+    if script is None:
         return 1
     q = json.dumps
     print(f"digraph {q(script.name)} {{\n  rankdir=TB; node [fontname=sans];")
