@@ -16,7 +16,8 @@ async def _run(call: SipCall, echo: KeyEcho) -> None:
     await run_pipeline(RtpCallTransport(call), echo)
 
 
-async def test_echo_pipeline_over_rtp(make_endpoint) -> None:
+async def _call_the_echo(make_endpoint):
+    """An echo pipeline behind one endpoint, called from another: (echo, done, bot, dialled)."""
     echo = KeyEcho()
     done = asyncio.Event()
 
@@ -27,6 +28,11 @@ async def test_echo_pipeline_over_rtp(make_endpoint) -> None:
     bot = await make_endpoint(inbound)
     phone = await make_endpoint()
     out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    return echo, done, bot, out
+
+
+async def test_echo_pipeline_over_rtp(make_endpoint) -> None:
+    echo, done, bot, out = await _call_the_echo(make_endpoint)
     call = out.call
     heard = bytearray()
     keys: list[str] = []
@@ -53,16 +59,7 @@ async def test_echo_pipeline_over_rtp(make_endpoint) -> None:
 
 
 async def test_far_end_hangup_ends_the_pipeline(make_endpoint) -> None:
-    echo = KeyEcho()
-    done = asyncio.Event()
-
-    async def inbound(call: SipCall) -> None:
-        await _run(call, echo)
-        done.set()
-
-    bot = await make_endpoint(inbound)
-    phone = await make_endpoint()
-    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
+    echo, done, bot, out = await _call_the_echo(make_endpoint)
     await asyncio.sleep(0.5)
     out.call.hangup()
     await asyncio.wait_for(done.wait(), 5)
