@@ -30,7 +30,7 @@ from bot.dialog.events import (
     Turn,
     Utterance,
 )
-from bot.dialog.script import OPEN_EXPECTS, Script, Step, render
+from bot.dialog.script import Script, Step, render
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class Conversation:
         if self.phase == "confirm" and self.step.expect != "yes_no" and not parsed.intent:
             # "不对，是绿码" while confirming yellow: a new value replaces the pending one
             again = self._parse(self.step.expect, ev.text)
-            if again.value is not None and again.value != self.pending:
+            if again.value is not None and again.value != self.pending and _names_a_value(again.value):
                 self._turn(Speaker.CALLER, ev.text, parse=again.to_json(), confidence=ev.confidence, at=ev.at)
                 self.phase = "ask"
                 self._on_value(again.value, ev.confidence)
@@ -175,7 +175,7 @@ class Conversation:
         if step.accept and str(value) not in step.accept:
             self._failure("no_match")
             return
-        if step.confirm and confidence < step.confirm.below:
+        if step.confirm and (confidence < step.confirm.below or step.confirm.below >= 1):  # below: 1 = always
             self.phase, self.pending = "confirm", value
             self._say(step.confirm.prompt, f"{step.id}.confirm", value=step.label(value), remember=True, reset=True)
             self._out.append(self._listen())
@@ -298,7 +298,7 @@ class Conversation:
             no_input_timeout=s.no_input_timeout or st.no_input_timeout,
             end_silence=s.end_silence or st.end_silence,
             dtmf_keys=keys,
-            open_answer=not confirm and s.expect in OPEN_EXPECTS,
+            open_answer=not confirm and s.free_decoding,
         )
 
     def _say_handler(self, name: str) -> bool:
@@ -343,3 +343,11 @@ def _walk(script: Script):
         if step.is_ask:
             yield step
         sid = step.next
+
+
+def _names_a_value(value: Any) -> bool:
+    """Whether an answer heard while confirming states a value of its own. An address read
+    from "不对" / "아니요" names no place, so it is the denial it sounds like, not a new address."""
+    if isinstance(value, dict):
+        return any(value.get(k) for k in ("province", "city", "district"))
+    return True

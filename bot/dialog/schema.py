@@ -12,6 +12,7 @@ from bot.dialog.script import (
     EXPECT_VALUES,
     HANDLERS,
     OUTCOMES,
+    RECOGNIZE,
     Confirm,
     Handler,
     Script,
@@ -76,7 +77,7 @@ def _where(path: tuple) -> str:
 TOP_KEYS = {"name", "locale", "description", "variables", "settings", "handlers", "start", "steps"}
 STEP_KEYS = {
     "say", "next", "end", "reason", "ask", "slot", "prompt", "reprompts", "dtmf", "confirm",
-    "labels", "branches", "accept", "max_failures", "no_input_timeout", "end_silence", "branch",
+    "labels", "branches", "accept", "max_failures", "no_input_timeout", "end_silence", "branch", "recognize",
 }  # fmt: skip
 
 
@@ -217,6 +218,11 @@ def _ask(c: _Checker, path: tuple, m: dict, kw: dict) -> None:
         c.err((*path, "accept"), f"accept must be a list of {expect} values")
         accept = []
     kw["accept"] = tuple(str(a) for a in accept)
+    if "recognize" in m:
+        if m["recognize"] not in RECOGNIZE:
+            c.err((*path, "recognize"), f"recognize must be one of {', '.join(RECOGNIZE)}, not {m['recognize']!r}")
+        else:
+            kw["recognize"] = m["recognize"]
     for key, lo, hi, integer in (("max_failures", 1, 10, True), ("no_input_timeout", 1, 60, False), ("end_silence", 0.2, 5, False)):
         if key in m:
             kw[key] = c.number(m[key], (*path, key), lo, hi, integer)

