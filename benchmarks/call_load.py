@@ -79,7 +79,7 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
 
     rng = random.Random(seed)
     stop_at = time.monotonic() + seconds
-    stats = {"latency": [], "missed": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0}
+    stats = {"latency": [], "missed": 0, "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0}
     end_silence = script.settings.end_silence
 
     async def slot(i: int) -> None:
@@ -101,6 +101,8 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             stats["talk"] += sum(e - s for s, e in zip(caller.speech_onsets, caller.speech_ends, strict=True)) / 8000
             stats["line"] += transport.line.now / 8000
             stats["missed"] += caller.missed_deadlines + caller.hearing_late
+            stats["late"] += caller.missed_deadlines
+            stats["behind"] += caller.hearing_late
             stats["chunks"] += transport.line.now // 160
             stats["calls"] += 1
             stats["completed"] += rec.outcome == "completed"
@@ -111,7 +113,7 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
 
 
 def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, chunk: int) -> None:
-    resources.executor = ThreadPoolExecutor(max_workers=resources.settings.threads)  # threads do not fork
+    resources.executor = ThreadPoolExecutor(max_workers=2)  # threads do not fork (the recognition pool restarts its own)
     gc.freeze()  # the loaded process's objects stay out of every collection (and unshared pages)
     t0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk))
@@ -160,7 +162,7 @@ def main() -> int:
     idle = pss_mb()
     print(f"idle process with model loaded: PSS {idle:.0f} MB")
     print(f"{'N':>4} {'calls':>5} {'CPU%1core':>9} {'PSS MB':>7} {'MB/call':>7} {'p50 ms':>7} {'p95 ms':>7} "
-          f"{'p95-eos ms':>10} {'missed':>7} {'done%':>6} {'talk%':>6}")
+          f"{'p95-eos ms':>10} {'missed':>7} {'(late':>6} {'behind)':>7} {'done%':>6} {'talk%':>6}")
     ctx = mp.get_context("fork")
     for n in [int(x) for x in args.calls.split(",")]:
         per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
@@ -188,11 +190,12 @@ def main() -> int:
         calls = sum(r["calls"] for r in results)
         done = sum(r["completed"] for r in results)
         missed = sum(r["missed"] for r in results)
+        late, behind = sum(r["late"] for r in results), sum(r["behind"] for r in results)
         eos = results[0]["end_silence"]
         per_call = (pss - idle) / n
         print(f"{n:>4} {calls:>5} {cpu:>9.0f} {pss:>7.0f} {per_call:>7.1f} {percentile(lat, .5) * 1000:>7.0f} "
               f"{percentile(lat, .95) * 1000:>7.0f} {(percentile(lat, .95) - eos) * 1000:>10.0f} "
-              f"{missed:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f}", flush=True)
+              f"{missed:>7} {late:>6} {behind:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f}", flush=True)
     resources.cache.worker.close()
     return 0
 

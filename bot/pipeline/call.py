@@ -103,7 +103,7 @@ async def run_call(
         SpeechDetector(resources.silero, threshold=s.vad_threshold, energy_floor=s.energy_floor,
                        end_silence=script.settings.end_silence),
         AnswerRecognizer(model, vocabulary, CALL_RATE),
-        resources.executor,
+        resources.recognition,
         grammar_phrases_for,
         clip_dir=clip_dir,
         line=getattr(transport, "line", None),

@@ -1,7 +1,8 @@
 """CallerListener: hears the caller. Decides where each caller turn starts and ends
 (energy gate + Silero at 8 kHz, end-of-turn silence per question) and transcribes only
 the audio around speech (with pre-roll) with the current question's Vosk grammar, off the
-event loop. Emits CallerSpeechFrame at speech start/stop (barge-in needs the start fast),
+event loop on the process's RecognitionPool: hearing (detection, frames, the line clock)
+never waits for recognition; only the end of a turn waits for its final result. Emits CallerSpeechFrame at speech start/stop (barge-in needs the start fast),
 InterimTranscriptionFrame while the caller speaks, CallerAnswerFrame (final text, word
 confidences) at the end of a turn, and LineClockFrame every ~100 ms of line audio.
 Keeps each answer's audio as a clip when given a directory."""
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import Executor
+from collections import deque
 from pathlib import Path
 
 from pipecat.frames.frames import CancelFrame, EndFrame, Frame, InputAudioRawFrame, InterimTranscriptionFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from audio.recognizer import AnswerRecognizer, Recognition
+from audio.scheduler import KEEP, RecognitionPool, RecognitionStream
 from audio.vad import SpeechDetector
 from audio.wav import write_wav
 from bot.pipeline.frames import CallerAnswerFrame, CallerSpeechFrame, ExpectAnswerFrame, LineClockFrame
@@ -25,11 +27,10 @@ log = logging.getLogger(__name__)
 
 RATE = 8000
 PREROLL = int(0.4 * RATE) * 2  # bytes of audio kept before the detected start
-FEED_BYTES = int(0.2 * RATE) * 2  # recognizer is fed in 200 ms pieces, not per frame
+FEED_BYTES = int(0.2 * RATE) * 2  # recognizer is fed at least 200 ms at a time, not per frame
 CLOCK_BYTES = int(0.1 * RATE) * 2
 HOLD_AFTER = int(0.25 * RATE)  # trailing silence beyond this is held back from the recognizer
 MAX_TURN_BYTES = 30 * RATE * 2  # a turn longer than 30 s is cut and recognized
-_KEEP = object()  # no grammar change before this feed
 
 
 class CallerListener(FrameProcessor):
@@ -37,7 +38,7 @@ class CallerListener(FrameProcessor):
         self,
         detector: SpeechDetector,
         recognizer: AnswerRecognizer,
-        executor: Executor,
+        pool: RecognitionPool,
         grammar_for,  # (Listen) -> list[str] | None
         *,
         clip_dir: Path | None = None,
@@ -47,7 +48,8 @@ class CallerListener(FrameProcessor):
         super().__init__(**kwargs)
         self.detector = detector
         self.recognizer = recognizer
-        self.executor = executor
+        self.stream = RecognitionStream(pool, recognizer, feed_bytes=FEED_BYTES, on_partial=self._on_partial)
+        self._partial = ""
         self.grammar_for = grammar_for
         self.clip_dir = clip_dir
         self.line = line
@@ -58,12 +60,17 @@ class CallerListener(FrameProcessor):
         self._unfed = bytearray()
         self._held = bytearray()
         self._in_turn = False
+        self.failed_answers = 0
         self._turn_start = 0.0
         self._listen = None
         self._grammar_due = False
         self._clips = 0
         self.bad_frames = 0
         self._interim = ""
+        # Frames go downstream in the order they happened; an answer still being recognized
+        # holds back what came after it (hearing itself goes on).
+        self._outlet: deque = deque()
+        self._pump: asyncio.Task | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)
@@ -73,11 +80,39 @@ class CallerListener(FrameProcessor):
                 self.line.heard(self._heard // 2)
         elif isinstance(frame, ExpectAnswerFrame):
             self.expect(frame.listen)
-        elif isinstance(frame, (EndFrame, CancelFrame)):
+        elif isinstance(frame, EndFrame):
+            if self._pump is not None:
+                await self._pump  # answers still being recognized go out first
             await self.push_frame(frame, direction)
-            await self._run(self.recognizer.close)
+            await self.stream.close()
+        elif isinstance(frame, CancelFrame):
+            if self._pump is not None:
+                await self.cancel_task(self._pump)
+                self._pump = None
+            self._outlet.clear()
+            await self.push_frame(frame, direction)
+            await self.stream.close()
+        elif direction == FrameDirection.DOWNSTREAM:
+            await self._emit(frame)
         else:
             await self.push_frame(frame, direction)
+
+    async def _emit(self, item) -> None:
+        """Push a frame downstream, or queue it behind an answer not yet recognized. An
+        item is a frame or (future of a Recognition, answer fields)."""
+        if self._outlet or not isinstance(item, Frame):
+            self._outlet.append(item)
+            if self._pump is None or self._pump.done():
+                self._pump = self.create_task(self._drain(), "answers")
+        else:
+            await self.push_frame(item)
+
+    async def _drain(self) -> None:
+        while self._outlet:
+            item = self._outlet[0]
+            frame = item if isinstance(item, Frame) else await self._answer_frame(*item)
+            await self.push_frame(frame)
+            self._outlet.popleft()  # only now: a frame emitted meanwhile queues behind this one
 
     def expect(self, listen) -> None:
         """The next answer is to `listen` (grammar, end-of-turn silence); None: free decoding."""
@@ -86,8 +121,9 @@ class CallerListener(FrameProcessor):
         if listen is not None:
             self.detector.set_end_silence(listen.end_silence)
 
-    async def _run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+    def _on_partial(self, text: str) -> None:  # on the loop, from the recognition thread
+        if self._in_turn:
+            self._partial = text
 
     async def _hear(self, pcm: bytes) -> None:
         if len(pcm) & 1:  # a broken frame from the transport: keep the whole samples, count it
@@ -106,21 +142,25 @@ class CallerListener(FrameProcessor):
                 self._unfed = bytearray()
                 self._held = bytearray()
                 self._take(bytes(self._preroll) + pcm)  # pre-roll: the start is detected late
-                await self.push_frame(CallerSpeechFrame(started=True, at=at))
+                await self._emit(CallerSpeechFrame(started=True, at=at))
             elif not ev.started and self._in_turn:
                 self._in_turn = False
-                await self.push_frame(CallerSpeechFrame(started=False, at=at))
+                await self._emit(CallerSpeechFrame(started=False, at=at))
                 await self._answer(at)
         if self._in_turn and len(self._turn) >= MAX_TURN_BYTES:
             self._in_turn = False
             await self._answer(self._heard / 2 / RATE)
         if self._in_turn and len(self._unfed) >= FEED_BYTES:
-            await self._feed()
+            self._feed()
+        if self._in_turn and self._partial and self._partial != self._interim:
+            self._interim = self._partial
+            await self._emit(InterimTranscriptionFrame(text=self._interim, user_id="caller",
+                                                            timestamp=f"{self._heard / 2 / RATE:.3f}"))
         self._preroll += pcm
         del self._preroll[: max(0, len(self._preroll) - PREROLL)]
         if self._heard - self._clock_mark >= CLOCK_BYTES:
             self._clock_mark = self._heard
-            await self.push_frame(LineClockFrame(at=self._heard / 2 / RATE))
+            await self._emit(LineClockFrame(at=self._heard / 2 / RATE))
 
     def _take(self, pcm: bytes) -> None:
         self._turn += pcm
@@ -131,55 +171,37 @@ class CallerListener(FrameProcessor):
             self._held = bytearray()
 
     def _take_grammar(self):
-        """The grammar to switch to before the next feed, or _KEEP."""
+        """The grammar to switch to before the next feed, or KEEP."""
         if not self._grammar_due:
-            return _KEEP
+            return KEEP
         self._grammar_due = False
         return self.grammar_for(self._listen) if self._listen else None
 
-    async def _feed(self) -> None:
+    def _feed(self) -> None:
         chunk, self._unfed = bytes(self._unfed), bytearray()
-        heard = await self._run(self._accept, self._take_grammar(), chunk)
-        if heard and heard != self._interim:
-            self._interim = heard
-            await self.push_frame(InterimTranscriptionFrame(text=heard, user_id="caller",
-                                                            timestamp=f"{self._heard / 2 / RATE:.3f}"))
-
-    # Each executor hop waits for a free thread and, under load, for the GIL: with 25 calls
-    # per worker that wait was most of the turn latency, so each step is one hop.
-    def _accept(self, grammar, chunk: bytes) -> str:  # in the executor
-        if grammar is not _KEEP:
-            self.recognizer.expect(grammar)
-        self.recognizer.accept(chunk)
-        return self.recognizer.partial()
-
-    def _final(self, grammar, chunk: bytes, clip: Path | None, turn: bytes) -> Recognition:  # in the executor
-        if grammar is not _KEEP:
-            self.recognizer.expect(grammar)
-        self.recognizer.accept(chunk)
-        result = self.recognizer.finish()
-        if clip is not None:
-            write_wav(clip, turn)
-        return result
+        self.stream.feed(chunk, self._take_grammar())
 
     async def _answer(self, end: float) -> None:
-        """The last audio, the final result and the clip in one hop; the result follows at once."""
+        """Hand the turn's last audio to recognition; the answer frame follows when it is known
+        (the last audio, the final result and the clip are one piece of recognition work)."""
         step = self._listen.step if self._listen else None
         clip = None
         if self.clip_dir is not None and self._turn:
             self._clips += 1
             clip = self.clip_dir / f"{self._clips:02d}-{step or 'none'}.wav"
         chunk, self._unfed = bytes(self._unfed), bytearray()
-        result: Recognition = await self._run(self._final, self._take_grammar(), chunk, clip, bytes(self._turn))
-        self._turn = bytearray()
-        self._interim = ""
-        await self.push_frame(
-            CallerAnswerFrame(
-                text=result.text,
-                confidence=result.confidence,
-                step=step,
-                speech_start=self._turn_start,
-                speech_end=end,
-                words=list(result.words),
-            )
-        )
+        turn, self._turn = bytes(self._turn), bytearray()
+        after = (lambda: write_wav(clip, turn)) if clip is not None else None
+        future = self.stream.end_turn(chunk, self._take_grammar(), after)
+        self._interim = self._partial = ""
+        await self._emit((future, step, self._turn_start, end))
+
+    async def _answer_frame(self, future, step, start: float, end: float) -> CallerAnswerFrame:
+        try:
+            result: Recognition = await future
+        except Exception:  # a failed recognition is an answer not understood, not a dead call
+            log.exception("recognition of the answer at step %s failed", step)
+            self.failed_answers += 1
+            result = Recognition("", 0.0)
+        return CallerAnswerFrame(text=result.text, confidence=result.confidence, step=step,
+                                 speech_start=start, speech_end=end, words=list(result.words))

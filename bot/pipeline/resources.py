@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from audio import models
+from audio.scheduler import RecognitionPool
 from audio.tts import EspeakSynthesis, PromptCache, SynthesisError, SynthesisWorker, Voice
 from audio.vad import SileroSession
 from audio.vocabulary import model_vocabulary
@@ -65,7 +66,8 @@ class SpeechResources:
     models: dict[str, tuple[Any, frozenset[str]]]
     silero: SileroSession
     cache: PromptCache
-    executor: ThreadPoolExecutor
+    executor: ThreadPoolExecutor  # prompt rendering and other blocking work
+    recognition: RecognitionPool  # every call's speech recognition
     rendered: set[str] = field(default_factory=set)
 
     @classmethod
@@ -93,7 +95,8 @@ class SpeechResources:
         else:
             raise ValueError(f"[speech] tts_engine must be espeak-ng or pyttsx3, not {s.tts_engine!r}")
         return cls(s, loaded, SileroSession(), PromptCache(s.prompt_cache, worker),
-                   ThreadPoolExecutor(max_workers=s.threads, thread_name_prefix="speech"))
+                   ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech"),
+                   RecognitionPool(s.threads))
 
     def model(self, locale: str) -> tuple[Any, frozenset[str]]:
         if locale not in self.models:
@@ -129,6 +132,7 @@ class SpeechResources:
         return rendered
 
     def close(self) -> None:
+        self.recognition.close()
         self.executor.shutdown(wait=True)
         self.cache.worker.close()
 

@@ -1,12 +1,11 @@
 """The listener alone, in pipecat's own test harness: audio in, turn and answer frames out."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from pipecat.frames.frames import InputAudioRawFrame, InterimTranscriptionFrame
 from pipecat.tests.utils import run_test
 
 from audio.recognizer import AnswerRecognizer
+from audio.scheduler import RecognitionPool
 from audio.vad import SpeechDetector
 from bot.dialog.events import Listen
 from bot.pipeline.call import grammar_phrases_for
@@ -24,9 +23,10 @@ def frames(pcm: bytes, samples: int = 160):
 @pytest.fixture
 def listener(speech, tmp_path):
     model, vocab = speech.model("ko-KR")
-    with ThreadPoolExecutor(1) as pool:
-        yield CallerListener(SpeechDetector(speech.silero), AnswerRecognizer(model, vocab), pool,
-                             grammar_phrases_for, clip_dir=tmp_path)
+    pool = RecognitionPool(1)
+    yield CallerListener(SpeechDetector(speech.silero), AnswerRecognizer(model, vocab), pool,
+                         grammar_phrases_for, clip_dir=tmp_path)
+    pool.close()
 
 
 async def test_one_answer_gives_start_interim_stop_and_the_words(listener, say_ko, tmp_path):
@@ -35,7 +35,9 @@ async def test_one_answer_gives_start_interim_stop_and_the_words(listener, say_k
     down, _ = await run_test(listener, frames_to_send=frames(audio))
     kinds = [type(f) for f in down if not isinstance(f, LineClockFrame)]
     assert kinds[0] is CallerSpeechFrame and kinds[-2:] == [CallerSpeechFrame, CallerAnswerFrame]
-    assert InterimTranscriptionFrame in kinds
+    # interim words arrive when recognition has caught up (not at all when audio comes faster
+    # than real time, as here); when they do, it is while the caller speaks
+    assert set(kinds[1:-2]) <= {InterimTranscriptionFrame}
     answer = down[-1] if isinstance(down[-1], CallerAnswerFrame) else next(
         f for f in down if isinstance(f, CallerAnswerFrame))
     assert answer.text == "녹색" and answer.step == "health_code" and 0 < answer.confidence <= 1
