@@ -143,6 +143,8 @@ def main() -> int:
     from loguru import logger
 
     logger.remove()  # pipecat's per-frame debug logging is not what we measure
+    import bot.pipeline.call  # imported before the fork, not during the first calls
+    import bot.pipeline.offline  # noqa: F401
     from audio import g711
     from audio.tts import Voice
     from bot.dialog.script import load_script_text

@@ -16,6 +16,7 @@ from audio.scheduler import RecognitionPool
 from audio.tts import EspeakSynthesis, PromptCache, SynthesisError, SynthesisWorker, Voice
 from audio.vad import SileroSession
 from audio.vocabulary import model_vocabulary
+from bot import nlu
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class SpeechResources:
         for locale in locales:
             path = models.model_path(locale, s.models_dir)
             loaded[locale] = (vosk.Model(str(path)), model_vocabulary(str(path)))
+            nlu.grammar_phrases(locale, "yes_no")  # imports the locale's understanding now, not mid-call
         if s.tts_engine == "pyttsx3":
             worker = SynthesisWorker(timeout=s.tts_timeout)
         elif s.tts_engine == "espeak-ng":
