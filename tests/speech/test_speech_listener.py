@@ -58,3 +58,51 @@ async def test_odd_length_frame_is_counted_and_the_line_goes_on(listener):
     down, _ = await run_test(listener, frames_to_send=[broken, *frames(bytes(8000))])
     assert listener.bad_frames == 1
     assert [f.at for f in down if isinstance(f, LineClockFrame)][-1] == pytest.approx(0.5, abs=0.01)
+
+
+class _Heard:
+    def __init__(self):
+        self.upto = 0
+
+    def heard(self, samples: int) -> None:
+        self.upto = samples
+
+
+async def test_hearing_goes_on_while_recognition_is_held_and_frames_keep_their_order(speech, say_ko, tmp_path):
+    """A recognizer stuck for a while (a burst of other calls) must not stop the call hearing:
+    the whole line is heard meanwhile, and the answer still comes before what followed it."""
+    import asyncio
+    import threading
+
+    model, vocab = speech.model("ko-KR")
+    gate, released = threading.Event(), []
+
+    class Held(AnswerRecognizer):
+        def finish(self):
+            released.append(gate.wait(5))  # False: hearing waited for this (nobody released it)
+            return super().finish()
+
+    pool, line = RecognitionPool(1), _Heard()
+    listener = CallerListener(SpeechDetector(speech.silero, end_silence=0.3), Held(model, vocab), pool,
+                              grammar_phrases_for, line=line)
+    listener.expect(Listen("health_code", "health_code", "ko-KR", 6.0, 0.3))
+    audio = bytes(8000) + say_ko("녹색") + bytes(8000 * 2 * 2)
+    heard_while_held = []
+
+    async def release():
+        while line.upto < len(audio) // 2:
+            await asyncio.sleep(0.01)
+        heard_while_held.append(line.upto)
+        gate.set()
+
+    releaser = asyncio.ensure_future(release())
+    down, _ = await run_test(listener, frames_to_send=frames(audio))
+    await releaser
+    pool.close()
+    assert released == [True] and heard_while_held == [len(audio) // 2]  # all heard before the answer
+    kinds = [type(f).__name__ for f in down]
+    answer = kinds.index("CallerAnswerFrame")
+    assert kinds[:answer].count("CallerSpeechFrame") == 2  # speech started and stopped
+    clocks = [f.at for f in down if isinstance(f, LineClockFrame)]
+    assert clocks == sorted(clocks) and "LineClockFrame" in kinds[answer:]  # later clock held back
+    assert down[answer].text == "녹색"
