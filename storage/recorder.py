@@ -120,7 +120,7 @@ def outcome_of(result: CallResult) -> str:
 def _turn_row(attempt_id: int, seq: int, turn: DialogTurn, at: Any) -> dict[str, Any]:
     return {"attempt_id": attempt_id, "seq": seq, "speaker": str(turn.speaker), "text": turn.text or "",
             "step": turn.step, "kind": turn.kind, "parse": turn.parse, "confidence": turn.confidence, "at": at,
-            "audio_path": None}
+            "audio_path": getattr(turn, "audio", None)}
 
 
 def _mark_in_call(s: Session, attempt_id: int) -> None:

@@ -116,13 +116,15 @@ class Conversation:
             # "不对，是绿码" while confirming yellow: a new value replaces the pending one
             again = self._parse(self.step.expect, ev.text)
             if again.value is not None and again.value != self.pending and _names_a_value(again.value):
-                self._turn(Speaker.CALLER, ev.text, parse=again.to_json(), confidence=ev.confidence, at=ev.at)
+                self._turn(Speaker.CALLER, ev.text, parse=again.to_json(), confidence=ev.confidence, at=ev.at,
+                           audio=ev.audio)
                 self.phase = "ask"
                 self._on_value(again.value, ev.confidence)
                 return
             if again.value is not None and parsed.value is None:
                 parsed = nlu.Parse("yes")  # repeating the pending value confirms it
-        self._turn(Speaker.CALLER, ev.text, parse=parsed.to_json(), confidence=ev.confidence, at=ev.at)
+        self._turn(Speaker.CALLER, ev.text, parse=parsed.to_json(), confidence=ev.confidence, at=ev.at,
+                   audio=ev.audio)
         if parsed.intent == "who" and parsed.value is not None:
             # "是我，你们是哪里？": answer the question, then keep the answer
             self._say_handler("who")

@@ -42,6 +42,7 @@ class Utterance:
     text: str
     confidence: float = 1.0
     at: float | None = None
+    audio: str | None = None  # the caller's clip of this answer (a file path), when kept
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:
@@ -119,6 +120,7 @@ class Turn:
     parse: dict[str, Any] | None = None
     confidence: float | None = None
     at: float | None = None
+    audio: str | None = None  # caller turns: the answer's audio clip, when kept
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -73,7 +73,8 @@ class DialogProcessor(FrameProcessor):
                 await self._maybe_barge_in()
         elif isinstance(frame, CallerAnswerFrame):
             if frame.text and not self.conv.finished:
-                await self._perform(self.conv.handle(Utterance(frame.text, frame.confidence, at=frame.speech_end)))
+                await self._perform(self.conv.handle(Utterance(frame.text, frame.confidence, at=frame.speech_end,
+                                                                    audio=frame.clip)))
             else:
                 self._arm_no_input()
         elif isinstance(frame, InputDTMFFrame):

@@ -49,6 +49,7 @@ class CallerAnswerFrame(DataFrame):
     speech_start: float = 0.0
     speech_end: float = 0.0
     words: list[tuple[str, float]] = field(default_factory=list)
+    clip: str | None = None  # the turn's audio, written before this frame is sent
 
 
 @dataclass

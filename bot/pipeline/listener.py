@@ -191,12 +191,20 @@ class CallerListener(FrameProcessor):
             clip = self.clip_dir / f"{self._clips:02d}-{step or 'none'}.wav"
         chunk, self._unfed = bytes(self._unfed), bytearray()
         turn, self._turn = bytes(self._turn), bytearray()
-        after = (lambda: write_wav(clip, turn)) if clip is not None else None
-        future = self.stream.end_turn(chunk, self._take_grammar(), after)
-        self._interim = self._partial = ""
-        await self._emit((future, step, self._turn_start, end))
+        kept: list[str] = []
 
-    async def _answer_frame(self, future, step, start: float, end: float) -> CallerAnswerFrame:
+        def keep_clip() -> None:  # on the recognition thread, before the result is handed back
+            try:
+                write_wav(clip, turn)
+                kept.append(str(clip))
+            except OSError:  # a full disk loses the clip, not the answer
+                log.exception("caller clip for step %s not written", step)
+
+        future = self.stream.end_turn(chunk, self._take_grammar(), keep_clip if clip is not None else None)
+        self._interim = self._partial = ""
+        await self._emit((future, step, self._turn_start, end, kept))
+
+    async def _answer_frame(self, future, step, start: float, end: float, kept: list[str]) -> CallerAnswerFrame:
         try:
             result: Recognition = await future
         except Exception:  # a failed recognition is an answer not understood, not a dead call
@@ -204,4 +212,5 @@ class CallerListener(FrameProcessor):
             self.failed_answers += 1
             result = Recognition("", 0.0)
         return CallerAnswerFrame(text=result.text, confidence=result.confidence, step=step,
-                                 speech_start=start, speech_end=end, words=list(result.words))
+                                 speech_start=start, speech_end=end, words=list(result.words),
+                                 clip=kept[0] if kept else None)

@@ -3,6 +3,7 @@ NetworkOutcome, and give back the concurrency slot on every path."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,12 +42,21 @@ def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
     """Converse through the speech pipeline (`bot.pipeline.call.run_call`) over RTP."""
 
     async def converse(call: SipCall, request: CallRequest) -> CallRecord:
-        from bot.pipeline.call import run_call
+        from bot.pipeline.call import call_audio_dir, run_call
         from bot.telephony.transport import RtpCallTransport
 
         transport = RtpCallTransport(call, hang_up_at_end=False, input_chunk_ms=input_chunk_ms)
+        call.extra["audio_dir"] = str(call_audio_dir(resources, request))  # the answers' clips
         return await run_call(transport, request, resources)
 
+    async def prepare(request: CallRequest) -> None:
+        """Render the call's prompts (the person's name in them too) before it is placed, so
+        the callee never waits for synthesis after answering."""
+        variables = {**request.variables, **{k: v for k, v in request.person.items() if v is not None}}
+        await asyncio.get_running_loop().run_in_executor(resources.executor, resources.prepare,
+                                                         request.script, variables)
+
+    converse.prepare = prepare  # type: ignore[attr-defined]
     return converse
 
 
@@ -73,6 +83,12 @@ class SipCallRunner:
         self.operator_uri = endpoint.settings.operator_uri
 
     async def run(self, request: CallRequest) -> CallResult:
+        prepare = getattr(self.converse, "prepare", None)
+        if prepare is not None:
+            try:
+                await prepare(request)
+            except Exception:  # the call still goes out: prompts are rendered on demand
+                log.exception("prompts for attempt %s not rendered ahead", request.attempt_id)
         try:
             dialed = await self.endpoint.dial(request.phone)  # a bare number goes @ the trunk
         except OSError as exc:
@@ -101,4 +117,5 @@ class SipCallRunner:
         detail = call.end_reason
         if call.extra.get("transferred"):
             detail = "transferred"
-        return CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200, detail=detail)
+        return CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200, detail=detail,
+                          audio_dir=call.extra.get("audio_dir"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from campaign_fakes import Clock, add_campaign
 from sqlmodel import select
 
@@ -26,16 +28,21 @@ async def test_a_callback_is_matched_claimed_recorded_and_settled(db):
     script = load_script("dialogs/verification.zh-CN.yaml")
     conv = run_text(script, match.person, ["是 的", "城关区 白银 路", "绿 码", "没有", "两 次", "阴性", "好的"])
     for turn in conv.record.transcript:
+        if turn.speaker == "caller" and turn.step == "identity":  # as the speech pipeline hands it over
+            turn = dataclasses.replace(turn, audio="var/calls/7/01-identity.wav")
         match.on_turn(turn)
 
     class Request:
         attempt_id = match.attempt_id
 
-    await callbacks.on_result(Request(), CallResult(NetworkOutcome.ANSWERED, record=conv.record, sip_status=200))
+    await callbacks.on_result(Request(), CallResult(NetworkOutcome.ANSWERED, record=conv.record, sip_status=200,
+                                                    audio_dir="var/calls/7"))
     person = db.run(lambda s: s.exec(select(Person).where(Person.phone == PHONE)).one(), write=False)
     assert person.state == PersonState.COMPLETED and person.attempt_count == 1
     turns = db.run(lambda s: s.exec(select(Turn).where(Turn.attempt_id == match.attempt_id)).all(), write=False)
     assert len(turns) == len(conv.record.transcript)
+    assert [t.audio_path for t in turns if t.audio_path] == ["var/calls/7/01-identity.wav"]  # the clip, for the operator
+    assert db.run(lambda s: s.get(Attempt, match.attempt_id), write=False).audio_dir == "var/calls/7"
     slots = db.run(lambda s: {r.slot: r.value for r in s.exec(select(Result)).all()}, write=False)
     assert slots["health_code"] == "green" and slots["nat_count"] == 2
     assert await callbacks.lookup(PHONE) is None  # done: greeted, not asked again

@@ -59,6 +59,8 @@ def test_ko_verification_call(speech, say_ko, tmp_path):
     bot = wav.read_call_audio(out / "bot.wav")
     assert len(bot) / 2 / 8000 > 30 and np.abs(np.frombuffer(bot, dtype="<i2")).max() > 1000
     assert len(list((out / "clips").iterdir())) == len(ANSWERS)
+    clips = [t["audio"] for t in record["transcript"] if t["speaker"] == "caller"]
+    assert sorted(clips) == sorted(str(p) for p in (out / "clips").iterdir())  # each answer names its clip
 
 
 def test_bad_caller_audio_is_a_clear_error(tmp_path):

@@ -1,5 +1,7 @@
 """The listener alone, in pipecat's own test harness: audio in, turn and answer frames out."""
 
+import asyncio
+
 import pytest
 from pipecat.frames.frames import InputAudioRawFrame, InterimTranscriptionFrame
 from pipecat.tests.utils import run_test
@@ -61,17 +63,19 @@ async def test_odd_length_frame_is_counted_and_the_line_goes_on(listener):
 
 
 class _Heard:
-    def __init__(self):
-        self.upto = 0
+    def __init__(self, until: int):
+        self.upto, self.until = 0, until
+        self.all_heard = asyncio.Event()
 
     def heard(self, samples: int) -> None:
         self.upto = samples
+        if samples >= self.until:
+            self.all_heard.set()
 
 
 async def test_hearing_goes_on_while_recognition_is_held_and_frames_keep_their_order(speech, say_ko, tmp_path):
     """A recognizer stuck for a while (a burst of other calls) must not stop the call hearing:
     the whole line is heard meanwhile, and the answer still comes before what followed it."""
-    import asyncio
     import threading
 
     model, vocab = speech.model("ko-KR")
@@ -82,16 +86,15 @@ async def test_hearing_goes_on_while_recognition_is_held_and_frames_keep_their_o
             released.append(gate.wait(5))  # False: hearing waited for this (nobody released it)
             return super().finish()
 
-    pool, line = RecognitionPool(1), _Heard()
-    listener = CallerListener(SpeechDetector(speech.silero, end_silence=0.3), Held(model, vocab), pool,
-                              grammar_phrases_for, line=line)
-    listener.expect(Listen("health_code", "health_code", "ko-KR", 6.0, 0.3))
     audio = bytes(8000) + say_ko("녹색") + bytes(8000 * 2 * 2)
+    pool, line = RecognitionPool(1), _Heard(len(audio) // 2)
+    listener = CallerListener(SpeechDetector(speech.silero, end_silence=0.3), Held(model, vocab), pool,
+                              grammar_phrases_for, line=line, clip_dir=tmp_path)
+    listener.expect(Listen("health_code", "health_code", "ko-KR", 6.0, 0.3))
     heard_while_held = []
 
     async def release():
-        while line.upto < len(audio) // 2:
-            await asyncio.sleep(0.01)
+        await line.all_heard.wait()
         heard_while_held.append(line.upto)
         gate.set()
 
@@ -106,3 +109,4 @@ async def test_hearing_goes_on_while_recognition_is_held_and_frames_keep_their_o
     clocks = [f.at for f in down if isinstance(f, LineClockFrame)]
     assert clocks == sorted(clocks) and "LineClockFrame" in kinds[answer:]  # later clock held back
     assert down[answer].text == "녹색"
+    assert down[answer].clip == str(tmp_path / "01-health_code.wav")  # the evidence, already on disk

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from sip_peers import REPO, free_udp_port
@@ -57,5 +58,7 @@ def test_dial_softphone_ko_verification(tmp_path) -> None:
         "notice_ack": "yes", "residence": {"raw": "서울시 마포구", "province": "서울특별시", "city": None,
                                          "district": "마포구"}}
     assert heard["answers"] == ANSWERS and heard["end_reason"] == "remote_bye"
+    spoken = [t for t in record["transcript"] if t["speaker"] == "caller" and t.get("kind", "speech") == "speech"]
+    assert len(spoken) == len(ANSWERS) and all(Path(t["audio"]).is_file() for t in spoken)  # evidence kept
     assert 30 < heard["heard_seconds"] < time.monotonic() - started + 1
     assert (tmp_path / "heard" / "call-001.wav").stat().st_size > 30 * 16000
