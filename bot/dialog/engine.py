@@ -98,7 +98,7 @@ class Conversation:
             self._turn(Speaker.CALLER, "<hangup>", kind="hangup", at=event.at)
             self._finish(Outcome.HUNG_UP)
         elif isinstance(event, NoInput):
-            self._turn(Speaker.CALLER, "<silence>", kind="silence", at=event.at)
+            self._turn(Speaker.CALLER, "<silence>", kind="silence", at=event.at, audio=event.audio)
             self._failure("no_input")
         elif isinstance(event, Dtmf):
             self._on_dtmf(event)

@@ -62,6 +62,7 @@ class Dtmf:
 @dataclass(frozen=True)
 class NoInput:
     at: float | None = None
+    audio: str | None = None  # sounds the recognizer found no words in, when kept (evidence)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class DialogProcessor(FrameProcessor):
     def __init__(self, conversation, **kwargs):
         super().__init__(**kwargs)
         self.conv = conversation
+        self.unheard_clip: str | None = None  # audio of a turn with no words, for the next no-input turn
         self.listen: Listen | None = None
         self.line = 0.0  # latest line time seen
         self.bot_speaking = False
@@ -75,7 +76,8 @@ class DialogProcessor(FrameProcessor):
             if frame.text and not self.conv.finished:
                 await self._perform(self.conv.handle(Utterance(frame.text, frame.confidence, at=frame.speech_end,
                                                                     audio=frame.clip)))
-            else:
+            else:  # speech without words (noise, or words the grammar lacks): still waiting
+                self.unheard_clip = frame.clip or self.unheard_clip
                 self._arm_no_input()
         elif isinstance(frame, InputDTMFFrame):
             await self._maybe_barge_in()
@@ -125,7 +127,8 @@ class DialogProcessor(FrameProcessor):
             return
         if self.line >= self.no_input_deadline and not self.conv.finished:
             self.no_input_deadline = None
-            await self._perform(self.conv.handle(NoInput(at=self.line)))
+            clip, self.unheard_clip = self.unheard_clip, None
+            await self._perform(self.conv.handle(NoInput(at=self.line, audio=clip)))
 
     async def _perform(self, actions: list[Action]) -> None:
         for action in actions:
@@ -137,6 +140,7 @@ class DialogProcessor(FrameProcessor):
                 await self.push_frame(PromptFrame(text=action.text, key=action.key, barge_in=action.barge_in))
             elif isinstance(action, Listen):
                 self.listen = action
+                self.unheard_clip = None  # a new question: earlier wordless audio is not its evidence
                 await self.push_frame(ExpectAnswerFrame(listen=action), FrameDirection.UPSTREAM)
             elif isinstance(action, End):
                 self.listen = None
