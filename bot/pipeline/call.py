@@ -61,7 +61,7 @@ from bot.pipeline.listener import CallerListener
 from bot.pipeline.prompts import PromptPlayer
 from bot.pipeline.resources import SpeechResources
 
-__all__ = ["SpeechResources", "call_audio_dir", "grammar_phrases_for", "run_call"]
+__all__ = ["SpeechResources", "call_audio_dir", "call_variables", "grammar_phrases_for", "run_call"]
 
 log = logging.getLogger(__name__)
 CALL_RATE = 8000
@@ -71,6 +71,11 @@ _ABANDONED: set[asyncio.Task] = set()  # pipelines stuck past cancelling (kept r
 
 def call_audio_dir(resources: SpeechResources, request: CallRequest) -> Path:
     return resources.settings.audio_dir / str(request.attempt_id)
+
+
+def call_variables(request: CallRequest) -> dict[str, Any]:
+    """What the call's prompts may name: the agency's variables and the person's fields."""
+    return {**request.variables, **{k: v for k, v in request.person.items() if v is not None}}
 
 
 def grammar_phrases_for(listen: Listen) -> list[str] | None:
@@ -91,8 +96,7 @@ async def run_call(
     script = request.script
     model, vocabulary = resources.model(script.locale)
     loop = asyncio.get_running_loop()
-    variables = {**request.variables, **{k: v for k, v in request.person.items() if v is not None}}
-    await loop.run_in_executor(resources.executor, resources.prepare, script, variables)
+    await loop.run_in_executor(resources.executor, resources.prepare, script, call_variables(request))
 
     clip_dir = audio_dir if audio_dir is not None else call_audio_dir(resources, request)
     clip_dir.mkdir(parents=True, exist_ok=True)

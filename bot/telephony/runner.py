@@ -52,9 +52,10 @@ def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
     async def prepare(request: CallRequest) -> None:
         """Render the call's prompts (the person's name in them too) before it is placed, so
         the callee never waits for synthesis after answering."""
-        variables = {**request.variables, **{k: v for k, v in request.person.items() if v is not None}}
+        from bot.pipeline.call import call_variables
+
         await asyncio.get_running_loop().run_in_executor(resources.executor, resources.prepare,
-                                                         request.script, variables)
+                                                         request.script, call_variables(request))
 
     converse.prepare = prepare  # type: ignore[attr-defined]
     return converse
