@@ -50,6 +50,8 @@ class RecognitionPool:
     def _ensure_threads(self) -> None:
         """Start the threads in this process (called from the event loop's thread only)."""
         if self._pid == os.getpid():
+            if self._closed:  # nothing would ever take the work: say so instead of hanging
+                raise RuntimeError("recognition pool is closed")
             return
         if self._pid is not None:  # forked: the parent's threads, lock and queues are not ours
             self._cv = threading.Condition()
@@ -177,7 +179,10 @@ class RecognitionStream:
                 if item.future is not None:
                     _cancel(item.future)
             self.items.clear()
-        self._submit(_Item(KEEP, kind="close", future=fut))
+        try:
+            self._submit(_Item(KEEP, kind="close", future=fut))
+        except RuntimeError:  # the pool is closed (shutting down): the recognizer goes with it
+            return
         await fut
 
     # ------------------------------------------------------------ thread side

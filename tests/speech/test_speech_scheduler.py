@@ -140,3 +140,12 @@ async def test_the_pool_works_in_a_forked_worker(pool):
     assert parent.poll(10) and parent.recv() == b"forked"
     proc.join(5)
     assert proc.exitcode == 0
+
+
+async def test_work_for_a_closed_pool_is_refused_not_left_waiting():
+    pool = RecognitionPool(1)
+    s = RecognitionStream(pool, FakeRecognizer([]), feed_bytes=1)
+    assert await s.finish(b"x") == (b"x", None)
+    pool.close()
+    with pytest.raises(RuntimeError, match="pool is closed"):
+        await s.finish(b"y")
