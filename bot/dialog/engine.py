@@ -121,7 +121,7 @@ class Conversation:
                 self.phase = "ask"
                 self._on_value(again.value, ev.confidence)
                 return
-            if again.value is not None and parsed.value is None:
+            if again.value == self.pending and parsed.value is None:
                 parsed = nlu.Parse("yes")  # repeating the pending value confirms it
         self._turn(Speaker.CALLER, ev.text, parse=parsed.to_json(), confidence=ev.confidence, at=ev.at,
                    audio=ev.audio)
