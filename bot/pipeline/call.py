@@ -24,12 +24,13 @@ websocket) or by `bot.pipeline.offline` (files, tests):
   forking worker processes, so the model's memory is shared):
       resources = SpeechResources.load(config, locales=["ko-KR"])
       resources.prepare(script)        # renders every fixed prompt into the prompt cache
-  It holds the Vosk `Model`s (shared; each call makes its own recognizer), the TTS worker
-  and the on-disk prompt cache.
+  It holds the Vosk `Model`s (shared; each call makes its own recognizer), the recognition
+  thread pool (`audio/scheduler.py`; restarts itself in a forked worker), the TTS worker and
+  the on-disk prompt cache.
 
 Returns the final `CallRecord` (outcome hung_up if the caller left first). Caller audio
-of each answer is kept as `<audio_dir>/<nn>-<step>.wav` (8 kHz PCM); `audio_dir` defaults
-to `call_audio_dir(resources, request)`. A watchdog ends a call whose pipeline makes no
+of each answer is kept as `<audio_dir>/<nn>-<step>.wav` (8 kHz PCM) and named by its turn
+(`Turn.audio`); `audio_dir` defaults to `call_audio_dir(resources, request)`. A watchdog ends a call whose pipeline makes no
 progress for `watchdog_secs`; the record is complete before the line is dropped. If
 the pipeline then cannot be stopped (a processor holds the EndFrame, which pipecat waits
 for without limit), `run_call` calls the transport's optional `hang_up()` and returns the

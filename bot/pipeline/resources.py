@@ -20,7 +20,7 @@ from bot import nlu
 
 log = logging.getLogger(__name__)
 
-# The recognizer threads take the GIL back after every Vosk call while the event loop of
+# The recognition threads take the GIL back after every Vosk call while the event loop of
 # ~25 calls holds it most of the time; at CPython's default 5 ms switch interval a turn's
 # final result waited 100-500 ms for it (SIP load benchmark, 50 calls on 2 workers).
 SWITCH_INTERVAL = 0.001
