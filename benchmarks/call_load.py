@@ -79,7 +79,7 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
 
     rng = random.Random(seed)
     stop_at = time.monotonic() + seconds
-    stats = {"latency": [], "missed": 0, "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0}
+    stats = {"latency": [], "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0}
     end_silence = script.settings.end_silence
 
     async def slot(i: int) -> None:
@@ -100,7 +100,6 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
                     stats["latency"].append((later[0] - end) / 8000)
             stats["talk"] += sum(e - s for s, e in zip(caller.speech_onsets, caller.speech_ends, strict=True)) / 8000
             stats["line"] += transport.line.now / 8000
-            stats["missed"] += caller.missed_deadlines + caller.hearing_late
             stats["late"] += caller.missed_deadlines
             stats["behind"] += caller.hearing_late
             stats["chunks"] += transport.line.now // 160
@@ -191,8 +190,8 @@ def main() -> int:
         talk = 100 * sum(r["talk"] for r in results) / max(sum(r["line"] for r in results), 1e-9)
         calls = sum(r["calls"] for r in results)
         done = sum(r["completed"] for r in results)
-        missed = sum(r["missed"] for r in results)
         late, behind = sum(r["late"] for r in results), sum(r["behind"] for r in results)
+        missed = late + behind
         eos = results[0]["end_silence"]
         per_call = (pss - idle) / n
         print(f"{n:>4} {calls:>5} {cpu:>9.0f} {pss:>7.0f} {per_call:>7.1f} {percentile(lat, .5) * 1000:>7.0f} "
