@@ -68,33 +68,31 @@ async def test_capacity_refuses_new_calls_with_503_and_live_call_continues(make_
     await _wait(lambda: bot.busy == 0)
 
 
-async def test_media_inactivity_ends_the_call_and_frees_the_slot(make_endpoint) -> None:
-    ended: list[str] = []
-
-    async def inbound(call: SipCall) -> None:
-        await call.ended.wait()
-        ended.append(call.end_reason)
-
-    bot = await make_endpoint(inbound, media_inactivity=0.6)
-    phone = await make_endpoint()
-    out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
-    assert out.call is not None
-    await out.call.media.close()  # the phone goes silent and never sends BYE
-    await _wait(lambda: ended == ["media_timeout"] and bot.busy == 0 and not bot.ports.in_use)
-    await _wait(lambda: out.call.ended.is_set())  # our BYE reached the phone
-
-
-async def test_maximum_call_length(make_endpoint) -> None:
+async def _call_to_a_bot(make_endpoint, **bot_settings):
+    """A phone's call to a bot endpoint with `bot_settings`; the list gets each inbound
+    call's end reason once it has ended."""
     reasons: list[str] = []
 
     async def inbound(call: SipCall) -> None:
         await call.ended.wait()
         reasons.append(call.end_reason)
 
-    bot = await make_endpoint(inbound, max_call_seconds=0.5)
+    bot = await make_endpoint(inbound, **bot_settings)
     phone = await make_endpoint()
     out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
     assert out.call is not None
+    return reasons, bot, out.call
+
+
+async def test_media_inactivity_ends_the_call_and_frees_the_slot(make_endpoint) -> None:
+    ended, bot, call = await _call_to_a_bot(make_endpoint, media_inactivity=0.6)
+    await call.media.close()  # the phone goes silent and never sends BYE
+    await _wait(lambda: ended == ["media_timeout"] and bot.busy == 0 and not bot.ports.in_use)
+    await _wait(lambda: call.ended.is_set())  # our BYE reached the phone
+
+
+async def test_maximum_call_length(make_endpoint) -> None:
+    reasons, bot, _ = await _call_to_a_bot(make_endpoint, max_call_seconds=0.5)
     await _wait(lambda: reasons == ["max_length"] and bot.busy == 0)
 
 

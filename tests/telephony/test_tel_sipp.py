@@ -4,6 +4,7 @@ speech and DTMF from a pcap, and blind transfer to an operator."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,22 @@ SCRIPT = REPO / "dialogs" / "verification.en-US.yaml"
 def _request(phone: str) -> CallRequest:
     return CallRequest("t-1", phone, {"name": "Li Lei"}, load_script(SCRIPT),
                        variables={"agency": "City Police", "callback_number": "96110", "caller_id": "96110"})
+
+
+@contextlib.asynccontextmanager
+async def _sipp_trunk(name: str, tmp_path: Path):
+    """A SIPp trunk running scenario `name` for one call, expecting user veribot / s3cret;
+    yields (its port, the process) and kills it if still running afterwards."""
+    port = free_udp_port()
+    sf = scenario(name, tmp_path, USER="veribot", PASSWORD="s3cret")
+    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
+    try:
+        await asyncio.sleep(0.3)
+        yield port, sipp
+    finally:
+        if sipp.returncode is None:
+            sipp.kill()
+            await sipp.wait()
 
 
 async def _leak_free(ep) -> None:
@@ -85,19 +102,11 @@ async def test_final_responses_map_to_outcomes(make_endpoint, tmp_path: Path, st
 
 @pytest.mark.parametrize(("password", "status"), [("s3cret", 486), ("wrong", 403)])
 async def test_digest_authentication_towards_the_trunk(make_endpoint, tmp_path: Path, password, status) -> None:
-    port = free_udp_port()
-    sf = scenario("uas_auth.xml", tmp_path, USER="veribot", PASSWORD="s3cret")
-    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
-    try:
-        await asyncio.sleep(0.3)
+    async with _sipp_trunk("uas_auth.xml", tmp_path) as (port, sipp):
         ep = await make_endpoint(trunk=f"sip:127.0.0.1:{port}", auth_user="veribot", auth_password=Secret(password))
         result = await SipCallRunner(ep).run(_request("+8613812345678"))  # a bare number goes via the trunk
         assert result.sip_status == status  # 486 only when the trunk accepted our credentials
         assert await asyncio.wait_for(sipp.wait(), 10) == 0  # every final (401, then 486/403) was ACKed
-    finally:
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
 
 
 async def test_forty_inbound_calls_twenty_at_once_with_speech_and_dtmf(make_endpoint, tmp_path: Path) -> None:
@@ -135,11 +144,7 @@ def _settings_for_inbound():
 
 @pytest.mark.parametrize(("password", "state"), [("s3cret", "registered"), ("wrong", "failed")])
 async def test_register_with_the_trunk(make_endpoint, tmp_path: Path, password, state) -> None:
-    port = free_udp_port()
-    sf = scenario("uas_register.xml", tmp_path, USER="veribot", PASSWORD="s3cret")
-    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
-    try:
-        await asyncio.sleep(0.3)
+    async with _sipp_trunk("uas_register.xml", tmp_path) as (port, _):
         ep = await make_endpoint(trunk=f"sip:127.0.0.1:{port}", register=True, auth_user="veribot",
                                  auth_password=Secret(password))
         for _ in range(100):
@@ -147,7 +152,3 @@ async def test_register_with_the_trunk(make_endpoint, tmp_path: Path, password, 
                 break
             await asyncio.sleep(0.02)
         assert ep.registration.state.value == state
-    finally:
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
