@@ -50,3 +50,15 @@ async def login(client: TestClient, username: str, password: str = PASSWORD) -> 
     resp = await client.post("/login", data={"username": username, "password": password, "csrf": token},
                              allow_redirects=False)
     assert resp.status == 303, await resp.text()
+
+
+async def claim_seeded_case(client: TestClient, database: Database, which: int = 0) -> tuple[int, str]:
+    """Operator op1 (created here) logs in and claims seeded case `which`: (case id, CSRF token)."""
+    from .seed import add_users, seed_cases
+
+    add_users(database, ("op1", "operator"))
+    case_id = seed_cases(database)["cases"][which]
+    await login(client, "op1")
+    token = await csrf_of(client)
+    await client.post(f"/cases/{case_id}/claim", headers={"X-CSRF-Token": token})
+    return case_id, token

@@ -13,7 +13,7 @@ from bot.console import cases
 from storage.db import Database
 from storage.models import AuditEvent, Escalation, EscalationStatus, Person, PersonState, Result, utcnow
 
-from .conftest import csrf_of, login
+from .conftest import claim_seeded_case, csrf_of, login
 from .seed import add_users, escalated_call, seed_cases
 
 
@@ -117,11 +117,7 @@ async def test_operator_claims_corrects_and_closes(client: TestClient, database:
 
 
 async def test_hand_back_to_the_bot_makes_the_person_due_again(client: TestClient, database: Database) -> None:
-    add_users(database, ("op1", "operator"))
-    case_id = seed_cases(database)["cases"][1]
-    await login(client, "op1")
-    token = await csrf_of(client)
-    await client.post(f"/cases/{case_id}/claim", headers={"X-CSRF-Token": token})
+    case_id, token = await claim_seeded_case(client, database, 1)
     resp = await client.post(f"/cases/{case_id}/resolve", allow_redirects=False,
                              data={"csrf": token, "action": "return_to_bot", "slot_health_code": "yellow"})
     assert resp.status == 303
@@ -190,11 +186,7 @@ async def test_queue_stream_ends_when_the_session_ends(client: TestClient, datab
 
 
 async def test_only_changed_slots_are_recorded_as_the_operators(client: TestClient, database: Database) -> None:
-    add_users(database, ("op1", "operator"))
-    case_id = seed_cases(database)["cases"][0]
-    await login(client, "op1")
-    token = await csrf_of(client)
-    await client.post(f"/cases/{case_id}/claim", headers={"X-CSRF-Token": token})
+    case_id, token = await claim_seeded_case(client, database, 0)
     page = await (await client.get(f"/cases/{case_id}")).text()
     # the known identity is offered as "keep", not re-submitted as a correction
     assert "— keep: yes —" in page and 'value="yes" selected' not in page
