@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.nlu import Parse
+from bot.nlu import Parse, en_tracing
 from bot.nlu.en_numbers import parse_count, word_to_int
 from bot.nlu.text import MAX_CHARS, clean
 
@@ -188,6 +188,10 @@ def parse(expect: str, text: str) -> Parse:
         value = parse_address(text, rest, intent)
     elif expect == "text":
         value = clean(text) or None
+    elif expect == "contacts":
+        value = [] if intent else en_tracing.parse_contacts(text)
+    elif expect == "places":
+        value = [] if intent else en_tracing.parse_places(text)
     return Parse(value, intent)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.nlu import Parse
+from bot.nlu import Parse, zh_tracing
 from bot.nlu.address import parse_address
 from bot.nlu.text import MAX_CHARS, blank_spans, clean, compact
 from bot.nlu.zh_grammar import phrases
@@ -108,6 +108,10 @@ def parse(expect: str, text: str) -> Parse:
         value = _address(text, rest, intent)
     elif expect == "text":
         value = clean(text) or None
+    elif expect == "contacts":
+        value = [] if intent else zh_tracing.parse_contacts(text)
+    elif expect == "places":
+        value = [] if intent else zh_tracing.parse_places(text)
     return Parse(value, intent)
 
 
