@@ -20,7 +20,7 @@ from bot.console import audit, auth
 from bot.console.context import CONSOLE, PRE_CSRF, USER, Console, console
 from bot.console.security import SESSION_COOKIE, Handler, apply_headers, csrf_middleware
 from bot.console.settings import ConsoleSettings
-from bot.telephony.settings import mask_phone
+from bot.privacy import mask_phone
 from storage.db import Database
 
 log = logging.getLogger("veribot.console")

@@ -10,10 +10,10 @@ from typing import Any
 
 from bot.calls import CallRequest, CallResult, NetworkOutcome
 from bot.dialog.events import CallRecord
+from bot.privacy import mask_phone
 from bot.telephony.amd import MachineDetector
 from bot.telephony.call import SipCall
 from bot.telephony.keypad import keypad_conversation
-from bot.telephony.settings import mask_phone
 from bot.telephony.sip import SipEndpoint
 
 log = logging.getLogger(__name__)

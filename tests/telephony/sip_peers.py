@@ -37,11 +37,11 @@ def need(program: str) -> str:
     return path
 
 
-SIPP_DIR = REPO / "telephony" / "sipp"
+SIPP_DIR = REPO / "sip-peers" / "sipp"
 
 
 def scenario(name: str, tmp: Path, **subst: str) -> Path:
-    """A copy of telephony/sipp/NAME with its @PLACEHOLDERS@ filled in."""
+    """A copy of sip-peers/sipp/NAME with its @PLACEHOLDERS@ filled in."""
     text = (SIPP_DIR / name).read_text()
     for key, value in subst.items():
         text = text.replace(f"@{key}@", value)
@@ -84,7 +84,7 @@ async def start_sipp(args: list[str], cwd: Path):
 
 
 class Baresip:
-    """A headless baresip from telephony/baresip-<kind>/ on free loopback ports, remote
+    """A headless baresip from sip-peers/baresip-<kind>/ on free loopback ports, remote
     controlled over ctrl_tcp (netstring JSON)."""
 
     def __init__(self, kind: str, tmp: Path, wav: Path) -> None:
@@ -95,7 +95,7 @@ class Baresip:
         self.sip_port = free_udp_port()
         self.ctrl_port = free_tcp_port()
         rtp = 41000 + (os.getpid() % 50) * 200 + (0 if kind == "callee" else 100)
-        src = REPO / "telephony" / f"baresip-{kind}"
+        src = REPO / "sip-peers" / f"baresip-{kind}"
         for name in ("accounts", "contacts"):
             (self.dir / name).write_text((src / name).read_text())
         text = (src / "config").read_text().replace("@CALLER_WAV@", str(wav)).replace("@RECORD_DIR@", str(self.records))
@@ -193,7 +193,7 @@ class Kamailio:
         self.dir = tmp / "kamailio"
         self.dir.mkdir()
         self.port = free_udp_port()
-        src = REPO / "telephony" / "kamailio"
+        src = REPO / "sip-peers" / "kamailio"
         cfg = (src / "kamailio.cfg").read_text().replace("@RUN_DIR@", str(self.dir))
         cfg = cfg.replace("listen=udp:127.0.0.1:5060", f"listen=udp:127.0.0.1:{self.port}")
         cfg = cfg.replace('alias="127.0.0.1:5060"', f'alias="127.0.0.1:{self.port}"')

@@ -6,9 +6,10 @@ import pytest
 
 from bot.calls import NetworkOutcome
 from bot.config import Config
+from bot.privacy import mask_phone
 from bot.telephony.amd import GreetingRule
 from bot.telephony.runner import outcome_for
-from bot.telephony.settings import Secret, TelephonySettings, mask_phone
+from bot.telephony.settings import Secret, TelephonySettings
 
 
 def test_secret_never_shows() -> None:
