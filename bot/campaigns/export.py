@@ -1,14 +1,24 @@
-"""Results for the health department: one row per person (CSV/XLSX) or full per-call detail (JSON)."""
+"""Results for the health department: one row per person (CSV/XLSX) or full per-call detail (JSON).
+
+Spreadsheet safety (OWASP "CSV injection"): a text cell starting with `= + - @`, a tab or a carriage
+return would be run as a formula by Excel or LibreOffice. In CSV such a cell gets a leading `'`
+(a valid phone number such as `+8613800138000` is left as it is: digits cannot run anything); in
+XLSX every text cell is written as a string cell (never a formula), with Excel's own quote-prefix
+flag on the risky ones, so the value itself is unchanged. CSV starts with a UTF-8 byte-order mark,
+without which Excel shows Chinese as mojibake.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import phonenumbers
 from sqlmodel import Session, select
 
 from storage.models import Attempt, Campaign, Escalation, Person, Result, Turn
@@ -16,6 +26,33 @@ from storage.models import Attempt, Campaign, Escalation, Person, Result, Turn
 SLOTS = ("identity", "residence", "health_code", "isolation", "nat_count", "nat_result", "notice_ack")
 COLUMNS = ("person_id", "name", "phone", "risk_category", "priority", "expected_address", "state",
            "attempts", "last_outcome", *SLOTS, "escalation", "dialog_version", "updated_at")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# characters XML 1.0 (so XLSX) cannot hold; openpyxl raises on them
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def is_phone(text: str) -> bool:
+    """An E.164 number that phonenumbers accepts as valid."""
+    if not _E164.fullmatch(text):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def risky(value: Any) -> bool:
+    """A text cell a spreadsheet would run as a formula (a valid phone number is not)."""
+    return isinstance(value, str) and value.startswith(FORMULA_START) and not is_phone(value)
+
+
+def neutralise(value: Any) -> Any:
+    """The CSV form of a cell: risky text gets a leading `'` (OWASP); anything else unchanged."""
+    return "'" + value if risky(value) else value
 
 
 def _iso(v: datetime | None) -> str | None:
@@ -88,10 +125,12 @@ def flat(row: dict[str, Any]) -> list[Any]:
 
 
 def write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
+    """CSV for spreadsheets: a UTF-8 BOM first, formula-like cells neutralised."""
+    out.write(BOM)
     w = csv.writer(out)
     w.writerow(COLUMNS)
     for r in rows:
-        w.writerow(["" if v is None else v for v in flat(r)])
+        w.writerow(["" if v is None else neutralise(v) for v in flat(r)])
 
 
 def write_json(rows: list[dict[str, Any]], out: TextIO, campaign: str) -> None:
@@ -101,10 +140,21 @@ def write_json(rows: list[dict[str, Any]], out: TextIO, campaign: str) -> None:
 
 def write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("results")
+
+    def cell(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        c = WriteOnlyCell(ws, value=_XML_ILLEGAL.sub("\ufffd", value))
+        c.data_type = "s"  # text, never a formula, whatever it starts with
+        if risky(value):
+            c.quotePrefix = True  # what Excel itself sets when a user types '=...
+        return c
+
     ws.append(list(COLUMNS))
     for r in rows:
-        ws.append(flat(r))
+        ws.append([cell(v) for v in flat(r)])
     wb.save(path)

@@ -208,13 +208,14 @@ def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note:
     s.add(person)
 
 
-def release(s: Session, case_id: int, user_id: int) -> None:
-    """Give a claimed case back to the queue without resolving it."""
+def release(s: Session, case_id: int, user_id: int) -> bool:
+    """Give a claimed case back to the queue without resolving it; False when `user_id` does
+    not hold it (nothing changes)."""
     stmt = (update(Escalation)
             .where(Escalation.id == case_id, Escalation.status == EscalationStatus.CLAIMED,
                    Escalation.claimed_by == user_id)
             .values(status=EscalationStatus.OPEN, claimed_by=None, claim_expires_at=None))
-    s.execute(stmt)
+    return s.execute(stmt).rowcount > 0
 
 
 def audio_file(audio_path: str, audio_dir: str | None, var_dir: Path) -> Path | None:

@@ -125,7 +125,7 @@ async def export(request: web.Request) -> web.Response:
     write_csv(rows, buf)
     await audit_event(request, "campaign.export", "campaign", camp.id or "", detail=f"rows={len(rows)}")
     name = f"campaign-{camp.id}-results-{camps.stamp()}.csv"
-    return web.Response(body=("\ufeff" + buf.getvalue()).encode("utf-8"), content_type="text/csv",
+    return web.Response(body=buf.getvalue().encode("utf-8"), content_type="text/csv",
                         charset="utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

