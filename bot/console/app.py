@@ -1,24 +1,24 @@
 """The web console's aiohttp application: middlewares, templates, routes.
 
 `build_app(database, settings, ...)` gives an Application; `veribot serve` runs it. Handlers
-do database work through `db(request, fn, ...)`, in the database's thread, so the loop
-keeps serving the live queue and the dialer while a query runs.
+(the `views_*` modules) do database work through `page.db(request, fn, ...)`, in the
+database's thread, so the loop keeps serving the live queue and the dialer while a query runs.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jinja2
 from aiohttp import web
 
-from bot.console import audit, auth
-from bot.console.context import CONSOLE, PRE_CSRF, USER, Console, console
-from bot.console.security import SESSION_COOKIE, Handler, apply_headers, csrf_middleware
+from bot.console import auth, views_accounts, views_admin, views_campaigns, views_cases, views_dialogs
+from bot.console.context import CONSOLE, USER, Console
+from bot.console.page import render, session_user
+from bot.console.security import Handler, apply_headers, csrf_middleware
 from bot.console.settings import ConsoleSettings
 from bot.privacy import mask_phone
 from storage.db import Database
@@ -26,59 +26,7 @@ from storage.db import Database
 log = logging.getLogger("veribot.console")
 
 HERE = Path(__file__).parent
-T = TypeVar("T")
 PUBLIC_PATHS = ("/login", "/setup", "/static/", "/healthz", "/favicon.ico")
-
-
-async def db(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run `fn(session, *args)` in one transaction in the database's thread (retried when busy)."""
-    return await console(request).database.arun(lambda s: fn(s, *args, **kwargs))
-
-
-def client(request: web.Request) -> str:
-    return request.remote or ""
-
-
-def current_user(request: web.Request) -> auth.SessionUser:
-    user = request.get(USER)
-    if user is None:
-        raise web.HTTPFound("/login")
-    return user
-
-
-async def audit_event(request: web.Request, action: str, target_type: str = "", target_id: str | int = "",
-                      detail: str = "") -> None:
-    user = request.get(USER)
-    actor = user.username if user else "anonymous"
-    await db(request, audit.record, actor, action, target_type, target_id, client(request), detail)
-
-
-async def require(request: web.Request, *roles: str) -> auth.SessionUser:
-    """The user if their role is one of `roles`; else 403 and an audit row."""
-    user = current_user(request)
-    if user.role not in roles:
-        await audit_event(request, "denied", "page", request.path)
-        log.warning("denied %s to user id %s (role %s)", request.path, user.id, user.role)
-        raise web.HTTPForbidden(text="not allowed for your role")
-    return user
-
-
-def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    user = request.get(USER)
-    html = console(request).jinja.get_template(template).render(
-        user=user, csrf=user.csrf if user else request.get(PRE_CSRF, ""), path=request.path, **context
-    )
-    return web.Response(text=html, status=status, content_type="text/html")
-
-
-async def session_user(request: web.Request, touch: bool = True) -> auth.SessionUser | None:
-    """The user of the request's session cookie, if that session is still live."""
-    settings = console(request).settings
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    return await db(request, auth.resume_session, token, timedelta(minutes=settings.idle_minutes),
-                    timedelta(hours=settings.absolute_hours), touch)
 
 
 @web.middleware
@@ -126,8 +74,6 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
         throttle=auth.LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
         results_outbox=results_outbox,
     )
-    from bot.console import views_accounts, views_admin, views_campaigns, views_cases, views_dialogs
-
     for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin):
         module.setup(app)
     app.router.add_get("/healthz", healthz)

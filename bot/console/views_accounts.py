@@ -8,8 +8,8 @@ import secrets
 from aiohttp import web
 
 from bot.console import audit, auth
-from bot.console.app import audit_event, client, current_user, db, render, require
 from bot.console.context import PRE_CSRF, console
+from bot.console.page import audit_event, client, current_user, db, render, require
 from bot.console.security import PRE_CSRF_COOKIE, SESSION_COOKIE, set_cookie
 from storage.models import Role
 

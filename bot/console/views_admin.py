@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlmodel import Session, select
 
 from bot.console import audit, stats
-from bot.console.app import current_user, db, render, require
+from bot.console.page import current_user, db, render, require
 from storage.models import Campaign, Role
 
 

@@ -11,8 +11,8 @@ from aiohttp import web
 from bot.campaigns.export import collect, write_csv
 from bot.console import campaigns as camps
 from bot.console import people_upload
-from bot.console.app import audit_event, client, db, render, require
 from bot.console.context import console
+from bot.console.page import audit_event, client, db, render, require
 from storage.models import Campaign, PersonState, Role
 
 log = logging.getLogger("veribot.console.campaigns")

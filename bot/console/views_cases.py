@@ -9,8 +9,8 @@ import logging
 from aiohttp import web
 
 from bot.console import cases
-from bot.console.app import audit_event, current_user, db, render, require, session_user
 from bot.console.context import console
+from bot.console.page import audit_event, current_user, db, render, require, session_user
 from storage.models import Role
 
 log = logging.getLogger("veribot.console.cases")

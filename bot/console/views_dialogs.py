@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.console import dialogs
-from bot.console.app import audit_event, db, render, require
 from bot.console.context import console
+from bot.console.page import audit_event, db, render, require
 from bot.console.simulator import ChatError
 from storage.models import Role
 

@@ -1,0 +1,70 @@
+"""What every page handler uses: database work off the loop, the current user and role
+checks, audit rows and rendering. Kept apart from `app.py` (which wires the handlers) so
+that the views import this and `app.py` imports the views, never the other way round."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from bot.console import audit, auth
+from bot.console.context import PRE_CSRF, USER, console
+from bot.console.security import SESSION_COOKIE
+
+log = logging.getLogger("veribot.console")
+T = TypeVar("T")
+
+
+async def db(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `fn(session, *args)` in one transaction in the database's thread (retried when busy)."""
+    return await console(request).database.arun(lambda s: fn(s, *args, **kwargs))
+
+
+def client(request: web.Request) -> str:
+    return request.remote or ""
+
+
+def current_user(request: web.Request) -> auth.SessionUser:
+    user = request.get(USER)
+    if user is None:
+        raise web.HTTPFound("/login")
+    return user
+
+
+async def audit_event(request: web.Request, action: str, target_type: str = "", target_id: str | int = "",
+                      detail: str = "") -> None:
+    user = request.get(USER)
+    actor = user.username if user else "anonymous"
+    await db(request, audit.record, actor, action, target_type, target_id, client(request), detail)
+
+
+async def require(request: web.Request, *roles: str) -> auth.SessionUser:
+    """The user if their role is one of `roles`; else 403 and an audit row."""
+    user = current_user(request)
+    if user.role not in roles:
+        await audit_event(request, "denied", "page", request.path)
+        log.warning("denied %s to user id %s (role %s)", request.path, user.id, user.role)
+        raise web.HTTPForbidden(text="not allowed for your role")
+    return user
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    user = request.get(USER)
+    html = console(request).jinja.get_template(template).render(
+        user=user, csrf=user.csrf if user else request.get(PRE_CSRF, ""), path=request.path, **context
+    )
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+async def session_user(request: web.Request, touch: bool = True) -> auth.SessionUser | None:
+    """The user of the request's session cookie, if that session is still live."""
+    settings = console(request).settings
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    return await db(request, auth.resume_session, token, timedelta(minutes=settings.idle_minutes),
+                    timedelta(hours=settings.absolute_hours), touch)
