@@ -31,7 +31,7 @@ from bot.dialog.events import (
     Turn,
     Utterance,
 )
-from bot.dialog.script import Script, Step, render
+from bot.dialog.model import Script, Step, render
 
 log = logging.getLogger(__name__)
 

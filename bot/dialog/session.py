@@ -37,7 +37,7 @@ from bot.dialog.events import (
     Note,
     SlotFilled,
 )
-from bot.dialog.script import Script
+from bot.dialog.model import Script
 
 log = logging.getLogger(__name__)
 
