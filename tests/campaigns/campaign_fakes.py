@@ -89,6 +89,31 @@ class RandomRunner:
         return result
 
 
+# A cooperative resident of dialogs/verification.zh-CN.yaml: the answer to each question asked
+ANSWER_TO = {"identity": "是 的", "residence": "城关区 白银 路", "health_code": "绿 码", "isolation": "没有",
+             "nat_count": "两 次", "nat_result": "阴性", "notice": "好的"}
+
+
+class TalkingRunner:
+    """Answered calls through the real dialog session (real zh answer understanding): each question
+    asked gets its cooperative answer after a random pause (the caller thinking, the bot speaking),
+    so a worker killed at a random moment dies mid-conversation (crash test)."""
+
+    def __init__(self, seed: int | None = None, max_delay: float = 0.05) -> None:
+        self.rng = random.Random(seed)
+        self.max_delay = max_delay
+
+    async def run(self, request: CallRequest) -> CallResult:
+        session = request.session()
+        session.start()
+        while not session.finished:
+            await asyncio.sleep(self.rng.random() * self.max_delay)
+            listen = session.current_listen
+            for event in parse_answer(ANSWER_TO.get(listen.step, "<silence>") if listen else "<hangup>"):
+                session.feed(event)
+        return CallResult(NetworkOutcome.ANSWERED, record=session.close(), sip_status=200)
+
+
 class TextRunner:
     """Plays a text conversation (answers per phone) through the real dialog engine."""
 
