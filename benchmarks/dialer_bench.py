@@ -39,7 +39,8 @@ class InstantRunner:
         rec = CallRecord("verification", "bench", "zh-CN", outcome=Outcome.COMPLETED, slots=dict(SLOTS),
                          transcript=[Turn(Speaker.BOT, "请问您是本人吗？"), Turn(Speaker.CALLER, "是")])
         for t in rec.transcript:
-            request.on_turn(t)
+            for observe in request.observers:
+                observe(t)
         return CallResult(NetworkOutcome.ANSWERED, record=rec, sip_status=200)
 
 

@@ -1,7 +1,8 @@
 """The seam between the dialer and whatever places calls (fake runner in tests,
 offline speech runner, SIP runner). The dialer builds a CallRequest; a runner
-returns a CallResult. Turns are handed to `on_turn` as they happen, so a crash
-mid-call still leaves them stored."""
+returns a CallResult. Every driver runs the conversation as `request.session()` (a
+`bot.dialog.session.CallSession`), whose observers get each turn, each accepted slot value and
+each escalation as it happens, so a crash mid-call still leaves them stored."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from bot.dialog.events import CallRecord, Turn
+from bot.dialog.engine import Parser
+from bot.dialog.events import CallRecord, Note, Turn
+from bot.dialog.session import CallSession, Observer
 
 
 class NetworkOutcome(StrEnum):
@@ -33,8 +36,26 @@ class CallRequest:
     person: dict[str, Any]  # at least "name"; variables for the dialog
     script: Any  # bot.dialog.script.Script
     prefilled_slots: dict[str, Any] = field(default_factory=dict)
-    on_turn: Callable[[Turn], None] | None = None
+    on_turn: Callable[[Turn], None] | None = None  # turns only (kept for callers that want no more)
     variables: dict[str, str] = field(default_factory=dict)  # agency, callback_number, ...
+    observers: tuple[Observer, ...] = ()  # get every Note: Turn, SlotFilled, Escalate
+    parser: Parser | None = None  # answer understanding; None: bot.nlu.parse with the default area
+
+    def session(self, *more: Observer) -> CallSession:
+        """The call's dialog session, observed by this request's observers and `more`."""
+        observers = [*self.observers, *more]
+        if self.on_turn is not None:
+            observers.append(_turns_only(self.on_turn))
+        return CallSession(self.script, self.person, self.variables, self.prefilled_slots,
+                           parser=self.parser, observers=observers)
+
+
+def _turns_only(on_turn: Callable[[Turn], None]) -> Observer:
+    def observe(note: Note) -> None:
+        if isinstance(note, Turn):
+            on_turn(note)
+
+    return observe
 
 
 @dataclass

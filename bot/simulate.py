@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.dialog.engine import Conversation
+from bot.dialog.engine import Parser
 from bot.dialog.events import Dtmf, Event, HangUp, NoInput, Say, Utterance
 from bot.dialog.script import Script
+from bot.dialog.session import CallSession, Observer
 
 _CONF_RX = re.compile(r"^(.*?)\s+@(0(?:\.\d+)?|1(?:\.0+)?)\s*$")
 
@@ -51,21 +52,19 @@ def load_person(arg: str) -> dict[str, Any]:
 
 
 def run_text(script: Script, person: dict, answers: Iterable[str], variables: dict | None = None,
-             on_say: Callable[[Say], None] | None = None) -> Conversation:
-    """Play answers (one caller turn per item) until the call ends; then the caller hangs up."""
-    conv = Conversation(script, person, variables)
-    actions = conv.start()
-    _show(actions, on_say)
+             on_say: Callable[[Say], None] | None = None, *, prefilled_slots: dict | None = None,
+             parser: Parser | None = None, observers: Iterable[Observer] = ()) -> CallSession:
+    """Play answers (one caller turn per item) until the call ends; then the caller hangs up.
+    Returns the closed session (`.record` is the call's record)."""
+    session = CallSession(script, person, variables, prefilled_slots, parser=parser, observers=observers)
+    _show(session.start(), on_say)
     for lineno, line in enumerate(answers, 1):
-        if conv.finished:
+        if session.finished:
             break
         for event in parse_answer(line, lineno):
-            if conv.finished:
-                break
-            _show(conv.handle(event), on_say)
-    if not conv.finished:
-        conv.handle(HangUp())
-    return conv
+            _show(session.feed(event), on_say)
+    session.close()
+    return session
 
 
 def _show(actions: list, on_say: Callable[[Say], None] | None) -> None:
@@ -75,7 +74,7 @@ def _show(actions: list, on_say: Callable[[Say], None] | None) -> None:
                 on_say(a)
 
 
-def interactive(script: Script, person: dict, variables: dict, stdin: TextIO, stdout: TextIO) -> Conversation:
+def interactive(script: Script, person: dict, variables: dict, stdin: TextIO, stdout: TextIO) -> CallSession:
     """A terminal conversation: type answers; /dtmf 1, /silence, /hangup, /quit."""
     print("Type the caller's answers. Commands: /dtmf N, /silence, /hangup. Ctrl-D hangs up.", file=stdout)
 

@@ -97,7 +97,7 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
         if len(pairs) >= want or len(rows) < limit:
             break
     s.flush()
-    prefilled = _slots_so_far(s, [p.id for p, _ in pairs])
+    prefilled = slots_so_far(s, [p.id for p, _ in pairs])
     for person, att in pairs:
         claims.append(Claim(
             attempt_id=att.id, person_id=person.id, campaign_id=campaign_id, phone=person.phone,
@@ -109,7 +109,7 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
     return claims
 
 
-def _slots_so_far(s: Session, person_ids: list[int]) -> dict[int, dict[str, Any]]:
+def slots_so_far(s: Session, person_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Slot values earlier attempts established (the latest wins): a resumed call skips those asks."""
     out: dict[int, dict[str, Any]] = {}
     if not person_ids:
@@ -169,7 +169,7 @@ def recover(s: Session, now: datetime, worker: str | None = None, policies: dict
         p = s.get(Person, att.person_id)
         if p is not None and p.state == PersonState.IN_PROGRESS:
             if dialled:
-                policy = (policies or {}).get(att.campaign_id) or _policy(s, att.campaign_id)
+                policy = (policies or {}).get(att.campaign_id) or campaign_policy(s, att.campaign_id)
                 settle_person(s, p.id, "interrupted", policy.decide("interrupted", p.attempt_count, now), now)
             else:
                 p.state, p.attempt_count, p.next_attempt_at = PersonState.PENDING, max(0, p.attempt_count - 1), now
@@ -178,7 +178,7 @@ def recover(s: Session, now: datetime, worker: str | None = None, policies: dict
     return n
 
 
-def _policy(s: Session, campaign_id: int) -> RetryPolicy:
+def campaign_policy(s: Session, campaign_id: int) -> RetryPolicy:
     camp = s.get(Campaign, campaign_id)
     return RetryPolicy.from_json(camp.retry_policy if camp else None)
 

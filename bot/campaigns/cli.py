@@ -172,7 +172,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_change(args: argparse.Namespace) -> int:
-    from bot.campaigns.scripts import ScriptSource
+    from bot.campaigns.dialog_versions import ScriptSource
     from bot.campaigns.store import CampaignError, change_status, get_campaign
 
     _, db = _open(args)

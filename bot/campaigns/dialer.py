@@ -21,13 +21,13 @@ from sqlmodel import select
 
 from bot.calls import CallRequest, CallResult, CallRunner, NetworkOutcome
 from bot.campaigns import claims as ops
-from bot.campaigns import webhook
 from bot.campaigns.claims import Claim
+from bot.campaigns.dialog_versions import ScriptSource
 from bot.campaigns.policy import CallingWindow, RetryPolicy
-from bot.campaigns.scripts import ScriptSource
+from bot.campaigns.recorder import CallRecorder, outcome_of
+from bot.dialog.engine import Parser
 from storage.db import Database
 from storage.models import AuditEvent, Campaign, CampaignStatus, utcnow
-from storage.recorder import CallRecorder, outcome_of
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Dialer:
         poll_seconds: float = 1.0,
         drain_seconds: float = 120.0,
         outbox: bool = False,
+        parser: Parser | None = None,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -81,6 +82,7 @@ class Dialer:
         self.poll_seconds = poll_seconds
         self.drain_seconds = drain_seconds
         self.outbox = outbox  # queue a webhook delivery for every person who reaches a final state
+        self.parser = parser  # answer understanding for the calls (None: bot.nlu.parse, default area)
         self.live: dict[int, asyncio.Task] = {}  # attempt id -> call task
         self._wake = asyncio.Event()
         self._started = False
@@ -181,10 +183,11 @@ class Dialer:
 
     # ------------------------------------------------------------ one call
     async def _call(self, claim: Claim, script: Any, policy: RetryPolicy) -> None:
-        rec = CallRecorder(self.db, _AttemptRef(claim), priority=claim.priority, clock=self.clock)
+        rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox)
+        rec.dialog_version = getattr(script, "version", None)
         request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
-                              script=script, prefilled_slots=claim.prefilled, on_turn=rec.on_turn,
-                              variables=self.variables)
+                              script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
+                              variables=self.variables, parser=self.parser)
         try:
             try:
                 result = await self.runner.run(request)
@@ -203,9 +206,7 @@ class Dialer:
 
     async def _finish(self, rec: CallRecorder, claim: Claim, policy: RetryPolicy, result: CallResult,
                       outcome: str) -> None:
-        now = self.clock()
-        await rec.finish(result, also=lambda s: settle(s, claim, policy, result, outcome, now, self.outbox),
-                         outcome=outcome, now=now)
+        await rec.finish(result, policy, outcome=outcome, now=self.clock())
         if self.on_final is not None:
             self.on_final(claim, outcome)
 
@@ -227,38 +228,4 @@ class Dialer:
         await self._set_status(camp, CampaignStatus.PAUSED, why[:400])
 
 
-def settle(s: Any, claim: Claim, policy: RetryPolicy, result: CallResult, outcome: str, now: datetime,
-           outbox: bool) -> None:
-    """In the attempt's final commit: the person's next state (done, or due again after the
-    policy's delay) and, when results are pushed, the delivery of a final result."""
-    decision = policy.decide(outcome, claim.attempt_number, now, result.retry_after)
-    ops.settle_person(s, claim.person_id, outcome, decision, now)
-    if outbox and decision.final_state:
-        webhook.enqueue(s, claim.campaign_id, claim.attempt_id,
-                        delivery_payload(claim, result, outcome, decision.final_state, now), now)
-
-
-def delivery_payload(claim: Claim, result: CallResult, outcome: str, state: str, now: datetime) -> dict[str, Any]:
-    """What the health department receives for one person: who, outcome, slots, escalation, transcript."""
-    rec = result.record
-    return {
-        "attempt_id": claim.attempt_id, "campaign_id": claim.campaign_id, "person_id": claim.person_id,
-        "person": {**claim.person, "phone": claim.phone}, "outcome": outcome, "state": state,
-        "slots": {**claim.prefilled, **{k: v for k, v in (rec.slots if rec else {}).items() if v is not None}},
-        "escalation": rec.escalation if rec else None,
-        "dialog": rec.dialog if rec else None, "dialog_version": rec.dialog_version if rec else None,
-        "transcript": [t.to_json() for t in rec.transcript] if rec else [],
-        "sip_status": result.sip_status, "at": now.isoformat(),
-    }
-
-
-class _AttemptRef:
-    """The ids a CallRecorder needs, without holding an ORM object across threads."""
-
-    def __init__(self, claim: Claim) -> None:
-        self.id = claim.attempt_id
-        self.person_id = claim.person_id
-        self.campaign_id = claim.campaign_id
-
-
-__all__ = ["Dialer", "delivery_payload", "default_worker_id", "settle"]
+__all__ = ["Dialer", "default_worker_id"]

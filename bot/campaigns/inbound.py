@@ -5,8 +5,8 @@
 
 `lookup(number)` finds the person (pending, or given up on after failed attempts) in a campaign
 that is not cancelled, and claims an attempt for them in the same transaction, so the database's
-"one active attempt per number" rule keeps the dialer from calling them at the same time. Turns
-are stored as they happen; `on_result` settles the attempt and the person exactly as the dialer
+"one active attempt per number" rule keeps the dialer from calling them at the same time. Turns and
+answers are stored as they happen; `on_result` settles the attempt and the person exactly as the dialer
 does (retry policy, webhook delivery). Unknown numbers, and people already done or in a call,
 return None: the endpoint greets them with the self-identification.
 """
@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.calls import CallRequest, CallResult
-from bot.campaigns.claims import Claim, _policy, _slots_so_far
-from bot.campaigns.dialer import _AttemptRef, default_worker_id, settle
+from bot.campaigns.claims import Claim, campaign_policy, slots_so_far
+from bot.campaigns.dialer import default_worker_id
 from bot.campaigns.people import normalise_phone
+from bot.campaigns.recorder import CallRecorder
 from storage.db import Database
 from storage.models import (
     ACTIVE_ATTEMPT_STATES,
@@ -36,7 +37,6 @@ from storage.models import (
     PersonState,
     utcnow,
 )
-from storage.recorder import CallRecorder, outcome_of
 
 log = logging.getLogger(__name__)
 CALLABLE_BACK = (PersonState.PENDING, PersonState.FAILED)
@@ -66,20 +66,17 @@ class Callbacks:
             return None
         if claim is None:
             return None
-        rec = CallRecorder(self.db, _AttemptRef(claim), priority=claim.priority, clock=self.clock)
+        rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox)
         self._live[claim.attempt_id] = (claim, rec)
         log.info("callback matched to person %s (attempt %s)", claim.person_id, claim.attempt_id)
-        return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, on_turn=rec.on_turn)
+        return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.observe,))
 
     async def on_result(self, request: CallRequest, result: CallResult) -> None:
         claim, rec = self._live.pop(request.attempt_id, (None, None))
         if claim is None:
             return
-        outcome = outcome_of(result)
-        now = self.clock()
-        policy = await self.db.arun(lambda s: _policy(s, claim.campaign_id), write=False)
-        await rec.finish(result, also=lambda s: settle(s, claim, policy, result, outcome, now, self.outbox),
-                         outcome=outcome, now=now)
+        policy = await self.db.arun(lambda s: campaign_policy(s, claim.campaign_id), write=False)
+        await rec.finish(result, policy, now=self.clock())
 
     def _claim(self, s: Session, phone: str) -> Claim | None:
         now = self.clock()
@@ -106,5 +103,5 @@ class Callbacks:
                      attempt_number=person.attempt_count, priority=person.priority,
                      person={"name": person.name, "expected_address": person.expected_address,
                              "risk_category": person.risk_category},
-                     prefilled=_slots_so_far(s, [person.id]).get(person.id, {}))
+                     prefilled=slots_so_far(s, [person.id]).get(person.id, {}))
 

@@ -12,7 +12,8 @@ runs, until `stop` is set:
 Settings (config.toml): `[database] url` (default sqlite:///<var_dir>/veribot.db);
 `[dialer] worker_id` (unique per running process; default host:pid), `max_calls` (lines this
 worker may use, default 50), `claim_ttl` seconds (600), `poll_seconds` (1), `drain_seconds` (120);
-`[webhook] url, secret, max_tries, backoff`; `[campaigns] purge_every_hours, audio_roots`.
+`[webhook] url, secret, max_tries, backoff`; `[campaigns] purge_every_hours, audio_roots`;
+`[nlu] default_province, default_city` (the area an ambiguous district name is placed in).
 The schema is upgraded (alembic) before anything runs.
 """
 
@@ -25,8 +26,8 @@ from typing import Any
 from bot.calls import CallRunner
 from bot.campaigns.cli import audio_roots
 from bot.campaigns.dialer import Dialer
+from bot.campaigns.dialog_versions import ScriptSource
 from bot.campaigns.retention import purge
-from bot.campaigns.scripts import ScriptSource
 from bot.campaigns.webhook import WebhookPusher, WebhookSettings
 from storage.db import Database
 from storage.models import utcnow
@@ -47,7 +48,16 @@ def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
         variables=config.agency,
         scripts=ScriptSource(db),
         outbox=hook is not None,
+        parser=call_parser(config),
     )
+
+
+def call_parser(config: Any) -> Any:
+    """Answer understanding for the calls: bot.nlu.parse with the [nlu] default area bound."""
+    from bot.nlu import make_parser
+
+    area = config.section("nlu")
+    return make_parser(area.get("default_province"), area.get("default_city"))
 
 
 async def run_dialer(config: Any, runner: CallRunner, stop: asyncio.Event, db: Database | None = None) -> None:

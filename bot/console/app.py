@@ -14,13 +14,13 @@ from typing import Any
 
 import jinja2
 from aiohttp import web
-from bot.privacy import mask_phone
 
 from bot.console import auth, views_accounts, views_admin, views_campaigns, views_cases, views_dialogs
 from bot.console.context import CONSOLE, USER, Console
 from bot.console.page import render, session_user
 from bot.console.security import Handler, apply_headers, csrf_middleware
 from bot.console.settings import ConsoleSettings
+from bot.privacy import mask_phone
 from storage.db import Database
 
 log = logging.getLogger("veribot.console")

@@ -9,9 +9,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.dialog.engine import Conversation
 from bot.dialog.events import Action, End, Escalate, Listen, Say
 from bot.dialog.script import Script
+from bot.dialog.session import CallSession
 from bot.simulate import AnswerError, parse_answer
 
 MAX_CHATS = 100
@@ -40,7 +40,7 @@ def describe(actions: list[Action]) -> list[dict[str, Any]]:
 @dataclass
 class Chat:
     owner: int
-    conversation: Conversation
+    conversation: CallSession
     touched: float = field(default_factory=time.monotonic)
 
     def state(self, lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -57,7 +57,7 @@ class Simulator:
               ) -> tuple[str, dict[str, Any]]:
         self._expire()
         chat_id = secrets.token_urlsafe(12)
-        conv = Conversation(script, person, variables)
+        conv = CallSession(script, person, variables)
         chat = Chat(owner, conv)
         self.chats[chat_id] = chat
         return chat_id, chat.state(describe(conv.start()))
@@ -73,9 +73,7 @@ class Simulator:
             return chat.state([{"who": "system", "text": str(exc)}])
         lines = [{"who": "caller", "text": line}]
         for event in events:
-            if chat.conversation.finished:
-                break
-            lines += describe(chat.conversation.handle(event))
+            lines += describe(chat.conversation.feed(event))
         if chat.conversation.finished:
             self.chats.pop(chat_id, None)
         return chat.state(lines)

@@ -1,8 +1,9 @@
 """The conversation state machine: events in, actions out, one event at a time.
 
 Pure and deterministic: no audio, network, clock or database. The record (slots and
-transcript) is updated as each event is handled, and every turn is handed to
-`on_turn` the moment it exists, so whoever stores it never loses what was said.
+transcript) is updated as each event is handled; drivers use it through
+`bot.dialog.session.CallSession`, which hands new turns and slot values to its observers
+after every step (the engine itself calls nothing outside the dialog core).
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from bot.dialog.events import (
     Turn,
     Utterance,
 )
-from bot.dialog.script import Script, Step, render
+from bot.dialog.model import Script, Step, render
 
 log = logging.getLogger(__name__)
+
+Parser = Callable[[str, str, str], nlu.Parse]  # (locale, expect, text) -> Parse, e.g. bot.nlu.parse
 
 CONFIRM_DTMF = {"1": "yes", "2": "no"}
 
@@ -48,12 +51,12 @@ class Conversation:
         person: dict[str, Any],
         variables: dict[str, Any] | None = None,
         prefilled_slots: dict[str, Any] | None = None,
-        on_turn: Callable[[Turn], None] | None = None,
+        parser: Parser | None = None,
     ):
         self.script = script
         self.vars = {**(variables or {}), **{k: v for k, v in person.items() if v is not None}}
         self.prefilled = dict(prefilled_slots or {})
-        self.on_turn = on_turn
+        self.parser: Parser = parser or nlu.parse
         slots = {s.slot: None for s in script.steps.values() if s.is_ask}
         self.record = CallRecord(script.name, script.version, script.locale, slots=slots)
         self.step: Step | None = None
@@ -140,7 +143,7 @@ class Conversation:
 
     def _parse(self, expect: str, text: str) -> nlu.Parse:
         try:
-            return nlu.parse(self.script.locale, expect, text)
+            return self.parser(self.script.locale, expect, text)
         except Exception:  # one bad answer must never end a call: treat it as not understood
             log.exception("answer understanding failed at step %s", self.step.id)
             return nlu.Parse()
@@ -329,11 +332,6 @@ class Conversation:
     def _turn(self, speaker: Speaker, text: str, **kw: Any) -> None:
         turn = Turn(speaker, text, step=self.step.id if self.step else None, **kw)
         self.record.transcript.append(turn)
-        if self.on_turn:
-            try:
-                self.on_turn(turn)
-            except Exception:  # storing must never break the conversation
-                log.exception("on_turn callback failed")
 
 
 def _walk(script: Script):

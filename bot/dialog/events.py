@@ -129,6 +129,21 @@ class Turn:
         return {k: v for k, v in d.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class SlotFilled:
+    """A slot's value as the dialog accepted it (after any confirmation), handed to observers at
+    once so whoever stores it keeps every heard answer even if the call dies a moment later.
+    `prefilled`: the value came from an earlier call (the question was skipped), not from this one."""
+
+    slot: str
+    value: Any
+    step: str | None = None
+    prefilled: bool = False
+
+
+Note = Turn | SlotFilled | Escalate  # what a CallSession hands its observers, as it happens
+
+
 @dataclass
 class CallRecord:
     """The result of one conversation: what `simulate`/`call`/`dial` print as JSON."""

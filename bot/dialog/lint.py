@@ -3,7 +3,7 @@ variables, DTMF keys, reprompts. Every problem carries the line it is about."""
 
 from __future__ import annotations
 
-from bot.dialog.script import BUILTIN_VARIABLES, VAR_RX, Script, Step
+from bot.dialog.model import BUILTIN_VARIABLES, VAR_RX, Script, Step
 from bot.dialog.yamlsafe import Document, Problem
 
 

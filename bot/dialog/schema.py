@@ -7,7 +7,7 @@ import hashlib
 import re
 from typing import Any
 
-from bot.dialog.script import (
+from bot.dialog.model import (
     ESCALATION_REASONS,
     EXPECT_VALUES,
     HANDLERS,

@@ -2,151 +2,38 @@
 
 The script is data: every prompt, reprompt, DTMF map, branch and escalation rule
 lives in the YAML. `load_script` returns a `Script` only when `lint` found nothing.
+The dataclasses live in `bot.dialog.model` (re-exported here); `schema` builds them and
+`lint` checks them, and neither imports this module (no import circle).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from bot.dialog.lint import lint_document
+from bot.dialog.model import (
+    BUILTIN_VARIABLES,
+    ESCALATION_REASONS,
+    EXPECT_VALUES,
+    HANDLERS,
+    OUTCOMES,
+    RECOGNIZE,
+    VAR_RX,
+    Confirm,
+    Handler,
+    Script,
+    ScriptError,
+    Settings,
+    Step,
+    render,
+)
+from bot.dialog.schema import build
 from bot.dialog.yamlsafe import DocumentError, Problem, load_document
 
-EXPECT_VALUES: dict[str, tuple[str, ...] | None] = {
-    "yes_no": ("yes", "no"),
-    "health_code": ("green", "yellow", "red"),
-    "test_result": ("negative", "positive", "pending"),
-    "count": None,  # integers
-    "address": None,
-    "text": None,
-}
-# How a question's answer is recognized: "grammar" (phrases the locale's understanding
-# offers for it; free decoding where it offers none) or "free" (the whole vocabulary).
-# Default: grammar, except free text.
-RECOGNIZE = ("grammar", "free")
-OUTCOMES = ("completed", "wrong_number", "escalated")
-ESCALATION_REASONS = ("uncooperative", "requested_human", "unresolved")
-BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number")
-HANDLERS = ("who", "repeat", "refuse", "human", "wrong_number", "escalate")
-VAR_RX = re.compile(r"\{(\w+)\}")
-
-
-class ScriptError(ValueError):
-    """A script that cannot run. `.errors` are line-numbered `Problem`s."""
-
-    def __init__(self, errors: list[Problem], name: str = "script"):
-        self.errors = sorted(errors, key=lambda p: (p.line, p.message))
-        self.name = name
-        super().__init__("\n".join(f"{name}:{p.line}: {p.message}" for p in self.errors))
-
-
-@dataclass(frozen=True)
-class Settings:
-    max_failures: int = 3
-    no_input_timeout: float = 6.0
-    end_silence: float = 0.8
-    confirm_below: float = 0.0  # 0 = never confirm by default
-
-
-@dataclass(frozen=True)
-class Handler:
-    say: tuple[str, ...] = ()  # one prompt per occurrence; the last repeats
-    dtmf: str | None = None
-    limit: int = 0  # refuse: escalate at this many refusals
-
-
-@dataclass(frozen=True)
-class Confirm:
-    prompt: str
-    below: float
-
-
-@dataclass(frozen=True)
-class Step:
-    id: str
-    line: int
-    say: str | None = None
-    next: str | None = None
-    end: str | None = None  # outcome for an end step
-    reason: str | None = None  # escalation reason when end == escalated
-    # ask
-    expect: str | None = None
-    slot: str | None = None
-    prompt: str | None = None
-    no_input: tuple[str, ...] = ()
-    no_match: tuple[str, ...] = ()
-    dtmf: tuple[tuple[str, Any], ...] = ()
-    confirm: Confirm | None = None
-    labels: tuple[tuple[str, str], ...] = ()
-    branches: tuple[tuple[str, str], ...] = ()
-    accept: tuple[str, ...] = ()
-    max_failures: int | None = None
-    no_input_timeout: float | None = None
-    end_silence: float | None = None
-    recognize: str | None = None  # one of RECOGNIZE; None: the default for the expect
-    # branch on an already filled slot
-    branch_slot: str | None = None
-
-    @property
-    def is_ask(self) -> bool:
-        return self.expect is not None
-
-    def label(self, value: Any) -> str:
-        if isinstance(value, dict):  # an address: as heard
-            return str(value.get("raw") or "")
-        return dict(self.labels).get(str(value), str(value))
-
-    @property
-    def free_decoding(self) -> bool:
-        return self.recognize == "free" or (self.recognize is None and self.expect == "text")
-
-    def targets(self) -> list[str]:
-        out = [t for _, t in self.branches]
-        if self.next:
-            out.append(self.next)
-        return out
-
-
-@dataclass(frozen=True)
-class Script:
-    name: str
-    locale: str
-    version: str
-    source: str
-    start: str
-    steps: dict[str, Step]
-    handlers: dict[str, Handler]
-    settings: Settings
-    variables: tuple[str, ...] = ()
-    description: str = ""
-    path: str | None = None
-
-    def prompt_templates(self) -> list[tuple[str, str]]:
-        """(key, template) of every prompt the script can say, for pre-rendering."""
-        out: list[tuple[str, str]] = []
-        for s in self.steps.values():
-            for attr in ("say", "prompt"):
-                if getattr(s, attr):
-                    out.append((f"{s.id}.{attr}", getattr(s, attr)))
-            for kind in ("no_input", "no_match"):
-                out += [(f"{s.id}.{kind}.{i}", t) for i, t in enumerate(getattr(s, kind))]
-            if s.confirm:
-                out.append((f"{s.id}.confirm", s.confirm.prompt))
-        for h, handler in self.handlers.items():
-            out += [(f"handlers.{h}.{i}", t) for i, t in enumerate(handler.say)]
-        return out
-
-    @property
-    def variables_used(self) -> set[str]:
-        return {v for _, t in self.prompt_templates() for v in VAR_RX.findall(t)}
-
-
-def render(template: str, variables: dict[str, Any]) -> str:
-    """Fill `{name}` placeholders; `{{`/`}}` are literal braces. Nothing is evaluated."""
-    text = template.replace("{{", "\0").replace("}}", "\1")
-    text = VAR_RX.sub(lambda m: str(variables.get(m.group(1), m.group(0))), text)
-    return text.replace("\0", "{").replace("\1", "}")
+__all__ = [
+    "BUILTIN_VARIABLES", "ESCALATION_REASONS", "EXPECT_VALUES", "HANDLERS", "OUTCOMES", "RECOGNIZE", "VAR_RX",
+    "Confirm", "Handler", "Script", "ScriptError", "Settings", "Step", "load_script", "load_script_text", "render",
+]
 
 
 def load_script(path: str | Path) -> Script:
@@ -159,9 +46,6 @@ def load_script(path: str | Path) -> Script:
 
 
 def load_script_text(text: str, name: str = "script") -> Script:
-    from bot.dialog.lint import lint_document
-    from bot.dialog.schema import build
-
     try:
         doc = load_document(text)
     except DocumentError as exc:

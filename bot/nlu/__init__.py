@@ -1,7 +1,8 @@
 """Answer understanding: pure functions from recognizer text to a value and an intent.
 
 Interface used by the rest of veribot:
-    parse(locale, expect, text) -> Parse
+    parse(locale, expect, text, area=None) -> Parse
+    make_parser(default_province, default_city) -> Parser   (parse with the [nlu] area bound)
     grammar_phrases(locale, expect) -> list[str]   (phrases a recognizer grammar should allow)
 Locale modules live in bot/nlu/<lang>.py (zh, en, ko) and expose the same two functions.
 """
@@ -9,6 +10,7 @@ Locale modules live in bot/nlu/<lang>.py (zh, en, ko) and expose the same two fu
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +38,31 @@ def _module(locale: str):
         raise ValueError(f"no answer understanding for locale {locale!r}") from exc
 
 
-def parse(locale: str, expect: str, text: str) -> Parse:
+def parse(locale: str, expect: str, text: str, area: tuple[str | None, str | None] | None = None) -> Parse:
+    """`area` (province, city) settles a district name found in several places (zh); None: the
+    built-in default (bot.nlu.address.FALLBACK_AREA)."""
     if expect not in EXPECTS:
         raise ValueError(f"unknown expect {expect!r}; one of {', '.join(EXPECTS)}")
-    result = _module(locale).parse(expect, text)
+    module = _module(locale)
+    if area is not None and getattr(module, "TAKES_AREA", False):
+        result = module.parse(expect, text, area=area)
+    else:
+        result = module.parse(expect, text)
     if expect in LISTS and not isinstance(result.value, list):
         return Parse([], result.intent)  # a locale without tracing rules names nobody rather than failing
     return result
+
+
+def make_parser(default_province: str | None = None, default_city: str | None = None
+                ) -> Callable[[str, str, str], Parse]:
+    """The answer parser a call uses (`CallRequest.parser`, `CallSession(parser=)`), with the
+    config's [nlu] default_province / default_city bound. Both None: the built-in default area."""
+    area = (default_province or None, default_city or None) if (default_province or default_city) else None
+
+    def parse_answer(locale: str, expect: str, text: str) -> Parse:
+        return parse(locale, expect, text, area=area)
+
+    return parse_answer
 
 
 def grammar_phrases(locale: str, expect: str) -> list[str]:

@@ -2,8 +2,9 @@
 
 "我 住 在 安宁区 万新 路" -> district 安宁区, inferred city 兰州市 and province 甘肃省 (the name is
 unique in China). A district name found in several places (城关区: Lanzhou and Lhasa) is settled by
-the province/city said before it, else by the configured default area ([nlu] default_province /
-default_city), else only the district is given. When several districts are said, the last one wins
+the province/city said before it, else by the default area passed in (`area=`; the [nlu]
+default_province / default_city of the config, bound by `bot.nlu.make_parser`), else only the
+district is given. When several districts are said, the last one wins
 ("以前 住 城关区 现在 搬 到 安宁区" -> 安宁区).
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from bot.nlu.regions import CITY, COUNTY, PROVINCE, Divisions, Region, divisions
@@ -41,31 +41,21 @@ class Mention:
     implied: bool = False  # a district said without 区/县, or heard by its sound only
 
 
-_configured: tuple[str | None, str | None] | None = None
+Area = tuple[str | None, str | None]  # (province, city)
+_process_area: Area | None = None
 
 
 def configure_area(province: str | None, city: str | None) -> None:
-    """Set the default area (e.g. from `veribot serve --config`'s [nlu] section) for this process."""
-    global _configured
-    _configured = (province or None, city or None)
+    """Deprecated: a process-wide default area. Pass the area instead: `bot.nlu.make_parser(...)`
+    (the parser a call uses) or `parse_address(text, area=...)`. Kept until `serve` passes it."""
+    global _process_area
+    _process_area = (province or None, city or None)
 
 
-def default_area() -> tuple[str | None, str | None]:
-    """(province, city) preferred when a district name is ambiguous: configure_area(), else config.toml [nlu]."""
-    return _configured if _configured is not None else _area_from_config()
-
-
-@lru_cache(maxsize=1)
-def _area_from_config() -> tuple[str | None, str | None]:
-    try:
-        from bot.config import load_config
-
-        section = load_config().section("nlu")
-    except Exception:  # a broken or missing config must not stop answer understanding
-        return FALLBACK_AREA
-    province = section.get("default_province", FALLBACK_AREA[0]) or None
-    city = section.get("default_city", FALLBACK_AREA[1]) or None
-    return province, city
+def default_area() -> Area:
+    """(province, city) preferred when a district name is ambiguous and the caller passed no
+    area: FALLBACK_AREA (or what the deprecated configure_area() set). Never read from a file."""
+    return _process_area if _process_area is not None else FALLBACK_AREA
 
 
 def mentions(compact: str, d: Divisions, area: tuple[str | None, str | None] = (None, None)) -> list[Mention]:

@@ -89,7 +89,10 @@ _RESULT_RE = re.compile(
 )
 
 
-def parse(expect: str, text: str) -> Parse:
+TAKES_AREA = True  # parse() takes the default area for ambiguous district names (bot.nlu.make_parser)
+
+
+def parse(expect: str, text: str, area: tuple[str | None, str | None] | None = None) -> Parse:
     text = (text or "")[:MAX_CHARS]  # an answer is a sentence or two; cap what a peer controls
     body = compact(text)
     intent, spans = find_intent(body)
@@ -105,7 +108,7 @@ def parse(expect: str, text: str) -> Parse:
     elif expect == "test_result":
         value = parse_result(rest)
     elif expect == "address":
-        value = _address(text, rest, intent)
+        value = _address(text, rest, intent, area)
     elif expect == "text":
         value = clean(text) or None
     elif expect == "contacts":
@@ -201,11 +204,12 @@ _NON_ANSWER = re.compile(
 )
 
 
-def _address(text: str, rest: str, intent: str | None) -> dict[str, Any] | None:
+def _address(text: str, rest: str, intent: str | None, area: tuple[str | None, str | None] | None
+             ) -> dict[str, Any] | None:
     bare = rest.replace("|", "")
     if _NON_ANSWER.match(bare):
         return None
-    value = parse_address(text)
+    value = parse_address(text, area)
     if value is None:
         return None
     if intent and not (value["district"] or value["city"] or value["province"]):

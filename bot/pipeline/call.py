@@ -18,8 +18,9 @@ websocket) or by `bot.pipeline.offline` (files, tests):
     up (the goodbye prompt is fully sent before the BYE); on `CancelFrame` it hangs up at
     once. The bot never asks the transport for VAD: `TransportParams.vad_analyzer` stays None.
 `request` — `bot.calls.CallRequest`: `script` (a loaded `Script`), `person`, `variables`,
-  `prefilled_slots`; `on_turn(turn)` is called for every Turn as it happens (before the
-  next action runs), so a crash mid-call leaves the turns stored.
+  `prefilled_slots`, `parser`; the call runs as `request.session()`, whose observers get every
+  turn and accepted answer as it happens (before the next action runs), so a crash mid-call
+  leaves them stored.
 `resources` — `SpeechResources`, one per process, built before the first call (and before
   forking worker processes, so the model's memory is shared):
       resources = SpeechResources.load(config, locales=["ko-KR"])
@@ -55,9 +56,8 @@ from audio.tts import Voice
 from audio.vad import SpeechDetector
 from bot import nlu
 from bot.calls import CallRequest
-from bot.dialog.engine import Conversation
-from bot.dialog.events import CallRecord, HangUp, Listen
-from bot.pipeline.dialog import DialogProcessor
+from bot.dialog.events import CallRecord, Listen
+from bot.pipeline.dialog_processor import DialogProcessor
 from bot.pipeline.listener import CallerListener
 from bot.pipeline.prompts import PromptPlayer
 from bot.pipeline.resources import SpeechResources
@@ -101,8 +101,7 @@ async def run_call(
 
     clip_dir = audio_dir if audio_dir is not None else call_audio_dir(resources, request)
     clip_dir.mkdir(parents=True, exist_ok=True)
-    conv = Conversation(script, request.person, variables=request.variables,
-                        prefilled_slots=request.prefilled_slots, on_turn=request.on_turn)
+    session = request.session()
     s = resources.settings
     listener = CallerListener(
         SpeechDetector(resources.silero, threshold=s.vad_threshold, energy_floor=s.energy_floor,
@@ -113,7 +112,7 @@ async def run_call(
         clip_dir=clip_dir,
         line=getattr(transport, "line", None),
     )
-    dialog = DialogProcessor(conv)
+    dialog = DialogProcessor(session)
     player = PromptPlayer(resources.cache, Voice.for_locale(script.locale), resources.executor)
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
     worker = PipelineWorker(
@@ -150,9 +149,7 @@ async def run_call(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    if not conv.finished:
-        conv.handle(HangUp(at=dialog.line))
-    return conv.record
+    return dialog.close("call ended")
 
 
 async def _watchdog(worker: PipelineWorker, dialog: DialogProcessor, limit: float) -> None:
@@ -162,7 +159,6 @@ async def _watchdog(worker: PipelineWorker, dialog: DialogProcessor, limit: floa
         await asyncio.sleep(min(1.0, limit / 4))
         if time.monotonic() - dialog.last_progress > limit:
             log.warning("call pipeline made no progress for %.0f s: cancelling", limit)
-            if not dialog.conv.finished:
-                dialog.conv.handle(HangUp(at=dialog.line))
+            dialog.close("watchdog")
             await worker.cancel(reason="watchdog")
             return

@@ -1,5 +1,6 @@
 """A call conversation without a recognizer: prompts spoken with espeak-ng, answers by
-keypad (RFC 4733). An escalation is left in the record: the runner transfers or queues it. The fallback when no speech pipeline is configured, and the way the
+keypad (RFC 4733). An escalation is an action for the runner (transfer or queue), seen by
+its observer on the session; this driver only speaks and listens. The fallback when no speech pipeline is configured, and the way the
 telephony tests drive the real dialog engine over real SIP/RTP."""
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from collections import deque
 from typing import Any
 
 from bot.calls import CallRequest
-from bot.dialog.engine import Conversation
 from bot.dialog.events import Action, CallRecord, Dtmf, End, HangUp, Listen, NoInput, Say
 from bot.telephony.call import SipCall
 from bot.telephony.speech import synthesize
@@ -38,7 +38,7 @@ class Keys:
 
 async def keypad_conversation(call: SipCall, request: CallRequest) -> CallRecord:
     """Run the request's script over `call` until End or hang-up; returns the record."""
-    conv = Conversation(request.script, request.person, request.variables, request.prefilled_slots, request.on_turn)
+    conv = request.session()
     keys = Keys()
     call.media.on_dtmf = keys.press
     locale = request.script.locale
@@ -54,13 +54,12 @@ async def keypad_conversation(call: SipCall, request: CallRequest) -> CallRecord
                 event = None
         if conv.finished or event is None:
             break
-        actions = conv.handle(event)
-    if not conv.finished:  # hung up during a prompt
-        conv.handle(HangUp())
+        actions = conv.feed(event)
+    record = conv.close()  # hung up during a prompt: the dialog hears it
     if not call.ended.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(call.media.drained(), 10)
-    return conv.record
+    return record
 
 
 async def _say(call: SipCall, say: Say, locale: str, keys: Keys) -> None:

@@ -4,12 +4,13 @@ NetworkOutcome, and give back the concurrency slot on every path."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.calls import CallRequest, CallResult, NetworkOutcome
-from bot.dialog.events import CallRecord
+from bot.dialog.events import CallRecord, Escalate, Note
 from bot.privacy import mask_phone
 from bot.telephony.amd import MachineDetector
 from bot.telephony.call import SipCall
@@ -61,12 +62,30 @@ def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
     return converse
 
 
-async def escalate_to_operator(call: SipCall, record: CallRecord | None, operator_uri: str) -> bool:
-    """An escalated call with an operator configured is blind-transferred (the notice was
-    already spoken by the dialog). False when there is nothing to do or the transfer
-    failed: the case then waits in the queue, its transcript already stored."""
-    if record is None or not record.escalation or not operator_uri or call.ended.is_set():
+async def converse_and_escalate(converse: Converse, call: SipCall, request: CallRequest,
+                                operator_uri: str) -> CallRecord:
+    """Run the conversation, then perform the call actions it asked for: an `Escalate` from the
+    dialog (seen by an observer on the call's session as it happened) transfers the caller to
+    the operator when one is configured."""
+    asked: list[Escalate] = []
+
+    def watch(note: Note) -> None:
+        if isinstance(note, Escalate):
+            asked.append(note)
+
+    record = await converse(call, dataclasses.replace(request, observers=(*request.observers, watch)))
+    if asked:
+        await escalate_to_operator(call, asked[-1], operator_uri)
+    return record
+
+
+async def escalate_to_operator(call: SipCall, escalation: Escalate | None, operator_uri: str) -> bool:
+    """Perform the dialog's Escalate: with an operator configured the call is blind-transferred
+    (the notice was already spoken by the dialog). False when there is nothing to do or the
+    transfer failed: the case then waits in the queue, its transcript already stored."""
+    if escalation is None or not operator_uri or call.ended.is_set():
         return False
+    log.info("escalated (%s at %s): transferring to the operator", escalation.reason, escalation.step)
     ok = await call.transfer(operator_uri)
     call.extra["transferred"] = ok
     if not ok:
@@ -108,8 +127,7 @@ class SipCallRunner:
                 holder["machine"] = CallRecord(request.script.name, request.script.version, request.script.locale)
                 await amd.leave_message(call, request.script.locale)
                 return
-            holder["record"] = record = await self.converse(call, request)
-            await escalate_to_operator(call, record, self.operator_uri)
+            holder["record"] = await converse_and_escalate(self.converse, call, request, self.operator_uri)
 
         await self.endpoint.supervise(call, conversation())
         if "machine" in holder:

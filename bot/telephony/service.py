@@ -31,7 +31,7 @@ from bot.config import Config
 from bot.privacy import mask_phone
 from bot.telephony.call import SipCall
 from bot.telephony.keypad import keypad_conversation
-from bot.telephony.runner import Converse, escalate_to_operator
+from bot.telephony.runner import Converse, converse_and_escalate
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip import InboundHandler, SipEndpoint
 from bot.telephony.speech import synthesize
@@ -50,7 +50,8 @@ class InboundMatch:
     person: dict[str, Any]
     prefilled_slots: dict[str, Any] = field(default_factory=dict)
     attempt_id: int | str = "inbound"
-    on_turn: Callable[[Any], None] | None = None  # store each turn as it happens
+    on_turn: Callable[[Any], None] | None = None  # each turn as it happens
+    observers: tuple[Callable[[Any], None], ...] = ()  # every turn, accepted answer, escalation as it happens
 
 
 async def _maybe(value: Any) -> Any:
@@ -82,13 +83,13 @@ def inbound_handler(
             call.extra["unknown_caller"] = True
             return
         request = CallRequest(found.attempt_id, call.remote_number, found.person, script,
-                              prefilled_slots=found.prefilled_slots, variables=variables, on_turn=found.on_turn)
+                              prefilled_slots=found.prefilled_slots, variables=variables, on_turn=found.on_turn,
+                              observers=found.observers)
         result = CallResult(NetworkOutcome.FAILED, detail="inbound call failed")
         try:
-            record = await run(call, request)
+            record = await converse_and_escalate(run, call, request, settings.operator_uri)
             call.extra["record"] = record
             result = CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200, detail=call.end_reason)
-            await escalate_to_operator(call, record, settings.operator_uri)
         finally:  # the attempt is settled however the call ended
             if on_result is not None:
                 await _maybe(on_result(request, result))
@@ -130,7 +131,8 @@ def media_stream_on_call(
             log.warning("media stream %s: no person for its parameters; closed", start.stream_sid[:8])
             return
         request = CallRequest(found.attempt_id, str(start.custom.get("phone", "")), found.person, script,
-                              prefilled_slots=found.prefilled_slots, variables=variables)
+                              prefilled_slots=found.prefilled_slots, variables=variables, on_turn=found.on_turn,
+                              observers=found.observers)
         record = await run(transport, request)
         if on_result is not None:
             await _maybe(on_result(request, CallResult(NetworkOutcome.ANSWERED, record=record, detail="media stream")))

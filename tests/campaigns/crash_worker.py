@@ -1,6 +1,7 @@
-"""A dialer worker for the crash and race tests: `python crash_worker.py DB_URL WORKER_ID SEED [answered]`.
+"""A dialer worker for the crash and race tests: `python crash_worker.py DB_URL WORKER_ID SEED [answered|talk]`.
 
-Runs every running campaign with fake calls of random duration and prints `READY` once started and
+Runs every running campaign with fake calls of random duration (`talk`: conversations through the
+real dialog session, answer by answer; see campaign_fakes.TalkingRunner) and prints `READY` once started and
 `ACK <attempt id> <person id> <outcome>` after each attempt's final record is committed. Exits when
 no campaign is running any more."""
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).parent)]
 
-from campaign_fakes import RandomRunner  # noqa: E402
+from campaign_fakes import RandomRunner, TalkingRunner  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot.campaigns.dialer import Dialer  # noqa: E402
@@ -20,15 +21,21 @@ from storage.db import Database  # noqa: E402
 from storage.models import Campaign, CampaignStatus  # noqa: E402
 
 
-async def main(url: str, worker: str, seed: int, answered: bool) -> None:
+async def main(url: str, worker: str, seed: int, mode: str) -> None:
     db = Database(url)
+    if mode == "talk":
+        from bot.nlu.address import warm_up
+
+        warm_up()  # before READY: a kill should land in a conversation, not in loading tables
+        runner = TalkingRunner(seed, max_delay=0.05)
+    else:
+        runner = RandomRunner(seed, max_delay=0.2, always_answered=mode == "answered")
 
     def ack(claim, outcome):
         sys.stdout.write(f"ACK {claim.attempt_id} {claim.person_id} {outcome} {claim.phone}\n")
         sys.stdout.flush()
 
-    dialer = Dialer(db, RandomRunner(seed, max_delay=0.2, always_answered=answered), worker_id=worker, on_final=ack, poll_seconds=0.02,
-                    claim_ttl=3600)
+    dialer = Dialer(db, runner, worker_id=worker, on_final=ack, poll_seconds=0.02, claim_ttl=3600)
     stop = asyncio.Event()
 
     async def watch():
@@ -45,4 +52,4 @@ async def main(url: str, worker: str, seed: int, answered: bool) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:] == ["answered"]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else ""))

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
 from bot.campaigns.inbound import Callbacks
+from bot.dialog.events import Turn as DialogTurn
 from bot.dialog.script import load_script
 from bot.simulate import run_text
 from storage.models import Attempt, AttemptState, Person, PersonState, Result, Turn
@@ -26,11 +27,15 @@ async def test_a_callback_is_matched_claimed_recorded_and_settled(db):
     assert await callbacks.lookup(PHONE) is None  # already in a call: no second attempt
 
     script = load_script("dialogs/verification.zh-CN.yaml")
-    conv = run_text(script, match.person, ["是 的", "城关区 白银 路", "绿 码", "没有", "两 次", "阴性", "好的"])
-    for turn in conv.record.transcript:
-        if turn.speaker == "caller" and turn.step == "identity":  # as the speech pipeline hands it over
-            turn = dataclasses.replace(turn, audio="var/calls/7/01-identity.wav")
-        match.on_turn(turn)
+
+    def observe(note):
+        if isinstance(note, DialogTurn) and note.speaker == "caller" and note.step == "identity":
+            note = dataclasses.replace(note, audio="var/calls/7/01-identity.wav")  # as the speech pipeline has it
+        for o in match.observers:
+            o(note)
+
+    conv = run_text(script, match.person, ["是 的", "城关区 白银 路", "绿 码", "没有", "两 次", "阴性", "好的"],
+                    observers=[observe])
 
     class Request:
         attempt_id = match.attempt_id

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialog.engine import Conversation, ConversationError
-from bot.dialog.events import Dtmf, End, Escalate, HangUp, Listen, NoInput, Say, Utterance
+from bot.dialog.engine import ConversationError
+from bot.dialog.events import Dtmf, End, Escalate, HangUp, Listen, NoInput, Say, SlotFilled, Turn, Utterance
+from bot.dialog.session import CallSession
 from bot.nlu import Parse
 from bot.simulate import run_text
 
@@ -31,7 +32,7 @@ def test_cooperative_call_fills_every_slot(xx_script):
 
 
 def test_start_returns_say_then_listen(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     actions = conv.start()
     assert [type(a) for a in actions] == [Say, Say, Listen]
     listen = actions[-1]
@@ -56,57 +57,57 @@ def test_three_failures_escalate_unresolved(xx_script):
 
 
 def test_no_input_and_no_match_reprompts_counted_separately(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     conv.start()
-    first = conv.handle(NoInput())
-    second = conv.handle(Utterance("blah"))
+    first = conv.feed(NoInput())
+    second = conv.feed(Utterance("blah"))
     assert "能听到吗" in first[0].text  # first no-input reprompt
     assert "没有听清" in second[0].text  # first no-match reprompt, not the second of anything
-    third = conv.handle(NoInput())
+    third = conv.feed(NoInput())
     assert isinstance(third[-1], End) and isinstance(third[-2], Escalate)
 
 
 def test_low_confidence_is_confirmed(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     conv.start()
-    conv.handle(Utterance("yes"))
-    conv.handle(Utterance("addr"))
-    actions = conv.handle(Utterance("yellow", 0.3))
+    conv.feed(Utterance("yes"))
+    conv.feed(Utterance("addr"))
+    actions = conv.feed(Utterance("yellow", 0.3))
     assert actions[0].text == "您说的是黄码，对吗？"
     assert actions[1].expect == "yes_no"
-    actions = conv.handle(Utterance("yes"))
+    actions = conv.feed(Utterance("yes"))
     assert conv.record.slots["health_code"] == "yellow"
     assert actions[-1].step == "isolation"
 
 
 def test_denied_confirmation_asks_again(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     conv.start()
-    conv.handle(Utterance("yes"))
-    conv.handle(Utterance("addr"))
-    conv.handle(Utterance("yellow", 0.3))
-    actions = conv.handle(Utterance("no"))
+    conv.feed(Utterance("yes"))
+    conv.feed(Utterance("addr"))
+    conv.feed(Utterance("yellow", 0.3))
+    actions = conv.feed(Utterance("no"))
     assert conv.record.slots["health_code"] is None
     assert actions[-1].step == "health_code" and actions[-1].expect == "health_code"
-    conv.handle(Utterance("green"))
+    conv.feed(Utterance("green"))
     assert conv.record.slots["health_code"] == "green"
 
 
 def test_confirmation_by_key(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     conv.start()
-    conv.handle(Utterance("yes", 0.2))
-    conv.handle(Dtmf("1"))
+    conv.feed(Utterance("yes", 0.2))
+    conv.feed(Dtmf("1"))
     assert conv.record.slots["identity"] == "yes"
 
 
 def test_who_and_repeat_reask_without_failure(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     conv.start()
     for _ in range(4):
-        actions = conv.handle(Utterance("who"))
+        actions = conv.feed(Utterance("who"))
         assert "96110" in actions[0].text and "张伟" in actions[1].text
-        actions = conv.handle(Utterance("again"))
+        actions = conv.feed(Utterance("again"))
         assert actions[0].text == "好的，我再说一遍。" and "张伟" in actions[1].text
     assert not conv.finished
 
@@ -149,44 +150,76 @@ def test_notice_is_read_again_until_acknowledged(xx_script):
     assert len(notices) == 2
 
 
-def test_turns_reach_on_turn_as_they_happen(xx_script):
+def test_turns_and_accepted_answers_reach_observers_as_they_happen(xx_script):
     seen = []
-    conv = Conversation(xx_script, PERSON, VARS, on_turn=seen.append)
+    conv = CallSession(xx_script, PERSON, VARS, observers=[seen.append])
     conv.start()
-    assert len(seen) == 2
-    conv.handle(Utterance("yes", 0.9, at=3.5))
-    assert seen[2].speaker == "caller" and seen[2].confidence == 0.9 and seen[2].at == 3.5
-    assert seen[2].parse == {"value": "yes", "intent": None}
+    assert len(seen) == 2 and all(isinstance(n, Turn) for n in seen)
+    conv.feed(Utterance("yes", 0.9, at=3.5))
+    # the accepted answer first (a store writing in order has it whenever it has the turn), then the turns
+    assert seen[2] == SlotFilled("identity", "yes", "identity")
+    assert seen[3].speaker == "caller" and seen[3].confidence == 0.9 and seen[3].at == 3.5
+    assert seen[3].parse == {"value": "yes", "intent": None}
+    assert seen[4].speaker == "bot" and seen[4].step == "residence"
+    assert [n for n in seen if isinstance(n, SlotFilled)] == [seen[2]]
 
 
-def test_failing_on_turn_does_not_break_the_call(xx_script):
-    def boom(turn):
+def test_an_answer_awaiting_confirmation_is_not_told_until_confirmed(xx_script):
+    seen = []
+    conv = CallSession(xx_script, PERSON, VARS, observers=[seen.append])
+    conv.start()
+    conv.feed(Utterance("yes", 0.2))  # low confidence: "did you say yes?"
+    assert not [n for n in seen if isinstance(n, SlotFilled)]
+    conv.feed(Utterance("yes"))
+    assert [n.slot for n in seen if isinstance(n, SlotFilled)] == ["identity"]
+
+
+def test_an_escalation_is_an_action_and_a_note(xx_script):
+    seen = []
+    conv = CallSession(xx_script, PERSON, VARS, observers=[seen.append])
+    conv.start()
+    actions = conv.feed(Utterance("human"))
+    esc = [a for a in actions if isinstance(a, Escalate)]
+    assert esc and esc[0].reason == "requested_human" and esc[0] in seen and conv.escalation == esc[0]
+
+
+def test_failing_observer_does_not_break_the_call(xx_script):
+    def boom(note):
         raise OSError("disk full")
 
-    conv = Conversation(xx_script, PERSON, VARS, on_turn=boom)
+    conv = CallSession(xx_script, PERSON, VARS, observers=[boom])
     conv.start()
-    conv.handle(Utterance("yes"))
+    conv.feed(Utterance("yes"))
     assert conv.record.slots["identity"] == "yes"
 
 
+def test_close_hangs_up_a_running_dialog_once(xx_script):
+    seen = []
+    conv = CallSession(xx_script, PERSON, VARS, observers=[seen.append])
+    conv.start()
+    rec = conv.close(at=4.0)
+    assert rec.outcome == "hung_up" and seen[-1].kind == "hangup" and seen[-1].at == 4.0
+    assert conv.close() is rec and len([n for n in seen if isinstance(n, Turn) and n.kind == "hangup"]) == 1
+
+
 def test_resume_reconfirms_identity_then_skips_answered(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS, prefilled_slots={"identity": "yes", "residence": {"raw": "x"}, "health_code": "red"})
+    conv = CallSession(xx_script, PERSON, VARS, prefilled_slots={"identity": "yes", "residence": {"raw": "x"}, "health_code": "red"})
     actions = conv.start()
     assert actions[-1].step == "identity"
-    actions = conv.handle(Utterance("yes"))
+    actions = conv.feed(Utterance("yes"))
     assert actions[-1].step == "isolation"
     assert conv.record.slots["health_code"] == "red"
 
 
 def test_events_after_end_are_ignored_and_misuse_is_named(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     with pytest.raises(ConversationError, match="before the call was answered"):
-        conv.handle(Utterance("yes"))
+        conv.feed(Utterance("yes"))
     conv.start()
     with pytest.raises(ConversationError, match="answered twice"):
         conv.start()
-    conv.handle(HangUp())
-    assert conv.handle(Utterance("yes")) == [] and conv.finished
+    conv.feed(HangUp())
+    assert conv.feed(Utterance("yes")) == [] and conv.finished
 
 
 def test_bad_events_are_rejected_at_construction():
@@ -196,34 +229,31 @@ def test_bad_events_are_rejected_at_construction():
         Utterance("yes", 1.5)
 
 
-def test_a_crashing_parser_counts_as_not_understood(xx_script, monkeypatch):
-    import bot.nlu
-
+def test_a_crashing_parser_counts_as_not_understood(xx_script):
     def broken(locale, expect, text):
         raise RuntimeError("parser bug")
 
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS, parser=broken)
     conv.start()
-    monkeypatch.setattr(bot.nlu, "parse", broken)
-    actions = conv.handle(Utterance("yes"))
+    actions = conv.feed(Utterance("yes"))
     assert not conv.finished and "没有听清" in actions[0].text
 
 
 def test_a_new_value_while_confirming_replaces_the_pending_one(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     conv.start()
-    conv.handle(Utterance("yes"))
-    conv.handle(Utterance("addr"))
-    conv.handle(Utterance("yellow", 0.3))
-    actions = conv.handle(Utterance("green"))
+    conv.feed(Utterance("yes"))
+    conv.feed(Utterance("addr"))
+    conv.feed(Utterance("yellow", 0.3))
+    actions = conv.feed(Utterance("green"))
     assert conv.record.slots["health_code"] == "green" and actions[-1].step == "isolation"
 
 
 def test_an_answer_with_a_who_question_is_kept(xx_script, monkeypatch, fake_answers):
     monkeypatch.setitem(fake_answers, "yes who", Parse("yes", "who"))
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     conv.start()
-    actions = conv.handle(Utterance("yes who"))
+    actions = conv.feed(Utterance("yes who"))
     assert "96110" in actions[0].text and conv.record.slots["identity"] == "yes"
     assert actions[-1].step == "residence"
 
@@ -235,10 +265,10 @@ def test_wrong_number_intent_with_a_value_keeps_it(xx_script, monkeypatch, fake_
 
 
 def test_denied_confirmation_asks_the_question_itself(xx_script):
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     conv.start()
-    conv.handle(Utterance("yes", 0.2))
-    actions = conv.handle(Utterance("no"))
+    conv.feed(Utterance("yes", 0.2))
+    actions = conv.feed(Utterance("no"))
     assert actions[0].text == "请问您是张伟本人吗？"
 
 
@@ -247,13 +277,13 @@ def test_free_decoding_is_asked_for_text_or_by_recognize(xx_script):
     only free text is decoded freely and an address uses the locale's grammar when it has one."""
     import dataclasses
 
-    conv = Conversation(xx_script, PERSON, VARS)
+    conv = CallSession(xx_script, PERSON, VARS)
     conv.start()
-    listen = conv.handle(Utterance("yes", 0.9))[-1]
+    listen = conv.feed(Utterance("yes", 0.9))[-1]
     assert listen.step == "residence" and listen.open_answer is False
     steps = dict(xx_script.steps)
     steps["residence"] = dataclasses.replace(steps["residence"], recognize="free")
     free = dataclasses.replace(xx_script, steps=steps)
-    conv = Conversation(free, PERSON, VARS)
+    conv = CallSession(free, PERSON, VARS)
     conv.start()
-    assert conv.handle(Utterance("yes", 0.9))[-1].open_answer is True
+    assert conv.feed(Utterance("yes", 0.9))[-1].open_answer is True

@@ -113,15 +113,17 @@ def test_a_short_everyday_stem_alone_is_not_a_district(text):
     assert parse_address(text, area=("甘肃省", "兰州市"))["district"] is None
 
 
-def test_the_default_area_can_be_configured_for_the_process():
-    from bot.nlu import address
+def test_the_default_area_is_passed_in_not_read_from_the_current_directory(tmp_path, monkeypatch):
+    from bot.nlu import make_parser
 
-    try:
-        address.configure_area("西藏自治区", "拉萨市")
-        assert parse("zh-CN", "address", "城关区 北京 中路").value["city"] == "拉萨市"
-    finally:
-        address._configured = None
+    (tmp_path / "config.toml").write_text('[nlu]\ndefault_province = "西藏自治区"\ndefault_city = "拉萨市"\n')
+    monkeypatch.chdir(tmp_path)  # a config file in the current directory changes nothing
     assert parse("zh-CN", "address", "城关区 白银 路").value["city"] == "兰州市"
+    lhasa = make_parser("西藏自治区", "拉萨市")
+    assert lhasa("zh-CN", "address", "城关区 北京 中路").value["city"] == "拉萨市"
+    assert lhasa("zh-CN", "yes_no", "是 的").value == "yes"
+    assert parse("zh-CN", "address", "城关区 北京 中路", area=("西藏自治区", "拉萨市")).value["city"] == "拉萨市"
+    assert make_parser()("zh-CN", "address", "城关区 白银 路").value["city"] == "兰州市"
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pipecat.tests.utils import SleepFrame, run_test
 
-from bot.dialog.engine import Conversation
-from bot.pipeline.dialog import DialogProcessor
+from bot.dialog.session import CallSession
+from bot.pipeline.dialog_processor import DialogProcessor
 from bot.pipeline.frames import CallerAnswerFrame, CallerSpeechFrame, LineClockFrame
 
 
@@ -15,7 +15,7 @@ def clock(start: float, stop: float):
 
 
 async def test_wordless_speech_is_kept_as_evidence_on_the_no_input_turn(short_script):
-    conv = Conversation(short_script, {"name": "김민수"}, {"agency": "방역본부"})
+    conv = CallSession(short_script, {"name": "김민수"}, {"agency": "방역본부"})
     processor = DialogProcessor(conv)
     frames = [
         *clock(0.1, 6.0),  # the prompt never plays here: the processor listens after 5 s

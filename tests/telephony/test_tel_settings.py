@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from bot.privacy import mask_phone
 
 from bot.calls import NetworkOutcome
 from bot.config import Config
+from bot.privacy import mask_phone
 from bot.telephony.amd import GreetingRule
 from bot.telephony.runner import outcome_for
 from bot.telephony.settings import Secret, TelephonySettings

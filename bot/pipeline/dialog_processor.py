@@ -1,4 +1,4 @@
-"""DialogProcessor: adapts the pure `Conversation` to the pipeline.
+"""DialogProcessor: adapts the call's `CallSession` (bot.dialog.session) to the pipeline.
 
 Events in: the call starts (StartFrame), CallerAnswerFrame -> Utterance, InputDTMFFrame ->
 Dtmf, no input within the question's timeout (counted on the line clock from the end of
@@ -26,7 +26,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from bot.dialog.events import Action, Dtmf, End, HangUp, Listen, NoInput, Say, Utterance
+from bot.dialog.events import Action, CallRecord, Dtmf, End, Listen, NoInput, Say, Utterance
+from bot.dialog.session import CallSession
 from bot.pipeline.frames import (
     CallerAnswerFrame,
     CallerHangUpFrame,
@@ -41,9 +42,9 @@ PROMPT_START_LIMIT = 5.0  # line seconds a sent prompt may take to start playing
 
 
 class DialogProcessor(FrameProcessor):
-    def __init__(self, conversation, **kwargs):
+    def __init__(self, session: CallSession, **kwargs):
         super().__init__(**kwargs)
-        self.conv = conversation
+        self.session = session
         self.unheard_clip: str | None = None  # audio of a turn with no words, for the next no-input turn
         self.listen: Listen | None = None
         self.line = 0.0  # latest line time seen
@@ -62,7 +63,7 @@ class DialogProcessor(FrameProcessor):
         self.last_progress = time.monotonic()
         if isinstance(frame, StartFrame):
             await self.push_frame(frame, direction)
-            await self._perform(self.conv.start(at=0.0))
+            await self._perform(self.session.start(at=0.0))
         elif isinstance(frame, LineClockFrame):
             self.line = frame.at
             await self._check_no_input()
@@ -73,16 +74,15 @@ class DialogProcessor(FrameProcessor):
                 self.no_input_deadline = None
                 await self._maybe_barge_in()
         elif isinstance(frame, CallerAnswerFrame):
-            if frame.text and not self.conv.finished:
-                await self._perform(self.conv.handle(Utterance(frame.text, frame.confidence, at=frame.speech_end,
-                                                                    audio=frame.clip)))
+            if frame.text and not self.session.finished:
+                await self._perform(self.session.feed(Utterance(frame.text, frame.confidence, at=frame.speech_end,
+                                                                audio=frame.clip)))
             else:  # speech without words (noise, or words the grammar lacks): still waiting
                 self.unheard_clip = frame.clip or self.unheard_clip
                 self._arm_no_input()
         elif isinstance(frame, InputDTMFFrame):
             await self._maybe_barge_in()
-            if not self.conv.finished:
-                await self._perform(self.conv.handle(Dtmf(str(frame.button.value), at=self.line)))
+            await self._perform(self.session.feed(Dtmf(str(frame.button.value), at=self.line)))
         elif isinstance(frame, BotStartedSpeakingFrame):
             self.bot_speaking = True
             self.no_input_deadline = None
@@ -95,16 +95,18 @@ class DialogProcessor(FrameProcessor):
         elif isinstance(frame, CallerHangUpFrame):
             await self._hang_up()
         elif isinstance(frame, (EndFrame, CancelFrame)):
-            if not self.conv.finished:
-                self.conv.handle(HangUp(at=self.line))
+            self.close("pipeline ended")
             await self.push_frame(frame, direction)
         else:
             await self.push_frame(frame, direction)
 
     # ----------------------------------------------------------- helpers
+    def close(self, reason: str) -> CallRecord:
+        """End the call's dialog at the current line time (the caller or the line is gone)."""
+        return self.session.close(at=self.line, reason=reason)
+
     async def _hang_up(self) -> None:
-        if not self.conv.finished:
-            self.conv.handle(HangUp(at=self.line))
+        self.close("caller hung up")
         if not self.ended:
             self.ended = True
             await self.push_frame(CancelWorkerFrame(reason="caller hung up"), FrameDirection.UPSTREAM)
@@ -125,10 +127,10 @@ class DialogProcessor(FrameProcessor):
         if self.no_input_deadline is None:
             self._arm_no_input()
             return
-        if self.line >= self.no_input_deadline and not self.conv.finished:
+        if self.line >= self.no_input_deadline and not self.session.finished:
             self.no_input_deadline = None
             clip, self.unheard_clip = self.unheard_clip, None
-            await self._perform(self.conv.handle(NoInput(at=self.line, audio=clip)))
+            await self._perform(self.session.feed(NoInput(at=self.line, audio=clip)))
 
     async def _perform(self, actions: list[Action]) -> None:
         for action in actions:
@@ -146,6 +148,6 @@ class DialogProcessor(FrameProcessor):
                 self.listen = None
                 self.ended = True
                 await self.push_frame(EndWorkerFrame(reason=f"dialog ended: {action.outcome}"))
-        if self.conv.finished and not self.ended:
+        if self.session.finished and not self.ended:
             self.ended = True
             await self.push_frame(EndWorkerFrame(reason="dialog finished"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.campaigns.scripts import ScriptSource
+from bot.campaigns.dialog_versions import ScriptSource
 from storage.models import Campaign, DialogVersion
 
 ROOT = Path(__file__).resolve().parents[2]

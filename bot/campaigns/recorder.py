@@ -1,0 +1,217 @@
+"""CallRecorder: stores a call as it happens, then its end as one unit of work.
+
+    rec = CallRecorder(db, claim)                      # claim: bot.campaigns.claims.Claim (committed)
+    request = CallRequest(..., observers=(rec.observe,))
+    result = await runner.run(request)
+    await rec.finish(result, policy, outcome=outcome_of(result))   # attempt + results + escalation
+                                                                    # + the person settled, ONE commit
+
+`observe(note)` is called by the call's dialog session (bot.dialog.session) on the event loop and
+never blocks it: each note becomes a write queued to the database's group-commit writer thread
+(in order; a turn's `seq` is fixed when it is received):
+- a `Turn` -> a transcript row (the first one moves the attempt to `in_call`);
+- a `SlotFilled` -> the attempt's `Result` row for that slot (inserted, or updated if the caller
+  changed the answer), so every answer heard is stored when heard: a worker killed mid-call
+  leaves it, and the next call (prefilled from results) does not ask it again.
+`finish` waits for those writes, adds any turns and slot values not stored yet, then writes the
+final state of the attempt and settles the person (retry policy, webhook outbox) in one commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlmodel import Session
+
+from bot.calls import CallResult, NetworkOutcome
+from bot.campaigns import claims as ops
+from bot.campaigns import webhook
+from bot.campaigns.claims import Claim
+from bot.campaigns.policy import RetryPolicy
+from bot.dialog.events import Note, SlotFilled
+from bot.dialog.events import Turn as DialogTurn
+from storage.db import Database, InsertRows
+from storage.models import Attempt, AttemptState, Escalation, Result, Turn, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class CallRecorder:
+    def __init__(self, db: Database, claim: Claim, *, clock: Callable = utcnow, outbox: bool = False) -> None:
+        self.db = db
+        self.claim = claim
+        self.attempt_id = claim.attempt_id
+        self.clock = clock
+        self.outbox = outbox  # queue a webhook delivery when the person reaches a final state
+        self.seq = 0
+        self.dialog_version: str | None = None
+        self._pending: list[tuple[Future, Any]] = []
+        self._unstored: list[dict[str, Any]] = []
+        self._slots: dict[str, Any] = {}  # slot -> value stored (or queued) for this attempt
+        self._slots_stored: dict[str, Any] = {}  # slot -> value whose write has committed
+        self._in_call = False
+
+    # ------------------------------------------------------------ as it happens
+    def observe(self, note: Note) -> None:
+        """Store one note of the call's session without blocking the caller (the audio loop)."""
+        if isinstance(note, DialogTurn):
+            self.on_turn(note)
+        elif isinstance(note, SlotFilled):
+            self._put_slot(note.slot, note.value)
+
+    def on_turn(self, turn: DialogTurn) -> None:
+        """Record one transcript turn."""
+        self.seq += 1
+        row = _turn_row(self.attempt_id, self.seq, turn, self.clock())
+        if not self._in_call:
+            self._in_call = True
+            self.db.submit(lambda s: _mark_in_call(s, self.attempt_id))
+        self._keep(self.db.submit(InsertRows(Turn, [row])), row)
+
+    def _put_slot(self, slot: str, value: Any) -> None:
+        if slot in self._slots and self._slots[slot] == value:
+            return
+        self._slots[slot] = value
+        row = self._result_row(slot, value, self.clock())
+        self._keep(self.db.submit(lambda s: _put_result(s, row)), ("slot", slot, value))
+
+    def _keep(self, fut: Future, what: Any) -> None:
+        self._pending = [(f, w) for f, w in self._pending if not f.done() or f.exception() is not None
+                         or _is_slot(w)]
+        self._pending.append((fut, what))
+
+    async def flush(self) -> None:
+        """Wait for the writes handed over so far; what could not be stored is kept for `finish`."""
+        pending, self._pending = self._pending, []
+        for fut, what in pending:
+            try:
+                await asyncio.wrap_future(fut)
+            except Exception as exc:  # a lost write must not lose the rest of the call
+                log.error("attempt %s: %s not stored yet (%s)", self.attempt_id,
+                          "a slot value" if _is_slot(what) else f"turn {what['seq']}", type(exc).__name__)
+                if not _is_slot(what):
+                    self._unstored.append(what)
+                continue
+            if _is_slot(what):
+                self._slots_stored[what[1]] = what[2]
+
+    # ------------------------------------------------------------ the end
+    async def finish(self, result: CallResult, policy: RetryPolicy, *, outcome: str | None = None,
+                     now: datetime | None = None) -> str:
+        """Store the attempt's final state, its slot values and escalation, and settle the person,
+        in one commit. `outcome="interrupted"` marks a call cut short by the worker (state
+        interrupted). Returns the outcome stored."""
+        outcome = outcome or outcome_of(result)
+        now = now or self.clock()
+        await self.flush()
+
+        def unit(s: Session) -> None:
+            self.write_final(s, result, outcome, now)
+            settle(s, self.claim, policy, result, outcome, now, self.outbox)
+
+        await self.db.arun(unit)
+        return outcome
+
+    def write_final(self, s: Session, result: CallResult, outcome: str, now: datetime) -> None:
+        rec = result.record
+        values: dict[str, Any] = {
+            "outcome": outcome, "ended_at": now, "network_outcome": str(result.network),
+            "sip_status": result.sip_status, "retry_after": result.retry_after, "audio_dir": result.audio_dir,
+            "detail": (result.detail or "")[:500],
+        }
+        values["state"] = AttemptState.INTERRUPTED if outcome == "interrupted" else AttemptState.ENDED
+        turns = list(self._unstored)
+        if rec is not None:
+            values["dialog_name"], values["dialog_version"] = rec.dialog, rec.dialog_version
+            turns += [_turn_row(self.attempt_id, i, t, now)
+                      for i, t in enumerate(rec.transcript[self.seq:], start=self.seq + 1)]
+            for slot, value in rec.slots.items():
+                if value is None or (slot in self._slots_stored and self._slots_stored[slot] == value):
+                    continue
+                row = self._result_row(slot, value, now, rec.dialog_version)
+                if slot in self._slots_stored or slot in self._slots:
+                    _put_result(s, row)  # written (or tried) during the call with another value
+                else:
+                    s.execute(insert(Result), [row])
+            if rec.escalation:
+                values["escalation_reason"] = str(rec.escalation.get("reason", ""))[:30]
+                s.add(Escalation(attempt_id=self.attempt_id, person_id=self.claim.person_id,
+                                 campaign_id=self.claim.campaign_id, reason=values["escalation_reason"],
+                                 step=rec.escalation.get("step"), detail=str(rec.escalation.get("detail", "")),
+                                 priority=self.claim.priority, created_at=now))
+            s.execute(update(Result).where(Result.attempt_id == self.attempt_id, Result.dialog_version.is_(None))
+                      .values(dialog_version=rec.dialog_version))
+        if turns:
+            s.execute(insert(Turn), turns)
+        done = s.execute(update(Attempt).where(Attempt.id == self.attempt_id).values(**values))
+        if done.rowcount != 1:
+            raise LookupError(f"attempt {self.attempt_id} vanished")
+
+    def _result_row(self, slot: str, value: Any, at: datetime, version: str | None = None) -> dict[str, Any]:
+        return {"attempt_id": self.attempt_id, "person_id": self.claim.person_id,
+                "campaign_id": self.claim.campaign_id, "slot": slot, "value": value,
+                "dialog_version": version or self.dialog_version, "source": "bot", "created_at": at}
+
+
+def outcome_of(result: CallResult) -> str:
+    """The attempt's outcome: the conversation's when answered, else the network's."""
+    if result.network == NetworkOutcome.ANSWERED:
+        if result.record is not None and result.record.outcome:
+            return str(result.record.outcome)
+        return "failed"
+    return str(result.network)
+
+
+def settle(s: Session, claim: Claim, policy: RetryPolicy, result: CallResult, outcome: str, now: datetime,
+           outbox: bool) -> None:
+    """In the attempt's final commit: the person's next state (done, or due again after the
+    policy's delay) and, when results are pushed, the delivery of a final result."""
+    decision = policy.decide(outcome, claim.attempt_number, now, result.retry_after)
+    ops.settle_person(s, claim.person_id, outcome, decision, now)
+    if outbox and decision.final_state:
+        webhook.enqueue(s, claim.campaign_id, claim.attempt_id,
+                        delivery_payload(claim, result, outcome, decision.final_state, now), now)
+
+
+def delivery_payload(claim: Claim, result: CallResult, outcome: str, state: str, now: datetime) -> dict[str, Any]:
+    """What the health department receives for one person: who, outcome, slots, escalation, transcript."""
+    rec = result.record
+    return {
+        "attempt_id": claim.attempt_id, "campaign_id": claim.campaign_id, "person_id": claim.person_id,
+        "person": {**claim.person, "phone": claim.phone}, "outcome": outcome, "state": state,
+        "slots": {**claim.prefilled, **{k: v for k, v in (rec.slots if rec else {}).items() if v is not None}},
+        "escalation": rec.escalation if rec else None,
+        "dialog": rec.dialog if rec else None, "dialog_version": rec.dialog_version if rec else None,
+        "transcript": [t.to_json() for t in rec.transcript] if rec else [],
+        "sip_status": result.sip_status, "at": now.isoformat(),
+    }
+
+
+def _is_slot(what: Any) -> bool:
+    return isinstance(what, tuple)
+
+
+def _put_result(s: Session, row: dict[str, Any]) -> None:
+    """The attempt's value for a slot: updated if the caller changed the answer, else inserted."""
+    done = s.execute(update(Result).where(Result.attempt_id == row["attempt_id"], Result.slot == row["slot"])
+                     .values(value=row["value"], created_at=row["created_at"]))
+    if done.rowcount == 0:
+        s.execute(insert(Result), [row])
+
+
+def _turn_row(attempt_id: int, seq: int, turn: DialogTurn, at: Any) -> dict[str, Any]:
+    return {"attempt_id": attempt_id, "seq": seq, "speaker": str(turn.speaker), "text": turn.text or "",
+            "step": turn.step, "kind": turn.kind, "parse": turn.parse, "confidence": turn.confidence, "at": at,
+            "audio_path": getattr(turn, "audio", None)}
+
+
+def _mark_in_call(s: Session, attempt_id: int) -> None:
+    s.execute(update(Attempt).where(Attempt.id == attempt_id,
+                                    Attempt.state.in_((AttemptState.CLAIMED, AttemptState.DIALLING)))
+              .values(state=AttemptState.IN_CALL))
