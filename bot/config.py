@@ -1,4 +1,9 @@
-"""Service configuration from `config.toml`. Each area reads its own section."""
+"""Service configuration: `config.toml` loaded in one place into one typed settings class per
+section (bot/settings.py). Every mistake is a `ConfigError` naming the file and the key:
+
+    config.toml: [telephony] unknown key 'trunkk'
+    config.toml: [service] port: expected an integer, got 'abc'
+"""
 
 from __future__ import annotations
 
@@ -8,62 +13,110 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.settings import (
+    SECTIONS,
+    AgencySettings,
+    CampaignsSettings,
+    ConsoleSettings,
+    DatabaseSettings,
+    DialerSettings,
+    NluSettings,
+    ServeSettings,
+    ServiceSettings,
+    SpeechSettings,
+    TelephonySettings,
+    WebhookSettings,
+    from_section,
+)
+
 DEFAULT_PATH = Path("config.toml")
 
 
 class ConfigError(ValueError):
-    pass
+    """A configuration the user must fix; the message names the file and the key."""
 
 
 @dataclass(frozen=True)
 class Config:
-    path: Path | None
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def section(self, name: str) -> dict[str, Any]:
-        value = self.data.get(name, {})
-        if not isinstance(value, dict):
-            raise ConfigError(f"{self.path}: [{name}] must be a table")
-        return value
+    path: Path | None = None  # None: built-in defaults (no file)
+    agency: AgencySettings = field(default_factory=AgencySettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+    nlu: NluSettings = field(default_factory=NluSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    campaigns: CampaignsSettings = field(default_factory=CampaignsSettings)
+    dialer: DialerSettings = field(default_factory=DialerSettings)
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    telephony: TelephonySettings = field(default_factory=TelephonySettings)
+    written: dict[str, dict[str, Any]] = field(default_factory=dict)  # the file's own tables
 
     @property
-    def agency(self) -> dict[str, str]:
+    def variables(self) -> dict[str, str]:
         """Variables every dialog may use: agency, caller_id, callback_number."""
-        a = self.section("agency")
-        return {
-            "agency": str(a.get("name", "")),
-            "caller_id": str(a.get("caller_id", "")),
-            "callback_number": str(a.get("callback_number", "")),
-        }
+        return self.agency.variables
 
     @property
     def var_dir(self) -> Path:
-        return Path(self.section("service").get("var_dir", "var"))
+        return self.service.var_dir
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The keys the file sets in [name], as written (paths resolved). For code not yet
+        reading the typed attribute (`config.<name>`); those have the defaults as well."""
+        if name not in SECTIONS:
+            raise KeyError(name)
+        typed = getattr(self, name)
+        return {k: (str(getattr(typed, k)) if k in _PATH_KEYS.get(name, ()) else v)
+                for k, v in self.written.get(name, {}).items()}
+
+
+# keys whose written value is replaced by its resolved path in `Config.section()`
+_PATH_KEYS = {"service": ("var_dir",), "serve": ("dialogs_dir",), "database": ("url",),
+              "speech": ("models_dir", "prompt_cache", "audio_dir"), "campaigns": ("dialog_path",),
+              "telephony": ("inbound_dialog",)}
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Load config.toml (or VERIBOT_CONFIG). A missing default file gives built-in defaults."""
-    explicit = path is not None or "VERIBOT_CONFIG" in os.environ
-    p = Path(path or os.environ.get("VERIBOT_CONFIG", DEFAULT_PATH))
+    """Load config.toml (or $VERIBOT_CONFIG). A missing default file gives built-in defaults;
+    a missing file named on the command line or in $VERIBOT_CONFIG is an error."""
+    explicit = path is not None or bool(os.environ.get("VERIBOT_CONFIG"))
+    p = Path(path or os.environ.get("VERIBOT_CONFIG") or DEFAULT_PATH)
     if not p.exists():
         if explicit:
-            raise ConfigError(f"config file not found: {p}")
-        return Config(None, dict(DEFAULTS))
+            raise ConfigError(f"{p}: config file not found")
+        return Config()
     try:
         with p.open("rb") as fh:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: {exc}") from exc
-    merged = {k: dict(v) for k, v in DEFAULTS.items()}
-    for k, v in data.items():
-        if isinstance(v, dict) and isinstance(merged.get(k), dict):
-            merged[k].update(v)
-        else:
-            merged[k] = v
-    return Config(p, merged)
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    return from_dict(data, p)
 
 
-DEFAULTS: dict[str, Any] = {
-    "agency": {"name": "兰州市公安局", "caller_id": "96110", "callback_number": "96110"},
-    "service": {"host": "127.0.0.1", "port": 8080, "var_dir": "var"},
-}
+def from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
+    """Check and type a parsed config; `path` names it in errors and anchors relative paths."""
+    where = str(path) if path is not None else "config"
+    base = path.resolve().parent if path is not None else None
+    for name, value in data.items():
+        if not isinstance(value, dict):
+            if name in SECTIONS:
+                raise ConfigError(f"{where}: [{name}] must be a table, not a single value")
+            raise ConfigError(f"{where}: unknown key {name!r} outside any [section]")
+        if name not in SECTIONS:
+            raise ConfigError(f"{where}: unknown section [{name}] (known: {', '.join(SECTIONS)})")
+    written = {name: dict(value) for name, value in data.items()}
+    telephony = dict(written.get("telephony", {}))
+    agency_id = written.get("agency", {}).get("caller_id")
+    if "caller_id" not in telephony and isinstance(agency_id, str):
+        telephony["caller_id"] = agency_id  # the number shown defaults to the agency's
+    typed: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        raw = telephony if name == "telephony" else written.get(name, {})
+        try:
+            typed[name] = from_section(cls, name, raw, base)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return Config(path=path, written=written, **typed)

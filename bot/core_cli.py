@@ -71,7 +71,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     try:
         script = load_script(args.dialog)
         person = load_person(args.person)
-        variables = load_config(args.config).agency
+        variables = load_config(args.config).variables
         answers = None
         if args.answers:
             answers = args.answers.read_text(encoding="utf-8").splitlines()

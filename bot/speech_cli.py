@@ -153,7 +153,7 @@ async def _call(config, script, person, turns, out: Path, chunk: int):
     try:
         transport = LineTransport(turns, chunk_samples=chunk)
         request = CallRequest(attempt_id=out.name, phone="", person=person, script=script,
-                              variables=config.agency)
+                              variables=config.variables)
         record = await run_call(transport, request, resources, audio_dir=out / "clips")
         return record.to_json(), transport
     finally:

@@ -45,7 +45,7 @@ def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
         claim_ttl=float(d.get("claim_ttl", 600)),
         poll_seconds=float(d.get("poll_seconds", 1.0)),
         drain_seconds=float(d.get("drain_seconds", 120)),
-        variables=config.agency,
+        variables=config.variables,
         scripts=ScriptSource(db),
         outbox=hook is not None,
         parser=call_parser(config),

@@ -94,7 +94,7 @@ async def _dial(uri: str, settings: Any, config: Any, script: Any, person: dict,
     except OSError as exc:
         return _fail(f"cannot listen on {settings.listen[0]}:{settings.listen[1]}: {exc}")
     try:
-        request = CallRequest("dial", uri, person, script, variables=dict(config.agency))
+        request = CallRequest("dial", uri, person, script, variables=dict(config.variables))
         result = await SipCallRunner(endpoint, converse).run(request)
     finally:
         await endpoint.stop()

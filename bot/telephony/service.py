@@ -105,7 +105,7 @@ async def start_endpoint(
     on_result: Callable[[CallRequest, CallResult], Any] | None = None,
 ) -> SipEndpoint:
     settings = TelephonySettings.from_config(config)
-    handler = on_inbound or inbound_handler(settings, config.agency, lookup, converse, on_result)
+    handler = on_inbound or inbound_handler(settings, config.variables, lookup, converse, on_result)
     endpoint = SipEndpoint(settings, on_inbound=handler)
     await endpoint.start()
     return endpoint

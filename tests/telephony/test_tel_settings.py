@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.calls import NetworkOutcome
-from bot.config import Config
+from bot.config import from_dict
 from bot.privacy import mask_phone
 from bot.telephony.amd import GreetingRule
 from bot.telephony.runner import outcome_for
@@ -28,7 +28,7 @@ def test_masking_keeps_only_the_last_digits() -> None:
 def test_parsing_and_clear_errors() -> None:
     s = TelephonySettings.from_dict({"listen": "0.0.0.0:5090", "rtp_ports": "40000-40100", "codecs": ["PCMU"]})
     assert (s.listen, s.rtp_ports, s.codecs) == (("0.0.0.0", 5090), (40000, 40100), ("PCMU",))
-    with pytest.raises(ValueError, match="unknown keys: lissen"):
+    with pytest.raises(ValueError, match="unknown key 'lissen'"):
         TelephonySettings.from_dict({"lissen": "x"})
     with pytest.raises(ValueError, match="codecs must be PCMA and/or PCMU"):
         TelephonySettings.from_dict({"codecs": ["G729"]})
@@ -39,8 +39,9 @@ def test_parsing_and_clear_errors() -> None:
 
 
 def test_caller_id_defaults_to_the_agency() -> None:
-    config = Config(None, {"agency": {"caller_id": "12345"}, "telephony": {}})
+    config = from_dict({"agency": {"caller_id": "12345"}, "telephony": {}})
     assert TelephonySettings.from_config(config).caller_id == "12345"
+    assert from_dict({"agency": {"caller_id": "12345"}, "telephony": {"caller_id": "9"}}).telephony.caller_id == "9"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,318 @@
+"""One typed settings class per section of config.toml. `bot.config.load_config` fills them
+(unknown keys and wrong types are errors naming the file and the key); code and tests may
+also build them directly. A relative path written in the config is resolved against the
+config file's folder; a default path (a key left out) stays relative to the working directory.
+
+Adding a key: add a field here (with its default) and a commented line in config.toml;
+`tests/test_config.py` checks that every key config.toml mentions is known here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.dataclasses import dataclass
+
+from bot.privacy import Secret
+
+STRICT = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base")
+    return value if base is None or value.is_absolute() else base / value
+
+
+ConfigPath = Annotated[Path, AfterValidator(_resolve)]  # relative: against the config file's folder
+
+
+def _secret(value: Any) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return Secret(value)
+
+
+SecretStr = Annotated[Secret, BeforeValidator(_secret)]
+
+
+@dataclass(frozen=True, config=STRICT)
+class AgencySettings:
+    name: str = "兰州市公安局"
+    caller_id: str = "96110"
+    callback_number: str = "96110"
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """What every dialog may say: {agency}, {caller_id}, {callback_number}."""
+        return {"agency": self.name, "caller_id": self.caller_id, "callback_number": self.callback_number}
+
+
+@dataclass(frozen=True, config=STRICT)
+class ServiceSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    var_dir: ConfigPath = Path("var")
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"[service] port must be 0..65535, got {self.port}")
+
+
+@dataclass(frozen=True, config=STRICT)
+class NluSettings:
+    """The area a district name is placed in when several places share it (城关区); "" = none."""
+
+    default_province: str = "甘肃省"
+    default_city: str = "兰州市"
+
+    @property
+    def area(self) -> tuple[str | None, str | None]:
+        return self.default_province or None, self.default_city or None
+
+
+@dataclass(frozen=True, config=STRICT)
+class ConsoleSettings:
+    secure_cookies: bool = True
+    idle_minutes: float = 30.0
+    absolute_hours: float = 12.0
+    claim_minutes: float = 15.0
+    max_body_kb: int = 256
+    max_upload_mb: int = 5
+    login_max_failures: int = 5
+    login_lockout_seconds: float = 300.0
+    public_origin: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("idle_minutes", "absolute_hours", "claim_minutes", "login_lockout_seconds"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"[console] {name} must be positive")
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> ConsoleSettings:
+        return from_section(cls, "console", section)
+
+
+@dataclass(frozen=True, config=STRICT)
+class ServeSettings:
+    """What `veribot serve` runs besides the web console."""
+
+    dialer: bool = True
+    sip: bool = True
+    locales: tuple[str, ...] = ("zh-CN",)
+    dialogs_dir: ConfigPath = Path("dialogs")
+
+
+@dataclass(frozen=True, config=STRICT)
+class SpeechSettings:
+    """[speech]. A path left out lives under [service] var_dir.
+    TODO(lead): bot/pipeline/resources.SpeechSettings still reads config.section("speech");
+    it should be built from this class (one class for the section)."""
+
+    models_dir: ConfigPath | None = None
+    prompt_cache: ConfigPath | None = None
+    audio_dir: ConfigPath | None = None
+    tts_engine: str = "espeak-ng"
+    tts_timeout: float = 20.0
+    threads: int = 2
+    vad_threshold: float = 0.5
+    energy_floor: float = 120.0
+    watchdog_secs: float = 30.0
+
+
+@dataclass(frozen=True, config=STRICT)
+class DatabaseSettings:
+    url: str = ""  # default: sqlite:///<var_dir>/veribot.db
+    durable: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_path(cls, url: str, info: ValidationInfo) -> str:
+        """sqlite:///relative.db is relative to the config file's folder too."""
+        base = (info.context or {}).get("base")
+        prefix = "sqlite:///"
+        if base is None or not url.startswith(prefix) or url == prefix + ":memory:":
+            return url
+        path = Path(url[len(prefix):])
+        return url if path.is_absolute() else prefix + str(base / path)
+
+
+@dataclass(frozen=True, config=STRICT)
+class RetryRule:
+    delays: tuple[float, ...] = ()
+    max_attempts: int = 1
+
+
+@dataclass(frozen=True, config=STRICT)
+class CampaignsSettings:
+    """Defaults of a campaign created by `veribot people import` (see bot/campaigns/store.py)."""
+
+    dialog_path: ConfigPath = Path("dialogs/verification.zh-CN.yaml")
+    dialog_name: str = "verification"
+    window_start: str = "09:00"
+    window_end: str = "20:00"
+    timezone: str = "Asia/Shanghai"
+    concurrency: int = 4
+    retention_days: int = 30
+    region: str = "CN"
+    purge_every_hours: float = 6.0
+    audio_roots: tuple[ConfigPath, ...] = ()
+    retry: dict[str, RetryRule] | None = None
+    columns: dict[str, str | list[str]] | None = None
+
+
+@dataclass(frozen=True, config=STRICT)
+class DialerSettings:
+    worker_id: str = ""  # default host:pid
+    max_calls: int = 50
+    claim_ttl: float = 600.0
+    poll_seconds: float = 1.0
+    drain_seconds: float = 120.0
+
+
+@dataclass(frozen=True, config=STRICT)
+class WebhookSettings:
+    """[webhook]. TODO(lead): bot/campaigns/webhook.WebhookSettings still reads the raw section."""
+
+    url: str = ""
+    secret: SecretStr = Secret("")  # or env VERIBOT_WEBHOOK_SECRET
+    max_tries: int = 8
+    backoff: float = 30.0
+    max_backoff: float = 3600.0
+    timeout: float = 15.0
+
+
+def _host_port(value: Any) -> Any:
+    """"host:port" -> (host, port); a bare host gets port 5080."""
+    if not isinstance(value, str):
+        return value
+    host, _, port = value.rpartition(":")
+    if not host:
+        return (value, 5080)
+    if not port.isdigit():
+        raise ValueError(f"bad address {value!r}: port must be a number")
+    return (host, int(port))
+
+
+def _port_range(value: Any) -> Any:
+    """"30000-31000" -> (30000, 31000)."""
+    if not isinstance(value, str):
+        return value
+    lo, _, hi = value.partition("-")
+    if not (lo.strip().isdigit() and (hi or lo).strip().isdigit()):
+        raise ValueError(f"expected LOW-HIGH port numbers, got {value!r}")
+    return (int(lo), int(hi or lo))
+
+
+@dataclass(frozen=True, config=STRICT)
+class TelephonySettings:
+    """[telephony]: the SIP endpoint of this worker. caller_id defaults to [agency] caller_id."""
+
+    listen: Annotated[tuple[str, int], BeforeValidator(_host_port)] = ("127.0.0.1", 5080)
+    public_address: str = ""  # advertised in SDP/Contact (NAT); default: the listen host
+    trunk: str = ""  # sip:host[:port] of the PBX / carrier trunk; empty = dial URIs directly
+    caller_id: str = "96110"
+    auth_user: str = ""
+    auth_password: SecretStr = Secret("")
+    register: bool = False
+    rtp_ports: Annotated[tuple[int, int], BeforeValidator(_port_range)] = (30000, 31000)
+    codecs: tuple[str, ...] = ("PCMA", "PCMU")
+    capacity: int = 50
+    ring_timeout: float = 40.0
+    max_call_seconds: float = 600.0
+    media_inactivity: float = 15.0
+    retry_after: int = 30
+    max_message_bytes: int = 8192
+    rate_limit_per_second: float = 20.0
+    rate_limit_burst: int = 60
+    rate_limit_ban_seconds: float = 60.0
+    trusted_sources: tuple[str, ...] = ()
+    operator_uri: str = ""  # sip:operator@pbx — blind transfer target on escalation
+    amd_enabled: bool = False
+    amd_greeting_seconds: float = 3.5  # continuous speech longer than this = machine
+    amd_machine_message: str = ""
+    inbound_dialog: str = "dialogs/verification.zh-CN.yaml"
+    unknown_caller_message: str = ""  # {agency} {callback_number}; empty: built-in per language
+
+    @field_validator("inbound_dialog")
+    @classmethod
+    def _inbound_path(cls, value: str, info: ValidationInfo) -> str:
+        return str(_resolve(Path(value), info)) if value else value
+
+    def __post_init__(self) -> None:
+        lo, hi = self.rtp_ports
+        if not (1024 <= lo < hi <= 65535):
+            raise ValueError(f"[telephony] rtp_ports must be two ports 1024..65535 (low < high), got {lo}-{hi}")
+        if self.capacity < 1:
+            raise ValueError("[telephony] capacity must be at least 1")
+        bad = [c for c in self.codecs if c not in ("PCMA", "PCMU")]
+        if bad or not self.codecs:
+            raise ValueError(f"[telephony] codecs must be PCMA and/or PCMU, got {list(self.codecs)}")
+        for name in ("ring_timeout", "max_call_seconds", "media_inactivity"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"[telephony] {name} must be positive")
+
+    @property
+    def media_host(self) -> str:
+        return self.public_address or self.listen[0]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TelephonySettings:
+        """From a [telephony]-shaped dict (the softphone's and `dial --listen`'s own settings)."""
+        return from_section(cls, "telephony", d)
+
+    @classmethod
+    def from_config(cls, config: Any) -> TelephonySettings:
+        return config.telephony
+
+
+def from_section(cls: type, name: str, section: dict[str, Any], base: Path | None = None) -> Any:
+    """`cls` from a [name] table; any problem is a ValueError naming the key (`describe`)."""
+    try:
+        return TypeAdapter(cls).validate_python(section, context={"base": base})
+    except ValidationError as exc:
+        raise ValueError(describe(name, exc)) from None
+
+
+_EXPECTED = {
+    "int": "an integer", "float": "a number", "bool": "true or false", "string": "a string in quotes",
+    "list": "a list [...]", "tuple": "a list [...]", "dict": "a table", "dataclass": "a table",
+}
+
+
+def describe(section: str, exc: ValidationError) -> str:
+    """The first problem of a section as one line: "[telephony] unknown key 'trunkk'"."""
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    loc = [str(x) for x in err["loc"]]
+    kind, value = err["type"], err.get("input")
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"[{section}] unknown key {'.'.join(loc)!r}{more}"
+    key = ".".join(x for x in loc if not x.isdigit()) or "?"
+    if kind == "value_error":
+        msg = err["msg"].removeprefix("Value error, ")
+        return (msg if msg.startswith(f"[{section}]") or not loc else f"[{section}] {key}: {msg}") + more
+    expected = next((v for k, v in _EXPECTED.items() if kind.startswith(k)), None)
+    if expected is None:
+        return f"[{section}] {key}: {err['msg']}{more}"
+    return f"[{section}] {key}: expected {expected}, got {value!r}{more}"
+
+
+# section name -> its class, in config.toml's order
+SECTIONS: dict[str, type] = {
+    "agency": AgencySettings, "service": ServiceSettings, "nlu": NluSettings, "console": ConsoleSettings,
+    "serve": ServeSettings, "speech": SpeechSettings, "database": DatabaseSettings,
+    "campaigns": CampaignsSettings, "dialer": DialerSettings, "webhook": WebhookSettings,
+    "telephony": TelephonySettings,
+}
