@@ -17,9 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_nlu)
 
     p = sub.add_parser("simulate", help="run one conversation as text")
-    p.add_argument("--dialog", required=True, type=Path)
+    p.add_argument("--dialog", required=True, type=Path, help="dialog script (YAML)")
     p.add_argument("--person", required=True, help="JSON object or a path to a JSON file")
-    p.add_argument("--answers", type=Path, help="one caller turn per line; without it: interactive")
+    p.add_argument("--answers", type=Path,
+                   help="one caller turn per line (words, dtmf:1, <silence>, <hangup>); without it: interactive")
     p.add_argument("--json", action="store_true", help="print the record as one JSON object")
     p.add_argument("--config", help="config.toml for agency variables")
     p.set_defaults(func=cmd_simulate)
@@ -27,14 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dialogs", help="check and explain dialog scripts")
     dsub = p.add_subparsers(dest="dialogs_command", metavar="ACTION", required=True)
     lint = dsub.add_parser("lint", help="exit 0 when valid; else line-numbered errors")
-    lint.add_argument("path", type=Path)
+    lint.add_argument("path", type=Path, help="dialog script (YAML)")
     lint.add_argument("--model", metavar="LOCALE", help="also check grammar words against that locale's Vosk model")
     lint.set_defaults(func=cmd_lint)
     table = dsub.add_parser("table", help="print the transition table of a script")
-    table.add_argument("path", type=Path)
+    table.add_argument("path", type=Path, help="dialog script (YAML)")
     table.set_defaults(func=cmd_table)
     diagram = dsub.add_parser("diagram", help="print the script as a Graphviz dot graph")
-    diagram.add_argument("path", type=Path)
+    diagram.add_argument("path", type=Path, help="dialog script (YAML)")
     diagram.set_defaults(func=cmd_diagram)
 
 
@@ -74,7 +75,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         variables = load_config(args.config).variables
         answers = None
         if args.answers:
-            answers = args.answers.read_text(encoding="utf-8").splitlines()
+            answers = [canonical_answer(line) for line in args.answers.read_text(encoding="utf-8").splitlines()]
             for i, line in enumerate(answers, 1):
                 parse_answer(line, i)
     except ScriptError as exc:
@@ -89,14 +90,34 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         conv = run_text(script, person, answers, variables)
     record = conv.record.to_json()
-    if args.json or answers is None:
-        print(json.dumps(record, ensure_ascii=False, indent=None if args.json else 2))
-    else:
+    if answers is None:
+        print(summary(record))
+    if args.json:
+        print(json.dumps(record, ensure_ascii=False))
+    elif answers is not None:
         for t in record["transcript"]:
             print(f"{t['speaker']}> {t['text']}")
         print(f"outcome: {record['outcome']}  escalation: {record['escalation']}")
         print("slots: " + json.dumps(record["slots"], ensure_ascii=False))
     return 0
+
+
+def canonical_answer(line: str) -> str:
+    """An answer line in the DESIGN.md syntax: the terminal's `/dtmf 1`, `/silence`,
+    `/hangup` become `dtmf:1`, `<silence>`, `<hangup>` (both are accepted everywhere)."""
+    text = line.strip()
+    if text.startswith("/dtmf"):
+        return "dtmf:" + text[5:].strip()
+    return {"/silence": "<silence>", "/s": "<silence>", "/hangup": "<hangup>",
+            "/quit": "<hangup>", "/q": "<hangup>"}.get(text, line)
+
+
+def summary(record: dict) -> str:
+    """One line for the end of a terminal conversation."""
+    esc = record.get("escalation") or {}
+    filled = sum(1 for v in (record.get("slots") or {}).values() if v is not None)
+    return (f"call ended: {record.get('outcome')}" + (f" (escalated: {esc.get('reason')})" if esc else "")
+            + f"; {filled} answer(s) kept; {len(record.get('transcript') or [])} turns")
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -115,7 +136,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
             return 2
         try:
             missing = missing_words(script, args.model)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, LookupError) as exc:  # LookupError: the model is not fetched
             print(f"veribot dialogs lint: {exc}", file=sys.stderr)
             return 2
         if missing:

@@ -4,7 +4,7 @@
     veribot campaigns list|status NAME [--json]|start|pause|resume|cancel NAME
     veribot results export --campaign NAME --format csv|xlsx|json [--output PATH]
     veribot results dead-letters [--json]             webhook deliveries that gave up
-    veribot purge [--phone E164 [--campaign NAME]] [--json]   retention purge, or erase one person
+    veribot purge [--phone E164 [--campaign NAME] [--yes]] [--json]   retention purge, or erase one person (asks)
 """
 
 from __future__ import annotations
@@ -19,48 +19,51 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 
 def register(sub: Any) -> None:
-    people = sub.add_parser("people", help="people lists").add_subparsers(dest="people_cmd", required=True)
+    people = sub.add_parser("people", help="people lists").add_subparsers(dest="people_cmd", metavar="ACTION",
+                                                                           required=True)
     p = people.add_parser("import", help="import people from CSV/XLSX into a campaign (all or nothing)")
-    p.add_argument("file", type=Path)
-    p.add_argument("--campaign", required=True)
+    p.add_argument("file", type=Path, help="CSV or XLSX with a header row")
+    p.add_argument("--campaign", required=True, help="campaign name (created as a draft when new)")
     p.add_argument("--region", help="default region for numbers without +country code (config: CN)")
     p.set_defaults(func=cmd_import)
     _common(p)
 
     camps = sub.add_parser("campaigns", help="list, start, pause, resume, cancel, status")
-    csub = camps.add_subparsers(dest="campaigns_cmd", required=True)
-    p = csub.add_parser("list")
-    p.add_argument("--json", action="store_true")
+    csub = camps.add_subparsers(dest="campaigns_cmd", metavar="ACTION", required=True)
+    p = csub.add_parser("list", help="every campaign with its counts")
+    p.add_argument("--json", action="store_true", help="one JSON list")
     p.set_defaults(func=cmd_list)
     _common(p)
-    p = csub.add_parser("status")
-    p.add_argument("name")
-    p.add_argument("--json", action="store_true")
+    p = csub.add_parser("status", help="counts of one campaign")
+    p.add_argument("name", help="campaign name")
+    p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_status)
     _common(p)
-    for action in ("start", "pause", "resume", "cancel"):
-        p = csub.add_parser(action)
-        p.add_argument("name")
+    for action, what in (("start", "start dialling (checks that its dialog loads)"), ("pause", "stop dialling for now"),
+                         ("resume", "dial again after a pause"), ("cancel", "stop for good")):
+        p = csub.add_parser(action, help=what)
+        p.add_argument("name", help="campaign name")
         p.set_defaults(func=cmd_change, action=action)
         _common(p)
 
     results = sub.add_parser("results", help="export results; webhook dead letters")
-    rsub = results.add_subparsers(dest="results_cmd", required=True)
-    p = rsub.add_parser("export")
-    p.add_argument("--campaign", required=True)
-    p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
+    rsub = results.add_subparsers(dest="results_cmd", metavar="ACTION", required=True)
+    p = rsub.add_parser("export", help="one row per person: slots, outcome, escalation")
+    p.add_argument("--campaign", required=True, help="campaign name")
+    p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv", help="default csv")
     p.add_argument("--output", "-o", type=Path, help="file to write (default stdout; xlsx needs a file)")
     p.set_defaults(func=cmd_export)
     _common(p)
     p = rsub.add_parser("dead-letters", help="webhook deliveries that gave up")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON list")
     p.set_defaults(func=cmd_dead_letters)
     _common(p)
 
     p = sub.add_parser("purge", help="erase records past retention, or one person on request")
     p.add_argument("--phone", help="erase this person now (E.164 or local number)")
     p.add_argument("--campaign", help="only in this campaign (with --phone)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--yes", action="store_true", help="erase --phone without asking")
+    p.add_argument("--json", action="store_true", help="the report as one JSON object")
     p.set_defaults(func=cmd_purge)
     _common(p)
 
@@ -113,7 +116,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return _fail(f"{args.file}: no such file")
     config, db = _open(args)
     section = config.section("campaigns")
-    region = args.region or section.get("region", "CN")
+    region = args.region or config.campaigns.region
     big = args.file.stat().st_size > 1_000_000
     try:
         report = parse_people(read_table(args.file), region, section.get("columns"),
@@ -148,6 +151,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                   write=False)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print("no campaigns", file=sys.stderr)
     else:
         for r in rows:
             print(f"{r['campaign']}\t{r['status']}\tpeople={r['people']} pending={r['pending']} "
@@ -231,6 +236,8 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     rows = db.run(dead_letters, write=False)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print("no dead letters", file=sys.stderr)
     else:
         for r in rows:
             print(f"{r['id']}\tattempt={r['attempt_id']}\ttries={r['tries']}\t{r['last_error']}")
@@ -242,6 +249,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     from bot.campaigns.people import normalise_phone
     from bot.campaigns.retention import purge
+    from bot.privacy import mask_phone
     from storage.models import Campaign, Person, utcnow
 
     config, db = _open(args)
@@ -249,7 +257,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     ids = None
     if args.phone:
         try:
-            phone = normalise_phone(args.phone, config.section("campaigns").get("region", "CN"))
+            phone = normalise_phone(args.phone, config.campaigns.region)
         except ValueError as exc:
             return _fail(str(exc))
 
@@ -262,6 +270,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
         ids = db.run(find, write=False)
         if not ids:
             return _fail("no such person", EXIT_REJECTED)
+        if not args.yes and not _confirm(f"erase {len(ids)} record(s) of {mask_phone(phone)} now, "
+                                         "with transcripts and audio? [y/N] "):
+            return _fail("nothing erased (confirm, or pass --yes)", EXIT_REJECTED)
     elif args.campaign:
         return _fail("--campaign only goes with --phone")
     report = purge(db, utcnow(), roots, person_ids=ids, actor="cli",
@@ -271,7 +282,15 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; without one, a UserError (use --yes)."""
+    from bot.cli import UserError
+
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to confirm on: pass --yes to erase without asking")
+    return input(question).strip().lower() in ("y", "yes")
+
+
 def audio_roots(config: Any) -> list[Path]:
     """Where call audio may live (retention deletes only there): the var dir and [campaigns] audio_roots."""
-    extra = config.section("campaigns").get("audio_roots", [])
-    return [config.var_dir, *(Path(p) for p in extra)]
+    return [config.var_dir, *config.campaigns.audio_roots]

@@ -50,8 +50,12 @@ def _database(args: argparse.Namespace) -> Database:
 
 
 def _read_password(from_stdin: bool) -> str:
+    from bot.cli import UserError
+
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for the password: pipe it in with --password-stdin")
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Password again: "):
         raise ValueError("the two passwords differ")
@@ -76,7 +80,10 @@ def cmd_add(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from bot.console import auth
 
-    for u in _database(args).run(auth.list_users, write=False):
+    users = _database(args).run(auth.list_users, write=False)
+    if not users:
+        print("no users (add one: veribot users add NAME --role admin)", file=sys.stderr)
+    for u in users:
         state = "disabled" if u.disabled else "active"
         print(f"{u.username}\t{u.role}\t{state}")
     return 0

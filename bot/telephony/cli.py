@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -44,8 +45,12 @@ def _fail(message: str) -> int:
 
 
 def dial_command(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from bot.config import ConfigError, load_config
     from bot.dialog.script import ScriptError, load_script
+    from bot.serve import tune_process
+    from bot.settings import describe
     from bot.simulate import load_person
     from bot.telephony.settings import TelephonySettings
 
@@ -60,9 +65,10 @@ def dial_command(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     listen = args.listen or f"{settings.listen[0]}:0"
     try:
-        settings = TelephonySettings.from_dict({**config.section("telephony"), "listen": listen})
-    except ValueError as exc:
-        return _fail(str(exc))
+        settings = dataclasses.replace(settings, listen=listen)
+    except ValidationError as exc:
+        return _fail(f"--listen: {describe('telephony', exc)}")
+    tune_process()
     return asyncio.run(_dial(args.uri, settings, config, script, person, args.keypad))
 
 
@@ -107,11 +113,13 @@ async def _dial(uri: str, settings: Any, config: Any, script: Any, person: dict,
 
 
 def softphone_command(args: argparse.Namespace) -> int:
+    from bot.core_cli import canonical_answer
     from bot.telephony.settings import TelephonySettings
     from bot.telephony.softphone import parse_answers
 
     try:
-        answers = parse_answers(Path(args.answers).read_text(encoding="utf-8").splitlines())
+        lines = Path(args.answers).read_text(encoding="utf-8").splitlines()
+        answers = parse_answers([canonical_answer(line) for line in lines])
         locale = args.locale or "zh-CN"
         if args.dialog:
             from bot.dialog.script import load_script

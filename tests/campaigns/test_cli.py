@@ -83,7 +83,7 @@ async def test_lifecycle_export_and_purge(config, capsys):
     code, out, _ = run(capsys, "results", "dead-letters", "--json")
     assert code == 0 and json.loads(out) == []
     # erasure on request, then the retention purge (nothing is old enough yet)
-    code, out, _ = run(capsys, "purge", "--phone", "13800138000", "--json")
+    code, out, _ = run(capsys, "purge", "--phone", "13800138000", "--yes", "--json")
     assert json.loads(out)["people"] == 1
     assert run(capsys, "purge", "--phone", "13800138000")[0] == 1  # gone already
     code, out, _ = run(capsys, "purge", "--json")

@@ -52,9 +52,10 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path):
 
 def test_interactive_terminal_conversation():
     typed = "/dtmf 1\n城关区 白银 路\n/silence\n绿 码\n/hangup\n"
-    out = veribot("simulate", "--dialog", ZH, "--person", '{"name":"张伟"}', stdin=typed)
+    out = veribot("simulate", "--dialog", ZH, "--person", '{"name":"张伟"}', "--json", stdin=typed)
     assert out.returncode == 0, out.stderr
     assert "bot> 请问您是张伟本人吗？" in out.stdout
+    assert "\ncall ended: hung_up; " in out.stdout  # the one-line summary
     record = json.loads(out.stdout[out.stdout.index("\n{") :])
     assert record["outcome"] == "hung_up" and record["slots"]["identity"] == "yes"
     assert record["slots"]["health_code"] == "green"
