@@ -1,0 +1,132 @@
+"""The `veribot` command as a user meets it, each run through the real console script in a
+subprocess: a user error is one line on stderr and exit 2 (never a traceback), logs only
+with -v, every subcommand has help, empty lists say so, erasing a person asks first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VERIBOT = Path(sys.executable).parent / "veribot"
+ZH = str(REPO / "dialogs" / "verification.zh-CN.yaml")
+
+
+def veribot(*args: str, stdin: str = "", cwd: Path = REPO, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "VERIBOT_CONFIG"}
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run([str(VERIBOT), *args], input=stdin, capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=timeout)
+
+
+def one_line_error(out: subprocess.CompletedProcess, *words: str) -> None:
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    for word in words:
+        assert word in out.stderr, out.stderr
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text('[service]\nvar_dir = "var"\n[campaigns]\nwindow_start = "00:00"\nwindow_end = "00:00"\n',
+                    encoding="utf-8")
+    return path
+
+
+def test_serve_with_a_missing_config_file_says_so() -> None:
+    one_line_error(veribot("serve", "--config", "/nonexistent.toml"), "/nonexistent.toml", "not found")
+
+
+def test_a_bad_value_or_unknown_key_names_the_file_and_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text('[service]\nport = "abc"\n', encoding="utf-8")
+    one_line_error(veribot("serve", "--config", str(bad)), f"{bad}: [service] port: expected an integer")
+    bad.write_text('[telephony]\ntrunkk = "sip:pbx"\n', encoding="utf-8")
+    one_line_error(veribot("campaigns", "list", "--config", str(bad)), f"{bad}: [telephony] unknown key 'trunkk'")
+
+
+def test_serve_on_a_busy_port_says_so(config: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config.write_text(config.read_text() + "[serve]\nsip = false\ndialer = false\n")
+        out = veribot("serve", "--config", str(config), "--port", str(port))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"veribot serve: cannot listen on 127.0.0.1:{port}" in out.stderr
+
+
+def test_users_add_without_a_terminal_points_to_password_stdin(config: Path) -> None:
+    one_line_error(veribot("users", "add", "wang", "--role", "admin", "--config", str(config)), "--password-stdin")
+    out = veribot("users", "add", "wang", "--role", "admin", "--password-stdin", "--config", str(config),
+                  stdin="a long enough passphrase 1\n")
+    assert out.returncode == 0, out.stderr
+
+
+def test_lint_with_a_model_not_fetched_says_how_to_fetch_it(tmp_path: Path) -> None:
+    os.environ["VERIBOT_MODELS_DIR"] = str(tmp_path / "no-models")  # read by the subprocess
+    try:
+        one_line_error(veribot("dialogs", "lint", ZH, "--model", "zh-CN"), "veribot models fetch zh-CN")
+    finally:
+        del os.environ["VERIBOT_MODELS_DIR"]
+
+
+def test_bad_json_and_missing_files_are_one_line(tmp_path: Path, config: Path) -> None:
+    one_line_error(veribot("simulate", "--dialog", ZH, "--person", "{name: x}", "--answers", os.devnull),
+                   "--person is not valid JSON")
+    one_line_error(veribot("nlu", "--batch", str(tmp_path / "none.jsonl")), "none.jsonl", "No such file")
+    one_line_error(veribot("people", "import", str(tmp_path / "none.csv"), "--campaign", "c", "--config", str(config)),
+                   "none.csv")
+    one_line_error(veribot("softphone", "--listen", "127.0.0.1:0", "--answers", str(tmp_path / "none.txt")),
+                   "none.txt")
+
+
+def test_quiet_by_default_logs_with_v(config: Path) -> None:
+    first = veribot("campaigns", "list", "--config", str(config))  # migrates a fresh database
+    assert first.returncode == 0 and first.stderr == "no campaigns\n" and first.stdout == ""
+    loud = veribot("campaigns", "list", "-v", "--config", str(config))
+    assert "INFO alembic" in loud.stderr
+
+
+def test_empty_lists_say_so(config: Path) -> None:
+    assert veribot("users", "list", "--config", str(config)).stderr.startswith("no users")
+    assert veribot("results", "dead-letters", "--config", str(config)).stderr == "no dead letters\n"
+    assert json.loads(veribot("campaigns", "list", "--json", "--config", str(config)).stdout) == []
+
+
+def test_every_subcommand_has_help() -> None:
+    from bot.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helped = {a.dest for a in action._choices_actions if a.help}
+                for name, child in action.choices.items():
+                    assert name in helped, f"veribot {' '.join((*path, name))} has no help"
+                    found += [(*path, name), *walk(child, (*path, name))]
+        return found
+
+    commands = walk(build_parser(), ())
+    assert ("campaigns", "start") in commands and len(commands) > 20
+    out = veribot("campaigns", "--help")
+    assert out.returncode == 0 and "start dialling" in out.stdout
+
+
+def test_purge_of_one_person_asks_unless_yes(tmp_path: Path, config: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("姓名,电话\n张三,13800138000\n", encoding="utf-8")
+    assert veribot("people", "import", str(people), "--campaign", "c1", "--config", str(config)).returncode == 0
+    one_line_error(veribot("purge", "--phone", "13800138000", "--config", str(config)), "--yes")
+    status = json.loads(veribot("campaigns", "status", "c1", "--json", "--config", str(config)).stdout)
+    assert status["people"] == 1
+    out = veribot("purge", "--phone", "13800138000", "--yes", "--json", "--config", str(config))
+    assert out.returncode == 0 and json.loads(out.stdout)["people"] == 1
