@@ -58,9 +58,12 @@ def run_text(script: Script, person: dict, answers: Iterable[str], variables: di
     Returns the closed session (`.record` is the call's record)."""
     session = CallSession(script, person, variables, prefilled_slots, parser=parser, observers=observers)
     _show(session.start(), on_say)
-    for lineno, line in enumerate(answers, 1):
-        if session.finished:
-            break
+    lines = iter(answers)
+    lineno = 0
+    # the call's end is checked before the next answer is asked for: a terminal is not
+    # prompted again after the goodbye
+    while not session.finished and (line := next(lines, None)) is not None:
+        lineno += 1
         for event in parse_answer(line, lineno):
             _show(session.feed(event), on_say)
     session.close()
@@ -76,7 +79,8 @@ def _show(actions: list, on_say: Callable[[Say], None] | None) -> None:
 
 def interactive(script: Script, person: dict, variables: dict, stdin: TextIO, stdout: TextIO) -> CallSession:
     """A terminal conversation: type answers; /dtmf 1, /silence, /hangup, /quit."""
-    print("Type the caller's answers. Commands: /dtmf N, /silence, /hangup. Ctrl-D hangs up.", file=stdout)
+    print("Type the caller's answers. Keys and silence: dtmf:1 (or /dtmf 1), <silence>, <hangup>."
+          " Ctrl-D hangs up.", file=stdout)
 
     def say(a: Say) -> None:
         print(f"bot> {a.text}", file=stdout, flush=True)

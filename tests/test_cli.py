@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -130,3 +131,29 @@ def test_purge_of_one_person_asks_unless_yes(tmp_path: Path, config: Path) -> No
     assert status["people"] == 1
     out = veribot("purge", "--phone", "13800138000", "--yes", "--json", "--config", str(config))
     assert out.returncode == 0 and json.loads(out.stdout)["people"] == 1
+
+
+COMPLETE = ["是的", "兰州市城关区张掖路1号", "绿码", "没有", "两次", "阴性", "知道了"]
+
+
+def test_answer_files_take_both_key_syntaxes(tmp_path: Path) -> None:
+    records = []
+    for keys in (["dtmf:1", "<silence>"], ["/dtmf 1", "/silence"]):
+        answers = tmp_path / "answers.txt"
+        answers.write_text("\n".join([*keys, "<hangup>" if keys[0] == "dtmf:1" else "/hangup"]) + "\n",
+                           encoding="utf-8")
+        out = veribot("simulate", "--dialog", ZH, "--person", '{"name":"张伟"}', "--answers", str(answers), "--json")
+        assert out.returncode == 0, out.stderr
+        records.append(json.loads(out.stdout))
+    assert records[0] == records[1]
+    assert records[0]["slots"]["identity"] == "yes" and records[0]["outcome"] == "hung_up"
+    assert not [t for t in records[1]["transcript"] if t["text"].startswith("/")]  # keys, not speech
+
+
+def test_interactive_simulate_stops_after_the_goodbye_with_a_summary() -> None:
+    typed = "\n".join([*COMPLETE, "不该再问"]) + "\n"
+    out = veribot("simulate", "--dialog", ZH, "--person", '{"name":"张伟"}', stdin=typed)
+    assert out.returncode == 0, out.stderr
+    goodbye = out.stdout.index("再见")
+    assert "you>" not in out.stdout[goodbye:]  # no prompt after the goodbye
+    assert re.fullmatch(r"call ended: completed; 7 answer\(s\) kept; \d+ turns", out.stdout.rstrip().splitlines()[-1])
