@@ -4,8 +4,8 @@ Runs until SIGINT/SIGTERM, then stops each part in turn.
 
 Every part is a plain import: an ImportError is a bug and stops the service with its
 traceback. What may be missing on a machine is said at start and the service runs without
-it: a speech model not fetched, or a system program (espeak-ng) not installed — calls then
-use the keypad conversation. A user error (config, busy port, database) is a `UserError`."""
+it: a speech model not fetched (calls then use the keypad conversation), or a system program
+(espeak-ng) not installed. A user error (config, busy port, database) is a `UserError`."""
 
 from __future__ import annotations
 
@@ -56,24 +56,23 @@ def tune_process() -> None:
 
 
 def missing_programs(config: Config) -> list[str]:
-    """System programs the configured parts need and this machine lacks."""
-    if config.speech.tts_engine == "espeak-ng" and shutil.which("espeak-ng") is None:
+    """System programs the configured voices may need and this machine lacks (espeak-ng speaks
+    the keypad conversation's prompts and the default voices of some locales)."""
+    if config.speech.tts_engine in ("", "espeak-ng") and shutil.which("espeak-ng") is None:
         return ["espeak-ng"]
     return []
 
 
 async def _speech(config: Config) -> tuple[Any, Callable[[], Awaitable[Any]] | None]:
     """The speech conversation for calls (Vosk models of `[serve] locales`), or (None, None) —
-    the keypad conversation — when a model is not fetched or espeak-ng is not installed."""
+    the keypad conversation — when a model is not fetched. A missing espeak-ng is reported."""
     from audio.models import ModelMissing
     from bot.pipeline.resources import SpeechResources
     from bot.telephony.runner import speech_conversation
 
-    missing = missing_programs(config)
-    if missing:
-        log.error("%s not installed (scripts/install-system.sh): calls use the keypad conversation",
-                  ", ".join(missing))
-        return None, None
+    for program in missing_programs(config):
+        log.error("%s is not installed (scripts/install-system.sh installs it): prompts that need it "
+                  "cannot be spoken", program)
     locales = list(config.serve.locales)
     try:
         resources = await asyncio.to_thread(SpeechResources.load, config, locales)

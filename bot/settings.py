@@ -122,7 +122,7 @@ class SpeechSettings:
     models_dir: ConfigPath | None = None
     prompt_cache: ConfigPath | None = None
     audio_dir: ConfigPath | None = None
-    tts_engine: str = "espeak-ng"
+    tts_engine: str = ""  # "": each locale's default voice
     tts_timeout: float = 20.0
     threads: int = 2
     vad_threshold: float = 0.5

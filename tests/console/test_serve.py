@@ -3,10 +3,17 @@ and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
+import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from bot.config import Config, from_dict
+from bot.serve import missing_programs, serve
 from storage.db import Database
 
 from .live import Server, write_config
@@ -56,3 +63,18 @@ def test_serve_runs_the_sip_endpoint_and_dialer_when_enabled(tmp_path: Path) -> 
     assert "SIP endpoint started" in log and "campaign dialer started" in log
     assert "calls use the keypad conversation" in log  # no speech model here: said, not hidden
     assert "Traceback" not in log
+
+
+def test_a_part_that_fails_to_import_stops_serve_loudly(monkeypatch) -> None:
+    """An ImportError is a bug in the installation, not a part to run without."""
+    monkeypatch.setitem(sys.modules, "bot.telephony.service", None)  # importing it raises ImportError
+    with pytest.raises(ImportError, match="bot.telephony.service"):
+        asyncio.run(serve(Config(), "127.0.0.1", 0, stop=asyncio.Event()))
+
+
+def test_a_missing_espeak_ng_is_named(monkeypatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert missing_programs(from_dict({})) == ["espeak-ng"]
+    assert missing_programs(from_dict({"speech": {"tts_engine": "pyttsx3"}})) == []
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert missing_programs(from_dict({})) == []
