@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import importlib.util
 import logging
 import sys
 
@@ -72,6 +73,11 @@ def _logging(args: argparse.Namespace) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if not verbose:  # schema migration chatter on every command
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    if importlib.util.find_spec("loguru") is not None:  # pipecat logs through loguru (a banner on import)
+        from loguru import logger
+
+        logger.remove()
+        logger.add(sys.stderr, level=logging.getLevelName(level))
 
 
 def user_error(exc: BaseException) -> str | None:

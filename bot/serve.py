@@ -113,7 +113,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     try:
         await asyncio.to_thread(database.upgrade)
     except OperationalError as exc:
-        raise UserError(f"database unavailable: {exc.orig or exc}") from None
+        raise UserError(f"database unavailable: {str(exc.orig or exc).splitlines()[0]}") from None
     app = build_app(database, config.console, dialogs_dir=parts.dialogs_dir,
                     var_dir=config.var_dir, variables=config.variables,
                     campaigns_config=config.section("campaigns"), results_outbox=outbox)
