@@ -67,12 +67,13 @@ def cmd_nlu(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from bot.nlu import make_parser
     from bot.simulate import AnswerError, interactive, load_person, parse_answer, run_text
 
     try:
         script = load_script(args.dialog)
         person = load_person(args.person)
-        variables = load_config(args.config).variables
+        config = load_config(args.config)
         answers = None
         if args.answers:
             answers = [canonical_answer(line) for line in args.answers.read_text(encoding="utf-8").splitlines()]
@@ -84,11 +85,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except (OSError, ValueError, ConfigError, AnswerError) as exc:
         print(f"veribot simulate: {exc}", file=sys.stderr)
         return 2
+    parser = make_parser(*config.nlu.area)  # [nlu] default area for ambiguous district names
     if answers is None:
-        conv = interactive(script, person, variables, sys.stdin, sys.stdout)
+        conv = interactive(script, person, config.variables, sys.stdin, sys.stdout, parser=parser)
         print()
     else:
-        conv = run_text(script, person, answers, variables)
+        conv = run_text(script, person, answers, config.variables, parser=parser)
     record = conv.record.to_json()
     if answers is None:
         print(summary(record))

@@ -77,7 +77,8 @@ def _show(actions: list, on_say: Callable[[Say], None] | None) -> None:
                 on_say(a)
 
 
-def interactive(script: Script, person: dict, variables: dict, stdin: TextIO, stdout: TextIO) -> CallSession:
+def interactive(script: Script, person: dict, variables: dict, stdin: TextIO, stdout: TextIO,
+                parser: Parser | None = None) -> CallSession:
     """A terminal conversation: type answers; /dtmf 1, /silence, /hangup, /quit."""
     print("Type the caller's answers. Keys and silence: dtmf:1 (or /dtmf 1), <silence>, <hangup>."
           " Ctrl-D hangs up.", file=stdout)
@@ -102,7 +103,7 @@ def interactive(script: Script, person: dict, variables: dict, stdin: TextIO, st
             elif line:
                 yield line
 
-    return run_text(script, person, _safe(lines(), stdout), variables, on_say=say)
+    return run_text(script, person, _safe(lines(), stdout), variables, on_say=say, parser=parser)
 
 
 def _safe(lines: Iterable[str], stdout: TextIO) -> Iterable[str]:

@@ -157,3 +157,17 @@ def test_interactive_simulate_stops_after_the_goodbye_with_a_summary() -> None:
     goodbye = out.stdout.index("再见")
     assert "you>" not in out.stdout[goodbye:]  # no prompt after the goodbye
     assert re.fullmatch(r"call ended: completed; 7 answer\(s\) kept; \d+ turns", out.stdout.rstrip().splitlines()[-1])
+
+
+def test_the_nlu_area_of_the_config_places_an_ambiguous_district(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.txt"
+    answers.write_text("是的\n城关区 北京 路 1 号\n", encoding="utf-8")
+    config = tmp_path / "config.toml"
+    cities = []
+    for area in ("", '[nlu]\ndefault_province = "西藏自治区"\ndefault_city = "拉萨市"\n'):
+        config.write_text(area, encoding="utf-8")
+        out = veribot("simulate", "--dialog", ZH, "--person", '{"name":"张伟"}', "--answers", str(answers),
+                      "--json", "--config", str(config))
+        assert out.returncode == 0, out.stderr
+        cities.append(json.loads(out.stdout)["slots"]["residence"]["city"])
+    assert cities == ["兰州市", "拉萨市"]
