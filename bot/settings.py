@@ -43,7 +43,7 @@ def _secret(value: Any) -> Secret:
     return Secret(value)
 
 
-SecretStr = Annotated[Secret, BeforeValidator(_secret)]
+SecretText = Annotated[Secret, BeforeValidator(_secret)]
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -185,7 +185,7 @@ class WebhookSettings:
     """[webhook]. TODO(lead): bot/campaigns/webhook.WebhookSettings still reads the raw section."""
 
     url: str = ""
-    secret: SecretStr = Secret("")  # or env VERIBOT_WEBHOOK_SECRET
+    secret: SecretText = Secret("")  # or env VERIBOT_WEBHOOK_SECRET
     max_tries: int = 8
     backoff: float = 30.0
     max_backoff: float = 3600.0
@@ -223,7 +223,7 @@ class TelephonySettings:
     trunk: str = ""  # sip:host[:port] of the PBX / carrier trunk; empty = dial URIs directly
     caller_id: str = "96110"
     auth_user: str = ""
-    auth_password: SecretStr = Secret("")
+    auth_password: SecretText = Secret("")
     register: bool = False
     rtp_ports: Annotated[tuple[int, int], BeforeValidator(_port_range)] = (30000, 31000)
     codecs: tuple[str, ...] = ("PCMA", "PCMU")
