@@ -46,6 +46,10 @@ def test_serve_with_a_missing_config_file_says_so() -> None:
     one_line_error(veribot("serve", "--config", "/nonexistent.toml"), "/nonexistent.toml", "not found")
 
 
+def test_an_unreadable_config_says_so(tmp_path: Path) -> None:
+    one_line_error(veribot("campaigns", "list", "--config", str(tmp_path)), str(tmp_path), "cannot read")
+
+
 def test_a_bad_value_or_unknown_key_names_the_file_and_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "config.toml"
     bad.write_text('[service]\nport = "abc"\n', encoding="utf-8")
