@@ -81,7 +81,7 @@ def cpu_seconds(pid: int) -> float:
 def metered_media(latencies: list[float]):
     """A MediaStream that notes the caller's last voiced frame and the bot's first voiced
     audio after it: one turn latency per caller answer."""
-    from bot.telephony import g711
+    from audio import g711
     from bot.telephony.amd import rms
     from bot.telephony.media import MediaStream
     from bot.telephony.rtp import parse_rtp

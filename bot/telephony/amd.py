@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.telephony.call import SipCall
 from bot.telephony.settings import TelephonySettings
+from bot.telephony.sip_call import SipCall
 from bot.telephony.speech import synthesize
 
 FRAME_SECONDS = 0.02

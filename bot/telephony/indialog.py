@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from aiosipua import IncomingCall, SipRequest, notify_refer
 
 from bot.telephony import sdp
-from bot.telephony.call import SipCall
+from bot.telephony.sip_call import SipCall
 
 if TYPE_CHECKING:
     from aiosipua import SipUAS

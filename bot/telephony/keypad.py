@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.calls import CallRequest
 from bot.dialog.events import Action, CallRecord, Dtmf, End, HangUp, Listen, NoInput, Say
-from bot.telephony.call import SipCall
+from bot.telephony.sip_call import SipCall
 from bot.telephony.speech import synthesize
 
 log = logging.getLogger(__name__)

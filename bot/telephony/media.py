@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.telephony import g711
+from audio import g711
 from bot.telephony.rtp import DTMF_EVENTS, DtmfEvent, RtpPacket, parse_dtmf, parse_rtp
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from bot.telephony import g711
+from audio import g711
 from bot.telephony.media import FRAME_BYTES, FRAME_SAMPLES
 from bot.telephony.rtp import DtmfEvent, RtpPacket
 

@@ -13,9 +13,9 @@ from bot.calls import CallRequest, CallResult, NetworkOutcome
 from bot.dialog.events import CallRecord, Escalate, Note
 from bot.privacy import mask_phone
 from bot.telephony.amd import MachineDetector
-from bot.telephony.call import SipCall
 from bot.telephony.keypad import keypad_conversation
 from bot.telephony.sip import SipEndpoint
+from bot.telephony.sip_call import SipCall
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,11 @@ from typing import Any
 from bot.calls import CallRequest, CallResult, NetworkOutcome
 from bot.config import Config
 from bot.privacy import mask_phone
-from bot.telephony.call import SipCall
 from bot.telephony.keypad import keypad_conversation
 from bot.telephony.runner import Converse, converse_and_escalate
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip import InboundHandler, SipEndpoint
+from bot.telephony.sip_call import SipCall
 from bot.telephony.speech import synthesize
 
 log = logging.getLogger(__name__)

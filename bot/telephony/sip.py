@@ -24,11 +24,11 @@ from aiosipua.headers import parse_address, parse_uri
 
 from bot.privacy import PhoneMaskFilter, mask_phone
 from bot.telephony import sdp
-from bot.telephony.call import DialOutcome, SipCall
 from bot.telephony.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.indialog import InDialogRequests, TransferHandler
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import TelephonySettings
+from bot.telephony.sip_call import DialOutcome, SipCall
 from bot.telephony.sipmsg import FinalResponses, keep_record_route, retry_after_seconds, uri_target
 from bot.telephony.uasrules import refusal
 

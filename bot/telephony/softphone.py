@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.telephony.amd import rms
-from bot.telephony.call import SipCall
 from bot.telephony.sip import SipEndpoint
+from bot.telephony.sip_call import SipCall
 from bot.telephony.speech import synthesize
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
-from bot.telephony.call import SipCall
+from bot.telephony.sip_call import SipCall
 
 SAMPLE_RATE = 8000
 AHEAD_SECONDS = 0.06  # audio queued ahead of the clock: small, so barge-in cuts quickly
@@ -58,6 +58,8 @@ class RtpInput(BaseInputTransport):
         super().__init__(params, name="RtpInput")
         self._call = call
         self._watch: asyncio.Task[None] | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._heard: asyncio.Queue[InputAudioRawFrame] = asyncio.Queue()  # datagram callback -> pump
         self._chunk_bytes = max(1, chunk_ms // 20) * 320  # caller audio pushed in chunks of this size
         self._pending = bytearray()
 
@@ -67,17 +69,24 @@ class RtpInput(BaseInputTransport):
         media = self._call.media
         media.on_audio = self._on_audio
         media.on_dtmf = self._on_dtmf
+        if self._pump is None:
+            self._pump = self.create_task(self._pump_audio())
         if self._watch is None:
             self._watch = self.create_task(self._watch_hangup())
 
     def _on_audio(self, pcm: bytes) -> None:
+        """From the RTP socket's callback (sync): queue the chunk for the pump."""
         self._pending += pcm
         if len(self._pending) < self._chunk_bytes:
             return
         pcm, self._pending = bytes(self._pending), bytearray()
-        frame = InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1)
-        if self._params.audio_in_enabled and not self._paused and hasattr(self, "_audio_in_queue"):
-            self._audio_in_queue.put_nowait(frame)
+        self._heard.put_nowait(InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1))
+
+    async def _pump_audio(self) -> None:
+        """Hand caller audio to pipecat through its public `push_audio_frame` (which honours
+        audio_in_enabled and pause), in arrival order."""
+        while True:
+            await self.push_audio_frame(await self._heard.get())
 
     def _on_dtmf(self, digit: str) -> None:
         from pipecat.audio.dtmf.types import KeypadEntry
@@ -101,6 +110,9 @@ class RtpInput(BaseInputTransport):
         media = self._call.media
         media.on_audio = None
         media.on_dtmf = None
+        if self._pump is not None:
+            await self.cancel_task(self._pump)
+            self._pump = None
         if self._watch is not None:
             await self.cancel_task(self._watch)
             self._watch = None

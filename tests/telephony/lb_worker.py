@@ -11,8 +11,8 @@ import signal
 import sys
 
 from bot.config import load_config
-from bot.telephony.call import SipCall
 from bot.telephony.service import start_endpoint
+from bot.telephony.sip_call import SipCall
 
 
 async def main(config_path: str, name: str) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.calls import NetworkOutcome
-from bot.telephony.call import SipCall
 from bot.telephony.runner import outcome_for
+from bot.telephony.sip_call import SipCall
 
 
 async def _wait(predicate, seconds: float = 5.0) -> None:

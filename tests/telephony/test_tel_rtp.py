@@ -10,7 +10,7 @@ import socket
 import numpy as np
 import pytest
 
-from bot.telephony import g711
+from audio import g711
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.rtp import DtmfEvent, RtpPacket, parse_dtmf, parse_rtp
 

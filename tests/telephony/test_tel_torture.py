@@ -11,7 +11,7 @@ import socket
 import pytest
 from sip_peers import FIXTURES
 
-from bot.telephony.call import SipCall
+from bot.telephony.sip_call import SipCall
 
 CASES = sorted((FIXTURES / "rfc4475").glob("*/*.*"))
 # valid/: RFC 4475 3.1.1 and 3.4; app/: 3.2-3.3, well-formed, for the user agent to answer;

@@ -8,7 +8,7 @@ import asyncio
 
 from echo_pipeline import KeyEcho, loud_frames, run_pipeline
 
-from bot.telephony.call import SipCall
+from bot.telephony.sip_call import SipCall
 from bot.telephony.transport import RtpCallTransport
 
 

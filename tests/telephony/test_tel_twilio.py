@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from echo_pipeline import KeyEcho, loud_frames, run_pipeline
 
-from bot.telephony.g711 import PT_PCMU, decode, encode
+from audio.g711 import PT_PCMU, decode, encode
 from bot.telephony.twilio import (
     StreamError,
     StreamStart,
