@@ -103,6 +103,7 @@ class PromptCache:
         self.sample_rate = sample_rate
         self._memory: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._pending: dict[str, threading.Lock] = {}  # key -> held while it is being synthesized
 
     def key(self, text: str) -> str:
         raw = f"{text}\x1f{self.synthesizer.key}\x1f{self.sample_rate}".encode()
@@ -130,6 +131,17 @@ class PromptCache:
         if pcm is not None:
             return pcm
         k = self.key(text)
+        with self._lock:
+            pending = self._pending.setdefault(k, threading.Lock())
+        with pending:  # calls asking for the same prompt at once share one synthesis
+            pcm = self.cached(text)
+            if pcm is None:
+                pcm = self._synthesize(k, text)
+        with self._lock:
+            self._pending.pop(k, None)
+        return pcm
+
+    def _synthesize(self, k: str, text: str) -> bytes:
         info, samples = wav.parse_wav(self.synthesizer.synthesize(text))
         pcm = wav.resample(wav.to_call_pcm(info, samples), wav.CALL_RATE, self.sample_rate)
         if self.dir is not None:

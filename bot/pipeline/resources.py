@@ -115,26 +115,17 @@ class SpeechResources:
     def prepare(self, script: Any, variables: dict[str, Any] | None = None) -> int:
         """Render every prompt of `script` that `variables` can fill (blocking). Confirmation
         prompts are rendered for each labelled value. Returns how many were synthesized."""
-        from bot.dialog.script import render
+        from bot.pipeline.prompt_texts import prompt_texts
 
         cache = self.prompt_cache(script.locale)
-        values = dict(variables or {})
         rendered = 0
-        for key, template in script.prompt_templates():
-            texts = []
-            if "{value}" in template:
-                step = script.steps.get(key.split(".")[0])
-                labels = [label for _, label in (step.labels if step else ())]
-                texts = [_try_render(render, template, {**values, "value": v}) for v in labels]
-            else:
-                texts = [_try_render(render, template, values)]
-            for text in filter(None, texts):
-                if cache.cached(text) is None:
-                    try:
-                        cache.render(text)
-                        rendered += 1
-                    except SynthesisError as exc:  # the call still runs; the player retries
-                        log.error("prompt %s could not be rendered: %s", key, exc)
+        for key, text in prompt_texts(script, variables):
+            if cache.cached(text) is None:
+                try:
+                    cache.render(text)
+                    rendered += 1
+                except SynthesisError as exc:  # the call still runs; the player retries
+                    log.error("prompt %s could not be rendered: %s", key, exc)
         return rendered
 
     def close(self) -> None:
@@ -143,10 +134,3 @@ class SpeechResources:
         for cache in self.caches.values():
             cache.close()
 
-
-def _try_render(render, template: str, variables: dict[str, Any]) -> str | None:
-    try:
-        text = render(template, variables)
-    except (KeyError, ValueError):
-        return None
-    return None if "{" in text else text
