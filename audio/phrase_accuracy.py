@@ -12,8 +12,9 @@ import argparse
 import platform
 
 from audio import g711, models
+from audio.espeak import Espeak, Voice
 from audio.recognizer import AnswerRecognizer
-from audio.tts import EspeakSynthesis, PromptCache, Voice
+from audio.synthesis import PromptCache
 from audio.vocabulary import model_vocabulary
 
 
@@ -34,13 +35,13 @@ def main() -> int:
     voice = Voice.for_locale(args.locale)
     if args.rate:
         voice = Voice(voice.name, args.rate)
-    cache = PromptCache(args.cache, EspeakSynthesis())
+    cache = PromptCache(args.cache, Espeak(args.locale, voice=voice))
     print(f"# {platform.node()} {args.locale} voice={voice.name} rate={voice.rate}")
     for expect in args.expect or ["yes_no", "health_code", "count", "test_result"]:
         grammar = nlu.grammar_phrases(args.locale, expect)
         exact = same = 0
         for phrase in grammar:
-            pcm = g711.ulaw_to_lin(g711.lin_to_ulaw(cache.render(phrase, voice)))
+            pcm = g711.ulaw_to_lin(g711.lin_to_ulaw(cache.render(phrase)))
             recognizer.expect(grammar)
             recognizer.accept(bytes(6400) + pcm + bytes(6400))
             heard = recognizer.finish().text

@@ -145,7 +145,6 @@ def main() -> int:
     import bot.pipeline.call  # imported before the fork, not during the first calls
     import bot.pipeline.offline  # noqa: F401
     from audio import g711
-    from audio.tts import Voice
     from bot.dialog.script import load_script_text
     from bot.pipeline.resources import SpeechResources, SpeechSettings
 
@@ -155,8 +154,8 @@ def main() -> int:
     resources = SpeechResources.load(None, ["ko-KR"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
     script = load_script_text(DIALOG.replace("@END_SILENCE@", str(args.end_silence)), "load")
     resources.prepare(script, {"name": "김민수"})
-    voice = Voice.for_locale("ko-KR")
-    answers = [g711.ulaw_to_lin(g711.lin_to_ulaw(resources.cache.render(t, voice)))
+    voice = resources.prompt_cache("ko-KR")
+    answers = [g711.ulaw_to_lin(g711.lin_to_ulaw(voice.render(t)))
                for t in ("네, 맞아요. 저는 지금 집에 있어요.", "아니요, 아니요. 그런 적 없어요.",
                          "네, 그렇습니다. 잘 알겠습니다.", "아니요, 저는 격리 중이 아닙니다.")]
     resources.executor.shutdown(wait=True)
@@ -197,7 +196,7 @@ def main() -> int:
         print(f"{n:>4} {calls:>5} {cpu:>9.0f} {pss:>7.0f} {per_call:>7.1f} {percentile(lat, .5) * 1000:>7.0f} "
               f"{percentile(lat, .95) * 1000:>7.0f} {(percentile(lat, .95) - eos) * 1000:>10.0f} "
               f"{missed:>7} {late:>6} {behind:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f}", flush=True)
-    resources.cache.worker.close()
+    voice.close()
     return 0
 
 

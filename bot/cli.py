@@ -33,6 +33,7 @@ AREAS: dict[str, str] = {
     "purge": "bot.campaigns.cli",
     "users": "bot.console.cli",
     "serve": "bot.serve",
+    "prompts": "bot.prompts_cli",
 }
 EXIT_USER_ERROR = 2
 

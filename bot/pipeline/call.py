@@ -52,7 +52,6 @@ from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
 from audio.recognizer import AnswerRecognizer
-from audio.tts import Voice
 from audio.vad import SpeechDetector
 from bot import nlu
 from bot.calls import CallRequest
@@ -113,7 +112,7 @@ async def run_call(
         line=getattr(transport, "line", None),
     )
     dialog = DialogProcessor(session)
-    player = PromptPlayer(resources.cache, Voice.for_locale(script.locale), resources.executor)
+    player = PromptPlayer(resources.prompt_cache(script.locale), resources.executor)
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
     worker = PipelineWorker(
         pipeline,

@@ -2,7 +2,7 @@
 
 Fixed prompts were rendered when the dialog was loaded and person-specific ones before the
 call, so a prompt is normally a memory lookup; a miss (a confirmation naming a value)
-is synthesized in the TTS worker off the event loop. Audio leaves at the call's rate."""
+is synthesized off the event loop in the locale's voice (audio/synthesis.py). Audio leaves at the call's rate."""
 
 from __future__ import annotations
 
@@ -13,17 +13,16 @@ from concurrent.futures import Executor
 from pipecat.frames.frames import Frame, TTSAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from audio.tts import PromptCache, SynthesisError, Voice
+from audio.synthesis import PromptCache, SynthesisError
 from bot.pipeline.frames import PromptFrame
 
 log = logging.getLogger(__name__)
 
 
 class PromptPlayer(FrameProcessor):
-    def __init__(self, cache: PromptCache, voice: Voice, executor: Executor, **kwargs):
+    def __init__(self, cache: PromptCache, executor: Executor, **kwargs):
         super().__init__(**kwargs)
         self.cache = cache
-        self.voice = voice
         self.executor = executor
         self.spoken: list[str] = []
 
@@ -32,11 +31,11 @@ class PromptPlayer(FrameProcessor):
         if not isinstance(frame, PromptFrame):
             await self.push_frame(frame, direction)
             return
-        pcm = self.cache.cached(frame.text, self.voice)
+        pcm = self.cache.cached(frame.text)
         if pcm is None:
             try:
                 loop = asyncio.get_running_loop()
-                pcm = await loop.run_in_executor(self.executor, self.cache.render, frame.text, self.voice)
+                pcm = await loop.run_in_executor(self.executor, self.cache.render, frame.text)
             except SynthesisError as exc:
                 log.error("prompt %s could not be synthesized: %s", frame.key, exc)
                 return

@@ -13,7 +13,7 @@ from typing import Any
 
 from audio import models
 from audio.scheduler import RecognitionPool
-from audio.tts import EspeakSynthesis, PromptCache, SynthesisError, SynthesisWorker, Voice
+from audio.synthesis import ENGINES, PromptCache, SynthesisError, synthesizer_for
 from audio.vad import SileroSession
 from audio.vocabulary import model_vocabulary
 from bot import nlu
@@ -32,7 +32,7 @@ class SpeechSettings:
     prompt_cache: Path = Path("var/prompts")
     audio_dir: Path = Path("var/calls")
     tts_timeout: float = 20.0
-    tts_engine: str = "espeak-ng"  # or "pyttsx3"
+    tts_engine: str = ""  # "": each locale's default voice (audio/synthesis.py); or one of ENGINES
     threads: int = 2
     vad_threshold: float = 0.5
     energy_floor: float = 120.0
@@ -43,6 +43,8 @@ class SpeechSettings:
             setattr(self, name, Path(getattr(self, name)))
         if self.threads < 1 or self.tts_timeout <= 0 or self.watchdog_secs <= 0:
             raise ValueError("[speech] threads must be >= 1; tts_timeout and watchdog_secs > 0")
+        if self.tts_engine not in ("", *ENGINES):
+            raise ValueError(f"[speech] tts_engine must be one of {', '.join(ENGINES)} (or unset), not {self.tts_engine!r}")
 
     @classmethod
     def from_config(cls, config: Any) -> SpeechSettings:
@@ -53,7 +55,7 @@ class SpeechSettings:
             prompt_cache=Path(sec.get("prompt_cache", var / "prompts")),
             audio_dir=Path(sec.get("audio_dir", var / "calls")),
             tts_timeout=float(sec.get("tts_timeout", 20.0)),
-            tts_engine=str(sec.get("tts_engine", "espeak-ng")),
+            tts_engine=str(sec.get("tts_engine", "")),
             threads=int(sec.get("threads", 2)),
             vad_threshold=float(sec.get("vad_threshold", 0.5)),
             energy_floor=float(sec.get("energy_floor", 120.0)),
@@ -66,7 +68,7 @@ class SpeechResources:
     settings: SpeechSettings
     models: dict[str, tuple[Any, frozenset[str]]]
     silero: SileroSession
-    cache: PromptCache
+    caches: dict[str, PromptCache]  # per locale, made on first use: see prompt_cache()
     executor: ThreadPoolExecutor  # prompt rendering and other blocking work
     recognition: RecognitionPool  # every call's speech recognition
     rendered: set[str] = field(default_factory=set)
@@ -90,15 +92,17 @@ class SpeechResources:
             path = models.model_path(locale, s.models_dir)
             loaded[locale] = (vosk.Model(str(path)), model_vocabulary(str(path)))
             nlu.grammar_phrases(locale, "yes_no")  # imports the locale's understanding now, not mid-call
-        if s.tts_engine == "pyttsx3":
-            worker = SynthesisWorker(timeout=s.tts_timeout)
-        elif s.tts_engine == "espeak-ng":
-            worker = EspeakSynthesis(timeout=s.tts_timeout)
-        else:
-            raise ValueError(f"[speech] tts_engine must be espeak-ng or pyttsx3, not {s.tts_engine!r}")
-        return cls(s, loaded, SileroSession(), PromptCache(s.prompt_cache, worker),
+        return cls(s, loaded, SileroSession(), {},
                    ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech"),
                    RecognitionPool(s.threads))
+
+    def prompt_cache(self, locale: str) -> PromptCache:
+        """The prompt cache speaking `locale` (its voice chosen by synthesizer_for)."""
+        cache = self.caches.get(locale)
+        if cache is None:
+            synth = synthesizer_for(locale, self.settings.tts_engine or None, self.settings.tts_timeout)
+            cache = self.caches.setdefault(locale, PromptCache(self.settings.prompt_cache, synth))
+        return cache
 
     def model(self, locale: str) -> tuple[Any, frozenset[str]]:
         if locale not in self.models:
@@ -111,37 +115,22 @@ class SpeechResources:
     def prepare(self, script: Any, variables: dict[str, Any] | None = None) -> int:
         """Render every prompt of `script` that `variables` can fill (blocking). Confirmation
         prompts are rendered for each labelled value. Returns how many were synthesized."""
-        from bot.dialog.script import render
+        from bot.pipeline.prompt_texts import prompt_texts
 
-        voice = Voice.for_locale(script.locale)
-        values = dict(variables or {})
+        cache = self.prompt_cache(script.locale)
         rendered = 0
-        for key, template in script.prompt_templates():
-            texts = []
-            if "{value}" in template:
-                step = script.steps.get(key.split(".")[0])
-                labels = [label for _, label in (step.labels if step else ())]
-                texts = [_try_render(render, template, {**values, "value": v}) for v in labels]
-            else:
-                texts = [_try_render(render, template, values)]
-            for text in filter(None, texts):
-                if self.cache.cached(text, voice) is None:
-                    try:
-                        self.cache.render(text, voice)
-                        rendered += 1
-                    except SynthesisError as exc:  # the call still runs; the player retries
-                        log.error("prompt %s could not be rendered: %s", key, exc)
+        for key, text in prompt_texts(script, variables):
+            if cache.cached(text) is None:
+                try:
+                    cache.render(text)
+                    rendered += 1
+                except SynthesisError as exc:  # the call still runs; the player retries
+                    log.error("prompt %s could not be rendered: %s", key, exc)
         return rendered
 
     def close(self) -> None:
         self.recognition.close()
         self.executor.shutdown(wait=True)
-        self.cache.worker.close()
+        for cache in self.caches.values():
+            cache.close()
 
-
-def _try_render(render, template: str, variables: dict[str, Any]) -> str | None:
-    try:
-        text = render(template, variables)
-    except (KeyError, ValueError):
-        return None
-    return None if "{" in text else text

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from audio.synthesis import speak
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip_call import SipCall
-from bot.telephony.speech import synthesize
 
 FRAME_SECONDS = 0.02
 
@@ -87,7 +87,7 @@ class MachineDetector:
 
     async def leave_message(self, call: SipCall, locale: str) -> None:
         if self.message:
-            call.media.play(await synthesize(self.message, locale))
+            call.media.play(await speak(self.message, locale))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(call.media.drained(), 30)
         call.hangup()

@@ -1,4 +1,4 @@
-"""A call conversation without a recognizer: prompts spoken with espeak-ng, answers by
+"""A call conversation without a recognizer: prompts in the locale's voice, answers by
 keypad (RFC 4733). An escalation is an action for the runner (transfer or queue), seen by
 its observer on the session; this driver only speaks and listens. The fallback when no speech pipeline is configured, and the way the
 telephony tests drive the real dialog engine over real SIP/RTP."""
@@ -11,10 +11,10 @@ import logging
 from collections import deque
 from typing import Any
 
+from audio.synthesis import speak
 from bot.calls import CallRequest
 from bot.dialog.events import Action, CallRecord, Dtmf, End, HangUp, Listen, NoInput, Say
 from bot.telephony.sip_call import SipCall
-from bot.telephony.speech import synthesize
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ async def _say(call: SipCall, say: Say, locale: str, keys: Keys) -> None:
     if call.ended.is_set() or (say.barge_in and keys.pending):
         return
     try:
-        pcm = await synthesize(say.text, locale)
+        pcm = await speak(say.text, locale)
     except RuntimeError as exc:
         log.error("prompt %s could not be spoken: %s", say.key, exc)
         return

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from audio.synthesis import speak
 from bot.calls import CallRequest, CallResult, NetworkOutcome
 from bot.config import Config
 from bot.privacy import mask_phone
@@ -34,7 +35,6 @@ from bot.telephony.runner import Converse, converse_and_escalate
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip import InboundHandler, SipEndpoint
 from bot.telephony.sip_call import SipCall
-from bot.telephony.speech import synthesize
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def inbound_handler(
             log.info("callback from unknown number %s: self-identification", mask_phone(call.remote_number))
             lang = script.locale.split("-")[0]
             text = (settings.unknown_caller_message or UNKNOWN_CALLER.get(lang, UNKNOWN_CALLER["en"])).format(**variables)
-            call.media.play(await synthesize(text, script.locale))
+            call.media.play(await speak(text, script.locale))
             await call.media.drained()
             call.extra["unknown_caller"] = True
             return

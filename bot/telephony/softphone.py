@@ -1,5 +1,6 @@
 """The scripted resident: a SIP user agent that answers calls and, after each bot prompt
-ends, gives the next answer of its script (espeak-ng speech in the dialog's language, a
+ends, gives the next answer of its script (speech in the dialog's language, in its default voice:
+natural where installed (audio/synthesis.py), else espeak-ng; a
 key, silence, or hang-up). It records what it heard; it also accepts blind transfers."""
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from audio.synthesis import speak
 from bot.telephony.amd import rms
 from bot.telephony.sip import SipEndpoint
 from bot.telephony.sip_call import SipCall
-from bot.telephony.speech import synthesize
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class Resident:
             elif answer.kind == "dtmf":
                 call.media.send_dtmf(answer.value)
             elif answer.kind == "speech":
-                call.media.play(await synthesize(answer.value, self.locale))
+                call.media.play(await speak(answer.value, self.locale))
                 await call.media.drained()
                 state["quiet_since"] = time.monotonic()
         heard.end_reason = call.end_reason

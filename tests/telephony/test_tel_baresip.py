@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from sip_peers import REPO, Baresip, silent_wav
 
+from audio.synthesis import speak
 from bot.calls import CallRequest, NetworkOutcome
 from bot.dialog.script import load_script
 from bot.telephony.amd import rms
 from bot.telephony.runner import SipCallRunner
 from bot.telephony.service import inbound_handler
 from bot.telephony.settings import TelephonySettings
-from bot.telephony.speech import synthesize
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 SCRIPT = REPO / "tests" / "telephony" / "fixtures" / "short.en-US.yaml"  # the real script, short greeting
@@ -42,8 +42,8 @@ async def test_veribot_calls_baresip_greeting_recorded_whole_and_dtmf_answers(ma
         turns = []
         request = CallRequest("t-3", f"sip:callee@127.0.0.1:{phone.sip_port}", {"name": "Li Lei"}, script,
                               variables=AGENCY, on_turn=turns.append)
-        greeting = await synthesize(script.steps["greeting"].say.format(**AGENCY), "en-US")
-        identity = await synthesize("Am I speaking with Li Lei?", "en-US")
+        greeting = await speak(script.steps["greeting"].say.format(**AGENCY), "en-US")
+        identity = await speak("Am I speaking with Li Lei?", "en-US")
         bot = await make_endpoint()
         call = asyncio.ensure_future(SipCallRunner(bot).run(request))
         await phone.wait_event("CALL_ESTABLISHED")

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sip_peers import REPO, free_udp_port, run_sipp, scenario, start_sipp
 
+from audio.synthesis import speak
 from bot.calls import CallRequest, NetworkOutcome
 from bot.dialog.script import load_script
 from bot.telephony.pcap import rtp_packets, write_pcap
 from bot.telephony.runner import SipCallRunner
 from bot.telephony.service import inbound_handler
 from bot.telephony.settings import Secret
-from bot.telephony.speech import synthesize
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 SCRIPT = REPO / "dialogs" / "verification.en-US.yaml"
@@ -110,7 +110,7 @@ async def test_digest_authentication_towards_the_trunk(make_endpoint, tmp_path: 
 
 
 async def test_forty_inbound_calls_twenty_at_once_with_speech_and_dtmf(make_endpoint, tmp_path: Path) -> None:
-    speech = await synthesize("hello, yes it is me", "en-US")
+    speech = await speak("hello, yes it is me", "en-US")
     pcap = write_pcap(tmp_path / "caller.pcap", rtp_packets([b"\x00" * 16000, speech, "1", b"\x00" * 8000]))
     records = []
     handler = inbound_handler(

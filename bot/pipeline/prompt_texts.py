@@ -1,0 +1,33 @@
+"""Every prompt text a script can say to one person: what the pipeline pre-renders before a
+call and what `veribot prompts render` writes out. Confirmation prompts (`{value}`) are
+expanded for each labelled value of their step; a template naming a variable nobody gave
+is left out (the player renders it when the call says it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.dialog.script import render
+
+
+def prompt_texts(script: Any, variables: dict[str, Any] | None = None) -> list[tuple[str, str]]:
+    """(key, text) of every prompt of `script` that `variables` can fill, in script order."""
+    values = dict(variables or {})
+    out: list[tuple[str, str]] = []
+    for key, template in script.prompt_templates():
+        if "{value}" in template:
+            step = script.steps.get(key.split(".")[0])
+            labels = [label for _, label in (step.labels if step else ())]
+            texts = [_try_render(template, {**values, "value": v}) for v in labels]
+        else:
+            texts = [_try_render(template, values)]
+        out += [(key, text) for text in texts if text]
+    return out
+
+
+def _try_render(template: str, variables: dict[str, Any]) -> str | None:
+    try:
+        text = render(template, variables)
+    except (KeyError, ValueError):
+        return None
+    return None if "{" in text else text
