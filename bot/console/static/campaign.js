@@ -7,7 +7,11 @@
 
   function show(data) {
     const n = data.counts;
-    document.getElementById("camp-status").textContent = data.status;
+    document.getElementById("camp-status").textContent = data.status_label || data.status;
+    const why = document.getElementById("why-text");
+    if (why && data.why) { why.textContent = data.why; why.className = data.dialling ? "notice" : "warn"; }
+    const lines = document.getElementById("n-in_call");
+    if (lines) lines.textContent = n.in_call;
     for (const k of ["done", "people"]) document.getElementById(k).textContent = n[k];
     for (const k of ["completed", "escalated", "pending", "in_progress", "failed"]) {
       document.getElementById(`n-${k}`).textContent = n[k];
