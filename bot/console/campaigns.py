@@ -137,13 +137,13 @@ def explain(s: Session, camp: Campaign, n: dict[str, Any], now: datetime | None 
         return Why(N_("Nobody to call: upload a list of people."), {})
     if n["pending"] == 0 and n["in_progress"] == 0:
         return Why(N_("Finished: everyone has been called."), {})
+    failure = _trunk_failure(s, camp)
+    if failure:
+        return Why(N_("Calls cannot be placed: no SIP trunk is configured ([telephony] trunk in config.toml)."), {})
     if not window.allows(now):
         opens = window.next_open(now)
         return Why(N_("Outside the calling window (%(start)s–%(end)s, %(zone)s): calls resume at %(time)s."),
                    {**win, "time": local_time(opens, camp.timezone)}, next_call=opens)
-    failure = _trunk_failure(s, camp)
-    if failure:
-        return Why(N_("Calls cannot be placed: no SIP trunk is configured ([telephony] trunk in config.toml)."), {})
     due = s.exec(select(func.count()).select_from(Person).where(
         Person.campaign_id == camp.id, Person.state == PersonState.PENDING,
         or_(col(Person.next_attempt_at).is_(None), col(Person.next_attempt_at) <= now))).one()
