@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from aiohttp import web
 
 from bot.console import (
@@ -123,7 +124,8 @@ def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
     _ = i18n.translations(locale).gettext
     env.filters["mask"] = lambda phone: mask_phone(phone or "")
-    env.filters["when"] = lambda t, tz=None, seconds=False: i18n.local_time(t, tz or zone, seconds)
+    env.filters["when"] = lambda t, tz=None, seconds=False: markupsafe.Markup('<span class="t">%s</span>') % (
+        i18n.local_time(t, tz or zone, seconds))
     env.filters["word"] = lambda value: labels.word(value, _)
     env.globals["static"] = static_url
     env.globals["msg"] = _  # a message for the page's scripts: translated, not %-formatted

@@ -157,6 +157,18 @@ class Labeller:
         return out
 
 
+# fixed messages of a rejected upload (bot.campaigns.people), shown translated when they match
+UPLOAD_MESSAGES = (
+    N_("phone is empty"), N_("phone is not a telephone number"), N_("phone is not a valid number"),
+    N_("name is empty"), N_("priority must be 1 (most urgent) to 9"), N_("file: empty"),
+)
+
+# fixed messages of a refused account (bot.console.auth), likewise
+ACCOUNT_MESSAGES = (
+    N_("username: 2-64 characters of a-z, 0-9, '.', '_' or '-'"), N_("password: at least 10 characters"),
+    N_("password: at most 1024 characters"), N_("set-up is already done: an account exists"), N_("no such user"),
+)
+
 INTENTS: dict[str, str] = {
     "who": N_("asked who is calling"), "repeat": N_("asked to repeat"), "refuse": N_("refused"),
     "human": N_("asked for a person"), "wrong_number": N_("said wrong number"),

@@ -62,7 +62,7 @@ def dashboard(s: Session, campaign_id: int | None = None, hours: int = 24,
         return round(sum(people_by_state.get(st, 0) for st in states) / people, 3) if people else 0.0
 
     return {
-        "hours": [b.astimezone(local).strftime("%H:00") for b in buckets],
+        "hours": [_label(b.astimezone(local), i == 0) for i, b in enumerate(buckets)],
         "calls_per_hour": [per_hour.get(_hour(b), 0) for b in buckets],
         "ended_calls": total,
         "rates": {"completion": rate("completed"), "escalation": rate("escalated"),
@@ -81,6 +81,11 @@ def _latest_per_person(s: Session, scoped: Any, slot: str) -> dict[int, str]:
     rows = s.exec(scoped(select(Result.person_id, Result.value).where(Result.slot == slot)
                          .order_by(col(Result.id)), Result)).all()
     return {person: str(value) for person, value in rows if value is not None}
+
+
+def _label(t: datetime, first: bool) -> str:
+    """`15:00`; the first hour and each midnight carry the date (`12-05 00:00`)."""
+    return t.strftime("%m-%d %H:00" if first or t.hour == 0 else "%H:00")
 
 
 def _hour(t: datetime) -> str:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.console import dialogs
 from bot.console.context import console
-from bot.console.labels import N_, word
+from bot.console.labels import N_, Labeller, word
 from bot.console.page import audit_event, db, gettext, labeller, render, require
 from bot.console.simulator import ChatError
 from storage.models import Role
@@ -90,12 +90,27 @@ async def simulate_answer(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, **_labelled(request, state)})
 
 
+SYSTEM_LINES = {"listen": N_("Listening: %(step)s"), "escalate": N_("Escalated to an operator (%(reason)s) at %(step)s"),
+                "end": N_("Call ended: %(outcome)s")}
+
+
+def _line(labels: Labeller, line: dict[str, Any]) -> dict[str, Any]:
+    """A simulator system line in the reader's language (the engine's own words otherwise)."""
+    event = line.get("event")
+    if event not in SYSTEM_LINES:
+        return line
+    params = {"step": labels.step(line.get("step")), "reason": word(line.get("reason"), labels._),
+              "outcome": word(line.get("outcome"), labels._)}
+    return {**line, "text": labels._(SYSTEM_LINES[event]) % params}
+
+
 def _labelled(request: web.Request, state: dict[str, Any]) -> dict[str, Any]:
     """The chat state, and for a finished call its outcome and slots in the reader's language."""
+    labels = labeller(request)
+    state = {**state, "lines": [_line(labels, line) for line in state.get("lines", [])]}
     record = state.get("record")
     if not record:
         return state
-    labels = labeller(request)
     slots = {k: [labels.slot(k), labels.value(k, v)] for k, v in (record.get("slots") or {}).items()}
     return {**state, "labels": {"outcome": word(record.get("outcome"), labels._), "slots": slots}}
 

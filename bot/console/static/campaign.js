@@ -1,6 +1,12 @@
 // Campaign page: progress refreshes every few seconds while the page is open.
 "use strict";
 (function () {
+  // the file picker's own words follow the page's language, not the browser's
+  const file = document.getElementById("people-file");
+  if (file) file.addEventListener("change", () => {
+    if (file.files.length) document.getElementById("file-name").textContent = file.files[0].name;
+  });
+
   const box = document.getElementById("progress");
   if (!box) return;
   const bar = document.getElementById("progress-bar");
