@@ -8,16 +8,26 @@ database's thread, so the loop keeps serving the live queue and the dialer while
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from aiohttp import web
 
-from bot.console import auth, views_accounts, views_admin, views_campaigns, views_cases, views_dialogs
-from bot.console.context import CONSOLE, USER, Console
-from bot.console.page import render, session_user
+from bot.console import (
+    auth,
+    i18n,
+    labels,
+    views_accounts,
+    views_admin,
+    views_campaigns,
+    views_cases,
+    views_dialogs,
+)
+from bot.console.context import CONSOLE, USER, Console, console
+from bot.console.page import gettext, locale, render, session_user
 from bot.console.security import Handler, apply_headers, csrf_middleware
 from bot.console.settings import ConsoleSettings
 from bot.privacy import mask_phone
@@ -26,7 +36,7 @@ from storage.db import Database
 log = logging.getLogger("veribot.console")
 
 HERE = Path(__file__).parent
-PUBLIC_PATHS = ("/login", "/setup", "/static/", "/healthz", "/favicon.ico")
+PUBLIC_PATHS = ("/login", "/setup", "/static/", "/healthz", "/favicon.ico", "/lang/")
 
 
 @web.middleware
@@ -42,11 +52,28 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPException as exc:
         if exc.status in (403, 404) and "text/html" in request.headers.get("Accept", ""):
-            return render(request, "error.html", status=exc.status, message=exc.text or exc.reason)
+            message = gettext(request)(exc.text or exc.reason or "")
+            return render(request, "error.html", status=exc.status, message=message)
         raise
+    if not response.prepared:
+        response.headers.setdefault("Content-Language", locale(request))
+        response.headers["Vary"] = "Accept-Language, Cookie"
+    return response
+
+
+async def choose_language(request: web.Request) -> web.Response:
+    """The header's language link: remember the choice in a cookie (a year), back to the page."""
+    chosen = request.match_info["locale"]
+    target = request.query.get("next", "/")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = web.HTTPSeeOther(target)
+    response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 24 * 3600, path="/", samesite="Lax",
+                        httponly=True, secure=console(request).settings.secure_cookies)
+    raise response
 
 
 def build_app(database: Database, settings: ConsoleSettings | None = None, *, dialogs_dir: Path | None = None,
@@ -58,15 +85,9 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
         middlewares=[error_middleware, session_middleware, csrf_middleware],
     )
     app.on_response_prepare.append(apply_headers)
-    jinja = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-        undefined=jinja2.StrictUndefined,
-    )
-    jinja.filters["mask"] = lambda phone: mask_phone(phone or "")
-    jinja.filters["utc"] = format_utc
     static = app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
-    jinja.globals["static"] = lambda name: str(static.url_for(filename=name))
+    zone = str((campaigns_config or {}).get("timezone") or i18n.DEFAULT_ZONE)
+    jinja = {loc: templates(loc, lambda name: str(static.url_for(filename=name)), zone) for loc in i18n.LOCALES}
     app[CONSOLE] = Console(
         database=database, settings=settings, jinja=jinja,
         dialogs_dir=dialogs_dir or Path("dialogs"), var_dir=var_dir or Path("var"),
@@ -76,6 +97,7 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
     )
     for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin):
         module.setup(app)
+    app.router.add_get(r"/lang/{locale:zh-CN|en-US}", choose_language)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/favicon.ico", no_icon)
     return app
@@ -89,9 +111,24 @@ async def no_icon(_request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def format_utc(t: datetime | None) -> str:
-    if t is None:
-        return ""
-    if t.tzinfo is not None:
-        t = t.astimezone(UTC)
-    return t.strftime("%Y-%m-%d %H:%M:%S")
+def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja2.Environment:
+    """The page templates in one language: `{% trans %}`/`_()` from that locale's catalog;
+    `|when(tz)` shows a UTC time in a zone (the console's `[campaigns] timezone` by default)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}  # Chinese as written
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    _ = i18n.translations(locale).gettext
+    env.filters["mask"] = lambda phone: mask_phone(phone or "")
+    env.filters["when"] = lambda t, tz=None, seconds=False: markupsafe.Markup('<span class="t">%s</span>') % (
+        i18n.local_time(t, tz or zone, seconds))
+    env.filters["word"] = lambda value: labels.word(value, _)
+    env.globals["static"] = static_url
+    env.globals["msg"] = _  # a message for the page's scripts: translated, not %-formatted
+    env.globals["zone"] = lambda tz=None: i18n.zone_label(tz or zone)
+    env.globals["default_zone"] = zone
+    return env

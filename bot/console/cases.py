@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
+from bot.console.labels import N_
 from storage.models import (
     Attempt,
     Campaign,
@@ -42,11 +43,14 @@ SLOTS: dict[str, tuple[str, ...] | None] = {
 
 
 class CaseError(ValueError):
-    """A refused case action; `code` is stable for the UI."""
+    """A refused case action; `code` is stable for the UI, `msgid % params` is the English
+    message (the console shows its translation)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, msgid: str, **params: Any) -> None:
+        super().__init__(msgid % params if params else msgid)
         self.code = code
+        self.msgid = msgid
+        self.params = params
 
 
 class Resolution(StrEnum):
@@ -55,24 +59,26 @@ class Resolution(StrEnum):
 
 
 def queue(s: Session, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Open and claimed cases, most urgent first (priority, then age). No personal data."""
+    """Open and claimed cases, most urgent first (priority, then age), with the person's name
+    and risk category for the operators who work them; never a phone number or address."""
     now = now or utcnow()
     q = (
-        select(Escalation, Campaign.name, User.username)
+        select(Escalation, Campaign.name, User.username, Person.name, Person.risk_category)
         .join(Campaign, col(Campaign.id) == Escalation.campaign_id)
+        .join(Person, col(Person.id) == Escalation.person_id)
         .join(User, col(User.id) == Escalation.claimed_by, isouter=True)
         .where(col(Escalation.status).in_([EscalationStatus.OPEN, EscalationStatus.CLAIMED]))
         .order_by(col(Escalation.priority), col(Escalation.created_at), col(Escalation.id))
         .limit(500)
     )
     rows = []
-    for esc, campaign, claimer in s.exec(q).all():
+    for esc, campaign, claimer, name, risk in s.exec(q).all():
         live = esc.status == EscalationStatus.CLAIMED and esc.claim_expires_at and esc.claim_expires_at > now
         rows.append({
             "id": esc.id, "priority": esc.priority, "reason": esc.reason, "step": esc.step or "",
             "campaign": campaign, "created_at": esc.created_at.isoformat(timespec="seconds") + "Z",
             "age_minutes": int((now - esc.created_at).total_seconds() // 60),
-            "claimed_by": claimer if live else None,
+            "claimed_by": claimer if live else None, "name": name, "risk_category": risk,
         })
     return rows
 
@@ -97,10 +103,10 @@ def claim(s: Session, case_id: int, user_id: int, minutes: float, now: datetime 
         return
     esc = s.get(Escalation, case_id)
     if esc is None:
-        raise CaseError("missing", "no such case")
+        raise CaseError("missing", N_("no such case"))
     if esc.status in (EscalationStatus.RESOLVED, EscalationStatus.RETURNED_TO_BOT):
-        raise CaseError("closed", "this case is already closed")
-    raise CaseError("taken", "another operator holds this case")
+        raise CaseError("closed", N_("this case is already closed"))
+    raise CaseError("taken", N_("another operator holds this case"))
 
 
 def holder(s: Session, case_id: int, now: datetime | None = None) -> int | None:
@@ -108,7 +114,7 @@ def holder(s: Session, case_id: int, now: datetime | None = None) -> int | None:
     now = now or utcnow()
     esc = s.get(Escalation, case_id)
     if esc is None:
-        raise CaseError("missing", "no such case")
+        raise CaseError("missing", N_("no such case"))
     if esc.status == EscalationStatus.CLAIMED and esc.claim_expires_at and esc.claim_expires_at > now:
         return esc.claimed_by
     return None
@@ -130,7 +136,7 @@ class CaseView:
 def load_case(s: Session, case_id: int) -> CaseView:
     esc = s.get(Escalation, case_id)
     if esc is None:
-        raise CaseError("missing", "no such case")
+        raise CaseError("missing", N_("no such case"))
     person = s.get(Person, esc.person_id)
     attempt = s.get(Attempt, esc.attempt_id)
     campaign = s.get(Campaign, esc.campaign_id)
@@ -160,16 +166,35 @@ def parse_slots(form: dict[str, str]) -> dict[str, Any]:
         if not raw:
             continue
         if allowed is not None and raw not in allowed:
-            raise CaseError("bad_value", f"{slot}: must be one of {', '.join(allowed)}")
+            raise CaseError("bad_value", N_("%(slot)s: choose one of the offered answers"), slot=slot)
         if slot == "nat_count":
             if not raw.isdigit() or int(raw) > 1000:
-                raise CaseError("bad_value", "nat_count: a whole number 0-1000")
+                raise CaseError("bad_value", N_("%(slot)s: a whole number from 0 to 1000"), slot=slot)
             out[slot] = int(raw)
         elif slot == "residence":
             out[slot] = {"raw": raw[:500]}
         else:
             out[slot] = raw
     return out
+
+
+def changed_only(entered: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The entered values that differ from what the case already holds: a field the operator
+    left as it was is not a correction (an address keeps its parsed province and district)."""
+    out = {}
+    for slot, value in entered.items():
+        now = current.get(slot)
+        if isinstance(value, dict) and isinstance(now, dict) and value.get("raw") == now.get("raw"):
+            continue
+        if value == now or (now is not None and str(value) == str(now)):
+            continue
+        out[slot] = value
+    return out
+
+
+def notice_missing(slots: dict[str, Any]) -> bool:
+    """True when the prevention notice was not acknowledged (closing then needs a reason)."""
+    return slots.get("notice_ack") not in ("yes", True)
 
 
 def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note: str,
@@ -185,7 +210,7 @@ def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note:
             .values(status=status, resolution=slots or None, note=note[:4000], resolved_by=user_id,
                     resolved_at=now, claim_expires_at=None))
     if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
-        raise CaseError("not_holder", "claim this case before resolving it")
+        raise CaseError("not_holder", N_("claim this case before resolving it"))
     esc = s.get(Escalation, case_id)
     assert esc is not None
     for slot, value in slots.items():

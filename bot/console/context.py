@@ -20,19 +20,21 @@ from storage.db import Database
 class Console:
     database: Database
     settings: ConsoleSettings
-    jinja: jinja2.Environment
+    jinja: dict[str, jinja2.Environment]  # one per locale (bot.console.i18n.LOCALES)
     dialogs_dir: Path
     var_dir: Path
     variables: dict[str, str]
     throttle: LoginThrottle
     campaigns_config: dict[str, Any] = field(default_factory=dict)  # [campaigns]: defaults, region, columns
     simulator: Simulator = field(default_factory=Simulator)
+    recent_plays: dict[tuple[int, int], float] = field(default_factory=dict)  # (user, turn) -> monotonic
     results_outbox: bool = False  # [webhook] configured: operators' resolutions are pushed too
 
 
 CONSOLE: web.AppKey[Console] = web.AppKey("console", Console)
 USER: web.RequestKey[SessionUser | None] = web.RequestKey("user", SessionUser)  # type: ignore[arg-type]
 PRE_CSRF: web.RequestKey[str] = web.RequestKey("pre_csrf", str)
+LOCALE: web.RequestKey[str] = web.RequestKey("locale", str)  # zh-CN | en-US
 
 
 def console(request: web.Request) -> Console:

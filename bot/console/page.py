@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.console import audit, auth
-from bot.console.context import PRE_CSRF, USER, console
+from bot.console import audit, auth, i18n
+from bot.console.context import LOCALE, PRE_CSRF, USER, console
+from bot.console.labels import Labeller, ScriptLabels
 from bot.console.security import SESSION_COOKIE
 
 log = logging.getLogger("veribot.console")
@@ -52,10 +53,30 @@ async def require(request: web.Request, *roles: str) -> auth.SessionUser:
     return user
 
 
+def locale(request: web.Request) -> str:
+    """zh-CN or en-US: the user's choice (cookie), else the browser's Accept-Language, else zh-CN."""
+    if LOCALE not in request:
+        request[LOCALE] = i18n.negotiate(request.headers.get("Accept-Language", ""),
+                                         request.cookies.get(i18n.LANG_COOKIE, ""))
+    return request[LOCALE]
+
+
+def gettext(request: web.Request) -> Callable[[str], str]:
+    """The request's translation function, for messages built in Python."""
+    return i18n.translations(locale(request)).gettext
+
+
+def labeller(request: web.Request, script: ScriptLabels | None = None) -> Labeller:
+    return Labeller(gettext(request), locale(request), script or ScriptLabels())
+
+
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     user = request.get(USER)
-    html = console(request).jinja.get_template(template).render(
-        user=user, csrf=user.csrf if user else request.get(PRE_CSRF, ""), path=request.path, **context
+    loc = locale(request)
+    context.setdefault("labels", labeller(request))
+    html = console(request).jinja[loc].get_template(template).render(
+        user=user, csrf=user.csrf if user else request.get(PRE_CSRF, ""), path=request.path, lang=loc,
+        **context
     )
     return web.Response(text=html, status=status, content_type="text/html")
 

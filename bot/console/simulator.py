@@ -29,11 +29,13 @@ def describe(actions: list[Action]) -> list[dict[str, Any]]:
         if isinstance(a, Say):
             out.append({"who": "bot", "text": a.text})
         elif isinstance(a, Listen):
-            out.append({"who": "system", "text": f"listening: {a.step} (expects {a.expect})"})
+            out.append({"who": "system", "text": f"listening: {a.step} (expects {a.expect})",
+                        "event": "listen", "step": a.step})
         elif isinstance(a, Escalate):
-            out.append({"who": "system", "text": f"escalated: {a.reason} at {a.step}"})
+            out.append({"who": "system", "text": f"escalated: {a.reason} at {a.step}",
+                        "event": "escalate", "step": a.step, "reason": a.reason})
         elif isinstance(a, End):
-            out.append({"who": "system", "text": f"call ended: {a.outcome}"})
+            out.append({"who": "system", "text": f"call ended: {a.outcome}", "event": "end", "outcome": a.outcome})
     return out
 
 

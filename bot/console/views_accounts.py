@@ -9,7 +9,8 @@ from aiohttp import web
 
 from bot.console import audit, auth
 from bot.console.context import PRE_CSRF, console
-from bot.console.page import audit_event, client, current_user, db, render, require
+from bot.console.labels import N_
+from bot.console.page import audit_event, client, current_user, db, gettext, render, require
 from bot.console.security import PRE_CSRF_COOKIE, SESSION_COOKIE, set_cookie
 from storage.models import Role
 
@@ -53,13 +54,13 @@ async def login_submit(request: web.Request) -> web.Response:
         log.warning("login throttled from %s", source)
         await audit_event(request, "login.throttled", "user", "", detail="too many failures")
         return _anonymous_form(request, "login.html", status=429,
-                               error="Too many failed attempts. Wait a few minutes and try again.")
+                               error=gettext(request)(N_("Too many failed attempts. Wait a few minutes and try again.")))
     user = await db(request, auth.verify_login, username, password)
     if user is None or user.id is None:
         throttle.failed(username, source)
         log.warning("failed login from %s", source)
         await audit_event(request, "login.failed", "user", "", detail="bad credentials")
-        return _anonymous_form(request, "login.html", status=401, error="Wrong username or password.")
+        return _anonymous_form(request, "login.html", status=401, error=gettext(request)(N_("Wrong username or password.")))
     throttle.succeeded(username)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
@@ -90,11 +91,11 @@ async def setup_submit(request: web.Request) -> web.Response:
     username = str(form.get("username", ""))
     password = str(form.get("password", ""))
     if password != str(form.get("password2", "")):
-        return _anonymous_form(request, "setup.html", status=400, error="The two passwords differ.")
+        return _anonymous_form(request, "setup.html", status=400, error=gettext(request)(N_("The two passwords differ.")))
     try:
         user = await db(request, auth.add_user, username, Role.ADMIN, password, only_if_none=True)
     except auth.AccountError as exc:
-        return _anonymous_form(request, "setup.html", status=400, error=str(exc))
+        return _anonymous_form(request, "setup.html", status=400, error=gettext(request)(str(exc)))
     assert user.id is not None
     token = await db(request, auth.start_session, user.id, client(request))
     await db(request, audit.record, user.username, "setup.admin_created", "user", user.id, client(request))
@@ -104,7 +105,7 @@ async def setup_submit(request: web.Request) -> web.Response:
 async def users_page(request: web.Request) -> web.Response:
     await require(request, Role.ADMIN)
     users = await db(request, auth.list_users)
-    return render(request, "users.html", users=users, roles=list(Role), error="")
+    return render(request, "users.html", users=users, roles=list(Role), error="", form={"role": Role.OPERATOR})
 
 
 async def users_add(request: web.Request) -> web.Response:
@@ -115,7 +116,8 @@ async def users_add(request: web.Request) -> web.Response:
                         str(form.get("password", "")))
     except auth.AccountError as exc:
         users = await db(request, auth.list_users)
-        return render(request, "users.html", status=400, users=users, roles=list(Role), error=str(exc))
+        return render(request, "users.html", status=400, users=users, roles=list(Role),
+                      error=gettext(request)(str(exc)), form={k: str(v) for k, v in form.items() if k != "password"})
     await audit_event(request, "user.add", "user", user.id or "", detail=f"role={user.role}")
     raise web.HTTPSeeOther("/users")
 
@@ -126,7 +128,7 @@ async def users_toggle(request: web.Request) -> web.Response:
     form = await request.post()
     disable = form.get("disabled") == "1"
     if disable and user_id == admin.id:
-        raise web.HTTPBadRequest(text="you cannot disable your own account")
+        raise web.HTTPBadRequest(text=gettext(request)(N_("you cannot disable your own account")))
     try:
         await db(request, auth.set_disabled, user_id, disable)
     except auth.AccountError as exc:

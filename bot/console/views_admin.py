@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 from sqlmodel import Session, select
 
 from bot.console import audit, stats
-from bot.console.page import current_user, db, render, require
+from bot.console.context import console
+from bot.console.i18n import DEFAULT_ZONE, zone
+from bot.console.labels import N_, word
+from bot.console.page import current_user, db, gettext, labeller, render, require
 from storage.models import Campaign, Role
 
 
@@ -21,44 +25,63 @@ def _campaign_id(request: web.Request) -> int | None:
     if not raw:
         return None
     if not raw.isdigit():
-        raise web.HTTPBadRequest(text="campaign must be a campaign id")
+        raise web.HTTPBadRequest(text=gettext(request)(N_("campaign must be a campaign id")))
     return int(raw)
+
+
+def _zone(request: web.Request) -> str:
+    return str(console(request).campaigns_config.get("timezone") or DEFAULT_ZONE)
+
+
+async def _figures(request: web.Request) -> dict[str, Any]:
+    """The dashboard figures, with a label in the reader's language for every key shown."""
+    figures = await db(request, stats.dashboard, _campaign_id(request), tz=_zone(request))
+    labels = labeller(request)
+    keys = {*figures["outcomes"], *figures["escalation_reasons"]}
+    figures["labels"] = {k: word(k, labels._) for k in keys}
+    figures["labels"].update({k: labels.value("health_code", k) for k in figures["health_codes"]})
+    return figures
 
 
 async def dashboard_page(request: web.Request) -> web.Response:
     current_user(request)
     campaigns = await db(request, _campaigns)
-    figures = await db(request, stats.dashboard, _campaign_id(request))
     return render(request, "dashboard.html", campaigns=campaigns, selected=_campaign_id(request),
-                  figures=figures)
+                  figures=await _figures(request))
 
 
 async def dashboard_json(request: web.Request) -> web.Response:
     current_user(request)
-    return web.json_response(await db(request, stats.dashboard, _campaign_id(request)))
+    return web.json_response(await _figures(request))
 
 
-def _date(value: str, field: str) -> datetime | None:
+def _date(value: str, tz: str, end: bool = False) -> datetime | None:
+    """A yyyy-mm-dd (or yyyy-mm-ddTHH:MM) in the console's zone, as UTC; `end`: the day's end."""
     if not value:
         return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text=f"{field}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
+    t = datetime.fromisoformat(value)  # ValueError: the caller says how to write it
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=zone(tz))
+    if end and len(value) == 10:
+        t += timedelta(days=1)
+    return t.astimezone(UTC)
 
 
 async def audit_page(request: web.Request) -> web.Response:
     await require(request, Role.ADMIN)
     q = request.query
-    since, until = _date(q.get("since", ""), "since"), _date(q.get("until", ""), "until")
+    tz = _zone(request)
+    try:
+        since, until = _date(q.get("since", ""), tz), _date(q.get("until", ""), tz, end=True)
+    except ValueError:
+        return render(request, "audit.html", status=400, rows=[], query=dict(q),
+                      error=gettext(request)(N_("Write dates as yyyy-mm-dd.")))
     f = audit.AuditFilter(
         actor=q.get("actor", "")[:100], action=q.get("action", "")[:100],
-        target_type=q.get("target_type", "")[:50],
-        since=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
-        until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
+        target_type=q.get("target_type", "")[:50], since=since, until=until,
     )
     rows = await db(request, audit.search, f)
-    return render(request, "audit.html", rows=rows, query=dict(q))
+    return render(request, "audit.html", rows=rows, query=dict(q), error="")
 
 
 def setup(app: web.Application) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 from aiohttp import web
 
@@ -12,7 +13,9 @@ from bot.campaigns.export import collect, write_csv
 from bot.console import campaigns as camps
 from bot.console import people_upload
 from bot.console.context import console
-from bot.console.page import audit_event, client, db, render, require
+from bot.console.labels import N_, word
+from bot.console.page import audit_event, client, db, gettext, labeller, render, require
+from bot.console.scripts import script_labels
 from storage.models import Campaign, PersonState, Role
 
 log = logging.getLogger("veribot.console.campaigns")
@@ -48,13 +51,26 @@ async def create(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/campaigns/{camp.id}")
 
 
+ACTION_LABELS = {"start": N_("Start"), "pause": N_("Pause"), "resume": N_("Resume"), "cancel": N_("Cancel")}
+
+
+def _why(request: web.Request, why: camps.Why) -> dict[str, Any]:
+    _ = gettext(request)
+    return {"text": _(why.msgid) % why.params, "dialling": why.dialling, "next_call": why.next_call}
+
+
 async def detail_page(request: web.Request, upload: people_upload.UploadReport | None = None,
                       error: str = "", status: int = 200) -> web.Response:
     await require(request, Role.ADMIN)
     camp = await _campaign(request)
     counts = await db(request, camps.counts, camp)
+    why = await db(request, camps.explain, camp, counts)
+    attempts = await db(request, camps.latest_attempts, _id(request))
+    _ = gettext(request)
     return render(request, "campaign.html", status=status, camp=camp, counts=counts, upload=upload,
-                  error=error, actions=camps.TRANSITIONS)
+                  error=error, actions=camps.TRANSITIONS, why=_why(request, why), attempts=attempts,
+                  action_labels={k: _(v) for k, v in ACTION_LABELS.items()},
+                  reason=lambda a: camps.failure_reason(a, _))
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -89,7 +105,13 @@ async def progress_json(request: web.Request) -> web.Response:
     await require(request, Role.ADMIN)
     camp = await _campaign(request)
     counts = await db(request, camps.counts, camp)
-    return web.json_response({"status": camp.status, "counts": counts})
+    why = _why(request, await db(request, camps.explain, camp, counts))
+    return web.json_response({"status": camp.status, "status_label": word(camp.status, gettext(request)),
+                              "why": why["text"], "dialling": why["dialling"], "counts": counts})
+
+
+async def _script_labels(request: web.Request, camp: Campaign) -> Any:
+    return await db(request, script_labels, camp, None, None, console(request).dialogs_dir)
 
 
 def _filter(request: web.Request) -> camps.ResultFilter:
@@ -113,8 +135,9 @@ async def results_page(request: web.Request) -> web.Response:
     rows = await db(request, camps.results, _id(request), f)
     await audit_event(request, "campaign.results_view", "campaign", camp.id or "",
                       detail=f"state={f.state} health_code={f.health_code} offset={f.offset} rows={len(rows)}")
+    script = await _script_labels(request, camp)
     return render(request, "results.html", camp=camp, rows=rows, f=f, slots=camps.RESULT_SLOTS,
-                  states=camps.states(), page=camps.PAGE, cell=camps.cell)
+                  states=camps.states(), page=camps.PAGE, labels=labeller(request, script))
 
 
 async def export(request: web.Request) -> web.Response:

@@ -5,32 +5,43 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from typing import Any
 
 from aiohttp import web
 
 from bot.console import cases
 from bot.console.context import console
-from bot.console.page import audit_event, current_user, db, render, require, session_user
+from bot.console.labels import N_, word
+from bot.console.page import audit_event, current_user, db, gettext, labeller, render, require, session_user
+from bot.console.scripts import script_labels
 from storage.models import Role
 
 log = logging.getLogger("veribot.console.cases")
 WORKERS = (Role.ADMIN, Role.OPERATOR)
 STREAM_POLL_SECONDS = 2.0
+PLAYBACK_SECONDS = 60.0
 
 
 def _case_id(request: web.Request) -> int:
     return int(request.match_info["case_id"])
 
 
+def _labelled(request: web.Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Queue rows with their reason and step in the reader's language."""
+    labels = labeller(request)
+    return [{**r, "reason_label": word(r["reason"], labels._), "step_label": labels.step(r["step"])} for r in rows]
+
+
 async def queue_page(request: web.Request) -> web.Response:
     await require(request, *WORKERS)
-    rows = await db(request, cases.queue)
+    rows = _labelled(request, await db(request, cases.queue))
     return render(request, "queue.html", rows=rows)
 
 
 async def queue_json(request: web.Request) -> web.Response:
     await require(request, *WORKERS)
-    return web.json_response({"cases": await db(request, cases.queue)})
+    return web.json_response({"cases": _labelled(request, await db(request, cases.queue))})
 
 
 async def queue_stream(request: web.Request) -> web.StreamResponse:
@@ -43,7 +54,7 @@ async def queue_stream(request: web.Request) -> web.StreamResponse:
     last = None
     try:
         while await session_user(request, touch=False) is not None:
-            rows = await db(request, cases.queue)
+            rows = _labelled(request, await db(request, cases.queue))
             body = json.dumps({"cases": rows}, ensure_ascii=False)
             if body != last:
                 await response.write(f"event: queue\ndata: {body}\n\n".encode())
@@ -64,7 +75,7 @@ async def claim(request: web.Request) -> web.Response:
     except cases.CaseError as exc:
         await audit_event(request, f"case.claim_refused.{exc.code}", "escalation", case_id)
         status = 404 if exc.code == "missing" else 409
-        return web.json_response({"error": exc.code, "message": str(exc)}, status=status)
+        return web.json_response({"error": exc.code, "message": _message(request, exc)}, status=status)
     await audit_event(request, "case.claim", "escalation", case_id)
     return web.json_response({"ok": True, "url": f"/cases/{case_id}"})
 
@@ -75,34 +86,64 @@ async def _check_access(request: web.Request, case_id: int) -> None:
     try:
         held_by = await db(request, cases.holder, case_id)
     except cases.CaseError as exc:
-        raise web.HTTPNotFound(text=str(exc)) from exc
+        raise web.HTTPNotFound(text=_message(request, exc)) from exc
     if held_by is not None and held_by != user.id and user.role != Role.ADMIN:
         await audit_event(request, "denied.case", "escalation", case_id, detail="held by another operator")
         log.warning("denied case %s to user id %s: held by another operator", case_id, user.id)
-        raise web.HTTPForbidden(text="another operator holds this case")
+        raise web.HTTPForbidden(text=gettext(request)(N_("another operator holds this case")))
+
+
+def _message(request: web.Request, exc: cases.CaseError) -> str:
+    """A refused action's message in the reader's language, slots named by their labels."""
+    labels = labeller(request)
+    params = {k: labels.slot(v) if k == "slot" else v for k, v in exc.params.items()}
+    return labels._(exc.msgid) % params if params else labels._(exc.msgid)
+
+
+async def _case_page(request: web.Request, case_id: int, error: str = "", status: int = 200,
+                     form: dict[str, str] | None = None) -> web.Response:
+    view = await db(request, cases.load_case, case_id)
+    script = await db(request, script_labels, view.campaign, view.attempt.dialog_name,
+                      view.attempt.dialog_version, console(request).dialogs_dir)
+    return render(request, "case.html", status=status, case=view, slots=cases.SLOTS, error=error,
+                  form=form or {}, labels=labeller(request, script))
 
 
 async def case_page(request: web.Request) -> web.Response:
     case_id = _case_id(request)
     await _check_access(request, case_id)
-    view = await db(request, cases.load_case, case_id)
     await audit_event(request, "case.view", "escalation", case_id)
-    return render(request, "case.html", case=view, slots=cases.SLOTS, error="")
+    return await _case_page(request, case_id)
 
 
 async def resolve(request: web.Request) -> web.Response:
+    """Close the case or hand it back. Only fields the operator changed are corrections; a
+    form with a bad value comes back with everything as typed; closing a case whose
+    prevention notice was not acknowledged needs the reason in the note."""
     case_id = _case_id(request)
     await _check_access(request, case_id)
     user = current_user(request)
     form = {k: str(v) for k, v in (await request.post()).items()}
+    _ = gettext(request)
     try:
         how = cases.Resolution(form.get("action", ""))
-        slots = cases.parse_slots(form)
-        await db(request, cases.resolve, case_id, user.id, slots, form.get("note", ""), how,
+    except ValueError:
+        return await _case_page(request, case_id, _("Choose Close case or Hand back to the bot."), 400, form)
+    try:
+        entered = cases.parse_slots(form)
+        current = (await db(request, cases.load_case, case_id)).slots
+        slots = cases.changed_only(entered, current)
+        note = form.get("note", "").strip()
+        if how == cases.Resolution.CLOSE and cases.notice_missing({**current, **slots}):
+            reason = form.get("notice_reason", "").strip()
+            if not reason:
+                raise cases.CaseError("notice_reason", N_(
+                    "The prevention notice was not acknowledged: give the reason before closing the case."))
+            note = f"{note}\n[{_('notice not acknowledged')}] {reason}".strip()
+        await db(request, cases.resolve, case_id, user.id, slots, note, how,
                  outbox=console(request).results_outbox)
-    except (ValueError, cases.CaseError) as exc:
-        view = await db(request, cases.load_case, case_id)
-        return render(request, "case.html", status=400, case=view, slots=cases.SLOTS, error=str(exc))
+    except cases.CaseError as exc:
+        return await _case_page(request, case_id, _message(request, exc), 400, form)
     await audit_event(request, f"case.{how.value}", "escalation", case_id,
                       detail="slots corrected: " + ",".join(sorted(slots)) if slots else "")
     raise web.HTTPSeeOther("/queue")
@@ -113,7 +154,7 @@ async def release(request: web.Request) -> web.Response:
     case_id = _case_id(request)
     if not await db(request, cases.release, case_id, user.id):
         await audit_event(request, "case.release_refused", "escalation", case_id, detail="not held by this user")
-        raise web.HTTPConflict(text="you do not hold this case")
+        raise web.HTTPConflict(text=gettext(request)(N_("you do not hold this case")))
     await audit_event(request, "case.release", "escalation", case_id)
     raise web.HTTPSeeOther("/queue")
 
@@ -126,13 +167,32 @@ async def audio(request: web.Request) -> web.StreamResponse:
     view = await db(request, cases.load_case, case_id)
     turn = next((t for t in view.turns if t.id == turn_id), None)
     if turn is None or not turn.audio_path:
-        raise web.HTTPNotFound(text="no audio for this turn")
+        raise web.HTTPNotFound(text=gettext(request)(N_("no audio for this turn")))
     real = await asyncio.to_thread(cases.audio_file, turn.audio_path, view.attempt.audio_dir,
                                    console(request).var_dir)
     if real is None:
-        raise web.HTTPNotFound(text="audio file not available")
-    await audit_event(request, "case.audio_playback", "turn", turn_id)
+        raise web.HTTPNotFound(text=gettext(request)(N_("audio file not available")))
+    if _first_request_of_a_playback(request, turn_id):
+        await audit_event(request, "case.audio_playback", "turn", turn_id)
     return web.FileResponse(real, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
+
+
+def _first_request_of_a_playback(request: web.Request, turn_id: int) -> bool:
+    """One audit row per playback: a browser fetches one clip in several range requests
+    (and again when the operator seeks), so only a request from the start of the file
+    that the same user has not made for this turn in the last minute counts."""
+    start = request.headers.get("Range", "bytes=0-").removeprefix("bytes=").split("-")[0]
+    if start not in ("", "0"):
+        return False
+    plays = console(request).recent_plays
+    now = time.monotonic()
+    for key in [k for k, t in plays.items() if now - t > PLAYBACK_SECONDS]:
+        del plays[key]
+    key = (current_user(request).id or 0, turn_id)
+    if key in plays:
+        return False
+    plays[key] = now
+    return True
 
 
 def setup(app: web.Application) -> None:

@@ -11,7 +11,8 @@ from aiohttp import web
 
 from bot.console import dialogs
 from bot.console.context import console
-from bot.console.page import audit_event, db, render, require
+from bot.console.labels import N_, Labeller, word
+from bot.console.page import audit_event, db, gettext, labeller, render, require
 from bot.console.simulator import ChatError
 from storage.models import Role
 
@@ -53,7 +54,7 @@ async def editor_page(request: web.Request) -> web.Response:
     elif key in files:
         source = files[key][1]
     else:
-        raise web.HTTPNotFound(text="no such dialog")
+        raise web.HTTPNotFound(text=gettext(request)(N_("no such dialog")))
     return render(request, "editor.html", slug=key, name=name, locale=locale, source=source,
                   versions=rows, active=active)
 
@@ -72,10 +73,10 @@ async def simulate_start(request: web.Request) -> web.Response:
     script, errors = dialogs.lint_errors(str(body.get("source", "")))
     if script is None:
         return web.json_response({"ok": False, "errors": errors}, status=422)
-    person = {"name": str(body.get("person_name") or "Test Person")[:100]}
+    person = {"name": str(body.get("person_name") or gettext(request)(N_("Test Person")))[:100]}
     sim = console(request).simulator
     chat_id, state = sim.start(user.id, script, person, console(request).variables)
-    return web.json_response({"ok": True, "chat": chat_id, **state})
+    return web.json_response({"ok": True, "chat": chat_id, **_labelled(request, state)})
 
 
 async def simulate_answer(request: web.Request) -> web.Response:
@@ -86,7 +87,32 @@ async def simulate_answer(request: web.Request) -> web.Response:
         state = sim.answer(user.id, str(body.get("chat", "")), str(body.get("answer", "")))
     except ChatError as exc:
         return web.json_response({"ok": False, "message": str(exc)}, status=404)
-    return web.json_response({"ok": True, **state})
+    return web.json_response({"ok": True, **_labelled(request, state)})
+
+
+SYSTEM_LINES = {"listen": N_("Listening: %(step)s"), "escalate": N_("Escalated to an operator (%(reason)s) at %(step)s"),
+                "end": N_("Call ended: %(outcome)s")}
+
+
+def _line(labels: Labeller, line: dict[str, Any]) -> dict[str, Any]:
+    """A simulator system line in the reader's language (the engine's own words otherwise)."""
+    event = line.get("event")
+    if event not in SYSTEM_LINES:
+        return line
+    params = {"step": labels.step(line.get("step")), "reason": word(line.get("reason"), labels._),
+              "outcome": word(line.get("outcome"), labels._)}
+    return {**line, "text": labels._(SYSTEM_LINES[event]) % params}
+
+
+def _labelled(request: web.Request, state: dict[str, Any]) -> dict[str, Any]:
+    """The chat state, and for a finished call its outcome and slots in the reader's language."""
+    labels = labeller(request)
+    state = {**state, "lines": [_line(labels, line) for line in state.get("lines", [])]}
+    record = state.get("record")
+    if not record:
+        return state
+    slots = {k: [labels.slot(k), labels.value(k, v)] for k, v in (record.get("slots") or {}).items()}
+    return {**state, "labels": {"outcome": word(record.get("outcome"), labels._), "slots": slots}}
 
 
 async def publish(request: web.Request) -> web.Response:

@@ -30,7 +30,8 @@ async def client(database: Database, tmp_path: Path) -> AsyncIterator[TestClient
     settings = ConsoleSettings(secure_cookies=False, login_max_failures=3)
     app = build_app(database, settings, dialogs_dir=REPO / "dialogs", var_dir=tmp_path / "var",
                     variables={"agency": "测试局", "caller_id": "96110", "callback_number": "96110"})
-    async with TestClient(TestServer(app, host="127.0.0.1")) as c:
+    # English, so assertions read as the messages are written; tests/console/test_i18n.py asks in Chinese
+    async with TestClient(TestServer(app, host="127.0.0.1"), headers={"Accept-Language": "en-US"}) as c:
         yield c
 
 

@@ -1,6 +1,7 @@
-"""The console in Debian's chromium against `veribot serve` on loopback. Screenshots go to
-var/test-artifacts/console/. Every URL the browser asks for and every line the server logs
-are checked at the end for names and phone numbers."""
+"""The console in Debian's chromium against `veribot serve` on loopback, as Chinese admins and
+operators use it (the browser asks for zh-CN). Screenshots go to var/test-artifacts/console/.
+Every URL the browser asks for and every line the server logs are checked at the end for
+names and phone numbers."""
 
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         db.dispose()
 
 
-def new_page(env: dict[str, Any], width: int = 1280, height: int = 800) -> Any:
-    page = env["browser"].new_page(viewport={"width": width, "height": height})
+def new_page(env: dict[str, Any], width: int = 1280, height: int = 800, locale: str = "zh-CN") -> Any:
+    page = env["browser"].new_page(viewport={"width": width, "height": height}, locale=locale)
     page.on("request", lambda req: VISITED.append(req.url))
     page.set_default_timeout(15000)
     return page
@@ -69,20 +70,28 @@ def test_operator_claims_reads_corrects_and_resolves(env: dict[str, Any]) -> Non
     page.click(f"button.claim[data-case='{first}']")
     page.wait_for_url(f"**/cases/{first}")
     transcript = page.locator("#transcript").inner_text()
-    assert "嗯 那个 不太清楚" in transcript and "confidence 0.41" in transcript
+    assert "嗯 那个 不太清楚" in transcript and "置信度 0.41" in transcript and "识别为：是本人" in transcript
     assert page.locator("label.slot.unresolved[data-slot='health_code']").count() == 1
+    assert "健康码" in page.locator("label.slot[data-slot='health_code']").inner_text()
     shot(page, "03-case-claimed")
+    # a typo: everything typed stays, the field is named in Chinese
     page.select_option("select[name='slot_health_code']", "green")
+    page.fill("input[name='slot_nat_count']", "两")
+    page.fill("textarea[name='note']", "已回拨核实")
+    page.click("button[name='action'][value='close']")
+    expect(page.locator("p.error")).to_contain_text("近7天核酸次数")
+    assert page.input_value("textarea[name='note']") == "已回拨核实"
+    assert page.input_value("select[name='slot_health_code']") == "green"
+    shot(page, "04-case-typo-kept")
     page.fill("input[name='slot_nat_count']", "2")
-    page.fill("textarea[name='note']", "called back, confirmed")
-    shot(page, "04-case-corrected")
+    page.select_option("select[name='slot_notice_ack']", "yes")
     page.click("button[name='action'][value='close']")
     page.wait_for_url("**/queue")
     expect(page.locator(f"#queue tr[data-case='{first}']")).to_have_count(0)
     shot(page, "05-queue-after-resolve")
     page.goto(env["server"].base + f"/cases/{first}")
-    assert "resolved" in page.locator("h1").inner_text()
-    assert "green" in page.locator("dl.facts").last.inner_text()
+    assert "已办结" in page.locator("h1").inner_text()
+    assert "绿码" in page.locator("dl.facts").last.inner_text()
     page.close()
 
 
@@ -96,11 +105,17 @@ def test_second_operator_cannot_claim_a_held_case(env: dict[str, Any]) -> None:
     two.goto(env["server"].base + "/queue")
     one.click(f"button.claim[data-case='{case}']")
     one.wait_for_url(f"**/cases/{case}")
-    two.click(f"button.claim[data-case='{case}']")
-    two.wait_for_selector("#queue-error:not([hidden])")
-    assert "another operator holds this case" in two.locator("#queue-error").inner_text()
-    expect(two.locator(f"#queue tr[data-case='{case}']")).to_contain_text("op1")
-    shot(two, "06-second-operator-refused")
+    # the live queue shows who holds it and offers no Claim any more
+    row = two.locator(f"#queue tr[data-case='{case}']")
+    expect(row).to_contain_text("op1")
+    expect(row).to_contain_text("其他坐席处理中")
+    expect(row.locator("button.claim")).to_have_count(0)
+    refused = two.evaluate(f"""async () => {{
+        const csrf = document.querySelector('meta[name="csrf-token"]').content;
+        const r = await fetch('/cases/{case}/claim', {{method: 'POST', headers: {{'X-CSRF-Token': csrf}}}});
+        return [r.status, (await r.json()).message]; }}""")
+    assert refused == [409, "另一位坐席正在处理这个工单"]
+    shot(two, "06-second-operator-sees-holder")
     response = two.goto(env["server"].base + f"/cases/{case}")
     assert response.status == 403
     shot(two, "07-second-operator-403")
@@ -154,14 +169,15 @@ def test_admin_edits_lints_simulates_and_publishes(env: dict[str, Any]) -> None:
         page.press("#sim-answer", "Enter")
         expect(page.locator("#sim-log li").nth(count)).to_be_attached()
     page.wait_for_selector("#sim-result:not([hidden])")
-    assert '"outcome": "completed"' in page.locator("#sim-result").inner_text()
+    assert page.get_attribute("#sim-result", "data-outcome") == "completed"
+    assert "已完成" in page.locator("#sim-result").inner_text() and "健康码" in page.locator("#sim-result").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
     shot(page, "10-editor-simulated")
     page.click("#publish")
     page.wait_for_url(re.compile(r".*/dialogs/verification\.en-US\?published=\w+"))
     version = page.url.rsplit("=", 1)[1]
     assert page.locator("#active-version").inner_text() == version
-    assert "active" in page.locator("#versions tbody tr").first.inner_text()
+    assert "生效中" in page.locator("#versions tbody tr").first.inner_text()
     shot(page, "11-editor-published")
     page.close()
 
@@ -180,7 +196,7 @@ def test_admin_uploads_a_list_with_a_bad_row_and_sees_the_row_number(env: dict[s
     page.click("#upload")
     page.wait_for_selector("#upload-errors")
     assert page.locator("#upload-errors li[data-row='4']").count() == 1
-    assert "row 4" in page.locator("#upload-errors").inner_text()
+    assert "第 4 行" in page.locator("#upload-errors").inner_text()
     assert page.locator("#upload-errors li").count() == 1
     assert page.locator("#people").inner_text() == "0"  # nothing imported
     shot(page, "12-upload-bad-row")
@@ -189,10 +205,11 @@ def test_admin_uploads_a_list_with_a_bad_row_and_sees_the_row_number(env: dict[s
     page.set_input_files("#people-file", str(fixed))
     page.click("#upload")
     page.wait_for_selector("p.notice")
-    assert "Imported 3 people" in page.locator("p.notice").inner_text()
+    assert "已导入 3 人" in page.locator("p.notice").inner_text()
     expect(page.locator("#people")).to_have_text("3")
     page.click("#btn-start")
-    expect(page.locator("#camp-status")).to_have_text("running")
+    expect(page.locator("#camp-status")).to_have_text("进行中")
+    expect(page.locator("#why-text")).not_to_be_empty()  # says why it is (not) dialling
     shot(page, "13-upload-imported-started")
     page.close()
 
@@ -221,6 +238,18 @@ def test_every_page_works_on_desktop_and_phone(env: dict[str, Any], width: int, 
         assert overflow <= 1, f"{path} is {overflow}px wider than a {width}px window"
         shot(page, f"page-{width}-{path.strip('/').replace('/', '_')}")
     assert errors == []
+    page.close()
+
+
+def test_an_english_browser_gets_english_and_can_switch_to_chinese(env: dict[str, Any]) -> None:
+    page = new_page(env, locale="en-US")
+    page.goto(env["server"].base + "/login")
+    assert page.get_attribute("html", "lang") == "en-US"
+    assert "Username" in page.locator("main").inner_text()
+    shot(page, "14-login-english")
+    page.click("a[hreflang='zh-CN']")
+    page.wait_for_selector("html[lang='zh-CN']")
+    assert "用户名" in page.locator("main").inner_text()
     page.close()
 
 

@@ -17,7 +17,7 @@ from .conftest import claim_seeded_case, csrf_of, login
 from .seed import add_users, escalated_call, seed_cases
 
 
-def test_queue_is_ordered_by_priority_then_age_and_has_no_personal_data(database: Database) -> None:
+def test_queue_is_ordered_by_priority_then_age_and_names_people_without_phones(database: Database) -> None:
     ids = seed_cases(database)
     rows = database.run(cases.queue, write=False)
     assert [r["priority"] for r in rows] == [1, 2, 5]
@@ -34,8 +34,9 @@ def test_queue_is_ordered_by_priority_then_age_and_has_no_personal_data(database
     older = database.run(add_older)
     rows = database.run(cases.queue, write=False)
     assert [r["id"] for r in rows][1] == older
+    assert rows[0]["name"] == "张伟"  # operators see whom they will call back
     text = repr(rows)
-    for needle in ("张伟", "Li Na", "+8613912345678", "Old Timer"):
+    for needle in ("+8613912345678", "8613600000000", "兰州市城关区张掖路1号"):
         assert needle not in text
 
 
@@ -100,11 +101,13 @@ async def test_operator_claims_corrects_and_closes(client: TestClient, database:
     assert "嗯 那个 不太清楚" in page and "confidence 0.41" in page
     assert 'class="slot unresolved" data-slot="health_code"' in page
     resp = await client.post(f"/cases/{case_id}/resolve", allow_redirects=False, data={
-        "csrf": token, "action": "close", "slot_health_code": "green", "slot_nat_count": "2", "note": "called back"})
+        "csrf": token, "action": "close", "slot_health_code": "green", "slot_nat_count": "2", "slot_notice_ack": "yes",
+        "note": "called back"})
     assert resp.status == 303
     esc = database.run(lambda s: s.get(Escalation, case_id), write=False)
     assert esc.status == EscalationStatus.RESOLVED and esc.resolved_by == ids["op1"] and esc.resolved_at
-    assert esc.resolution == {"health_code": "green", "nat_count": 2} and esc.note == "called back"
+    assert esc.resolution == {"health_code": "green", "nat_count": 2, "notice_ack": "yes"}
+    assert esc.note == "called back"
     results = database.run(lambda s: {r.slot: (r.value, r.source) for r in s.exec(
         select(Result).where(Result.person_id == esc.person_id)).all()}, write=False)
     assert results["health_code"] == ("green", "operator") and results["identity"] == ("yes", "bot")
@@ -189,9 +192,9 @@ async def test_only_changed_slots_are_recorded_as_the_operators(client: TestClie
     case_id, token = await claim_seeded_case(client, database, 0)
     page = await (await client.get(f"/cases/{case_id}")).text()
     # the known identity is offered as "keep", not re-submitted as a correction
-    assert "— keep: yes —" in page and 'value="yes" selected' not in page
+    assert "— keep: Yes —" in page and 'value="yes" selected' not in page
     await client.post(f"/cases/{case_id}/resolve", data={"csrf": token, "action": "close", "slot_identity": "",
-                                                        "slot_health_code": "red"})
+                                                        "slot_health_code": "red", "notice_reason": "told on the phone"})
     esc = database.run(lambda s: s.get(Escalation, case_id), write=False)
     sources = database.run(lambda s: {r.slot: r.source for r in s.exec(
         select(Result).where(Result.person_id == esc.person_id)).all()}, write=False)

@@ -37,11 +37,11 @@
     for (const e of body.errors) {
       const li = document.createElement("li");
       li.dataset.line = e.line;
-      li.textContent = `line ${e.line}: ${e.message}`;
+      li.textContent = T("line", {line: e.line, message: e.message});
       li.addEventListener("click", () => goToLine(e.line));
       list.append(li);
     }
-    status.textContent = body.ok ? `No problems (version ${body.version}).` : `${body.errors.length} problem(s).`;
+    status.textContent = body.ok ? T("No problems", {version: body.version}) : T("problems", {n: body.errors.length});
     status.className = body.ok ? "lint ok" : "lint bad";
     publish.disabled = !body.ok;
     drawGutter();
@@ -74,7 +74,7 @@
     for (const l of lines) {
       const li = document.createElement("li");
       li.className = `chat-${l.who}`;
-      li.textContent = l.who === "system" ? l.text : `${l.who}: ${l.text}`;
+      li.textContent = l.who === "system" ? l.text : `${T(l.who)}：${l.text}`;
       log.append(li);
     }
     log.scrollTop = log.scrollHeight;
@@ -85,7 +85,22 @@
     chat = null;
     answer.disabled = send.disabled = true;
     result.hidden = false;
-    result.textContent = JSON.stringify(state.record, null, 2);
+    result.replaceChildren();
+    const record = state.record || {};
+    const dl = document.createElement("dl");
+    dl.className = "facts";
+    const add = (k, v) => {
+      const dt = document.createElement("dt"); dt.textContent = k;
+      const dd = document.createElement("dd"); dd.textContent = v;
+      dl.append(dt, dd);
+    };
+    add(T("Outcome"), (state.labels && state.labels.outcome) || record.outcome || "");
+    for (const [slot, value] of Object.entries(record.slots || {})) {
+      const shown = (state.labels && state.labels.slots && state.labels.slots[slot]) || [slot, JSON.stringify(value)];
+      add(shown[0], shown[1]);
+    }
+    result.append(dl);
+    result.dataset.outcome = record.outcome || "";
   }
 
   document.getElementById("sim-start").addEventListener("click", async () => {
@@ -93,7 +108,7 @@
     result.hidden = true;
     const person = document.getElementById("sim-person").value;
     const [code, body] = await post("/dialogs/simulate", {source: source.value, person_name: person});
-    if (code !== 200) { show([{who: "system", text: "Fix the problems in the script first."}]); return; }
+    if (code !== 200) { show([{who: "system", text: T("Fix the problems in the script first.")}]); return; }
     chat = body.chat;
     answer.disabled = send.disabled = false;
     show(body.lines);

@@ -17,7 +17,7 @@
     let body = {};
     try { body = await resp.json(); } catch (e) { /* not JSON */ }
     if (resp.ok) { window.location.assign(body.url); return; }
-    showError(body.message || `Could not claim case #${caseId} (${resp.status}).`);
+    showError(body.message || T("Could not claim", {id: caseId, status: resp.status}));
   }
 
   document.addEventListener("click", (ev) => {
@@ -35,9 +35,10 @@
 
   const table = document.querySelector("#queue tbody");
   if (!table || !window.EventSource) return;
-  const me = document.querySelector(".who") ? document.querySelector(".who").textContent.split(" · ")[0] : "";
+  const who = document.querySelector(".who");
+  const me = who ? who.dataset.username : "";
 
-  const labels = ["Case", "Priority", "Reason", "At step", "Campaign", "Waiting", "Held by"];
+  const labels = ["Case", "Name", "Risk", "Priority", "Reason", "At step", "Campaign", "Waiting", "Held by"].map((k) => T(k));
 
   function cell(text, i) {
     const td = document.createElement("td");
@@ -50,19 +51,27 @@
     table.replaceChildren();
     if (!cases.length) {
       const tr = document.createElement("tr"); tr.className = "empty";
-      const td = cell("No cases are waiting."); td.colSpan = 8; tr.append(td); table.append(tr);
+      const td = cell(T("No cases are waiting.")); td.colSpan = 10; tr.append(td); table.append(tr);
       return;
     }
     for (const c of cases) {
       const tr = document.createElement("tr"); tr.dataset.case = c.id;
-      const values = [`#${c.id}`, c.priority, c.reason, c.step, c.campaign, `${c.age_minutes} min`, c.claimed_by || ""];
+      const values = [`#${c.id}`, c.name, c.risk_category, c.priority, c.reason_label, c.step_label, c.campaign,
+        T("min", {n: c.age_minutes}), c.claimed_by || ""];
       tr.append(...values.map(cell));
       const td = document.createElement("td");
       td.className = "act";
-      const b = document.createElement("button");
-      b.type = "button"; b.className = "claim small"; b.dataset.case = c.id;
-      b.textContent = c.claimed_by === me ? "Open" : "Claim";
-      td.append(b); tr.append(td); table.append(tr);
+      if (c.claimed_by && c.claimed_by !== me) {
+        const span = document.createElement("span");
+        span.className = "held"; span.textContent = T("held by another operator");
+        td.append(span);
+      } else {
+        const b = document.createElement("button");
+        b.type = "button"; b.className = "claim small"; b.dataset.case = c.id;
+        b.textContent = c.claimed_by === me ? T("Open") : T("Claim");
+        td.append(b);
+      }
+      tr.append(td); table.append(tr);
     }
   }
 

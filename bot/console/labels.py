@@ -1,0 +1,175 @@
+"""What the console shows for the words the database stores: statuses, outcomes, reasons,
+slot names and values, step names, transcript tokens. Each label is an English msgid
+translated by the request's catalog; a slot value first takes the label the dialog script
+carries (`labels:`) when the script is in the reader's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def N_(msgid: str) -> str:
+    return msgid
+
+
+Gettext = Callable[[str], str]
+
+WORDS: dict[str, str] = {
+    # campaign status
+    "draft": N_("Draft"), "running": N_("Running"), "paused": N_("Paused"), "cancelled": N_("Cancelled"),
+    "done": N_("Done"),
+    # person state
+    "pending": N_("Waiting to be called"), "in_progress": N_("Call in progress"), "completed": N_("Completed"),
+    "escalated": N_("Escalated to an operator"), "wrong_number": N_("Wrong number"), "failed": N_("Failed"),
+    "do_not_call": N_("Do not call"), "deleted": N_("Deleted"),
+    # escalation status
+    "open": N_("Open"), "claimed": N_("Claimed"), "resolved": N_("Resolved"),
+    "returned_to_bot": N_("Handed back to the bot"),
+    # escalation reasons
+    "uncooperative": N_("Uncooperative"), "requested_human": N_("Asked for a person"),
+    "unresolved": N_("Answers not understood"),
+    # network outcomes and call outcomes
+    "answered": N_("Answered"), "busy": N_("Busy"), "no_answer": N_("No answer"), "bad_number": N_("Invalid number"),
+    "declined": N_("Declined"), "congestion": N_("Network congestion"), "machine": N_("Answering machine"),
+    "resolved_by_operator": N_("Resolved by an operator"), "unknown": N_("Unknown"),
+    "interrupted": N_("Interrupted"), "hung_up": N_("Hung up"),
+    # roles
+    "admin": N_("Administrator"), "operator": N_("Operator"), "viewer": N_("Viewer"),
+    # speakers
+    "bot": N_("Bot"), "caller": N_("Caller"),
+}
+
+SLOT_NAMES: dict[str, str] = {
+    "identity": N_("Is the person"), "residence": N_("Current address"), "health_code": N_("Health code"),
+    "isolation": N_("In isolation"), "nat_count": N_("NAT tests (7 days)"),
+    "nat_result": N_("Latest NAT result"), "notice_ack": N_("Notice acknowledged"),
+}
+
+VALUES: dict[str, str] = {
+    "yes": N_("Yes"), "no": N_("No"), "green": N_("Green"), "yellow": N_("Yellow"), "red": N_("Red"),
+    "negative": N_("Negative"), "positive": N_("Positive"), "pending": N_("Result pending"),
+}
+
+STEP_NAMES: dict[str, str] = {
+    "greeting": N_("Greeting"), "goodbye": N_("Goodbye"), "not_the_person": N_("Not the person"),
+    "notice": N_("Prevention notice"),
+}
+
+
+def word(value: Any, _: Gettext) -> str:
+    """A stored status/outcome/reason word as the reader's language shows it."""
+    if value in (None, ""):
+        return ""
+    text = str(value)
+    return _(WORDS[text]) if text in WORDS else text
+
+
+@dataclass(frozen=True)
+class ScriptLabels:
+    """Labels one dialog script carries: per slot its value labels, per step its slot and prompt."""
+
+    locale: str = ""
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # slot -> value -> label
+    step_slot: dict[str, str] = field(default_factory=dict)  # step id -> slot it fills
+    prompts: dict[str, str] = field(default_factory=dict)  # slot -> the question asked
+
+    @classmethod
+    def of(cls, script: Any) -> ScriptLabels:
+        values: dict[str, dict[str, str]] = {}
+        step_slot: dict[str, str] = {}
+        prompts: dict[str, str] = {}
+        for step in script.steps.values():
+            if step.slot:
+                step_slot[step.id] = step.slot
+                values.setdefault(step.slot, {}).update(dict(step.labels))
+                if step.prompt:
+                    prompts.setdefault(step.slot, step.prompt)
+        return cls(script.locale, values, step_slot, prompts)
+
+
+@dataclass(frozen=True)
+class Labeller:
+    """Everything a page needs to show slots, values, steps and turns in the reader's language."""
+
+    _: Gettext
+    locale: str
+    script: ScriptLabels = field(default_factory=ScriptLabels)
+
+    @property
+    def _script_speaks_mine(self) -> bool:
+        return self.script.locale.split("-")[0] == self.locale.split("-")[0]
+
+    def slot(self, slot: str) -> str:
+        if slot in SLOT_NAMES:
+            return self._(SLOT_NAMES[slot])
+        return self.script.prompts.get(slot, slot) if self._script_speaks_mine else slot
+
+    def value(self, slot: str, value: Any) -> str:
+        if value in (None, "", {}):
+            return ""
+        if isinstance(value, dict):  # an address: the parsed parts, else as heard
+            parts = [str(value[k]) for k in ("province", "city", "district", "street", "detail") if value.get(k)]
+            return "".join(parts) or str(value.get("raw") or "")
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        text = str(value)
+        if self._script_speaks_mine and text in self.script.values.get(slot, {}):
+            return self.script.values[slot][text]
+        if slot == "nat_count" and text.isdigit():
+            return self._("%(n)s times") % {"n": text}
+        return self._(VALUES[text]) if text in VALUES else text
+
+    def step(self, step: str | None) -> str:
+        if not step:
+            return ""
+        if step in STEP_NAMES:
+            return self._(STEP_NAMES[step])
+        slot = self.script.step_slot.get(step, step)
+        return self.slot(slot) if slot in SLOT_NAMES or slot in self.script.prompts else step
+
+    def turn_text(self, turn: Any) -> str:
+        """What was said; a key press as "按键 1", silence as "（无应答）"."""
+        text = turn.text or ""
+        if turn.kind == "dtmf" or text.startswith("dtmf:"):
+            return self._("Key %(digit)s") % {"digit": text.removeprefix("dtmf:")}
+        if turn.kind == "silence" or text == "<silence>":
+            return self._("(no answer)")
+        if text == "<hangup>":
+            return self._("(hung up)")
+        return text
+
+    def parse(self, turn: Any) -> list[tuple[str, str]]:
+        """A caller turn's understanding as (label, value) pairs, never raw JSON."""
+        parse = turn.parse or {}
+        slot = self.script.step_slot.get(turn.step or "", turn.step or "")
+        out: list[tuple[str, str]] = []
+        if parse.get("value") not in (None, "", {}):
+            out.append((self._("Understood"), self.value(slot, parse["value"])))
+        if parse.get("intent"):
+            out.append((self._("Intent"), self._(INTENTS.get(parse["intent"], parse["intent"]))))
+        for key, value in parse.items():
+            if key not in ("value", "intent") and value not in (None, "", {}, []):
+                out.append((key, str(value)))
+        if not out:
+            out.append((self._("Understood"), self._("nothing")))
+        return out
+
+
+# fixed messages of a rejected upload (bot.campaigns.people), shown translated when they match
+UPLOAD_MESSAGES = (
+    N_("phone is empty"), N_("phone is not a telephone number"), N_("phone is not a valid number"),
+    N_("name is empty"), N_("priority must be 1 (most urgent) to 9"), N_("file: empty"),
+)
+
+# fixed messages of a refused account (bot.console.auth), likewise
+ACCOUNT_MESSAGES = (
+    N_("username: 2-64 characters of a-z, 0-9, '.', '_' or '-'"), N_("password: at least 10 characters"),
+    N_("password: at most 1024 characters"), N_("set-up is already done: an account exists"), N_("no such user"),
+)
+
+INTENTS: dict[str, str] = {
+    "who": N_("asked who is calling"), "repeat": N_("asked to repeat"), "refuse": N_("refused"),
+    "human": N_("asked for a person"), "wrong_number": N_("said wrong number"),
+}
