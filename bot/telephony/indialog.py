@@ -1,6 +1,6 @@
 """Requests inside a call, answered for the SIP endpoint: BYE, re-INVITE (refresh, hold,
-moved media), REFER as transferee, NOTIFY progress of our own transfer, and OPTIONS as
-a health check that says 503 while the worker is full."""
+moved media — only where the edge policy lets RTP go), REFER as transferee, NOTIFY
+progress of our own transfer."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class InDialogRequests:
     busy: int  # property on SipEndpoint
     local_addr: tuple[str, int]  # property on SipEndpoint
     _spawn: Callable[[Awaitable[None]], None]
+    media_allowed: Callable[[str, str, str], bool]
 
     def _on_reinvite(self, inc: IncomingCall) -> None:
         """Session refresh or hold from the far end (PBXs do this): answer with our stream,
@@ -46,6 +47,9 @@ class InDialogRequests:
             try:
                 choice = sdp.choose(inc.sdp_offer, self.settings.codecs)
             except ValueError:
+                inc._send_response(488, "Not Acceptable Here")
+                return
+            if choice.peer[0] != "0.0.0.0" and not self.media_allowed(choice.peer[0], inc.source_addr[0], call.call_id):
                 inc._send_response(488, "Not Acceptable Here")
                 return
             if choice.peer[0] != "0.0.0.0":  # 0.0.0.0: old-style hold, keep the peer
@@ -62,14 +66,6 @@ class InDialogRequests:
         call = self.calls.get(call_id)
         if call is not None:
             call.transfer_progress(status)
-
-    def _on_options(self, request: SipRequest, addr: tuple[str, int]) -> None:
-        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
-        if self.busy >= self.settings.capacity:
-            self.uas._send_error(request, 503, "Service Unavailable",
-                                 extra_headers={"Retry-After": str(self.settings.retry_after)})
-        else:
-            self.uas._handle_options(request, addr)
 
     def _on_refer(self, inc: IncomingCall, target: str) -> None:
         call = self.calls.get(inc.call_id)

@@ -97,7 +97,10 @@ class TelephonySettings:
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 60
     rate_limit_ban_seconds: float = 60.0
-    trusted_sources: tuple[str, ...] = ()
+    trusted_sources: tuple[str, ...] = ()  # addresses or networks (the trunk, Kamailio): no rate limit, may call in
+    inbound_sources: tuple[str, ...] = ()  # further addresses/networks that may call in (rate-limited, capped)
+    media_networks: tuple[str, ...] = ()  # where the trunk's media may be, besides the signalling source
+    max_calls_per_source: int = 10  # concurrent inbound calls of one untrusted source (always below capacity)
     operator_uri: str = ""  # sip:operator@pbx — blind transfer target on escalation
     amd_enabled: bool = False
     amd_greeting_seconds: float = 3.5  # continuous speech longer than this = machine
@@ -114,9 +117,20 @@ class TelephonySettings:
         bad = [c for c in self.codecs if c not in ("PCMA", "PCMU")]
         if bad or not self.codecs:
             raise ValueError(f"[telephony] codecs must be PCMA and/or PCMU, got {list(self.codecs)}")
+        if self.max_calls_per_source < 1:
+            raise ValueError("[telephony] max_calls_per_source must be at least 1")
+        from bot.telephony.edge_policy import networks  # checks every address list, naming the key
+
+        for name in ("trusted_sources", "inbound_sources", "media_networks"):
+            networks(getattr(self, name), name)
         for name in ("ring_timeout", "max_call_seconds", "media_inactivity"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"[telephony] {name} must be positive")
+
+    @property
+    def per_source_limit(self) -> int:
+        """Concurrent inbound calls one untrusted source may hold: below capacity."""
+        return max(1, min(self.max_calls_per_source, self.capacity - 1))
 
     @property
     def media_host(self) -> str:
@@ -137,7 +151,7 @@ class TelephonySettings:
                 v = (int(lo), int(hi or lo))
             elif k == "auth_password":
                 v = Secret(str(v))
-            elif k in ("codecs", "trusted_sources"):
+            elif k in ("codecs", "trusted_sources", "inbound_sources", "media_networks"):
                 v = tuple(str(x) for x in v)
             kw[k] = v
         return cls(**kw)
