@@ -1,4 +1,6 @@
-"""Requests inside a call, answered for the SIP endpoint: BYE, re-INVITE (refresh, hold,
+"""Requests the SIP endpoint answers itself: admission of new calls (trusted sources, no
+tagged INVITE without a dialog), OPTIONS health (503 when full), the media policy, and
+requests inside a call: BYE, re-INVITE (refresh, hold,
 moved media — only where the edge policy lets RTP go), REFER as transferee, NOTIFY
 progress of our own transfer."""
 
@@ -12,10 +14,13 @@ from aiosipua import IncomingCall, SipRequest, notify_refer
 
 from bot.telephony import sdp
 from bot.telephony.call import SipCall
+from bot.telephony.edge_policy import mask_ip
+from bot.telephony.uasrules import Refusal
 
 if TYPE_CHECKING:
-    from aiosipua import SipUAS
+    from aiosipua import SipUAC, SipUAS
 
+    from bot.telephony.edge_policy import EdgePolicy
     from bot.telephony.settings import TelephonySettings
 
 log = logging.getLogger(__name__)
@@ -33,7 +38,37 @@ class InDialogRequests:
     busy: int  # property on SipEndpoint
     local_addr: tuple[str, int]  # property on SipEndpoint
     _spawn: Callable[[Awaitable[None]], None]
-    media_allowed: Callable[[str, str, str], bool]
+    uac: SipUAC
+    policy: EdgePolicy
+
+    def _admit(self, request: SipRequest, addr: tuple[str, int]) -> Refusal | None:
+        """A new call only from a source allowed to call; a tagged INVITE only in a dialog."""
+        if request.method.upper() != "INVITE":
+            return None
+        cid = request.call_id or ""
+        if self.uas.get_call(cid) is not None or self.uac.get_call(cid) is not None:
+            return None  # re-INVITE (aiosipua checks the tags)
+        if "tag=" in (request.headers.get_first("to") or ""):
+            return Refusal(481, "Call/Transaction Does Not Exist")  # RFC 3261 12.2.2
+        if not self.policy.may_call(addr[0]):
+            log.warning("inbound call from %s refused 403: not a trusted source ([telephony] trusted_sources)",
+                        mask_ip(addr[0]))
+            return Refusal(403, "Forbidden")
+        return None
+
+    def _options_refusal(self) -> Refusal | None:
+        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
+        if self.busy >= self.settings.capacity:
+            return Refusal(503, "Service Unavailable", {"Retry-After": str(self.settings.retry_after)})
+        return None
+
+    def media_allowed(self, host: str, signalling: str, call_id: str) -> bool:
+        """RTP goes only to the signalling source or the trunk's media_networks (no reflection)."""
+        if self.policy.media_allowed(host, signalling):
+            return True
+        log.warning("call %s refused 488: media address %s outside policy (signalling from %s)",
+                    call_id[:8], mask_ip(host), mask_ip(signalling))
+        return False
 
     def _on_reinvite(self, inc: IncomingCall) -> None:
         """Session refresh or hold from the far end (PBXs do this): answer with our stream,

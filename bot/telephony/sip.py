@@ -12,7 +12,7 @@ import pkgutil
 from collections.abc import Awaitable, Callable
 
 import aiosipua
-from aiosipua import DialogState, IncomingCall, Registration, SipDigestAuth, SipRequest, SipResponse
+from aiosipua import DialogState, IncomingCall, Registration, SipDigestAuth, SipResponse
 from aiosipua.headers import parse_address, parse_uri
 
 from bot.telephony import sdp
@@ -24,7 +24,6 @@ from bot.telephony.indialog import InDialogRequests, TransferHandler
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import PhoneMaskFilter, TelephonySettings, mask_phone
 from bot.telephony.sipmsg import FinalResponses, keep_record_route, retry_after_seconds, uri_target
-from bot.telephony.uasrules import Refusal
 
 log = logging.getLogger(__name__)
 for _mod in ["aiosipua", *(f"aiosipua.{m.name}" for m in pkgutil.iter_modules(aiosipua.__path__))]:
@@ -63,27 +62,6 @@ class SipEndpoint(InDialogRequests):
         self.uas.on_refer = self._on_refer
         self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
         self.registration: Registration | None = None
-
-    def _admit(self, request: SipRequest, addr: tuple[str, int]) -> Refusal | None:
-        """A new call only from a source allowed to call; a tagged INVITE only in a dialog."""
-        if request.method.upper() != "INVITE":
-            return None
-        cid = request.call_id or ""
-        if self.uas.get_call(cid) is not None or self.uac.get_call(cid) is not None:
-            return None  # re-INVITE (aiosipua checks the tags)
-        if "tag=" in (request.headers.get_first("to") or ""):
-            return Refusal(481, "Call/Transaction Does Not Exist")  # RFC 3261 12.2.2
-        if not self.policy.may_call(addr[0]):
-            log.warning("inbound call from %s refused 403: not a trusted source ([telephony] trusted_sources)",
-                        mask_ip(addr[0]))
-            return Refusal(403, "Forbidden")
-        return None
-
-    def _options_refusal(self) -> Refusal | None:
-        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
-        if self.busy >= self.settings.capacity:
-            return Refusal(503, "Service Unavailable", {"Retry-After": str(self.settings.retry_after)})
-        return None
 
     @property
     def busy(self) -> int:
@@ -187,14 +165,6 @@ class SipEndpoint(InDialogRequests):
             self.transport.send(*ack)  # RFC 3261 17.1.1.3 (pitfall 2)
 
     # ------------------------------------------------------------------ inbound
-    def media_allowed(self, host: str, signalling: str, call_id: str) -> bool:
-        """RTP goes only to the signalling source or the trunk's media_networks (no reflection)."""
-        if self.policy.media_allowed(host, signalling):
-            return True
-        log.warning("call %s refused 488: media address %s outside policy (signalling from %s)",
-                    call_id[:8], mask_ip(host), mask_ip(signalling))
-        return False
-
     def _on_invite(self, inc: IncomingCall) -> None:
         keep_record_route(inc)
         s = self.settings
