@@ -8,6 +8,7 @@ Adding a key: add a field here (with its default) and a commented line in config
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -236,7 +237,10 @@ class TelephonySettings:
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 60
     rate_limit_ban_seconds: float = 60.0
-    trusted_sources: tuple[str, ...] = ()
+    trusted_sources: tuple[str, ...] = ()  # addresses or networks (the trunk, Kamailio): no rate limit, may call in
+    inbound_sources: tuple[str, ...] = ()  # further addresses/networks that may call in (rate-limited, capped)
+    media_networks: tuple[str, ...] = ()  # where the trunk's media may be, besides the signalling source
+    max_calls_per_source: int = 10  # concurrent inbound calls of one untrusted source (always below capacity)
     operator_uri: str = ""  # sip:operator@pbx — blind transfer target on escalation
     amd_enabled: bool = False
     amd_greeting_seconds: float = 3.5  # continuous speech longer than this = machine
@@ -261,6 +265,19 @@ class TelephonySettings:
         for name in ("ring_timeout", "max_call_seconds", "media_inactivity"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"[telephony] {name} must be positive")
+        if self.max_calls_per_source < 1:
+            raise ValueError("[telephony] max_calls_per_source must be at least 1")
+        for name in ("trusted_sources", "inbound_sources", "media_networks"):
+            for value in getattr(self, name):
+                try:
+                    ipaddress.ip_network(str(value).strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"[telephony] {name}: {value!r} is not an IP address or network") from None
+
+    @property
+    def per_source_limit(self) -> int:
+        """Concurrent inbound calls one untrusted source may hold: below capacity."""
+        return max(1, min(self.max_calls_per_source, self.capacity - 1))
 
     @property
     def media_host(self) -> str:

@@ -9,6 +9,10 @@ that is not cancelled, and claims an attempt for them in the same transaction, s
 answers are stored as they happen; `on_result` settles the attempt and the person exactly as the dialer
 does (retry policy, webhook delivery). Unknown numbers, and people already done or in a call,
 return None: the endpoint greets them with the self-identification.
+
+Caller ID is a claim: `lookup` claims the person, so the endpoint calls it only after the
+caller proved who they are (`start_endpoint(verify=...)`); without a verifier no callback is
+matched and no person changes (tests/telephony/test_tel_inbound_trust.py).
 """
 
 from __future__ import annotations

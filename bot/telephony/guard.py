@@ -1,5 +1,7 @@
 """The SIP edge's defences: message size cap, per-source rate limit with a self-expiring
-ban, malformed messages answered with 400 (when a reply can be routed) or dropped."""
+ban on every request (in a dialog or not), malformed messages answered with 400 (when a
+reply can be routed) or dropped. `parse_message(bytes)` is the one way bytes become a SIP
+message: a SipRequest/SipResponse, or SipParseError (a ValueError) saying why not."""
 
 from __future__ import annotations
 
@@ -7,10 +9,10 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
-from aiosipua.transport import _stamp_via_received
+from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport, parse_via, stringify_via
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,19 @@ class EdgeStats:
     handler_errors: int = 0
 
 
+class SipParseError(ValueError):
+    """Bytes that are not an acceptable SIP message; `.request` is set when it parsed far
+    enough to be answered with 400."""
+
+    def __init__(self, why: str, request: SipRequest | None = None) -> None:
+        super().__init__(why)
+        self.request = request
+
+
+def _never(_source: str) -> bool:
+    return False
+
+
 @dataclass
 class RateLimit:
     """Token bucket per source address; a source that empties it is banned for a while."""
@@ -39,12 +54,12 @@ class RateLimit:
     per_second: float
     burst: int
     ban_seconds: float
-    trusted: tuple[str, ...] = ()
+    trusted: Callable[[str], bool] = _never
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     _banned: dict[str, float] = field(default_factory=dict)
 
     def allow(self, source: str, now: float | None = None) -> bool:
-        if source in self.trusted:
+        if self.trusted(source):
             return True
         now = time.monotonic() if now is None else now
         until = self._banned.get(source)
@@ -118,6 +133,54 @@ def check_response(msg: SipResponse) -> str | None:
     return None
 
 
+# what aiosipua 0.7.1's parser raises on garbage (found by tests/telephony/test_tel_fuzz.py)
+_PARSER_ERRORS = (ValueError, IndexError, KeyError, TypeError, AttributeError, UnicodeError)
+
+
+def parse_message(data: bytes) -> SipRequest | SipResponse:
+    """One datagram -> a checked SIP message, or SipParseError naming the fault."""
+    if data.startswith(b"SIP/"):
+        if not _STATUS_LINE.match(data):
+            raise SipParseError("bad status line")
+    elif not _REQUEST_LINE.match(data):
+        raise SipParseError("bad request line")
+    try:
+        msg = SipMessage.parse(data)
+        if isinstance(msg, SipRequest):
+            why = check_request(msg, data)
+            if why is not None:
+                raise SipParseError(why, msg)
+        elif isinstance(msg, SipResponse):
+            why = check_response(msg)
+            if why is not None:
+                raise SipParseError(why)
+        else:
+            raise SipParseError("neither a request nor a response")
+    except SipParseError:
+        raise
+    except _PARSER_ERRORS as exc:
+        raise SipParseError(f"unparsable message ({type(exc).__name__})") from exc
+    return msg
+
+
+def stamp_via_received(request: SipRequest, addr: tuple[str, int]) -> None:
+    """RFC 3261 18.2.1 and RFC 3581: `received` when the top Via's host is not the source,
+    `rport` filled in when asked for. (Own code: aiosipua's is private, `_stamp_via_received`.)"""
+    vias = request.headers.get("via")
+    if not vias:
+        return
+    via = parse_via(vias[0])
+    rport = "rport" in via.params and not via.params["rport"]
+    if via.host == addr[0] and not rport:
+        return
+    via.params["received"] = addr[0]
+    if rport:
+        via.params["rport"] = str(addr[1])
+    request.headers.remove("Via")
+    for value in [stringify_via(via), *vias[1:]]:
+        request.headers.append("Via", value)
+
+
 class _EdgeProtocol(asyncio.DatagramProtocol):
     def __init__(self, owner: GuardedUdpTransport) -> None:
         self.owner = owner
@@ -136,6 +199,7 @@ class GuardedUdpTransport(UdpSipTransport):
     max_bytes: int = 8192
     rate: RateLimit | None = None
     stats: EdgeStats
+    on_send: Callable[[SipRequest | SipResponse, tuple[str, int]], None] | None = None
 
     def configure(self, max_bytes: int, rate: RateLimit | None) -> None:
         self.max_bytes = max_bytes
@@ -154,38 +218,34 @@ class GuardedUdpTransport(UdpSipTransport):
             return
         if not data.strip():
             return  # keep-alive CRLF
-        if data.startswith(b"SIP/"):
-            if not _STATUS_LINE.match(data):
-                self.stats.malformed += 1
-                return
-        else:
-            if self.rate is not None and b";tag=" not in _to_header(data) and not self.rate.allow(addr[0]):
-                self.stats.rate_limited += 1
-                return
-            if not _REQUEST_LINE.match(data):
-                self.stats.malformed += 1
-                return
+        if not data.startswith(b"SIP/") and self.rate is not None and not self.rate.allow(addr[0]):
+            self.stats.rate_limited += 1  # every request counts, in a dialog (To tag) or not
+            return
         try:
-            msg = SipMessage.parse(data)
-        except Exception:  # aiosipua raises assorted errors on garbage
+            msg = parse_message(data)
+        except SipParseError as exc:
             self.stats.malformed += 1
+            if exc.request is not None:
+                self._reply_400(exc.request, str(exc))
             return
         if isinstance(msg, SipRequest):
-            why = check_request(msg, data)
-            if why is not None:
-                self.stats.malformed += 1
-                self._reply_400(msg, why)
-                return
-            _stamp_via_received(msg, addr)
-        elif isinstance(msg, SipResponse) and check_response(msg) is not None:
-            self.stats.malformed += 1
-            return
+            stamp_via_received(msg, addr)
         if self.on_message is not None:
             try:
                 self.on_message(msg, addr)
             except Exception:  # one bad message must not take the endpoint down
                 self.stats.handler_errors += 1
                 log.exception("SIP message handler failed")
+
+    def send(self, message: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
+        """Every message leaves here: `on_send` sees it first; nothing is sent once closed."""
+        if self.on_send is not None:
+            self.on_send(message, addr)
+        udp = self._udp_transport
+        if udp is None or udp.is_closing():
+            log.debug("SIP socket closed: %s not sent", type(message).__name__)
+            return
+        super().send(message, addr)
 
     def _reply_400(self, req: SipRequest, why: str) -> None:
         if req.method.upper() == "ACK" or not req.headers.get("via"):
@@ -201,7 +261,3 @@ class GuardedUdpTransport(UdpSipTransport):
         except (ValueError, OSError, RuntimeError):
             pass
 
-
-def _to_header(data: bytes) -> bytes:
-    m = re.search(rb"^(?:To|t)[ \t]*:(.*)$", data, re.M | re.I)
-    return m.group(1) if m else b""

@@ -1,6 +1,8 @@
-"""Requests inside a call, answered for the SIP endpoint: BYE, re-INVITE (refresh, hold,
-moved media), REFER as transferee, NOTIFY progress of our own transfer, and OPTIONS as
-a health check that says 503 while the worker is full."""
+"""Requests the SIP endpoint answers itself: admission of new calls (trusted sources, no
+tagged INVITE without a dialog), OPTIONS health (503 when full), the media policy, and
+requests inside a call: BYE, re-INVITE (refresh, hold,
+moved media — only where the edge policy lets RTP go), REFER as transferee, NOTIFY
+progress of our own transfer."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ from typing import TYPE_CHECKING
 from aiosipua import IncomingCall, SipRequest, notify_refer
 
 from bot.telephony import sdp
+from bot.telephony.edge_policy import mask_ip
 from bot.telephony.sip_call import SipCall
+from bot.telephony.uasrules import Refusal
 
 if TYPE_CHECKING:
-    from aiosipua import SipUAS
+    from aiosipua import SipUAC, SipUAS
 
+    from bot.telephony.edge_policy import EdgePolicy
     from bot.telephony.settings import TelephonySettings
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,37 @@ class InDialogRequests:
     busy: int  # property on SipEndpoint
     local_addr: tuple[str, int]  # property on SipEndpoint
     _spawn: Callable[[Awaitable[None]], None]
+    uac: SipUAC
+    policy: EdgePolicy
+
+    def _admit(self, request: SipRequest, addr: tuple[str, int]) -> Refusal | None:
+        """A new call only from a source allowed to call; a tagged INVITE only in a dialog."""
+        if request.method.upper() != "INVITE":
+            return None
+        cid = request.call_id or ""
+        if self.uas.get_call(cid) is not None or self.uac.get_call(cid) is not None:
+            return None  # re-INVITE (aiosipua checks the tags)
+        if "tag=" in (request.headers.get_first("to") or ""):
+            return Refusal(481, "Call/Transaction Does Not Exist")  # RFC 3261 12.2.2
+        if not self.policy.may_call(addr[0]):
+            log.warning("inbound call from %s refused 403: not a trusted source ([telephony] trusted_sources)",
+                        mask_ip(addr[0]))
+            return Refusal(403, "Forbidden")
+        return None
+
+    def _options_refusal(self) -> Refusal | None:
+        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
+        if self.busy >= self.settings.capacity:
+            return Refusal(503, "Service Unavailable", {"Retry-After": str(self.settings.retry_after)})
+        return None
+
+    def media_allowed(self, host: str, signalling: str, call_id: str) -> bool:
+        """RTP goes only to the signalling source or the trunk's media_networks (no reflection)."""
+        if self.policy.media_allowed(host, signalling):
+            return True
+        log.warning("call %s refused 488: media address %s outside policy (signalling from %s)",
+                    call_id[:8], mask_ip(host), mask_ip(signalling))
+        return False
 
     def _on_reinvite(self, inc: IncomingCall) -> None:
         """Session refresh or hold from the far end (PBXs do this): answer with our stream,
@@ -46,6 +82,9 @@ class InDialogRequests:
             try:
                 choice = sdp.choose(inc.sdp_offer, self.settings.codecs)
             except ValueError:
+                inc._send_response(488, "Not Acceptable Here")
+                return
+            if choice.peer[0] != "0.0.0.0" and not self.media_allowed(choice.peer[0], inc.source_addr[0], call.call_id):
                 inc._send_response(488, "Not Acceptable Here")
                 return
             if choice.peer[0] != "0.0.0.0":  # 0.0.0.0: old-style hold, keep the peer
@@ -62,14 +101,6 @@ class InDialogRequests:
         call = self.calls.get(call_id)
         if call is not None:
             call.transfer_progress(status)
-
-    def _on_options(self, request: SipRequest, addr: tuple[str, int]) -> None:
-        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
-        if self.busy >= self.settings.capacity:
-            self.uas._send_error(request, 503, "Service Unavailable",
-                                 extra_headers={"Retry-After": str(self.settings.retry_after)})
-        else:
-            self.uas._handle_options(request, addr)
 
     def _on_refer(self, inc: IncomingCall, target: str) -> None:
         call = self.calls.get(inc.call_id)

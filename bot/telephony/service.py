@@ -4,11 +4,16 @@
     ...
     await endpoint.stop()
 
-`start_endpoint(config, on_inbound=None, lookup=None, converse=None, on_result=None)`:
+`start_endpoint(config, on_inbound=None, lookup=None, converse=None, on_result=None, verify=None)`:
   * `config` — `bot.config.Config`; reads `[telephony]` and `[agency]`.
   * `lookup(number) -> InboundMatch | dict | None` (may be async) — who is calling back.
     A dict is taken as the person. Unknown callers hear `unknown_caller_message`
     (agency name and official number) and the call ends.
+  * `verify(call, number) -> bool` (may be async) — caller ID is a claim, not identity
+    (anyone can send any From, and carriers pass it on): `lookup` is consulted, and the
+    person's dialog run and stored, only after `verify` says the caller proved who they are.
+    Without `verify` every caller is an unknown caller: nothing is looked up, claimed or
+    stored against a person. See "Callers who claim to be a listed person" in README.
   * `converse(call, request) -> CallRecord` — how a conversation runs; default:
     `bot.telephony.runner.speech_conversation(resources)` is for the serve command to
     pass; without it calls run keypad-only (`keypad_conversation`).
@@ -38,11 +43,12 @@ from bot.telephony.sip_call import SipCall
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_CALLER = {
-    "zh": "您好，这里是{agency}。您的号码不在本次回访名单中。如需核实，请拨打官方电话{callback_number}。再见。",
-    "en": "Hello, this is {agency}. We have no open enquiry for your number. To check, call the official number {callback_number}. Goodbye.",
-    "ko": "안녕하세요, {agency}입니다. 확인이 필요하시면 공식 번호 {callback_number}로 전화해 주세요. 안녕히 계세요.",
+UNKNOWN_CALLER = {  # says nothing about whether the number is listed (that would tell a stranger)
+    "zh": "您好，这里是{agency}。本次来电无法核实您的身份。如需咨询，请拨打官方电话{callback_number}。再见。",
+    "en": "Hello, this is {agency}. We cannot confirm who is calling on this line. For any enquiry, call the official number {callback_number}. Goodbye.",
+    "ko": "안녕하세요, {agency}입니다. 이 전화로는 본인 확인을 할 수 없습니다. 문의는 공식 번호 {callback_number}로 전화해 주세요. 안녕히 계세요.",
 }
+Verifier = Callable[[SipCall, str], Any]  # (call, claimed number) -> bool, may be async
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ def inbound_handler(
     lookup: Callable[[str], Any] | None = None,
     converse: Converse | None = None,
     on_result: Callable[[CallRequest, CallResult], Any] | None = None,
+    verify: Verifier | None = None,
 ) -> InboundHandler:
     from bot.dialog.script import load_script
 
@@ -71,11 +78,13 @@ def inbound_handler(
     run = converse or keypad_conversation
 
     async def handle(call: SipCall) -> None:
-        found = await _maybe(lookup(call.remote_number)) if lookup else None
+        proved = bool(await _maybe(verify(call, call.remote_number))) if verify and lookup else False
+        found = await _maybe(lookup(call.remote_number)) if lookup and proved else None
         if isinstance(found, dict):
             found = InboundMatch(found)
         if found is None:
-            log.info("callback from unknown number %s: self-identification", mask_phone(call.remote_number))
+            why = "unknown number" if proved or lookup is None else "caller ID not verified"
+            log.info("callback from %s (%s): self-identification", mask_phone(call.remote_number), why)
             lang = script.locale.split("-")[0]
             text = (settings.unknown_caller_message or UNKNOWN_CALLER.get(lang, UNKNOWN_CALLER["en"])).format(**variables)
             call.media.play(await speak(text, script.locale))
@@ -103,9 +112,10 @@ async def start_endpoint(
     lookup: Callable[[str], Any] | None = None,
     converse: Converse | None = None,
     on_result: Callable[[CallRequest, CallResult], Any] | None = None,
+    verify: Verifier | None = None,
 ) -> SipEndpoint:
     settings = TelephonySettings.from_config(config)
-    handler = on_inbound or inbound_handler(settings, config.variables, lookup, converse, on_result)
+    handler = on_inbound or inbound_handler(settings, config.variables, lookup, converse, on_result, verify)
     endpoint = SipEndpoint(settings, on_inbound=handler)
     await endpoint.start()
     return endpoint

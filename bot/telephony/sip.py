@@ -1,6 +1,7 @@
-"""The SIP endpoint of one worker: aiosipua UAS+UAC on one UDP socket behind the edge
-guard, calls in and out with their RTP streams, capacity, timers, and the two aiosipua
-fixes from TELEPHONY.md (Record-Route in UAS responses; ACK for non-2xx finals)."""
+"""The SIP endpoint of one worker: aiosipua UAS+UAC (agents.py) on one UDP socket behind
+the edge guard, calls in and out with their RTP streams, capacity, timers, the edge policy
+(who may call in, where RTP may go, calls per source) and the two aiosipua fixes from
+TELEPHONY.md (Record-Route in UAS responses; ACK for non-2xx finals)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,19 @@ import pkgutil
 from collections.abc import Awaitable, Callable
 
 import aiosipua
-from aiosipua import (
-    IncomingCall,
-    Registration,
-    SipDigestAuth,
-    SipRequest,
-    SipResponse,
-    SipUAC,
-    SipUAS,
-)
+from aiosipua import DialogState, IncomingCall, Registration, SipDigestAuth, SipResponse
 from aiosipua.headers import parse_address, parse_uri
 
 from bot.privacy import PhoneMaskFilter, mask_phone
 from bot.telephony import sdp
+from bot.telephony.agents import EdgeUAC, EdgeUAS
+from bot.telephony.edge_policy import EdgePolicy, SourceCalls, mask_ip
 from bot.telephony.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.indialog import InDialogRequests, TransferHandler
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip_call import DialOutcome, SipCall
 from bot.telephony.sipmsg import FinalResponses, keep_record_route, retry_after_seconds, uri_target
-from bot.telephony.uasrules import refusal
 
 log = logging.getLogger(__name__)
 for _mod in ["aiosipua", *(f"aiosipua.{m.name}" for m in pkgutil.iter_modules(aiosipua.__path__))]:
@@ -49,37 +43,26 @@ class SipEndpoint(InDialogRequests):
         self.setting_up = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.finals = FinalResponses()
+        self.policy = EdgePolicy.from_settings(settings)
+        self.sources = SourceCalls()
         self.transport = GuardedUdpTransport()
         s = settings
-        self.transport.configure(
-            s.max_message_bytes, RateLimit(s.rate_limit_per_second, s.rate_limit_burst, s.rate_limit_ban_seconds, s.trusted_sources)
-        )
+        self.transport.configure(s.max_message_bytes, RateLimit(
+            s.rate_limit_per_second, s.rate_limit_burst, s.rate_limit_ban_seconds, self.policy.is_trusted))
         self.transport.local_addr = s.listen
-        self._transport_send = self.transport.send
-        self.transport.send = self._send  # type: ignore[method-assign]
-        self.uac = SipUAC(self.transport)
-        self.uas = SipUAS(self.transport, uac=self.uac, user_agent="veribot")
+        self.transport.on_send = self.finals.sent  # the INVITEs are noted for ACKing their finals
+        self.uac = EdgeUAC(self.transport)
+        self.uac.on_response = self._on_response
+        self.uas = EdgeUAS(self.transport, uac=self.uac, user_agent="veribot")
+        self.uas.admit = self._admit  # type: ignore[method-assign]
+        self.uas.options_refusal = self._options_refusal  # type: ignore[method-assign]
         self.uas.on_invite = self._on_invite
         self.uas.on_bye = self._on_bye
         self.uas.on_reinvite = self._on_reinvite
         self.uas.on_transfer_progress = self._on_transfer_progress
         self.uas.on_refer = self._on_refer
-        self.uas._handlers["OPTIONS"] = self._on_options
-        self.uas._handle_request = self._gate(self.uas._handle_request)  # type: ignore[method-assign]
         self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
         self.registration: Registration | None = None
-        uac_handle = self.uac.handle_response
-        self.uac.handle_response = lambda resp, addr: (self._on_response(resp), uac_handle(resp, addr))  # type: ignore[method-assign]
-
-    def _gate(self, handle: Callable[[SipRequest, tuple[str, int]], None]) -> Callable[[SipRequest, tuple[str, int]], None]:
-        def gated(request: SipRequest, addr: tuple[str, int]) -> None:
-            refused = refusal(request, self.uas._handlers)
-            if refused is None:
-                handle(request, addr)
-            else:
-                self.uas._send_error(request, refused.code, refused.reason, extra_headers=refused.headers)
-
-        return gated
 
     @property
     def busy(self) -> int:
@@ -160,6 +143,10 @@ class SipEndpoint(InDialogRequests):
                 out.hangup(self.uac)
                 await media.close()
                 return DialOutcome(None, 488, str(exc))
+            if not self.media_allowed(choice.peer[0], out.remote_addr[0], out.call_id):
+                out.hangup(self.uac)
+                await media.close()
+                return DialOutcome(None, 488, "media address outside policy")
             media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
             call = SipCall(out.call_id, "outbound", parse_uri(to_uri).user or "", media)
             call._hangup = lambda: out.hangup(self.uac)
@@ -173,15 +160,6 @@ class SipEndpoint(InDialogRequests):
         finally:
             self.setting_up -= 1
 
-    def _send(self, message: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
-        """Every message leaves here (the INVITEs are noted for ACKing their finals)."""
-        self.finals.sent(message, addr)
-        udp = self.transport._udp_transport
-        if udp is None or udp.is_closing():
-            log.debug("SIP socket closed: %s not sent", type(message).__name__)
-            return
-        self._transport_send(message, addr)
-
     def _on_response(self, resp: SipResponse) -> None:
         ack = self.finals.received(resp)
         if ack is not None:
@@ -191,16 +169,26 @@ class SipEndpoint(InDialogRequests):
     def _on_invite(self, inc: IncomingCall) -> None:
         keep_record_route(inc)
         s = self.settings
+        source = inc.source_addr[0]
         if self.busy >= s.capacity:
-            inc._send_response(503, "Service Unavailable", extra_headers={"Retry-After": str(s.retry_after)})
-            inc.dialog.terminate()
+            self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
             log.warning("inbound call refused: at capacity (%d)", s.capacity)
             return
-        if self.on_inbound is None:
-            inc.reject(480, "Temporarily Unavailable")
+        if not self.policy.is_trusted(source) and self.sources.count(source) >= s.per_source_limit:
+            self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
+            log.warning("inbound call from %s refused: the source holds %d calls", mask_ip(source), s.per_source_limit)
             return
+        if self.on_inbound is None:
+            self._refuse(inc, 480, "Temporarily Unavailable")
+            return
+        self.sources.add(inc.call_id, source)
         self.setting_up += 1
         self._spawn(self._answer(inc))
+
+    def _refuse(self, inc: IncomingCall, code: int, reason: str, headers: dict[str, str] | None = None) -> None:
+        inc._send_response(code, reason, extra_headers=headers)
+        inc.dialog.terminate()
+        self.uas.forget(inc.call_id)
 
     async def _answer(self, inc: IncomingCall) -> None:
         media = self._media()
@@ -208,9 +196,15 @@ class SipEndpoint(InDialogRequests):
             try:
                 choice = sdp.choose(inc.sdp_offer, self.settings.codecs)
             except ValueError:
-                inc.reject(488, "Not Acceptable Here")
+                self._refuse(inc, 488, "Not Acceptable Here")
+                return
+            if not self.media_allowed(choice.peer[0], inc.source_addr[0], inc.call_id):
+                self._refuse(inc, 488, "Not Acceptable Here")
                 return
             await media.open()  # bound before the 200 OK goes out (pitfall 4)
+            if inc.dialog.state is DialogState.TERMINATED:  # CANCELled meanwhile: 487 was sent, no 200 after it
+                await media.close()
+                return
             inc.accept(sdp.answer(self.local_addr[0], media.port, choice))
             media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
             caller = parse_address(inc.caller).uri.user or "" if inc.caller else ""
@@ -224,6 +218,8 @@ class SipEndpoint(InDialogRequests):
             raise
         finally:
             self.setting_up -= 1
+            if inc.call_id not in self.calls:
+                self.sources.discard(inc.call_id)
         log.info("inbound call %s from %s", call.call_id[:8], mask_phone(caller))
         assert self.on_inbound is not None
         await self.supervise(call, self.on_inbound(call))
@@ -263,6 +259,8 @@ class SipEndpoint(InDialogRequests):
 
     async def _release(self, call: SipCall) -> None:
         self.calls.pop(call.call_id, None)
+        self.sources.discard(call.call_id)
+        self.uas.forget(call.call_id)
         await call.media.close()
 
     def _spawn(self, coro: Awaitable[None]) -> None:

@@ -17,6 +17,7 @@ def settings(**kw: object) -> TelephonySettings:
     base = next(_rtp_base) % 40000 + 20000
     kw.setdefault("listen", ("127.0.0.1", 0))
     kw.setdefault("rtp_ports", (base, base + 198))
+    kw.setdefault("inbound_sources", ("127.0.0.0/8",))  # loopback peers may call the bots under test
     return TelephonySettings(**kw)  # type: ignore[arg-type]
 
 

@@ -28,6 +28,7 @@ class Worker:
         self.config = tmp / f"worker-{name}.toml"
         self.config.write_text(
             f'[telephony]\nlisten = "127.0.0.1:{self.port}"\nrtp_ports = "{rtp_base}-{rtp_base + 98}"\n'
+            'trusted_sources = ["127.0.0.1"]\n'  # Kamailio, in front of the workers
         )
         self.arrivals = arrivals
         self.proc: asyncio.subprocess.Process | None = None

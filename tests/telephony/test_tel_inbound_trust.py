@@ -1,0 +1,107 @@
+"""Caller ID is a claim, not identity (issue 12 item 1): a call whose From names a listed
+person's number is an unknown caller until it is verified — nothing is looked up, claimed or
+stored against the person, even from the trusted trunk."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sip_peers import REPO
+from sqlmodel import select
+
+from bot.campaigns.inbound import Callbacks
+from bot.telephony.service import inbound_handler
+from bot.telephony.settings import TelephonySettings
+from storage.models import Attempt, Campaign, CampaignStatus, Person, PersonState, Result, Turn
+
+SCRIPT = REPO / "dialogs" / "verification.en-US.yaml"
+AGENCY = {"agency": "City Police", "callback_number": "96110", "caller_id": "96110"}
+PHONE = "+8613800000001"
+
+
+async def _callback(make_endpoint, handler, *, hang_up_after: float | None = None) -> dict:
+    """The listed person's number calls the bot from the trusted trunk (127.0.0.1); returns
+    the bot-side call's `extra` once its handler is done."""
+    finished = asyncio.Event()
+    extra: dict = {}
+
+    async def inbound(call) -> None:
+        try:
+            await handler(call)
+        finally:
+            extra.update(call.extra)
+            finished.set()
+
+    bot = await make_endpoint(inbound, inbound_sources=(), trusted_sources=("127.0.0.1",))
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:96110@127.0.0.1:{bot.local_addr[1]}", caller_id="13800000001")
+    assert out.call is not None
+    if hang_up_after is not None:
+        await asyncio.sleep(hang_up_after)
+        out.call.hangup()
+    await asyncio.wait_for(finished.wait(), 30)
+    return extra
+
+
+async def test_a_number_match_without_verification_is_an_unknown_caller(make_endpoint) -> None:
+    looked_up: list[str] = []
+    results: list[object] = []
+
+    def lookup(number: str) -> dict:
+        looked_up.append(number)
+        return {"name": "Li Lei"}
+
+    handler = inbound_handler(TelephonySettings(inbound_dialog=str(SCRIPT)), AGENCY, lookup=lookup,
+                              on_result=lambda req, res: results.append(res))
+    extra = await _callback(make_endpoint, handler)
+    assert extra.get("unknown_caller") is True  # greeted with the self-identification, then hung up
+    assert looked_up == [] and results == []  # nobody was matched, nothing was stored
+
+
+async def test_a_spoofed_callback_changes_no_person(make_endpoint, sqlite_db) -> None:
+    db = sqlite_db
+
+    def seed(s):
+        c = Campaign(name="c1", status=CampaignStatus.RUNNING, concurrency=4)
+        s.add(c)
+        s.flush()
+        s.add(Person(campaign_id=c.id, name="Li Lei", phone=PHONE, priority=1))
+
+    db.run(seed)
+    callbacks = Callbacks(db)
+    handler = inbound_handler(TelephonySettings(inbound_dialog=str(SCRIPT)), AGENCY,
+                              lookup=callbacks.lookup, on_result=callbacks.on_result)
+    extra = await _callback(make_endpoint, handler)
+    assert extra.get("unknown_caller") is True
+    person = db.run(lambda s: s.exec(select(Person)).one(), write=False)
+    assert (person.state, person.attempt_count, person.last_outcome) == (PersonState.PENDING, 0, None)
+    for table in (Attempt, Turn, Result):
+        assert db.run(lambda s, t=table: s.exec(select(t)).all(), write=False) == []
+
+
+async def test_only_a_verified_caller_is_matched(make_endpoint) -> None:
+    looked_up: list[str] = []
+    results: list[object] = []
+    checks: list[str] = []
+
+    def lookup(number: str) -> dict:
+        looked_up.append(number)
+        return {"name": "Li Lei"}
+
+    async def refuse(call, number: str) -> bool:
+        checks.append(number)
+        return False
+
+    settings = TelephonySettings(inbound_dialog=str(SCRIPT))
+    handler = inbound_handler(settings, AGENCY, lookup=lookup, on_result=lambda r, res: results.append(res),
+                              verify=refuse)
+    extra = await _callback(make_endpoint, handler)
+    assert checks == ["13800000001"] and extra.get("unknown_caller") is True
+    assert looked_up == [] and results == []
+
+    handler = inbound_handler(settings, AGENCY, lookup=lookup, on_result=lambda r, res: results.append(res),
+                              verify=lambda call, number: True)
+    extra = await _callback(make_endpoint, handler, hang_up_after=4.0)
+    assert "unknown_caller" not in extra and looked_up == ["13800000001"]
+    (result,) = results
+    assert "Am I speaking with Li Lei?" in [t.text for t in result.record.transcript]
