@@ -62,7 +62,7 @@ async def editor_page(request: web.Request) -> web.Response:
 async def lint(request: web.Request) -> web.Response:
     await require(request, Role.ADMIN)
     body = await _json_body(request)
-    script, errors = dialogs.lint_errors(str(body.get("source", "")))
+    script, errors = await dialogs.lint_off_loop(str(body.get("source", "")))
     return web.json_response({"ok": script is not None, "errors": errors,
                               "version": script.version if script else None})
 
@@ -70,7 +70,7 @@ async def lint(request: web.Request) -> web.Response:
 async def simulate_start(request: web.Request) -> web.Response:
     user = await require(request, Role.ADMIN)
     body = await _json_body(request)
-    script, errors = dialogs.lint_errors(str(body.get("source", "")))
+    script, errors = await dialogs.lint_off_loop(str(body.get("source", "")))
     if script is None:
         return web.json_response({"ok": False, "errors": errors}, status=422)
     person = {"name": str(body.get("person_name") or gettext(request)(N_("Test Person")))[:100]}
@@ -118,7 +118,7 @@ def _labelled(request: web.Request, state: dict[str, Any]) -> dict[str, Any]:
 async def publish(request: web.Request) -> web.Response:
     user = await require(request, Role.ADMIN)
     form = await request.post()
-    script, errors = dialogs.lint_errors(str(form.get("source", "")))
+    script, errors = await dialogs.lint_off_loop(str(form.get("source", "")))
     if script is None:
         return web.json_response({"ok": False, "errors": errors}, status=422)
     row = await db(request, dialogs.publish, script, user.username)

@@ -4,6 +4,9 @@
 - YAML 1.1 booleans `yes/no/on/off/y/n` stay strings; only `true/false` are booleans.
 - Duplicate mapping keys are errors (PyYAML would silently keep the last one).
 - Returns plain Python data plus a table `path -> line` (1-based) for error messages.
+- Bounded: at most MAX_CHARS of text, MAX_DEPTH levels of nesting, MAX_ALIASES aliases and
+  MAX_NODES values after alias expansion, so an alias bomb or `[[[[...` is refused in
+  milliseconds instead of freezing the process or overflowing the stack.
 """
 
 from __future__ import annotations
@@ -17,11 +20,38 @@ import yaml
 Path = tuple[str | int, ...]
 
 _STD = "tag:yaml.org,2002:"
+MAX_CHARS = 256 * 1024  # the shipped scripts are under 10 kB
+MAX_DEPTH = 50
+MAX_ALIASES = 200
+MAX_NODES = 50_000  # values visited, counting every expansion of an alias
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
 
 
+class _TooBig(yaml.YAMLError):
+    def __init__(self, message: str, mark: yaml.Mark | None) -> None:
+        super().__init__(message)
+        self.message, self.mark = message, mark
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    """SafeLoader whose composer counts nesting depth and aliases as it goes."""
+
+    _depth = 0
+    _aliases = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _TooBig(f"more than {MAX_ALIASES} aliases", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooBig(f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 # Rebuild the implicit resolvers without YAML 1.1's yes/no/on/off booleans.
@@ -66,8 +96,12 @@ class Document:
 
 
 def load_document(text: str) -> Document:
+    if len(text) > MAX_CHARS:
+        raise DocumentError([Problem(1, f"the document is longer than {MAX_CHARS // 1024} kB")])
     try:
         node = yaml.compose(text, Loader=_Loader)
+    except _TooBig as exc:
+        raise DocumentError([Problem(exc.mark.line + 1 if exc.mark else 1, exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -78,13 +112,20 @@ def load_document(text: str) -> Document:
     problems: list[Problem] = []
     if node is None:
         raise DocumentError([Problem(1, "the document is empty")])
-    doc.data = _convert(node, (), doc, problems)
+    budget = [MAX_NODES]
+    try:
+        doc.data = _convert(node, (), doc, problems, budget)
+    except _TooBig as exc:
+        raise DocumentError([Problem(exc.mark.line + 1 if exc.mark else 1, exc.message)]) from None
     if problems:
         raise DocumentError(problems)
     return doc
 
 
-def _convert(node: yaml.Node, path: Path, doc: Document, problems: list[Problem]) -> Any:
+def _convert(node: yaml.Node, path: Path, doc: Document, problems: list[Problem], budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig(f"more than {MAX_NODES} values once aliases are expanded", node.start_mark)
     line = node.start_mark.line + 1
     doc.lines[path] = line
     if node.tag not in _ALLOWED_TAGS:
@@ -103,21 +144,21 @@ def _convert(node: yaml.Node, path: Path, doc: Document, problems: list[Problem]
             if key in out:
                 problems.append(Problem(knode.start_mark.line + 1, f"duplicate key {key!r}"))
                 continue
-            out[key] = _convert(vnode, (*path, key), doc, problems)
+            out[key] = _convert(vnode, (*path, key), doc, problems, budget)
             doc.lines[(*path, key)] = knode.start_mark.line + 1  # errors point at the key
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(v, (*path, i), doc, problems) for i, v in enumerate(node.value)]
+        return [_convert(v, (*path, i), doc, problems, budget) for i, v in enumerate(node.value)]
+    if node.tag in (_STD + "seq", _STD + "map"):
+        problems.append(Problem(line, f"tag {node.tag!r} on a plain value"))
+        return None
     try:
-        return _Loader.construct_scalar_value(node)
+        return _Loader.yaml_constructors[node.tag](_SCALARS, node)
     except (ValueError, yaml.YAMLError) as exc:
         problems.append(Problem(line, f"bad value: {exc}"))
         return None
 
 
-def _construct_scalar_value(node: yaml.ScalarNode) -> Any:
-    loader = _Loader("")
-    return loader.construct_object(node, deep=True)
-
-
-_Loader.construct_scalar_value = staticmethod(_construct_scalar_value)  # type: ignore[attr-defined]
+# The scalar constructors of the allowed tags keep no state, so one loader serves every call
+# (building a loader per scalar made big documents slow).
+_SCALARS = _Loader("")

@@ -243,3 +243,22 @@ async def test_results_download_has_one_bom_and_no_live_formulas(client: TestCli
     text = raw.decode("utf-8-sig")
     assert "'=HYPERLINK(" in text and ',"=HYPERLINK(' not in text and "\n=HYPERLINK(" not in text
     assert "+8613912345678" in text  # phones stay usable
+
+
+async def test_the_dialog_editor_parses_drafts_off_the_event_loop(client: TestClient, database: Database,
+                                                                   monkeypatch) -> None:
+    from bot.dialog import script as script_module
+
+    def on_the_loop(*_a, **_k):
+        raise AssertionError("a draft was parsed in the web server's process")
+
+    add_users(database, ("admin1", "admin"))
+    await login(client, "admin1")
+    token = await csrf_of(client, "/dialogs")
+    monkeypatch.setattr(script_module, "load_document", on_the_loop)  # the worker process is unaffected
+    bomb = "a: &a [l,l,l,l,l,l,l,l,l]\n" + "".join(
+        f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+    resp = await client.post("/dialogs/lint", json={"source": bomb}, headers={"X-CSRF-Token": token})
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["ok"] is False and "aliases are expanded" in body["errors"][0]["message"]
