@@ -9,8 +9,9 @@ import asyncio
 import logging
 import socket
 
-from bot.telephony.sip_call import SipCall
 from raw_sip import RawSip
+
+from bot.telephony.sip_call import SipCall
 
 
 def _handler(started: list[str]):
