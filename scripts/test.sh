@@ -12,4 +12,4 @@ if [ -x scripts/services/postgres.sh ]; then
 fi
 ruff check .
 mkdir -p var/test-artifacts
-pytest -q -p no:cacheprovider "$@"
+python -m pytest -q -p no:cacheprovider "$@"  # -m: the repo root is on sys.path, as when developers run it
