@@ -99,9 +99,11 @@ class TalkingRunner:
     asked gets its cooperative answer after a random pause (the caller thinking, the bot speaking),
     so a worker killed at a random moment dies mid-conversation (crash test)."""
 
-    def __init__(self, seed: int | None = None, max_delay: float = 0.05) -> None:
+    def __init__(self, seed: int | None = None, max_delay: float = 0.05,
+                 on_answer: Callable[[], None] | None = None) -> None:
         self.rng = random.Random(seed)
         self.max_delay = max_delay
+        self.on_answer = on_answer  # after each answer the session heard
 
     async def run(self, request: CallRequest) -> CallResult:
         session = request.session()
@@ -111,6 +113,8 @@ class TalkingRunner:
             listen = session.current_listen
             for event in parse_answer(ANSWER_TO.get(listen.step, "<silence>") if listen else "<hangup>"):
                 session.feed(event)
+            if self.on_answer is not None:
+                self.on_answer()
         return CallResult(NetworkOutcome.ANSWERED, record=session.close(), sip_status=200)
 
 

@@ -27,7 +27,14 @@ async def main(url: str, worker: str, seed: int, mode: str) -> None:
         from bot.nlu.address import warm_up
 
         warm_up()  # before READY: a kill should land in a conversation, not in loading tables
-        runner = TalkingRunner(seed, max_delay=0.05)
+        talking = []
+
+        def first_answer():  # tells the test that conversations are under way (a kill now is mid-call)
+            if not talking:
+                talking.append(True)
+                print("TALKING", flush=True)
+
+        runner = TalkingRunner(seed, max_delay=0.05, on_answer=first_answer)
     else:
         runner = RandomRunner(seed, max_delay=0.2, always_answered=mode == "answered")
 

@@ -159,7 +159,9 @@ def test_every_answer_heard_before_a_kill_is_a_result_and_is_not_asked_again(db)
         proc = _start(url, kills, "talk")
         line = proc.stdout.readline()
         assert line.startswith("READY") or proc.poll() is not None, proc.stderr.read()
-        time.sleep(rng.uniform(0.2, 0.8))
+        while line and not line.startswith("TALKING"):  # until the first answer was heard
+            line = proc.stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.4))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
 from bot.campaigns.dialer import Dialer
+from bot.dialog.events import Utterance
 from storage.models import Attempt, Campaign, DoNotCall, Escalation, Person, Result, Turn
 
 
@@ -260,3 +261,34 @@ async def test_a_runner_that_crashes_fails_the_attempt_not_the_dialer(db):
     ps = people(db, cid)
     assert ps["+8613800000001"].last_outcome == "failed" and ps["+8613800000001"].state == "pending"
     assert ps["+8613800000002"].state == "completed"
+
+
+async def test_calls_understand_answers_with_the_configured_area_and_store_them_when_heard(sqlite_db, tmp_path):
+    """build_dialer binds [nlu] default area into the calls' parser (no ./config.toml read), and
+    each accepted answer is a result while the call is still going on."""
+    from bot.campaigns.service import build_dialer
+    from bot.config import load_config
+
+    db = sqlite_db
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[nlu]\ndefault_province = "西藏自治区"\ndefault_city = "拉萨市"\n', encoding="utf-8")
+    add_campaign(db, people=[("+8613800000001", 1)])
+    seen_mid_call = {}
+
+    class Runner(TextRunner):
+        async def run(self, request):
+            session = request.session()
+            session.start()
+            for answer in ["是 的", "城关区 北京 中路"]:
+                session.feed(Utterance(answer))
+            await asyncio.wrap_future(db.submit(lambda s: None))  # the writes queued so far are applied
+            seen_mid_call.update(db.run(lambda s: {r.slot: r.value for r in s.exec(select(Result)).all()},
+                                        write=False))
+            return CallResult(NetworkOutcome.ANSWERED, record=session.close(), sip_status=200)
+
+    dialer = build_dialer(load_config(cfg), Runner({}), db)
+    dialer.clock = Clock()
+    await dialer.tick()
+    await settle(dialer)
+    assert seen_mid_call["identity"] == "yes" and seen_mid_call["residence"]["city"] == "拉萨市"
+
