@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from audio import models
+from audio.recognizer import Recognizer, RecognizerFactory, vosk_factory
 from audio.scheduler import RecognitionPool
 from audio.synthesis import ENGINES, PromptCache, SynthesisError, synthesizer_for
 from audio.vad import SileroSession
@@ -66,6 +67,9 @@ class SpeechResources:
     executor: ThreadPoolExecutor  # prompt rendering and other blocking work
     recognition: RecognitionPool  # every call's speech recognition
     rendered: set[str] = field(default_factory=set)
+    # How each locale's calls get a recognizer (Vosk by default; another engine or a fake
+    # registers its own factory here).
+    recognizers: dict[str, RecognizerFactory] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -86,7 +90,8 @@ class SpeechResources:
             nlu.grammar_phrases(locale, "yes_no")  # imports the locale's understanding now, not mid-call
         return cls(s, loaded, SileroSession(), {},
                    ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech"),
-                   RecognitionPool(s.threads))
+                   RecognitionPool(s.threads),
+                   recognizers={loc: vosk_factory(*loaded[loc]) for loc in loaded})
 
     def prompt_cache(self, locale: str) -> PromptCache:
         """The prompt cache speaking `locale` (its voice chosen by synthesizer_for)."""
@@ -95,6 +100,14 @@ class SpeechResources:
             synth = synthesizer_for(locale, self.settings.tts_engine or None, self.settings.tts_timeout)
             cache = self.caches.setdefault(locale, PromptCache(self.settings.prompt_cache, synth))
         return cache
+
+    def recognizer(self, locale: str) -> Recognizer:
+        """A new recognizer for one call in `locale` (ModelMissing when none is loaded)."""
+        factory = self.recognizers.get(locale)
+        if factory is None:
+            self.model(locale)  # raises ModelMissing, naming the fetch command
+            factory = self.recognizers[locale] = vosk_factory(*self.models[locale])
+        return factory()
 
     def model(self, locale: str) -> tuple[Any, frozenset[str]]:
         if locale not in self.models:
