@@ -1,6 +1,11 @@
-"""One call's speech recognizer over a process-wide Vosk model.
+"""One call's speech recognizer: the `Recognizer` protocol the pipeline is typed against,
+and `AnswerRecognizer`, the Vosk engine behind it.
 
-Each question gets a grammar (phrases the answer may be, words the model lacks removed,
+Engines are plugged in as a `RecognizerFactory` per locale (`SpeechResources.recognizers`):
+a call asks for a new recognizer and owns it until `close()`. `audio.fakes.FakeRecognizer`
+is the scripted one for pipeline tests.
+
+AnswerRecognizer, over a process-wide Vosk model: each question gets a grammar (phrases the answer may be, words the model lacks removed,
 `[unk]` added where the model has it); open answers (an address) use free decoding with
 a separate recognizer that is dropped — and its memory returned with malloc_trim — when the
 question is over. Not thread-safe: a call uses its recognizer from one thread at a time."""
@@ -9,8 +14,9 @@ from __future__ import annotations
 
 import ctypes
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 UNK = "[unk]"
 
@@ -20,6 +26,40 @@ class Recognition:
     text: str
     confidence: float  # mean word confidence, 0 when nothing was heard
     words: tuple[tuple[str, float], ...] = ()
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """One call's recognizer. Used from one thread at a time (the recognition pool's), never
+    from the event loop. A turn is: expect() (optional), accept() any number of times, finish()."""
+
+    def expect(self, phrases: list[str] | None) -> None:
+        """The next answer is one of `phrases` (a grammar hint); None or []: free speech."""
+        ...
+
+    def accept(self, pcm: bytes) -> None:
+        """More caller audio of the current turn: 8 kHz 16-bit mono little-endian PCM."""
+        ...
+
+    def partial(self) -> str:
+        """What the current turn sounds like so far ("" when nothing yet)."""
+        ...
+
+    def finish(self) -> Recognition:
+        """The result for the audio accepted since the last finish(); the next turn starts empty."""
+        ...
+
+    def close(self) -> None:
+        """Free what the recognizer holds; it is not used afterwards."""
+        ...
+
+
+RecognizerFactory = Callable[[], Recognizer]  # a new recognizer for one call
+
+
+def vosk_factory(model: Any, vocabulary: frozenset[str] | None, sample_rate: int = 8000) -> RecognizerFactory:
+    """Recognizers over one loaded Vosk model (shared; each call gets its own recognizer)."""
+    return lambda: AnswerRecognizer(model, vocabulary, sample_rate)
 
 
 def grammar_for(phrases: list[str], vocabulary: frozenset[str] | None) -> list[str]:

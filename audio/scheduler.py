@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from audio.recognizer import Recognizer
+
 log = logging.getLogger(__name__)
 
 KEEP = object()  # an item that does not change the grammar
@@ -112,11 +114,10 @@ class RecognitionPool:
 
 
 class RecognitionStream:
-    """One call's recognizer as seen from the event loop. `recognizer` needs accept(pcm),
-    expect(grammar), partial(), finish() and close() (audio.recognizer.AnswerRecognizer).
+    """One call's recognizer (an `audio.recognizer.Recognizer`) as seen from the event loop.
     `on_partial(text)` is called on the event loop with what the turn sounds like so far."""
 
-    def __init__(self, pool: RecognitionPool, recognizer: Any, *, feed_bytes: int = 3200,
+    def __init__(self, pool: RecognitionPool, recognizer: Recognizer, *, feed_bytes: int = 3200,
                  on_partial: Callable[[str], None] | None = None):
         self.pool = pool
         self.recognizer = recognizer

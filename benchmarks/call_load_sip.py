@@ -245,6 +245,9 @@ def several_workers(args: argparse.Namespace, n: int, port: int, phone_pid: int)
 
 
 def main(args: argparse.Namespace) -> None:
+    from audio.runtime import configure_process
+
+    configure_process()  # as the worker entry point does (GIL switch interval)
     CHUNK_MS[0] = args.chunk_ms
     LOCKSTEP[0] = args.lockstep
     if args.child:

@@ -132,7 +132,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
         return 1
     if args.model:
         try:
-            from audio.vocabulary import missing_words
+            from bot.pipeline.vocabulary import missing_words
         except ImportError:
             print("veribot dialogs lint: --model needs the speech package (audio.vocabulary)", file=sys.stderr)
             return 2

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import shutil
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,11 +47,10 @@ def tune_process() -> None:
     """Process-wide settings of a worker that runs calls, set once by its entry point (`serve`,
     `dial`, `call`) and nowhere else: the GIL switch interval. Recognition threads take the
     GIL back after every Vosk call while the event loop of ~25 calls holds it most of the time;
-    at CPython's default 5 ms a turn's final result waited 100-500 ms for it.
-    TODO(lead): when the media engineer's function for this lands, call it here instead."""
-    from bot.pipeline.resources import SWITCH_INTERVAL
+    at CPython's default 5 ms a turn's final result waited 100-500 ms for it (audio/runtime.py)."""
+    from audio.runtime import configure_process
 
-    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+    configure_process()
 
 
 def missing_programs(config: Config) -> list[str]:

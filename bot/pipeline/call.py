@@ -51,7 +51,6 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
-from audio.recognizer import AnswerRecognizer
 from audio.vad import SpeechDetector
 from bot import nlu
 from bot.calls import CallRequest
@@ -94,7 +93,7 @@ async def run_call(
     watchdog_secs: float | None = None,
 ) -> CallRecord:
     script = request.script
-    model, vocabulary = resources.model(script.locale)
+    recognizer = resources.recognizer(script.locale)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(resources.executor, resources.prepare, script, call_variables(request))
 
@@ -105,7 +104,7 @@ async def run_call(
     listener = CallerListener(
         SpeechDetector(resources.silero, threshold=s.vad_threshold, energy_floor=s.energy_floor,
                        end_silence=script.settings.end_silence),
-        AnswerRecognizer(model, vocabulary, CALL_RATE),
+        recognizer,
         resources.recognition,
         grammar_phrases_for,
         clip_dir=clip_dir,

@@ -36,6 +36,7 @@ class LineClock:
     def __init__(self) -> None:
         self.now = 0  # samples of line time
         self.heard_upto = 0  # samples the listener has processed
+        self.turns_ended = 0  # caller turns the listener has ended (handed to recognition)
         self.finished = False
         self._changed = asyncio.Event()
 
@@ -49,6 +50,14 @@ class LineClock:
 
     def heard(self, samples: int) -> None:
         self.heard_upto = samples
+        self._notify()
+
+    def turn_ended(self) -> None:
+        self.turns_ended += 1
+        self._notify()
+
+    def poke(self) -> None:
+        """Something a waiter may be watching changed (e.g. the bot queued audio)."""
         self._notify()
 
     def finish(self) -> None:

@@ -1,6 +1,6 @@
 """CallerListener: hears the caller. Decides where each caller turn starts and ends
 (energy gate + Silero at 8 kHz, end-of-turn silence per question) and transcribes only
-the audio around speech (with pre-roll) with the current question's Vosk grammar, off the
+the audio around speech (with pre-roll) with the current question's grammar, off the
 event loop on the process's RecognitionPool: hearing (detection, frames, the line clock)
 never waits for recognition; only the end of a turn waits for its final result. Emits CallerSpeechFrame at speech start/stop (barge-in needs the start fast),
 InterimTranscriptionFrame while the caller speaks, CallerAnswerFrame (final text, word
@@ -17,7 +17,7 @@ from pathlib import Path
 from pipecat.frames.frames import CancelFrame, EndFrame, Frame, InputAudioRawFrame, InterimTranscriptionFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from audio.recognizer import AnswerRecognizer, Recognition
+from audio.recognizer import Recognition, Recognizer
 from audio.scheduler import KEEP, RecognitionPool, RecognitionStream
 from audio.vad import SpeechDetector
 from audio.wav import write_wav
@@ -37,7 +37,7 @@ class CallerListener(FrameProcessor):
     def __init__(
         self,
         detector: SpeechDetector,
-        recognizer: AnswerRecognizer,
+        recognizer: Recognizer,
         pool: RecognitionPool,
         grammar_for,  # (Listen) -> list[str] | None
         *,
@@ -201,6 +201,8 @@ class CallerListener(FrameProcessor):
                 log.exception("caller clip for step %s not written", step)
 
         future = self.stream.end_turn(chunk, self._take_grammar(), keep_clip if clip is not None else None)
+        if self.line is not None:
+            self.line.turn_ended()  # the offline caller now waits for the bot's reply
         self._interim = self._partial = ""
         await self._emit((future, step, self._turn_start, end, kept))
 

@@ -6,7 +6,8 @@ Offline (default) the line runs as fast as the pipeline hears it: the caller pus
 chunk, waits until the listener has heard it, and the bot's audio is placed on the line
 when the line reaches it — so what happens when (barge-in, timeouts) is measured on the
 audio timeline, not the wall clock. While the caller waits for a reply it gives the bot
-real time (up to 1.5 s) to think. With `realtime=True` the caller speaks at wall-clock
+real time (up to 1.5 s, from the end of the caller's turn as the listener detected it,
+or from a key press) to start its reply. With `realtime=True` the caller speaks at wall-clock
 pace, as a phone would (benchmarks), and late chunks are counted as missed deadlines."""
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ __all__ = ["CallerTurn", "LineClock", "LineOutput", "LineTransport", "ScriptedCa
 RATE = 8000
 OUT_CHUNK = 160  # bot audio leaves in 20 ms pieces
 REPLY_GAP = int(0.4 * RATE)  # the caller answers 0.4 s after the bot stops
-THINK_LIMIT = int(1.5 * RATE)
+THINK_SECONDS = 1.5  # real time the line waits for the bot to start a reply
 HEARING_SLACK = int(0.1 * RATE)
 ENDING_LIMIT = 5 * RATE  # line time allowed after the bot's last audio once the call is ending
 
@@ -78,6 +79,7 @@ class LineOutput(FrameProcessor):
             for i in range(0, len(a), self.chunk * 2):
                 self._queue.append(a[i : i + self.chunk * 2])
             self._have_audio.set()
+            self.line.poke()  # a caller waiting for the reply sees it coming
         elif isinstance(frame, InterruptionFrame):
             self._interrupt()
             await self.push_frame(frame, direction)
@@ -197,6 +199,7 @@ class ScriptedCaller(FrameProcessor):
         pending = deque(self.turns)
         speech = b""
         mark, thinking = 0, True  # mark: where the caller's last turn ended
+        reply_due, turns_before = True, 0  # reply_due: the bot owes a reply now (greeting, keys)
         t0 = time.monotonic()
         while not self.line.finished and self.line.now < self.max_samples:
             if self._ending:
@@ -228,6 +231,7 @@ class ScriptedCaller(FrameProcessor):
                         for k in turn.keys:
                             await self.push_frame(InputDTMFFrame(button=KeypadEntry(k)))
                     mark, thinking = self.line.now + len(speech) // 2, turn.kind != "silence"
+                    reply_due, turns_before = turn.kind == "dtmf", self.line.turns_ended
             elif not speech and not pending and self._bot_replied(mark):
                 self.hung_up = True
                 await self.push_frame(CallerHangUpFrame(reason="caller script ended"))
@@ -250,10 +254,15 @@ class ScriptedCaller(FrameProcessor):
                     await asyncio.sleep(-lag)
                 continue
             await self.line.wait(lambda: self.line.heard_upto >= self.line.now, limit=30)
-            if self.output.speech_started >= mark:
+            o = self.output
+            if o.speech_started >= mark:
                 thinking = False  # the bot has begun its reply
-            if thinking and not self.output.busy and self.line.now - mark < THINK_LIMIT and not speech:
-                await asyncio.sleep(n / RATE)  # give the bot real time to answer
+            if thinking and not speech and not o.busy and (reply_due or self.line.turns_ended > turns_before):
+                # The bot is working on its reply (the listener ended the caller's turn, or
+                # keys were pressed): the line waits for it, up to THINK_SECONDS of real time.
+                await self.line.wait(lambda m=mark: self.output.speech_started >= m or self.output.busy,
+                                     limit=THINK_SECONDS)
+                thinking = False
             else:
                 await asyncio.sleep(0)
         if not self.line.finished and not self._ending:

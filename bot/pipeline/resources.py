@@ -5,13 +5,13 @@ recognition and synthesis. Build once, before forking workers, so model memory i
 from __future__ import annotations
 
 import logging
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from audio import models
+from audio.recognizer import Recognizer, RecognizerFactory, vosk_factory
 from audio.scheduler import RecognitionPool
 from audio.synthesis import ENGINES, PromptCache, SynthesisError, synthesizer_for
 from audio.vad import SileroSession
@@ -19,11 +19,6 @@ from audio.vocabulary import model_vocabulary
 from bot import nlu
 
 log = logging.getLogger(__name__)
-
-# The recognition threads take the GIL back after every Vosk call while the event loop of
-# ~25 calls holds it most of the time; at CPython's default 5 ms switch interval a turn's
-# final result waited 100-500 ms for it (SIP load benchmark, 50 calls on 2 workers).
-SWITCH_INTERVAL = 0.001
 
 
 @dataclass
@@ -72,6 +67,9 @@ class SpeechResources:
     executor: ThreadPoolExecutor  # prompt rendering and other blocking work
     recognition: RecognitionPool  # every call's speech recognition
     rendered: set[str] = field(default_factory=set)
+    # How each locale's calls get a recognizer (Vosk by default; another engine or a fake
+    # registers its own factory here).
+    recognizers: dict[str, RecognizerFactory] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -83,9 +81,7 @@ class SpeechResources:
         """Load the models of `locales` (ModelMissing names `veribot models fetch`)."""
         import vosk
 
-        vosk.SetLogLevel(-1)
-        if sys.getswitchinterval() > SWITCH_INTERVAL:
-            sys.setswitchinterval(SWITCH_INTERVAL)
+        vosk.SetLogLevel(-1)  # the GIL switch interval is the entry point's: audio.runtime.configure_process
         s = settings or SpeechSettings.from_config(config)
         loaded = {}
         for locale in locales:
@@ -94,7 +90,8 @@ class SpeechResources:
             nlu.grammar_phrases(locale, "yes_no")  # imports the locale's understanding now, not mid-call
         return cls(s, loaded, SileroSession(), {},
                    ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech"),
-                   RecognitionPool(s.threads))
+                   RecognitionPool(s.threads),
+                   recognizers={loc: vosk_factory(*loaded[loc]) for loc in loaded})
 
     def prompt_cache(self, locale: str) -> PromptCache:
         """The prompt cache speaking `locale` (its voice chosen by synthesizer_for)."""
@@ -103,6 +100,14 @@ class SpeechResources:
             synth = synthesizer_for(locale, self.settings.tts_engine or None, self.settings.tts_timeout)
             cache = self.caches.setdefault(locale, PromptCache(self.settings.prompt_cache, synth))
         return cache
+
+    def recognizer(self, locale: str) -> Recognizer:
+        """A new recognizer for one call in `locale` (ModelMissing when none is loaded)."""
+        factory = self.recognizers.get(locale)
+        if factory is None:
+            self.model(locale)  # raises ModelMissing, naming the fetch command
+            factory = self.recognizers[locale] = vosk_factory(*self.models[locale])
+        return factory()
 
     def model(self, locale: str) -> tuple[Any, frozenset[str]]:
         if locale not in self.models:

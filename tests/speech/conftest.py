@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from audio import g711
+from audio.runtime import configure_process
 from bot.dialog.script import load_script
 from bot.pipeline.resources import SpeechResources, SpeechSettings
 
@@ -18,6 +19,7 @@ ROOT = Path(__file__).parents[2]
 
 @pytest.fixture(scope="session")
 def speech(tmp_path_factory) -> SpeechResources:
+    configure_process()  # as the worker entry point does
     base = tmp_path_factory.mktemp("speech")
     settings = SpeechSettings(prompt_cache=base / "prompts", audio_dir=base / "calls", watchdog_secs=20.0)
     resources = SpeechResources.load(None, ["ko-KR"], settings=settings)

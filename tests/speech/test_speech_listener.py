@@ -72,6 +72,9 @@ class _Heard:
         if samples >= self.until:
             self.all_heard.set()
 
+    def turn_ended(self) -> None:
+        pass
+
 
 async def test_hearing_goes_on_while_recognition_is_held_and_frames_keep_their_order(speech, say_ko, tmp_path):
     """A recognizer stuck for a while (a burst of other calls) must not stop the call hearing:

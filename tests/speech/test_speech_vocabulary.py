@@ -3,6 +3,7 @@ import struct
 import pytest
 
 from audio import vocabulary
+from bot.pipeline import vocabulary as script_vocabulary
 
 
 def _s(text: str) -> bytes:
@@ -49,8 +50,8 @@ def test_ko_model_vocabulary_and_script_lint(short_script, ko_script):
 
     vocab = vocabulary.model_vocabulary(str(model_path("ko-KR")))
     assert {"네", "아니요", "녹색", "상담원"} <= vocab and "누구세요" not in vocab
-    assert vocabulary.missing_words(short_script, "ko-KR") == []
-    assert vocabulary.missing_words(ko_script, "ko-KR") == []
+    assert script_vocabulary.missing_words(short_script, "ko-KR") == []
+    assert script_vocabulary.missing_words(ko_script, "ko-KR") == []
 
 
 @pytest.mark.asr
@@ -58,4 +59,9 @@ def test_missing_words_are_reported(monkeypatch, short_script):
     from bot import nlu
 
     monkeypatch.setattr(nlu, "grammar_phrases", lambda locale, expect: ["네", "누구세요 네", "zzqx"])
-    assert vocabulary.missing_words(short_script, "ko-KR") == sorted(["누구세요", "zzqx"])
+    assert script_vocabulary.missing_words(short_script, "ko-KR") == sorted(["누구세요", "zzqx"])
+
+
+@pytest.mark.asr
+def test_missing_words_of_given_phrases():
+    assert vocabulary.missing_words(["네 zzqx", "아니요", "[unk]"], "ko-KR") == ["zzqx"]
