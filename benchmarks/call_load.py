@@ -147,7 +147,9 @@ def main() -> int:
     from audio import g711
     from bot.dialog.script import load_script_text
     from bot.pipeline.resources import SpeechResources, SpeechSettings
+    from bot.worker import configure_worker_process
 
+    configure_worker_process()  # before the workers fork: they inherit it
     print(describe())
     print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N, "
           f"frames of {args.chunk_ms} ms")

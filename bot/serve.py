@@ -15,12 +15,12 @@ import contextlib
 import logging
 import shutil
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.cli import UserError
 from bot.config import Config, load_config
+from bot.worker import configure_worker_process
 
 log = logging.getLogger("veribot.serve")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'  # ids only in paths; no referer, no personal data
@@ -40,19 +40,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     host = args.host or config.service.host
     port = args.port if args.port is not None else config.service.port
-    tune_process()
+    configure_worker_process()  # process-wide settings, once, before any part starts
     return asyncio.run(serve(config, host, port))
-
-
-def tune_process() -> None:
-    """Process-wide settings of a worker that runs calls, set once by its entry point (`serve`,
-    `dial`, `call`) and nowhere else: the GIL switch interval. Recognition threads take the
-    GIL back after every Vosk call while the event loop of ~25 calls holds it most of the time;
-    at CPython's default 5 ms a turn's final result waited 100-500 ms for it.
-    TODO(lead): when the media engineer's function for this lands, call it here instead."""
-    from bot.pipeline.resources import SWITCH_INTERVAL
-
-    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
 
 
 def missing_programs(config: Config) -> list[str]:

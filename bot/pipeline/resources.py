@@ -5,7 +5,6 @@ recognition and synthesis. Build once, before forking workers, so model memory i
 from __future__ import annotations
 
 import logging
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +18,6 @@ from audio.vocabulary import model_vocabulary
 from bot import nlu
 
 log = logging.getLogger(__name__)
-
-# The recognition threads take the GIL back after every Vosk call while the event loop of
-# ~25 calls holds it most of the time; at CPython's default 5 ms switch interval a turn's
-# final result waited 100-500 ms for it (SIP load benchmark, 50 calls on 2 workers).
-SWITCH_INTERVAL = 0.001
-
 
 @dataclass
 class SpeechSettings:
@@ -84,8 +77,6 @@ class SpeechResources:
         import vosk
 
         vosk.SetLogLevel(-1)
-        if sys.getswitchinterval() > SWITCH_INTERVAL:
-            sys.setswitchinterval(SWITCH_INTERVAL)
         s = settings or SpeechSettings.from_config(config)
         loaded = {}
         for locale in locales:

@@ -49,9 +49,9 @@ def dial_command(args: argparse.Namespace) -> int:
 
     from bot.config import ConfigError, describe, load_config
     from bot.dialog.script import ScriptError, load_script
-    from bot.serve import tune_process
     from bot.simulate import load_person
     from bot.telephony.settings import TelephonySettings
+    from bot.worker import configure_worker_process
 
     try:
         config = load_config(args.config)
@@ -67,7 +67,7 @@ def dial_command(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, listen=listen)
     except ValidationError as exc:
         return _fail(f"--listen: {describe('telephony', exc)}")
-    tune_process()
+    configure_worker_process()
     return asyncio.run(_dial(args.uri, settings, config, script, person, args.keypad))
 
 
