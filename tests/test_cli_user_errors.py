@@ -175,3 +175,14 @@ def test_the_nlu_area_of_the_config_places_an_ambiguous_district(tmp_path: Path)
         assert out.returncode == 0, out.stderr
         cities.append(json.loads(out.stdout)["slots"]["residence"]["city"])
     assert cities == ["兰州市", "拉萨市"]
+
+
+def test_prompts_render_speaks_the_agency_of_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[agency]\nname = "서울시 방역본부"\ncallback_number = "120"\n', encoding="utf-8")
+    out = veribot("prompts", "render", "--dialog", str(REPO / "dialogs" / "verification.ko-KR.yaml"),
+                  "--person", '{"name": "김민수"}', "--out", str(tmp_path / "prompts"), "--config", str(config),
+                  timeout=300)
+    assert out.returncode == 0, out.stderr
+    texts = " ".join(p["text"] for p in json.loads((tmp_path / "prompts" / "index.json").read_text(encoding="utf-8")))
+    assert "서울시 방역본부" in texts and "120" in texts
