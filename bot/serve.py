@@ -82,6 +82,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.campaigns.inbound import Callbacks
     from bot.campaigns.service import run_dialer
     from bot.console.app import build_app
+    from bot.dialog.model import ScriptError
     from bot.nlu.address import configure_area
     from bot.telephony.runner import SipCallRunner
     from bot.telephony.service import start_endpoint
@@ -127,6 +128,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
             try:
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
                                                 on_result=callbacks.on_result)
+            except ScriptError as exc:
+                raise UserError(f"[telephony] inbound_dialog: {str(exc).splitlines()[0]}") from None
             except OSError as exc:
                 sip_host, sip_port = config.telephony.listen
                 raise UserError(f"cannot listen for SIP on {sip_host}:{sip_port}: {exc.strerror or exc}") from None

@@ -186,3 +186,19 @@ def test_prompts_render_speaks_the_agency_of_the_config(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     texts = " ".join(p["text"] for p in json.loads((tmp_path / "prompts" / "index.json").read_text(encoding="utf-8")))
     assert "서울시 방역본부" in texts and "120" in texts
+
+
+def test_serve_names_a_busy_sip_port_and_a_missing_inbound_dialog(config: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        base = config.read_text() + f'[serve]\ndialer = false\n[speech]\nmodels_dir = "none"\n' \
+                                    f'[telephony]\nlisten = "127.0.0.1:{port}"\n'
+        config.write_text(base + 'inbound_dialog = "missing.yaml"\n')
+        out = veribot("serve", "--config", str(config), "--port", "0")
+        assert out.returncode == 2 and "Traceback" not in out.stderr
+        assert "veribot serve: [telephony] inbound_dialog: " in out.stderr and "missing.yaml" in out.stderr
+        config.write_text(base + f'inbound_dialog = "{ZH}"\n')
+        out = veribot("serve", "--config", str(config), "--port", "0")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"veribot serve: cannot listen for SIP on 127.0.0.1:{port}" in out.stderr
