@@ -202,3 +202,12 @@ def test_serve_names_a_busy_sip_port_and_a_missing_inbound_dialog(config: Path) 
         out = veribot("serve", "--config", str(config), "--port", "0")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert f"veribot serve: cannot listen for SIP on 127.0.0.1:{port}" in out.stderr
+
+
+def test_files_that_are_not_utf8_are_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b'[agency]\nname = "\xc0\xeb"\n')  # GBK, not UTF-8
+    one_line_error(veribot("serve", "--config", str(config)), "config.toml: not UTF-8 text")
+    batch = tmp_path / "batch.jsonl"
+    batch.write_bytes('{"text": "是的"}\n'.encode("gbk"))
+    one_line_error(veribot("nlu", "--batch", str(batch)), "batch.jsonl: not UTF-8 text")
