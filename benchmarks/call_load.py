@@ -145,11 +145,11 @@ def main() -> int:
     import bot.pipeline.call  # imported before the fork, not during the first calls
     import bot.pipeline.offline  # noqa: F401
     from audio import g711
-    from audio.runtime import configure_process
     from bot.dialog.script import load_script_text
     from bot.pipeline.resources import SpeechResources, SpeechSettings
+    from bot.worker import configure_worker_process
 
-    configure_process()  # as the worker entry point does (GIL switch interval)
+    configure_worker_process()  # before the workers fork: they inherit it
     print(describe())
     print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N, "
           f"frames of {args.chunk_ms} ms")

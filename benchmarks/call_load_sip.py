@@ -245,9 +245,9 @@ def several_workers(args: argparse.Namespace, n: int, port: int, phone_pid: int)
 
 
 def main(args: argparse.Namespace) -> None:
-    from audio.runtime import configure_process
+    from bot.worker import configure_worker_process
 
-    configure_process()  # as the worker entry point does (GIL switch interval)
+    configure_worker_process()  # this process and each --child worker run calls
     CHUNK_MS[0] = args.chunk_ms
     LOCKSTEP[0] = args.lockstep
     if args.child:

@@ -84,9 +84,15 @@ def _logging(args: argparse.Namespace) -> None:
 def user_error(exc: BaseException) -> str | None:
     """The one-line message for an error the user caused, or None for a bug."""
     from bot.config import ConfigError
+    from bot.dialog.model import ScriptError
 
     if isinstance(exc, UserError | ConfigError):
         return str(exc)
+    if isinstance(exc, ScriptError):  # a dialog named by the config or a flag that cannot run
+        more = f" (and {len(exc.errors) - 1} more: veribot dialogs lint)" if len(exc.errors) > 1 else ""
+        return str(exc).splitlines()[0] + more
+    if isinstance(exc, UnicodeDecodeError):
+        return f"input is not UTF-8 text (byte {exc.start})"
     if isinstance(exc, FileNotFoundError | IsADirectoryError | NotADirectoryError | PermissionError):
         return f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
     if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from bot.settings import (
-    SECTIONS,
     AgencySettings,
     CampaignsSettings,
     ConsoleSettings,
@@ -26,10 +27,17 @@ from bot.settings import (
     SpeechSettings,
     TelephonySettings,
     WebhookSettings,
-    from_section,
 )
 
 DEFAULT_PATH = Path("config.toml")
+
+# section name -> its class, in config.toml's order
+SECTIONS: dict[str, type] = {
+    "agency": AgencySettings, "service": ServiceSettings, "nlu": NluSettings, "console": ConsoleSettings,
+    "serve": ServeSettings, "speech": SpeechSettings, "database": DatabaseSettings,
+    "campaigns": CampaignsSettings, "dialer": DialerSettings, "webhook": WebhookSettings,
+    "telephony": TelephonySettings,
+}
 
 
 class ConfigError(ValueError):
@@ -91,6 +99,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror or exc}") from exc
     return from_dict(data, p)
@@ -120,3 +130,36 @@ def from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
     return Config(path=path, written=written, **typed)
+
+
+def from_section(cls: type, name: str, section: dict[str, Any], base: Path | None = None) -> Any:
+    """`cls` from a [name] table; any problem is a ValueError naming the key (`describe`)."""
+    try:
+        return TypeAdapter(cls).validate_python(section, context={"base": base})
+    except ValidationError as exc:
+        raise ValueError(describe(name, exc)) from None
+
+
+_EXPECTED = {
+    "int": "an integer", "float": "a number", "bool": "true or false", "string": "a string in quotes",
+    "list": "a list [...]", "tuple": "a list [...]", "dict": "a table", "dataclass": "a table",
+}
+
+
+def describe(section: str, exc: ValidationError) -> str:
+    """The first problem of a section as one line: "[telephony] unknown key 'trunkk'"."""
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    loc = [str(x) for x in err["loc"]]
+    kind, value = err["type"], err.get("input")
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"[{section}] unknown key {'.'.join(loc)!r}{more}"
+    key = ".".join(x for x in loc if not x.isdigit()) or "?"
+    if kind == "value_error":
+        msg = err["msg"].removeprefix("Value error, ")
+        return (msg if msg.startswith(f"[{section}]") or not loc else f"[{section}] {key}: {msg}") + more
+    expected = next((v for k, v in _EXPECTED.items() if kind.startswith(k)), None)
+    if expected is None:
+        return f"[{section}] {key}: {err['msg']}{more}"
+    return f"[{section}] {key}: expected {expected}, got {value!r}{more}"

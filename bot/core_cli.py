@@ -46,7 +46,12 @@ def cmd_nlu(args: argparse.Namespace) -> int:
     out = sys.stdout
     bad = 0
     with src:
-        for lineno, line in enumerate(src, 1):
+        try:
+            lines = list(src) if args.batch != "-" else src  # a file: decoding errors before any output
+        except UnicodeDecodeError as exc:
+            print(f"veribot nlu: {args.batch}: not UTF-8 text (byte {exc.start})", file=sys.stderr)
+            return 2
+        for lineno, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:

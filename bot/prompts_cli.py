@@ -70,7 +70,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         return 2
     cache = PromptCache(settings.prompt_cache, synth)
     try:
-        index = render_prompts(script, person, config.agency, args.out, cache, codec)
+        index = render_prompts(script, person, config.variables, args.out, cache, codec)
     except SynthesisError as exc:
         print(f"veribot prompts render: a prompt could not be synthesized: {exc}", file=sys.stderr)
         return 1

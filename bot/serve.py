@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.cli import UserError
 from bot.config import Config, load_config
+from bot.worker import configure_worker_process
 
 log = logging.getLogger("veribot.serve")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'  # ids only in paths; no referer, no personal data
@@ -39,18 +40,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     host = args.host or config.service.host
     port = args.port if args.port is not None else config.service.port
-    tune_process()
+    configure_worker_process()  # process-wide settings, once, before any part starts
     return asyncio.run(serve(config, host, port))
-
-
-def tune_process() -> None:
-    """Process-wide settings of a worker that runs calls, set once by its entry point (`serve`,
-    `dial`, `call`) and nowhere else: the GIL switch interval. Recognition threads take the
-    GIL back after every Vosk call while the event loop of ~25 calls holds it most of the time;
-    at CPython's default 5 ms a turn's final result waited 100-500 ms for it (audio/runtime.py)."""
-    from audio.runtime import configure_process
-
-    configure_process()
 
 
 def missing_programs(config: Config) -> list[str]:
@@ -91,6 +82,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.campaigns.inbound import Callbacks
     from bot.campaigns.service import run_dialer
     from bot.console.app import build_app
+    from bot.dialog.model import ScriptError
     from bot.nlu.address import configure_area
     from bot.telephony.runner import SipCallRunner
     from bot.telephony.service import start_endpoint
@@ -136,6 +128,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
             try:
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
                                                 on_result=callbacks.on_result)
+            except ScriptError as exc:
+                raise UserError(f"[telephony] inbound_dialog: {str(exc).splitlines()[0]}") from None
             except OSError as exc:
                 sip_host, sip_port = config.telephony.listen
                 raise UserError(f"cannot listen for SIP on {sip_host}:{sip_port}: {exc.strerror or exc}") from None

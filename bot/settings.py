@@ -1,7 +1,8 @@
 """One typed settings class per section of config.toml. `bot.config.load_config` fills them
-(unknown keys and wrong types are errors naming the file and the key); code and tests may
-also build them directly. A relative path written in the config is resolved against the
-config file's folder; a default path (a key left out) stays relative to the working directory.
+(unknown keys and wrong types are errors naming the file and the key; `bot.config.SECTIONS`
+names each section's class); code and tests may also build them directly. A relative path
+written in the config is resolved against the config file's folder; a default path (a key
+left out) stays relative to the working directory.
 
 Adding a key: add a field here (with its default) and a commented line in config.toml;
 `tests/test_config.py` checks that every key config.toml mentions is known here."""
@@ -12,15 +13,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    ConfigDict,
-    TypeAdapter,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, ValidationInfo, field_validator
 from pydantic.dataclasses import dataclass
 
 from bot.privacy import Secret
@@ -98,10 +91,6 @@ class ConsoleSettings:
         for name in ("idle_minutes", "absolute_hours", "claim_minutes", "login_lockout_seconds"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"[console] {name} must be positive")
-
-    @classmethod
-    def from_section(cls, section: dict[str, Any]) -> ConsoleSettings:
-        return from_section(cls, "console", section)
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -284,52 +273,5 @@ class TelephonySettings:
         return self.public_address or self.listen[0]
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TelephonySettings:
-        """From a [telephony]-shaped dict (the softphone's and `dial --listen`'s own settings)."""
-        return from_section(cls, "telephony", d)
-
-    @classmethod
     def from_config(cls, config: Any) -> TelephonySettings:
         return config.telephony
-
-
-def from_section(cls: type, name: str, section: dict[str, Any], base: Path | None = None) -> Any:
-    """`cls` from a [name] table; any problem is a ValueError naming the key (`describe`)."""
-    try:
-        return TypeAdapter(cls).validate_python(section, context={"base": base})
-    except ValidationError as exc:
-        raise ValueError(describe(name, exc)) from None
-
-
-_EXPECTED = {
-    "int": "an integer", "float": "a number", "bool": "true or false", "string": "a string in quotes",
-    "list": "a list [...]", "tuple": "a list [...]", "dict": "a table", "dataclass": "a table",
-}
-
-
-def describe(section: str, exc: ValidationError) -> str:
-    """The first problem of a section as one line: "[telephony] unknown key 'trunkk'"."""
-    errors = exc.errors(include_url=False)
-    err = errors[0]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    loc = [str(x) for x in err["loc"]]
-    kind, value = err["type"], err.get("input")
-    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
-        return f"[{section}] unknown key {'.'.join(loc)!r}{more}"
-    key = ".".join(x for x in loc if not x.isdigit()) or "?"
-    if kind == "value_error":
-        msg = err["msg"].removeprefix("Value error, ")
-        return (msg if msg.startswith(f"[{section}]") or not loc else f"[{section}] {key}: {msg}") + more
-    expected = next((v for k, v in _EXPECTED.items() if kind.startswith(k)), None)
-    if expected is None:
-        return f"[{section}] {key}: {err['msg']}{more}"
-    return f"[{section}] {key}: expected {expected}, got {value!r}{more}"
-
-
-# section name -> its class, in config.toml's order
-SECTIONS: dict[str, type] = {
-    "agency": AgencySettings, "service": ServiceSettings, "nlu": NluSettings, "console": ConsoleSettings,
-    "serve": ServeSettings, "speech": SpeechSettings, "database": DatabaseSettings,
-    "campaigns": CampaignsSettings, "dialer": DialerSettings, "webhook": WebhookSettings,
-    "telephony": TelephonySettings,
-}

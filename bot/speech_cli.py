@@ -112,8 +112,8 @@ def cmd_call(args: argparse.Namespace) -> int:
     from audio.models import ModelMissing
     from audio.wav import AudioFormatError, write_wav
     from bot.dialog.script import ScriptError, load_script
-    from bot.serve import tune_process
     from bot.simulate import load_person
+    from bot.worker import configure_worker_process
 
     try:
         config, settings = _settings(args.config)
@@ -126,7 +126,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     except (OSError, ValueError, AudioFormatError) as exc:
         print(f"veribot call: {exc}", file=sys.stderr)
         return 2
-    tune_process()
+    configure_worker_process()
     out = args.out or settings.audio_dir / time.strftime(f"call-%Y%m%d-%H%M%S-{os.getpid()}")
     try:
         out.mkdir(parents=True, exist_ok=True)

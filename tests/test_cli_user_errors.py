@@ -175,3 +175,39 @@ def test_the_nlu_area_of_the_config_places_an_ambiguous_district(tmp_path: Path)
         assert out.returncode == 0, out.stderr
         cities.append(json.loads(out.stdout)["slots"]["residence"]["city"])
     assert cities == ["兰州市", "拉萨市"]
+
+
+def test_prompts_render_speaks_the_agency_of_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[agency]\nname = "서울시 방역본부"\ncallback_number = "120"\n', encoding="utf-8")
+    out = veribot("prompts", "render", "--dialog", str(REPO / "dialogs" / "verification.ko-KR.yaml"),
+                  "--person", '{"name": "김민수"}', "--out", str(tmp_path / "prompts"), "--config", str(config),
+                  timeout=300)
+    assert out.returncode == 0, out.stderr
+    texts = " ".join(p["text"] for p in json.loads((tmp_path / "prompts" / "index.json").read_text(encoding="utf-8")))
+    assert "서울시 방역본부" in texts and "120" in texts
+
+
+def test_serve_names_a_busy_sip_port_and_a_missing_inbound_dialog(config: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        base = config.read_text() + f'[serve]\ndialer = false\n[speech]\nmodels_dir = "none"\n' \
+                                    f'[telephony]\nlisten = "127.0.0.1:{port}"\n'
+        config.write_text(base + 'inbound_dialog = "missing.yaml"\n')
+        out = veribot("serve", "--config", str(config), "--port", "0")
+        assert out.returncode == 2 and "Traceback" not in out.stderr
+        assert "veribot serve: [telephony] inbound_dialog: " in out.stderr and "missing.yaml" in out.stderr
+        config.write_text(base + f'inbound_dialog = "{ZH}"\n')
+        out = veribot("serve", "--config", str(config), "--port", "0")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"veribot serve: cannot listen for SIP on 127.0.0.1:{port}" in out.stderr
+
+
+def test_files_that_are_not_utf8_are_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b'[agency]\nname = "\xc0\xeb"\n')  # GBK, not UTF-8
+    one_line_error(veribot("serve", "--config", str(config)), "config.toml: not UTF-8 text")
+    batch = tmp_path / "batch.jsonl"
+    batch.write_bytes('{"text": "是的"}\n'.encode("gbk"))
+    one_line_error(veribot("nlu", "--batch", str(batch)), "batch.jsonl: not UTF-8 text")

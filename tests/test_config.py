@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ConfigError, from_dict, load_config
-from bot.settings import SECTIONS, NluSettings, TelephonySettings
+from bot.config import SECTIONS, Config, ConfigError, from_dict, load_config
+from bot.settings import NluSettings, TelephonySettings
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,6 @@ from bot import nlu
 
 log = logging.getLogger(__name__)
 
-
 @dataclass
 class SpeechSettings:
     models_dir: Path = models.DEFAULT_MODELS_DIR
@@ -81,7 +80,7 @@ class SpeechResources:
         """Load the models of `locales` (ModelMissing names `veribot models fetch`)."""
         import vosk
 
-        vosk.SetLogLevel(-1)  # the GIL switch interval is the entry point's: audio.runtime.configure_process
+        vosk.SetLogLevel(-1)
         s = settings or SpeechSettings.from_config(config)
         loaded = {}
         for locale in locales:

@@ -47,12 +47,11 @@ def _fail(message: str) -> int:
 def dial_command(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from bot.config import ConfigError, load_config
+    from bot.config import ConfigError, describe, load_config
     from bot.dialog.script import ScriptError, load_script
-    from bot.serve import tune_process
-    from bot.settings import describe
     from bot.simulate import load_person
     from bot.telephony.settings import TelephonySettings
+    from bot.worker import configure_worker_process
 
     try:
         config = load_config(args.config)
@@ -68,7 +67,7 @@ def dial_command(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, listen=listen)
     except ValidationError as exc:
         return _fail(f"--listen: {describe('telephony', exc)}")
-    tune_process()
+    configure_worker_process()
     return asyncio.run(_dial(args.uri, settings, config, script, person, args.keypad))
 
 
@@ -113,6 +112,7 @@ async def _dial(uri: str, settings: Any, config: Any, script: Any, person: dict,
 
 
 def softphone_command(args: argparse.Namespace) -> int:
+    from bot.config import from_section
     from bot.core_cli import canonical_answer
     from bot.telephony.settings import TelephonySettings
     from bot.telephony.softphone import parse_answers
@@ -126,9 +126,9 @@ def softphone_command(args: argparse.Namespace) -> int:
 
             locale = load_script(args.dialog).locale
         lo, _, hi = args.rtp_ports.partition("-")
-        settings = TelephonySettings.from_dict({"listen": args.listen, "rtp_ports": f"{lo}-{hi}",
-                                                "capacity": args.capacity, "media_inactivity": 30,
-                                                "trusted_sources": ["0.0.0.0/0", "::/0"]})  # plays residents: anyone calls
+        settings = from_section(TelephonySettings, "telephony", {
+            "listen": args.listen, "rtp_ports": f"{lo}-{hi}", "capacity": args.capacity, "media_inactivity": 30,
+            "trusted_sources": ["0.0.0.0/0", "::/0"]})  # plays residents: anyone calls
     except Exception as exc:  # bad file, bad script, bad address: one clear line
         return _fail(str(getattr(exc, "errors", None) or exc))
     try:

@@ -78,3 +78,15 @@ def test_a_missing_espeak_ng_is_named(monkeypatch) -> None:
     assert missing_programs(from_dict({"speech": {"tts_engine": "pyttsx3"}})) == []
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     assert missing_programs(from_dict({})) == []
+
+
+def test_the_worker_entry_point_sets_the_gil_switch_interval_once(monkeypatch) -> None:
+    from bot.worker import SWITCH_INTERVAL, configure_worker_process
+
+    monkeypatch.setattr(sys, "getswitchinterval", lambda: 0.005)
+    set_to = []
+    monkeypatch.setattr(sys, "setswitchinterval", set_to.append)
+    configure_worker_process()
+    monkeypatch.setattr(sys, "getswitchinterval", lambda: 0.0001)  # someone chose lower: kept
+    configure_worker_process()
+    assert set_to == [SWITCH_INTERVAL, 0.0001]

@@ -14,7 +14,6 @@ import pytest
 
 from audio.fakes import EnergyOnlySession, FakeRecognizer, FakeSynthesizer, tone
 from audio.recognizer import Recognizer
-from audio.runtime import configure_process
 from audio.scheduler import RecognitionPool
 from audio.synthesis import PromptCache
 from bot.calls import CallRequest
@@ -22,6 +21,7 @@ from bot.dialog.script import load_script
 from bot.pipeline.call import run_call
 from bot.pipeline.offline import CallerTurn, LineTransport
 from bot.pipeline.resources import SpeechResources, SpeechSettings
+from bot.worker import configure_worker_process
 
 ROOT = Path(__file__).parents[2]
 RATE = 8000
@@ -29,7 +29,7 @@ RATE = 8000
 
 @pytest.fixture
 def fake_resources(tmp_path):
-    configure_process()
+    configure_worker_process()
     settings = SpeechSettings(prompt_cache=tmp_path / "prompts", audio_dir=tmp_path / "calls", watchdog_secs=10)
     synth = FakeSynthesizer(seconds=0.2)
     resources = SpeechResources(

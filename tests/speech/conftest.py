@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from audio import g711
-from audio.runtime import configure_process
 from bot.dialog.script import load_script
 from bot.pipeline.resources import SpeechResources, SpeechSettings
+from bot.worker import configure_worker_process
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parents[2]
@@ -19,7 +19,7 @@ ROOT = Path(__file__).parents[2]
 
 @pytest.fixture(scope="session")
 def speech(tmp_path_factory) -> SpeechResources:
-    configure_process()  # as the worker entry point does
+    configure_worker_process()  # as a worker running calls does (the GIL switch interval)
     base = tmp_path_factory.mktemp("speech")
     settings = SpeechSettings(prompt_cache=base / "prompts", audio_dir=base / "calls", watchdog_secs=20.0)
     resources = SpeechResources.load(None, ["ko-KR"], settings=settings)

@@ -5,15 +5,19 @@ from __future__ import annotations
 import pytest
 
 from bot.calls import NetworkOutcome
-from bot.config import from_dict
+from bot.config import from_dict, from_section
 from bot.privacy import mask_phone
 from bot.telephony.amd import GreetingRule
 from bot.telephony.runner import outcome_for
 from bot.telephony.settings import Secret, TelephonySettings
 
 
+def telephony(table: dict) -> TelephonySettings:
+    return from_section(TelephonySettings, "telephony", table)
+
+
 def test_secret_never_shows() -> None:
-    s = TelephonySettings.from_dict({"auth_user": "bot", "auth_password": "hunter2"})
+    s = telephony({"auth_user": "bot", "auth_password": "hunter2"})
     assert "hunter2" not in repr(s) and "hunter2" not in str(s.auth_password)
     assert s.auth_password.reveal() == "hunter2"
     assert repr(Secret("")) == "Secret('')"
@@ -26,16 +30,16 @@ def test_masking_keeps_only_the_last_digits() -> None:
 
 
 def test_parsing_and_clear_errors() -> None:
-    s = TelephonySettings.from_dict({"listen": "0.0.0.0:5090", "rtp_ports": "40000-40100", "codecs": ["PCMU"]})
+    s = telephony({"listen": "0.0.0.0:5090", "rtp_ports": "40000-40100", "codecs": ["PCMU"]})
     assert (s.listen, s.rtp_ports, s.codecs) == (("0.0.0.0", 5090), (40000, 40100), ("PCMU",))
     with pytest.raises(ValueError, match="unknown key 'lissen'"):
-        TelephonySettings.from_dict({"lissen": "x"})
+        telephony({"lissen": "x"})
     with pytest.raises(ValueError, match="codecs must be PCMA and/or PCMU"):
-        TelephonySettings.from_dict({"codecs": ["G729"]})
+        telephony({"codecs": ["G729"]})
     with pytest.raises(ValueError, match="rtp_ports"):
-        TelephonySettings.from_dict({"rtp_ports": "5000-4000"})
+        telephony({"rtp_ports": "5000-4000"})
     with pytest.raises(ValueError, match="port must be a number"):
-        TelephonySettings.from_dict({"listen": "127.0.0.1:sip"})
+        telephony({"listen": "127.0.0.1:sip"})
 
 
 def test_caller_id_defaults_to_the_agency() -> None:
