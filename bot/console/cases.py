@@ -16,10 +16,13 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
+from bot.campaigns.policy import CallingWindow
 from bot.console.labels import N_
 from storage.models import (
     Attempt,
+    AuditEvent,
     Campaign,
+    CampaignStatus,
     Escalation,
     EscalationStatus,
     Person,
@@ -198,10 +201,11 @@ def notice_missing(slots: dict[str, Any]) -> bool:
 
 
 def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note: str,
-            how: Resolution, now: datetime | None = None, outbox: bool = False) -> None:
+            how: Resolution, now: datetime | None = None, outbox: bool = False) -> datetime | None:
     """Close the case or hand the person back to the bot; only the claim holder may.
     With `outbox` (results are pushed to the health department) a closed case queues a
-    delivery of the corrected result under its own idempotency key."""
+    delivery of the corrected result under its own idempotency key. A case handed back
+    returns when the bot will call (None: when the paused campaign is resumed)."""
     now = now or utcnow()
     status = EscalationStatus.RESOLVED if how == Resolution.CLOSE else EscalationStatus.RETURNED_TO_BOT
     stmt = (update(Escalation)
@@ -229,8 +233,41 @@ def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note:
     else:
         person.state, person.next_attempt_at = PersonState.PENDING, None
         person.last_outcome = "returned_to_bot"
+        when = _reopen_for(s, esc.campaign_id, now)
     person.updated_at = now
     s.add(person)
+    return when if how == Resolution.RETURN_TO_BOT else None
+
+
+def _reopen_for(s: Session, campaign_id: int, now: datetime) -> datetime | None:
+    """When the bot will phone a handed-back person: a finished campaign is dialling again
+    (audited), and the call starts as soon as its calling window allows; None while the
+    campaign is paused, a draft or cancelled (it calls once resumed)."""
+    camp = s.get(Campaign, campaign_id)
+    assert camp is not None
+    if camp.status == CampaignStatus.DONE:
+        camp.status = CampaignStatus.RUNNING
+        s.add(camp)
+        s.add(AuditEvent(actor="console", action="campaign.reopened", target_type="campaign",
+                         target_id=str(camp.id), detail="a case was handed back to the bot"))
+    return next_call(camp, now)
+
+
+def next_call(camp: Campaign, now: datetime | None = None) -> datetime | None:
+    """When a person due now will be phoned: the next moment the calling window is open, or
+    None while the campaign is not running."""
+    if camp.status != CampaignStatus.RUNNING:
+        return None
+    return CallingWindow.parse(camp.window_start, camp.window_end, camp.timezone).next_open(now or utcnow())
+
+
+def handed_back(s: Session, case_id: int) -> tuple[Campaign, datetime | None] | None:
+    """For the queue's notice after a hand-back: the campaign and when the bot will call."""
+    esc = s.get(Escalation, case_id)
+    if esc is None or esc.status != EscalationStatus.RETURNED_TO_BOT:
+        return None
+    camp = s.get(Campaign, esc.campaign_id)
+    return (camp, next_call(camp)) if camp is not None else None
 
 
 def release(s: Session, case_id: int, user_id: int) -> bool:

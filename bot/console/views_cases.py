@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.console import cases
 from bot.console.context import console
+from bot.console.i18n import local_time
 from bot.console.labels import N_, word
 from bot.console.page import audit_event, current_user, db, gettext, labeller, render, require, session_user
 from bot.console.scripts import script_labels
@@ -36,7 +37,23 @@ def _labelled(request: web.Request, rows: list[dict[str, Any]]) -> list[dict[str
 async def queue_page(request: web.Request) -> web.Response:
     await require(request, *WORKERS)
     rows = _labelled(request, await db(request, cases.queue))
-    return render(request, "queue.html", rows=rows)
+    return render(request, "queue.html", rows=rows, notice=await _handed_back_notice(request))
+
+
+async def _handed_back_notice(request: web.Request) -> str:
+    """"Case #5 is back with the bot: it calls at 2026-12-05 09:00 (Asia/Shanghai)"."""
+    raw = request.query.get("back", "")
+    if not raw.isdigit():
+        return ""
+    found = await db(request, cases.handed_back, int(raw))
+    if found is None:
+        return ""
+    camp, when = found
+    _ = gettext(request)
+    if when is None:
+        return _("Case #%(id)s is back with the bot: it calls when the campaign is resumed.") % {"id": raw}
+    return _("Case #%(id)s is back with the bot: it calls at %(time)s (%(zone)s).") % {
+        "id": raw, "time": local_time(when, camp.timezone), "zone": camp.timezone}
 
 
 async def queue_json(request: web.Request) -> web.Response:
@@ -146,7 +163,7 @@ async def resolve(request: web.Request) -> web.Response:
         return await _case_page(request, case_id, _message(request, exc), 400, form)
     await audit_event(request, f"case.{how.value}", "escalation", case_id,
                       detail="slots corrected: " + ",".join(sorted(slots)) if slots else "")
-    raise web.HTTPSeeOther("/queue")
+    raise web.HTTPSeeOther(f"/queue?back={case_id}" if how == cases.Resolution.RETURN_TO_BOT else "/queue")
 
 
 async def release(request: web.Request) -> web.Response:

@@ -135,3 +135,26 @@ async def test_the_dashboard_counts_people_not_stored_results(client: TestClient
     zh = await (await client.get(f"/dashboard.json?campaign={seeded['campaign']}",
                                  headers={"Accept-Language": "zh-CN"})).json()
     assert zh["labels"]["green"] == "绿码" and zh["labels"]["unresolved"] == "回答未能识别"
+
+
+async def test_handing_back_reopens_a_finished_campaign_and_says_when(client: TestClient,
+                                                                       database: Database) -> None:
+    from storage.models import Campaign, CampaignStatus
+
+    case_id, token = await claim_seeded_case(client, database)
+
+    def finish(s):
+        camp = s.get(Campaign, s.get(Escalation, case_id).campaign_id)
+        camp.status, camp.window_start, camp.window_end = CampaignStatus.DONE, "00:00", "00:00"  # all day
+        s.add(camp)
+
+    database.run(finish)
+    resp = await client.post(f"/cases/{case_id}/resolve", data={"csrf": token, "action": "return_to_bot"},
+                             headers={"Accept-Language": "zh-CN"})
+    assert resp.status == 200 and str(resp.url).endswith(f"/queue?back={case_id}")
+    page = await resp.text()
+    assert f"工单 #{case_id} 已交回机器人：将于 " in page and "Asia/Shanghai" in page
+    camp = database.run(lambda s: s.get(Campaign, s.get(Escalation, case_id).campaign_id), write=False)
+    assert camp.status == CampaignStatus.RUNNING
+    actions = database.run(lambda s: [a.action for a in s.exec(select(AuditEvent)).all()], write=False)
+    assert "campaign.reopened" in actions
