@@ -15,6 +15,7 @@ from aiosipua import IncomingCall, SipRequest, notify_refer
 from bot.telephony import sdp
 from bot.telephony.call import SipCall
 from bot.telephony.edge_policy import mask_ip
+from bot.telephony.sdp import SdpError
 from bot.telephony.uasrules import Refusal
 
 if TYPE_CHECKING:
@@ -43,6 +44,11 @@ class InDialogRequests:
 
     def _admit(self, request: SipRequest, addr: tuple[str, int]) -> Refusal | None:
         """A new call only from a source allowed to call; a tagged INVITE only in a dialog."""
+        if request.body and (request.headers.get_first("content-type") or "").lower().startswith("application/sdp"):
+            try:
+                sdp.parse(request.text)  # aiosipua parses it in its handler and raises on garbage
+            except (SdpError, UnicodeError):
+                return Refusal(400, "Bad Request", {"Warning": '399 veribot "unparsable SDP"'})
         if request.method.upper() != "INVITE":
             return None
         cid = request.call_id or ""
