@@ -48,6 +48,8 @@ class EdgeUAS(SipUAS):
             self.refuse(request, refused)
 
     def refuse(self, request: SipRequest, refused: Refusal) -> None:
+        if refused.code == 0:
+            return  # dropped (a retransmission)
         self._send_error(request, refused.code, refused.reason, extra_headers=refused.headers or None)
 
     def forget(self, call_id: str) -> None:

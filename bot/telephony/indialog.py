@@ -14,6 +14,7 @@ from aiosipua import IncomingCall, SipRequest, notify_refer
 
 from bot.telephony import sdp
 from bot.telephony.edge_policy import mask_ip
+from bot.telephony.sdp import SdpError
 from bot.telephony.sip_call import SipCall
 from bot.telephony.uasrules import Refusal
 
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
     from bot.telephony.settings import TelephonySettings
 
 log = logging.getLogger(__name__)
+DROP = Refusal(0, "")  # answered by nobody
+
+
+def _branch(request: SipRequest) -> str | None:
+    vias = request.via
+    return vias[0].branch if vias else None
 
 TransferHandler = Callable[[SipCall, str], Awaitable[int]]  # (our call, Refer-To) -> final status
 
@@ -43,12 +50,23 @@ class InDialogRequests:
 
     def _admit(self, request: SipRequest, addr: tuple[str, int]) -> Refusal | None:
         """A new call only from a source allowed to call; a tagged INVITE only in a dialog."""
+        if request.body and (request.headers.get_first("content-type") or "").lower().startswith("application/sdp"):
+            try:
+                sdp.parse(request.text)  # aiosipua parses it in its handler and raises on garbage
+            except (SdpError, UnicodeError):
+                return Refusal(400, "Bad Request", {"Warning": '399 veribot "unparsable SDP"'})
         if request.method.upper() != "INVITE":
             return None
         cid = request.call_id or ""
-        if self.uas.get_call(cid) is not None or self.uac.get_call(cid) is not None:
+        tagged = "tag=" in (request.headers.get_first("to") or "")
+        known = self.uas.get_call(cid)
+        if known is not None and not tagged:  # aiosipua would start a second call
+            if _branch(request) == _branch(known.invite):
+                return DROP  # a retransmission: the answer is on its way (or being retransmitted)
+            return Refusal(482, "Loop Detected")  # RFC 3261 8.2.2.2: same Call-ID, new transaction
+        if known is not None or self.uac.get_call(cid) is not None:
             return None  # re-INVITE (aiosipua checks the tags)
-        if "tag=" in (request.headers.get_first("to") or ""):
+        if tagged:
             return Refusal(481, "Call/Transaction Does Not Exist")  # RFC 3261 12.2.2
         if not self.policy.may_call(addr[0]):
             log.warning("inbound call from %s refused 403: not a trusted source ([telephony] trusted_sources)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from dataclasses import dataclass
 
@@ -44,16 +45,38 @@ def offer(host: str, port: int, codecs: tuple[str, ...]) -> SdpMessage:
     return build_sdp(host, port, [CODEC_PT[c] for c in codecs])
 
 
+# what aiosipua 0.7.1's SDP parser raises on garbage (found by tests/telephony/test_tel_fuzz.py)
+_PARSER_ERRORS = (ValueError,)  # UnicodeError included
+
+
+def parse(text: str) -> SdpMessage:
+    """The peer's SDP, or SdpError saying it does not parse."""
+    try:
+        return parse_sdp(text)
+    except _PARSER_ERRORS as exc:
+        raise SdpError(f"unparsable SDP ({type(exc).__name__})") from exc
+
+
 def choose(remote: SdpMessage | str | None, codecs: tuple[str, ...]) -> MediaChoice:
     """Pick the first of our codecs the peer lists (in the peer's order for an offer)."""
     if remote is None:
         raise SdpError("no SDP")
     if isinstance(remote, str):
-        remote = parse_sdp(remote)
-    audio = remote.audio
-    addr = remote.rtp_address
+        remote = parse(remote)
+    try:
+        audio = remote.audio
+        addr = remote.rtp_address
+    except _PARSER_ERRORS as exc:
+        raise SdpError(f"unusable SDP ({type(exc).__name__})") from exc
     if audio is None or addr is None or audio.port == 0:
         raise SdpError("no audio stream in SDP")
+    if not 0 < audio.port < 65536:
+        raise SdpError(f"media port {audio.port} out of range")
+    try:
+        if ipaddress.ip_address(addr[0]).version != 4:
+            raise SdpError("media address is not IPv4 (RTP is bound on IPv4)")
+    except ValueError as exc:  # a host name: nothing resolves names on the media path
+        raise SdpError("media address is not an IP address") from exc
     names: dict[int, str] = {}
     for c in audio.codecs:
         names[c.payload_type] = c.encoding_name.upper()

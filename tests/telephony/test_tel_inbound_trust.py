@@ -105,3 +105,68 @@ async def test_only_a_verified_caller_is_matched(make_endpoint) -> None:
     assert "unknown_caller" not in extra and looked_up == ["13800000001"]
     (result,) = results
     assert "Am I speaking with Li Lei?" in [t.text for t in result.record.transcript]
+
+
+async def _quiet(text: str, locale: str) -> bytes:
+    return b"\x00\x00" * 800  # 0.1 s: the prompt's words do not matter here
+
+
+async def test_a_caller_who_keys_the_right_code_is_matched_over_a_real_call(make_endpoint) -> None:
+    from bot.telephony.verify import keypad_verifier
+
+    looked_up: list[str] = []
+    verify = keypad_verifier({"13800000001": "4721"}.get, locale="en-US", speak=_quiet, timeout=5)
+    handler = inbound_handler(TelephonySettings(inbound_dialog=str(SCRIPT)), AGENCY,
+                              lookup=lambda n: looked_up.append(n) or {"name": "Li Lei"}, verify=verify)
+    finished = asyncio.Event()
+
+    async def inbound(call) -> None:
+        try:
+            await handler(call)
+        finally:
+            finished.set()
+
+    bot = await make_endpoint(inbound)
+    phone = await make_endpoint()
+    out = await phone.dial(f"sip:96110@127.0.0.1:{bot.local_addr[1]}", caller_id="13800000001")
+    await asyncio.sleep(0.5)
+    out.call.media.send_dtmf("4721")
+    for _ in range(100):
+        if looked_up:
+            break
+        await asyncio.sleep(0.05)
+    assert looked_up == ["13800000001"]
+    out.call.hangup()
+    await asyncio.wait_for(finished.wait(), 15)
+
+
+class _FakeCall:
+    """Just enough of a SipCall for the verifier: DTMF in, audio out."""
+
+    def __init__(self, keys: str) -> None:
+        self.keys = keys
+        self.ended = asyncio.Event()
+        self.media = self
+        self.on_dtmf = None
+
+    def play(self, pcm: bytes) -> None:
+        asyncio.get_running_loop().call_later(0.05, lambda: [self.on_dtmf(k) for k in self.keys])
+
+    async def drained(self) -> None:
+        await asyncio.sleep(0)
+
+
+async def test_wrong_codes_fail_and_three_lock_the_number_out() -> None:
+    from bot.telephony.verify import Lockout, keypad_verifier
+
+    now = [0.0]
+    verify = keypad_verifier({"13800000001": "4721"}.get, speak=_quiet, timeout=1,
+                             lockout=Lockout(3, 3600, clock=lambda: now[0]))
+    assert await verify(_FakeCall("4721#"), "13800000001") is True
+    assert await verify(_FakeCall("47"), "13800000001") is False  # too short (timed out)
+    assert await verify(_FakeCall("0000"), "13999999999") is False  # not listed: asked all the same, fails
+    for _ in range(3):
+        assert await verify(_FakeCall("1111"), "13800000001") is False
+    assert await verify(_FakeCall("4721"), "13800000001") is False  # locked: even the right code
+    now[0] += 3601
+    assert await verify(_FakeCall("4721"), "13800000001") is True  # the lock expires

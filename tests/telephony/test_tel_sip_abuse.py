@@ -210,3 +210,20 @@ async def test_an_answer_pointing_media_elsewhere_ends_the_outbound_call(make_en
     out = await phone.dial(f"sip:bot@127.0.0.1:{callee.local_addr[1]}")
     assert out.call is None and out.status == 488 and "media address" in out.reason, out
     assert phone.busy == 0 and not phone.ports.in_use
+
+
+async def test_a_retransmitted_invite_is_one_call_and_a_merged_one_gets_482(make_endpoint) -> None:
+    started: list[str] = []
+    bot = await make_endpoint(_handler(started))
+    sip = RawSip()
+    try:
+        call_id, branch = sip.invite(bot.local_addr)
+        sip.invite(bot.local_addr, call_id=call_id, branch=branch)  # the same INVITE again (UDP retransmission)
+        await sip.wait_for(lambda: 200 in sip.statuses(call_id))
+        await asyncio.sleep(0.5)
+        assert started == [call_id] and bot.busy == 1 and len(bot.ports.in_use) == 1
+        sip.invite(bot.local_addr, call_id=call_id)  # same Call-ID, a new transaction, no tag
+        await sip.wait_for(lambda: 482 in sip.statuses(call_id))
+        assert started == [call_id] and bot.busy == 1
+    finally:
+        sip.close()
