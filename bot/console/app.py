@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.console import audit, auth
 from bot.console.context import CONSOLE, PRE_CSRF, USER, Console, console
-from bot.console.security import SESSION_COOKIE, Handler, apply_headers, csrf_middleware
+from bot.console.security import SESSION_COOKIE, Handler, apply_headers, bounds_middleware, csrf_middleware
 from bot.console.settings import ConsoleSettings
 from bot.telephony.settings import mask_phone
 from storage.db import Database
@@ -107,7 +107,7 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
     settings = settings or ConsoleSettings()
     app = web.Application(
         client_max_size=settings.max_upload_mb * 1024 * 1024,
-        middlewares=[error_middleware, session_middleware, csrf_middleware],
+        middlewares=[error_middleware, session_middleware, csrf_middleware, bounds_middleware],
     )
     app.on_response_prepare.append(apply_headers)
     jinja = jinja2.Environment(
