@@ -5,6 +5,11 @@ Chinese headers work out of the box. Phones are normalised to E.164 with `phonen
 (default region `[campaigns] region`, CN). Rows with the same number are merged (first non-empty
 value wins, the most urgent priority is kept, notes are joined), and a number already in the
 campaign updates that person instead of adding another. One bad row rejects the whole file.
+
+Hostile files cost little: the first MAX_SHOWN bad rows are listed with a count, and checking
+stops after MAX_BAD bad rows; a cell over the CSV field limit is a row error; an XLSX whose
+parts would unpack to more than MAX_XLSX_UNPACKED bytes (a zip bomb) is refused before it is
+opened, and openpyxl parses its XML through defusedxml.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,13 +42,18 @@ CATEGORY_PRIORITY = {"密接": 1, "密切接触者": 1, "次密接": 2, "次密�
 DEFAULT_PRIORITY = 5
 MAX_ROWS = 1_000_000
 MAX_FIELD = 500
+MAX_SHOWN = 100  # bad rows listed
+MAX_BAD = 1000  # checking stops after this many bad rows
+MAX_XLSX_UNPACKED = 256 * 1024 * 1024
+MAX_XLSX_RATIO = 200  # a real sheet compresses ~5-20x; a bomb ~1000x
 
 
 class ImportRejected(ValueError):
     """The file was rejected; `problems` are "row N: ..." lines. Nothing was imported."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s); nothing imported")
+    def __init__(self, problems: list[str], bad_rows: int | None = None) -> None:
+        self.bad_rows = len(problems) if bad_rows is None else bad_rows
+        super().__init__(f"{self.bad_rows} problem(s); nothing imported")
         self.problems = problems
 
 
@@ -59,15 +70,7 @@ def read_table(path: Path) -> Iterator[tuple[int, list[Any]]]:
     """(spreadsheet row number, cells) for every non-empty row; the header is row 1."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
-        wb = load_workbook(path, read_only=True, data_only=True)
-        try:
-            for n, row in enumerate(wb.worksheets[0].iter_rows(values_only=True), 1):
-                if any(c not in (None, "") for c in row):
-                    yield n, list(row)
-        finally:
-            wb.close()
+        yield from _read_xlsx(path)
     elif suffix in (".csv", ".txt"):
         raw = path.read_bytes()
         for enc in ("utf-8-sig", "gb18030"):
@@ -78,11 +81,60 @@ def read_table(path: Path) -> Iterator[tuple[int, list[Any]]]:
                 continue
         else:
             raise ImportRejected(["file: not UTF-8 or GB18030 text"])
-        for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1):
+        reader = csv.reader(io.StringIO(text, newline=""))
+        n = 0
+        while True:
+            n += 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a cell over csv.field_size_limit(), or a NUL byte
+                raise ImportRejected([f"row {n}: unreadable CSV ({exc})"]) from None
             if any(c.strip() for c in row):
                 yield n, row
     else:
         raise ImportRejected([f"file: unsupported type {suffix or '(none)'}; use .csv or .xlsx"])
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse a workbook that is not a zip, or whose parts would unpack to too much (a zip bomb).
+    The sizes are the ones the zip declares; zipfile never unpacks more than declared."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = z.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise ImportRejected(["file: not a readable .xlsx workbook"]) from None
+    total = sum(p.file_size for p in parts)
+    if len(parts) > 10_000 or total > MAX_XLSX_UNPACKED or any(
+            p.file_size > 1024 * 1024 and p.file_size > MAX_XLSX_RATIO * max(p.compress_size, 1) for p in parts):
+        raise ImportRejected([f"file: the workbook unpacks to {total // (1024 * 1024)} MB or is packed suspiciously "
+                              "tightly; save it again from a spreadsheet program or as CSV"])
+
+
+def _read_xlsx(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    _check_zip(path)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds (KeyError, InvalidFileException, XML errors)
+        raise ImportRejected(["file: not a readable .xlsx workbook"]) from None
+    try:
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        n = 0
+        while True:
+            n += 1
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # broken sheet XML
+                raise ImportRejected([f"row {n}: unreadable ({type(exc).__name__})"]) from None
+            if any(c not in (None, "") for c in row):
+                yield n, list(row)
+    finally:
+        wb.close()
 
 
 def map_header(header: list[Any], extra: dict[str, Any] | None = None) -> dict[str, int]:
@@ -128,6 +180,7 @@ def parse_people(rows: Iterator[tuple[int, list[Any]]], region: str = "CN", colu
     cols = map_header(first[1], columns)
     by_phone: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
+    bad = 0
     report = ImportReport()
     for n, row in rows:
         report.rows += 1
@@ -139,7 +192,13 @@ def parse_people(rows: Iterator[tuple[int, list[Any]]], region: str = "CN", colu
         try:
             person = _person(cell, region)
         except ValueError as exc:
-            problems.append(f"row {n}: {exc}")
+            bad += 1
+            if bad <= MAX_SHOWN:
+                problems.append(f"row {n}: {exc}")
+            if bad >= MAX_BAD:
+                problems.append(f"file: checking stopped at row {n} after {bad} bad rows; the first "
+                                f"{MAX_SHOWN} are listed")
+                raise ImportRejected(problems, bad) from None
             continue
         if person["phone"] in by_phone:
             _merge(by_phone[person["phone"]], person)
@@ -147,7 +206,9 @@ def parse_people(rows: Iterator[tuple[int, list[Any]]], region: str = "CN", colu
         else:
             by_phone[person["phone"]] = person
     if problems:
-        raise ImportRejected(problems)
+        if bad > MAX_SHOWN:
+            problems.append(f"file: {bad} bad rows; the first {MAX_SHOWN} are listed")
+        raise ImportRejected(problems, bad)
     if not by_phone:
         raise ImportRejected(["file: no people in it"])
     report.people = list(by_phone.values())

@@ -28,7 +28,7 @@ from bot.console import (
 )
 from bot.console.context import CONSOLE, USER, Console, console
 from bot.console.page import gettext, locale, render, session_user
-from bot.console.security import Handler, apply_headers, csrf_middleware
+from bot.console.security import Handler, apply_headers, bounds_middleware, csrf_middleware
 from bot.console.settings import ConsoleSettings
 from bot.privacy import mask_phone
 from storage.db import Database
@@ -82,7 +82,7 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
     settings = settings or ConsoleSettings()
     app = web.Application(
         client_max_size=settings.max_upload_mb * 1024 * 1024,
-        middlewares=[error_middleware, session_middleware, csrf_middleware],
+        middlewares=[error_middleware, session_middleware, csrf_middleware, bounds_middleware],
     )
     app.on_response_prepare.append(apply_headers)
     static = app.router.add_static("/static/", HERE / "static", name="static", append_version=True)

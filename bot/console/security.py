@@ -1,5 +1,9 @@
 """Request-level protections for the console: security headers, request-size caps,
-CSRF tokens with an Origin check, and the console's settings.
+CSRF tokens with an Origin check, bounds on ids, and the console's settings.
+
+Malformed forms and out-of-range ids are answered here, once for every view: a form that
+cannot be parsed is a 400 (too big: 413, from aiohttp's `client_max_size`); an id in the path
+beyond what the database holds is a 404, a numeric query value out of range a 400.
 
 Every state change is a POST that must carry the CSRF token of its session (or, before
 login, the double-submit token of the login form) and must come from our own origin.
@@ -13,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.console.context import USER, console
 from bot.console.settings import ConsoleSettings
@@ -31,6 +36,9 @@ PRE_CSRF_COOKIE = "vb_precsrf"  # double-submit token for forms shown before log
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER; SQLite raises OverflowError past 2**63
+NUMERIC_QUERY = ("offset", "campaign")
 
 
 def own_origin(request: web.Request, settings: ConsoleSettings) -> str:
@@ -52,15 +60,41 @@ def origin_ok(request: web.Request, settings: ConsoleSettings) -> bool:
     return True
 
 
+async def read_form(request: web.Request) -> None:
+    """Parse (and cache) a posted form; a malformed one is a clean 400."""
+    try:
+        await request.post()
+    except (ValueError, LookupError, HttpProcessingError) as exc:
+        log.warning("refused %s %s: malformed form (%s)", request.method, request.path, type(exc).__name__)
+        raise web.HTTPBadRequest(text="malformed form data") from None
+
+
 async def submitted_token(request: web.Request) -> str:
+    if request.content_type in FORM_TYPES:
+        await read_form(request)  # views read the cached form later
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
-        value = form.get(CSRF_FIELD)
+    if request.content_type in FORM_TYPES:
+        value = (await request.post()).get(CSRF_FIELD)
         return value if isinstance(value, str) else ""
     return ""
+
+
+def out_of_range(value: str) -> bool:
+    """A digit string no database id can be (too large, or not ASCII digits)."""
+    return value.isdigit() and (not value.isascii() or len(value) > 10 or int(value) > MAX_ID)
+
+
+@web.middleware
+async def bounds_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Ids in the path and numbers in the query within the database's range, checked once here
+    so no view turns 99999999999999999999 into a database OverflowError."""
+    if any(k.endswith("_id") and out_of_range(v) for k, v in request.match_info.items()):
+        raise web.HTTPNotFound(text="no such item")
+    if any((k in NUMERIC_QUERY or k.endswith("_id")) and out_of_range(v) for k, v in request.query.items()):
+        raise web.HTTPBadRequest(text="number out of range")
+    return await handler(request)
 
 
 def expected_token(request: web.Request) -> str | None:

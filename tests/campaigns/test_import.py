@@ -6,6 +6,7 @@ import json
 
 import pytest
 from openpyxl import Workbook
+from robustness.hostile import bomb_xlsx
 from sqlmodel import select
 
 from bot.campaigns.people import ImportRejected, parse_people, read_table, store_people
@@ -131,3 +132,46 @@ def test_a_missing_config_or_database_is_one_clear_line(tmp_path, capsys):
     cfg.write_text('[database]\nurl = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n', encoding="utf-8")
     assert main(["campaigns", "list", "--config", str(cfg)]) == 2
     assert "database unavailable" in capsys.readouterr().err
+
+
+def test_a_flood_of_bad_rows_lists_the_first_100_with_a_count_and_stops_early(tmp_path):
+    f = tmp_path / "bad.csv"
+    with f.open("w", encoding="utf-8") as fh:
+        fh.write("name,phone\n")
+        fh.writelines(f"p{i},12345\n" for i in range(200_000))
+    with pytest.raises(ImportRejected) as exc:
+        parse_people(read_table(f))
+    problems = exc.value.problems
+    assert len(problems) == 101 and all(p.startswith("row ") for p in problems[:100])
+    assert problems[0] == "row 2: phone is not a valid number"
+    assert problems[-1].startswith("file: checking stopped at row 1001 after 1000 bad rows")
+    assert exc.value.bad_rows == 1000
+
+
+def test_a_few_hundred_bad_rows_are_all_counted(tmp_path):
+    f = write_csv(tmp_path / "bad.csv", "name,phone\n" + "p,12345\n" * 250 + "q,13800138000\n")
+    with pytest.raises(ImportRejected) as exc:
+        parse_people(read_table(f))
+    assert len(exc.value.problems) == 101 and exc.value.bad_rows == 250
+    assert exc.value.problems[-1] == "file: 250 bad rows; the first 100 are listed"
+
+
+def test_a_200000_character_cell_is_a_row_error(tmp_path):
+    f = write_csv(tmp_path / "long.csv", "name,phone\nA,13800138000\n" + "x" * 200_000 + ",13900139000\n")
+    with pytest.raises(ImportRejected) as exc:
+        parse_people(read_table(f))
+    assert exc.value.problems[0].startswith("row 3: unreadable CSV")
+    g = write_csv(tmp_path / "long2.csv", "name,phone\n" + "x" * 100_000 + ",13900139000\n")
+    with pytest.raises(ImportRejected) as exc:
+        parse_people(read_table(g))
+    assert exc.value.problems == ["row 2: name is longer than 500 characters"]
+
+
+def test_an_xlsx_zip_bomb_or_a_non_workbook_is_refused(tmp_path):
+    with pytest.raises(ImportRejected) as exc:
+        parse_people(read_table(bomb_xlsx(tmp_path / "bomb.xlsx")))
+    assert "packed suspiciously" in exc.value.problems[0]
+    (tmp_path / "fake.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ImportRejected) as exc:
+        parse_people(read_table(tmp_path / "fake.xlsx"))
+    assert exc.value.problems == ["file: not a readable .xlsx workbook"]

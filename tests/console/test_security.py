@@ -262,3 +262,72 @@ async def test_the_dialog_editor_parses_drafts_off_the_event_loop(client: TestCl
     assert resp.status == 200
     body = await resp.json()
     assert body["ok"] is False and "aliases are expanded" in body["errors"][0]["message"]
+
+
+async def _admin_campaign(client: TestClient, database: Database) -> tuple[str, str]:
+    add_users(database, ("admin1", "admin"))
+    await login(client, "admin1")
+    token = await csrf_of(client, "/campaigns")
+    created = await client.post("/campaigns", data={"csrf": token, "name": "hostile"}, allow_redirects=False)
+    return created.headers["Location"], token
+
+
+def _upload(token: str, data: bytes, name: str):
+    from aiohttp import FormData
+
+    f = FormData()
+    f.add_field("csrf", token)
+    f.add_field("file", data, filename=name, content_type="application/octet-stream")
+    return f
+
+
+async def test_hostile_uploads_get_a_short_clean_answer(client: TestClient, database: Database, tmp_path) -> None:
+    from robustness.hostile import bomb_xlsx
+
+    base, token = await _admin_campaign(client, database)
+    flood = ("name,phone\n" + "p,12345\n" * 400_000).encode()  # ~3 MB of bad rows
+    resp = await client.post(f"{base}/upload", data=_upload(token, flood, "people.csv"))
+    page = await resp.text()
+    assert resp.status == 422 and len(page) < 100_000
+    assert page.count("data-row=") == 100 and "checking stopped at row 1001 after 1000 bad rows" in page
+    long_cell = ("name,phone\n" + "x" * 200_000 + ",13800138000\n").encode()
+    resp = await client.post(f"{base}/upload", data=_upload(token, long_cell, "people.csv"))
+    assert resp.status == 422 and "unreadable CSV" in await resp.text()
+    bomb = bomb_xlsx(tmp_path / "bomb.xlsx").read_bytes()
+    resp = await client.post(f"{base}/upload", data=_upload(token, bomb, "people.xlsx"))
+    assert resp.status == 422 and "packed suspiciously" in await resp.text()
+    resp = await client.post(f"{base}/upload", data=_upload(token, b"PK\x03\x04junk", "people.xlsx"))
+    assert resp.status == 422 and "not a readable .xlsx workbook" in await resp.text()
+
+
+async def test_malformed_or_oversized_forms_get_400_or_413(client: TestClient, database: Database) -> None:
+    base, token = await _admin_campaign(client, database)
+    bodies = [("multipart/form-data", b"garbage"),
+              ("multipart/form-data; boundary=xx", b"garbage"),
+              ("multipart/form-data; boundary=xx", b'--xx\r\nContent-Disposition: form-data; name="a"\r\n\r\nval'),
+              ("multipart/form-data; boundary=xx", b"--xx\r\nbroken header\r\n\r\nval\r\n--xx--\r\n")]
+    for ctype, body in bodies:
+        for headers in ({"Content-Type": ctype}, {"Content-Type": ctype, "X-CSRF-Token": token}):
+            resp = await client.post(f"{base}/upload", data=body, headers=headers)
+            assert resp.status == 400, (ctype, body, await resp.text())
+    huge = _upload(token, b"x" * (6 * 1024 * 1024), "people.csv")  # over [console] max_upload_mb = 5
+    assert (await client.post(f"{base}/upload", data=huge)).status == 413
+
+
+async def test_ids_beyond_the_database_range_are_404_not_500(client: TestClient, database: Database) -> None:
+    add_users(database, ("admin1", "admin"))
+    await login(client, "admin1")
+    token = await csrf_of(client)
+    big = "99999999999999999999"
+    for path in (f"/cases/{big}", f"/campaigns/{big}", f"/campaigns/{big}/results", f"/campaigns/{big}/export.csv",
+                 f"/campaigns/{big}/progress.json", f"/cases/{big}/audio/1", "/cases/1/audio/" + big):
+        assert (await client.get(path)).status == 404, path
+    for path in (f"/cases/{big}/claim", f"/cases/{big}/release", f"/campaigns/{big}/start",
+                 f"/dialogs/versions/{big}/activate", f"/users/{big}/disabled"):
+        resp = await client.post(path, headers={"X-CSRF-Token": token})
+        assert resp.status == 404, path
+    camp = seed_cases(database)["campaign"]
+    assert (await client.get(f"/campaigns/{camp}/results?offset={big}")).status == 400
+    assert (await client.get(f"/campaigns/{camp}/results?offset=²")).status == 400
+    assert (await client.get(f"/dashboard?campaign={big}")).status == 400
+    assert (await client.get(f"/cases/{2**31 - 1}")).status == 404  # in range, just absent
