@@ -84,3 +84,14 @@ async def test_whole_call_with_fake_recognizer_and_synthesizer(fake_resources, t
     track = np.frombuffer(bytes(transport.output().track), dtype="<i2")
     assert np.abs(track[-RATE // 5:]).max() > 1000  # the line ends with the goodbye's audio
     assert sorted(p.name for p in (tmp_path / "clips").iterdir())[0] == "01-identity.wav"
+
+
+def test_a_locale_without_a_recognizer_names_the_fetch_command(fake_resources):
+    from audio.models import ModelMissing
+
+    resources, _ = fake_resources
+    made = []
+    resources.recognizers["zh-CN"] = lambda: made.append(FakeRecognizer([])) or made[-1]
+    assert resources.recognizer("zh-CN") is made[0] and resources.recognizer("zh-CN") is made[1]  # one per call
+    with pytest.raises(ModelMissing, match="veribot models fetch en-US"):
+        resources.recognizer("en-US")
