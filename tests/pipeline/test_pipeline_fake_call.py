@@ -15,7 +15,7 @@ import pytest
 from audio.fakes import EnergyOnlySession, FakeRecognizer, FakeSynthesizer, tone
 from audio.recognizer import Recognizer
 from audio.scheduler import RecognitionPool
-from audio.synthesis import PromptCache
+from audio.synthesis import PromptCache, Synthesizer
 from bot.calls import CallRequest
 from bot.dialog.script import load_script
 from bot.pipeline.call import run_call
@@ -79,6 +79,7 @@ async def test_whole_call_with_fake_recognizer_and_synthesizer(fake_resources, t
     assert len(fake.turns) == len(heard) and all(len(t) >= 0.3 * RATE * 2 for t in fake.turns)
     assert "네" in fake.grammars[0] and "아니요" in fake.grammars[0]
     # Every prompt went through the synthesizer and onto the line, greeting to goodbye.
+    assert isinstance(synth, Synthesizer)
     assert synth.spoken[0].startswith("안녕하세요. 방역본부 입니다")
     assert any(t.startswith("협조해 주셔서 감사합니다") for t in synth.spoken)
     track = np.frombuffer(bytes(transport.output().track), dtype="<i2")
