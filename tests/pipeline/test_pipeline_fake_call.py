@@ -75,6 +75,10 @@ async def test_whole_call_with_fake_recognizer_and_synthesizer(fake_resources, t
     assert steps[:3] == [("speech", "identity"), ("speech", "residence"), ("speech", "residence")]  # confirmed
     assert told == record.transcript
     # The recognizer heard each speech turn once, with that question's grammar, and was closed.
+    for _ in range(200):  # the listener frees its recognizer on the pool thread as the call ends
+        if fake.closed:
+            break
+        await asyncio.sleep(0.01)
     assert isinstance(fake, Recognizer) and fake.closed and fake.texts == []
     assert len(fake.turns) == len(heard) and all(len(t) >= 0.3 * RATE * 2 for t in fake.turns)
     assert "네" in fake.grammars[0] and "아니요" in fake.grammars[0]
