@@ -48,13 +48,14 @@ CALLABLE_BACK = (PersonState.PENDING, PersonState.FAILED)
 
 class Callbacks:
     def __init__(self, db: Database, *, region: str = "CN", outbox: bool = False, worker_id: str | None = None,
-                 claim_ttl: float = 600.0, clock: Any = utcnow) -> None:
+                 claim_ttl: float = 600.0, clock: Any = utcnow, parser: Any = None) -> None:
         self.db = db
         self.region = region
         self.outbox = outbox
         self.worker_id = worker_id or default_worker_id()
         self.ttl = timedelta(seconds=claim_ttl)
         self.clock = clock
+        self.parser = parser  # answer understanding for the calls (campaigns.service.call_parser(config))
         self._live: dict[Any, tuple[Claim, CallRecorder]] = {}
 
     async def lookup(self, number: str) -> Any:
@@ -73,7 +74,8 @@ class Callbacks:
         rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox)
         self._live[claim.attempt_id] = (claim, rec)
         log.info("callback matched to person %s (attempt %s)", claim.person_id, claim.attempt_id)
-        return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.observe,))
+        return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.observe,),
+                            parser=self.parser)
 
     async def on_result(self, request: CallRequest, result: CallResult) -> None:
         claim, rec = self._live.pop(request.attempt_id, (None, None))

@@ -56,8 +56,7 @@ def call_parser(config: Any) -> Any:
     """Answer understanding for the calls: bot.nlu.parse with the [nlu] default area bound."""
     from bot.nlu import make_parser
 
-    area = config.section("nlu")
-    return make_parser(area.get("default_province"), area.get("default_city"))
+    return make_parser(*config.nlu.area)
 
 
 async def run_dialer(config: Any, runner: CallRunner, stop: asyncio.Event, db: Database | None = None) -> None:

@@ -53,11 +53,19 @@ def parse(locale: str, expect: str, text: str, area: tuple[str | None, str | Non
     return result
 
 
-def make_parser(default_province: str | None = None, default_city: str | None = None
+_BUILT_IN: Any = object()
+
+
+def make_parser(default_province: str | None = _BUILT_IN, default_city: str | None = _BUILT_IN
                 ) -> Callable[[str, str, str], Parse]:
     """The answer parser a call uses (`CallRequest.parser`, `CallSession(parser=)`), with the
-    config's [nlu] default_province / default_city bound. Both None: the built-in default area."""
-    area = (default_province or None, default_city or None) if (default_province or default_city) else None
+    config's [nlu] area bound as given: `make_parser(*config.nlu.area)` (None or "" = no default
+    at that level). No arguments: the built-in default area (bot.nlu.address.FALLBACK_AREA)."""
+    if default_province is _BUILT_IN and default_city is _BUILT_IN:
+        area = None
+    else:
+        area = (None if default_province is _BUILT_IN else default_province or None,
+                None if default_city is _BUILT_IN else default_city or None)
 
     def parse_answer(locale: str, expect: str, text: str) -> Parse:
         return parse(locale, expect, text, area=area)

@@ -58,6 +58,7 @@ class InboundMatch:
     attempt_id: int | str = "inbound"
     on_turn: Callable[[Any], None] | None = None  # each turn as it happens
     observers: tuple[Callable[[Any], None], ...] = ()  # every turn, accepted answer, escalation as it happens
+    parser: Callable[[str, str, str], Any] | None = None  # answer understanding (bot.nlu.make_parser)
 
 
 async def _maybe(value: Any) -> Any:
@@ -93,7 +94,7 @@ def inbound_handler(
             return
         request = CallRequest(found.attempt_id, call.remote_number, found.person, script,
                               prefilled_slots=found.prefilled_slots, variables=variables, on_turn=found.on_turn,
-                              observers=found.observers)
+                              observers=found.observers, parser=found.parser)
         result = CallResult(NetworkOutcome.FAILED, detail="inbound call failed")
         try:
             record = await converse_and_escalate(run, call, request, settings.operator_uri)
@@ -142,7 +143,7 @@ def media_stream_on_call(
             return
         request = CallRequest(found.attempt_id, str(start.custom.get("phone", "")), found.person, script,
                               prefilled_slots=found.prefilled_slots, variables=variables, on_turn=found.on_turn,
-                              observers=found.observers)
+                              observers=found.observers, parser=found.parser)
         record = await run(transport, request)
         if on_result is not None:
             await _maybe(on_result(request, CallResult(NetworkOutcome.ANSWERED, record=record, detail="media stream")))

@@ -11,6 +11,7 @@ from bot.calls import CallResult, NetworkOutcome
 from bot.campaigns.inbound import Callbacks
 from bot.dialog.events import Turn as DialogTurn
 from bot.dialog.script import load_script
+from bot.nlu import make_parser
 from bot.simulate import run_text
 from storage.models import Attempt, AttemptState, Person, PersonState, Result, Turn
 
@@ -19,9 +20,11 @@ PHONE = "+8613800000001"
 
 async def test_a_callback_is_matched_claimed_recorded_and_settled(db):
     add_campaign(db, people=[(PHONE, 1)])
-    callbacks = Callbacks(db, clock=Clock())
+    parser = make_parser("甘肃省", "兰州市")
+    callbacks = Callbacks(db, clock=Clock(), parser=parser)
     match = await callbacks.lookup("138 0000 0001")  # as the caller id arrives, without +86
     assert match is not None and match.person["name"] == "测试0" and match.prefilled_slots == {}
+    assert match.parser is parser  # the [nlu] area reaches the callback's call
     att = db.run(lambda s: s.get(Attempt, match.attempt_id), write=False)
     assert att.state == AttemptState.IN_CALL and att.detail == "inbound callback"
     assert await callbacks.lookup(PHONE) is None  # already in a call: no second attempt

@@ -124,6 +124,7 @@ def test_the_default_area_is_passed_in_not_read_from_the_current_directory(tmp_p
     assert lhasa("zh-CN", "yes_no", "是 的").value == "yes"
     assert parse("zh-CN", "address", "城关区 北京 中路", area=("西藏自治区", "拉萨市")).value["city"] == "拉萨市"
     assert make_parser()("zh-CN", "address", "城关区 白银 路").value["city"] == "兰州市"
+    assert make_parser(None, None)("zh-CN", "address", "城关区 白银 路").value["city"] is None  # no area: as said
 
 
 @pytest.mark.parametrize(
