@@ -1,0 +1,61 @@
+"""The call recorder alone: answers are results while the call goes on, a changed answer replaces
+the stored one, and the end of the call (record + the person settled) is one commit."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from campaign_fakes import Clock, add_campaign
+from sqlmodel import select
+
+from bot.calls import CallResult, NetworkOutcome
+from bot.campaigns import claims as ops
+from bot.campaigns.policy import RetryPolicy
+from bot.campaigns.recorder import CallRecorder
+from bot.dialog.events import CallRecord, Outcome, SlotFilled, Speaker, Turn
+from storage.models import Attempt, Person, Result
+from storage.models import Turn as TurnRow
+
+
+def _claim(db, clock):
+    cid = add_campaign(db, people=[("+8613800000001", 1)])
+    return db.run(lambda s: ops.claim_due(s, cid, 1, "w1", clock, timedelta(seconds=600)))[0]
+
+
+def _results(db, attempt_id):
+    return db.run(lambda s: {r.slot: r.value for r in s.exec(select(Result).where(Result.attempt_id == attempt_id))},
+                  write=False)
+
+
+async def _applied(db):
+    await asyncio.wrap_future(db.submit(lambda s: None))  # everything queued before is committed
+
+
+async def test_answers_are_results_when_heard_and_a_changed_answer_replaces_the_stored_one(db):
+    clock = Clock()
+    claim = _claim(db, clock)
+    rec = CallRecorder(db, claim, clock=clock)
+    rec.dialog_version = "v7"
+    rec.observe(SlotFilled("identity", "yes", "identity"))
+    rec.observe(Turn(Speaker.CALLER, "是", step="identity"))
+    rec.observe(SlotFilled("nat_count", 1, "nat_count"))
+    await _applied(db)
+    assert _results(db, claim.attempt_id) == {"identity": "yes", "nat_count": 1}  # the call is still going on
+    assert db.run(lambda s: s.get(Attempt, claim.attempt_id), write=False).state == "in_call"
+    rec.observe(SlotFilled("nat_count", 2, "nat_count"))  # "不对，是两次"
+    await _applied(db)
+    assert _results(db, claim.attempt_id)["nat_count"] == 2
+
+    record = CallRecord("verification", "v7", "zh-CN", outcome=Outcome.COMPLETED,
+                        slots={"identity": "yes", "nat_count": 2, "health_code": "green"},
+                        transcript=[Turn(Speaker.CALLER, "是", step="identity"), Turn(Speaker.BOT, "再见")])
+    outcome = await rec.finish(CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200), RetryPolicy())
+    assert outcome == "completed"
+    rows = db.run(lambda s: s.exec(select(Result).where(Result.attempt_id == claim.attempt_id)).all(), write=False)
+    assert {r.slot: r.value for r in rows} == {"identity": "yes", "nat_count": 2, "health_code": "green"}
+    assert {r.dialog_version for r in rows} == {"v7"} and len(rows) == 3
+    turns = db.run(lambda s: s.exec(select(TurnRow).where(TurnRow.attempt_id == claim.attempt_id)).all(), write=False)
+    assert [t.seq for t in turns] == [1, 2]  # the turn seen live, then the one only the record had
+    person = db.run(lambda s: s.get(Person, claim.person_id), write=False)
+    assert person.state == "completed"  # settled in the same unit of work as the record
