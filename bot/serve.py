@@ -80,10 +80,9 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from sqlalchemy.exc import OperationalError
 
     from bot.campaigns.inbound import Callbacks
-    from bot.campaigns.service import run_dialer
+    from bot.campaigns.service import call_parser, run_dialer
     from bot.console.app import build_app
     from bot.dialog.model import ScriptError
-    from bot.nlu.address import configure_area
     from bot.telephony.runner import SipCallRunner
     from bot.telephony.service import start_endpoint
     from storage.db import Database
@@ -94,10 +93,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
-    # The dialer's calls get the [nlu] area through their parser (campaigns.service.call_parser).
-    # TODO(lead): inbound calls (telephony.service.start_endpoint) take no parser yet; until they
-    # do, the area is also set for the process (the deprecated configure_area).
-    configure_area(*config.nlu.area)
+    # Every call (dialled or calling back) parses answers with the [nlu] area bound in its parser.
     parts = config.serve
     outbox = bool(config.webhook.url)  # results go to the health department: resolutions too
     database = Database.from_config(config)
@@ -124,7 +120,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
             if close is not None:
                 stoppers.append(close)
             callbacks = Callbacks(database, region=config.campaigns.region, outbox=outbox,
-                                  worker_id=config.dialer.worker_id or None)
+                                  worker_id=config.dialer.worker_id or None, parser=call_parser(config))
             try:
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
                                                 on_result=callbacks.on_result)

@@ -42,20 +42,13 @@ class Mention:
 
 
 Area = tuple[str | None, str | None]  # (province, city)
-_process_area: Area | None = None
-
-
-def configure_area(province: str | None, city: str | None) -> None:
-    """Deprecated: a process-wide default area. Pass the area instead: `bot.nlu.make_parser(...)`
-    (the parser a call uses) or `parse_address(text, area=...)`. Kept until `serve` passes it."""
-    global _process_area
-    _process_area = (province or None, city or None)
 
 
 def default_area() -> Area:
     """(province, city) preferred when a district name is ambiguous and the caller passed no
-    area: FALLBACK_AREA (or what the deprecated configure_area() set). Never read from a file."""
-    return _process_area if _process_area is not None else FALLBACK_AREA
+    area: FALLBACK_AREA. Calls get the config's [nlu] area through their parser
+    (`bot.nlu.make_parser`); nothing is read from a file or set for the process."""
+    return FALLBACK_AREA
 
 
 def mentions(compact: str, d: Divisions, area: tuple[str | None, str | None] = (None, None)) -> list[Mention]:
