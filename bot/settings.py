@@ -189,8 +189,8 @@ def _host_port(value: Any) -> Any:
     host, _, port = value.rpartition(":")
     if not host:
         return (value, 5080)
-    if not port.isdigit():
-        raise ValueError(f"bad address {value!r}: port must be a number")
+    if not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"bad address {value!r}: port must be a number 0..65535")
     return (host, int(port))
 
 
