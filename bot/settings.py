@@ -105,9 +105,8 @@ class ServeSettings:
 
 @dataclass(frozen=True, config=STRICT)
 class SpeechSettings:
-    """[speech]. A path left out lives under [service] var_dir.
-    TODO(lead): bot/pipeline/resources.SpeechSettings still reads config.section("speech");
-    it should be built from this class (one class for the section)."""
+    """[speech]. A path left out lives under [service] var_dir (bot/pipeline/resources.py's
+    SpeechSettings.from_config fills them in for the process that loads the models)."""
 
     models_dir: ConfigPath | None = None
     prompt_cache: ConfigPath | None = None
