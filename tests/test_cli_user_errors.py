@@ -223,5 +223,5 @@ def test_bad_ports_and_a_broken_workbook_are_one_line(tmp_path: Path, config: Pa
     book = tmp_path / "people.xlsx"
     book.write_bytes(b"not a zip")
     out = veribot("people", "import", str(book), "--campaign", "c", "--config", str(config))
-    assert out.returncode == 1 and "people.xlsx: not a readable spreadsheet" in out.stderr
+    assert out.returncode == 1 and "people.xlsx: rejected, nothing imported" in out.stderr
     assert "Traceback" not in out.stderr
