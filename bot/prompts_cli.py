@@ -84,8 +84,4 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _first_codec(config) -> str:
-    codecs = config.section("telephony").get("codecs") or CODECS
-    first = str(list(codecs)[0]).upper()
-    if first not in CODECS:
-        raise ValueError(f"[telephony] codecs: {first!r} is not PCMA or PCMU")
-    return first
+    return config.telephony.codecs[0]  # checked when the config was loaded: PCMA or PCMU

@@ -32,8 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "when [serve] enables them. Stops on Ctrl-C / SIGTERM.")
     p.add_argument("--config", help="config.toml (default: ./config.toml or $VERIBOT_CONFIG)")
     p.add_argument("--host", help="listen address (default: [service] host)")
-    p.add_argument("--port", type=int, help="listen port (default: [service] port)")
+    p.add_argument("--port", type=port_number, help="listen port (default: [service] port)")
     p.set_defaults(func=cmd_serve, log_level=logging.INFO)  # a service logs what it runs
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP/UDP port, 0..65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number 0..65535")
+    return int(text)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -105,9 +105,8 @@ class ServeSettings:
 
 @dataclass(frozen=True, config=STRICT)
 class SpeechSettings:
-    """[speech]. A path left out lives under [service] var_dir.
-    TODO(lead): bot/pipeline/resources.SpeechSettings still reads config.section("speech");
-    it should be built from this class (one class for the section)."""
+    """[speech]. A path left out lives under [service] var_dir (bot/pipeline/resources.py's
+    SpeechSettings.from_config fills them in for the process that loads the models)."""
 
     models_dir: ConfigPath | None = None
     prompt_cache: ConfigPath | None = None
@@ -189,8 +188,8 @@ def _host_port(value: Any) -> Any:
     host, _, port = value.rpartition(":")
     if not host:
         return (value, 5080)
-    if not port.isdigit():
-        raise ValueError(f"bad address {value!r}: port must be a number")
+    if not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"bad address {value!r}: port must be a number 0..65535")
     return (host, int(port))
 
 

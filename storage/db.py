@@ -97,8 +97,7 @@ class Database:
     @classmethod
     def from_config(cls, config: Any) -> Database:
         """`[database] url` from config.toml; SQLite under the var dir when not set."""
-        section = config.section("database")
-        return cls(section.get("url") or default_url(config.var_dir), durable=section.get("durable", True))
+        return cls(config.database.url or default_url(config.var_dir), durable=config.database.durable)
 
     def __repr__(self) -> str:  # never show a password
         return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"

@@ -211,3 +211,17 @@ def test_files_that_are_not_utf8_are_one_line(tmp_path: Path) -> None:
     batch = tmp_path / "batch.jsonl"
     batch.write_bytes('{"text": "是的"}\n'.encode("gbk"))
     one_line_error(veribot("nlu", "--batch", str(batch)), "batch.jsonl: not UTF-8 text")
+
+
+def test_bad_ports_and_a_broken_workbook_are_one_line(tmp_path: Path, config: Path) -> None:
+    out = veribot("serve", "--config", str(config), "--port", "70000")
+    assert out.returncode == 2 and "not a port number" in out.stderr and "Traceback" not in out.stderr
+    answers = tmp_path / "answers.txt"
+    answers.write_text("dtmf:1\n", encoding="utf-8")
+    one_line_error(veribot("softphone", "--listen", "127.0.0.1:70000", "--answers", str(answers)),
+                   "[telephony] listen: bad address")
+    book = tmp_path / "people.xlsx"
+    book.write_bytes(b"not a zip")
+    out = veribot("people", "import", str(book), "--campaign", "c", "--config", str(config))
+    assert out.returncode == 1 and "people.xlsx: rejected, nothing imported" in out.stderr
+    assert "Traceback" not in out.stderr

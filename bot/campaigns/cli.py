@@ -109,6 +109,7 @@ def _fail(msg: str, code: int = EXIT_USAGE) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+
     from bot.campaigns.people import ImportRejected, parse_people, read_table, stderr_progress, store_people
     from bot.campaigns.store import campaign_defaults, ensure_campaign
 

@@ -36,15 +36,15 @@ log = logging.getLogger(__name__)
 
 
 def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
-    d = config.section("dialer")
+    d = config.dialer
     hook = WebhookSettings.from_section(config.section("webhook"))
     return Dialer(
         db, runner,
-        worker_id=d.get("worker_id") or None,
-        max_calls=int(d.get("max_calls", 50)),
-        claim_ttl=float(d.get("claim_ttl", 600)),
-        poll_seconds=float(d.get("poll_seconds", 1.0)),
-        drain_seconds=float(d.get("drain_seconds", 120)),
+        worker_id=d.worker_id or None,
+        max_calls=d.max_calls,
+        claim_ttl=d.claim_ttl,
+        poll_seconds=d.poll_seconds,
+        drain_seconds=d.drain_seconds,
         variables=config.variables,
         scripts=ScriptSource(db),
         outbox=hook is not None,
@@ -78,7 +78,7 @@ async def run_dialer(config: Any, runner: CallRunner, stop: asyncio.Event, db: D
 
 
 async def _purge_loop(config: Any, db: Database, stop: asyncio.Event) -> None:
-    every = float(config.section("campaigns").get("purge_every_hours", 6)) * 3600
+    every = config.campaigns.purge_every_hours * 3600
     roots = audio_roots(config)
     while not stop.is_set():
         try:

@@ -42,18 +42,20 @@ class SpeechSettings:
 
     @classmethod
     def from_config(cls, config: Any) -> SpeechSettings:
-        sec = config.section("speech") if config is not None else {}
-        var = Path(config.var_dir) if config is not None else Path("var")
+        """From the typed [speech] section (bot/settings.py); paths left out live under var_dir."""
+        if config is None:
+            return cls(prompt_cache=Path("var/prompts"), audio_dir=Path("var/calls"), models_dir=Path("var/models"))
+        sp, var = config.speech, Path(config.var_dir)
         return cls(
-            models_dir=Path(sec.get("models_dir", var / "models")),
-            prompt_cache=Path(sec.get("prompt_cache", var / "prompts")),
-            audio_dir=Path(sec.get("audio_dir", var / "calls")),
-            tts_timeout=float(sec.get("tts_timeout", 20.0)),
-            tts_engine=str(sec.get("tts_engine", "")),
-            threads=int(sec.get("threads", 2)),
-            vad_threshold=float(sec.get("vad_threshold", 0.5)),
-            energy_floor=float(sec.get("energy_floor", 120.0)),
-            watchdog_secs=float(sec.get("watchdog_secs", 30.0)),
+            models_dir=sp.models_dir or var / "models",
+            prompt_cache=sp.prompt_cache or var / "prompts",
+            audio_dir=sp.audio_dir or var / "calls",
+            tts_timeout=sp.tts_timeout,
+            tts_engine=sp.tts_engine,
+            threads=sp.threads,
+            vad_threshold=sp.vad_threshold,
+            energy_floor=sp.energy_floor,
+            watchdog_secs=sp.watchdog_secs,
         )
 
 
