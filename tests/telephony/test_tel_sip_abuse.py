@@ -258,3 +258,16 @@ def test_the_ban_expires_and_trusted_sources_are_never_limited() -> None:
     assert all(rate.allow("10.1.2.3", now=0.0) for _ in range(100))  # a trusted network
     assert all(rate.allow("192.0.2.7", now=0.0) for _ in range(100))  # the trunk
     assert policy.may_call("192.0.2.7") and not policy.may_call("198.51.100.1")
+
+
+def test_a_bad_address_in_the_policy_keys_is_a_clear_error() -> None:
+    import pytest
+
+    from bot.telephony.settings import TelephonySettings
+
+    for key in ("trusted_sources", "inbound_sources", "media_networks"):
+        with pytest.raises(ValueError, match=f"{key}: 'pbx.example.org' is not an IP address or network"):
+            TelephonySettings.from_dict({key: ["10.0.0.0/8", "pbx.example.org"]})
+    with pytest.raises(ValueError, match="max_calls_per_source"):
+        TelephonySettings(max_calls_per_source=0)
+    assert TelephonySettings(capacity=50, max_calls_per_source=80).per_source_limit == 49
