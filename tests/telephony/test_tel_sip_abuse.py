@@ -267,7 +267,7 @@ def test_a_bad_address_in_the_policy_keys_is_a_clear_error() -> None:
 
     for key in ("trusted_sources", "inbound_sources", "media_networks"):
         with pytest.raises(ValueError, match=f"{key}: 'pbx.example.org' is not an IP address or network"):
-            TelephonySettings.from_dict({key: ["10.0.0.0/8", "pbx.example.org"]})
+            TelephonySettings(**{key: ("10.0.0.0/8", "pbx.example.org")})
     with pytest.raises(ValueError, match="max_calls_per_source"):
         TelephonySettings(max_calls_per_source=0)
     assert TelephonySettings(capacity=50, max_calls_per_source=80).per_source_limit == 49
