@@ -83,6 +83,8 @@ class SipEndpoint(InDialogRequests):
             aor = f"sip:{s.auth_user or s.caller_id}@{uri_target(s.trunk)[0]}"
             self.registration = Registration(self.uac, aor, uri_target(s.trunk), auth=self._auth())
             self.registration.register()
+        if s.trunk and not self.policy.may_call(uri_target(s.trunk)[0]):
+            log.warning("[telephony] trunk is a host name: list its addresses in trusted_sources or its calls get 403")
         log.info("SIP endpoint on %s:%d", *self.local_addr)
 
     async def stop(self) -> None:

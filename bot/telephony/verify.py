@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.telephony.call import SipCall
-from bot.telephony.settings import mask_phone
+from bot.privacy import mask_phone
+from bot.telephony.sip_call import SipCall
 
 log = logging.getLogger(__name__)
 

@@ -227,3 +227,47 @@ async def test_a_retransmitted_invite_is_one_call_and_a_merged_one_gets_482(make
         assert started == [call_id] and bot.busy == 1
     finally:
         sip.close()
+
+
+async def test_two_thousand_tagged_options_with_the_defaults_are_banned(make_endpoint) -> None:
+    bot = await make_endpoint(_handler([]))
+    sip = RawSip()
+    try:
+        for i in range(2000):
+            sip.request("OPTIONS", bot.local_addr, to_tag=f"t{i}", call_id=f"o{i}")
+            if i % 20 == 0:
+                await asyncio.sleep(0.002)  # let the endpoint read: the kernel drops what overflows its buffer
+        await asyncio.sleep(0.5)
+        burst = bot.settings.rate_limit_burst
+        assert bot.transport.stats.rate_limited >= 2000 - burst - 20  # the burst, plus what refilled meanwhile
+        assert sum(r.startswith(b"SIP/2.0") for r in sip.drain()) <= burst + 20
+    finally:
+        sip.close()
+
+
+def test_the_ban_expires_and_trusted_sources_are_never_limited() -> None:
+    from bot.telephony.edge_policy import EdgePolicy
+    from bot.telephony.guard import RateLimit
+    from bot.telephony.settings import TelephonySettings
+
+    policy = EdgePolicy.from_settings(TelephonySettings(trusted_sources=("10.1.0.0/16",), trunk="sip:192.0.2.7:5060"))
+    rate = RateLimit(1.0, 3, 60.0, policy.is_trusted)
+    assert [rate.allow("198.51.100.1", now=0.0) for _ in range(5)] == [True, True, True, False, False]
+    assert rate.allow("198.51.100.1", now=59.0) is False  # banned
+    assert rate.allow("198.51.100.1", now=60.5) is True  # the ban expired
+    assert all(rate.allow("10.1.2.3", now=0.0) for _ in range(100))  # a trusted network
+    assert all(rate.allow("192.0.2.7", now=0.0) for _ in range(100))  # the trunk
+    assert policy.may_call("192.0.2.7") and not policy.may_call("198.51.100.1")
+
+
+def test_a_bad_address_in_the_policy_keys_is_a_clear_error() -> None:
+    import pytest
+
+    from bot.telephony.settings import TelephonySettings
+
+    for key in ("trusted_sources", "inbound_sources", "media_networks"):
+        with pytest.raises(ValueError, match=f"{key}: 'pbx.example.org' is not an IP address or network"):
+            TelephonySettings(**{key: ("10.0.0.0/8", "pbx.example.org")})
+    with pytest.raises(ValueError, match="max_calls_per_source"):
+        TelephonySettings(max_calls_per_source=0)
+    assert TelephonySettings(capacity=50, max_calls_per_source=80).per_source_limit == 49
