@@ -127,6 +127,7 @@ def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja
     env.filters["when"] = lambda t, tz=None, seconds=False: markupsafe.Markup('<span class="t">%s</span>') % (
         i18n.local_time(t, tz or zone, seconds))
     env.filters["word"] = lambda value: labels.word(value, _)
+    env.filters["action"] = lambda action: labels.audit_action(action, _)
     env.globals["static"] = static_url
     env.globals["msg"] = _  # a message for the page's scripts: translated, not %-formatted
     env.globals["zone"] = lambda tz=None: i18n.zone_label(tz or zone)

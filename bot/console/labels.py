@@ -58,6 +58,33 @@ STEP_NAMES: dict[str, str] = {
 }
 
 
+AUDIT_ACTIONS: dict[str, str] = {
+    "login": N_("Logged in"), "logout": N_("Logged out"), "login.failed": N_("Failed login"),
+    "login.throttled": N_("Login blocked (too many failures)"), "setup.admin_created": N_("First administrator created"),
+    "user.add": N_("User added"), "user.disable": N_("User disabled"), "user.enable": N_("User enabled"),
+    "denied": N_("Access denied"), "denied.case": N_("Case held by another operator: access denied"),
+    "case.view": N_("Case opened"), "case.claim": N_("Case claimed"), "case.close": N_("Case closed"),
+    "case.return_to_bot": N_("Case handed back to the bot"), "case.release": N_("Case released"),
+    "case.release_refused": N_("Release refused"), "case.audio_playback": N_("Recording played"),
+    "campaign.create": N_("Campaign created"), "campaign.start": N_("Campaign started"),
+    "campaign.pause": N_("Campaign paused"), "campaign.resume": N_("Campaign resumed"),
+    "campaign.cancel": N_("Campaign cancelled"), "campaign.reopened": N_("Campaign reopened"),
+    "campaign.results_view": N_("Results viewed"), "campaign.export": N_("Results exported"),
+    "results.export": N_("Results exported"), "people.import": N_("People list imported"),
+    "people.import_rejected": N_("People list rejected"), "dialog.publish": N_("Dialog published"),
+    "dialog.activate": N_("Dialog version activated"), "purge": N_("Data purged"),
+}
+
+
+def audit_action(action: str, _: Gettext) -> str:
+    """An audit row's action as the reader's language says it (refusals by prefix)."""
+    if action in AUDIT_ACTIONS:
+        return _(AUDIT_ACTIONS[action])
+    if action.startswith("case.claim_refused"):
+        return _("Claim refused")
+    return action
+
+
 def word(value: Any, _: Gettext) -> str:
     """A stored status/outcome/reason word as the reader's language shows it."""
     if value in (None, ""):
