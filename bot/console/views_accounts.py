@@ -111,13 +111,15 @@ async def users_page(request: web.Request) -> web.Response:
 async def users_add(request: web.Request) -> web.Response:
     await require(request, Role.ADMIN)
     form = await request.post()
+    kept = {k: str(form.get(k, "")) for k in ("username", "role")}  # never the passwords
     try:
-        user = await db(request, auth.add_user, str(form.get("username", "")), str(form.get("role", "")),
-                        str(form.get("password", "")))
+        if str(form.get("password", "")) != str(form.get("password2", "")):
+            raise auth.AccountError(N_("The two passwords differ."))
+        user = await db(request, auth.add_user, kept["username"], kept["role"], str(form.get("password", "")))
     except auth.AccountError as exc:
         users = await db(request, auth.list_users)
         return render(request, "users.html", status=400, users=users, roles=list(Role),
-                      error=gettext(request)(str(exc)), form={k: str(v) for k, v in form.items() if k != "password"})
+                      error=gettext(request)(str(exc)), form=kept)
     await audit_event(request, "user.add", "user", user.id or "", detail=f"role={user.role}")
     raise web.HTTPSeeOther("/users")
 

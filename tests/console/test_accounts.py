@@ -82,13 +82,22 @@ async def test_admin_adds_and_disables_users_in_the_browser_form(client: TestCli
     add_users(database, ("admin1", "admin"))
     await login(client, "admin1")
     token = await csrf_of(client, "/users")
+    page = await (await client.get("/users")).text()
+    assert '<option value="operator" selected>' in page  # the least powerful role that works cases
+    typo = await client.post("/users", data={"csrf": token, "username": "carol", "role": "viewer",
+                                             "password": "another long one", "password2": "another long 1"})
+    assert typo.status == 400
+    page = await typo.text()
+    assert "The two passwords differ." in page and 'value="carol"' in page and '<option value="viewer" selected>' in page
+    assert "another long" not in page
     resp = await client.post("/users", data={"csrf": token, "username": "carol", "role": "viewer",
-                                             "password": "another long one"}, allow_redirects=False)
+                                             "password": "another long one", "password2": "another long one"},
+                             allow_redirects=False)
     assert resp.status == 303
     carol = database.run(lambda s: s.exec(select(User).where(User.username == "carol")).one(), write=False)
     assert carol.role == "viewer"
     bad = await client.post("/users", data={"csrf": token, "username": "x y", "role": "viewer",
-                                            "password": "another long one"})
+                                            "password": "another long one", "password2": "another long one"})
     assert bad.status == 400
     resp = await client.post(f"/users/{carol.id}/disabled", data={"csrf": token, "disabled": "1"},
                              allow_redirects=False)
