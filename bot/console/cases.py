@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
+from bot import nlu
 from bot.campaigns.policy import CallingWindow
 from bot.console.labels import N_
 from storage.models import (
@@ -175,10 +176,18 @@ def parse_slots(form: dict[str, str]) -> dict[str, Any]:
                 raise CaseError("bad_value", N_("%(slot)s: a whole number from 0 to 1000"), slot=slot)
             out[slot] = int(raw)
         elif slot == "residence":
-            out[slot] = {"raw": raw[:500]}
+            out[slot] = typed_address(raw[:500])
         else:
             out[slot] = raw
     return out
+
+
+def typed_address(raw: str) -> dict[str, Any]:
+    """An address the operator typed, parsed like a spoken one (province, city, district,
+    detail), the text kept as typed in `raw`."""
+    locale = "zh-CN" if any("\u4e00" <= ch <= "\u9fff" for ch in raw) else "en-US"
+    value = nlu.parse(locale, "address", raw).value
+    return {**value, "raw": raw} if isinstance(value, dict) else {"raw": raw}
 
 
 def changed_only(entered: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:

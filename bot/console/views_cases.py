@@ -147,7 +147,7 @@ async def resolve(request: web.Request) -> web.Response:
     except ValueError:
         return await _case_page(request, case_id, _("Choose Close case or Hand back to the bot."), 400, form)
     try:
-        entered = cases.parse_slots(form)
+        entered = await asyncio.to_thread(cases.parse_slots, form)  # the address parser: off the loop
         current = (await db(request, cases.load_case, case_id)).slots
         slots = cases.changed_only(entered, current)
         note = form.get("note", "").strip()
