@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from bot.campaigns import store
 from bot.campaigns.export import SLOTS
-from bot.campaigns.policy import CallingWindow
+from bot.campaigns.policy import CallingWindow, PolicyError
 from bot.console.i18n import local_time
 from bot.console.labels import N_, Gettext, word
 from storage.models import (
@@ -195,3 +195,30 @@ def failure_reason(a: Attempt, _: Gettext) -> str:
     if detail and not parts:
         parts.append(detail)
     return " · ".join(parts)
+
+
+SETTINGS = ("window_start", "window_end", "timezone", "concurrency")
+
+
+def update_settings(s: Session, campaign_id: int, form: dict[str, str], actor: str, source: str) -> list[str]:
+    """Change the calling window, time zone and lines of a campaign (audited with the names of
+    the fields changed); CampaignError with an English msgid when a value is not usable."""
+    camp = get(s, campaign_id)
+    start, end = form.get("window_start", "").strip(), form.get("window_end", "").strip()
+    tz, lines = form.get("timezone", "").strip(), form.get("concurrency", "").strip()
+    try:
+        window = CallingWindow.parse(start, end, tz)
+    except PolicyError:
+        raise CampaignError(N_("The calling window needs times as HH:MM and a time zone such as Asia/Shanghai.")) from None
+    start, end = window.start.strftime("%H:%M"), window.end.strftime("%H:%M")  # 9:00 -> 09:00
+    if not lines.isdigit() or not 1 <= int(lines) <= 200:
+        raise CampaignError(N_("Lines: a whole number from 1 to 200."))
+    new = {"window_start": start, "window_end": end, "timezone": tz, "concurrency": int(lines)}
+    changed = [k for k in SETTINGS if getattr(camp, k) != new[k]]
+    for k in changed:
+        setattr(camp, k, new[k])
+    if changed:
+        s.add(camp)
+        s.add(AuditEvent(actor=actor, action="campaign.settings", target_type="campaign", target_id=str(camp.id),
+                         source=source, detail="changed: " + ",".join(changed)))
+    return changed

@@ -66,7 +66,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "case.view": N_("Case opened"), "case.claim": N_("Case claimed"), "case.close": N_("Case closed"),
     "case.return_to_bot": N_("Case handed back to the bot"), "case.release": N_("Case released"),
     "case.release_refused": N_("Release refused"), "case.audio_playback": N_("Recording played"),
-    "campaign.create": N_("Campaign created"), "campaign.start": N_("Campaign started"),
+    "campaign.create": N_("Campaign created"), "campaign.settings": N_("Settings changed"), "campaign.start": N_("Campaign started"),
     "campaign.pause": N_("Campaign paused"), "campaign.resume": N_("Campaign resumed"),
     "campaign.cancel": N_("Campaign cancelled"), "campaign.reopened": N_("Campaign reopened"),
     "campaign.results_view": N_("Results viewed"), "campaign.export": N_("Results exported"),

@@ -114,6 +114,18 @@ async def _script_labels(request: web.Request, camp: Campaign) -> Any:
     return await db(request, script_labels, camp, None, None, console(request).dialogs_dir)
 
 
+async def settings(request: web.Request) -> web.Response:
+    user = await require(request, Role.ADMIN)
+    form = {k: str(v) for k, v in (await request.post()).items()}
+    try:
+        await db(request, camps.update_settings, _id(request), form, user.username, client(request))
+    except LookupError as exc:
+        raise web.HTTPNotFound(text=str(exc)) from exc
+    except camps.CampaignError as exc:
+        return await detail_page(request, error=gettext(request)(str(exc)), status=400)
+    raise web.HTTPSeeOther(f"/campaigns/{_id(request)}")
+
+
 def _filter(request: web.Request) -> camps.ResultFilter:
     q = request.query
     state = q.get("state", "")
@@ -160,5 +172,6 @@ def setup(app: web.Application) -> None:
     r.add_post(r"/campaigns/{campaign_id:\d+}/upload", upload)
     r.add_post(r"/campaigns/{campaign_id:\d+}/{action:start|pause|resume|cancel}", change_state)
     r.add_get(r"/campaigns/{campaign_id:\d+}/progress.json", progress_json)
+    r.add_post(r"/campaigns/{campaign_id:\d+}/settings", settings)
     r.add_get(r"/campaigns/{campaign_id:\d+}/results", results_page)
     r.add_get(r"/campaigns/{campaign_id:\d+}/export.csv", export)

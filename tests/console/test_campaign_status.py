@@ -79,3 +79,27 @@ async def test_a_done_campaign_offers_no_pause_or_cancel(client: TestClient, dat
     page = await (await client.get(f"/campaigns/{camp_id}")).text()
     assert 'id="btn-pause"' not in page and 'id="btn-cancel"' not in page
     assert "Finished: everyone has been called." in page
+
+
+async def test_the_calling_window_and_lines_can_be_changed(client: TestClient, database: Database) -> None:
+    from sqlmodel import select
+
+    from storage.models import AuditEvent
+
+    from .conftest import csrf_of
+
+    camp_id = make(database)
+    add_users(database, ("admin1", "admin"))
+    await login(client, "admin1")
+    token = await csrf_of(client, f"/campaigns/{camp_id}")
+    bad = await client.post(f"/campaigns/{camp_id}/settings", headers={"Accept-Language": "zh-CN"}, data={
+        "csrf": token, "window_start": "9点", "window_end": "20:00", "timezone": "Asia/Shanghai", "concurrency": "2"})
+    assert bad.status == 400 and "HH:MM" in await bad.text() and "拨打时段" in await bad.text()
+    ok = await client.post(f"/campaigns/{camp_id}/settings", allow_redirects=False, data={
+        "csrf": token, "window_start": "8:30", "window_end": "21:00", "timezone": "Asia/Shanghai", "concurrency": "6"})
+    assert ok.status == 303
+    camp = database.run(lambda s: s.get(Campaign, camp_id), write=False)
+    assert (camp.window_start, camp.window_end, camp.concurrency) == ("08:30", "21:00", 6)
+    events = database.run(lambda s: [e.detail for e in s.exec(select(AuditEvent)).all()
+                                     if e.action == "campaign.settings"], write=False)
+    assert events == ["changed: window_start,window_end,concurrency"]
