@@ -82,6 +82,7 @@ class ResultFilter:
     state: str = ""
     health_code: str = ""
     offset: int = 0
+    who: str = ""  # part of a name, or digits of a phone number (sent in a POST body, never a URL)
 
 
 def results(s: Session, campaign_id: int, f: ResultFilter, limit: int = PAGE) -> list[dict[str, Any]]:
@@ -89,6 +90,11 @@ def results(s: Session, campaign_id: int, f: ResultFilter, limit: int = PAGE) ->
     q = select(Person).where(Person.campaign_id == campaign_id, col(Person.purged).is_(False))
     if f.state:
         q = q.where(Person.state == f.state)
+    if f.who.strip():
+        who = f.who.strip()
+        digits = "".join(ch for ch in who if ch.isdigit())
+        match = col(Person.name).contains(who, autoescape=True)
+        q = q.where(or_(match, col(Person.phone).contains(digits, autoescape=True)) if len(digits) >= 3 else match)
     if f.health_code:
         # JSON cast to text is the JSON literal ('"green"') on SQLite and PostgreSQL alike
         having = select(Result.person_id).where(Result.campaign_id == campaign_id, Result.slot == "health_code",

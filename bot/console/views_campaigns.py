@@ -126,7 +126,7 @@ async def settings(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/campaigns/{_id(request)}")
 
 
-def _filter(request: web.Request) -> camps.ResultFilter:
+def _filter(request: web.Request, who: str = "") -> camps.ResultFilter:
     q = request.query
     state = q.get("state", "")
     health = q.get("health_code", "")
@@ -137,16 +137,19 @@ def _filter(request: web.Request) -> camps.ResultFilter:
         raise web.HTTPBadRequest(text="health_code: green, yellow or red")
     if not offset.isdigit():
         raise web.HTTPBadRequest(text="offset must be a number")
-    return camps.ResultFilter(state=state, health_code=health, offset=int(offset))
+    return camps.ResultFilter(state=state, health_code=health, offset=int(offset), who=who[:100])
 
 
 async def results_page(request: web.Request) -> web.Response:
+    """The results table; a search by name or phone is POSTed, so it never lands in a URL or log."""
     await require(request, Role.ADMIN)
     camp = await _campaign(request)
-    f = _filter(request)
+    who = str((await request.post()).get("who", "")) if request.method == "POST" else ""
+    f = _filter(request, who)
     rows = await db(request, camps.results, _id(request), f)
     await audit_event(request, "campaign.results_view", "campaign", camp.id or "",
-                      detail=f"state={f.state} health_code={f.health_code} offset={f.offset} rows={len(rows)}")
+                      detail=f"state={f.state} health_code={f.health_code} offset={f.offset} search={bool(f.who)} "
+                             f"rows={len(rows)}")
     script = await _script_labels(request, camp)
     return render(request, "results.html", camp=camp, rows=rows, f=f, slots=camps.RESULT_SLOTS,
                   states=camps.states(), page=camps.PAGE, labels=labeller(request, script))
@@ -174,4 +177,5 @@ def setup(app: web.Application) -> None:
     r.add_get(r"/campaigns/{campaign_id:\d+}/progress.json", progress_json)
     r.add_post(r"/campaigns/{campaign_id:\d+}/settings", settings)
     r.add_get(r"/campaigns/{campaign_id:\d+}/results", results_page)
+    r.add_post(r"/campaigns/{campaign_id:\d+}/results", results_page)
     r.add_get(r"/campaigns/{campaign_id:\d+}/export.csv", export)

@@ -126,3 +126,22 @@ async def test_upload_rejects_a_bad_file_by_row_and_imports_nothing(client: Test
     assert "people.import_rejected" in actions and "people.import" in actions
     progress = await (await client.get(f"{base}/progress.json")).json()
     assert progress["counts"]["people"] == 2 and progress["counts"]["pending"] == 2
+
+
+async def test_people_are_found_by_name_or_phone_without_either_in_a_url(client: TestClient,
+                                                                        database: Database) -> None:
+    add_users(database, ("admin1", "admin"))
+    seeded = seed_cases(database)
+    await login(client, "admin1")
+    token = await csrf_of(client, f"/campaigns/{seeded['campaign']}/results")
+    url = f"/campaigns/{seeded['campaign']}/results"
+    by_name = await client.post(url, data={"csrf": token, "who": "张"})
+    page = await by_name.text()
+    assert by_name.status == 200 and str(by_name.url).endswith(url)
+    table = page.split("<tbody>")[1]
+    assert PEOPLE[0]["name"] in table and PEOPLE[1]["name"] not in table
+    by_phone = await (await client.post(url, data={"csrf": token, "who": "4321"})).text()
+    table = by_phone.split("<tbody>")[1]
+    assert PEOPLE[1]["name"] in table and PEOPLE[0]["name"] not in table
+    details = database.run(lambda s: " ".join(e.detail for e in s.exec(select(AuditEvent)).all()), write=False)
+    assert "4321" not in details and "张" not in details and "search=True" in details
