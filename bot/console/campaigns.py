@@ -126,6 +126,7 @@ class Why:
     params: dict[str, Any]
     dialling: bool = False
     next_call: datetime | None = None
+    ok: bool = False  # nothing for the admin to do (calling, or finished)
 
 
 def explain(s: Session, camp: Campaign, n: dict[str, Any], now: datetime | None = None) -> Why:
@@ -142,7 +143,7 @@ def explain(s: Session, camp: Campaign, n: dict[str, Any], now: datetime | None 
     if n["people"] == 0:
         return Why(N_("Nobody to call: upload a list of people."), {})
     if n["pending"] == 0 and n["in_progress"] == 0:
-        return Why(N_("Finished: everyone has been called."), {})
+        return Why(N_("Finished: everyone has been called."), {}, ok=True)
     failure = _trunk_failure(s, camp)
     if failure:
         return Why(N_("Calls cannot be placed: no SIP trunk is configured ([telephony] trunk in config.toml)."), {})
@@ -162,7 +163,7 @@ def explain(s: Session, camp: Campaign, n: dict[str, Any], now: datetime | None 
             return Why(N_("Everyone left is waiting for a retry: the next call is at %(time)s."),
                        {"time": local_time(nxt, camp.timezone)}, next_call=nxt)
     return Why(N_("Calling: %(lines)s of %(max)s lines in use, %(due)s people due now."),
-               {"lines": n.get("in_call", 0), "max": camp.concurrency, "due": due}, dialling=True)
+               {"lines": n.get("in_call", 0), "max": camp.concurrency, "due": due}, dialling=True, ok=True)
 
 
 def _trunk_failure(s: Session, camp: Campaign) -> bool:

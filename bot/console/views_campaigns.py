@@ -56,7 +56,7 @@ ACTION_LABELS = {"start": N_("Start"), "pause": N_("Pause"), "resume": N_("Resum
 
 def _why(request: web.Request, why: camps.Why) -> dict[str, Any]:
     _ = gettext(request)
-    return {"text": _(why.msgid) % why.params, "dialling": why.dialling, "next_call": why.next_call}
+    return {"text": _(why.msgid) % why.params, "dialling": why.dialling, "ok": why.ok, "next_call": why.next_call}
 
 
 async def detail_page(request: web.Request, upload: people_upload.UploadReport | None = None,
@@ -107,7 +107,7 @@ async def progress_json(request: web.Request) -> web.Response:
     counts = await db(request, camps.counts, camp)
     why = _why(request, await db(request, camps.explain, camp, counts))
     return web.json_response({"status": camp.status, "status_label": word(camp.status, gettext(request)),
-                              "why": why["text"], "dialling": why["dialling"], "counts": counts})
+                              "why": why["text"], "dialling": why["dialling"], "ok": why["ok"], "counts": counts})
 
 
 async def _script_labels(request: web.Request, camp: Campaign) -> Any:

@@ -15,7 +15,7 @@
     const n = data.counts;
     document.getElementById("camp-status").textContent = data.status_label || data.status;
     const why = document.getElementById("why-text");
-    if (why && data.why) { why.textContent = data.why; why.className = data.dialling ? "notice" : "warn"; }
+    if (why && data.why) { why.textContent = data.why; why.className = data.ok ? "notice" : "warn"; }
     const lines = document.getElementById("n-in_call");
     if (lines) lines.textContent = n.in_call;
     for (const k of ["done", "people"]) document.getElementById(k).textContent = n[k];
