@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.console import audit, auth, i18n
 from bot.console.context import LOCALE, PRE_CSRF, USER, console
-from bot.console.labels import Labeller, ScriptLabels
+from bot.console.labels import N_, Labeller, ScriptLabels
 from bot.console.security import SESSION_COOKIE
 
 log = logging.getLogger("veribot.console")
@@ -49,7 +49,7 @@ async def require(request: web.Request, *roles: str) -> auth.SessionUser:
     if user.role not in roles:
         await audit_event(request, "denied", "page", request.path)
         log.warning("denied %s to user id %s (role %s)", request.path, user.id, user.role)
-        raise web.HTTPForbidden(text="not allowed for your role")
+        raise web.HTTPForbidden(text=gettext(request)(N_("not allowed for your role")))
     return user
 
 
