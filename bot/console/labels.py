@@ -39,6 +39,9 @@ WORDS: dict[str, str] = {
     "admin": N_("Administrator"), "operator": N_("Operator"), "viewer": N_("Viewer"),
     # speakers
     "bot": N_("Bot"), "caller": N_("Caller"),
+    # kinds of record in the audit trail
+    "campaign": N_("Campaign"), "escalation": N_("Case"), "user": N_("User"), "turn": N_("Recording"),
+    "dialog_version": N_("Dialog version"), "page": N_("Page"), "person": N_("Person"),
 }
 
 SLOT_NAMES: dict[str, str] = {
