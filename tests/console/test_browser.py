@@ -218,16 +218,18 @@ PAGES = ["/queue", "/cases/{case}", "/dialogs", "/dialogs/verification.zh-CN", "
          "/campaigns/{campaign}", "/campaigns/{campaign}/results", "/dashboard", "/audit", "/users"]
 
 
-@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
-def test_every_page_works_on_desktop_and_phone(env: dict[str, Any], width: int, height: int) -> None:
+@pytest.mark.parametrize("width,height,locale", [(1280, 800, "zh-CN"), (390, 844, "zh-CN"), (1280, 800, "en-US")])
+def test_every_page_works_on_desktop_and_phone(env: dict[str, Any], width: int, height: int, locale: str) -> None:
     ids = seed_cases(env["db"])
-    page = new_page(env, width, height)
+    page = new_page(env, width, height, locale)
+    width_tag = width if locale == "zh-CN" else f"{width}-en"
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.goto(env["server"].base + "/login")
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
-    shot(page, f"page-{width}-login")
+    assert page.get_attribute("html", "lang") == locale
+    shot(page, f"page-{width_tag}-login")
     log_in(env, page, "admin1")
     for template in PAGES:
         path = template.format(case=ids["cases"][2], campaign=ids["campaign"])
@@ -236,7 +238,8 @@ def test_every_page_works_on_desktop_and_phone(env: dict[str, Any], width: int, 
         page.wait_for_load_state("networkidle") if "queue" not in path else page.wait_for_timeout(300)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} is {overflow}px wider than a {width}px window"
-        shot(page, f"page-{width}-{path.strip('/').replace('/', '_')}")
+        assert page.get_attribute("html", "lang") == locale, path
+        shot(page, f"page-{width_tag}-{path.strip('/').replace('/', '_')}")
     assert errors == []
     page.close()
 
