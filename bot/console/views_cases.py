@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -31,7 +32,14 @@ def _case_id(request: web.Request) -> int:
 def _labelled(request: web.Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Queue rows with their reason and step in the reader's language."""
     labels = labeller(request)
-    return [{**r, "reason_label": word(r["reason"], labels._), "step_label": labels.step(r["step"])} for r in rows]
+    return [{**r, "reason_label": word(r["reason"], labels._), "step_label": labels.step(r["step"]),
+             "wait_label": _wait(labels._, r["age_minutes"])} for r in rows]
+
+
+def _wait(_: Callable[[str], str], minutes: int) -> str:
+    if minutes < 60:
+        return _("%(n)s min") % {"n": minutes}
+    return _("%(h)s h %(m)s min") % {"h": minutes // 60, "m": minutes % 60}
 
 
 async def queue_page(request: web.Request) -> web.Response:

@@ -158,3 +158,12 @@ async def test_handing_back_reopens_a_finished_campaign_and_says_when(client: Te
     assert camp.status == CampaignStatus.RUNNING
     actions = database.run(lambda s: [a.action for a in s.exec(select(AuditEvent)).all()], write=False)
     assert "campaign.reopened" in actions
+
+
+def test_a_long_wait_reads_in_hours() -> None:
+    from bot.console.i18n import translations
+    from bot.console.views_cases import _wait
+
+    zh = translations("zh-CN").gettext
+    assert _wait(zh, 42) == "42 分钟" and _wait(zh, 125) == "2 小时 5 分钟"
+    assert _wait(translations("en-US").gettext, 125) == "2 h 5 min"

@@ -57,7 +57,7 @@
     for (const c of cases) {
       const tr = document.createElement("tr"); tr.dataset.case = c.id;
       const values = [`#${c.id}`, c.name, c.risk_category, c.priority, c.reason_label, c.step_label, c.campaign,
-        T("min", {n: c.age_minutes}), c.claimed_by || ""];
+        c.wait_label, c.claimed_by || ""];
       tr.append(...values.map(cell));
       const td = document.createElement("td");
       td.className = "act";
