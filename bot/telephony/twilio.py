@@ -3,6 +3,11 @@ the same pipeline as SIP. Twilio sends `connected`, `start`, `media` (8 kHz µ-l
 `dtmf`, `mark` (our marks echoed once played) and `stop`; we send `media`, `mark` and
 `clear` (barge-in). pipecat's TwilioFrameSerializer converts the audio and DTMF.
 
+Every message is checked (`check_message`) before anything acts on it: after `start`, a
+malformed one (not a JSON object, a `media` without valid base64, a `mark` that is not an
+object, a binary or over-long frame) is logged, counted in `bad_messages` and dropped, and the
+call goes on. Before `start` the connection is refused with 1008 (1009 when too long).
+
     add_media_stream_route(app, on_call)   # GET /twilio/media (websocket)
     async def on_call(transport: TwilioCallTransport, start: StreamStart) -> None: ...
 """
@@ -14,7 +19,6 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -34,36 +38,21 @@ from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
 from bot.telephony.transport import HANGUP_GRACE, call_params
+from bot.telephony.twilio_msg import (
+    MAX_WS_BYTES,
+    StreamError,
+    StreamStart,
+    StreamTooLong,
+    check_message,
+    decode,
+    parse_start,
+)
+
+__all__ = ["StreamError", "StreamStart", "TwilioCallTransport", "add_media_stream_route", "parse_start"]
 
 log = logging.getLogger(__name__)
 
-MAX_FRAME_BYTES = 64 * 1024  # a 20 ms media message is ~250 bytes; cap what a peer may send
 START_TIMEOUT = 10.0
-
-
-class StreamError(ValueError):
-    """The peer broke the Media Streams protocol (closed with 1008)."""
-
-
-@dataclass(frozen=True)
-class StreamStart:
-    stream_sid: str
-    call_sid: str
-    custom: dict[str, str] = field(default_factory=dict)  # <Parameter>s of the TwiML <Stream>
-
-
-def parse_start(message: dict[str, Any]) -> StreamStart:
-    start = message.get("start")
-    if message.get("event") != "start" or not isinstance(start, dict):
-        raise StreamError(f"expected a start event, got {message.get('event')!r}")
-    sid = message.get("streamSid") or start.get("streamSid")
-    if not isinstance(sid, str) or not sid:
-        raise StreamError("start without streamSid")
-    fmt = start.get("mediaFormat") or {}
-    if fmt and (fmt.get("encoding") != "audio/x-mulaw" or int(fmt.get("sampleRate", 8000)) != 8000):
-        raise StreamError(f"unsupported media format {fmt}")
-    custom = start.get("customParameters") or {}
-    return StreamStart(sid, str(start.get("callSid", "")), {str(k): str(v) for k, v in custom.items()})
 
 
 class TwilioInput(BaseInputTransport):
@@ -85,20 +74,29 @@ class TwilioInput(BaseInputTransport):
     async def _read(self) -> None:
         ws, owner = self._owner.ws, self._owner
         async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                break
-            try:
-                data = json.loads(msg.data)
-            except ValueError:
-                owner.bad_messages += 1
+            if msg.type == WSMsgType.BINARY:
+                owner.dropped("binary frame")
                 continue
-            event = data.get("event")
+            if msg.type != WSMsgType.TEXT:
+                break  # closed or failed
+            try:
+                data = decode(msg.data)
+                event = check_message(data)
+            except StreamError as exc:
+                owner.dropped(str(exc))
+                continue
             if event == "stop":
                 break
             if event == "mark":
-                owner.mark_echoed(str((data.get("mark") or {}).get("name", "")))
+                owner.mark_echoed(data["mark"]["name"])
                 continue
-            frame = await owner.serializer.deserialize(msg.data) if event in ("media", "dtmf") else None
+            if event not in ("media", "dtmf"):
+                continue  # connected, a repeated start, events added later
+            try:
+                frame = await owner.serializer.deserialize(msg.data)
+            except Exception as exc:  # whatever pipecat's serializer trips on must not end the call
+                owner.dropped(f"{event} not convertible ({type(exc).__name__})")
+                continue
             if frame is None:
                 continue
             if event == "media":
@@ -198,6 +196,13 @@ class TwilioCallTransport(BaseTransport):
             return False
         return True
 
+    def dropped(self, why: str) -> None:
+        """A malformed message was dropped: counted, and logged (the first few, then every 100th)."""
+        self.bad_messages += 1
+        if self.bad_messages <= 5 or self.bad_messages % 100 == 0:
+            log.warning("stream %s: dropped a bad message (%s); %d so far", self.start_info.stream_sid[:40],
+                        why, self.bad_messages)
+
     def mark_echoed(self, name: str) -> None:
         if name in self._marks:
             self._marks[name].set()
@@ -222,13 +227,13 @@ OnCall = Callable[[TwilioCallTransport, StreamStart], Awaitable[Any]]
 
 def media_stream_handler(on_call: OnCall) -> Callable[[web.Request], Awaitable[web.WebSocketResponse]]:
     async def handle(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, heartbeat=20, timeout=1.0)
+        ws = web.WebSocketResponse(max_msg_size=MAX_WS_BYTES, heartbeat=20, timeout=1.0)
         await ws.prepare(request)
         try:
             start = await asyncio.wait_for(_await_start(ws), START_TIMEOUT)
-        except (StreamError, TimeoutError, ValueError) as exc:
+        except (StreamError, TimeoutError) as exc:
             log.warning("media stream refused: %s", exc)
-            await ws.close(code=1008, message=b"protocol error")
+            await ws.close(code=1009 if isinstance(exc, StreamTooLong) else 1008, message=b"protocol error")
             return ws
         transport = TwilioCallTransport(ws, start)
         try:
@@ -244,8 +249,8 @@ async def _await_start(ws: web.WebSocketResponse) -> StreamStart:
     async for msg in ws:
         if msg.type != WSMsgType.TEXT:
             raise StreamError("non-text frame before start")
-        data = json.loads(msg.data)
-        if data.get("event") == "connected":
+        data = decode(msg.data)
+        if data["event"] == "connected":
             continue
         return parse_start(data)
     raise StreamError("closed before start")

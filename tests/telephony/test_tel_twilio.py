@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
 from aiohttp import web
 from echo_pipeline import KeyEcho, loud_frames, run_pipeline
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from audio.g711 import PT_PCMU, decode, encode
 from bot.telephony.twilio import (
@@ -131,7 +135,11 @@ async def test_stop_ends_the_pipeline() -> None:
 
 @pytest.mark.parametrize(
     ("first", "code"),
-    [(json.dumps({"event": "media", "streamSid": SID}), 1008), ("not json", 1008), ("x" * 70000, 1009)],
+    [(json.dumps({"event": "media", "streamSid": SID}), 1008), ("not json", 1008), ("x" * 70000, 1009),
+     ("[1, 2]", 1008), ('"start"', 1008), ("42", 1008), ("null", 1008), ("[" * 5000, 1008),
+     (json.dumps({"event": "start", "start": {"streamSid": SID, "mediaFormat": "mulaw"}}), 1008),
+     (json.dumps({"event": "start", "start": {"streamSid": SID, "customParameters": [1]}}), 1008),
+     (json.dumps({"event": "start", "start": {"streamSid": SID, "mediaFormat": {"sampleRate": "x"}}}), 1008)],
 )
 async def test_bad_or_oversized_first_message_is_refused(first: str, code: int) -> None:
     called = []
@@ -180,3 +188,123 @@ async def test_media_stream_on_call_finds_the_person_and_reports_the_result() ->
     assert [r.person for _, r in ran] == [{"name": "Li Lei"}]
     assert ran[0][1].attempt_id == 42 and ran[0][1].phone == "+8613812345678"
     assert [res.network for _, res in results] == ["answered"]
+
+
+def _bad_messages() -> list[str | bytes]:
+    media = json.loads(_media(b"\x00\x10" * 160, 1))
+    return [
+        "[1, 2]", '"media"', "42", "not json", "{}", json.dumps({"event": 5}),
+        json.dumps({"event": "mark", "mark": "end-0"}), json.dumps({"event": "mark", "mark": {"name": 7}}),
+        json.dumps({"event": "mark", "mark": None}),
+        json.dumps({**media, "media": None}), json.dumps({**media, "media": "abc"}),
+        json.dumps({**media, "media": {"payload": "%%%not base64%%%"}}),
+        json.dumps({**media, "media": {"payload": "abc"}}),  # bad padding
+        json.dumps({**media, "media": {"payload": 12}}), json.dumps({**media, "media": {}}),
+        json.dumps({**media, "media": {"payload": base64.b64encode(b"\xff" * 9000).decode()}}),
+        json.dumps({"event": "dtmf", "dtmf": {"digit": "x"}}), json.dumps({"event": "dtmf", "dtmf": [1]}),
+        json.dumps({"event": "dtmf"}),
+        b"\x00\x01binary", "x" * 100_000,
+    ]
+
+
+async def test_bad_messages_after_start_are_dropped_and_the_call_goes_on() -> None:
+    echo = KeyEcho()
+    done = asyncio.Event()
+    transports: list[TwilioCallTransport] = []
+
+    async def on_call(transport, start) -> None:
+        transports.append(transport)
+        await run_pipeline(transport, echo)
+        done.set()
+
+    bad = _bad_messages()
+    runner, url = await _serve(on_call)
+    try:
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            await ws.send_str(json.dumps(_start()))
+            for n, message in enumerate(bad):
+                if isinstance(message, bytes):
+                    await ws.send_bytes(message)
+                else:
+                    await ws.send_str(message)
+                await ws.send_str(_media(b"\x00\x10" * 160, n))  # good audio in between
+            await ws.send_str(_dtmf("3"))
+            await ws.send_str(json.dumps({"event": "mark", "streamSid": SID, "mark": {"name": "unknown"}}))
+            await ws.send_str(_dtmf("4"))
+            await asyncio.sleep(0.3)
+            assert not ws.closed
+            await ws.send_str(json.dumps({"event": "stop", "streamSid": SID, "stop": {"callSid": "CA1"}}))
+            await asyncio.wait_for(done.wait(), 10)
+    finally:
+        await runner.cleanup()
+    assert echo.keys == ["3", "4"]
+    assert echo.audio_in >= len(bad) * 320
+    assert transports[0].bad_messages == len(bad)
+    assert echo.hangup_seen  # ended by the stop, not by a bad message
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                     max_leaves=12)
+_events = st.sampled_from(["media", "dtmf", "mark", "start", "connected", "stop", "clear", ""])
+_bodies = st.one_of(
+    _json,
+    st.fixed_dictionaries({"payload": st.one_of(_json, st.binary(max_size=400).map(lambda b: base64.b64encode(b).decode()),
+                                                st.text(alphabet="ABCDabcd0123+/=%", max_size=40))}),
+    st.fixed_dictionaries({"digit": st.one_of(_json, st.sampled_from(list("0123456789*#ABCDx")))}),
+    st.fixed_dictionaries({"name": _json}),
+)
+MESSAGES = st.one_of(
+    _json.map(json.dumps),
+    st.text(max_size=60),
+    st.builds(lambda e, b, sid: json.dumps({"event": e, e or "x": b, "streamSid": sid}), _events, _bodies,
+              st.one_of(st.just(SID), _json)),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(MESSAGES)
+def test_any_message_is_either_dropped_with_a_stream_error_or_converts_cleanly(text: str) -> None:
+    from bot.telephony.twilio_msg import check_message, decode
+
+    try:
+        event = check_message(decode(text))
+    except StreamError:
+        return
+    if event in ("media", "dtmf"):
+        asyncio.run(_convert(text))  # must not raise
+
+
+async def _convert(text: str) -> None:
+    serializer = TwilioFrameSerializer(SID, params=TwilioFrameSerializer.InputParams(auto_hang_up=False,
+                                                                                      sample_rate=8000))
+    await serializer.setup(SimpleNamespace(audio_in_sample_rate=8000))
+    await serializer.deserialize(text)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MESSAGES.filter(lambda m: '"stop"' not in m), min_size=5, max_size=25))
+def test_fuzzed_message_sequences_never_end_the_call(messages: list[str]) -> None:
+    async def one_call() -> tuple[list[str], int]:
+        echo = KeyEcho()
+        done = asyncio.Event()
+
+        async def on_call(transport, start) -> None:
+            await run_pipeline(transport, echo)
+            done.set()
+
+        runner, url = await _serve(on_call)
+        try:
+            async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+                await ws.send_str(json.dumps(_start()))
+                for m in messages:
+                    await ws.send_str(m)
+                await ws.send_str(_dtmf("5"))
+                await ws.send_str(json.dumps({"event": "stop", "streamSid": SID}))
+                await asyncio.wait_for(done.wait(), 10)
+        finally:
+            await runner.cleanup()
+        return echo.keys, echo.hangup_seen
+
+    keys, hangup = asyncio.run(one_call())
+    assert keys[-1:] == ["5"] and hangup
