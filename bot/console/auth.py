@@ -1,6 +1,9 @@
 """Accounts and server-side sessions: argon2 password hashes, login throttling, session
 tokens (the cookie holds the token, the table only its SHA-256), idle and absolute
 timeouts. Plain functions over a session; the web layer runs them through `Database.arun`.
+
+Usernames are normalised (NFKC, trimmed, case-folded) before lookup and before throttling,
+so `" Bf2"`, `"bf2\t"` and `"ｂｆ２"` are one account to both.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import hashlib
 import logging
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -55,8 +59,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def normalise_username(name: str) -> str:
+    """The one form of a login name used for lookup, creation and throttling."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
 def check_username(name: str) -> str:
-    name = name.strip().lower()
+    name = normalise_username(name)
     if not 2 <= len(name) <= 64 or not set(name) <= USERNAME_CHARS:
         raise AccountError("username: 2-64 characters of a-z, 0-9, '.', '_' or '-'")
     return name
@@ -89,6 +98,13 @@ def add_user(s: Session, username: str, role: str, password: str, *, only_if_non
     return user
 
 
+def username_of(s: Session, user_id: int) -> str:
+    user = s.get(User, user_id)
+    if user is None:
+        raise AccountError("no such user")
+    return user.username
+
+
 def list_users(s: Session) -> list[User]:
     return list(s.exec(select(User).order_by(User.username)).all())
 
@@ -106,7 +122,7 @@ def set_disabled(s: Session, user_id: int, disabled: bool) -> None:
 
 def verify_login(s: Session, username: str, password: str) -> User | None:
     """The user when the password matches and the account is enabled; None otherwise."""
-    user = s.exec(select(User).where(User.username == username.strip().lower())).first()
+    user = s.exec(select(User).where(User.username == normalise_username(username))).first()
     if user is None:
         _verify(_DUMMY_HASH, password)
         return None
@@ -160,34 +176,70 @@ def resume_session(s: Session, token: str, idle: timedelta, absolute: timedelta,
 
 
 @dataclass
+class _Strikes:
+    times: list[float] = field(default_factory=list)  # failures not yet counted into a lock
+    locks: int = 0  # lock-outs so far: each one twice as long as the last
+    until: float = 0.0
+    last: float = 0.0
+
+
+@dataclass
 class LoginThrottle:
-    """Counts failed logins per username and per client address; after `max_failures`
-    within the window, further attempts are refused until `lockout` seconds pass."""
+    """Failed logins, with exponential back-off, counted two ways:
+
+    - per account (normalised name, from any address): `max_failures` failures within a day
+      lock the account for `lockout` seconds, then 2x, 4x ... up to `max_lockout`;
+    - per address, only against spraying: `source_factor * max_failures` failures within
+      `lockout` seconds lock the address the same way. An office behind one NAT address is
+      not locked out by a few colleagues' typos; a locked account does not lock its colleagues.
+
+    An admin can lift an account's lock (`unlock`). Memory is capped; locked entries are kept
+    longest."""
 
     max_failures: int = 5
     lockout: float = 300.0
-    _failures: dict[str, list[float]] = field(default_factory=dict)
+    max_lockout: float = 3600.0
+    source_factor: int = 10
+    forget_after: float = 86400.0
+    _entries: dict[str, _Strikes] = field(default_factory=dict)
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        kept = [t for t in self._failures.get(key, []) if now - t < self.lockout]
-        if kept:
-            self._failures[key] = kept
-        else:
-            self._failures.pop(key, None)
-        return kept
+    def _keys(self, username: str, source: str) -> tuple[str, str]:
+        return f"u:{normalise_username(username)}", f"s:{source}"
 
     def blocked(self, username: str, source: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        return any(len(self._recent(k, now)) >= self.max_failures
-                   for k in (f"u:{username.lower()}", f"s:{source}"))
+        return any(e is not None and now < e.until for e in map(self._entries.get, self._keys(username, source)))
 
     def failed(self, username: str, source: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        for k in (f"u:{username.lower()}", f"s:{source}"):
-            self._failures.setdefault(k, []).append(now)
-        if len(self._failures) > 10_000:  # cap memory under a spray of names
-            for k in list(self._failures)[:5_000]:
-                self._failures.pop(k, None)
+        account, address = self._keys(username, source)
+        self._strike(account, now, self.forget_after, self.max_failures)
+        self._strike(address, now, self.lockout, self.max_failures * self.source_factor)
+        if len(self._entries) > 10_000:  # cap memory under a spray of names: drop the idle first
+            idle = sorted((e.until > now, e.last, k) for k, e in self._entries.items())
+            for _, _, k in idle[:5_000]:
+                self._entries.pop(k, None)
+
+    def _strike(self, key: str, now: float, window: float, limit: int) -> None:
+        e = self._entries.get(key)
+        if e is None or now - e.last > self.forget_after:
+            e = self._entries[key] = _Strikes()
+        e.last = now
+        e.times = [t for t in e.times if now - t < window] + [now]
+        if len(e.times) >= limit:
+            e.until = now + min(max(self.max_lockout, self.lockout), self.lockout * 2 ** e.locks)
+            e.locks += 1
+            e.times = []
 
     def succeeded(self, username: str) -> None:
-        self._failures.pop(f"u:{username.lower()}", None)
+        self._entries.pop(self._keys(username, "")[0], None)
+
+    def locked_until(self, username: str, now: float | None = None) -> float | None:
+        """When the account's lock ends (monotonic clock), or None when it is not locked."""
+        now = time.monotonic() if now is None else now
+        e = self._entries.get(self._keys(username, "")[0])
+        return e.until if e is not None and now < e.until else None
+
+    def unlock(self, username: str) -> bool:
+        """An admin lifts the account's lock and forgets its failures; True if it had any."""
+        return self._entries.pop(self._keys(username, "")[0], None) is not None

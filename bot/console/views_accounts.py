@@ -105,7 +105,10 @@ async def setup_submit(request: web.Request) -> web.Response:
 async def users_page(request: web.Request) -> web.Response:
     await require(request, Role.ADMIN)
     users = await db(request, auth.list_users)
-    return render(request, "users.html", users=users, roles=list(Role), error="", form={"role": Role.OPERATOR})
+    throttle = console(request).throttle
+    locked = {u.id for u in users if throttle.locked_until(u.username) is not None}
+    return render(request, "users.html", users=users, roles=list(Role), error="", form={"role": Role.OPERATOR},
+                  locked=locked)
 
 
 async def users_add(request: web.Request) -> web.Response:
@@ -139,6 +142,19 @@ async def users_toggle(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/users")
 
 
+async def users_unlock(request: web.Request) -> web.Response:
+    """An admin lifts a login lock-out (audited, with whether there was one)."""
+    await require(request, Role.ADMIN)
+    user_id = int(request.match_info["user_id"])
+    try:
+        username = await db(request, auth.username_of, user_id)
+    except auth.AccountError as exc:
+        raise web.HTTPNotFound(text=str(exc)) from exc
+    was_locked = console(request).throttle.unlock(username)
+    await audit_event(request, "user.unlock", "user", user_id, detail=f"had failures: {was_locked}")
+    raise web.HTTPSeeOther("/users")
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/", home)
@@ -150,3 +166,4 @@ def setup(app: web.Application) -> None:
     r.add_get("/users", users_page)
     r.add_post("/users", users_add)
     r.add_post(r"/users/{user_id:\d+}/disabled", users_toggle)
+    r.add_post(r"/users/{user_id:\d+}/unlock", users_unlock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 from sqlmodel import select
 
+from bot.console.auth import LoginThrottle
 from bot.console.security import SESSION_COOKIE
 from storage.db import Database
 from storage.models import AuditEvent, Escalation, EscalationStatus, WebSession
@@ -331,3 +332,83 @@ async def test_ids_beyond_the_database_range_are_404_not_500(client: TestClient,
     assert (await client.get(f"/campaigns/{camp}/results?offset=²")).status == 400
     assert (await client.get(f"/dashboard?campaign={big}")).status == 400
     assert (await client.get(f"/cases/{2**31 - 1}")).status == 404  # in range, just absent
+
+
+async def _login_from(client: TestClient, address: str, username: str, password: str) -> int:
+    """One login attempt from another loopback address (its own cookies); the HTTP status."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        page = await (await session.get(client.make_url("/login"))).text()
+        token = page.split('name="csrf" value="')[1].split('"')[0]
+        resp = await session.post(client.make_url("/login"), allow_redirects=False,
+                                  data={"username": username, "password": password, "csrf": token})
+        return resp.status
+
+
+async def test_username_variants_from_many_addresses_share_one_throttle(client: TestClient,
+                                                                         database: Database) -> None:
+    from .seed import PASSWORD
+
+    add_users(database, ("op1", "operator"))
+    variants = [" op1", "op1\t", "OP1", "ｏｐ１", "Op1 ", "op1"]
+    statuses = [await _login_from(client, f"127.0.0.{i + 2}", name, "wrong password!")
+                for i, name in enumerate(variants)]
+    assert statuses == [401, 401, 401, 429, 429, 429]  # max_failures=3 in the test app
+    assert await _login_from(client, "127.0.0.20", "op1", PASSWORD) == 429
+    assert len(audit_rows(database, "login.failed")) == 3
+
+
+async def test_one_locked_account_does_not_lock_its_office_and_an_admin_can_unlock_it(
+        client: TestClient, database: Database) -> None:
+    from .seed import PASSWORD
+
+    ids = add_users(database, ("op1", "operator"), ("op2", "operator"), ("admin1", "admin"))
+    office = "127.0.0.5"
+    assert [await _login_from(client, office, "op1", "wrong password!") for _ in range(4)] == [401, 401, 401, 429]
+    assert await _login_from(client, office, "op2", PASSWORD) == 303  # a colleague behind the same address
+    assert await _login_from(client, office, "op1", PASSWORD) == 429
+    await login(client, "admin1")
+    page = await (await client.get("/users")).text()
+    assert f'action="/users/{ids["op1"]}/unlock"' in page and f'action="/users/{ids["op2"]}/unlock"' not in page
+    token = await csrf_of(client, "/users")
+    resp = await client.post(f"/users/{ids['op1']}/unlock", data={"csrf": token}, allow_redirects=False)
+    assert resp.status == 303
+    rows = audit_rows(database, "user.unlock")
+    assert [(r.actor, r.target_id) for r in rows] == [("admin1", str(ids["op1"]))]
+    assert await _login_from(client, office, "op1", PASSWORD) == 303
+    op = await login_as_operator_forbidden(client, ids)
+    assert op == 403
+
+
+async def login_as_operator_forbidden(client: TestClient, ids: dict[str, int]) -> int:
+    """An operator may not unlock accounts."""
+    await login(client, "op2")
+    token = await csrf_of(client)
+    return (await client.post(f"/users/{ids['op1']}/unlock", data={"csrf": token}, allow_redirects=False)).status
+
+
+def test_throttle_backs_off_exponentially_per_account() -> None:
+    t = LoginThrottle(max_failures=2, lockout=60, max_lockout=300)
+    locks = []
+    now = 0.0
+    for _ in range(5):
+        t.failed(" Op1\t", "10.0.0.1", now=now)
+        t.failed("ｏｐ１", "10.0.0.2", now=now + 1)
+        until = t.locked_until("op1", now=now + 1)
+        assert until is not None and t.blocked("OP1", "10.9.9.9", now=until - 0.5)
+        locks.append(until - (now + 1))
+        now = until + 1
+    assert locks == [60, 120, 240, 300, 300]
+    assert t.unlock("op1") and not t.blocked("op1", "10.0.0.1", now=now)
+
+
+def test_throttle_blocks_an_address_only_when_it_sprays() -> None:
+    t = LoginThrottle(max_failures=3, lockout=60)
+    for i in range(29):  # many names, one address, a minute
+        t.failed(f"user{i}", "10.0.0.1", now=i)
+    assert not t.blocked("someone-else", "10.0.0.1", now=29)
+    t.failed("user29", "10.0.0.1", now=29)
+    assert t.blocked("someone-else", "10.0.0.1", now=30)  # 30 = 10 x max_failures within the window
+    assert not t.blocked("someone-else", "10.0.0.2", now=30)
