@@ -262,7 +262,8 @@ MESSAGES = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(MESSAGES)
 def test_any_message_is_either_dropped_with_a_stream_error_or_converts_cleanly(text: str) -> None:
     from bot.telephony.twilio_msg import check_message, decode
@@ -282,7 +283,8 @@ async def _convert(text: str) -> None:
     await serializer.deserialize(text)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(MESSAGES.filter(lambda m: '"stop"' not in m), min_size=5, max_size=25))
 def test_fuzzed_message_sequences_never_end_the_call(messages: list[str]) -> None:
     async def one_call() -> tuple[list[str], int]:
