@@ -5,24 +5,16 @@ changes a call already under way (the dialer loads the script once per call)."""
 
 from __future__ import annotations
 
-import asyncio
-import atexit
-import logging
-import multiprocessing
-from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.pool import Pool
 from pathlib import Path
-from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot.console.worker import ProcessWorker
 from bot.dialog.script import Script, ScriptError, load_script_text
 from storage.models import DialogVersion, utcnow
 
-log = logging.getLogger("veribot.console.dialogs")
-T = TypeVar("T")
 LINT_TIMEOUT = 5.0  # seconds; the YAML limits keep a real draft well under a second
 
 
@@ -48,62 +40,14 @@ def lint_errors(source: str) -> tuple[Script | None, list[dict[str, object]]]:
         return None, [{"line": p.line, "message": p.message} for p in exc.errors]
 
 
-class LintWorker:
-    """Runs checks in one separate process, so parsing a hostile draft never holds the web
-    server's event loop (live calls, other users). A check slower than `timeout` has the
-    process killed (checks queued behind it fail too) and the next check starts a fresh one."""
-
-    def __init__(self, timeout: float = LINT_TIMEOUT) -> None:
-        self.timeout = timeout
-        self._pool: Pool | None = None
-        self._pending: set[asyncio.Future[Any]] = set()
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in the worker; TimeoutError when it takes longer than `timeout`."""
-        loop = asyncio.get_running_loop()
-        if self._pool is None:
-            # forkserver: a clean child, not a fork of this threaded server
-            self._pool = multiprocessing.get_context("forkserver").Pool(1)
-            atexit.register(self.close)
-        pool = self._pool
-        done: asyncio.Future[T] = loop.create_future()
-
-        def settle(ok: bool, value: Any) -> None:
-            if not done.done():
-                done.set_result(value) if ok else done.set_exception(value)
-
-        pool.apply_async(fn, args, callback=lambda v: loop.call_soon_threadsafe(settle, True, v),
-                         error_callback=lambda e: loop.call_soon_threadsafe(settle, False, e))
-        self._pending.add(done)
-        try:
-            return await asyncio.wait_for(done, self.timeout)
-        except TimeoutError:
-            if self._pool is pool:
-                self._pool = None
-                await asyncio.to_thread(pool.terminate)
-                log.warning("dialog check killed after %.1f s", self.timeout)
-                for other in self._pending:
-                    if not other.done():
-                        other.set_exception(TimeoutError())
-            raise
-        finally:
-            self._pending.discard(done)
-
-    def close(self) -> None:
-        atexit.unregister(self.close)
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool = None
-
-
-_worker: LintWorker | None = None
+_worker: ProcessWorker | None = None
 
 
 async def lint_off_loop(source: str) -> tuple[Script | None, list[dict[str, object]]]:
     """`lint_errors` in the lint worker process; a timeout is reported as a problem."""
     global _worker
     if _worker is None:
-        _worker = LintWorker()
+        _worker = ProcessWorker(LINT_TIMEOUT, "dialog check")
     try:
         return await _worker.run(lint_errors, source)
     except TimeoutError:

@@ -1,9 +1,10 @@
 """Uploading a list of people into a campaign through the campaigns area's import (the same
-code as `veribot people import`): every row checked, all stored or none, errors by row."""
+code as `veribot people import`): every row checked, all stored or none, errors by row.
+The file is parsed in the console's worker process (at most PARSE_TIMEOUT seconds), so a
+large or hostile upload never stalls other users or the live queue."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import tempfile
@@ -12,10 +13,13 @@ from pathlib import Path
 
 from bot.campaigns.people import ImportRejected, parse_people, read_table, store_people
 from bot.console.context import Console
+from bot.console.worker import ProcessWorker
 from storage.models import Campaign
 
 ROW_RX = re.compile(r"^row (\d+): (.*)$", re.S)
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+PARSE_TIMEOUT = 120.0  # a million good rows take about a minute
+_worker: ProcessWorker | None = None
 
 
 @dataclass(frozen=True)
@@ -59,12 +63,18 @@ def _parse(data: bytes, filename: str, upload_dir: Path, region: str, columns: d
 
 
 async def import_upload(ctx: Console, campaign: Campaign, filename: str, data: bytes, actor: str) -> UploadReport:
+    global _worker
+    if _worker is None:
+        _worker = ProcessWorker(PARSE_TIMEOUT, "people upload check")
     section = ctx.campaigns_config
     try:
-        report = await asyncio.to_thread(_parse, data, filename, ctx.var_dir / "uploads",
-                                         section.get("region", "CN"), section.get("columns"))
+        report = await _worker.run(_parse, data, filename, ctx.var_dir / "uploads",
+                                   section.get("region", "CN"), section.get("columns"))
     except ImportRejected as exc:
         return UploadReport(errors=row_errors(exc.problems))
+    except TimeoutError:
+        return UploadReport(errors=[RowError(None, f"checking the file took longer than {PARSE_TIMEOUT:g} s; "
+                                                   "split it into smaller files")])
     assert campaign.id is not None
     stored = await ctx.database.arun(lambda s: store_people(s, campaign.id, report, actor=actor))
     return UploadReport(imported=stored.added, updated=stored.updated)

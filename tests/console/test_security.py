@@ -412,3 +412,16 @@ def test_throttle_blocks_an_address_only_when_it_sprays() -> None:
     t.failed("user29", "10.0.0.1", now=29)
     assert t.blocked("someone-else", "10.0.0.1", now=30)  # 30 = 10 x max_failures within the window
     assert not t.blocked("someone-else", "10.0.0.2", now=30)
+
+
+async def test_uploads_are_parsed_off_the_event_loop(client: TestClient, database: Database, monkeypatch) -> None:
+    from bot.console import people_upload
+
+    def on_the_loop(*_a, **_k):
+        raise AssertionError("an upload was parsed in the web server's process")
+
+    base, token = await _admin_campaign(client, database)
+    monkeypatch.setattr(people_upload, "parse_people", on_the_loop)  # the worker process is unaffected
+    good = "姓名,手机号\n赵六,13912340001\n".encode()
+    resp = await client.post(f"{base}/upload", data=_upload(token, good, "people.csv"))
+    assert resp.status == 200 and "Imported 1 people" in await resp.text()

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.console.dialogs import LintWorker, lint_off_loop
+from bot.console.dialogs import lint_off_loop
+from bot.console.worker import ProcessWorker
 
 
 async def test_checks_run_in_another_process_and_a_slow_one_is_killed():
-    worker = LintWorker(timeout=1.0)
+    worker = ProcessWorker(timeout=1.0)
     try:
         first = await worker.run(os.getpid)
         assert first != os.getpid()
@@ -25,7 +26,7 @@ async def test_checks_run_in_another_process_and_a_slow_one_is_killed():
 
 
 async def test_errors_in_the_worker_reach_the_caller():
-    worker = LintWorker(timeout=5.0)
+    worker = ProcessWorker(timeout=5.0)
     try:
         with pytest.raises(ValueError, match="invalid literal"):
             await worker.run(int, "x")
