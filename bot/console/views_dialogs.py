@@ -25,7 +25,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise web.HTTPRequestEntityTooLarge(max_size=cap, actual_size=len(raw))
     try:
         body = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise web.HTTPBadRequest(text=f"request is not JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="request must be a JSON object")

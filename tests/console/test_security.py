@@ -425,3 +425,13 @@ async def test_uploads_are_parsed_off_the_event_loop(client: TestClient, databas
     good = "姓名,手机号\n赵六,13912340001\n".encode()
     resp = await client.post(f"{base}/upload", data=_upload(token, good, "people.csv"))
     assert resp.status == 200 and "Imported 1 people" in await resp.text()
+
+
+async def test_deeply_nested_json_to_the_editor_is_a_400(client: TestClient, database: Database) -> None:
+    add_users(database, ("admin1", "admin"))
+    await login(client, "admin1")
+    token = await csrf_of(client, "/dialogs")
+    for path in ("/dialogs/lint", "/dialogs/simulate", "/dialogs/simulate/answer"):
+        resp = await client.post(path, data="[" * 100_000, headers={"X-CSRF-Token": token,
+                                                                     "Content-Type": "application/json"})
+        assert resp.status == 400, path
