@@ -5,6 +5,7 @@ Mandarin and Korean, word error rate for English."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
@@ -43,8 +44,8 @@ def units(text: str, locale: str) -> list[str]:
     kept = "".join(" " if unicodedata.category(c)[0] in "PSZ" else c for c in text)
     if lang == "zh":
         return list(to_simplified(kept).translate(_ZH_DIGITS).replace(" ", ""))
-    if lang == "en":
-        words = kept.lower().replace("'", "").split()
+    if lang == "en":  # "96110", "96,110" and "9 6 1 1 0" are the same digits said
+        words = re.sub(r"(\d)", r" \1 ", kept.lower().replace("'", "")).split()
         return [_EN_DIGITS.get(w, w) for w in words]
     return list(kept.replace(" ", ""))
 
