@@ -45,7 +45,7 @@ def prompts(locale: str, everything: bool) -> list[tuple[str, str]]:
     from bot.pipeline.prompt_texts import prompt_texts
 
     script = load_script(ROOT / "dialogs" / f"verification.{locale}.yaml")
-    variables = {**load_config(None).agency, **PEOPLE[locale]}
+    variables = {**load_config(None).variables, **PEOPLE[locale]}
     texts = prompt_texts(script, variables)
     return texts if everything else [(k, t) for k, t in texts if k.endswith((".say", ".prompt"))]
 
