@@ -60,7 +60,7 @@ def measure(locale: str, engine: str, texts, listener, codec: str, verbose: bool
     t = time.perf_counter()
     synth.synthesize(texts[0][1][:4] or "ok")  # loads the voice
     load = time.perf_counter() - t
-    worker = getattr(synth, "worker", None)
+    worker = getattr(getattr(synth, "primary", synth), "worker", None)
     pid = worker.pid if worker is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         cache = PromptCache(tmp, synth)
