@@ -7,18 +7,29 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 import wave
 
 from audio.tts_worker import SynthesisError
 
 MODEL = "en_US-joe-medium"
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_DIGIT_RUN = re.compile(r"\d{3,}")
+
+
+def speakable(text: str) -> str:
+    """Hanzi dropped (an agency name from a Mandarin config: Piper says "Chinese letter" for
+    each) and runs of 3+ digits read one by one, as a phone number is ("9 6 1 1 0", not
+    "ninety-six thousand…")."""
+    text = _HANZI.sub(" ", text)
+    return _DIGIT_RUN.sub(lambda m: " ".join(m.group(0)), text)
 
 
 class PiperVoice:
     """A Synthesizer speaking US English with Piper (22.05 kHz WAV)."""
 
-    key = f"piper:{MODEL}"
+    key = f"piper:{MODEL}:2"  # :2 = this text preparation
 
     def __init__(self, timeout: float = 20.0) -> None:
         from audio.synthesis import EngineUnavailable
@@ -51,6 +62,7 @@ class PiperVoice:
         )
 
     def synthesize(self, text: str) -> bytes:
+        text = speakable(text)
         if not text.strip():
             raise SynthesisError("nothing to say")
         buf = io.BytesIO()

@@ -80,12 +80,51 @@ def synthesizer_for(locale: str, engine: str | None = None, timeout: float = 20.
     if default is None:
         return Espeak(locale, timeout=timeout)
     try:
-        return _natural(default, locale, timeout)
+        return WithFallback(_natural(default, locale, timeout), Espeak(locale, timeout=timeout), default, locale)
     except EngineUnavailable as exc:
-        if default not in _reported:
-            _reported.add(default)
-            log.warning("%s voice unavailable (%s): espeak-ng speaks %s", default, exc, locale)
+        _report(default, exc, locale)
         return Espeak(locale, timeout=timeout)
+
+
+def _report(engine: str, why: object, locale: str) -> None:
+    if engine not in _reported:
+        _reported.add(engine)
+        log.warning("%s voice unavailable (%s): espeak-ng speaks %s", engine, why, locale)
+
+
+class WithFallback:
+    """A natural voice that is installed but cannot run here (a broken venv: its first
+    synthesis fails) gives way to espeak-ng for good, reported once, so calls are not
+    silent. Once it has worked, a failure is the caller's to handle (a prompt timing out is
+    not a reason to change voices mid-campaign). `key` follows the voice in use."""
+
+    def __init__(self, primary: Synthesizer, fallback: Synthesizer, name: str, locale: str) -> None:
+        self.primary, self.fallback, self.name, self.locale = primary, fallback, name, locale
+        self._worked = False
+        self._switched = False
+
+    @property
+    def key(self) -> str:
+        return self.fallback.key if self._switched else self.primary.key
+
+    def synthesize(self, text: str) -> bytes:
+        if not self._switched:
+            try:
+                data = self.primary.synthesize(text)
+                self._worked = True
+                return data
+            except SynthesisError as exc:
+                if self._worked:
+                    raise
+                self._switched = True
+                _report(self.name, exc, self.locale)
+        return self.fallback.synthesize(text)
+
+    def close(self) -> None:
+        for s in (self.primary, self.fallback):
+            close = getattr(s, "close", None)
+            if close is not None:
+                close()
 
 
 class PromptCache:
@@ -143,6 +182,7 @@ class PromptCache:
 
     def _synthesize(self, k: str, text: str) -> bytes:
         info, samples = wav.parse_wav(self.synthesizer.synthesize(text))
+        k = self.key(text)  # the voice may have changed (WithFallback): file it under the one that spoke
         pcm = wav.resample(wav.to_call_pcm(info, samples), wav.CALL_RATE, self.sample_rate)
         if self.dir is not None:
             fd, tmp = tempfile.mkstemp(prefix=f".{k}.", suffix=".tmp", dir=self.dir)

@@ -34,6 +34,11 @@ class WorkerProcess:
         self._pid = os.getpid()
         self.restarts = 0
 
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id while it runs (for memory measurements)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     def _forked(self) -> None:
         """In a forked child the parent's worker, pipes and lock are not ours: start over."""
         if self._pid != os.getpid():

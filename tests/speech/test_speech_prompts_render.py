@@ -8,11 +8,25 @@ import wave
 from pathlib import Path
 
 from audio import g711
+from audio.espeak import Espeak
 from audio.synthesis import PromptCache
 from bot.prompts_cli import line_audio
-from tests.speech.test_speech_tts import Counting
 
 ROOT = Path(__file__).parents[2]
+
+
+class Counting:
+    """A Synthesizer that counts its calls and answers with a real espeak-ng WAV."""
+
+    key = "counting:ko"
+
+    def __init__(self):
+        self.texts = []
+        self.inner = Espeak("ko-KR")
+
+    def synthesize(self, text):
+        self.texts.append(text)
+        return self.inner.synthesize(text)
 
 
 def _veribot(*args, cwd):
