@@ -190,12 +190,14 @@ _CLAUSE = re.compile(r"[，,。.、？?！!；;\s]+")
 
 def drop_recital(text: str, prompt: str) -> str:
     """Whisper sometimes goes on to recite the prompt's answers after the caller's ("绿码，红码。"
-    for "绿码"): clauses after the first that are all answers of the prompt are dropped."""
+    for "绿码", "一次，三次，三次，三…" for "一次"): when every clause after the first is one of
+    the prompt's answers, a repeat, or cut off by the token limit, only the first is kept."""
     clauses = [c for c in _CLAUSE.split(text) if c]
     listed = {c for c in _CLAUSE.split(prompt) if c}
-    if len(clauses) > 1 and all(c in listed for c in clauses[1:]):
-        return clauses[0]
-    return text
+    if len(clauses) > 1 and all(c in listed or c in clauses[:i] or "\ufffd" in c or i == len(clauses) - 1
+                                and any(p.startswith(c) for p in listed) for i, c in enumerate(clauses) if i):
+        return clauses[0].replace("\ufffd", "")
+    return text.replace("\ufffd", "")
 
 
 def prompt_for(phrases: list[str] | None, language: str) -> str:

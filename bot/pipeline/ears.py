@@ -134,8 +134,8 @@ def _one_per_value(phrases: tuple[str, ...]) -> tuple[str, ...]:
             for p in phrases:
                 parse = nlu.parse(locale, expect, p)
                 key = repr(parse.value)
-                if parse.intent or parse.value is None or key in seen:
-                    continue
+                if parse.intent or parse.value is None or parse.value == 0 or key in seen:
+                    continue  # (a "零次" in the prompt is what Whisper falls back to on an unclear count)
                 seen.add(key)
                 chosen.append(p)
             return tuple(chosen)
