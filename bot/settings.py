@@ -117,6 +117,7 @@ class SpeechSettings:
     vad_threshold: float = 0.5
     energy_floor: float = 120.0
     watchdog_secs: float = 30.0
+    fallback_ear: str = "whisper"  # for a locale whose Vosk model is absent: "whisper" (Whisper base) or "none"
 
 
 @dataclass(frozen=True, config=STRICT)

@@ -1,6 +1,11 @@
-"""What the calls of one process share: Vosk models (each call makes its own recognizer),
-the Silero session, the TTS worker with its prompt cache, and a small thread pool for
-recognition and synthesis. Build once, before forking workers, so model memory is shared."""
+"""What the calls of one process share: each locale's ear (a Vosk model, or the Whisper
+model for a locale whose Vosk model is absent; each call makes its own recognizer), the
+Silero session, the TTS worker with its prompt cache, and a small thread pool for
+recognition and synthesis. Build once, before forking workers, so model memory is shared.
+
+Each locale loads on its own (bot/pipeline/ears.py): a locale whose model is missing hears
+nothing (its calls run on keys) and the others are untouched. What each locale got is
+logged once at load and returned by `speech_status()` (for the console)."""
 
 from __future__ import annotations
 
@@ -11,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from audio import models
-from audio.recognizer import Recognizer, RecognizerFactory, vosk_factory
+from audio.recognizer import Recognizer, RecognizerFactory
 from audio.scheduler import RecognitionPool
 from audio.synthesis import ENGINES, PromptCache, SynthesisError, synthesizer_for
 from audio.vad import SileroSession
-from audio.vocabulary import model_vocabulary
-from bot import nlu
+from bot.pipeline.ears import EarStatus, load_ears, speech_status
+
+__all__ = ["SpeechResources", "SpeechSettings", "speech_status"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,7 @@ class SpeechSettings:
     vad_threshold: float = 0.5
     energy_floor: float = 120.0
     watchdog_secs: float = 30.0
+    fallback_ear: str = "whisper"  # for a locale whose Vosk model is absent: "whisper" or "none"
 
     def __post_init__(self) -> None:
         for name in ("models_dir", "prompt_cache", "audio_dir"):
@@ -39,6 +46,8 @@ class SpeechSettings:
             raise ValueError("[speech] threads must be >= 1; tts_timeout and watchdog_secs > 0")
         if self.tts_engine not in ("", *ENGINES):
             raise ValueError(f"[speech] tts_engine must be one of {', '.join(ENGINES)} (or unset), not {self.tts_engine!r}")
+        if self.fallback_ear not in ("whisper", "none"):
+            raise ValueError(f"[speech] fallback_ear must be whisper or none, not {self.fallback_ear!r}")
 
     @classmethod
     def from_config(cls, config: Any) -> SpeechSettings:
@@ -56,6 +65,7 @@ class SpeechSettings:
             vad_threshold=sp.vad_threshold,
             energy_floor=sp.energy_floor,
             watchdog_secs=sp.watchdog_secs,
+            fallback_ear=sp.fallback_ear,
         )
 
 
@@ -71,6 +81,7 @@ class SpeechResources:
     # How each locale's calls get a recognizer (Vosk by default; another engine or a fake
     # registers its own factory here).
     recognizers: dict[str, RecognizerFactory] = field(default_factory=dict)
+    status: dict[str, EarStatus] = field(default_factory=dict)  # which ear hears each loaded locale
 
     @classmethod
     def load(
@@ -79,20 +90,14 @@ class SpeechResources:
         locales: list[str] | tuple[str, ...] = ("ko-KR",),
         settings: SpeechSettings | None = None,
     ) -> SpeechResources:
-        """Load the models of `locales` (ModelMissing names `veribot models fetch`)."""
-        import vosk
-
-        vosk.SetLogLevel(-1)
+        """Load each locale's ear on its own: a missing model leaves that locale on Whisper
+        or without speech, reported once here and in speech_status(), never raised."""
         s = settings or SpeechSettings.from_config(config)
-        loaded = {}
-        for locale in locales:
-            path = models.model_path(locale, s.models_dir)
-            loaded[locale] = (vosk.Model(str(path)), model_vocabulary(str(path)))
-            nlu.grammar_phrases(locale, "yes_no")  # imports the locale's understanding now, not mid-call
-        return cls(s, loaded, SileroSession(), {},
+        area = tuple(config.nlu.area) if getattr(config, "nlu", None) is not None else None
+        ears = load_ears(locales, s.models_dir, s.fallback_ear, s.threads, area)
+        return cls(s, ears.vosk, SileroSession(), {},
                    ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech"),
-                   RecognitionPool(s.threads),
-                   recognizers={loc: vosk_factory(*loaded[loc]) for loc in loaded})
+                   RecognitionPool(s.threads), recognizers=ears.factories, status=ears.status)
 
     def prompt_cache(self, locale: str) -> PromptCache:
         """The prompt cache speaking `locale` (its voice chosen by synthesizer_for)."""
@@ -107,8 +112,18 @@ class SpeechResources:
         factory = self.recognizers.get(locale)
         if factory is None:
             self.model(locale)  # raises ModelMissing, naming the fetch command
+            from audio.recognizer import vosk_factory
+
             factory = self.recognizers[locale] = vosk_factory(*self.models[locale])
         return factory()
+
+    def ear(self, locale: str) -> EarStatus:
+        """Which ear hears `locale` in this process."""
+        if locale in self.status:
+            return self.status[locale]
+        if locale in self.models:
+            return EarStatus(locale, "vosk", models.spec(locale).name)
+        return EarStatus(locale, None, None, "not loaded in this process")
 
     def model(self, locale: str) -> tuple[Any, frozenset[str]]:
         if locale not in self.models:

@@ -129,3 +129,10 @@ def test_cli_fetch_from_file_url(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "vosk-model-small-en-us-0.15" in out
     assert main(["models", "path", "zh-CN", "--config", str(cfg)]) == 1
+
+
+def test_missing_report_names_what_hears_meanwhile_and_the_fetch_command(tmp_path):
+    lines = models.missing_report(tmp_path)
+    zh = [line for line in lines if line.startswith("speech model for zh-CN")]
+    assert len(zh) == 1 and "Whisper base hears it" in zh[0] and "`veribot models fetch zh-CN`" in zh[0]
+    assert not any("ko-KR" in line for line in lines)  # installed from its pip package

