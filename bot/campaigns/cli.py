@@ -249,7 +249,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     from sqlmodel import select
 
     from bot.campaigns.people import normalise_phone
-    from bot.campaigns.retention import purge
+    from bot.campaigns.retention import audio_roots, purge
     from bot.privacy import mask_phone
     from storage.models import Campaign, Person, utcnow
 
@@ -291,7 +291,3 @@ def _confirm(question: str) -> bool:
         raise UserError("no terminal to confirm on: pass --yes to erase without asking")
     return input(question).strip().lower() in ("y", "yes")
 
-
-def audio_roots(config: Any) -> list[Path]:
-    """Where call audio may live (retention deletes only there): the var dir and [campaigns] audio_roots."""
-    return [config.var_dir, *config.campaigns.audio_roots]

@@ -143,3 +143,8 @@ def purge(db: Any, now: datetime, roots: list[Path], person_ids: list[int] | Non
                                              f"files={report.files}")))
     log.info("purge (%s): %d people, %d attempts, %d files", why, report.people, report.attempts, report.files)
     return report
+
+
+def audio_roots(config: Any) -> list[Path]:
+    """Where call audio may live (retention deletes only there): the var dir and [campaigns] audio_roots."""
+    return [config.var_dir, *config.campaigns.audio_roots]

@@ -24,10 +24,9 @@ import logging
 from typing import Any
 
 from bot.calls import CallRunner
-from bot.campaigns.cli import audio_roots
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.dialog_versions import ScriptSource
-from bot.campaigns.retention import purge
+from bot.campaigns.retention import audio_roots, purge
 from bot.campaigns.webhook import WebhookPusher, WebhookSettings
 from storage.db import Database
 from storage.models import utcnow
