@@ -74,8 +74,8 @@ def percentile(xs: list[float], q: float) -> float:
 
 async def run_slots(resources, script, answers, n: int, seconds: float, seed: int, chunk: int = 160) -> dict:
     from bot.calls import CallRequest
-    from bot.pipeline.call import run_call
     from bot.pipeline.offline import CallerTurn, LineTransport
+    from bot.pipeline.run import run_call
 
     rng = random.Random(seed)
     stop_at = time.monotonic() + seconds
@@ -142,8 +142,6 @@ def main() -> int:
     from loguru import logger
 
     logger.remove()  # pipecat's per-frame debug logging is not what we measure
-    import bot.pipeline.call  # imported before the fork, not during the first calls
-    import bot.pipeline.offline  # noqa: F401
     from audio import g711
     from bot.dialog.script import load_script_text
     from bot.pipeline.resources import SpeechResources, SpeechSettings

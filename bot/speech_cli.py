@@ -146,9 +146,9 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 async def _call(config, script, person, turns, out: Path, chunk: int):
     from bot.calls import CallRequest
-    from bot.pipeline.call import run_call
     from bot.pipeline.offline import LineTransport
     from bot.pipeline.resources import SpeechResources
+    from bot.pipeline.run import run_call
 
     loop = asyncio.get_running_loop()
     resources = await loop.run_in_executor(None, SpeechResources.load, config, [script.locale])

@@ -40,10 +40,10 @@ def outcome_for(status: int | None) -> NetworkOutcome:
 
 
 def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
-    """Converse through the speech pipeline (`bot.pipeline.call.run_call`) over RTP."""
+    """Converse through the speech pipeline (`bot.pipeline.run.run_call`) over RTP."""
 
     async def converse(call: SipCall, request: CallRequest) -> CallRecord:
-        from bot.pipeline.call import call_audio_dir, run_call
+        from bot.pipeline.run import call_audio_dir, run_call
         from bot.telephony.transport import RtpCallTransport
 
         transport = RtpCallTransport(call, hang_up_at_end=False, input_chunk_ms=input_chunk_ms)
@@ -53,7 +53,7 @@ def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
     async def prepare(request: CallRequest) -> None:
         """Render the call's prompts (the person's name in them too) before it is placed, so
         the callee never waits for synthesis after answering."""
-        from bot.pipeline.call import call_variables
+        from bot.pipeline.run import call_variables
 
         await asyncio.get_running_loop().run_in_executor(resources.executor, resources.prepare,
                                                          request.script, call_variables(request))

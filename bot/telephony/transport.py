@@ -1,5 +1,5 @@
 """pipecat transport over one SIP call's RTP stream (the `transport` of
-`bot.pipeline.call.run_call`). Input pushes 8 kHz `InputAudioRawFrame`s and
+`bot.pipeline.run.run_call`). Input pushes 8 kHz `InputAudioRawFrame`s and
 `InputDTMFFrame`s; output queues the bot's audio on the stream's 20 ms clock (silence
 in between is the stream's job), drops unsent audio on interruption, sends the rest on
 EndFrame and then hangs up."""

@@ -18,9 +18,9 @@ from audio.scheduler import RecognitionPool
 from audio.synthesis import PromptCache, Synthesizer
 from bot.calls import CallRequest
 from bot.dialog.script import load_script
-from bot.pipeline.call import run_call
 from bot.pipeline.offline import CallerTurn, LineTransport
 from bot.pipeline.resources import SpeechResources, SpeechSettings
+from bot.pipeline.run import run_call
 from bot.worker import configure_worker_process
 
 ROOT = Path(__file__).parents[2]

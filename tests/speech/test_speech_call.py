@@ -13,8 +13,8 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.transports.base_transport import BaseTransport
 
 from bot.calls import CallRequest
-from bot.pipeline.call import run_call
 from bot.pipeline.offline import CallerTurn, LineOutput, LineTransport
+from bot.pipeline.run import run_call
 
 pytestmark = pytest.mark.asr
 RATE = 8000

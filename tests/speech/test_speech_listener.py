@@ -10,9 +10,9 @@ from audio.recognizer import AnswerRecognizer
 from audio.scheduler import RecognitionPool
 from audio.vad import SpeechDetector
 from bot.dialog.events import Listen
-from bot.pipeline.call import grammar_phrases_for
 from bot.pipeline.frames import CallerAnswerFrame, CallerSpeechFrame, LineClockFrame
 from bot.pipeline.listener import CallerListener
+from bot.pipeline.run import grammar_phrases_for
 
 pytestmark = pytest.mark.asr
 

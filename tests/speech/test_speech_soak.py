@@ -9,8 +9,8 @@ import os
 import pytest
 
 from bot.calls import CallRequest
-from bot.pipeline.call import run_call
 from bot.pipeline.offline import CallerTurn, LineTransport
+from bot.pipeline.run import run_call
 
 pytestmark = [pytest.mark.asr, pytest.mark.slow]
 
