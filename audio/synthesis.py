@@ -22,11 +22,11 @@ from typing import Protocol, runtime_checkable
 
 from audio import wav
 from audio.espeak import Espeak
-from audio.tts_worker import SynthesisError
+from audio.tts_worker import EngineUnavailable, SynthesisError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ENGINES", "PromptCache", "SynthesisError", "Synthesizer", "speak", "synthesizer_for"]
+__all__ = ["ENGINES", "EngineUnavailable", "PromptCache", "SynthesisError", "Synthesizer", "speak", "synthesizer_for"]
 
 
 @runtime_checkable
@@ -63,10 +63,6 @@ def _natural(engine: str, locale: str, timeout: float) -> Synthesizer:
 
         return PiperVoice(timeout=timeout)
     raise ValueError(f"unknown synthesis engine {engine!r}; known: {', '.join(ENGINES)}")
-
-
-class EngineUnavailable(SynthesisError):
-    """The engine is not installed on this machine (its venv, package or model is missing)."""
 
 
 def synthesizer_for(locale: str, engine: str | None = None, timeout: float = 20.0) -> Synthesizer:

@@ -22,6 +22,10 @@ class SynthesisError(RuntimeError):
     """A prompt could not be synthesized (engine missing, failed, timed out)."""
 
 
+class EngineUnavailable(SynthesisError):
+    """The engine is not installed on this machine (its venv, package or model is missing)."""
+
+
 class WorkerProcess:
     def __init__(self, command: list[str], timeout: float = 20.0, start_timeout: float | None = None) -> None:
         self.command = command

