@@ -37,6 +37,10 @@ LANGUAGES = {"zh-CN": "zh", "en-US": "en"}  # locales Whisper hears when their V
 # ("做了两次，三次，三次，…"), so the prompt names only the first few.
 PROMPT_PHRASES = 4
 LEADS = {"zh": "以下是普通话的回答。", "en": "Answers on a phone call."}  # simplified, punctuated output
+# Named first among the answers: when unsure, Whisper base says the first answer of its prompt
+# (measured: "五次" and "七次" heard as "一次", "黄码" as "绿码"); a decoy that means nothing
+# turns that guess into a no-match (asked again) instead of a wrong value.
+DECOYS = {"zh": "喂", "en": "hello"}
 # Whisper's hallucinations on near-silence (subtitle credits learned from video).
 _INVENTED = re.compile(r"(字幕|訂閱|订阅|点赞|感谢观看|謝謝觀看|谢谢观看|明镜|請不吝|请不吝|Amara)")
 MAX_TURN_SECONDS = 30.0
@@ -160,7 +164,8 @@ class WhisperEar:
         if not text or (prompt and text == normalise(prompt, language, self._fold)):
             return Recognition("", 0.0)  # nothing, or the prompt echoed back
         conf = sum(math.exp(min(0.0, s.avg_logprob)) for s in kept) / len(kept)
-        if _CLAUSE.sub("", text) in expected:
+        said = _CLAUSE.sub("", text)
+        if said in expected and said != first_answer(prompt):
             conf = max(conf, IN_GRAMMAR)
         return Recognition(text, max(0.0, min(1.0, conf)), tuple((w, conf) for w in text.split()))
 
@@ -200,6 +205,13 @@ def drop_recital(text: str, prompt: str) -> str:
     return text.replace("\ufffd", "")
 
 
+def first_answer(prompt: str) -> str | None:
+    """The first answer the prompt names (the decoy): Whisper's guess when unsure, so hearing
+    it is no evidence of its own."""
+    clauses = [c for c in _CLAUSE.split(prompt) if c]
+    return clauses[1] if len(clauses) > 2 else None
+
+
 def prompt_for(phrases: list[str] | None, language: str) -> str:
     """The initial prompt for a question: a lead sentence, then the first few of its expected
     answers (give them one per value: `WhisperEar(choose=…)`)."""
@@ -213,6 +225,7 @@ def prompt_for(phrases: list[str] | None, language: str) -> str:
             break
     if not said:
         return lead
+    said.insert(0, DECOYS.get(language, ""))
     return f"{lead}{'，'.join(said)}。" if language == "zh" else f"{lead} {', '.join(said)}."
 
 

@@ -71,7 +71,7 @@ def main() -> int:
     recognizer = ears.factories["zh-CN"]()
     stats = ears.whisper.stats
     per: dict[str, list[int]] = {}
-    confirmed = 0
+    confirmed = unconfirmed_wrong = 0
     cpu: list[float] = []
     for (expect, text), pcm in zip(rows, audio, strict=True):
         recognizer.expect(nlu.grammar_phrases("zh-CN", expect) or None)
@@ -82,6 +82,7 @@ def main() -> int:
         want, got = nlu.parse("zh-CN", expect, text), nlu.parse("zh-CN", expect, heard.text)
         ok = same(expect, want, got)
         confirmed += ok and heard.confidence < 0.5
+        unconfirmed_wrong += not ok and heard.confidence >= 0.5 and got.value is not None
         per.setdefault(expect, [0, 0])
         per[expect][0] += ok
         per[expect][1] += 1
@@ -92,7 +93,8 @@ def main() -> int:
     for expect, (r, n) in per.items():
         print(f"{expect:12s} {r:3d}/{n:<3d} {r / n:6.1%}")
     print(f"{'all':12s} {right:3d}/{len(rows):<3d} {right / len(rows):6.1%}  "
-          f"({confirmed} right ones below confidence 0.5: confirmed in a call)")
+          f"({confirmed} right ones below confidence 0.5: confirmed in a call; "
+          f"{unconfirmed_wrong} wrong values at 0.5 or above: taken without confirming)")
     audio_s = stats.audio_seconds / max(1, stats.answers)
     print(f"CPU per answer: mean {statistics.mean(cpu):.2f} s, p95 {sorted(cpu)[int(0.95 * (len(cpu) - 1))]:.2f} s "
           f"(answers {audio_s:.2f} s long with lead/tail silence; model {status.model})")

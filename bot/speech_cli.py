@@ -145,6 +145,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 
 async def _call(config, script, person, turns, out: Path, chunk: int):
+    from audio.models import ModelMissing
     from bot.calls import CallRequest
     from bot.pipeline.offline import LineTransport
     from bot.pipeline.resources import SpeechResources
@@ -153,6 +154,9 @@ async def _call(config, script, person, turns, out: Path, chunk: int):
     loop = asyncio.get_running_loop()
     resources = await loop.run_in_executor(None, SpeechResources.load, config, [script.locale])
     try:
+        ear = resources.ear(script.locale)
+        if not ear.hears:  # a call through the speech pipeline that could not hear: say why
+            raise ModelMissing(ear.detail)
         transport = LineTransport(turns, chunk_samples=chunk)
         request = CallRequest(attempt_id=out.name, phone="", person=person, script=script,
                               variables=config.variables)

@@ -37,6 +37,7 @@ class LineClock:
         self.now = 0  # samples of line time
         self.heard_upto = 0  # samples the listener has processed
         self.turns_ended = 0  # caller turns the listener has ended (handed to recognition)
+        self.turns_answered = 0  # of those, the ones whose answer has gone to the dialog
         self.finished = False
         self._changed = asyncio.Event()
 
@@ -54,6 +55,10 @@ class LineClock:
 
     def turn_ended(self) -> None:
         self.turns_ended += 1
+        self._notify()
+
+    def answered(self) -> None:
+        self.turns_answered += 1
         self._notify()
 
     def poke(self) -> None:

@@ -76,8 +76,8 @@ class CallerListener(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, InputAudioRawFrame):
             await self._hear(frame.audio)
-            if self.line is not None and not self._outlet:  # offline: the line waits while an answer
-                self.line.heard(self._heard // 2)              # is recognized (Whisper: ~1 s at turn end)
+            if self.line is not None:
+                self.line.heard(self._heard // 2)
         elif isinstance(frame, ExpectAnswerFrame):
             self.expect(frame.listen)
         elif isinstance(frame, EndFrame):
@@ -113,8 +113,8 @@ class CallerListener(FrameProcessor):
             frame = item if isinstance(item, Frame) else await self._answer_frame(*item)
             await self.push_frame(frame)
             self._outlet.popleft()  # only now: a frame emitted meanwhile queues behind this one
-        if self.line is not None:
-            self.line.heard(self._heard // 2)
+            if not isinstance(item, Frame) and callable(getattr(self.line, "answered", None)):
+                self.line.answered()  # the offline caller waits for this, not a fixed time
 
     def expect(self, listen) -> None:
         """The next answer is to `listen` (grammar, end-of-turn silence); None: free decoding."""

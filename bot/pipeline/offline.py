@@ -41,6 +41,7 @@ RATE = 8000
 OUT_CHUNK = 160  # bot audio leaves in 20 ms pieces
 REPLY_GAP = int(0.4 * RATE)  # the caller answers 0.4 s after the bot stops
 THINK_SECONDS = 1.5  # real time the line waits for the bot to start a reply
+ANSWER_SECONDS = 30.0  # real time the line waits for a turn's recognition (Whisper: ~1 s on a busy box)
 HEARING_SLACK = int(0.1 * RATE)
 ENDING_LIMIT = 5 * RATE  # line time allowed after the bot's last audio once the call is ending
 
@@ -259,7 +260,10 @@ class ScriptedCaller(FrameProcessor):
                 thinking = False  # the bot has begun its reply
             if thinking and not speech and not o.busy and (reply_due or self.line.turns_ended > turns_before):
                 # The bot is working on its reply (the listener ended the caller's turn, or
-                # keys were pressed): the line waits for it, up to THINK_SECONDS of real time.
+                # keys were pressed): the line waits for it, up to THINK_SECONDS of real time,
+                # after the answer of every ended turn is known (recognition may take a while).
+                await self.line.wait(lambda: self.line.turns_answered >= self.line.turns_ended,
+                                     limit=ANSWER_SECONDS)
                 await self.line.wait(lambda m=mark: self.output.speech_started >= m or self.output.busy,
                                      limit=THINK_SECONDS)
                 thinking = False

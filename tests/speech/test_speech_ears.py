@@ -67,7 +67,7 @@ def test_prompt_names_one_answer_per_value():
 
     chosen = one_per_value(nlu.grammar_phrases("zh-CN", "health_code"))
     assert [nlu.parse("zh-CN", "health_code", p).value for p in chosen] == ["green", "yellow", "red"]
-    assert whisper.prompt_for(chosen, "zh").endswith("绿码，黄码，红码。")
+    assert whisper.prompt_for(chosen, "zh").endswith("喂，绿码，黄码，红码。")
 
 
 def test_traditional_folded_and_recital_dropped():

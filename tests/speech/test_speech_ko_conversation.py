@@ -77,8 +77,8 @@ def test_dialog_without_a_model_names_the_fetch_command(tmp_path):
     turns = tmp_path / "turns"
     turns.mkdir()
     (turns / "01.silence").write_text("")
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[speech]\nmodels_dir = "{tmp_path / "models"}"\n')
+    cfg = tmp_path / "config.toml"  # no Vosk zh-CN model, and the Whisper fallback turned off
+    cfg.write_text(f'[speech]\nmodels_dir = "{tmp_path / "models"}"\nfallback_ear = "none"\n')
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "call", "--dialog", str(ROOT / "dialogs/verification.zh-CN.yaml"),
          "--person", '{"name": "张三"}', "--caller-audio", str(turns), "--json", "--config", str(cfg)],
