@@ -31,6 +31,7 @@ from bot.dialog.events import (
     Turn,
     Utterance,
 )
+from bot.dialog.initiative import Initiative
 from bot.dialog.model import Script, Step, render
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class ConversationError(RuntimeError):
     pass
 
 
-class Conversation:
+class Conversation(Initiative):
     def __init__(
         self,
         script: Script,
@@ -68,6 +69,7 @@ class Conversation:
         self.last_prompts: list[Say] = []
         self.first_ask = next((s.id for s in _walk(script)), None)
         self._out: list[Action] = []
+        self._init_initiative()
 
     # ------------------------------------------------------------ public
     @property
@@ -86,6 +88,9 @@ class Conversation:
     def handle(self, event: Event) -> list[Action]:
         """Handle one event to completion and return the actions to perform, in order."""
         self._out = []
+        self._caller_turn, self._heard = None, ""
+        if not isinstance(event, Utterance):  # silence or a key: no lead-in or open answer goes on
+            self.prefix, self.last_open = "", None
         if self.phase == "done":
             return []
         if isinstance(event, CallAnswered):
@@ -113,21 +118,32 @@ class Conversation:
 
     # ------------------------------------------------------------ inputs
     def _on_utterance(self, ev: Utterance) -> None:
+        text = f"{self.prefix} {ev.text}" if self.prefix else ev.text  # a held lead-in and what followed it
+        self.prefix, self._heard = "", text
+        previous, self.last_open = self.last_open, None
+        if self._correct_earlier(ev, text):
+            return
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
-        parsed = self._parse(expect, ev.text)
+        parsed = self._parse(expect, text)
         if self.phase == "confirm" and self.step.expect != "yes_no" and not parsed.intent:
             # "不对，是绿码" while confirming yellow: a new value replaces the pending one
-            again = self._parse(self.step.expect, ev.text)
+            again = self._parse(self.step.expect, text)
             if again.value is not None and again.value != self.pending and _names_a_value(again.value):
-                self._turn(Speaker.CALLER, ev.text, parse=again.to_json(), confidence=ev.confidence, at=ev.at,
-                           audio=ev.audio)
+                self._caller(ev, again.to_json())
                 self.phase = "ask"
                 self._on_value(again.value, ev.confidence)
                 return
             if again.value == self.pending and parsed.value is None:
                 parsed = nlu.Parse("yes")  # repeating the pending value confirms it
-        self._turn(Speaker.CALLER, ev.text, parse=parsed.to_json(), confidence=ev.confidence, at=ev.at,
-                   audio=ev.audio)
+        if self.phase == "ask" and parsed.value is None and not parsed.intent and self._continue_open(ev, text, previous):
+            return
+        if self._hold_lead_in(ev, text, parsed):
+            return
+        self._caller(ev, parsed.to_json())
+        if self.phase == "ask" and not parsed.intent and self._may_fill_others(parsed.value):
+            if self._fill_others(text, ev.confidence) and parsed.value is None:
+                self._reask()  # it answered other questions, not this one: ask this one again, no failure
+                return
         if parsed.intent == "who" and parsed.value is not None:
             # "是我，你们是哪里？": answer the question, then keep the answer
             self._say_handler("who")
@@ -140,6 +156,15 @@ class Conversation:
             self._failure("no_match")
         else:
             self._on_value(parsed.value, ev.confidence)
+
+    def _may_fill_others(self, value: Any) -> bool:
+        """Not from an answer that ends the call otherwise ("不是本人"): what else it says is not the person's."""
+        if value is None:
+            return True
+        if self.step.accept and str(value) not in self.step.accept:
+            return False
+        target = self.script.steps.get(dict(self.step.branches).get(str(value), self.step.next) or "")
+        return target is None or not target.end or target.end == "completed"
 
     def _parse(self, expect: str, text: str) -> nlu.Parse:
         try:
@@ -215,6 +240,9 @@ class Conversation:
     def _accept(self, value: Any) -> None:
         step = self.step
         self.record.slots[step.slot] = value
+        self._mark(step.slot, value)
+        if step.expect == "address" and self._heard:
+            self.last_open = (step.id, self._heard)  # words that follow may continue it
         target = dict(step.branches).get(str(value), step.next)
         self._goto(target)
 
@@ -250,10 +278,16 @@ class Conversation:
             if step.is_ask:
                 if step.slot in self.prefilled and step.id != self.first_ask:
                     self.record.slots[step.slot] = self.prefilled[step.slot]
-                    step_id = dict(step.branches).get(str(self.prefilled[step.slot]), step.next)
+                if self.record.slots.get(step.slot) is not None:  # answered already: never asked again
+                    step_id = dict(step.branches).get(str(self.record.slots[step.slot]), step.next)
                     continue
-                self.phase = "ask"
                 self.last_prompts = []
+                if step.slot in self.tentative:  # heard early, not sure: confirm it in one sentence
+                    self.phase, self.pending = "confirm", self.tentative.pop(step.slot)
+                    self._say(step.confirm.prompt, f"{step.id}.confirm", value=step.label(self.pending), remember=True)
+                    self._out.append(self._listen())
+                    return
+                self.phase = "ask"
                 if step.say:
                     self._say(step.say, f"{step.id}.say", remember=True)
                 self._say(step.prompt, f"{step.id}.prompt", remember=True)
@@ -296,14 +330,17 @@ class Conversation:
         if not confirm and s.expect == "count" and not keys:
             keys = tuple("0123456789")
         keys += tuple(h.dtmf for h in self.script.handlers.values() if h.dtmf)
+        expect, prefix = "yes_no" if confirm else s.expect, self.prefix
         return Listen(
             step=s.id,
-            expect="yes_no" if confirm else s.expect,
+            expect=expect,
             locale=self.script.locale,
             no_input_timeout=s.no_input_timeout or st.no_input_timeout,
             end_silence=s.end_silence or st.end_silence,
             dtmf_keys=keys,
             open_answer=not confirm and s.free_decoding,
+            end_silence_complete=min(s.end_silence_complete or st.end_silence_complete, s.end_silence or st.end_silence),
+            complete=lambda text: self.complete(expect, text, prefix),
         )
 
     def _say_handler(self, name: str) -> bool:
@@ -331,6 +368,8 @@ class Conversation:
 
     def _turn(self, speaker: Speaker, text: str, **kw: Any) -> None:
         turn = Turn(speaker, text, step=self.step.id if self.step else None, **kw)
+        if speaker == Speaker.CALLER:
+            self._caller_turn = len(self.record.transcript)
         self.record.transcript.append(turn)
 
 
