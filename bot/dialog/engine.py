@@ -141,9 +141,12 @@ class Conversation(Initiative):
             return
         self._caller(ev, parsed.to_json())
         if self.phase == "ask" and not parsed.intent and self._may_fill_others(parsed.value):
-            if self._fill_others(text, ev.confidence) and parsed.value is None:
-                self._reask()  # it answered other questions, not this one: ask this one again, no failure
-                return
+            if self._fill_others(text, ev.confidence):
+                if parsed.value is None:
+                    self._reask()  # it answered other questions, not this one: ask this one again, no failure
+                    return
+                if self.step.expect == "address":  # the address without the other answers said with it
+                    parsed = nlu.Parse(self._specific(self.step, text, own=True) or parsed.value)
         if parsed.intent == "who" and parsed.value is not None:
             # "是我，你们是哪里？": answer the question, then keep the answer
             self._say_handler("who")

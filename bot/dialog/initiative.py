@@ -42,9 +42,10 @@ class Initiative(_Base):
         self._heard = ""  # the words of the answer being handled (with any held lead-in)
 
     # ------------------------------------------------------------ reading
-    def _specific(self, step: Step, text: str) -> Any:
-        """The value `text` states specifically for `step`'s question, or None."""
-        words = step.early_words
+    def _specific(self, step: Step, text: str, own: bool = False) -> Any:
+        """The value `text` states specifically for `step`'s question, or None. `own`: the answer is
+        to this very question (its words need not be said)."""
+        words = () if own and step.expect != "yes_no" else step.early_words
         if words is None and step.expect == "yes_no":
             return None
         found = None

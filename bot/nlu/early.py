@@ -96,7 +96,7 @@ def snippets(locale: str, expect: str, text: str, words: Sequence[str] = ()) -> 
     return [body[max(0, s - before) : e + after] for s, e in sorted(spans)]
 
 
-_YES_LEAD = {"zh": re.compile(r"^(对|是|嗯|的|啊|我|本人|好|没错)+(?=我|住|家|在)"),
+_YES_LEAD = {"zh": re.compile(r"^(是的|是我|我是|对的|对啊|对|是|嗯|啊|好的|本人|没错)+"),
               "en": re.compile(r"^((yes|yeah|yep|it's me|it is me|this is (she|he|me)|speaking|that's me)\b ?)+", re.I)}
 _JOINS = {"en": re.compile(r" (?:and|but) (?:my |the )?", re.I)}
 
