@@ -28,24 +28,22 @@ from bot.dialog.events import (
     Outcome,
     Say,
     Speaker,
-    Turn,
     Utterance,
 )
 from bot.dialog.initiative import Initiative
-from bot.dialog.model import Script, Step, render
+from bot.dialog.model import Script, Step
+from bot.dialog.speaking import CONFIRM_DTMF, Speaking
 
 log = logging.getLogger(__name__)
 
 Parser = Callable[[str, str, str], nlu.Parse]  # (locale, expect, text) -> Parse, e.g. bot.nlu.parse
-
-CONFIRM_DTMF = {"1": "yes", "2": "no"}
 
 
 class ConversationError(RuntimeError):
     pass
 
 
-class Conversation(Initiative):
+class Conversation(Initiative, Speaking):
     def __init__(
         self,
         script: Script,
@@ -126,27 +124,18 @@ class Conversation(Initiative):
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
         parsed = self._parse(expect, text)
         if self.phase == "confirm" and self.step.expect != "yes_no" and not parsed.intent:
-            # "不对，是绿码" while confirming yellow: a new value replaces the pending one
-            again = self._parse(self.step.expect, text)
-            if again.value is not None and again.value != self.pending and _names_a_value(again.value):
-                self._caller(ev, again.to_json())
-                self.phase = "ask"
-                self._on_value(again.value, ev.confidence)
+            parsed = self._while_confirming(ev, text, parsed)
+            if parsed is None:
                 return
-            if again.value == self.pending and parsed.value is None:
-                parsed = nlu.Parse("yes")  # repeating the pending value confirms it
         if self.phase == "ask" and parsed.value is None and not parsed.intent and self._continue_open(ev, text, previous):
             return
         if self._hold_lead_in(ev, text, parsed):
             return
         self._caller(ev, parsed.to_json())
         if self.phase == "ask" and not parsed.intent and self._may_fill_others(parsed.value):
-            if self._fill_others(text, ev.confidence):
-                if parsed.value is None:
-                    self._reask()  # it answered other questions, not this one: ask this one again, no failure
-                    return
-                if self.step.expect == "address":  # the address without the other answers said with it
-                    parsed = nlu.Parse(self._specific(self.step, text, own=True) or parsed.value)
+            parsed = self._also_answers(ev, text, parsed)
+            if parsed is None:
+                return
         if parsed.intent == "who" and parsed.value is not None:
             # "是我，你们是哪里？": answer the question, then keep the answer
             self._say_handler("who")
@@ -159,15 +148,6 @@ class Conversation(Initiative):
             self._failure("no_match")
         else:
             self._on_value(parsed.value, ev.confidence)
-
-    def _may_fill_others(self, value: Any) -> bool:
-        """Not from an answer that ends the call otherwise ("不是本人"): what else it says is not the person's."""
-        if value is None:
-            return True
-        if self.step.accept and str(value) not in self.step.accept:
-            return False
-        target = self.script.steps.get(dict(self.step.branches).get(str(value), self.step.next) or "")
-        return target is None or not target.end or target.end == "completed"
 
     def _parse(self, expect: str, text: str) -> nlu.Parse:
         try:
@@ -325,56 +305,6 @@ class Conversation(Initiative):
         self.phase = "done"
         self._out.append(End(outcome))
 
-    # ------------------------------------------------------------ output
-    def _listen(self) -> Listen:
-        s, st = self.step, self.script.settings
-        confirm = self.phase == "confirm"
-        keys = tuple(CONFIRM_DTMF) if confirm else tuple(k for k, _ in s.dtmf)
-        if not confirm and s.expect == "count" and not keys:
-            keys = tuple("0123456789")
-        keys += tuple(h.dtmf for h in self.script.handlers.values() if h.dtmf)
-        expect, prefix = "yes_no" if confirm else s.expect, self.prefix
-        return Listen(
-            step=s.id,
-            expect=expect,
-            locale=self.script.locale,
-            no_input_timeout=s.no_input_timeout or st.no_input_timeout,
-            end_silence=s.end_silence or st.end_silence,
-            dtmf_keys=keys,
-            open_answer=not confirm and s.free_decoding,
-            end_silence_complete=min(s.end_silence_complete or st.end_silence_complete, s.end_silence or st.end_silence),
-            complete=lambda text: self.complete(expect, text, prefix),
-        )
-
-    def _say_handler(self, name: str) -> bool:
-        handler = self.script.handlers.get(name)
-        if not handler or not handler.say:
-            return False
-        n = self.handler_uses.get(name, 0)
-        self.handler_uses[name] = n + 1
-        i = min(n, len(handler.say) - 1)
-        self._say(handler.say[i], f"handlers.{name}.{i}")
-        return True
-
-    def _say(self, template: str, key: str, value: str | None = None, remember: bool = False, reset: bool = False) -> None:
-        variables = self.vars if value is None else {**self.vars, "value": value}
-        say = Say(render(template, variables), key)
-        if reset:
-            self.last_prompts = []
-        if remember:
-            self.last_prompts.append(say)
-        self._emit(say)
-
-    def _emit(self, say: Say) -> None:
-        self._turn(Speaker.BOT, say.text, kind="prompt")
-        self._out.append(say)
-
-    def _turn(self, speaker: Speaker, text: str, **kw: Any) -> None:
-        turn = Turn(speaker, text, step=self.step.id if self.step else None, **kw)
-        if speaker == Speaker.CALLER:
-            self._caller_turn = len(self.record.transcript)
-        self.record.transcript.append(turn)
-
 
 def _walk(script: Script):
     """Ask steps in the order a cooperative caller meets them (following next)."""
@@ -385,11 +315,3 @@ def _walk(script: Script):
         if step.is_ask:
             yield step
         sid = step.next
-
-
-def _names_a_value(value: Any) -> bool:
-    """Whether an answer heard while confirming states a value of its own. An address read
-    from "不对" / "아니요" names no place, so it is the denial it sounds like, not a new address."""
-    if isinstance(value, dict):
-        return any(value.get(k) for k in ("province", "city", "district"))
-    return True

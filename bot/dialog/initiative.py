@@ -81,6 +81,15 @@ class Initiative(_Base):
         turn = self.record.transcript[i]
         self.record.transcript[i] = dataclasses.replace(turn, filled={**(turn.filled or {}), slot: value})
 
+    def _may_fill_others(self, value: Any) -> bool:
+        """Not from an answer that ends the call otherwise ("不是本人"): what else it says is not the person's."""
+        if value is None:
+            return True
+        if self.step.accept and str(value) not in self.step.accept:
+            return False
+        target = self.script.steps.get(dict(self.step.branches).get(str(value), self.step.next) or "")
+        return target is None or not target.end or target.end == "completed"
+
     def _target(self, step: Step, value: Any) -> str | None:
         return dict(step.branches).get(str(value), step.next)
 
@@ -106,6 +115,29 @@ class Initiative(_Base):
                 self.record.slots[step.slot] = value
                 self._mark(step.slot, value)
         return said
+
+    def _while_confirming(self, ev: Utterance, text: str, parsed: nlu.Parse) -> nlu.Parse | None:
+        """"不对，是绿码" while confirming yellow: a new value replaces the pending one (None: done)."""
+        again = self._parse(self.step.expect, text)
+        if again.value is not None and again.value != self.pending and _names_a_value(again.value):
+            self._caller(ev, again.to_json())
+            self.phase = "ask"
+            self._on_value(again.value, ev.confidence)
+            return None
+        if again.value == self.pending and parsed.value is None:
+            return nlu.Parse("yes")  # repeating the pending value confirms it
+        return parsed
+
+    def _also_answers(self, ev: Utterance, text: str, parsed: nlu.Parse) -> nlu.Parse | None:
+        """Fill what the answer also says for other questions; None when that was all it said."""
+        if not self._fill_others(text, ev.confidence):
+            return parsed
+        if parsed.value is None:
+            self._reask()  # it answered other questions, not this one: ask this one again, no failure
+            return None
+        if self.step.expect == "address":  # the address without the other answers said with it
+            return nlu.Parse(self._specific(self.step, text, own=True) or parsed.value)
+        return parsed
 
     def _correct_earlier(self, ev: Utterance, text: str) -> bool:
         """"刚才说错了，是两次": replace an answer already given; True when the turn was one."""
@@ -183,3 +215,9 @@ def _longer(value: dict, held: Any) -> bool:
         return True
     return len(str(value.get("raw") or "")) > len(str(held.get("raw") or "")) and (
         not held.get("district") or value.get("district") == held.get("district"))
+
+
+def _names_a_value(value: Any) -> bool:
+    """Whether an answer heard while confirming states a value of its own. An address read
+    from "不对" / "아니요" names no place, so it is the denial it sounds like, not a new address."""
+    return _names_place(value) if isinstance(value, dict) else True
