@@ -132,11 +132,12 @@ class Initiative(_Base):
         """Fill what the answer also says for other questions; None when that was all it said."""
         if not self._fill_others(text, ev.confidence):
             return parsed
+        if self.step.expect == "address":  # the address without the other answers said with it
+            own = self._specific(self.step, text, own=True)
+            parsed = nlu.Parse(own if own is not None or not _names_place(parsed.value) else parsed.value)
         if parsed.value is None:
             self._reask()  # it answered other questions, not this one: ask this one again, no failure
             return None
-        if self.step.expect == "address":  # the address without the other answers said with it
-            return nlu.Parse(self._specific(self.step, text, own=True) or parsed.value)
         return parsed
 
     def _correct_earlier(self, ev: Utterance, text: str) -> bool:
