@@ -127,6 +127,7 @@ class Conversation(Initiative, Speaking):
             parsed = self._while_confirming(ev, text, parsed)
             if parsed is None:
                 return
+        parsed = self._own_answer(text, parsed)
         if self.phase == "ask" and parsed.value is None and not parsed.intent and self._continue_open(ev, text, previous):
             return
         if self._hold_lead_in(ev, text, parsed):

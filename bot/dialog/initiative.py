@@ -128,6 +128,23 @@ class Initiative(_Base):
             return nlu.Parse("yes")  # repeating the pending value confirms it
         return parsed
 
+    def _own_answer(self, text: str, parsed: nlu.Parse) -> nlu.Parse:
+        """The answer to this question read without the other answers said with it: "对，我是本人，
+        没有隔离" is a yes to the identity question (its "没有" is about isolation)."""
+        if self.phase != "ask" or self.step.expect in ("address", "text") or parsed.value is None:
+            return parsed
+        locale = self.script.locale
+        found = [m for s in self._other_asks() if s.early_words is not None
+                 for m in early.marks(locale, s.expect, text, s.early_words)]
+        if not found:
+            return parsed
+        for part in early.without(locale, text, found):  # what came first, then all but the others
+            if part.strip(" |"):
+                value = self._parse(self.step.expect, part).value
+                if value is not None:
+                    return nlu.Parse(value, parsed.intent)
+        return nlu.Parse(None, parsed.intent)
+
     def _also_answers(self, ev: Utterance, text: str, parsed: nlu.Parse) -> nlu.Parse | None:
         """Fill what the answer also says for other questions; None when that was all it said."""
         if not self._fill_others(text, ev.confidence):

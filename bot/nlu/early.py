@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from bot.nlu.text import MAX_CHARS, compact
 
@@ -35,6 +36,10 @@ _RULES: dict[str, dict[str, re.Pattern[str]]] = {
         "test_result": re.compile(r"음성|양성"),
         "count": re.compile(r"(\d+|한|두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s?(번|회)"),
     },
+}
+_NEGATED = {  # a negation right before another answer's words belongs to it ("没有 隔离", "not in quarantine")
+    "zh": re.compile(r"(不是|没有|并没有|还没有|还没|也没有|也没|没|不|未|非)(在|被|做|有)?$"),
+    "en": re.compile(r"\b(not|no|never|isn't|aren't|wasn't|haven't|hasn't|didn't|i'm not|am not)( been| in| a| on| under)*\s*$", re.I),
 }
 _BEFORE = {"zh": 4, "en": 24, "ko": 8}  # characters before a match that may negate or correct it
 _AFTER = {"zh": 3, "en": 12, "ko": 6}
@@ -71,29 +76,79 @@ def _norm(lang: str, text: str) -> str:
     return compact(text) if lang == "zh" else " ".join(re.sub(r"[^\w' ]", " ", text).split())
 
 
-def snippets(locale: str, expect: str, text: str, words: Sequence[str] = ()) -> list[str]:
-    """The parts of `text` that speak specifically of `expect` (each to be parsed as an answer to
-    it, the last value winning), or [] when nothing does. `words`: the script's words for this
-    question (`early:`); when given, only the answer's parts near one of them count (for an
-    address: the answer must contain one). Yes/no questions count only with words."""
+class Mark(NamedTuple):
+    """Where an answer speaks of one question, in `normal(locale, text)`: `start`..`end` its words
+    (with a negation said just before them), `lo`..`hi` the snippet to parse (with some context)."""
+
+    start: int
+    end: int
+    lo: int
+    hi: int
+
+
+def marks(locale: str, expect: str, text: str, words: Sequence[str] = ()) -> list[Mark]:
+    """Where `text` speaks specifically of `expect` (see `snippets`)."""
     lang = _lang(locale)
     body = _norm(lang, text)
     if not body:
         return []
     before, after = _BEFORE.get(lang, 8), _AFTER.get(lang, 6)
     keys = [_norm(lang, w).lower() for w in words if _norm(lang, w)]
-    if expect == "address":
-        return [part for part in _clauses(lang, body) if not keys or any(k in part.lower() for k in keys)]
+    lower = body.lower()
+    if expect == "address":  # from its words to the clause's end; without words, not to be located
+        found = []
+        for s, e in _clauses(lang, body):
+            hits = [lower.find(k, s, e) for k in keys if lower.find(k, s, e) >= 0]
+            if hits:
+                found.append(Mark(min(hits), e, s, e))
+        return found
     if expect == "yes_no" or (keys and expect not in _RULES.get(lang, {})):
-        spans = [(m.start(), m.end()) for k in keys for m in re.finditer(re.escape(k), body, re.I)]
+        spans = [(m.start(), m.end()) for k in keys for m in re.finditer(re.escape(k), lower)]
     else:
         rule = _RULES.get(lang, {}).get(expect)
-        if rule is None:
+        if rule is None or (keys and not any(k in lower for k in keys)):
             return []
         spans = [(m.start(), m.end()) for m in rule.finditer(body)]
-        if keys and not any(k in body.lower() for k in keys):
-            return []
-    return [body[max(0, s - before) : e + after] for s, e in sorted(spans)]
+    negation = _NEGATED.get(lang)
+    out = []
+    for s, e in sorted(spans):
+        m = negation.search(body, 0, s) if negation else None
+        out.append(Mark(m.start() if m else s, e, max(0, s - before), min(len(body), e + after)))
+    return out
+
+
+def snippets(locale: str, expect: str, text: str, words: Sequence[str] = ()) -> list[str]:
+    """The parts of `text` that speak specifically of `expect` (each to be parsed as an answer to
+    it, the last value winning), or [] when nothing does. `words`: the script's words for this
+    question (`early:`); when given, only the answer's parts near one of them count (for an
+    address: the clauses that contain one). Yes/no questions count only with words."""
+    body = normal(locale, text)
+    if expect == "address":
+        lead = _YES_LEAD.get(_lang(locale))
+        found = marks(locale, expect, text, words)
+        parts = [body[s:e].strip(" ,") for s, e in _clauses(_lang(locale), body)
+                 if not words or any(s <= m.start < e for m in found)]
+        return [p for p in ((lead.sub("", p).strip(" ,") if lead else p) for p in parts) if p]
+    return [body[m.lo : m.hi] for m in marks(locale, expect, text, words)]
+
+
+def without(locale: str, text: str, found: list[Mark]) -> tuple[str, str]:
+    """`text` before the first of `found` (other answers said in the same breath), and `text`
+    with each of them blanked out: where to read the answer to the question asked."""
+    body = normal(locale, text)
+    out, last = [], 0
+    for m in sorted(found):
+        if m.start > last:
+            out.append(body[last : m.start])
+        out.append(" | ")
+        last = max(last, m.end)
+    out.append(body[last:])
+    return body[: min(m.start for m in found)], "".join(out)
+
+
+def normal(locale: str, text: str) -> str:
+    """The form of `text` that `marks` counts positions in."""
+    return _norm(_lang(locale), text)
 
 
 _YES_LEAD = {"zh": re.compile(r"^(是的|是我|我是|对的|对啊|对|是|嗯|啊|好的|本人|没错)+"),
@@ -101,7 +156,7 @@ _YES_LEAD = {"zh": re.compile(r"^(是的|是我|我是|对的|对啊|对|是|嗯
 _JOINS = {"en": re.compile(r" (?:and|but) (?:my |the )?", re.I)}
 
 
-def _clauses(lang: str, body: str) -> list[str]:
+def _clauses(lang: str, body: str) -> list[tuple[int, int]]:
     """An answer cut where it starts speaking of something else (a colour, a count, a result):
     the address said in one breath with other answers, without them."""
     cuts = {m.start() for rule in _RULES.get(lang, {}).values() for m in rule.finditer(body)}
@@ -109,11 +164,8 @@ def _clauses(lang: str, body: str) -> list[str]:
         cuts |= {m.start() for m in _JOINS[lang].finditer(body)}
     parts, last = [], 0
     for at in [*sorted(cuts), len(body)]:
-        part = body[last:at].strip(" ,")
-        lead = _YES_LEAD.get(lang)
-        part = lead.sub("", part).strip(" ,") if lead else part
-        if part:
-            parts.append(part)
+        if body[last:at].strip(" ,"):
+            parts.append((last, at))
         last = at
     return parts
 
