@@ -60,7 +60,7 @@ class Initiative(_Base):
     def complete(self, expect: str, text: str, prefix: str = "") -> bool:
         """Whether `text` (the caller's words so far) already answers a question expecting `expect`."""
         text = f"{prefix} {text}".strip() if prefix else text
-        if not text.strip() or early.dangling(self.script.locale, text):
+        if not text.strip() or early.dangling(self.script.locale, text) or early.hesitating(self.script.locale, text):
             return False
         parsed = self._parse(expect, text)
         if parsed.intent:

@@ -181,6 +181,17 @@ def dangling(locale: str, text: str) -> bool:
     rule = _DANGLING.get(_lang(locale))
     return bool(rule and rule.search(_norm(_lang(locale), text).lower()))
 
+_FILLER_END = {  # still thinking: the answer may be about to come
+    "zh": re.compile(r"(那个|这个|就是|然后|还有|和|跟|嗯|呃|额|啊|就)$"),
+    "en": re.compile(r"\b(um|uh|er|erm|so|and|like|well|but)$"),
+}
+
+
+def hesitating(locale: str, text: str) -> bool:
+    """Whether the words so far end in a filler ("嗯 那个", "so um"): not the end of a turn."""
+    rule = _FILLER_END.get(_lang(locale))
+    return bool(rule and rule.search(_norm(_lang(locale), text).lower()))
+
 
 def names_place(locale: str, text: str) -> bool:
     """Whether `text` names part of an address (a road, a number, a building): a continuation."""
