@@ -18,19 +18,14 @@ Each caller turn that filled or corrected slots says so (`Turn.filled`).
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot import nlu
 from bot.dialog.events import Speaker, Utterance
 from bot.dialog.model import Step
 from bot.nlu import early
 
-if TYPE_CHECKING:
-    from bot.dialog.engine import Conversation
-
-    _Base = Conversation
-else:
-    _Base = object
+_Base = object  # a mixin of bot.dialog.engine.Conversation (which imports this module)
 
 
 class Initiative(_Base):

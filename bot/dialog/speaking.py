@@ -3,17 +3,12 @@ current question, prompts (rendered, remembered for repeating) and transcript tu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.dialog.events import Listen, Say, Speaker, Turn
 from bot.dialog.model import render
 
-if TYPE_CHECKING:
-    from bot.dialog.engine import Conversation
-
-    _Base = Conversation
-else:
-    _Base = object
+_Base = object  # a mixin of bot.dialog.engine.Conversation (which imports this module)
 
 CONFIRM_DTMF = {"1": "yes", "2": "no"}
 

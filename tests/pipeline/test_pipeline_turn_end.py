@@ -5,6 +5,8 @@ result heard once the caller fell silent, shortens the end-of-turn silence to
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from audio.fakes import EnergyOnlySession, FakeRecognizer, tone
@@ -14,7 +16,8 @@ from bot.dialog.events import Utterance
 from bot.dialog.script import load_script
 from bot.dialog.session import CallSession
 from bot.pipeline.listener import CallerListener
-from tests.pipeline.test_pipeline_fake_call import ROOT
+
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture
