@@ -24,11 +24,11 @@ _RULES: dict[str, dict[str, re.Pattern[str]]] = {
     "zh": {
         "health_code": re.compile(r"(健康)?码(是|为|显示|现在是|现在|还是|一直是)?的?[绿黄红]|[绿黄红](码|马|色码|颜色)"),
         "test_result": re.compile(r"[阴阳]性|结果(还)?没出|还没出结果|没出结果"),
-        "count": re.compile(rf"({_ZH_NUM})(几|多)?个?(次|回|遍|轮)|一次都没|没(有)?(做|测)过?核酸"),
+        "count": re.compile(rf"({_ZH_NUM})(几|多)?个?(次|回(?![家来去到头])|遍|轮)|一次都没|没(有)?(做|测)过?核酸"),
     },
     "en": {
         "health_code": re.compile(r"\b(green|yellow|red)( health)? code\b|\bcode\b( is| was|'s)?( now| still)? (green|yellow|red)\b", re.I),
-        "test_result": re.compile(r"\b(negative|positive)\b|waiting for the results?|results? (is |are )?not (back|out)", re.I),
+        "test_result": re.compile(r"\bnegative\b|(?<!i'm )(?<!i am )(?<!pretty )\bpositive\b(?! (that|it|about))|waiting for the results?|results? (is |are )?not (back|out)", re.I),
         "count": re.compile(r"\b(once|twice|(\w+|\d+) times)\b|\bnever (been )?tested\b", re.I),
     },
     "ko": {
@@ -40,6 +40,12 @@ _RULES: dict[str, dict[str, re.Pattern[str]]] = {
 _NEGATED = {  # a negation right before another answer's words belongs to it ("没有 隔离", "not in quarantine")
     "zh": re.compile(r"(不是|没有|并没有|还没有|还没|也没有|也没|没|不|未|非)(在|被|做|有)?$"),
     "en": re.compile(r"\b(not|no|never|isn't|aren't|wasn't|haven't|hasn't|didn't|i'm not|am not)( been| in| a| on| under)*\s*$", re.I),
+}
+# Before the script's words for a yes/no question only what states it counts ("没有 在 家 隔离"),
+# not the answer to the question asked ("是 我，需要 隔离 吗" says nothing about being isolated).
+_STATE_BEFORE = {
+    "zh": re.compile(r"(正在|还在|已经|在家里?|在|居家|集中|被|都|了)*$"),
+    "en": re.compile(r"(?:(?:i'm|i am|we're|we are|currently|still|now|in|at|home|self|under|doing)\s+)*$", re.I),
 }
 _BEFORE = {"zh": 4, "en": 24, "ko": 8}  # characters before a match that may negate or correct it
 _AFTER = {"zh": 3, "en": 12, "ko": 6}
@@ -104,6 +110,15 @@ def marks(locale: str, expect: str, text: str, words: Sequence[str] = ()) -> lis
         return found
     if expect == "yes_no" or (keys and expect not in _RULES.get(lang, {})):
         spans = [(m.start(), m.end()) for k in keys for m in re.finditer(re.escape(k), lower)]
+        state = _STATE_BEFORE.get(lang)
+        out = []
+        for s, e in sorted(spans):
+            neg = _NEGATED.get(lang)
+            start = s - len(state.search(body, 0, s).group()) if state else s
+            m = neg.search(body, 0, start) if neg else None
+            start = m.start() if m else start
+            out.append(Mark(start, e, start, min(len(body), e + after)))
+        return out
     else:
         rule = _RULES.get(lang, {}).get(expect)
         if rule is None or (keys and not any(k in lower for k in keys)):

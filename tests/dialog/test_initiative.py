@@ -75,3 +75,12 @@ def test_corrections_and_lead_ins_by_wording():
     assert not early.corrects("zh-CN", "两 次")
     assert early.dangling("zh-CN", "我 住 在") and early.dangling("en-US", "I live in")
     assert not early.dangling("zh-CN", "嗯 那个") and not early.dangling("zh-CN", "城关区")
+
+
+@pytest.mark.parametrize("locale,expect,text,words", [
+    ("zh-CN", "yes_no", "是 我 需要 隔离 吗", ("隔离",)),  # the yes answers identity, not isolation
+    ("zh-CN", "count", "我 一 回 家 就 洗手", ()),         # 一回家 is not "once"
+    ("en-US", "test_result", "I'm positive it's me", ()),
+])
+def test_no_false_fills_from_the_answer_to_the_question_asked(locale: str, expect: str, text: str, words):
+    assert all(nlu.parse(locale, expect, p).value is None for p in early.snippets(locale, expect, text, words))
