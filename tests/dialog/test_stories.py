@@ -68,7 +68,8 @@ def test_story(path: Path):
     assert not held_when_asked, f"{path.stem}: asked again though held: {held_when_asked}"
 
 
-@pytest.mark.parametrize("stem", ["01-cooperative", "09-two-refusals", "22-english-cooperative"])
+@pytest.mark.parametrize("stem", ["01-cooperative", "09-two-refusals", "22-english-cooperative", "28-one-breath-at-identity",
+                                  "35-correction-after-moving-on", "37-continuation-after-a-pause"])
 def test_story_through_the_cli(stem: str, tmp_path: Path):
     story = yaml.safe_load((Path(__file__).parent / "stories" / f"{stem}.yaml").read_text(encoding="utf-8"))
     answers = tmp_path / "answers.txt"
