@@ -51,8 +51,8 @@ _BEFORE = {"zh": 4, "en": 24, "ko": 8}  # characters before a match that may neg
 _AFTER = {"zh": 3, "en": 12, "ko": 6}
 
 _CORRECTION = {
-    "zh": re.compile(r"^(不是|不对|错了)|说错了|搞错了|记错了|讲错了|口误|更正|纠正|我是说|重新说一下|刚才那个不对|刚才不对"),
-    "en": re.compile(r"^(no|not|wrong)\b|\bi meant\b|\bi mean\b|\bi misspoke\b|\bcorrection\b|\blet me correct\b|\bi said (it|that) wrong\b|"
+    "zh": re.compile(r"^(不是|不对|错了|等一下|等等|哦不)|说错了|搞错了|记错了|讲错了|口误|更正|纠正|我是说|重新说一下|刚才那个不对|刚才不对"),
+    "en": re.compile(r"^(no|not|wrong|wait|hold on|oh)\b|\bactually\b|\bi meant\b|\bi mean\b|\bi misspoke\b|\bcorrection\b|\blet me correct\b|\bi said (it|that) wrong\b|"
                      r"\bi (got|had) (it|that) wrong\b|\bmade a mistake\b|\bactually it was\b|\bsorry,? (it|that) (was|is)\b"),
     "ko": re.compile(r"잘못 말했|정정"),
 }
