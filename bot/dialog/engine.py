@@ -28,23 +28,22 @@ from bot.dialog.events import (
     Outcome,
     Say,
     Speaker,
-    Turn,
     Utterance,
 )
-from bot.dialog.model import Script, Step, render
+from bot.dialog.initiative import Initiative
+from bot.dialog.model import Script, Step
+from bot.dialog.speaking import CONFIRM_DTMF, Speaking
 
 log = logging.getLogger(__name__)
 
 Parser = Callable[[str, str, str], nlu.Parse]  # (locale, expect, text) -> Parse, e.g. bot.nlu.parse
-
-CONFIRM_DTMF = {"1": "yes", "2": "no"}
 
 
 class ConversationError(RuntimeError):
     pass
 
 
-class Conversation:
+class Conversation(Initiative, Speaking):
     def __init__(
         self,
         script: Script,
@@ -68,6 +67,7 @@ class Conversation:
         self.last_prompts: list[Say] = []
         self.first_ask = next((s.id for s in _walk(script)), None)
         self._out: list[Action] = []
+        self._init_initiative()
 
     # ------------------------------------------------------------ public
     @property
@@ -86,6 +86,9 @@ class Conversation:
     def handle(self, event: Event) -> list[Action]:
         """Handle one event to completion and return the actions to perform, in order."""
         self._out = []
+        self._caller_turn, self._heard = None, ""
+        if not isinstance(event, Utterance):  # silence or a key: no lead-in or open answer goes on
+            self.prefix, self.last_open = "", None
         if self.phase == "done":
             return []
         if isinstance(event, CallAnswered):
@@ -113,21 +116,27 @@ class Conversation:
 
     # ------------------------------------------------------------ inputs
     def _on_utterance(self, ev: Utterance) -> None:
+        text = f"{self.prefix} {ev.text}" if self.prefix else ev.text  # a held lead-in and what followed it
+        self.prefix, self._heard = "", text
+        previous, self.last_open = self.last_open, None
+        if self._correct_earlier(ev, text):
+            return
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
-        parsed = self._parse(expect, ev.text)
+        parsed = self._parse(expect, text)
         if self.phase == "confirm" and self.step.expect != "yes_no" and not parsed.intent:
-            # "不对，是绿码" while confirming yellow: a new value replaces the pending one
-            again = self._parse(self.step.expect, ev.text)
-            if again.value is not None and again.value != self.pending and _names_a_value(again.value):
-                self._turn(Speaker.CALLER, ev.text, parse=again.to_json(), confidence=ev.confidence, at=ev.at,
-                           audio=ev.audio)
-                self.phase = "ask"
-                self._on_value(again.value, ev.confidence)
+            parsed = self._while_confirming(ev, text, parsed)
+            if parsed is None:
                 return
-            if again.value == self.pending and parsed.value is None:
-                parsed = nlu.Parse("yes")  # repeating the pending value confirms it
-        self._turn(Speaker.CALLER, ev.text, parse=parsed.to_json(), confidence=ev.confidence, at=ev.at,
-                   audio=ev.audio)
+        parsed = self._own_answer(text, parsed)
+        if self.phase == "ask" and parsed.value is None and not parsed.intent and self._continue_open(ev, text, previous):
+            return
+        if self._hold_lead_in(ev, text, parsed):
+            return
+        self._caller(ev, parsed.to_json())
+        if self.phase == "ask" and not parsed.intent and self._may_fill_others(parsed.value):
+            parsed = self._also_answers(ev, text, parsed)
+            if parsed is None:
+                return
         if parsed.intent == "who" and parsed.value is not None:
             # "是我，你们是哪里？": answer the question, then keep the answer
             self._say_handler("who")
@@ -215,6 +224,9 @@ class Conversation:
     def _accept(self, value: Any) -> None:
         step = self.step
         self.record.slots[step.slot] = value
+        self._mark(step.slot, value)
+        if step.expect == "address" and self._heard:
+            self.last_open = (step.id, self._heard)  # words that follow may continue it
         target = dict(step.branches).get(str(value), step.next)
         self._goto(target)
 
@@ -250,10 +262,16 @@ class Conversation:
             if step.is_ask:
                 if step.slot in self.prefilled and step.id != self.first_ask:
                     self.record.slots[step.slot] = self.prefilled[step.slot]
-                    step_id = dict(step.branches).get(str(self.prefilled[step.slot]), step.next)
+                if self.record.slots.get(step.slot) is not None:  # answered already: never asked again
+                    step_id = dict(step.branches).get(str(self.record.slots[step.slot]), step.next)
                     continue
-                self.phase = "ask"
                 self.last_prompts = []
+                if step.slot in self.tentative:  # heard early, not sure: confirm it in one sentence
+                    self.phase, self.pending = "confirm", self.tentative.pop(step.slot)
+                    self._say(step.confirm.prompt, f"{step.id}.confirm", value=step.label(self.pending), remember=True)
+                    self._out.append(self._listen())
+                    return
+                self.phase = "ask"
                 if step.say:
                     self._say(step.say, f"{step.id}.say", remember=True)
                 self._say(step.prompt, f"{step.id}.prompt", remember=True)
@@ -288,51 +306,6 @@ class Conversation:
         self.phase = "done"
         self._out.append(End(outcome))
 
-    # ------------------------------------------------------------ output
-    def _listen(self) -> Listen:
-        s, st = self.step, self.script.settings
-        confirm = self.phase == "confirm"
-        keys = tuple(CONFIRM_DTMF) if confirm else tuple(k for k, _ in s.dtmf)
-        if not confirm and s.expect == "count" and not keys:
-            keys = tuple("0123456789")
-        keys += tuple(h.dtmf for h in self.script.handlers.values() if h.dtmf)
-        return Listen(
-            step=s.id,
-            expect="yes_no" if confirm else s.expect,
-            locale=self.script.locale,
-            no_input_timeout=s.no_input_timeout or st.no_input_timeout,
-            end_silence=s.end_silence or st.end_silence,
-            dtmf_keys=keys,
-            open_answer=not confirm and s.free_decoding,
-        )
-
-    def _say_handler(self, name: str) -> bool:
-        handler = self.script.handlers.get(name)
-        if not handler or not handler.say:
-            return False
-        n = self.handler_uses.get(name, 0)
-        self.handler_uses[name] = n + 1
-        i = min(n, len(handler.say) - 1)
-        self._say(handler.say[i], f"handlers.{name}.{i}")
-        return True
-
-    def _say(self, template: str, key: str, value: str | None = None, remember: bool = False, reset: bool = False) -> None:
-        variables = self.vars if value is None else {**self.vars, "value": value}
-        say = Say(render(template, variables), key)
-        if reset:
-            self.last_prompts = []
-        if remember:
-            self.last_prompts.append(say)
-        self._emit(say)
-
-    def _emit(self, say: Say) -> None:
-        self._turn(Speaker.BOT, say.text, kind="prompt")
-        self._out.append(say)
-
-    def _turn(self, speaker: Speaker, text: str, **kw: Any) -> None:
-        turn = Turn(speaker, text, step=self.step.id if self.step else None, **kw)
-        self.record.transcript.append(turn)
-
 
 def _walk(script: Script):
     """Ask steps in the order a cooperative caller meets them (following next)."""
@@ -343,11 +316,3 @@ def _walk(script: Script):
         if step.is_ask:
             yield step
         sid = step.next
-
-
-def _names_a_value(value: Any) -> bool:
-    """Whether an answer heard while confirming states a value of its own. An address read
-    from "不对" / "아니요" names no place, so it is the denial it sounds like, not a new address."""
-    if isinstance(value, dict):
-        return any(value.get(k) for k in ("province", "city", "district"))
-    return True

@@ -6,6 +6,7 @@ This is the seam between the pure dialog core and everything that does I/O
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -94,6 +95,11 @@ class Listen:
     end_silence: float
     dtmf_keys: tuple[str, ...] = ()
     open_answer: bool = False  # True where free decoding is needed (address, text)
+    # End of turn by meaning: once what was heard so far is a complete answer (`complete(text)`,
+    # asked by the listener on the recognizer's partial text) the turn ends after this shorter
+    # silence; None: always `end_silence`.
+    end_silence_complete: float | None = None
+    complete: Callable[[str], bool] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,7 @@ class Turn:
     confidence: float | None = None
     at: float | None = None
     audio: str | None = None  # caller turns: the answer's audio clip, when kept
+    filled: dict[str, Any] | None = None  # caller turns: the slots this turn filled (or corrected)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -44,11 +44,19 @@ def lint_document(doc: Document, script: Script) -> list[Problem]:
             for kind in ("no_input", "no_match"):
                 if not getattr(s, kind):
                     err(("steps", s.id), f"ask {s.id!r} has no {kind} reprompts (reprompts.{kind})")
+            long = s.end_silence or script.settings.end_silence
+            short = s.end_silence_complete or script.settings.end_silence_complete
+            if short > long:
+                where = ("steps", s.id, "end_silence_complete" if s.end_silence_complete else "end_silence")
+                err(where, f"ask {s.id!r}: end_silence_complete ({short}) must not be longer than end_silence ({long})")
             for key, _ in s.dtmf:
                 if key in handler_keys:
                     err(("steps", s.id, "dtmf", key), f"DTMF key {key} is mapped twice (ask {s.id!r} and handler {handler_keys[key]})")
         if s.branch_slot and s.branch_slot not in filled:
             err(("steps", s.id, "branch"), f"step {s.id!r} branches on slot {s.branch_slot!r} that no ask fills")
+
+    if script.settings.end_silence_complete > script.settings.end_silence:
+        err(("settings", "end_silence_complete"), "settings: end_silence_complete must not be longer than end_silence")
 
     # variables
     known = set(script.variables) | set(BUILTIN_VARIABLES)

@@ -25,7 +25,7 @@ RECOGNIZE = ("grammar", "free")
 OUTCOMES = ("completed", "wrong_number", "escalated")
 ESCALATION_REASONS = ("uncooperative", "requested_human", "unresolved")
 BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number")
-HANDLERS = ("who", "repeat", "refuse", "human", "wrong_number", "escalate")
+HANDLERS = ("who", "repeat", "refuse", "human", "wrong_number", "escalate", "corrected")
 VAR_RX = re.compile(r"\{(\w+)\}")
 
 
@@ -43,6 +43,7 @@ class Settings:
     max_failures: int = 3
     no_input_timeout: float = 6.0
     end_silence: float = 0.8
+    end_silence_complete: float = 0.2  # silence that ends a turn already heard as a complete answer
     confirm_below: float = 0.0  # 0 = never confirm by default
 
 
@@ -81,6 +82,10 @@ class Step:
     max_failures: int | None = None
     no_input_timeout: float | None = None
     end_silence: float | None = None
+    end_silence_complete: float | None = None
+    # Filled from answers to other questions (mixed initiative): None = the default for the
+    # expect (specific values yes, yes/no and text no); False = never; words = only near them.
+    early: tuple[str, ...] | bool | None = None
     recognize: str | None = None  # one of RECOGNIZE; None: the default for the expect
     # branch on an already filled slot
     branch_slot: str | None = None
@@ -93,6 +98,13 @@ class Step:
         if isinstance(value, dict):  # an address: as heard
             return str(value.get("raw") or "")
         return dict(self.labels).get(str(value), str(value))
+
+    @property
+    def early_words(self) -> tuple[str, ...] | None:
+        """Words for `bot.nlu.early.snippets`, or None when this question is never filled early."""
+        if self.early is False or (self.early is None and self.expect in ("yes_no", "text")):
+            return None
+        return self.early if isinstance(self.early, tuple) else ()
 
     @property
     def free_decoding(self) -> bool:

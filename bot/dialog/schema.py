@@ -78,6 +78,7 @@ TOP_KEYS = {"name", "locale", "description", "variables", "settings", "handlers"
 STEP_KEYS = {
     "say", "next", "end", "reason", "ask", "slot", "prompt", "reprompts", "dtmf", "confirm",
     "labels", "branches", "accept", "max_failures", "no_input_timeout", "end_silence", "branch", "recognize",
+    "end_silence_complete", "early",
 }  # fmt: skip
 
 
@@ -119,12 +120,14 @@ def build(doc: Document, text: str, name: str) -> tuple[Script | None, list[Prob
 
 
 def _settings(c: _Checker, raw: Any) -> Settings:
-    m = c.mapping(raw, ("settings",), {"max_failures", "no_input_timeout", "end_silence", "confirm_below"})
+    m = c.mapping(raw, ("settings",), {"max_failures", "no_input_timeout", "end_silence", "end_silence_complete",
+                                       "confirm_below"})
     kw: dict[str, Any] = {}
     for key, lo, hi, integer in (
         ("max_failures", 1, 10, True),
         ("no_input_timeout", 1, 60, False),
         ("end_silence", 0.2, 5, False),
+        ("end_silence_complete", 0.1, 5, False),
         ("confirm_below", 0, 1, False),
     ):
         if key in m and (v := c.number(m[key], ("settings", key), lo, hi, integer)) is not None:
@@ -223,9 +226,24 @@ def _ask(c: _Checker, path: tuple, m: dict, kw: dict) -> None:
             c.err((*path, "recognize"), f"recognize must be one of {', '.join(RECOGNIZE)}, not {m['recognize']!r}")
         else:
             kw["recognize"] = m["recognize"]
-    for key, lo, hi, integer in (("max_failures", 1, 10, True), ("no_input_timeout", 1, 60, False), ("end_silence", 0.2, 5, False)):
+    for key, lo, hi, integer in (("max_failures", 1, 10, True), ("no_input_timeout", 1, 60, False),
+                                 ("end_silence", 0.2, 5, False), ("end_silence_complete", 0.1, 5, False)):
         if key in m:
             kw[key] = c.number(m[key], (*path, key), lo, hi, integer)
+    if "early" in m:
+        kw["early"] = _early(c, (*path, "early"), m["early"], expect)
+
+
+def _early(c: _Checker, path: tuple, raw: Any, expect: str) -> tuple[str, ...] | bool | None:
+    """`early: false` (never filled from other answers) or a list of words to find near the value."""
+    if raw is False:
+        return False
+    if isinstance(raw, list) and raw and all(isinstance(w, str) and w.strip() for w in raw):
+        if expect == "text":
+            c.err(path, "a free-text question is never filled from other answers (early: false or remove it)")
+        return tuple(w.strip() for w in raw)
+    c.err(path, f"{_where(path)} must be false or a non-empty list of words (a yes/no question needs words)")
+    return None
 
 
 def _branches(c: _Checker, path: tuple, raw: Any, allowed: tuple[str, ...] | None) -> tuple[tuple[str, str], ...]:

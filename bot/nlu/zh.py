@@ -70,6 +70,7 @@ _COLOUR_RE = re.compile(
     rf"(?P<true>[绿黄红])|(?P<sound>[{''.join(_COLOUR_SOUNDS)}])(?=[{_CODE}]|$)|(?P<en>green|yellow|red)"
 )
 _NEGATION = re.compile(r"(不是|没有|不|没|非|并非)(是)?$")
+_DENY_THEN_STATE = re.compile(r"(不是|不对|没有)是$")  # "不是，是黄码": no (to what was said), it is yellow
 _NORMAL_CODE = re.compile(r"(?<!不)正常|没(有)?(什么)?问题|没事|没毛病")
 _CORRECTION = set("哦噢呃额")  # "红 码 哦 不 是 黄 码": "oh no, it is yellow"
 _PAST = "之前|以前|原来|本来|刚才|上次|先前|曾经|前几天|前段时间|昨天|那时|当时|开始|起初|原先"
@@ -158,7 +159,7 @@ def parse_colour(body: str) -> str | None:
         word = m.group()
         colour = _COLOUR_TRUE.get(word) or _COLOUR_SOUNDS.get(word) or word
         before = body[max(0, m.start() - 3) : m.start()]
-        negation = _NEGATION.search(before)
+        negation = None if _DENY_THEN_STATE.search(body, 0, m.start()) else _NEGATION.search(before)
         if negation and body[max(0, m.start() - 4) : m.start() - len(negation.group())][-1:] not in _CORRECTION:
             continue
         if _FUTURE.search(body, since, m.start()):
@@ -187,7 +188,7 @@ def parse_result(body: str) -> str | None:
     for m in _RESULT_RE.finditer(body):
         kind = m.lastgroup
         before = body[max(0, m.start() - 3) : m.start()]
-        if kind in ("negative", "positive") and _NEGATION.search(before):
+        if kind in ("negative", "positive") and _NEGATION.search(before) and not _DENY_THEN_STATE.search(body, 0, m.start()):
             if kind == "positive":
                 value = "negative"  # "不是阳性" / "没有阳" -> negative
             continue

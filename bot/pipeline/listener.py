@@ -126,6 +126,22 @@ class CallerListener(FrameProcessor):
     def _on_partial(self, text: str) -> None:  # on the loop, from the recognition thread
         if self._in_turn:
             self._partial = text
+            self._end_by_meaning(text)
+
+    def _end_by_meaning(self, text: str) -> None:
+        """End of turn by meaning (the seam to the dialog: `Listen.complete`): once the caller is
+        silent and the words heard so far already answer the question, a short silence ends the
+        turn (`end_silence_complete`); otherwise the question's full `end_silence`."""
+        listen = self._listen
+        complete = getattr(listen, "complete", None)
+        if complete is None or getattr(listen, "end_silence_complete", None) is None:
+            return
+        try:
+            done = bool(text) and self.detector.trailing_silence > 0 and complete(text)
+        except Exception:  # understanding failed: wait the full silence, as without the seam
+            log.exception("end-of-turn check failed at step %s", listen.step)
+            done = False
+        self.detector.set_end_silence(listen.end_silence_complete if done else listen.end_silence)
 
     async def _hear(self, pcm: bytes) -> None:
         if len(pcm) & 1:  # a broken frame from the transport: keep the whole samples, count it
@@ -139,6 +155,8 @@ class CallerListener(FrameProcessor):
             at = ev.sample / RATE
             if ev.started and not self._in_turn:
                 self._in_turn = True
+                if self._listen is not None:  # a new turn starts with the full end-of-turn silence
+                    self.detector.set_end_silence(self._listen.end_silence)
                 self._turn_start = at
                 self._turn = bytearray()
                 self._unfed = bytearray()

@@ -161,3 +161,28 @@ def test_recognize_must_be_grammar_or_free():
     assert one(BASE.replace("    next: bye\n", "    recognize: fuzzy\n    next: bye\n"), "recognize must be one of") == 14
     script = load_script_text(BASE.replace("    next: bye\n", "    recognize: free\n    next: bye\n"))
     assert script.steps["ask1"].recognize == "free"
+
+
+def test_end_silence_complete_must_not_be_longer_than_end_silence():
+    too_long = BASE.replace("    next: bye\n", "    end_silence: 0.5\n    end_silence_complete: 0.9\n    next: bye\n")
+    assert one(too_long, "end_silence_complete (0.9) must not be longer than end_silence (0.5)") == 15
+    assert one(BASE.replace("steps:\n", "settings:\n  end_silence: 0.4\n  end_silence_complete: 0.6\nsteps:\n"),
+               "settings: end_silence_complete must not be longer") == 7
+    assert one(BASE.replace("    next: bye\n", "    end_silence_complete: 0.01\n    next: bye\n"),
+               "end_silence_complete must be a number from 0.1 to 5") == 14
+    script = load_script_text(BASE.replace("    next: bye\n", "    end_silence_complete: 0.25\n    next: bye\n"))
+    listen = script.steps["ask1"]
+    assert listen.end_silence_complete == 0.25 and script.settings.end_silence_complete == 0.2
+
+
+def test_early_is_false_or_words():
+    assert one(BASE.replace("    next: bye\n", "    early: true\n    next: bye\n"), "early must be false or a non-empty list") == 14
+    assert one(BASE.replace("    next: bye\n", "    early: []\n    next: bye\n"), "early must be false or a non-empty list") == 14
+    text_ask = BASE.replace("ask: yes_no", "ask: text").replace('    dtmf: {"1": "yes", "2": "no"}\n', "")
+    assert one(text_ask.replace("    next: bye\n", "    early: [x]\n    next: bye\n"), "free-text question is never filled") == 13
+    script = load_script_text(BASE.replace("    next: bye\n", "    early: [quarantine]\n    next: bye\n"))
+    assert script.steps["ask1"].early_words == ("quarantine",)
+    assert load_script_text(BASE).steps["ask1"].early_words is None  # yes/no: only with words
+    no_early = load_script_text(BASE.replace("ask: yes_no", "ask: health_code").replace(
+        '"1": "yes", "2": "no"', '"1": "green"').replace("    next: bye\n", "    early: false\n    next: bye\n"))
+    assert no_early.steps["ask1"].early_words is None

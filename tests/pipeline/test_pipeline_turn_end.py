@@ -1,0 +1,76 @@
+"""End of turn by meaning, the seam between the dialog and the listener: the dialog's `Listen`
+says whether words heard so far answer the question (`complete`), and the listener, on a partial
+result heard once the caller fell silent, shortens the end-of-turn silence to
+`end_silence_complete` (and keeps the full `end_silence` for "我住在……")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audio.fakes import EnergyOnlySession, FakeRecognizer, tone
+from audio.scheduler import RecognitionPool
+from audio.vad import SpeechDetector
+from bot.dialog.events import Utterance
+from bot.dialog.script import load_script
+from bot.dialog.session import CallSession
+from bot.pipeline.listener import CallerListener
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def listener():
+    pool = RecognitionPool(1)
+    yield CallerListener(SpeechDetector(EnergyOnlySession()), FakeRecognizer([]), pool, lambda listen: None)
+    pool.close()
+
+
+def the_question(step: str):
+    session = CallSession(load_script(ROOT / "dialogs" / "verification.zh-CN.yaml"), {"name": "王芳"},
+                          {"agency": "兰州市公安局", "callback_number": "96110"})
+    session.start()
+    for answer in {"identity": [], "residence": ["是 的"], "health_code": ["是 的", "城关区 白银 路"]}[step]:
+        session.feed(Utterance(answer))
+    return session.current_listen
+
+
+def silent_after_speech(listener: CallerListener) -> None:
+    listener._in_turn = True
+    listener.detector.feed(tone(0.5) + bytes(int(0.1 * 8000) * 2))  # speech, then 100 ms of silence
+    assert listener.detector.trailing_silence > 0
+
+
+def end_silence(listener: CallerListener) -> float:
+    return listener.detector.stop_windows * 256 / 8000  # Silero windows of 256 samples at 8 kHz
+
+
+def test_a_complete_answer_ends_the_turn_after_the_short_silence(listener):
+    listen = the_question("health_code")
+    assert listen.end_silence == 0.8 and listen.end_silence_complete == 0.2
+    listener.expect(listen)
+    silent_after_speech(listener)
+    listener._on_partial("绿 码")
+    assert end_silence(listener) == pytest.approx(0.2, abs=0.02)
+    listener._on_partial("嗯 那个")  # the recognizer revised what it heard: not an answer, wait
+    assert end_silence(listener) == pytest.approx(0.8, abs=0.02)
+
+
+def test_an_answer_still_going_waits_the_full_silence(listener):
+    listen = the_question("residence")
+    assert listen.end_silence == 1.2
+    listener.expect(listen)
+    silent_after_speech(listener)
+    listener._on_partial("我 住 在")
+    assert end_silence(listener) == pytest.approx(1.2, abs=0.02)
+    listener._on_partial("我 住 在 城关区 白银 路")
+    assert end_silence(listener) == pytest.approx(0.2, abs=0.02)
+
+
+def test_while_the_caller_speaks_nothing_is_shortened(listener):
+    listener.expect(the_question("identity"))
+    listener._in_turn = True
+    listener.detector.feed(tone(0.5))  # still speaking
+    listener._on_partial("是 的")
+    assert end_silence(listener) == pytest.approx(0.8, abs=0.02)
