@@ -90,6 +90,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.campaigns.service import call_parser, run_dialer
     from bot.console.app import build_app
     from bot.dialog.model import ScriptError
+    from bot.dialog.script import load_script
     from bot.telephony.runner import SipCallRunner
     from bot.telephony.service import start_endpoint
     from storage.db import Database
@@ -127,17 +128,22 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
             if close is not None:
                 stoppers.append(close)
             callbacks = Callbacks(database, region=config.campaigns.region, outbox=outbox,
-                                  worker_id=config.dialer.worker_id or None, parser=call_parser(config))
+                                  worker_id=config.dialer.worker_id or None, parser=call_parser(config),
+                                  code_valid_days=config.agency.code_valid_days)
             try:
+                inbound_locale = load_script(config.telephony.inbound_dialog).locale
+                # a callback runs the person's dialog only once its caller keyed the code of a call
+                # to that number (caller ID is a claim); every callback is recorded
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
-                                                on_result=callbacks.on_result)
+                                                on_result=callbacks.on_result,
+                                                verify=callbacks.verifier(config.variables, inbound_locale))
             except ScriptError as exc:
                 raise UserError(f"[telephony] inbound_dialog: {str(exc).splitlines()[0]}") from None
             except OSError as exc:
                 sip_host, sip_port = config.telephony.listen
                 raise UserError(f"cannot listen for SIP on {sip_host}:{sip_port}: {exc.strerror or exc}") from None
             stoppers.append(endpoint.stop)
-            log.info("SIP endpoint started on %s:%d (callbacks matched to people)", *endpoint.local_addr[:2])
+            log.info("SIP endpoint started on %s:%d (callbacks verified by call code)", *endpoint.local_addr[:2])
         if parts.dialer:
             if endpoint is None:
                 log.warning("campaign dialer not started: it calls through the SIP endpoint, which is off")

@@ -42,14 +42,33 @@ SecretText = Annotated[Secret, BeforeValidator(_secret)]
 
 @dataclass(frozen=True, config=STRICT)
 class AgencySettings:
+    """[agency]: who the desk is. `names` gives the desk's name per locale or language
+    ({"en": "Lanzhou Public Security Bureau", "ko-KR": ...}); `name` is the fallback.
+    `badge`: the staff/badge number the greeting gives so a resident can check the call."""
+
     name: str = "兰州市公安局"
     caller_id: str = "96110"
     callback_number: str = "96110"
+    badge: str = ""
+    names: dict[str, str] | None = None
+    code_valid_days: float = 14.0  # how long a call's code proves the call (and the callback)
 
     @property
     def variables(self) -> dict[str, str]:
-        """What every dialog may say: {agency}, {caller_id}, {callback_number}."""
-        return {"agency": self.name, "caller_id": self.caller_id, "callback_number": self.callback_number}
+        """What every dialog may say: {agency}, {caller_id}, {callback_number}, {badge}; plus
+        `agency.<locale>` entries that `localised` turns into {agency} for a script's locale."""
+        out = {"agency": self.name, "caller_id": self.caller_id, "callback_number": self.callback_number,
+               "badge": self.badge}
+        out.update({f"agency.{k}": v for k, v in (self.names or {}).items()})
+        return out
+
+
+def localised(variables: dict[str, str], locale: str) -> dict[str, str]:
+    """`variables` for a script in `locale`: {agency} is the desk's name in that locale
+    (`agency.zh-CN`, else `agency.zh`, else `agency` as given)."""
+    lang = locale.split("-")[0]
+    name = variables.get(f"agency.{locale}") or variables.get(f"agency.{lang}")
+    return {**variables, "agency": name} if name else dict(variables)
 
 
 @dataclass(frozen=True, config=STRICT)

@@ -158,6 +158,23 @@ class Attempt(SQLModel, table=True):
     escalation_reason: str | None = Field(default=None, max_length=30)
     audio_dir: str | None = Field(default=None, max_length=500)
     detail: str = Field(default="", max_length=500)  # no personal data
+    call_code: str | None = Field(default=None, max_length=12)  # said in the greeting; the resident keys it back
+
+
+class InboundCall(SQLModel, table=True):
+    """A call to the official number, recorded against the person its caller ID names (if any)
+    whatever their state; `verified`: the caller keyed a code given to that number. An unverified
+    row is a claim only: it changes no person."""
+
+    __tablename__ = "inbound_call"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    phone: str = Field(default="", max_length=32)  # the caller ID as given (E.164 when it parses)
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    verified: bool = False
+    code_attempt_id: int | None = Field(default=None, foreign_key="attempt.id")  # whose call code was keyed
+    outcome: str = Field(default="", max_length=30)  # genuine | genuine_other_number | wrong_code | no_code | locked
 
 
 class Turn(SQLModel, table=True):

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, update
 from sqlmodel import Session, select
 
+from bot.campaigns.call_codes import new_code
 from bot.campaigns.policy import Decision, RetryPolicy
 from storage.models import (
     ACTIVE_ATTEMPT_STATES,
@@ -42,6 +43,7 @@ class Claim:
     priority: int
     person: dict[str, Any]
     prefilled: dict[str, Any] = field(default_factory=dict)
+    call_code: str | None = None  # said in the greeting; proves the call when keyed back
 
 
 def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Callable[[], datetime],
@@ -89,7 +91,7 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
             person.attempt_count += 1
             att = Attempt(person_id=person.id, campaign_id=campaign_id, phone=person.phone,
                           state=AttemptState.CLAIMED, claimed_by=worker, claimed_at=now,
-                          claim_expires_at=now + ttl, dialog_name=camp.dialog_name)
+                          claim_expires_at=now + ttl, dialog_name=camp.dialog_name, call_code=new_code())
             s.add(person)
             s.add(att)
             pairs.append((person, att))
@@ -104,7 +106,7 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
             attempt_number=person.attempt_count, priority=person.priority,
             person={"name": person.name, "expected_address": person.expected_address,
                     "risk_category": person.risk_category},
-            prefilled=prefilled.get(person.id, {}),
+            prefilled=prefilled.get(person.id, {}), call_code=att.call_code,
         ))
     return claims
 

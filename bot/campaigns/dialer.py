@@ -21,11 +21,13 @@ from sqlmodel import select
 
 from bot.calls import CallRequest, CallResult, CallRunner, NetworkOutcome
 from bot.campaigns import claims as ops
+from bot.campaigns.call_codes import code_variables
 from bot.campaigns.claims import Claim
 from bot.campaigns.dialog_versions import ScriptSource
 from bot.campaigns.policy import CallingWindow, RetryPolicy
 from bot.campaigns.recorder import CallRecorder, outcome_of
 from bot.dialog.engine import Parser
+from bot.settings import localised
 from storage.db import Database
 from storage.models import AuditEvent, Campaign, CampaignStatus, utcnow
 
@@ -187,7 +189,8 @@ class Dialer:
         rec.dialog_version = getattr(script, "version", None)
         request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
                               script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
-                              variables=self.variables, parser=self.parser)
+                              variables={**localised(self.variables, script.locale),
+                                         **code_variables(claim.call_code)}, parser=self.parser)
         try:
             try:
                 result = await self.runner.run(request)

@@ -13,6 +13,13 @@ return None: the endpoint greets them with the self-identification.
 Caller ID is a claim: `lookup` claims the person, so the endpoint calls it only after the
 caller proved who they are (`start_endpoint(verify=...)`); without a verifier no callback is
 matched and no person changes (tests/telephony/test_tel_inbound_trust.py).
+
+`verifier(variables, locale)` is that proof: every caller is asked for the code of a call they
+had from us (bot/campaigns/call_codes.py). A code given to the caller's number proves it; a
+code given to another number only tells the caller the call was genuine; the caller hears
+either way who called and when, or that the code is wrong. Every callback is recorded as an
+`InboundCall` against the person its caller ID names, whatever their state; only a verified
+one goes on to the person's dialog (tests/telephony/test_tel_call_codes.py).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.calls import CallRequest, CallResult
+from bot.campaigns.call_codes import CODE_DIGITS, code_variables, find_code
+from bot.campaigns.callback_replies import reply_for
 from bot.campaigns.claims import Claim, campaign_policy, slots_so_far
 from bot.campaigns.dialer import default_worker_id
 from bot.campaigns.people import normalise_phone
@@ -37,6 +46,7 @@ from storage.models import (
     AttemptState,
     Campaign,
     CampaignStatus,
+    InboundCall,
     Person,
     PersonState,
     utcnow,
@@ -48,7 +58,8 @@ CALLABLE_BACK = (PersonState.PENDING, PersonState.FAILED)
 
 class Callbacks:
     def __init__(self, db: Database, *, region: str = "CN", outbox: bool = False, worker_id: str | None = None,
-                 claim_ttl: float = 600.0, clock: Any = utcnow, parser: Any = None) -> None:
+                 claim_ttl: float = 600.0, clock: Any = utcnow, parser: Any = None,
+                 code_valid_days: float = 14.0) -> None:
         self.db = db
         self.region = region
         self.outbox = outbox
@@ -57,6 +68,57 @@ class Callbacks:
         self.clock = clock
         self.parser = parser  # answer understanding for the calls (campaigns.service.call_parser(config))
         self._live: dict[Any, tuple[Claim, CallRecorder]] = {}
+        self.code_valid = timedelta(days=code_valid_days)
+        self._codes: dict[str, str] = {}  # phone -> the code that proved it (said again in the dialog)
+
+    def verifier(self, variables: dict[str, str], locale: str, **options: Any) -> Any:
+        """`start_endpoint(verify=...)`: asks for the call code (bot.telephony.verify.code_verifier)."""
+        from bot.telephony.verify import code_verifier
+
+        async def check(number: str, keyed: str) -> tuple[bool, str, bool]:
+            return await self.check_code(number, keyed, variables, locale)
+
+        options.setdefault("digits", CODE_DIGITS)
+        return code_verifier(check, locale=locale, **options)
+
+    async def check_code(self, number: str, keyed: str, variables: dict[str, str],
+                         locale: str) -> tuple[bool, str, bool]:
+        """(proved, what to tell the caller, wrong code); records the callback."""
+        try:
+            phone: str | None = normalise_phone(number, self.region)
+        except ValueError:
+            phone = None
+        now = self.clock()
+
+        def unit(s: Session) -> tuple[str, Any, Any]:
+            match = find_code(s, phone, keyed, now, self.code_valid) if keyed else None
+            if match is None:
+                outcome = "wrong_code" if keyed else "no_code"
+            else:
+                outcome = "genuine" if match.same_number(phone or "") else "genuine_other_number"
+            person = self._person_for(s, phone, match)
+            tz = s.get(Campaign, match.campaign_id).timezone if match else None
+            s.add(InboundCall(at=now, phone=phone or "", person_id=person.id if person else None,
+                              campaign_id=person.campaign_id if person else None, verified=outcome == "genuine",
+                              code_attempt_id=match.attempt_id if match else None, outcome=outcome))
+            return outcome, match.called_at if match else None, tz
+
+        outcome, called_at, tz = await self.db.arun(unit)
+        log.info("callback %s", outcome)
+        if outcome == "genuine" and phone:
+            self._codes[phone] = keyed
+        return outcome == "genuine", reply_for(outcome, locale, variables, called_at, tz), outcome == "wrong_code"
+
+    @staticmethod
+    def _person_for(s: Session, phone: str | None, match: Any) -> Person | None:
+        """Whom the callback is recorded against: the person the code was given to when it was
+        given to this number, else the latest listed person with this number (any state)."""
+        if match is not None and phone and match.same_number(phone):
+            return s.get(Person, match.person_id)
+        if not phone:
+            return None
+        return s.exec(select(Person).where(Person.phone == phone, Person.purged == False)  # noqa: E712
+                      .order_by(Person.updated_at.desc(), Person.id.desc())).first()
 
     async def lookup(self, number: str) -> Any:
         from bot.telephony.service import InboundMatch
@@ -75,7 +137,7 @@ class Callbacks:
         self._live[claim.attempt_id] = (claim, rec)
         log.info("callback matched to person %s (attempt %s)", claim.person_id, claim.attempt_id)
         return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.observe,),
-                            parser=self.parser)
+                            parser=self.parser, variables=code_variables(self._codes.pop(phone, None)))
 
     async def on_result(self, request: CallRequest, result: CallResult) -> None:
         claim, rec = self._live.pop(request.attempt_id, (None, None))

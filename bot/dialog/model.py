@@ -24,7 +24,7 @@ EXPECT_VALUES: dict[str, tuple[str, ...] | None] = {
 RECOGNIZE = ("grammar", "free")
 OUTCOMES = ("completed", "wrong_number", "escalated")
 ESCALATION_REASONS = ("uncooperative", "requested_human", "unresolved")
-BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number")
+BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number", "badge", "call_code")  # call_code: per attempt
 HANDLERS = ("who", "repeat", "refuse", "human", "wrong_number", "escalate", "corrected")
 VAR_RX = re.compile(r"\{(\w+)\}")
 

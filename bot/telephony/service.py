@@ -35,6 +35,7 @@ from audio.synthesis import speak
 from bot.calls import CallRequest, CallResult, NetworkOutcome
 from bot.config import Config
 from bot.privacy import mask_phone
+from bot.settings import localised
 from bot.telephony.keypad import keypad_conversation
 from bot.telephony.runner import Converse, converse_and_escalate
 from bot.telephony.settings import TelephonySettings
@@ -48,6 +49,11 @@ UNKNOWN_CALLER = {  # says nothing about whether the number is listed (that woul
     "en": "Hello, this is {agency}. We cannot confirm who is calling on this line. For any enquiry, call the official number {callback_number}. Goodbye.",
     "ko": "안녕하세요, {agency}입니다. 이 전화로는 본인 확인을 할 수 없습니다. 문의는 공식 번호 {callback_number}로 전화해 주세요. 안녕히 계세요.",
 }
+NOTHING_MORE = {  # a verified caller with nothing left to answer (done, or in a call right now)
+    "zh": "您的信息我们已经记录，目前无需再回答问题。如需咨询，请拨打{callback_number}。再见。",
+    "en": "We have what we need from you for now. For any enquiry, call {callback_number}. Goodbye.",
+    "ko": "필요한 내용은 모두 기록되었습니다. 문의는 {callback_number}로 전화해 주세요. 안녕히 계세요.",
+}
 Verifier = Callable[[SipCall, str], Any]  # (call, claimed number) -> bool, may be async
 
 
@@ -59,6 +65,7 @@ class InboundMatch:
     on_turn: Callable[[Any], None] | None = None  # each turn as it happens
     observers: tuple[Callable[[Any], None], ...] = ()  # every turn, accepted answer, escalation as it happens
     parser: Callable[[str, str, str], Any] | None = None  # answer understanding (bot.nlu.make_parser)
+    variables: dict[str, str] = field(default_factory=dict)  # this call's own, e.g. {call_code}
 
 
 async def _maybe(value: Any) -> Any:
@@ -77,23 +84,36 @@ def inbound_handler(
 
     script = load_script(settings.inbound_dialog)  # fails at start-up, not mid-call
     run = converse or keypad_conversation
+    variables = localised(variables, script.locale)
+    lang = script.locale.split("-")[0]
+
+    async def say(call: SipCall, text: str) -> None:
+        call.media.play(await speak(text, script.locale))
+        await call.media.drained()
 
     async def handle(call: SipCall) -> None:
         proved = bool(await _maybe(verify(call, call.remote_number))) if verify and lookup else False
         found = await _maybe(lookup(call.remote_number)) if lookup and proved else None
         if isinstance(found, dict):
             found = InboundMatch(found)
-        if found is None:
-            why = "unknown number" if proved or lookup is None else "caller ID not verified"
-            log.info("callback from %s (%s): self-identification", mask_phone(call.remote_number), why)
-            lang = script.locale.split("-")[0]
-            text = (settings.unknown_caller_message or UNKNOWN_CALLER.get(lang, UNKNOWN_CALLER["en"])).format(**variables)
-            call.media.play(await speak(text, script.locale))
-            await call.media.drained()
-            call.extra["unknown_caller"] = True
+        if found is None and proved:
+            log.info("callback from %s: verified, nothing to ask now", mask_phone(call.remote_number))
+            call.extra["verified"] = True
+            if not call.ended.is_set():
+                await say(call, NOTHING_MORE.get(lang, NOTHING_MORE["en"]).format(**variables))
             return
+        if found is None:
+            why = "unknown number" if lookup is None else "caller ID not verified"
+            log.info("callback from %s (%s): self-identification", mask_phone(call.remote_number), why)
+            text = (settings.unknown_caller_message or UNKNOWN_CALLER.get(lang, UNKNOWN_CALLER["en"])).format(**variables)
+            call.extra["unknown_caller"] = True
+            if not call.ended.is_set():
+                await say(call, text)
+            return
+        call.extra["verified"] = True
         request = CallRequest(found.attempt_id, call.remote_number, found.person, script,
-                              prefilled_slots=found.prefilled_slots, variables=variables, on_turn=found.on_turn,
+                              prefilled_slots=found.prefilled_slots, variables={**variables, **found.variables},
+                              on_turn=found.on_turn,
                               observers=found.observers, parser=found.parser)
         result = CallResult(NetworkOutcome.FAILED, detail="inbound call failed")
         try:
@@ -142,7 +162,9 @@ def media_stream_on_call(
             log.warning("media stream %s: no person for its parameters; closed", start.stream_sid[:8])
             return
         request = CallRequest(found.attempt_id, str(start.custom.get("phone", "")), found.person, script,
-                              prefilled_slots=found.prefilled_slots, variables=variables, on_turn=found.on_turn,
+                              prefilled_slots=found.prefilled_slots,
+                              variables={**localised(variables, script.locale), **found.variables},
+                              on_turn=found.on_turn,
                               observers=found.observers, parser=found.parser)
         record = await run(transport, request)
         if on_result is not None:

@@ -78,6 +78,55 @@ async def read_digits(call: SipCall, count: int, seconds: float) -> str:
     return "".join(got)
 
 
+LOCKED = {
+    "zh": "核验失败次数过多，请稍后再试。",
+    "en": "Too many wrong codes for this number. Please try again later.",
+    "ko": "잘못된 번호를 너무 많이 입력하셨습니다. 나중에 다시 시도해 주세요.",
+}
+CODE_PROMPT = {
+    "zh": "如需核实我们打给您的电话，请输入通话中告知的{digits}位核验码，以井号键结束。",
+    "en": "To check a call you had from us, key in the {digits}-digit code we gave you, then the hash key.",
+    "ko": "저희가 드린 전화를 확인하시려면 통화 중 알려 드린 {digits}자리 확인 번호를 누르고 우물 정자를 눌러 주세요.",
+}
+
+
+def _lang_text(table: dict[str, str], locale: str) -> str:
+    return table.get(locale.split("-")[0], table["en"])
+
+
+def code_verifier(check: Callable[[str, str], Any], *, locale: str = "zh-CN", digits: int = 6,
+                  timeout: float = 15.0, lockout: Lockout | None = None,
+                  speak: Callable[[str, str], Any] | None = None) -> Callable[[SipCall, str], Any]:
+    """Asks every caller for the code of a call they had from us. `check(number, keyed) ->
+    (proved, reply, wrong)` (may be async) says whether the code proves the caller's number,
+    what to tell them (the call was genuine and by whom / the code is wrong), and whether it
+    was a wrong code (counted by the lockout). A locked number is told so and not checked."""
+    lock = lockout or Lockout()
+
+    async def verify(call: SipCall, number: str) -> bool:
+        say = speak
+        if say is None:
+            from audio.synthesis import speak as say
+        call.media.play(await say(_lang_text(CODE_PROMPT, locale).format(digits=digits), locale))
+        await call.media.drained()
+        keyed = await read_digits(call, digits, timeout)
+        if lock.locked(number):
+            log.warning("caller %s: verification locked after repeated failures", mask_phone(number))
+            proved, reply, wrong = False, _lang_text(LOCKED, locale), False
+        else:
+            verdict = check(number, keyed)
+            proved, reply, wrong = await verdict if inspect.isawaitable(verdict) else verdict
+        if wrong:
+            lock.failed(number)
+        if reply and not call.ended.is_set():
+            call.media.play(await say(reply, locale))
+            await call.media.drained()
+        log.info("caller %s: call code %s", mask_phone(number), "proved the number" if proved else "did not prove it")
+        return bool(proved)
+
+    return verify
+
+
 def keypad_verifier(secret_for: Callable[[str], Any], *, locale: str = "zh-CN", digits: int = 4,
                     timeout: float = 15.0, lockout: Lockout | None = None,
                     speak: Callable[[str, str], Any] | None = None) -> Callable[[SipCall, str], Any]:
@@ -85,7 +134,7 @@ def keypad_verifier(secret_for: Callable[[str], Any], *, locale: str = "zh-CN", 
 
     async def verify(call: SipCall, number: str) -> bool:
         if speak is None:
-            from bot.telephony.speech import synthesize as say
+            from audio.synthesis import speak as say
         else:
             say = speak
         text = PROMPT.get(locale.split("-")[0], PROMPT["en"]).format(digits=digits)
