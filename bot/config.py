@@ -21,11 +21,13 @@ from bot.settings import (
     ConsoleSettings,
     DatabaseSettings,
     DialerSettings,
+    EvidenceSettings,
     NluSettings,
     ServeSettings,
     ServiceSettings,
     SpeechSettings,
     TelephonySettings,
+    TwilioSettings,
     WebhookSettings,
 )
 
@@ -36,7 +38,7 @@ SECTIONS: dict[str, type] = {
     "agency": AgencySettings, "service": ServiceSettings, "nlu": NluSettings, "console": ConsoleSettings,
     "serve": ServeSettings, "speech": SpeechSettings, "database": DatabaseSettings,
     "campaigns": CampaignsSettings, "dialer": DialerSettings, "webhook": WebhookSettings,
-    "telephony": TelephonySettings,
+    "telephony": TelephonySettings, "twilio": TwilioSettings, "evidence": EvidenceSettings,
 }
 
 
@@ -58,6 +60,8 @@ class Config:
     dialer: DialerSettings = field(default_factory=DialerSettings)
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     telephony: TelephonySettings = field(default_factory=TelephonySettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     written: dict[str, dict[str, Any]] = field(default_factory=dict)  # the file's own tables
 
     @property

@@ -59,9 +59,10 @@ def missing_programs(config: Config) -> list[str]:
     return []
 
 
-async def _speech(config: Config) -> tuple[Any, Callable[[], Awaitable[Any]] | None]:
-    """The speech conversation for calls (Vosk models of `[serve] locales`), or (None, None) —
-    the keypad conversation — when a model is not fetched. A missing espeak-ng is reported."""
+async def _speech(config: Config) -> tuple[Any, Callable[[], Awaitable[Any]] | None, Any]:
+    """The speech conversation for calls (Vosk models of `[serve] locales`) and its resources,
+    or Nones — the keypad conversation — when a model is not fetched. A missing espeak-ng is
+    reported."""
     from audio.models import ModelMissing
     from bot.pipeline.resources import SpeechResources
     from bot.telephony.runner import speech_conversation
@@ -74,12 +75,12 @@ async def _speech(config: Config) -> tuple[Any, Callable[[], Awaitable[Any]] | N
         resources = await asyncio.to_thread(SpeechResources.load, config, locales)
     except ModelMissing as exc:
         log.error("speech models %s not loaded (%s): calls use the keypad conversation", locales, exc)
-        return None, None
+        return None, None, None
 
     async def close() -> None:
         await asyncio.to_thread(resources.close)
 
-    return speech_conversation(resources), close
+    return speech_conversation(resources), close, resources
 
 
 async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None = None) -> int:
@@ -93,6 +94,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.dialog.script import load_script
     from bot.telephony.runner import SipCallRunner
     from bot.telephony.service import start_endpoint
+    from bot.telephony.twilio_mount import TwilioConfigError, start_twilio
     from storage.db import Database
 
     stop = stop or asyncio.Event()
@@ -112,6 +114,9 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     app = build_app(database, config.console, dialogs_dir=parts.dialogs_dir,
                     var_dir=config.var_dir, variables=config.variables,
                     campaigns_config=config.section("campaigns"), results_outbox=outbox)
+    callbacks = Callbacks(database, region=config.campaigns.region, outbox=outbox,
+                          worker_id=config.dialer.worker_id or None, parser=call_parser(config),
+                          code_valid_days=config.agency.code_valid_days)
     web_runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
     await web_runner.setup()
     stoppers: list[Callable[[], Awaitable[Any]]] = []
@@ -122,14 +127,24 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
         except OSError as exc:
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         log.info("web console on http://%s:%d/ (secure cookies: %s)", host, port, config.console.secure_cookies)
+        stream_speech = None
+        if config.twilio.enabled:
+            try:
+                stream_speech, twilio_runner = await start_twilio(config, callbacks, ACCESS_LOG_FORMAT)
+            except (TwilioConfigError, ScriptError) as exc:
+                raise UserError(str(exc).splitlines()[0]) from None
+            except OSError as exc:
+                tw_host, tw_port = config.twilio.listen
+                raise UserError(f"cannot listen for Twilio on {tw_host}:{tw_port}: {exc.strerror or exc}") from None
+            stoppers.append(twilio_runner.cleanup)
         endpoint = converse = None
-        if parts.sip:
-            converse, close = await _speech(config)
+        if parts.sip or stream_speech is not None:
+            converse, close, resources = await _speech(config)
             if close is not None:
                 stoppers.append(close)
-            callbacks = Callbacks(database, region=config.campaigns.region, outbox=outbox,
-                                  worker_id=config.dialer.worker_id or None, parser=call_parser(config),
-                                  code_valid_days=config.agency.code_valid_days)
+            if stream_speech is not None:
+                stream_speech.resources = resources
+        if parts.sip:
             try:
                 inbound_locale = load_script(config.telephony.inbound_dialog).locale
                 # a callback runs the person's dialog only once its caller keyed the code of a call

@@ -201,13 +201,39 @@ class WebhookSettings:
     timeout: float = 15.0
 
 
-def _host_port(value: Any) -> Any:
+@dataclass(frozen=True, config=STRICT)
+class TwilioSettings:
+    """[twilio]: `veribot serve` serves the Media Streams websocket at `path` on its own
+    listener `listen` (what a reverse proxy exposes to Twilio; the console stays inside) when
+    enabled. Every upgrade request must carry Twilio's X-Twilio-Signature made with
+    `auth_token` over `public_url` + the request's path and query (the URL Twilio was given)."""
+
+    enabled: bool = False
+    listen: Annotated[tuple[str, int], BeforeValidator(lambda v: _host_port(v, 8081))] = ("127.0.0.1", 8081)
+    auth_token: SecretText = Secret("")  # or env VERIBOT_TWILIO_AUTH_TOKEN
+    public_url: str = ""  # e.g. wss://bot.example.org (as Twilio reaches this service)
+    path: str = "/twilio/media"
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError("[twilio] path must start with /")
+
+
+@dataclass(frozen=True, config=STRICT)
+class EvidenceSettings:
+    """[evidence]: the Ed25519 key that signs evidence bundles; generated on first use
+    (mode 0600). Default: <var_dir>/evidence/signing.key."""
+
+    key_path: ConfigPath | None = None
+
+
+def _host_port(value: Any, default_port: int = 5080) -> Any:
     """"host:port" -> (host, port); a bare host gets port 5080."""
     if not isinstance(value, str):
         return value
     host, _, port = value.rpartition(":")
     if not host:
-        return (value, 5080)
+        return (value, default_port)
     if not port.isdigit() or int(port) > 65535:
         raise ValueError(f"bad address {value!r}: port must be a number 0..65535")
     return (host, int(port))

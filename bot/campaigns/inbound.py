@@ -139,6 +139,40 @@ class Callbacks:
         return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.observe,),
                             parser=self.parser, variables=code_variables(self._codes.pop(phone, None)))
 
+    async def stream_lookup(self, params: dict[str, str]) -> Any:
+        """A Twilio media stream (`bot.telephony.service.media_stream_on_call`): its TwiML
+        <Parameter>s name an outbound attempt in progress (`attempt`) and carry that attempt's
+        call code (`code`), which only the service that placed the call knows. Anything else is
+        no person (the stream is closed); the request itself was signed by Twilio."""
+        from bot.telephony.service import InboundMatch
+
+        attempt, code = str(params.get("attempt", "")), str(params.get("code", ""))
+        if not attempt.isdigit() or len(attempt) > 18 or not code.isdigit():
+            return None
+        claim = await self.db.arun(lambda s: self._stream_claim(s, int(attempt), code), write=False)
+        if claim is None:
+            return None
+        rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox)
+        self._live[claim.attempt_id] = (claim, rec)
+        return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.observe,),
+                            parser=self.parser, variables=code_variables(code))
+
+    def _stream_claim(self, s: Session, attempt_id: int, code: str) -> Claim | None:
+        import hmac
+
+        att = s.get(Attempt, attempt_id)
+        if att is None or att.state not in ACTIVE_ATTEMPT_STATES or not att.call_code \
+                or not hmac.compare_digest(att.call_code.encode(), code.encode()):
+            return None
+        person = s.get(Person, att.person_id)
+        if person is None or person.purged:
+            return None
+        return Claim(attempt_id=att.id, person_id=person.id, campaign_id=att.campaign_id, phone=att.phone,
+                     attempt_number=person.attempt_count, priority=person.priority,
+                     person={"name": person.name, "expected_address": person.expected_address,
+                             "risk_category": person.risk_category},
+                     prefilled=slots_so_far(s, [person.id]).get(person.id, {}), call_code=att.call_code)
+
     async def on_result(self, request: CallRequest, result: CallResult) -> None:
         claim, rec = self._live.pop(request.attempt_id, (None, None))
         if claim is None:

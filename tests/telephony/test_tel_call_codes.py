@@ -170,3 +170,23 @@ async def test_a_code_given_to_another_number_proves_the_call_not_the_caller(mak
     (row,) = _rows(db, InboundCall)
     assert (row.verified, row.outcome) == (False, "genuine_other_number")
     assert _rows(db, Person)[0].state == PersonState.PENDING and len(_rows(db, Attempt)) == 1
+
+
+async def test_a_twilio_stream_runs_only_the_attempt_whose_code_it_carries(sqlite_db) -> None:
+    db = sqlite_db
+    _seed(db)
+    callbacks = Callbacks(db)
+    assert await callbacks.stream_lookup({"attempt": "1", "code": CODE}) is None  # that attempt has ended
+
+    def live(s):
+        a = s.exec(select(Attempt)).one()
+        a.state = AttemptState.DIALLING
+        s.add(a)
+
+    db.run(live)
+    assert await callbacks.stream_lookup({"attempt": "1", "code": "000000"}) is None
+    assert await callbacks.stream_lookup({"attempt": "1"}) is None
+    assert await callbacks.stream_lookup({"attempt": "99999999999999999999", "code": CODE}) is None
+    found = await callbacks.stream_lookup({"attempt": "1", "code": CODE})
+    assert found.person["name"] == "Li Lei" and found.attempt_id == 1
+    assert found.variables == {"call_code": "4 7 2 1 0 9"}
