@@ -34,6 +34,7 @@ AREAS: dict[str, str] = {
     "users": "bot.console.cli",
     "serve": "bot.serve",
     "prompts": "bot.prompts_cli",
+    "evidence": "bot.evidence_cli",
 }
 EXIT_USER_ERROR = 2
 

@@ -193,6 +193,7 @@ class Turn(SQLModel, table=True):
     confidence: float | None = None
     at: datetime = Field(default_factory=utcnow)
     audio_path: str | None = Field(default=None, max_length=500)
+    line_at: float | None = None  # seconds on the line since answer (the pipeline's line clock), when known
 
 
 class Result(SQLModel, table=True):

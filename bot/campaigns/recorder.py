@@ -208,7 +208,7 @@ def _put_result(s: Session, row: dict[str, Any]) -> None:
 def _turn_row(attempt_id: int, seq: int, turn: DialogTurn, at: Any) -> dict[str, Any]:
     return {"attempt_id": attempt_id, "seq": seq, "speaker": str(turn.speaker), "text": turn.text or "",
             "step": turn.step, "kind": turn.kind, "parse": turn.parse, "confidence": turn.confidence, "at": at,
-            "audio_path": getattr(turn, "audio", None)}
+            "audio_path": getattr(turn, "audio", None), "line_at": getattr(turn, "at", None)}
 
 
 def _mark_in_call(s: Session, attempt_id: int) -> None:

@@ -1,4 +1,4 @@
-"""call codes on attempts, inbound calls recorded against people
+"""call codes on attempts, inbound calls recorded against people, turns' line time
 
 Revision ID: 0004_callcode
 Revises: 0002
@@ -20,6 +20,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('attempt', schema=None) as batch_op:
         batch_op.add_column(sa.Column('call_code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True))
+    with op.batch_alter_table('turn', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('line_at', sa.Float(), nullable=True))
     op.create_table(
         'inbound_call',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -45,5 +47,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbound_call_person_id'))
         batch_op.drop_index(batch_op.f('ix_inbound_call_at'))
     op.drop_table('inbound_call')
+    with op.batch_alter_table('turn', schema=None) as batch_op:
+        batch_op.drop_column('line_at')
     with op.batch_alter_table('attempt', schema=None) as batch_op:
         batch_op.drop_column('call_code')
