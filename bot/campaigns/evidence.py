@@ -13,9 +13,11 @@ with SHA-256), the answers, and the callbacks — each entry carrying the hash o
 `signature` is Ed25519 over the header and head. Changing, dropping or reordering anything breaks
 a hash or the signature.
 
-What the pipeline records today goes in: the caller's clips and the line time of their answers.
-Bot turns carry no audio nor line time yet (the pipeline does not record what it played, when):
-their entries have the text the script gave and `audio: null`.
+Times are the line's: `line_at` of a caller turn is when their answer ended on the line; of a
+bot turn, when the line started playing it (`played`: from, to, complete — bot/pipeline/
+playback.py), not when the dialog queued it. The bot's notice audio is the exact PCM the line
+carried (kept by the pipeline as `bot-NN-notice.wav`); a call made before that was recorded, or
+a prompt the line never reached, has `line_at`/`audio` null.
 """
 
 from __future__ import annotations
@@ -195,6 +197,7 @@ def build_bundle(s: Session, person_id: int, key: Ed25519PrivateKey, *, audio_ro
             bodies.append({
                 "kind": "turn", "attempt_id": att.id, "seq": t.seq, "speaker": t.speaker, "step": t.step,
                 "turn_kind": t.kind, "text": t.text, "at": _iso(t.at), "line_at": t.line_at,
+                "played": (t.parse or {}).get("played") if t.kind == "prompt" else None,
                 "audio": _clip(t.audio_path, roots) if t.step in notice_steps and t.audio_path else None,
             })
     for r in s.exec(select(Result).where(Result.person_id == person_id).order_by(col(Result.id))).all():

@@ -34,7 +34,7 @@ from bot.campaigns import claims as ops
 from bot.campaigns import webhook
 from bot.campaigns.claims import Claim
 from bot.campaigns.policy import RetryPolicy
-from bot.dialog.events import Note, SlotFilled
+from bot.dialog.events import Note, PromptPlayed, SlotFilled
 from bot.dialog.events import Turn as DialogTurn
 from storage.db import Database, InsertRows
 from storage.models import Attempt, AttemptState, Escalation, Result, Turn, utcnow
@@ -56,6 +56,19 @@ class CallRecorder:
         self._slots: dict[str, Any] = {}  # slot -> value stored (or queued) for this attempt
         self._slots_stored: dict[str, Any] = {}  # slot -> value whose write has committed
         self._in_call = False
+        self._prompts: list[tuple[int, str]] = []  # bot prompt turns (seq, text) not yet heard played
+
+    def _played(self, note: PromptPlayed) -> None:
+        """The line played a prompt: its turn gets the line time and, for evidence steps, the audio."""
+        seq = next((q for q, text in self._prompts if text == note.text), None)
+        if seq is None:
+            return
+        self._prompts.remove((seq, note.text))
+        played = {"played": {"from": note.started_at, "to": note.ended_at, "complete": note.complete,
+                             "sha256": note.sha256}}
+        stmt = (update(Turn).where(Turn.attempt_id == self.attempt_id, Turn.seq == seq)
+                .values(line_at=note.started_at, audio_path=note.audio, parse=played))
+        self._keep(self.db.submit(lambda s: s.execute(stmt)), {"seq": seq, "played": True})
 
     # ------------------------------------------------------------ as it happens
     def observe(self, note: Note) -> None:
@@ -64,10 +77,14 @@ class CallRecorder:
             self.on_turn(note)
         elif isinstance(note, SlotFilled):
             self._put_slot(note.slot, note.value)
+        elif isinstance(note, PromptPlayed):
+            self._played(note)
 
     def on_turn(self, turn: DialogTurn) -> None:
         """Record one transcript turn."""
         self.seq += 1
+        if turn.kind == "prompt":
+            self._prompts.append((self.seq, turn.text))
         row = _turn_row(self.attempt_id, self.seq, turn, self.clock())
         if not self._in_call:
             self._in_call = True
@@ -95,7 +112,7 @@ class CallRecorder:
             except Exception as exc:  # a lost write must not lose the rest of the call
                 log.error("attempt %s: %s not stored yet (%s)", self.attempt_id,
                           "a slot value" if _is_slot(what) else f"turn {what['seq']}", type(exc).__name__)
-                if not _is_slot(what):
+                if not _is_slot(what) and "played" not in what:  # a lost play time is not a lost turn
                     self._unstored.append(what)
                 continue
             if _is_slot(what):

@@ -148,7 +148,22 @@ class SlotFilled:
     prefilled: bool = False
 
 
-Note = Turn | SlotFilled | Escalate  # what a CallSession hands its observers, as it happens
+@dataclass(frozen=True)
+class PromptPlayed:
+    """A bot prompt as the line carried it (the pipeline's PlaybackLog, not the session): line
+    seconds since answer when its audio started and stopped (`complete` False: cut by barge-in
+    or hang-up), and for evidence steps the exact audio played (a WAV path and its SHA-256)."""
+
+    text: str
+    step: str | None
+    started_at: float
+    ended_at: float
+    complete: bool = True
+    audio: str | None = None
+    sha256: str | None = None
+
+
+Note = Turn | SlotFilled | Escalate | PromptPlayed  # what a call's observers are handed, as it happens
 
 
 @dataclass

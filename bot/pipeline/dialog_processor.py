@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
@@ -56,6 +57,7 @@ class DialogProcessor(FrameProcessor):
         self.prompt_sent_at = 0.0
         self.ended = False
         self.last_progress = time.monotonic()  # for the watchdog
+        self.playback: Any = None  # bot.pipeline.playback.PlaybackLog: what the line played, when
 
     # ------------------------------------------------------------ frames
     async def process_frame(self, frame: Frame, direction: FrameDirection):
@@ -85,10 +87,14 @@ class DialogProcessor(FrameProcessor):
             await self._perform(self.session.feed(Dtmf(str(frame.button.value), at=self.line)))
         elif isinstance(frame, BotStartedSpeakingFrame):
             self.bot_speaking = True
+            if self.playback is not None:
+                self.playback.started(self.line)
             self.no_input_deadline = None
             await self.push_frame(frame, direction)
         elif isinstance(frame, BotStoppedSpeakingFrame):
             self.bot_speaking = False
+            if self.playback is not None:
+                self.playback.stopped(self.line)
             self.prompts_pending = 0
             self._arm_no_input()
             await self.push_frame(frame, direction)
@@ -103,6 +109,8 @@ class DialogProcessor(FrameProcessor):
     # ----------------------------------------------------------- helpers
     def close(self, reason: str) -> CallRecord:
         """End the call's dialog at the current line time (the caller or the line is gone)."""
+        if self.playback is not None:
+            self.playback.stopped(self.line)  # audio cut by the end of the call
         return self.session.close(at=self.line, reason=reason)
 
     async def _hang_up(self) -> None:
@@ -135,6 +143,9 @@ class DialogProcessor(FrameProcessor):
     async def _perform(self, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, Say):
+                if self.playback is not None:
+                    self.playback.sent(action.text, next((t.step for t in reversed(self.session.record.transcript)
+                                                          if t.kind == "prompt" and t.text == action.text), None))
                 self.prompts_pending += 1
                 self.prompt_sent_at = self.line
                 self.barge_in = action.barge_in

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import Executor
+from typing import Any
 
 from pipecat.frames.frames import Frame, TTSAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
@@ -25,6 +26,7 @@ class PromptPlayer(FrameProcessor):
         self.cache = cache
         self.executor = executor
         self.spoken: list[str] = []
+        self.on_audio: Any = None  # (text, pcm) of each prompt as it goes out (PlaybackLog.rendered)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)
@@ -40,4 +42,6 @@ class PromptPlayer(FrameProcessor):
                 log.error("prompt %s could not be synthesized: %s", frame.key, exc)
                 return
         self.spoken.append(frame.key)
+        if self.on_audio is not None:
+            self.on_audio(frame.text, pcm)
         await self.push_frame(TTSAudioRawFrame(audio=pcm, sample_rate=self.cache.sample_rate, num_channels=1))

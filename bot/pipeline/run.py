@@ -57,6 +57,7 @@ from bot.calls import CallRequest
 from bot.dialog.events import CallRecord, Listen
 from bot.pipeline.dialog_processor import DialogProcessor
 from bot.pipeline.listener import CallerListener
+from bot.pipeline.playback import PlaybackLog
 from bot.pipeline.prompts import PromptPlayer
 from bot.pipeline.resources import SpeechResources
 
@@ -112,6 +113,8 @@ async def run_call(
     )
     dialog = DialogProcessor(session)
     player = PromptPlayer(resources.prompt_cache(script.locale), resources.executor)
+    dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir)
+    player.on_audio = dialog.playback.rendered
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
     worker = PipelineWorker(
         pipeline,
@@ -148,6 +151,15 @@ async def run_call(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     return dialog.close("call ended")
+
+
+def _tell(session: Any, note: Any) -> None:
+    """Hand a pipeline note (PromptPlayed) to the call's observers, as the session does its own."""
+    for observer in session.observers:
+        try:
+            observer(note)
+        except Exception:
+            log.exception("call observer failed on %s", type(note).__name__)
 
 
 async def _watchdog(worker: PipelineWorker, dialog: DialogProcessor, limit: float) -> None:

@@ -59,3 +59,28 @@ async def test_answers_are_results_when_heard_and_a_changed_answer_replaces_the_
     assert [t.seq for t in turns] == [1, 2]  # the turn seen live, then the one only the record had
     person = db.run(lambda s: s.get(Person, claim.person_id), write=False)
     assert person.state == "completed"  # settled in the same unit of work as the record
+
+
+async def test_a_played_prompt_gives_its_turn_the_line_time_and_the_audio(db, tmp_path):
+    """Evidence of the notice: the line's play time (not when the dialog queued it) and the
+    exact audio kept by the pipeline land on the bot's turn; the call code is on the claim."""
+    from bot.dialog.events import PromptPlayed
+
+    clock = Clock()
+    claim = _claim(db, clock)
+    assert claim.call_code and len(claim.call_code) == 6 and claim.call_code.isdigit()
+    rec = CallRecorder(db, claim, clock=clock)
+    notice = "请您即日起居家隔离。"
+    rec.observe(Turn(Speaker.BOT, notice, step="notice", kind="prompt"))
+    rec.observe(Turn(Speaker.CALLER, "好的", step="notice", at=31.5))
+    wav = tmp_path / "bot-01-notice.wav"
+    wav.write_bytes(b"RIFF....")
+    rec.observe(PromptPlayed(notice, "notice", 27.04, 30.9, True, str(wav), "ab" * 32))
+    rec.observe(PromptPlayed("not said on this call", None, 40.0, 41.0))  # no such turn: ignored
+    await _applied(db)
+    rows = db.run(lambda s: s.exec(select(TurnRow).where(TurnRow.attempt_id == claim.attempt_id)
+                                   .order_by(TurnRow.seq)).all(), write=False)
+    bot, caller = rows
+    assert (bot.line_at, bot.audio_path) == (27.04, str(wav))
+    assert bot.parse == {"played": {"from": 27.04, "to": 30.9, "complete": True, "sha256": "ab" * 32}}
+    assert caller.line_at == 31.5  # heard at 31.5 s on the line

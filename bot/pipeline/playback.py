@@ -1,0 +1,84 @@
+"""PlaybackLog: what the bot actually played on the line, and when (evidence of the notice).
+
+The dialog session records what the bot *said* when it decided to say it; the line plays it
+later (after synthesis, after earlier prompts, maybe cut by barge-in). The DialogProcessor
+tells this log each prompt it sends (`sent`), the PromptPlayer each prompt's exact audio
+(`rendered`), and the output's BotStarted/StoppedSpeaking give the line times of a burst of
+audio (`started`/`stopped`, on the DialogProcessor's line clock). A burst is split by the
+prompts' audio lengths; prompts the line never reached (dropped on barge-in) are not reported.
+Each played prompt goes to `notify` as a `PromptPlayed`; for `keep_steps` (the risk notice)
+its PCM is written to the call's clip folder as `bot-NN-<step>.wav` with its SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from audio.wav import CALL_RATE, write_wav
+from bot.dialog.events import PromptPlayed
+
+log = logging.getLogger(__name__)
+KEEP_STEPS = ("notice",)
+
+
+@dataclass
+class _Prompt:
+    text: str
+    step: str | None
+    pcm: bytes | None = None
+
+
+class PlaybackLog:
+    def __init__(self, notify: Callable[[PromptPlayed], None], clip_dir: Path | None = None,
+                 keep_steps: tuple[str, ...] = KEEP_STEPS, rate: int = CALL_RATE) -> None:
+        self.notify, self.clip_dir, self.keep_steps, self.rate = notify, clip_dir, keep_steps, rate
+        self._queue: deque[_Prompt] = deque()
+        self._burst_at: float | None = None
+        self._kept = 0
+
+    def sent(self, text: str, step: str | None) -> None:
+        self._queue.append(_Prompt(text, step))
+
+    def rendered(self, text: str, pcm: bytes) -> None:
+        for p in self._queue:
+            if p.pcm is None and p.text == text:
+                p.pcm = pcm
+                return
+
+    def started(self, line: float) -> None:
+        if self._burst_at is None:
+            self._burst_at = line
+
+    def stopped(self, line: float) -> None:
+        """The line went quiet at `line`: the burst's prompts played in order up to there."""
+        if self._burst_at is None:
+            return
+        at, self._burst_at = self._burst_at, None
+        while self._queue and self._queue[0].pcm is not None:
+            p = self._queue.popleft()
+            if at >= line:  # never reached the line (dropped on barge-in)
+                continue
+            length = len(p.pcm) / 2 / self.rate
+            end = min(at + length, line)
+            self._report(p, at, end, complete=at + length <= line + 0.25)  # the clock ticks every ~0.1 s
+            at += length
+
+    def _report(self, p: _Prompt, start: float, end: float, complete: bool) -> None:
+        audio = digest = None
+        if p.step in self.keep_steps and p.pcm is not None and self.clip_dir is not None:
+            self._kept += 1
+            path = self.clip_dir / f"bot-{self._kept:02d}-{p.step}.wav"
+            try:
+                write_wav(path, p.pcm, self.rate)
+                audio, digest = str(path), hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:  # a full disk loses the copy, not the call
+                log.exception("played audio of step %s not kept", p.step)
+        try:
+            self.notify(PromptPlayed(p.text, p.step, round(start, 3), round(end, 3), complete, audio, digest))
+        except Exception:  # storing must never end the call
+            log.exception("prompt-played observer failed")
