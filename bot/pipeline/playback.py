@@ -12,6 +12,7 @@ its PCM is written to the call's clip folder as `bot-NN-<step>.wav` with its SHA
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import deque
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from audio.wav import CALL_RATE, write_wav
+from audio.wav import CALL_RATE, wav_bytes
 from bot.dialog.events import PromptPlayed
 
 log = logging.getLogger(__name__)
@@ -73,12 +74,27 @@ class PlaybackLog:
         if p.step in self.keep_steps and p.pcm is not None and self.clip_dir is not None:
             self._kept += 1
             path = self.clip_dir / f"bot-{self._kept:02d}-{p.step}.wav"
-            try:
-                write_wav(path, p.pcm, self.rate)
-                audio, digest = str(path), hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError:  # a full disk loses the copy, not the call
-                log.exception("played audio of step %s not kept", p.step)
+            data = wav_bytes(p.pcm, self.rate)
+            audio, digest = str(path), hashlib.sha256(data).hexdigest()
+            _write_off_loop(path, data)
         try:
             self.notify(PromptPlayed(p.text, p.step, round(start, 3), round(end, 3), complete, audio, digest))
         except Exception:  # storing must never end the call
             log.exception("prompt-played observer failed")
+
+
+def _write_off_loop(path: Path, data: bytes) -> None:
+    """Write the kept audio on a thread (the call's event loop carries live audio)."""
+
+    def write() -> None:
+        try:
+            part = path.with_name(path.name + ".part")
+            part.write_bytes(data)
+            part.replace(path)  # whole or absent, never half a file
+        except OSError:  # a full disk loses the copy, not the call (the evidence says "missing")
+            log.exception("played audio %s not kept", path.name)
+
+    try:
+        asyncio.get_running_loop().run_in_executor(None, write)
+    except RuntimeError:  # no loop (a direct caller): write here
+        write()

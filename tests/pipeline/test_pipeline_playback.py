@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -71,7 +72,17 @@ async def test_every_played_prompt_has_line_times_and_the_notice_its_exact_audio
     notice = [p for p in played if p.step == "notice"]  # the notice itself and its question
     assert len(notice) == 2 and notice[0].text.startswith("방역 수칙에 따라") and all(p.audio for p in notice)
     for p in notice:
-        assert hashlib.sha256(Path(p.audio).read_bytes()).hexdigest() == p.sha256
-        assert read_call_audio(p.audio) == cache.cached(p.text)  # exactly what was played
+        data = await asyncio.to_thread(_written, Path(p.audio))
+        assert hashlib.sha256(data).hexdigest() == p.sha256
+        assert await asyncio.to_thread(read_call_audio, p.audio) == cache.cached(p.text)  # exactly what was played
         assert p.complete
     assert all(p.audio is None for p in played if p.step != "notice")
+
+
+def _written(path: Path) -> bytes:
+    """The kept audio, once its writer thread is done."""
+    for _ in range(100):
+        if path.exists():
+            return path.read_bytes()
+        time.sleep(0.02)
+    raise AssertionError(f"{path} not written")
