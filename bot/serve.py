@@ -144,6 +144,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 stoppers.append(close)
             if stream_speech is not None:
                 stream_speech.resources = resources
+        if parts.dialer and not config.agency.badge:
+            log.warning("[agency] badge is not set: the answer to \"who is calling?\" reads an empty staff number")
         if parts.sip:
             try:
                 inbound_locale = load_script(config.telephony.inbound_dialog).locale
