@@ -73,7 +73,7 @@ def mount_twilio(app: web.Application, config: Any, callbacks: Any) -> StreamSpe
     script = load_script(config.campaigns.dialog_path)
 
     async def run(transport: Any, request: Any) -> Any:
-        from bot.pipeline.call import run_call
+        from bot.pipeline.run import run_call
 
         return await run_call(transport, request, speech.resources)
 

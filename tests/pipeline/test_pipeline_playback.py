@@ -19,9 +19,9 @@ from audio.wav import read_call_audio
 from bot.calls import CallRequest
 from bot.dialog.events import PromptPlayed
 from bot.dialog.script import load_script
-from bot.pipeline.call import run_call
 from bot.pipeline.offline import CallerTurn, LineTransport
 from bot.pipeline.resources import SpeechResources, SpeechSettings
+from bot.pipeline.run import run_call
 from bot.worker import configure_worker_process
 
 ROOT = Path(__file__).parents[2]

@@ -135,3 +135,55 @@ def test_serve_mounts_the_signed_websocket_when_enabled(tmp_path) -> None:
     log = server.log()
     assert f"Twilio media streams on http://127.0.0.1:{tw_port}/twilio/media" in log and "Traceback" not in log
     assert TOKEN not in log
+
+
+async def test_the_mounted_route_runs_the_named_attempt_through_the_speech_pipeline(monkeypatch) -> None:
+    """mount_twilio: a signed stream whose parameters name a live attempt runs it with the
+    speech resources (run_call stubbed here) and reports the result."""
+    from sip_peers import REPO
+
+    import bot.pipeline.run
+    from bot.config import from_dict
+    from bot.dialog.events import CallRecord
+    from bot.telephony.service import InboundMatch
+    from bot.telephony.twilio_mount import mount_twilio
+
+    ran, results = [], []
+
+    async def fake_run_call(transport, request, resources):
+        ran.append((request.attempt_id, request.variables.get("call_code"), resources))
+        return CallRecord(request.script.name, request.script.version, request.script.locale)
+
+    monkeypatch.setattr(bot.pipeline.run, "run_call", fake_run_call)
+
+    class Callbacks:
+        async def stream_lookup(self, params):
+            return InboundMatch({"name": "Li Lei"}, attempt_id=7, variables={"call_code": "1 2"}) \
+                if params == {"attempt": "7", "code": "12"} else None
+
+        async def on_result(self, request, result):
+            results.append(result.network)
+
+    config = from_dict({"twilio": {"enabled": True, "auth_token": TOKEN},
+                        "campaigns": {"dialog_path": str(REPO / "dialogs" / "verification.en-US.yaml")}})
+    app = web.Application()
+    speech = mount_twilio(app, config, Callbacks())
+    speech.resources = "resources"
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/twilio/media"
+    start = json.loads(json.dumps(START))
+    start["start"]["customParameters"] = {"attempt": "7", "code": "12"}
+    try:
+        async with aiohttp.ClientSession() as http, http.ws_connect(url, headers={HEADER: signature(TOKEN, url)}) as ws:
+            await ws.send_str(json.dumps(start))
+            await asyncio.wait_for(ws.receive(), 10)
+        for _ in range(50):
+            if results:
+                break
+            await asyncio.sleep(0.05)
+        assert ran == [(7, "1 2", "resources")] and results == ["answered"]
+    finally:
+        await runner.cleanup()
