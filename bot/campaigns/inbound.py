@@ -78,16 +78,34 @@ class Callbacks:
         async def check(number: str, keyed: str) -> tuple[bool, str, bool]:
             return await self.check_code(number, keyed, variables, locale)
 
+        async def locked(number: str) -> None:
+            await self._record(number, None, "locked")
+
         options.setdefault("digits", CODE_DIGITS)
-        return code_verifier(check, locale=locale, **options)
+        return code_verifier(check, locale=locale, on_locked=locked, **options)
+
+    async def _record(self, number: str, match: Any, outcome: str) -> None:
+        """A callback that was not checked (its number is locked): recorded all the same."""
+        phone = self._phone(number)
+        now = self.clock()
+
+        def unit(s: Session) -> None:
+            person = self._person_for(s, phone, match)
+            s.add(InboundCall(at=now, phone=phone or "", person_id=person.id if person else None,
+                              campaign_id=person.campaign_id if person else None, verified=False, outcome=outcome))
+
+        await self.db.arun(unit)
+
+    def _phone(self, number: str) -> str | None:
+        try:
+            return normalise_phone(number, self.region)
+        except ValueError:
+            return None
 
     async def check_code(self, number: str, keyed: str, variables: dict[str, str],
                          locale: str) -> tuple[bool, str, bool]:
         """(proved, what to tell the caller, wrong code); records the callback."""
-        try:
-            phone: str | None = normalise_phone(number, self.region)
-        except ValueError:
-            phone = None
+        phone = self._phone(number)
         now = self.clock()
 
         def unit(s: Session) -> tuple[str, Any, Any]:

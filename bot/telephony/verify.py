@@ -96,8 +96,10 @@ def _lang_text(table: dict[str, str], locale: str) -> str:
 
 def code_verifier(check: Callable[[str, str], Any], *, locale: str = "zh-CN", digits: int = 6,
                   timeout: float = 15.0, lockout: Lockout | None = None,
-                  speak: Callable[[str, str], Any] | None = None) -> Callable[[SipCall, str], Any]:
-    """Asks every caller for the code of a call they had from us. `check(number, keyed) ->
+                  speak: Callable[[str, str], Any] | None = None,
+                  on_locked: Callable[[str], Any] | None = None) -> Callable[[SipCall, str], Any]:
+    """Asks every caller for the code of a call they had from us (`on_locked(number)`, may be
+    async, is told of a caller refused because their number is locked). `check(number, keyed) ->
     (proved, reply, wrong)` (may be async) says whether the code proves the caller's number,
     what to tell them (the call was genuine and by whom / the code is wrong), and whether it
     was a wrong code (counted by the lockout). A locked number is told so and not checked."""
@@ -113,6 +115,10 @@ def code_verifier(check: Callable[[str, str], Any], *, locale: str = "zh-CN", di
         if lock.locked(number):
             log.warning("caller %s: verification locked after repeated failures", mask_phone(number))
             proved, reply, wrong = False, _lang_text(LOCKED, locale), False
+            if on_locked is not None:
+                done = on_locked(number)
+                if inspect.isawaitable(done):
+                    await done
         else:
             verdict = check(number, keyed)
             proved, reply, wrong = await verdict if inspect.isawaitable(verdict) else verdict

@@ -190,3 +190,41 @@ async def test_a_twilio_stream_runs_only_the_attempt_whose_code_it_carries(sqlit
     found = await callbacks.stream_lookup({"attempt": "1", "code": CODE})
     assert found.person["name"] == "Li Lei" and found.attempt_id == 1
     assert found.variables == {"call_code": "4 7 2 1 0 9"}
+
+
+class _KeyingCall:
+    """Just enough of a SipCall for the verifier: keys `keys` after the first prompt."""
+
+    def __init__(self, keys: str) -> None:
+        self.keys, self.ended, self.media, self.on_dtmf = keys, asyncio.Event(), self, None
+
+    def play(self, pcm: bytes) -> None:
+        keys, self.keys = self.keys, ""
+        asyncio.get_running_loop().call_later(0.05, lambda: [self.on_dtmf(k) for k in keys])
+
+    async def drained(self) -> None:
+        await asyncio.sleep(0)
+
+
+async def test_in_chinese_and_a_locked_number_is_recorded_too(sqlite_db) -> None:
+    db = sqlite_db
+    _seed(db)
+    said: list[str] = []
+
+    async def speak(text: str, locale: str) -> bytes:
+        said.append(text)
+        return b""
+
+    callbacks = Callbacks(db)
+    verify = callbacks.verifier(AGENCY, "zh-CN", speak=speak, timeout=1)
+    assert await verify(_KeyingCall(CODE + "#"), "13800000001") is True
+    genuine = next(t for t in said if t.startswith("核验成功"))
+    assert "兰州市公安局" in genuine and "工号6201-0427" in genuine and "月" in genuine and "日" in genuine
+    for _ in range(3):
+        assert await verify(_KeyingCall("111111"), "13800000001") is False
+    assert sum("核验码与我们的来电记录不符" in t for t in said) == 3
+    assert await verify(_KeyingCall(CODE), "13800000001") is False  # locked: even the right code
+    assert "核验失败次数过多" in said[-1]
+    rows = _rows(db, InboundCall)
+    assert [r.outcome for r in rows] == ["genuine", "wrong_code", "wrong_code", "wrong_code", "locked"]
+    assert {r.person_id for r in rows} == {_rows(db, Person)[0].id}
