@@ -25,6 +25,22 @@ def prompt_texts(script: Any, variables: dict[str, Any] | None = None) -> list[t
     return out
 
 
+def opening_texts(script: Any, variables: dict[str, Any] | None = None) -> list[tuple[str, str]]:
+    """What the call says before the caller's first answer: the start step and the steps it
+    leads to, up to and including the first question (rendered before dialling; the rest of
+    the script is rendered in the background or when the call first says it)."""
+    ids: list[str] = []
+    step_id = script.start
+    while step_id and step_id in script.steps and step_id not in ids:
+        ids.append(step_id)
+        step = script.steps[step_id]
+        if step.is_ask:
+            break
+        step_id = step.next
+    keys = {f"{i}.{attr}" for i in ids for attr in ("say", "prompt")}
+    return [(key, text) for key, text in prompt_texts(script, variables) if key in keys]
+
+
 def _try_render(template: str, variables: dict[str, Any]) -> str | None:
     try:
         text = render(template, variables)

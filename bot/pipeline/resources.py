@@ -10,6 +10,7 @@ logged once at load and returned by `speech_status()` (for the console)."""
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,12 @@ class SpeechResources:
     # registers its own factory here).
     recognizers: dict[str, RecognizerFactory] = field(default_factory=dict)
     status: dict[str, EarStatus] = field(default_factory=dict)  # which ear hears each loaded locale
+    # One background thread renders scripts' remaining prompts (`warm`), one job per script at a time,
+    # so a cold cache never holds a call's opening (a natural voice takes ~0.1-1 s per prompt).
+    warmer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="prompt-warm"))
+    _warming: set[str] = field(default_factory=set)
+    _warm_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def load(
@@ -138,9 +145,44 @@ class SpeechResources:
         prompts are rendered for each labelled value. Returns how many were synthesized."""
         from bot.pipeline.prompt_texts import prompt_texts
 
-        cache = self.prompt_cache(script.locale)
+        return self._render(script.locale, prompt_texts(script, variables))
+
+    def prepare_opening(self, script: Any, variables: dict[str, Any] | None = None) -> int:
+        """Render what a call says before the first answer (blocking), and start warming the
+        rest of the script in the background. Returns how many were synthesized now."""
+        from bot.pipeline.prompt_texts import opening_texts
+
+        rendered = self._render(script.locale, opening_texts(script, variables))
+        self.warm(script, variables)
+        return rendered
+
+    def warm(self, script: Any, variables: dict[str, Any] | None = None) -> None:
+        """Render the rest of `script`'s prompts on the background thread (once at a time per script)."""
+        key = f"{script.locale}/{script.name}/{script.version}"
+        with self._warm_lock:
+            if key in self._warming:
+                return
+            self._warming.add(key)
+
+        def job() -> None:
+            try:
+                self.prepare(script, variables)
+            except Exception:  # warming is an optimisation: the player renders on demand
+                log.exception("warming the prompts of %s failed", key)
+            finally:
+                with self._warm_lock:
+                    self._warming.discard(key)
+
+        try:
+            self.warmer.submit(job)
+        except RuntimeError:  # shut down (closing): nothing to warm any more
+            with self._warm_lock:
+                self._warming.discard(key)
+
+    def _render(self, locale: str, texts: list[tuple[str, str]]) -> int:
+        cache = self.prompt_cache(locale)
         rendered = 0
-        for key, text in prompt_texts(script, variables):
+        for key, text in texts:
             if cache.cached(text) is None:
                 try:
                     cache.render(text)
@@ -150,6 +192,7 @@ class SpeechResources:
         return rendered
 
     def close(self) -> None:
+        self.warmer.shutdown(wait=False, cancel_futures=True)
         self.recognition.close()
         self.executor.shutdown(wait=True)
         for cache in self.caches.values():

@@ -96,7 +96,7 @@ async def run_call(
     script = request.script
     recognizer = resources.recognizer(script.locale)
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(resources.executor, resources.prepare, script, call_variables(request))
+    await loop.run_in_executor(resources.executor, resources.prepare_opening, script, call_variables(request))
 
     clip_dir = audio_dir if audio_dir is not None else call_audio_dir(resources, request)
     clip_dir.mkdir(parents=True, exist_ok=True)

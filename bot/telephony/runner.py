@@ -51,11 +51,12 @@ def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
         return await run_call(transport, request, resources)
 
     async def prepare(request: CallRequest) -> None:
-        """Render the call's prompts (the person's name in them too) before it is placed, so
-        the callee never waits for synthesis after answering."""
+        """Render the call's opening (greeting and first question, the person's name in them too)
+        before it is placed, so the callee never waits for synthesis after answering; the rest
+        of the script warms in the background."""
         from bot.pipeline.run import call_variables
 
-        await asyncio.get_running_loop().run_in_executor(resources.executor, resources.prepare,
+        await asyncio.get_running_loop().run_in_executor(resources.executor, resources.prepare_opening,
                                                          request.script, call_variables(request))
 
     converse.prepare = prepare  # type: ignore[attr-defined]
