@@ -86,7 +86,7 @@ class MachineDetector:
 
     def __init__(self, rule: GreetingRule, message: str = "", *, detect_machines: bool = True,
                  transcribe: carrier.Transcribe | None = None, check_words: float = 1.2,
-                 after_sit: float = 3.0) -> None:
+                 after_sit: float = 6.0) -> None:
         self.rule = rule
         self.message = message
         self.detect_machines = detect_machines  # False: carrier screening only (a machine counts as a person)
@@ -124,12 +124,17 @@ class MachineDetector:
                 return
             if not sit_at and sit.feed(chunk):
                 sit_at.append(len(pcm))
-            if sit_at:  # the words follow the tone: keep listening a little
-                if len(pcm) - sit_at[0] >= self.after_sit * 16000:
+                levels.clear()  # from here on: the words after the tone
+            start = sit_at[0] if sit_at else 0
+            while start + len(levels) * 320 + 320 <= len(pcm):
+                at = start + len(levels) * 320
+                levels.append(rms(bytes(pcm[at:at + 320])))
+            if sit_at:  # the words follow the tone: until they end, or `after_sit` seconds
+                said = any(v >= self.rule.speech_level for v in levels)
+                quiet = next((i for i, v in enumerate(reversed(levels)) if v >= self.rule.speech_level), len(levels))
+                if (said and quiet * FRAME_SECONDS >= self.rule.human_silence) or len(levels) * FRAME_SECONDS >= self.after_sit:
                     verdict.set_result("sit")
                 return
-            while len(levels) * 320 + 320 <= len(pcm):
-                levels.append(rms(bytes(pcm[len(levels) * 320:len(levels) * 320 + 320])))
             d = self.rule.decide(levels)
             if d is not None:
                 verdict.set_result(d)
@@ -144,7 +149,7 @@ class MachineDetector:
                 heard = "sit" if sit_at else "human"
         finally:
             call.media.on_audio = previous
-        return await self._settle(heard, bytes(pcm), levels, locale)
+        return await self._settle(heard, bytes(pcm[sit_at[0]:] if sit_at else pcm), levels, locale)
 
     async def _settle(self, heard: str, pcm: bytes, levels: list[float], locale: str) -> str:
         speech = sum(1 for v in levels if v >= self.rule.speech_level) * FRAME_SECONDS

@@ -28,19 +28,20 @@ RATE = 8000
 # Order matters: the first rule that matches wins ("暂时无法接通" before a bare "关机" is fine;
 # "空号" is checked before "无法接通", which some 空号 announcements also say).
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (INVALID_NUMBER, re.compile(r"空号|(?:号码|用户)不存在|号码有误|停机|(?:does not exist|not in service|is not a valid"
+    (INVALID_NUMBER, re.compile(r"空号|(?:号码|用户)不存在|号码有误|停机|查证后|核对后再拨|(?:does not exist|not in service|is not a valid"
                                 r"|no longer in service|has been disconnected|number you have dialled is invalid"
                                 r"|number you have dialed is invalid)")),
-    (POWERED_OFF, re.compile(r"已关机|已经关机|关机了|(?:is )?(?:switched|powered|turned) off")),
+    (POWERED_OFF, re.compile(r"已关机|已经关机|(?:is )?(?:switched|powered|power|turned) off|关机")),
     (BUSY, re.compile(r"正在通话中?|通话中|占线|忙|(?:is busy|is on another call|line is engaged)")),
     (UNREACHABLE, re.compile(r"无法接通|不在服务区|暂时无法|无人接听|(?:cannot be reached|not reachable|is unavailable"
                              r"|not be connected|out of (?:the )?(?:service|coverage) area|cannot be connected)")),
 )
 # Recognizers' near-homophones of the key words (Whisper on 8 kHz audio): folded before matching.
-_SOUNDALIKE = (("关鸡", "关机"), ("观机", "关机"), ("空耗", "空号"), ("控号", "空号"), ("无法接听", "无法接通"),
-               ("无法节通", "无法接通"), ("正再通话", "正在通话"), ("不再服务区", "不在服务区"))
-_CARRIER_WORDS = re.compile(r"您拨打的|你拨打的|您所拨打的|你所拨打的|拨打的(?:用户|号码|电话)|the (?:number|subscriber|person)"
-                            r" you (?:have )?(?:dialled|dialed|called)|sorry")
+_SOUNDALIKE = (("关鸡", "关机"), ("观机", "关机"), ("空耗", "空号"), ("空后", "空号"), ("空好", "空号"), ("控号", "空号"), ("无法接听", "无法接通"),
+               ("无法节通", "无法接通"), ("正再通话", "正在通话"), ("不再服务区", "不在服务区"), ("播打", "拨打"),
+               ("拔打", "拨打"), ("波打", "拨打"))
+_CARRIER_WORDS = re.compile(r"拨打|稍后再|请查证|the (?:number|subscriber|person) you (?:have )?(?:dialled|dialed|called)"
+                            r"|please (?:call|try) (?:again )?later")
 _SPACES = re.compile(r"[\s，。,.!！?？、:：;；\"'“”]+")
 
 
@@ -59,7 +60,7 @@ def match_announcement(text: str | None) -> str | None:
         m = rx.search(zh) or rx.search(t)
         if m is None:
             continue
-        weak = m.group(0) in ("忙", "通话中", "暂时无法", "无人接听")
+        weak = m.group(0) in ("忙", "通话中", "暂时无法", "无人接听", "关机", "停机")
         if weak and not carrier:
             continue
         return outcome

