@@ -59,7 +59,7 @@ def rms(pcm: bytes) -> float:
 
 # What the opening says, when a recognizer is at hand: a voicemail greeting names itself; a person
 # who talks on asks who is calling or says who they are. Words decide over timing.
-_MACHINE_WORDS = re.compile(r"留言|提示音|嘀声|滴声|语音信箱|不方便接听|无法接听您的|稍后再拨|秘书|"
+_MACHINE_WORDS = re.compile(r"留言|提示音|嘀声|滴声|语音信箱|不方便接听|无法接听您的|秘书|"
                             r"leave (?:a |your )?(?:message|name)|after the (?:tone|beep)|voice ?mail|"
                             r"not available|can't come to the phone|cannot take your call|reached the voicemail")
 _HUMAN_WORDS = re.compile(r"喂|哪位|谁啊|谁呀|是谁|你是|我是|你好|您好|什么事|hello|who is|who's|speaking|yeah|yes")
@@ -159,14 +159,15 @@ class MachineDetector:
                 text = await asyncio.to_thread(self.transcribe, pcm, locale)
             except Exception:  # a failed recognizer must not fail the call: timing decides
                 log.exception("the opening could not be transcribed")
-        outcome = carrier.match_announcement(text)
+        said = words_verdict(text)
+        outcome = None if said == "machine" else carrier.match_announcement(text)  # "…请在提示音后留言": voicemail
         if outcome is not None:
             return outcome
         if heard == "sit":
             return carrier.UNREACHABLE
         if not self.detect_machines:
             return "human"
-        return words_verdict(text) or heard
+        return said or heard
 
     async def leave_message(self, call: SipCall, locale: str) -> None:
         if self.message:
