@@ -59,8 +59,8 @@ def rms(pcm: bytes) -> float:
 
 # What the opening says, when a recognizer is at hand: a voicemail greeting names itself; a person
 # who talks on asks who is calling or says who they are. Words decide over timing.
-_MACHINE_WORDS = re.compile(r"留言|提示音|嘀声|滴声|语音信箱|不方便接听|无法接听您的|秘书|"
-                            r"leave (?:a |your )?(?:message|name)|after the (?:tone|beep)|voice ?mail|"
+_MACHINE_WORDS = re.compile(r"留言|提示音|嘀声|滴声|语音信箱|不方便接听|无法接听您的|秘书|录音|留下[您你]的|错过了[您你]的|"
+                            r"leave (?:me |us )?(?:a |your )?(?:message|name)|after the (?:tone|beep)|voice ?mail|"
                             r"not available|can't come to the phone|cannot take your call|reached the voicemail")
 _HUMAN_WORDS = re.compile(r"喂|哪位|谁啊|谁呀|是谁|你是|我是|你好|您好|什么事|hello|who is|who's|speaking|yeah|yes")
 
