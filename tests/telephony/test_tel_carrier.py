@@ -105,3 +105,35 @@ def test_classify_lets_words_decide_and_a_lone_sit_is_unreachable():
 
     assert classify(words, broken, "zh-CN") == UNREACHABLE
     assert classify(pcm(silence(2.0)), lambda _p, _l: "喂", "zh-CN") is None
+
+
+async def _opening(detector, audio: bytes, locale: str = "zh-CN") -> str:
+    import asyncio
+    from types import SimpleNamespace
+
+    call = SimpleNamespace(media=SimpleNamespace(on_audio=None))
+    task = asyncio.ensure_future(detector.classify(call, locale))
+    await asyncio.sleep(0)
+    for i in range(0, len(audio), 320):
+        call.media.on_audio(audio[i:i + 320])
+        if task.done():
+            break
+    return await task
+
+
+async def test_a_long_human_greeting_stays_human_and_a_voicemail_is_a_machine_by_its_words():
+    from bot.telephony.amd import GreetingRule, MachineDetector
+
+    talk = pcm(tone(300, 5.0), silence(1.0))  # 5 s of continuous "speech": past the 3.5 s limit
+    heard = {"text": ""}
+    det = MachineDetector(GreetingRule(), transcribe=lambda _p, _l: heard["text"])
+    assert await _opening(MachineDetector(GreetingRule()), talk) == "machine"  # timing alone
+    heard["text"] = "喂，你好，哪位啊，我是李明，你找谁"
+    assert await _opening(det, talk) == "human"
+    heard["text"] = "您好，我现在不方便接听，请在提示音后留言"
+    assert await _opening(det, talk) == "machine"
+    heard["text"] = "您拨打的用户正在通话中，请稍后再拨"
+    assert await _opening(det, talk) == BUSY
+    carrier_only = MachineDetector(GreetingRule(), detect_machines=False, transcribe=lambda _p, _l: "嗯嗯嗯")
+    assert await _opening(carrier_only, talk) == "human"  # without AMD a machine is talked to as before
+    assert await _opening(carrier_only, pcm(*sit(), silence(7.0))) == UNREACHABLE
