@@ -58,7 +58,19 @@ def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
         await asyncio.get_running_loop().run_in_executor(resources.executor, resources.prepare,
                                                          request.script, call_variables(request))
 
+    def transcribe(pcm: bytes, locale: str) -> str:
+        """The call's opening as the locale's ear hears it (free speech): carrier announcements
+        and AMD's words (bot.telephony.amd). Runs in a worker thread, never on the loop."""
+        rec = resources.recognizer(locale)
+        try:
+            rec.expect(None)
+            rec.accept(pcm)
+            return rec.finish().text
+        finally:
+            rec.close()
+
     converse.prepare = prepare  # type: ignore[attr-defined]
+    converse.transcribe = transcribe  # type: ignore[attr-defined]
     return converse
 
 

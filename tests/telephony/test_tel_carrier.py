@@ -137,3 +137,29 @@ async def test_a_long_human_greeting_stays_human_and_a_voicemail_is_a_machine_by
     carrier_only = MachineDetector(GreetingRule(), detect_machines=False, transcribe=lambda _p, _l: "嗯嗯嗯")
     assert await _opening(carrier_only, talk) == "human"  # without AMD a machine is talked to as before
     assert await _opening(carrier_only, pcm(*sit(), silence(7.0))) == UNREACHABLE
+
+
+def test_the_speech_conversation_offers_its_ear_for_the_opening():
+    from types import SimpleNamespace
+
+    from bot.telephony.runner import SipCallRunner, speech_conversation
+
+    used = []
+
+    class Ear:
+        def expect(self, phrases):
+            used.append(("expect", phrases))
+
+        def accept(self, pcm):
+            used.append(("accept", len(pcm)))
+
+        def finish(self):
+            return SimpleNamespace(text="您拨打的用户已关机")
+
+        def close(self):
+            used.append(("close",))
+
+    converse = speech_conversation(SimpleNamespace(recognizer=lambda locale: Ear()))
+    runner = SipCallRunner(SimpleNamespace(settings=SimpleNamespace(operator_uri="")), converse)
+    assert match_announcement(runner.transcribe(b"\x00\x00" * 800, "zh-CN")) == POWERED_OFF
+    assert used == [("expect", None), ("accept", 1600), ("close",)]  # free speech, one recognizer, closed
