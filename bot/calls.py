@@ -26,6 +26,9 @@ class NetworkOutcome(StrEnum):
     DECLINED = "declined"  # 603
     CONGESTION = "congestion"  # 503 (+ Retry-After), 502, 500
     MACHINE = "machine"  # answering machine detected
+    POWERED_OFF = "powered_off"  # carrier announcement "您拨打的用户已关机" (bot.telephony.carrier)
+    INVALID_NUMBER = "invalid_number"  # "您拨打的号码是空号"
+    UNREACHABLE = "unreachable"  # "暂时无法接通" / "不在服务区", or a SIT tone alone
     FAILED = "failed"  # anything else: transport error, timeout, internal error
 
 

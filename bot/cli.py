@@ -31,6 +31,7 @@ AREAS: dict[str, str] = {
     "campaigns": "bot.campaigns.cli",
     "results": "bot.campaigns.cli",
     "purge": "bot.campaigns.cli",
+    "webhook": "bot.campaigns.webhook_cli",
     "users": "bot.console.cli",
     "serve": "bot.serve",
     "prompts": "bot.prompts_cli",

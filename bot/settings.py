@@ -279,6 +279,7 @@ class TelephonySettings:
     amd_enabled: bool = False
     amd_greeting_seconds: float = 3.5  # continuous speech longer than this = machine
     amd_machine_message: str = ""
+    carrier_detect: bool = False  # screen the opening for carrier announcements / SIT even without AMD
     inbound_dialog: str = "dialogs/verification.zh-CN.yaml"
     unknown_caller_message: str = ""  # {agency} {callback_number}; empty: built-in per language
 

@@ -320,3 +320,18 @@ class Tally(SQLModel, table=True):
     metric: str = Field(max_length=60)  # "outcome", "slot:health_code", ...
     value: str = Field(max_length=100)
     count: int = 0
+
+
+class FollowUpSource(SQLModel, table=True):
+    """Who named a person of a follow-up (次密接) campaign: one row per (person, source person);
+    a contact named by several people keeps every source (bot.campaigns.followups)."""
+
+    __tablename__ = "followup_source"
+    __table_args__ = (UniqueConstraint("person_id", "source_person_id", name="uq_followup_source"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)  # the contact
+    source_person_id: int = Field(foreign_key="person.id", index=True)  # who named them
+    source_attempt_id: int = Field(foreign_key="attempt.id")
+    source_campaign_id: int = Field(foreign_key="campaign.id")
+    relation: str = Field(default="", max_length=50)
+    created_at: datetime = Field(default_factory=utcnow)

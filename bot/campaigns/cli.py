@@ -2,7 +2,8 @@
 
     veribot people import FILE --campaign NAME        exit 0 imported; 1 rejected (bad rows listed, nothing stored)
     veribot campaigns list|status NAME [--json]|start|pause|resume|cancel NAME
-    veribot results export --campaign NAME --format csv|xlsx|json [--output PATH]
+    veribot results export --campaign NAME --format csv|xlsx|json [--output PATH] [--layout FILE]
+    veribot webhook resend [--all|ID…]                dead letters sent again (bot/campaigns/webhook_cli.py)
     veribot results dead-letters [--json]             webhook deliveries that gave up
     veribot purge [--phone E164 [--campaign NAME] [--yes]] [--json]   retention purge, or erase one person (asks)
 """
@@ -52,6 +53,8 @@ def register(sub: Any) -> None:
     p.add_argument("--campaign", required=True, help="campaign name")
     p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv", help="default csv")
     p.add_argument("--output", "-o", type=Path, help="file to write (default stdout; xlsx needs a file)")
+    p.add_argument("--layout", type=Path, help="column layout file for csv/xlsx (headers, order, value words), "
+                   "e.g. exports/health-department.zh-CN.yaml")
     p.set_defaults(func=cmd_export)
     _common(p)
     p = rsub.add_parser("dead-letters", help="webhook deliveries that gave up")
@@ -204,6 +207,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     _, db = _open(args)
     if args.format == "xlsx" and args.output is None:
         return _fail("--format xlsx needs --output FILE")
+    from bot.campaigns.layout import LayoutError, load_layout
+
+    try:
+        layout = load_layout(args.layout, args.format) if args.layout else None
+    except LayoutError as exc:
+        return _fail(str(exc))
 
     def read(s: Any) -> list[dict[str, Any]]:
         camp = get_campaign(s, args.campaign)
@@ -215,6 +224,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         rows = db.run(read)
     except CampaignError as exc:
         return _fail(str(exc), EXIT_REJECTED)
+    if layout is not None:
+        layout.write(args.format, rows, args.output or sys.stdout)
+        return EXIT_OK
     if args.format == "xlsx":
         export.write_xlsx(rows, args.output)
         return EXIT_OK

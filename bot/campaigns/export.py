@@ -100,7 +100,7 @@ def collect(s: Session, camp: Campaign, detail: bool = False) -> list[dict[str, 
             "person_id": p.id, "name": p.name, "phone": p.phone, "risk_category": p.risk_category,
             "priority": p.priority, "expected_address": p.expected_address, "state": p.state,
             "attempts": p.attempt_count, "last_outcome": p.last_outcome,
-            "slots": {slot: results[p.id].get(slot) for slot in SLOTS},
+            "slots": {**{slot: None for slot in SLOTS}, **results[p.id]},  # a script's own slots too (contacts, places)
             "escalation": None if esc is None else {"reason": esc.reason, "step": esc.step, "status": esc.status},
             "dialog_version": versions.get(p.id), "updated_at": _iso(p.updated_at),
         }

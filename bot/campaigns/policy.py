@@ -28,6 +28,11 @@ DEFAULT_RETRY: dict[str, dict[str, Any]] = {
     "failed": {"delays": [300, 1800], "max_attempts": 3},
     "hung_up": {"delays": [3600, 10800], "max_attempts": 3},  # resumes at the first unanswered ask
     "interrupted": {"delays": [900], "max_attempts": 5},  # worker died mid-call: cool-down
+    # carrier announcements (bot.telephony.carrier); "busy" (正在通话中) shares the SIP 486 rule above
+    "powered_off": {"delays": [3600, 10800, 21600], "max_attempts": 4},  # phone off: try again in hours
+    "unreachable": {"delays": [1800, 7200, 14400], "max_attempts": 5},  # no coverage / network: sooner, more
+    "invalid_number": {"delays": [86400], "max_attempts": 2},  # 空号: one re-check next day (a misheard
+                                                               # announcement must not drop a contact)
 }
 
 

@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from bot.calls import CallResult, NetworkOutcome
 from bot.campaigns import claims as ops
-from bot.campaigns import webhook
+from bot.campaigns import followups, webhook
 from bot.campaigns.claims import Claim
 from bot.campaigns.policy import RetryPolicy
 from bot.dialog.events import Note, PromptPlayed, SlotFilled
@@ -130,6 +130,10 @@ class CallRecorder:
 
         def unit(s: Session) -> None:
             self.write_final(s, result, outcome, now)
+            if result.record is not None:  # contacts named on a tracing call: the follow-up campaign
+                followups.add_contacts(s, source_campaign_id=self.claim.campaign_id, source_person_id=self.claim.person_id,
+                                       source_attempt_id=self.attempt_id, contacts=result.record.slots.get("contacts"),
+                                       now=now)
             settle(s, self.claim, policy, result, outcome, now, self.outbox)
 
         await self.db.arun(unit)

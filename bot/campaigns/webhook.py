@@ -10,7 +10,8 @@ lost between the two). `WebhookPusher` POSTs due rows:
 
 2xx = delivered. Network errors, 408, 429 and 5xx retry with exponential backoff; other 4xx, or
 `max_tries` failures, move the row to the dead-letter list (status `dead`), which admins see with
-`veribot results dead-letters` and can requeue.
+`veribot results dead-letters` and send again with `veribot webhook resend [--all|ID…]`.
+The body follows the JSON Schema schemas/result.v1.json (its `schema` field names the version).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlmodel import Session, select
 from storage.models import DeliveryStatus, WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
+SCHEMA = "veribot.result/v1"  # the payload's JSON Schema: schemas/result.v1.json (versioned with it)
 
 
 class Secret(str):
@@ -56,9 +58,11 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 def enqueue(s: Session, campaign_id: int, attempt_id: int, payload: dict[str, Any], now: datetime,
             key: str | None = None) -> None:
     """Queue a delivery in the caller's transaction. `key` defaults to `attempt-<id>`; a later update
-    about the same person (e.g. an operator's resolution) needs its own key, e.g. `resolution-<id>`."""
+    about the same person (e.g. an operator's resolution) needs its own key, e.g. `resolution-<id>`.
+    The payload is stamped with its schema version (schemas/result.v1.json)."""
     s.add(WebhookDelivery(campaign_id=campaign_id, attempt_id=attempt_id,
-                          idempotency_key=key or f"attempt-{attempt_id}", payload=payload, next_try_at=now,
+                          idempotency_key=key or f"attempt-{attempt_id}", payload={"schema": SCHEMA, **payload},
+                          next_try_at=now,
                           created_at=now))
 
 
@@ -110,11 +114,13 @@ class WebhookPusher:
         self.settings = settings
         self.clock = clock
 
-    def _lease(self, s: Session) -> list[tuple[int, str, dict[str, Any], int]]:
+    def _lease(self, s: Session, ids: list[int] | None = None) -> list[tuple[int, str, dict[str, Any], int]]:
         now = self.clock()
-        q = (select(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.PENDING,
-                                           WebhookDelivery.next_try_at <= now)
-             .order_by(WebhookDelivery.next_try_at).limit(self.settings.batch))
+        q = select(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        if ids is None:
+            q = q.where(WebhookDelivery.next_try_at <= now).order_by(WebhookDelivery.next_try_at).limit(self.settings.batch)
+        else:  # these, due or not (`veribot webhook resend`)
+            q = q.where(WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id)
         if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         out = []
@@ -124,9 +130,9 @@ class WebhookPusher:
             out.append((r.id, r.idempotency_key, r.payload, r.tries))
         return out
 
-    async def push_due(self, http: Any) -> int:
-        """Send every due delivery once; returns how many were delivered."""
-        due = await self.db.arun(self._lease)
+    async def push_due(self, http: Any, ids: list[int] | None = None) -> int:
+        """Send every due delivery (or the pending ones of `ids`) once; returns how many were delivered."""
+        due = await self.db.arun(lambda s: self._lease(s, ids))
         delivered = 0
         for rid, key, payload, tries in due:
             error, permanent = await self._send(http, key, payload)

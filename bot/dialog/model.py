@@ -17,6 +17,8 @@ EXPECT_VALUES: dict[str, tuple[str, ...] | None] = {
     "count": None,  # integers
     "address": None,
     "text": None,
+    "contacts": None,  # a list of {"name", "relation", "phone"}; [] when nobody is named
+    "places": None,  # a list of {"place", "when"}
 }
 # How a question's answer is recognized: "grammar" (phrases the locale's understanding
 # offers for it; free decoding where it offers none) or "free" (the whole vocabulary).
@@ -97,6 +99,8 @@ class Step:
     def label(self, value: Any) -> str:
         if isinstance(value, dict):  # an address: as heard
             return str(value.get("raw") or "")
+        if isinstance(value, list):  # contacts / places: the names or places, in order
+            return "、".join(str(v.get("name") or v.get("place") or "") for v in value if isinstance(v, dict))
         return dict(self.labels).get(str(value), str(value))
 
     @property

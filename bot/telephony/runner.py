@@ -59,7 +59,19 @@ def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
         await asyncio.get_running_loop().run_in_executor(resources.executor, resources.prepare_opening,
                                                          request.script, call_variables(request))
 
+    def transcribe(pcm: bytes, locale: str) -> str:
+        """The call's opening as the locale's ear hears it (free speech): carrier announcements
+        and AMD's words (bot.telephony.amd). Runs in a worker thread, never on the loop."""
+        rec = resources.recognizer(locale)
+        try:
+            rec.expect(None)
+            rec.accept(pcm)
+            return rec.finish().text
+        finally:
+            rec.close()
+
     converse.prepare = prepare  # type: ignore[attr-defined]
+    converse.transcribe = transcribe  # type: ignore[attr-defined]
     return converse
 
 
@@ -98,9 +110,13 @@ class SipCallRunner:
     """`CallRunner` over the worker's SipEndpoint. `converse` defaults to the keypad
     conversation (no recognizer); pass `speech_conversation(resources)` in production."""
 
-    def __init__(self, endpoint: SipEndpoint, converse: Converse | None = None) -> None:
+    def __init__(self, endpoint: SipEndpoint, converse: Converse | None = None, *,
+                 transcribe: Callable[[bytes, str], str] | None = None) -> None:
         self.endpoint = endpoint
         self.converse = converse or keypad_conversation
+        # what the opening said (8 kHz PCM, locale) -> text, for carrier announcements and AMD's
+        # words; default: the conversation's own (`speech_conversation` offers Whisper when installed)
+        self.transcribe = transcribe or getattr(self.converse, "transcribe", None)
         self.operator_uri = endpoint.settings.operator_uri
 
     async def run(self, request: CallRequest) -> CallResult:
@@ -121,18 +137,26 @@ class SipCallRunner:
             return CallResult(net, sip_status=dialed.status, retry_after=dialed.retry_after, detail=dialed.reason)
         call = dialed.call
         holder: dict[str, CallRecord] = {}
-        amd = MachineDetector.from_settings(self.endpoint.settings)
+        amd = MachineDetector.from_settings(self.endpoint.settings, self.transcribe)
+        opening: list[str] = []
 
         async def conversation() -> None:
-            if amd is not None and await amd.is_machine(call):
-                holder["machine"] = CallRecord(request.script.name, request.script.version, request.script.locale)
-                await amd.leave_message(call, request.script.locale)
-                return
+            if amd is not None:
+                opening.append(await amd.classify(call, request.script.locale))
+                if opening[0] == "machine":
+                    await amd.leave_message(call, request.script.locale)
+                    return
+                if opening[0] != "human":  # a carrier announcement: nobody to talk to
+                    call.hangup()
+                    return
             holder["record"] = await converse_and_escalate(self.converse, call, request, self.operator_uri)
 
         await self.endpoint.supervise(call, conversation())
-        if "machine" in holder:
+        if opening and opening[0] == "machine":
             return CallResult(NetworkOutcome.MACHINE, sip_status=200, detail="answering machine")
+        if opening and opening[0] != "human":
+            log.info("attempt %s: carrier announcement (%s)", request.attempt_id, opening[0])
+            return CallResult(NetworkOutcome(opening[0]), sip_status=200, detail="carrier announcement")
         record = holder.get("record")
         detail = call.end_reason
         if call.extra.get("transferred"):

@@ -59,3 +59,20 @@ def test_retry_delays_grow_then_give_up():
 def test_bad_retry_policies_are_refused(bad):
     with pytest.raises(PolicyError):
         RetryPolicy.from_json(bad)
+
+
+def test_carrier_announcements_have_their_own_retry_rules():
+    from datetime import UTC, datetime, timedelta
+
+    from bot.campaigns.policy import RetryPolicy
+
+    now = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    p = RetryPolicy()
+    assert p.decide("powered_off", 1, now).retry_at == now + timedelta(hours=1)
+    assert p.decide("unreachable", 1, now).retry_at == now + timedelta(minutes=30)
+    assert p.decide("invalid_number", 1, now).retry_at == now + timedelta(days=1)
+    assert p.decide("invalid_number", 2, now).final_state == "failed"  # checked twice: gone
+    assert p.decide("busy", 1, now).retry_at == now + timedelta(minutes=10)
+    assert p.decide("unreachable", 5, now).final_state == "failed"
+    custom = RetryPolicy.from_json({"powered_off": {"delays": [60], "max_attempts": 9}})
+    assert custom.decide("powered_off", 3, now).retry_at == now + timedelta(seconds=60)

@@ -27,7 +27,7 @@ async def _call(make_endpoint, greeting: bytes) -> tuple[object, bytearray]:
     async def callee(call: SipCall) -> None:
         call.media.on_audio = heard.extend
         call.media.play(greeting)
-        await asyncio.wait({asyncio.ensure_future(call.ended.wait())}, timeout=5)
+        await asyncio.wait({asyncio.ensure_future(call.ended.wait())}, timeout=20)  # a machine records on
 
     phone = await make_endpoint(callee)
     bot = await make_endpoint(amd_enabled=True, amd_greeting_seconds=2.0, amd_machine_message="Please call 96110.")
