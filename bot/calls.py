@@ -6,7 +6,7 @@ each escalation as it happens, so a crash mid-call still leaves them stored."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -43,6 +43,9 @@ class CallRequest:
     variables: dict[str, str] = field(default_factory=dict)  # agency, callback_number, ...
     observers: tuple[Observer, ...] = ()  # get every Note: Turn, SlotFilled, Escalate
     parser: Parser | None = None  # answer understanding; None: bot.nlu.parse with the default area
+    # human takes of the script's prompt pieces (text -> 8 kHz PCM), spoken instead of TTS
+    # (audio/recordings.py; bot/campaigns/prompt_recordings.py stores them per dialog version)
+    recordings: Mapping[str, bytes] = field(default_factory=dict)
 
     def session(self, *more: Observer) -> CallSession:
         """The call's dialog session, observed by this request's observers and `more`."""

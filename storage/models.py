@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -282,6 +282,25 @@ class DialogVersion(SQLModel, table=True):
     published_at: datetime = Field(default_factory=utcnow)
     published_by: str = Field(default="", max_length=100)
     active: bool = False
+
+
+class PromptRecording(SQLModel, table=True):
+    """A human recording of one fixed piece of a dialog version's prompts (audio/recordings.py):
+    8 kHz 16-bit mono PCM, level-normalised. It belongs to a version; publishing a new version
+    copies the recordings whose text the new version still says."""
+
+    __tablename__ = "prompt_recording"
+    __table_args__ = (UniqueConstraint("dialog_name", "locale", "dialog_version", "text",
+                                       name="uq_prompt_recording_piece"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dialog_name: str = Field(max_length=200)
+    locale: str = Field(max_length=20)
+    dialog_version: str = Field(max_length=80)  # DialogVersion.version (content hash)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    pcm: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    duration_ms: int = 0
+    recorded_by: str = Field(default="", max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class WebhookDelivery(SQLModel, table=True):

@@ -155,6 +155,7 @@ class Dialer:
             window = CallingWindow.parse(camp.window_start, camp.window_end, camp.timezone)
             policy = RetryPolicy.from_json(camp.retry_policy)
             script = await asyncio.to_thread(self.scripts.for_campaign, camp)
+            recordings = await asyncio.to_thread(self._recordings, script)
         except Exception as exc:  # a bad campaign must not stop the others
             await self._pause(camp, f"cannot run: {exc}")
             return []
@@ -171,7 +172,7 @@ class Dialer:
         await self.db.arun(lambda s: ops.mark_dialling(s, ids, self.clock()))
         for c in claims:
             self._live_claims.append(c)
-            task = asyncio.create_task(self._call(c, script, policy))
+            task = asyncio.create_task(self._call(c, script, policy, recordings))
             self.live[c.attempt_id] = task
             task.add_done_callback(lambda _t, c=c: self._release(c))
         return claims
@@ -184,13 +185,19 @@ class Dialer:
         self._wake.set()
 
     # ------------------------------------------------------------ one call
-    async def _call(self, claim: Claim, script: Any, policy: RetryPolicy) -> None:
+    def _recordings(self, script: Any) -> dict[str, bytes]:
+        recordings_for = getattr(self.scripts, "recordings_for", None)  # a test's source may have none
+        return recordings_for(script) if recordings_for is not None else {}
+
+    async def _call(self, claim: Claim, script: Any, policy: RetryPolicy,
+                    recordings: dict[str, bytes] | None = None) -> None:
         rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox)
         rec.dialog_version = getattr(script, "version", None)
         request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
                               script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
                               variables={**localised(self.variables, script.locale),
-                                         **code_variables(claim.call_code)}, parser=self.parser)
+                                         **code_variables(claim.call_code)}, parser=self.parser,
+                              recordings=recordings or {})
         try:
             try:
                 result = await self.runner.run(request)

@@ -50,6 +50,23 @@ class ScriptSource:
             raise FileNotFoundError(f"dialog script not found: {path}")
         return file_script
 
+    def recordings_for(self, script: Any) -> dict[str, bytes]:
+        """The human takes of `script`'s version (text -> 8 kHz PCM; empty without a database),
+        reloaded only when a take of that version was added, replaced or removed."""
+        if self.db is None:
+            return {}
+        from bot.campaigns import prompt_recordings as pr
+
+        name, locale, version = script.name, script.locale, script.version
+        mark = self.db.run(lambda s: pr.marker(s, name, locale, version), write=False)
+        if mark[1] == 0:
+            return {}
+        key = ("rec", name, locale, version, mark)
+        with self._lock:  # forget older takes of this version
+            for old in [k for k in self._by_key if k[:4] == key[:4] and k != key]:
+                del self._by_key[old]
+        return self._cached(key, lambda: self.db.run(lambda s: pr.recordings_for(s, name, locale, version), write=False))
+
     def _cached(self, key: tuple, loader: Any) -> Any:
         with self._lock:
             if key not in self._by_key:

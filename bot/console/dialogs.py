@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot.campaigns import prompt_recordings
 from bot.console.worker import ProcessWorker
 from bot.dialog.script import Script, ScriptError, load_script_text
 from storage.models import DialogVersion, utcnow
@@ -99,6 +100,7 @@ def publish(s: Session, script: Script, actor: str) -> DialogVersion:
     row.active, row.published_at = True, utcnow()
     s.add(row)
     s.flush()
+    prompt_recordings.carry(s, script)  # takes of unchanged texts go with the new version
     return row
 
 

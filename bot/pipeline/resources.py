@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 from audio import models
 from audio.recognizer import Recognizer, RecognizerFactory
+from audio.recordings import RecordedVoice
 from audio.scheduler import RecognitionPool
 from audio.synthesis import ENGINES, PromptCache, SynthesisError, synthesizer_for
 from audio.vad import SileroSession
@@ -70,6 +72,13 @@ class SpeechSettings:
         )
 
 
+class _Borrowed(PromptCache):
+    """A prompt cache over a voice wrapping the locale's own: closing it leaves that voice open."""
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass
 class SpeechResources:
     settings: SpeechSettings
@@ -89,6 +98,8 @@ class SpeechResources:
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="prompt-warm"))
     _warming: set[str] = field(default_factory=set)
     _warm_lock: threading.Lock = field(default_factory=threading.Lock)
+    recorded_caches: list[str] = field(default_factory=list)  # keys of caches speaking recordings, oldest first
+    _recorded_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def load(
@@ -106,13 +117,27 @@ class SpeechResources:
                    ThreadPoolExecutor(max_workers=2, thread_name_prefix="speech"),
                    RecognitionPool(s.threads), recognizers=ears.factories, status=ears.status)
 
-    def prompt_cache(self, locale: str) -> PromptCache:
-        """The prompt cache speaking `locale` (its voice chosen by synthesizer_for)."""
+    def prompt_cache(self, locale: str, recordings: Mapping[str, bytes] | None = None) -> PromptCache:
+        """The prompt cache speaking `locale` (its voice chosen by synthesizer_for); with
+        `recordings` (text -> 8 kHz PCM), one that speaks those takes instead of TTS where
+        the text matches (audio/recordings.py), sharing the locale's voice for the rest."""
         cache = self.caches.get(locale)
         if cache is None:
             synth = synthesizer_for(locale, self.settings.tts_engine or None, self.settings.tts_timeout)
             cache = self.caches.setdefault(locale, PromptCache(self.settings.prompt_cache, synth))
-        return cache
+        if not recordings:
+            return cache
+        voice = RecordedVoice(cache.synthesizer, recordings)
+        key = f"{locale}+rec:{voice.digest}"
+        recorded = self.caches.get(key)
+        if recorded is None:
+            with self._recorded_lock:
+                if len(self.recorded_caches) >= 16:  # old takes: let them go (the disk cache stays)
+                    self.caches.pop(self.recorded_caches.pop(0), None)
+                recorded = self.caches.setdefault(key, _Borrowed(self.settings.prompt_cache, voice))
+                if key not in self.recorded_caches:
+                    self.recorded_caches.append(key)
+        return recorded
 
     def recognizer(self, locale: str) -> Recognizer:
         """A new recognizer for one call in `locale` (ModelMissing when none is loaded)."""
@@ -140,25 +165,31 @@ class SpeechResources:
             )
         return self.models[locale]
 
-    def prepare(self, script: Any, variables: dict[str, Any] | None = None) -> int:
+    def prepare(self, script: Any, variables: dict[str, Any] | None = None,
+                recordings: Mapping[str, bytes] | None = None) -> int:
         """Render every prompt of `script` that `variables` can fill (blocking). Confirmation
         prompts are rendered for each labelled value. Returns how many were synthesized."""
         from bot.pipeline.prompt_texts import prompt_texts
 
-        return self._render(script.locale, prompt_texts(script, variables))
+        return self._render(script.locale, prompt_texts(script, variables), recordings)
 
-    def prepare_opening(self, script: Any, variables: dict[str, Any] | None = None) -> int:
+    def prepare_opening(self, script: Any, variables: dict[str, Any] | None = None,
+                        recordings: Mapping[str, bytes] | None = None) -> int:
         """Render what a call says before the first answer (blocking), and start warming the
         rest of the script in the background. Returns how many were synthesized now."""
         from bot.pipeline.prompt_texts import opening_texts
 
-        rendered = self._render(script.locale, opening_texts(script, variables))
-        self.warm(script, variables)
+        rendered = self._render(script.locale, opening_texts(script, variables), recordings)
+        self.warm(script, variables, recordings)
         return rendered
 
-    def warm(self, script: Any, variables: dict[str, Any] | None = None) -> None:
-        """Render the rest of `script`'s prompts on the background thread (once at a time per script)."""
+    def warm(self, script: Any, variables: dict[str, Any] | None = None,
+             recordings: Mapping[str, bytes] | None = None) -> None:
+        """Render the rest of `script`'s prompts on the background thread (once at a time per
+        script and set of takes)."""
         key = f"{script.locale}/{script.name}/{script.version}"
+        if recordings:
+            key += f"/{RecordedVoice(self.prompt_cache(script.locale).synthesizer, recordings).digest}"
         with self._warm_lock:
             if key in self._warming:
                 return
@@ -166,7 +197,7 @@ class SpeechResources:
 
         def job() -> None:
             try:
-                self.prepare(script, variables)
+                self.prepare(script, variables, recordings)
             except Exception:  # warming is an optimisation: the player renders on demand
                 log.exception("warming the prompts of %s failed", key)
             finally:
@@ -179,8 +210,9 @@ class SpeechResources:
             with self._warm_lock:
                 self._warming.discard(key)
 
-    def _render(self, locale: str, texts: list[tuple[str, str]]) -> int:
-        cache = self.prompt_cache(locale)
+    def _render(self, locale: str, texts: list[tuple[str, str]],
+                recordings: Mapping[str, bytes] | None = None) -> int:
+        cache = self.prompt_cache(locale, recordings)
         rendered = 0
         for key, text in texts:
             if cache.cached(text) is None:

@@ -96,7 +96,8 @@ async def run_call(
     script = request.script
     recognizer = resources.recognizer(script.locale)
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(resources.executor, resources.prepare_opening, script, call_variables(request))
+    await loop.run_in_executor(resources.executor, resources.prepare_opening, script, call_variables(request),
+                               request.recordings)
 
     clip_dir = audio_dir if audio_dir is not None else call_audio_dir(resources, request)
     clip_dir.mkdir(parents=True, exist_ok=True)
@@ -112,7 +113,7 @@ async def run_call(
         line=getattr(transport, "line", None),
     )
     dialog = DialogProcessor(session)
-    player = PromptPlayer(resources.prompt_cache(script.locale), resources.executor)
+    player = PromptPlayer(resources.prompt_cache(script.locale, request.recordings), resources.executor)
     dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir)
     player.on_audio = dialog.playback.rendered
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])

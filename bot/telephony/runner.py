@@ -57,7 +57,8 @@ def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
         from bot.pipeline.run import call_variables
 
         await asyncio.get_running_loop().run_in_executor(resources.executor, resources.prepare_opening,
-                                                         request.script, call_variables(request))
+                                                         request.script, call_variables(request),
+                                                         request.recordings)
 
     def transcribe(pcm: bytes, locale: str) -> str:
         """The call's opening as the locale's ear hears it (free speech): carrier announcements

@@ -1,0 +1,204 @@
+"""Human recordings of prompts: decoding uploads, and a voice that speaks them instead of TTS.
+
+    pcm = decode_upload(data)                       # WAV or MP3 -> 8 kHz mono PCM, level-normalised
+    voice = RecordedVoice(synthesizer_for("zh-CN"), {"您好，这里是社区防疫办。": pcm})
+    cache = PromptCache("var/prompts", voice)       # the same interface as any synthesizer
+
+A prompt template is split at its variables (`pieces`): each fixed piece can be recorded on
+its own (the variables are then spoken by TTS between them), and a template without
+variables is one piece, the whole prompt. `RecordedVoice` finds recorded pieces in the text
+it is asked for, speaks what is left with the wrapped synthesizer, and joins the parts with
+short fades so no join clicks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from collections.abc import Mapping
+
+import numpy as np
+
+from audio import wav
+from audio.tts_worker import SynthesisError
+
+__all__ = ["MAX_SECONDS", "MAX_UPLOAD_BYTES", "RecordedVoice", "RecordingError", "decode_upload", "join", "pieces"]
+
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # an upload larger than this is refused before decoding
+MAX_SECONDS = 60.0  # a longer recording is refused (a prompt is a sentence or two)
+MIN_SECONDS = 0.2
+TARGET_RMS = 3000.0  # voiced level recordings are brought to (about -21 dBFS, near the TTS voices)
+PEAK_LIMIT = 29000  # never louder than this at the peak (about -1 dBFS)
+FADE_MS = 8  # ramp at each edge of a joined part
+GAP_MS = 60  # silence between joined parts (a breath; the fades meet zero there)
+SOX_TIMEOUT = 20.0
+_VAR = re.compile(r"\{[^{}]*\}")
+_WORD = re.compile(r"\w")
+
+
+class RecordingError(ValueError):
+    """An upload that cannot be used as a recording; the message says why (for the admin)."""
+
+
+def pieces(template: str) -> list[str]:
+    """The fixed texts of a prompt template, split at its variables, stripped; only pieces
+    with something to say (a word character) are listed. A template without variables is
+    one piece: the whole prompt."""
+    return [p.strip() for p in _VAR.split(template) if _WORD.search(p)]
+
+
+def decode_upload(data: bytes, max_seconds: float = MAX_SECONDS) -> bytes:
+    """An uploaded WAV or MP3 file as 8 kHz 16-bit mono PCM, edges trimmed of silence and its
+    level normalised. Blocking (sox for MP3): call it off the event loop. RecordingError
+    for anything that is not a usable recording."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise RecordingError(f"the file is too large ({len(data) // 1024} KB; at most {MAX_UPLOAD_BYTES // 1024} KB)")
+    if data[:4] == b"RIFF":
+        try:
+            info, samples = wav.parse_wav(data)
+            if info.sample_rate * info.channels * (2 if info.encoding == "pcm16" else 1) * (max_seconds + 1) < len(samples):
+                raise RecordingError(f"the recording is longer than {max_seconds:g} seconds")
+            pcm = wav.to_call_pcm(info, samples)
+        except wav.AudioFormatError as exc:
+            raise RecordingError(f"unreadable WAV file: {exc}") from exc
+    elif data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        pcm = _decode_mp3(data, max_seconds)
+    else:
+        raise RecordingError("not a WAV or MP3 file")
+    pcm = _trim(pcm)
+    seconds = len(pcm) / 2 / wav.CALL_RATE
+    if seconds > max_seconds:
+        raise RecordingError(f"the recording is longer than {max_seconds:g} seconds ({seconds:.1f} s)")
+    if seconds < MIN_SECONDS:
+        raise RecordingError("the recording is silent or too short")
+    return normalise(pcm)
+
+
+def _decode_mp3(data: bytes, max_seconds: float) -> bytes:
+    # sox (already a system package, with libsox-fmt-mp3) decodes and resamples in one step;
+    # `trim` stops it at the limit, so a huge file cannot make a huge buffer.
+    cmd = ["sox", "-q", "-t", "mp3", "-", "-t", "raw", "-e", "signed", "-b", "16", "-c", "1",
+           "-r", str(wav.CALL_RATE), "-", "trim", "0", f"{max_seconds + 1:g}"]
+    try:
+        out = subprocess.run(cmd, input=data, capture_output=True, timeout=SOX_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise RecordingError("decoding the MP3 file took too long") from exc
+    except OSError as exc:
+        raise RecordingError(f"MP3 decoding is not available here (sox: {exc})") from exc
+    if out.returncode != 0 or not out.stdout:
+        raise RecordingError("unreadable MP3 file")
+    if len(out.stdout) > 2 * wav.CALL_RATE * max_seconds:
+        raise RecordingError(f"the recording is longer than {max_seconds:g} seconds")
+    return out.stdout[: len(out.stdout) - len(out.stdout) % 2]
+
+
+def _trim(pcm: bytes, level: float = 200.0, frame: int = 160) -> bytes:
+    """Drop silence before the first and after the last voiced 20 ms (a little margin kept)."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    n = len(x) // frame
+    if n == 0:
+        return b""
+    rms = np.sqrt((x[: n * frame].reshape(n, frame) ** 2).mean(axis=1))
+    voiced = np.flatnonzero(rms >= level)
+    if voiced.size == 0:
+        return b""
+    start = max(0, voiced[0] - 2) * frame
+    end = min(len(x), (voiced[-1] + 3) * frame)
+    return pcm[start * 2 : end * 2]
+
+
+def normalise(pcm: bytes) -> bytes:
+    """Bring the voiced part to TARGET_RMS without the peak passing PEAK_LIMIT."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    if x.size == 0:
+        return pcm
+    frames = x[: len(x) // 160 * 160].reshape(-1, 160) if len(x) >= 160 else x.reshape(1, -1)
+    rms = np.sqrt((frames**2).mean(axis=1))
+    voiced = rms[rms >= max(100.0, rms.max() * 0.1)]
+    level = float(np.sqrt((voiced**2).mean())) if voiced.size else float(rms.max())
+    peak = float(np.abs(x).max())
+    if level <= 0 or peak <= 0:
+        return pcm
+    gain = min(TARGET_RMS / level, PEAK_LIMIT / peak)
+    return np.clip(np.round(x * gain), -32768, 32767).astype("<i2").tobytes()
+
+
+def join(parts: list[bytes], rate: int = wav.CALL_RATE) -> bytes:
+    """Parts of one prompt (16-bit PCM) in order, each faded in and out over FADE_MS and
+    separated by GAP_MS of silence. Hand-written (a few numpy lines): the joins are of raw
+    PCM already at the call rate, and a step from one part's last sample to the next part's
+    first is the click; ramps to zero at every edge remove it."""
+    fade = max(1, rate * FADE_MS // 1000)
+    gap = np.zeros(rate * GAP_MS // 1000, dtype=np.float64)
+    out: list[np.ndarray] = []
+    for part in parts:
+        x = np.frombuffer(part, dtype="<i2").astype(np.float64)
+        if x.size == 0:
+            continue
+        n = min(fade, x.size // 2)
+        if n:
+            ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n))  # raised cosine, 0 -> 1
+            x[:n] *= ramp
+            x[-n:] *= ramp[::-1]
+        if out:
+            out.append(gap)
+        out.append(x)
+    if not out:
+        return b""
+    return np.clip(np.round(np.concatenate(out)), -32768, 32767).astype("<i2").tobytes()
+
+
+class RecordedVoice:
+    """A Synthesizer that speaks recorded pieces (text -> 8 kHz PCM) wherever they occur in the
+    text and the wrapped synthesizer for the rest. Text with no recorded piece is passed
+    through unchanged. `key` names the recordings too, so the prompt cache never serves
+    TTS audio for a recorded prompt (or an old take for a new one)."""
+
+    def __init__(self, inner, recordings: Mapping[str, bytes]) -> None:
+        self.inner = inner
+        # longest first: a whole-prompt take wins over a piece inside it
+        self.recordings = {t: recordings[t] for t in sorted(recordings, key=len, reverse=True) if _WORD.search(t)}
+        digest = hashlib.sha256()
+        for text, pcm in sorted(self.recordings.items()):
+            digest.update(text.encode() + b"\x1f" + hashlib.sha256(pcm).digest())
+        self.digest = digest.hexdigest()[:16]
+
+    @property
+    def key(self) -> str:
+        return f"{self.inner.key}+rec:{self.digest}" if self.recordings else self.inner.key
+
+    def segments(self, text: str) -> list[tuple[str, bool]]:
+        """`text` as (piece, recorded) in order; unrecorded gaps without words are dropped."""
+        spans: list[tuple[int, int, str]] = []
+        for rec in self.recordings:
+            start = 0
+            while (i := text.find(rec, start)) >= 0:
+                if not any(i < e and s < i + len(rec) for s, e, _ in spans):
+                    spans.append((i, i + len(rec), rec))
+                start = i + len(rec)
+        out: list[tuple[str, bool]] = []
+        pos = 0
+        for s, e, rec in sorted(spans):
+            if _WORD.search(text[pos:s]):
+                out.append((text[pos:s].strip(), False))
+            out.append((rec, True))
+            pos = e
+        if _WORD.search(text[pos:]):
+            out.append((text[pos:].strip(), False))
+        return out
+
+    def synthesize(self, text: str) -> bytes:
+        segs = self.segments(text)
+        if not any(recorded for _, recorded in segs):
+            return self.inner.synthesize(text)
+        parts = []
+        for piece, recorded in segs:
+            if recorded:
+                parts.append(self.recordings[piece])
+            else:
+                info, samples = wav.parse_wav(self.inner.synthesize(piece))
+                parts.append(wav.to_call_pcm(info, samples))
+        pcm = join(parts)
+        if not pcm:
+            raise SynthesisError("recorded prompt is empty")
+        return wav.wav_bytes(pcm, wav.CALL_RATE)
