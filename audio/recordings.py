@@ -20,9 +20,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from audio import wav
+from audio.synthesis import PromptCache
 from audio.tts_worker import SynthesisError
 
-__all__ = ["MAX_SECONDS", "MAX_UPLOAD_BYTES", "RecordedVoice", "RecordingError", "decode_upload", "join", "pieces"]
+__all__ = ["MAX_SECONDS", "MAX_UPLOAD_BYTES", "RecordedPromptCache", "RecordedVoice", "RecordingError", "decode_upload", "join", "pieces"]
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # an upload larger than this is refused before decoding
 MAX_SECONDS = 60.0  # a longer recording is refused (a prompt is a sentence or two)
@@ -167,6 +168,17 @@ class RecordedVoice:
     def key(self) -> str:
         return f"{self.inner.key}+rec:{self.digest}" if self.recordings else self.inner.key
 
+    def key_for(self, text: str) -> str:
+        """The voice's key for one text: the wrapped voice's own when no take is heard in it
+        (so those prompts share its cache), else naming the takes heard."""
+        used = sorted({piece for piece, recorded in self.segments(text) if recorded})
+        if not used:
+            return self.inner.key
+        digest = hashlib.sha256()
+        for piece in used:
+            digest.update(piece.encode() + b"\x1f" + hashlib.sha256(self.recordings[piece]).digest())
+        return f"{self.inner.key}+rec:{digest.hexdigest()[:16]}"
+
     def segments(self, text: str) -> list[tuple[str, bool]]:
         """`text` as (piece, recorded) in order; unrecorded gaps without words are dropped."""
         spans: list[tuple[int, int, str]] = []
@@ -202,3 +214,19 @@ class RecordedVoice:
         if not pcm:
             raise SynthesisError("recorded prompt is empty")
         return wav.wav_bytes(pcm, wav.CALL_RATE)
+
+
+class RecordedPromptCache(PromptCache):
+    """A PromptCache over a RecordedVoice, keyed per text by the takes heard in it: a prompt
+    without a take is the wrapped voice's own cache entry (not rendered again per set of
+    takes), and replacing one take renders again only the prompts that use it. Closing it
+    leaves the wrapped voice open (it belongs to the locale's own cache)."""
+
+    synthesizer: RecordedVoice
+
+    def key(self, text: str) -> str:
+        raw = f"{text}\x1f{self.synthesizer.key_for(text)}\x1f{self.sample_rate}".encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    def close(self) -> None:
+        pass

@@ -19,7 +19,7 @@ from typing import Any
 
 from audio import models
 from audio.recognizer import Recognizer, RecognizerFactory
-from audio.recordings import RecordedVoice
+from audio.recordings import RecordedPromptCache, RecordedVoice
 from audio.scheduler import RecognitionPool
 from audio.synthesis import ENGINES, PromptCache, SynthesisError, synthesizer_for
 from audio.vad import SileroSession
@@ -70,13 +70,6 @@ class SpeechSettings:
             watchdog_secs=sp.watchdog_secs,
             fallback_ear=sp.fallback_ear,
         )
-
-
-class _Borrowed(PromptCache):
-    """A prompt cache over a voice wrapping the locale's own: closing it leaves that voice open."""
-
-    def close(self) -> None:
-        pass
 
 
 @dataclass
@@ -134,7 +127,7 @@ class SpeechResources:
             with self._recorded_lock:
                 if len(self.recorded_caches) >= 16:  # old takes: let them go (the disk cache stays)
                     self.caches.pop(self.recorded_caches.pop(0), None)
-                recorded = self.caches.setdefault(key, _Borrowed(self.settings.prompt_cache, voice))
+                recorded = self.caches.setdefault(key, RecordedPromptCache(self.settings.prompt_cache, voice))
                 if key not in self.recorded_caches:
                     self.recorded_caches.append(key)
         return recorded

@@ -47,7 +47,7 @@ async def keypad_conversation(call: SipCall, request: CallRequest) -> CallRecord
         event: Any = None
         for action in actions:
             if isinstance(action, Say):
-                await _say(call, action, locale, keys)
+                await _say(call, action, locale, keys, request.recordings)
             elif isinstance(action, Listen):
                 event = await _listen(call, keys, action)
             elif isinstance(action, End):
@@ -62,12 +62,12 @@ async def keypad_conversation(call: SipCall, request: CallRequest) -> CallRecord
     return record
 
 
-async def _say(call: SipCall, say: Say, locale: str, keys: Keys) -> None:
+async def _say(call: SipCall, say: Say, locale: str, keys: Keys, recordings: Any = None) -> None:
     """Speak a prompt to its end; a key pressed meanwhile cuts it short (type-ahead)."""
     if call.ended.is_set() or (say.barge_in and keys.pending):
         return
     try:
-        pcm = await speak(say.text, locale)
+        pcm = await speak(say.text, locale, recordings)
     except RuntimeError as exc:
         log.error("prompt %s could not be spoken: %s", say.key, exc)
         return

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from audio import wav
-from audio.recordings import RecordedVoice, RecordingError, decode_upload, join, pieces
+from audio.recordings import RecordedPromptCache, RecordedVoice, RecordingError, decode_upload, join, pieces
+from audio.synthesis import PromptCache
 from bot.campaigns import prompt_recordings as pr
 from bot.dialog.script import load_script_text
 from storage.db import Database
@@ -104,3 +105,12 @@ def test_takes_belong_to_a_version_and_unchanged_texts_are_carried(tmp_path) -> 
     states = {c.key: c.state for c in pr.coverage(v2, set(got))}
     assert states["greeting.say"] == "tts" and states["identity.prompt"] == "recorded"
     assert states["identity.no_input.0"] == "partly"  # "Hello, can you hear me? Am I speaking with {name}?"
+
+
+def test_prompts_without_a_take_share_the_plain_voice_cache(tmp_path) -> None:
+    tts = Fake()
+    plain = PromptCache(tmp_path, tts)
+    recorded = RecordedPromptCache(tmp_path, RecordedVoice(tts, {"您好，": tone(1000, 0.4)}))
+    other = RecordedPromptCache(tmp_path, RecordedVoice(tts, {"您好，": tone(900, 0.4)}))
+    assert recorded.key("谢谢，再见。") == plain.key("谢谢，再见。")  # rendered once for every set of takes
+    assert recorded.key("您好，李雷") not in (plain.key("您好，李雷"), other.key("您好，李雷"))
