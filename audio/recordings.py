@@ -38,7 +38,13 @@ _WORD = re.compile(r"\w")
 
 
 class RecordingError(ValueError):
-    """An upload that cannot be used as a recording; the message says why (for the admin)."""
+    """An upload that cannot be used as a recording; the message says why (for the admin),
+    `code` which check failed (too_large, too_long, too_short, not_audio, bad_wav, bad_mp3,
+    no_decoder), `limit` the bound it passed, if any (for a translated message)."""
+
+    def __init__(self, message: str, code: str, limit: float | None = None) -> None:
+        super().__init__(message)
+        self.code, self.limit = code, limit
 
 
 def pieces(template: str) -> list[str]:
@@ -53,25 +59,27 @@ def decode_upload(data: bytes, max_seconds: float = MAX_SECONDS) -> bytes:
     level normalised. Blocking (sox for MP3): call it off the event loop. RecordingError
     for anything that is not a usable recording."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise RecordingError(f"the file is too large ({len(data) // 1024} KB; at most {MAX_UPLOAD_BYTES // 1024} KB)")
+        raise RecordingError(f"the file is too large ({len(data) // 1024} KB; at most {MAX_UPLOAD_BYTES // 1024} KB)",
+                             "too_large", MAX_UPLOAD_BYTES // 1024)
     if data[:4] == b"RIFF":
         try:
             info, samples = wav.parse_wav(data)
             if info.sample_rate * info.channels * (2 if info.encoding == "pcm16" else 1) * (max_seconds + 1) < len(samples):
-                raise RecordingError(f"the recording is longer than {max_seconds:g} seconds")
+                raise RecordingError(f"the recording is longer than {max_seconds:g} seconds", "too_long", max_seconds)
             pcm = wav.to_call_pcm(info, samples)
         except wav.AudioFormatError as exc:
-            raise RecordingError(f"unreadable WAV file: {exc}") from exc
+            raise RecordingError(f"unreadable WAV file: {exc}", "bad_wav") from exc
     elif data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
         pcm = _decode_mp3(data, max_seconds)
     else:
-        raise RecordingError("not a WAV or MP3 file")
+        raise RecordingError("not a WAV or MP3 file", "not_audio")
     pcm = _trim(pcm)
     seconds = len(pcm) / 2 / wav.CALL_RATE
     if seconds > max_seconds:
-        raise RecordingError(f"the recording is longer than {max_seconds:g} seconds ({seconds:.1f} s)")
+        raise RecordingError(f"the recording is longer than {max_seconds:g} seconds ({seconds:.1f} s)", "too_long",
+                             max_seconds)
     if seconds < MIN_SECONDS:
-        raise RecordingError("the recording is silent or too short")
+        raise RecordingError("the recording is silent or too short", "too_short", MIN_SECONDS)
     return normalise(pcm)
 
 
@@ -83,13 +91,13 @@ def _decode_mp3(data: bytes, max_seconds: float) -> bytes:
     try:
         out = subprocess.run(cmd, input=data, capture_output=True, timeout=SOX_TIMEOUT, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise RecordingError("decoding the MP3 file took too long") from exc
+        raise RecordingError("decoding the MP3 file took too long", "bad_mp3") from exc
     except OSError as exc:
-        raise RecordingError(f"MP3 decoding is not available here (sox: {exc})") from exc
+        raise RecordingError(f"MP3 decoding is not available here (sox: {exc})", "no_decoder") from exc
     if out.returncode != 0 or not out.stdout:
-        raise RecordingError("unreadable MP3 file")
+        raise RecordingError("unreadable MP3 file", "bad_mp3")
     if len(out.stdout) > 2 * wav.CALL_RATE * max_seconds:
-        raise RecordingError(f"the recording is longer than {max_seconds:g} seconds")
+        raise RecordingError(f"the recording is longer than {max_seconds:g} seconds", "too_long", max_seconds)
     return out.stdout[: len(out.stdout) - len(out.stdout) % 2]
 
 

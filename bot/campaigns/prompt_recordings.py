@@ -54,12 +54,12 @@ def coverage(script: Any, recorded: set[str]) -> list[PromptCoverage]:
     return out
 
 
-def recorded_texts(s: Session, name: str, locale: str, version: str) -> dict[str, int]:
-    """text -> duration_ms of the takes of one version (no audio loaded)."""
-    q = select(PromptRecording.text, PromptRecording.duration_ms).where(
+def recorded_texts(s: Session, name: str, locale: str, version: str) -> dict[str, tuple[int, int]]:
+    """text -> (id, duration_ms) of the takes of one version (no audio loaded)."""
+    q = select(PromptRecording.text, PromptRecording.id, PromptRecording.duration_ms).where(
         PromptRecording.dialog_name == name, PromptRecording.locale == locale,
         PromptRecording.dialog_version == version)
-    return {t: d for t, d in s.exec(q).all()}
+    return {t: (i or 0, d) for t, i, d in s.exec(q).all()}
 
 
 def recordings_for(s: Session, name: str, locale: str, version: str) -> dict[str, bytes]:

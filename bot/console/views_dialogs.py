@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.console import dialogs
+from bot.console import dialogs, views_recordings
 from bot.console.context import console
 from bot.console.labels import N_, Labeller, word
 from bot.console.page import audit_event, db, gettext, labeller, render, require
@@ -55,8 +55,10 @@ async def editor_page(request: web.Request) -> web.Response:
         source = files[key][1]
     else:
         raise web.HTTPNotFound(text=gettext(request)(N_("no such dialog")))
+    script = await views_recordings.script_of(request, name, locale, active.version if active else None)
+    recordings = await views_recordings.coverage(request, script) if script is not None else None
     return render(request, "editor.html", slug=key, name=name, locale=locale, source=source,
-                  versions=rows, active=active)
+                  versions=rows, active=active, recordings=recordings)
 
 
 async def lint(request: web.Request) -> web.Response:
@@ -148,3 +150,4 @@ def setup(app: web.Application) -> None:
     r.add_post("/dialogs/publish", publish)
     r.add_post(r"/dialogs/versions/{version_id:\d+}/activate", activate)
     r.add_get(r"/dialogs/{slug:[A-Za-z0-9_.-]+}", editor_page)
+    views_recordings.setup(app)
