@@ -12,18 +12,20 @@ short fades so no join clicks."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import subprocess
+import threading
 from collections.abc import Mapping
 
 import numpy as np
 
 from audio import wav
-from audio.synthesis import PromptCache
+from audio.synthesis import PromptCache, speak, speaker
 from audio.tts_worker import SynthesisError
 
-__all__ = ["MAX_SECONDS", "MAX_UPLOAD_BYTES", "RecordedPromptCache", "RecordedVoice", "RecordingError", "decode_upload", "join", "pieces"]
+__all__ = ["MAX_SECONDS", "MAX_UPLOAD_BYTES", "RecordedPromptCache", "RecordedVoice", "RecordingError", "decode_upload", "join", "pieces", "speak_recorded"]
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # an upload larger than this is refused before decoding
 MAX_SECONDS = 60.0  # a longer recording is refused (a prompt is a sentence or two)
@@ -238,3 +240,22 @@ class RecordedPromptCache(PromptCache):
 
     def close(self) -> None:
         pass
+
+
+_recorded: dict[tuple[str, str], RecordedPromptCache] = {}  # (locale, takes' digest) -> its cache
+_recorded_lock = threading.Lock()
+
+
+async def speak_recorded(text: str, locale: str, recordings: Mapping[str, bytes] | None) -> bytes:
+    """`audio.synthesis.speak` with human takes spoken where the text matches (keypad calls)."""
+    if not recordings:
+        return await speak(text, locale)
+    voice = RecordedVoice(speaker(locale).synthesizer, recordings)
+    with _recorded_lock:
+        if len(_recorded) >= 16:  # takes replaced since: start over
+            _recorded.clear()
+        cache = _recorded.setdefault((locale, voice.digest), RecordedPromptCache(None, voice))
+    pcm = cache.cached(text)
+    if pcm is None:
+        pcm = await asyncio.to_thread(cache.render, text)
+    return pcm

@@ -17,7 +17,6 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -197,7 +196,6 @@ class PromptCache:
 
 _speakers: dict[str, PromptCache] = {}
 _speakers_lock = threading.Lock()
-_recorded: dict[tuple[str, str], PromptCache] = {}  # (locale, takes' digest) -> cache speaking them
 
 
 def speaker(locale: str) -> PromptCache:
@@ -210,19 +208,11 @@ def speaker(locale: str) -> PromptCache:
         return cache
 
 
-async def speak(text: str, locale: str, recordings: Mapping[str, bytes] | None = None) -> bytes:
+async def speak(text: str, locale: str) -> bytes:
     """Text -> 8 kHz 16-bit PCM in `locale`'s default voice, synthesized off the event loop
-    (cached in memory); with `recordings` (text -> 8 kHz PCM), human takes are spoken where
-    the text matches (audio/recordings.py). Raises SynthesisError (a RuntimeError)."""
+    (cached in memory). Raises SynthesisError (a RuntimeError). With human takes:
+    audio/recordings.py `speak_recorded`."""
     cache = speaker(locale)
-    if recordings:
-        from audio.recordings import RecordedPromptCache, RecordedVoice
-
-        voice = RecordedVoice(cache.synthesizer, recordings)
-        with _speakers_lock:
-            if len(_recorded) >= 16:  # takes replaced since: start over
-                _recorded.clear()
-            cache = _recorded.setdefault((locale, voice.digest), RecordedPromptCache(None, voice))
     pcm = cache.cached(text)
     if pcm is None:
         pcm = await asyncio.to_thread(cache.render, text)

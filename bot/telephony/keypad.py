@@ -11,7 +11,7 @@ import logging
 from collections import deque
 from typing import Any
 
-from audio.synthesis import speak
+from audio.recordings import speak_recorded
 from bot.calls import CallRequest
 from bot.dialog.events import Action, CallRecord, Dtmf, End, HangUp, Listen, NoInput, Say
 from bot.telephony.sip_call import SipCall
@@ -67,7 +67,7 @@ async def _say(call: SipCall, say: Say, locale: str, keys: Keys, recordings: Any
     if call.ended.is_set() or (say.barge_in and keys.pending):
         return
     try:
-        pcm = await speak(say.text, locale, recordings)
+        pcm = await speak_recorded(say.text, locale, recordings)
     except RuntimeError as exc:
         log.error("prompt %s could not be spoken: %s", say.key, exc)
         return

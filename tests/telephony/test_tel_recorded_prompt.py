@@ -16,8 +16,8 @@ import pytest
 from sip_peers import REPO, Baresip, silent_wav
 
 from audio.fakes import EnergyOnlySession, FakeRecognizer
+from audio.recordings import speak_recorded
 from audio.scheduler import RecognitionPool
-from audio.synthesis import speak
 from bot.calls import CallRequest, NetworkOutcome
 from bot.campaigns import prompt_recordings
 from bot.campaigns.dialog_versions import ScriptSource
@@ -87,7 +87,7 @@ async def test_recorded_prompt_replaces_tts_on_a_sip_call(make_endpoint, resourc
         greeting = await asyncio.to_thread(resources.prompt_cache("en-US", takes).render, greeting_text)
         await asyncio.to_thread(resources.prepare, script, {**AGENCY, "name": "Li Lei"}, takes)  # as the runner does
     else:
-        greeting = await speak(greeting_text, "en-US", takes)  # the keypad path's voice, warmed up
+        greeting = await speak_recorded(greeting_text, "en-US", takes)  # the keypad path's voice, warmed up
 
     phone = Baresip("callee", tmp_path, silent_wav(tmp_path / "mic.wav", 60))
     await phone.start()
