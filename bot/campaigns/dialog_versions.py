@@ -59,7 +59,7 @@ class ScriptSource:
 
         name, locale, version = script.name, script.locale, script.version
         mark = self.db.run(lambda s: pr.marker(s, name, locale, version), write=False)
-        if mark[1] == 0:
+        if mark[2] == 0:
             return {}
         key = ("rec", name, locale, version, mark)
         with self._lock:  # forget older takes of this version

@@ -70,13 +70,14 @@ def recordings_for(s: Session, name: str, locale: str, version: str) -> dict[str
     return {t: bytes(p) for t, p in s.exec(q).all()}
 
 
-def marker(s: Session, name: str, locale: str, version: str) -> tuple[int, int]:
-    """Changes whenever a take of the version is added, replaced or removed."""
-    q = select(func.max(PromptRecording.id), func.count()).where(
+def marker(s: Session, name: str, locale: str, version: str) -> tuple[int, str, int]:
+    """Changes whenever a take of the version is added, replaced or removed (the newest time
+    too: SQLite gives a replaced take the id it had)."""
+    q = select(func.max(PromptRecording.id), func.max(PromptRecording.created_at), func.count()).where(
         PromptRecording.dialog_name == name, PromptRecording.locale == locale,
         PromptRecording.dialog_version == version)
-    top, n = s.exec(q).one()
-    return int(top or 0), int(n)
+    top, newest, n = s.exec(q).one()
+    return int(top or 0), str(newest), int(n)
 
 
 def save(s: Session, script: Any, text: str, pcm: bytes, actor: str) -> PromptRecording:

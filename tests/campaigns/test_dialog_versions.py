@@ -38,3 +38,21 @@ def test_missing_file_and_nothing_published_is_a_clear_error(db):
     camp = Campaign(name="c", dialog_name="nope", dialog_path="dialogs/nope.yaml")
     with pytest.raises(FileNotFoundError, match="dialogs/nope.yaml"):
         ScriptSource(db, ROOT).for_campaign(camp)
+
+
+def test_calls_get_the_takes_of_the_version_they_run(db):
+    """Recorded prompts: ScriptSource hands each call the takes of its script's version, and
+    a replaced take is picked up without a restart."""
+    from bot.campaigns import prompt_recordings
+
+    zh = ROOT / "dialogs" / "verification.zh-CN.yaml"
+    source = ScriptSource(db, ROOT)
+    camp = Campaign(name="c", dialog_name="verification", dialog_path=str(zh))
+    script = source.for_campaign(camp)
+    assert source.recordings_for(script) == {}
+    db.run(lambda s: prompt_recordings.save(s, script, "请问您是", b"\x01\x00" * 800, "admin"))
+    assert source.recordings_for(script) == {"请问您是": b"\x01\x00" * 800}
+    db.run(lambda s: prompt_recordings.save(s, script, "请问您是", b"\x02\x00" * 800, "admin"))
+    assert source.recordings_for(script) == {"请问您是": b"\x02\x00" * 800}
+    _publish(db, zh, "a new version")  # published without the console: no take carried to it
+    assert source.recordings_for(source.for_campaign(camp)) == {}
