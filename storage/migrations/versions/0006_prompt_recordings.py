@@ -1,7 +1,7 @@
 """prompt recordings: human takes of a dialog version's prompt pieces
 
-Revision ID: 0005_prompt_recordings
-Revises: 0004_callcode
+Revision ID: 0006_prompt_recordings
+Revises: 0005_tracing
 Create Date: 2026-12-04 17:15:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0005_prompt_recordings'
-down_revision = '0004_callcode'  # the newest on main when this landed
+revision = '0006_prompt_recordings'
+down_revision = '0005_tracing'  # the newest on main when this landed
 branch_labels = None
 depends_on = None
 
