@@ -86,3 +86,18 @@ async def test_admin_records_prompts_and_sees_coverage(client: TestClient, datab
     published = await (await client.get(PAGE, headers=ZH_H)).text()
     assert counts(published) == [0, now[1], tts - now[1]]
     assert "「请问您是」" in published and "已录音" in published
+
+
+async def test_admin_removes_a_take(client: TestClient, database: Database) -> None:
+    add_users(database, ("admin1", "admin"))
+    await login(client, "admin1")
+    token = await csrf_of(client, "/dialogs")
+    assert (await upload(client, token, REPEAT, take()))[0] == 200
+    assert counts(await (await client.get(PAGE, headers=ZH_H)).text())[0] == 1
+    resp = await client.post(f"{PAGE}/recordings/remove", data={"text": REPEAT, "version": "", "csrf": token},
+                             allow_redirects=False)
+    assert resp.status == 303
+    assert counts(await (await client.get(PAGE, headers=ZH_H)).text())[0] == 0
+    resp = await client.post(f"{PAGE}/recordings/remove", data={"text": REPEAT, "version": "0" * 12, "csrf": token},
+                             allow_redirects=False)
+    assert resp.status == 404  # a version that does not exist
