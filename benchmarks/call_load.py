@@ -25,12 +25,14 @@ import gc
 import multiprocessing as mp
 import os
 import random
+import re
 import resource
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
 from machine_info import describe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,7 +41,7 @@ DIALOG = """
 name: load
 locale: ko-KR
 variables: [name]
-settings: {max_failures: 3, no_input_timeout: 5, end_silence: @END_SILENCE@, confirm_below: 0.1}
+settings: {max_failures: 3, no_input_timeout: 5, end_silence: 0.5, confirm_below: 0.1}
 start: q1
 steps:
   q1: {ask: yes_no, slot: identity, prompt: "{name} 님 본인이 맞으십니까? 네, 또는 아니요.",
@@ -52,6 +54,35 @@ steps:
        reprompts: {no_input: ["여보세요, 들리십니까?"], no_match: ["네, 또는 아니요로 답해 주세요."]}, next: bye}
   bye: {say: "감사합니다. 안녕히 계세요.", end: completed}
 """
+SHIPPED = Path(__file__).resolve().parents[1] / "dialogs" / "verification.ko-KR.yaml"
+# Answers: long sentences for a fixed --end-silence (as measured before); for the shipped turn-taking
+# the short answers the shipped script asks for ("네, 또는 아니요로 답해 주세요"), one with a pause in it.
+LONG_ANSWERS = ("네, 맞아요. 저는 지금 집에 있어요.", "아니요, 아니요. 그런 적 없어요.",
+                "네, 그렇습니다. 잘 알겠습니다.", "아니요, 저는 격리 중이 아닙니다.")
+SHORT_ANSWERS = ("네.", "아니요.", "예, 예.", "아니요, 아니요.")
+
+
+def _turn_keys(mapping: dict) -> dict:
+    """The end-of-turn rules in a script's settings or step (whatever their names: silence, turn, …)."""
+    return {k: v for k, v in (mapping or {}).items() if re.search(r"silence|turn|eot|endpoint", k)}
+
+
+def load_dialog(turn_taking: str | None, end_silence: float) -> str:
+    """The benchmark's four yes/no questions with the end-of-turn rules to measure: a fixed
+    silence, or the shipped ko-KR script's own (its settings and its yes/no questions' keys)."""
+    doc = yaml.safe_load(DIALOG)
+    if turn_taking != "shipped":
+        doc["settings"]["end_silence"] = end_silence
+        return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+    shipped = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
+    doc["settings"].pop("end_silence")
+    doc["settings"].update(_turn_keys(shipped.get("settings", {})))
+    yes_no = [st for st in shipped["steps"].values() if isinstance(st, dict) and st.get("ask") == "yes_no"]
+    for i, step in enumerate(st for st in doc["steps"].values() if "ask" in st):
+        if yes_no:
+            step.update(_turn_keys(yes_no[i % len(yes_no)]))
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
 
 
 
@@ -135,8 +166,12 @@ def main() -> int:
     ap.add_argument("--chunk-ms", type=int, default=20, help="audio frame size on the line (20 = RTP's)")
     ap.add_argument("--sip", action="store_true",
                     help="run benchmarks/call_load_sip.py instead: calls through real SIP/RTP to softphone residents")
-    ap.add_argument("--end-silence", type=float, default=0.5,
-                    help="seconds of caller silence that end a turn (the questions' end_silence)")
+    turns = ap.add_mutually_exclusive_group()
+    turns.add_argument("--end-silence", type=float, default=0.5,
+                       help="seconds of caller silence that end a turn (the questions' end_silence)")
+    turns.add_argument("--turn-taking", choices=["shipped"],
+                       help="shipped: the end-of-turn rules of dialogs/verification.ko-KR.yaml (its settings and "
+                            "its yes/no questions' own keys) instead of a fixed --end-silence")
     args = ap.parse_args()
 
     from loguru import logger
@@ -152,12 +187,13 @@ def main() -> int:
     print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N, "
           f"frames of {args.chunk_ms} ms")
     resources = SpeechResources.load(None, ["ko-KR"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
-    script = load_script_text(DIALOG.replace("@END_SILENCE@", str(args.end_silence)), "load")
+    script = load_script_text(load_dialog(args.turn_taking, args.end_silence), "load")
     resources.prepare(script, {"name": "김민수"})
+    rules = {"settings": _turn_keys(vars(script.settings))}
+    print(f"turn-taking: {args.turn_taking or 'fixed'} {rules}")
     voice = resources.prompt_cache("ko-KR")
     answers = [g711.ulaw_to_lin(g711.lin_to_ulaw(voice.render(t)))
-               for t in ("네, 맞아요. 저는 지금 집에 있어요.", "아니요, 아니요. 그런 적 없어요.",
-                         "네, 그렇습니다. 잘 알겠습니다.", "아니요, 저는 격리 중이 아닙니다.")]
+               for t in (SHORT_ANSWERS if args.turn_taking else LONG_ANSWERS)]
     resources.executor.shutdown(wait=True)
     idle = pss_mb()
     print(f"idle process with model loaded: PSS {idle:.0f} MB")
