@@ -60,7 +60,7 @@ class SpeechDetector:
         self.speaking = False
         self.position = 0  # samples consumed
         self.silero_windows = 0  # windows that reached the model (cost meter)
-        self._pending = np.zeros(0, dtype=np.float32)
+        self._pending = bytearray()  # 16-bit PCM not yet a whole window
         self._reset_model()
         self._voiced_run = 0
         self._run_start = 0
@@ -94,11 +94,17 @@ class SpeechDetector:
         return conf
 
     def feed(self, pcm: bytes) -> list[SpeechEvent]:
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        buf = np.concatenate((self._pending, samples)) if self._pending.size else samples
+        # Called for every 20 ms frame of every call: audio is gathered as bytes and converted
+        # only once a whole window is there (no numpy for the frames that complete none).
+        self._pending += pcm
+        n = len(self._pending) // (2 * WINDOW)
+        if not n:
+            return []
+        take = n * WINDOW * 2
+        windows = (np.frombuffer(self._pending, dtype="<i2", count=n * WINDOW).astype(np.float32)
+                   / 32768.0).reshape(n, WINDOW)
+        del self._pending[:take]
         events: list[SpeechEvent] = []
-        n = len(buf) // WINDOW
-        windows = buf[: n * WINDOW].reshape(n, WINDOW)
         energy = np.sqrt(np.einsum("ij,ij->i", windows, windows) / WINDOW) * 32768.0  # RMS per window
         for i in range(n):
             start = self.position
@@ -119,5 +125,4 @@ class SpeechDetector:
                 if self.speaking and self._quiet_run >= self.stop_windows:
                     self.speaking = False
                     events.append(SpeechEvent(False, self._last_voiced_end))
-        self._pending = buf[n * WINDOW :].copy()
         return events
