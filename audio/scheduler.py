@@ -91,6 +91,7 @@ class RecognitionPool:
             self._cv.wait()
 
     def _run(self) -> None:
+        _lower_priority()
         while True:
             with self._cv:
                 stream = self._next()
@@ -229,6 +230,20 @@ class RecognitionStream:
         for item in items:
             if item.future is not None:
                 _call(item.future.get_loop(), _set_exception, item.future, exc)
+
+
+RECOGNITION_NICE = 5  # recognition threads yield the cores to the event loops that hear the calls
+
+
+def _lower_priority() -> None:
+    """Run this (recognition) thread below the event loop: when the cores are busy the loop, which
+    must take every 20 ms frame of every call in time, goes first; recognition catches up in the
+    gaps (it gets whole pieces of audio, so it loses nothing by waiting a little). Linux applies
+    setpriority to the calling thread's id; elsewhere this does nothing."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RECOGNITION_NICE)
+    except (AttributeError, OSError):
+        pass
 
 
 def _resolve(fut: asyncio.Future | None, value: Any) -> None:
