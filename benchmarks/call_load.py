@@ -14,7 +14,9 @@ split), memory per call beyond the idle loaded process, turn latency p50/p95 fro
 the caller's speech to the first bot audio out (raw, and minus the question's configured
 end-of-turn silence, which the bot waits for by design), and missed real-time deadlines
 (20 ms caller chunks sent late, or sent while the pipeline had not yet heard the audio of
-100 ms before: the pipeline falling behind the line), and talk% (caller speech / line time).
+100 ms before: the pipeline falling behind the line), talk% (caller speech / line time), the
+event loop's lag (p99 of how late a 10 ms timer fires) and garbage collection (ms per second,
+per worker process).
 `calls` counts calls finished inside the window; `done%` how many completed their dialog."""
 
 from __future__ import annotations
@@ -137,7 +139,26 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             stats["calls"] += 1
             stats["completed"] += rec.outcome == "completed"
 
-    await asyncio.gather(*(slot(i) for i in range(n)))
+    lags: list[float] = []
+
+    async def probe() -> None:  # event-loop lag: how late a 10 ms timer fires
+        while time.monotonic() < stop_at:
+            t = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - t - 0.01)
+
+    gc_time = [0.0, 0.0]
+
+    def on_gc(phase: str, _info: dict) -> None:
+        if phase == "start":
+            gc_time[1] = time.perf_counter()
+        else:
+            gc_time[0] += time.perf_counter() - gc_time[1]
+
+    gc.callbacks.append(on_gc)
+    await asyncio.gather(probe(), *(slot(i) for i in range(n)))
+    gc.callbacks.remove(on_gc)
+    stats["lag"], stats["gc"] = lags, gc_time[0]
     stats["end_silence"] = end_silence
     return stats
 
@@ -198,7 +219,8 @@ def main() -> int:
     idle = pss_mb()
     print(f"idle process with model loaded: PSS {idle:.0f} MB")
     print(f"{'N':>4} {'calls':>5} {'CPU%1core':>9} {'PSS MB':>7} {'MB/call':>7} {'p50 ms':>7} {'p95 ms':>7} "
-          f"{'p95-eos ms':>10} {'missed':>7} {'(late':>6} {'behind)':>7} {'done%':>6} {'talk%':>6}")
+          f"{'p95-eos ms':>10} {'missed':>7} {'(late':>6} {'behind)':>7} {'done%':>6} {'talk%':>6} "
+          f"{'lag p99 ms':>10} {'gc ms/s':>7}")
     ctx = mp.get_context("fork")
     for n in [int(x) for x in args.calls.split(",")]:
         per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
@@ -229,9 +251,12 @@ def main() -> int:
         missed = late + behind
         eos = results[0]["end_silence"]
         per_call = (pss - idle) / n
+        lags = [x for r in results for x in r["lag"]]
+        gc_ms = sum(r["gc"] / r["wall"] for r in results) * 1000 / len(results)  # per process
         print(f"{n:>4} {calls:>5} {cpu:>9.0f} {pss:>7.0f} {per_call:>7.1f} {percentile(lat, .5) * 1000:>7.0f} "
               f"{percentile(lat, .95) * 1000:>7.0f} {(percentile(lat, .95) - eos) * 1000:>10.0f} "
-              f"{missed:>7} {late:>6} {behind:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f}", flush=True)
+              f"{missed:>7} {late:>6} {behind:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f} "
+              f"{percentile(lags, .99) * 1000:>10.0f} {gc_ms:>7.1f}", flush=True)
     voice.close()
     return 0
 
