@@ -8,6 +8,7 @@ FOR UPDATE SKIP LOCKED; and the partial unique index refuses a second active att
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,10 +48,11 @@ class Claim:
 
 
 def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Callable[[], datetime],
-              ttl: timedelta) -> list[Claim]:
+              ttl: timedelta, share: float = 1.0) -> list[Claim]:
     """Claim up to `want` due people of a running campaign (fewer if its concurrency is reached).
-    The time is read once the locks are held, so a claim is never dated before the end of an
-    attempt whose commit it saw."""
+    With `share` < 1 a worker takes only that share of the campaign's free lines (at least one),
+    leaving the rest for other workers to claim. The time is read once the locks are held, so a
+    claim is never dated before the end of an attempt whose commit it saw."""
     q = select(Campaign).where(Campaign.id == campaign_id)
     if s.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
@@ -65,6 +67,7 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
     want = min(want, camp.concurrency - active)
     if want <= 0:
         return []
+    want = max(1, math.ceil(want * share))
     on_dnc = exists().where(DoNotCall.phone == Person.phone)
     busy = exists().where(Attempt.phone == Person.phone, Attempt.state.in_(ACTIVE_ATTEMPT_STATES))
     q = (

@@ -4,6 +4,12 @@ One `tick()` does one round: heartbeat + recovery, then for each running campaig
 calling window, claim what its concurrency (and this worker's `max_calls`) allows — the claim is
 committed before anything is dialled — mark those attempts dialling, and start one task per call.
 `run(stop)` ticks until `stop` is set, then lets live calls finish (up to `drain_seconds`).
+
+Several workers on one database share a campaign by free capacity: in `run`, a round claims only
+`claim_share` (half) of the campaign's free lines that this worker has room for, at least one; after a
+round that got all it asked for, the worker pauses a random 0.5–1.5 poll intervals before the next,
+and after one of its calls ends it waits a random 0–1 poll interval before claiming again — so the
+other workers, polling meanwhile, get their turn instead of the fastest one taking every line.
 Time comes from `clock` (aware UTC), so windows and retry delays are tested without sleeping.
 """
 
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -69,6 +76,7 @@ class Dialer:
         on_final: Ack | None = None,
         poll_seconds: float = 1.0,
         drain_seconds: float = 120.0,
+        claim_share: float = 0.5,
         outbox: bool = False,
         parser: Parser | None = None,
     ) -> None:
@@ -83,6 +91,10 @@ class Dialer:
         self.on_final = on_final
         self.poll_seconds = poll_seconds
         self.drain_seconds = drain_seconds
+        if not 0 < claim_share <= 1:
+            raise ValueError("claim_share must be in (0, 1]")
+        self.claim_share = claim_share
+        self._full_batch = False  # the last round got every person it asked for: more may be due
         self.outbox = outbox  # queue a webhook delivery for every person who reaches a final state
         self.parser = parser  # answer understanding for the calls (None: bot.nlu.parse, default area)
         self.live: dict[int, asyncio.Task] = {}  # attempt id -> call task
@@ -98,14 +110,15 @@ class Dialer:
         try:
             while not stop.is_set():
                 try:
-                    await self.tick()
+                    await self.tick(share=self.claim_share)
                 except Exception:
                     log.exception("dialer tick failed; retrying")
+                if self._full_batch:  # more may be due: let other workers claim before the next batch
+                    await self._rest(stop, random.uniform(0.5, 1.5) * self.poll_seconds)
+                    continue
                 self._wake.clear()
-                waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-                await asyncio.wait(waits, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-                for w in waits:
-                    w.cancel()
+                if await self._wait(stop, self.poll_seconds, self._wake) == "wake":
+                    await self._rest(stop, random.uniform(0.0, 1.0) * self.poll_seconds)  # a line came free
             await self.drain(self.drain_seconds)
         except asyncio.CancelledError:
             tasks = list(self.live.values())
@@ -113,6 +126,19 @@ class Dialer:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+
+    async def _wait(self, stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> str:
+        """Wait up to `seconds` for `stop` (or `wake`); says which came: stop, wake or timeout."""
+        waits = {asyncio.ensure_future(stop.wait()): "stop"}
+        if wake is not None:
+            waits[asyncio.ensure_future(wake.wait())] = "wake"
+        done, _ = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()
+        return next((waits[d] for d in done), "timeout")
+
+    async def _rest(self, stop: asyncio.Event, seconds: float) -> None:
+        await self._wait(stop, seconds)
 
     async def drain(self, grace: float) -> None:
         tasks = list(self.live.values())
@@ -123,9 +149,11 @@ class Dialer:
             t.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    async def tick(self) -> list[Claim]:
-        """One round; returns the attempts it started (their calls run as tasks in `self.live`)."""
+    async def tick(self, share: float = 1.0) -> list[Claim]:
+        """One round; returns the attempts it started (their calls run as tasks in `self.live`).
+        `share` < 1: claim only that share of each campaign's free lines (see the module text)."""
         now = self.clock()
+        self._full_batch = False
         if not self._started:  # attempts of an earlier run of this worker (or a dead local process)
             n = 0
             for worker in [self.worker_id, *await self.db.arun(ops.active_workers, write=False)]:
@@ -147,10 +175,10 @@ class Dialer:
             room = self.max_calls - len(self.live)
             if room <= 0:
                 break
-            started += await self._tick_campaign(camp, now, room)
+            started += await self._tick_campaign(camp, now, room, share)
         return started
 
-    async def _tick_campaign(self, camp: Campaign, now: datetime, room: int) -> list[Claim]:
+    async def _tick_campaign(self, camp: Campaign, now: datetime, room: int, share: float) -> list[Claim]:
         try:
             window = CallingWindow.parse(camp.window_start, camp.window_end, camp.timezone)
             policy = RetryPolicy.from_json(camp.retry_policy)
@@ -161,7 +189,12 @@ class Dialer:
             return []
         if not window.allows(now):
             return []
-        claims = await self.db.arun(lambda s: ops.claim_due(s, camp.id, room, self.worker_id, self.clock, self.ttl))
+        claims = await self.db.arun(lambda s: ops.claim_due(s, camp.id, room, self.worker_id, self.clock, self.ttl,
+                                                            share))
+        if share < 1 and claims and len(claims) < room:
+            # got a batch (a share of the free lines): more may be free; only a round that got fewer
+            # people than it asked for is certain to have taken everything due
+            self._full_batch = True
         if not claims:
             if not any(True for c in self._live_claims if c.campaign_id == camp.id):
                 left = await self.db.arun(lambda s: ops.remaining(s, camp.id), write=False)
