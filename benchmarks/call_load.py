@@ -113,7 +113,8 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
     rng = random.Random(seed)
     stop_at = time.monotonic() + seconds
     stats = {"latency": [], "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0}
-    end_silence = script.settings.end_silence
+    # the silence that ends a complete answer: the short one of end of turn by meaning when set
+    end_silence = getattr(script.settings, "end_silence_complete", None) or script.settings.end_silence
 
     async def slot(i: int) -> None:
         await asyncio.sleep(rng.uniform(0, 3))  # calls do not start in lockstep
