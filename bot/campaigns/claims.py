@@ -150,11 +150,14 @@ def heartbeat(s: Session, attempt_ids: list[int], worker: str, now: datetime, tt
                .values(claim_expires_at=now + ttl))
 
 
-def recover(s: Session, now: datetime, worker: str | None = None, policies: dict[int, RetryPolicy] | None = None) -> int:
+def recover(s: Session, now: datetime, worker: str | None = None, policies: dict[int, RetryPolicy] | None = None,
+            dialogs: list[dict[str, Any]] | None = None) -> int:
     """Release attempts whose worker is gone: claims past expiry (or all of `worker`'s at its start).
 
     Never dialled -> the person is pending again at once. Dialled (maybe mid-call) -> attempt
     `interrupted`, and the person waits for the `interrupted` cool-down of the retry policy.
+    The SIP dialogs of answered ones (`Attempt.sip_dialog`) are moved to `dialogs`: the caller
+    ends them (BYE) once this transaction commits.
     """
     gone = Attempt.claim_expires_at < now
     if worker is not None:
@@ -167,6 +170,10 @@ def recover(s: Session, now: datetime, worker: str | None = None, policies: dict
         dialled = att.state in (AttemptState.DIALLING, AttemptState.IN_CALL)
         att.state, att.ended_at, att.outcome = AttemptState.INTERRUPTED, now, "interrupted"
         att.detail = "worker stopped during the call" if dialled else "claim expired before dialling"
+        if att.sip_dialog:
+            if dialogs is not None:
+                dialogs.append(att.sip_dialog)
+            att.sip_dialog = None
         s.add(att)
         p = s.get(Person, att.person_id)
         if p is not None and p.state == PersonState.IN_PROGRESS:

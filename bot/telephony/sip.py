@@ -23,7 +23,7 @@ from bot.telephony.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.indialog import InDialogRequests, TransferHandler
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import TelephonySettings
-from bot.telephony.sip_call import DialOutcome, SipCall
+from bot.telephony.sip_call import DialOutcome, SipCall, dialog_state
 from bot.telephony.sipmsg import FinalResponses, keep_record_route, retry_after_seconds, uri_target
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,7 @@ class SipEndpoint(InDialogRequests):
             call = SipCall(out.call_id, "outbound", parse_uri(to_uri).user or "", media)
             call._hangup = lambda: out.hangup(self.uac)
             call._refer = lambda target: self.uac.send_refer(out.dialog, target, out.remote_addr)
+            call.extra["sip_dialog"] = dialog_state(out.dialog, out.remote_addr)  # for a BYE after a crash
             self._adopt(call)
             return DialOutcome(call, 200, "OK")
         except BaseException:
