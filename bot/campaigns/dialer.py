@@ -94,7 +94,7 @@ class Dialer:
         self._started = False
         self._last_beat: datetime | None = None
         self._live_claims: list[Claim] = []
-        self.spool = spool or EscalationSpool()  # escalations the database refused, replayed each tick
+        self.spool = spool if spool is not None else EscalationSpool()  # escalations the database refused, replayed each tick
         self._unfinished: list[tuple] = []  # final records the database refused, retried each tick
         # the runner's `end_orphans(dialogs)` (SipCallRunner): BYE for calls of a dead worker
         self.on_ended_dialogs: Callable[[list[dict[str, Any]]], Any] | None = getattr(runner, "end_orphans", None)

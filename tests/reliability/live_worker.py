@@ -4,8 +4,8 @@
 `veribot serve`'s dialer part: a SipEndpoint on 127.0.0.1:SIP_PORT (the same on every restart,
 as `[telephony] listen`), the SIP runner with the
 keypad conversation, the campaign dialer (default worker id host:pid, so a restarted worker
-recovers a dead one's attempts and ends its SIP dialogs). Prints `READY`, `ANSWERED` once a call
-is answered, and `ACK <attempt> <person> <outcome>` per final record; exits when no campaign runs."""
+recovers a dead one's attempts and ends its SIP dialogs). Prints `READY`, `ANSWERED` when a call
+is answered, `HEARD` when an answer is accepted, and `ACK <attempt> <person> <outcome>` per final record; exits when no campaign runs."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sqlmodel import select  # noqa: E402
 
 from bot.calls import Answered  # noqa: E402
 from bot.campaigns.dialer import Dialer  # noqa: E402
+from bot.dialog.events import SlotFilled  # noqa: E402
 from bot.telephony.runner import SipCallRunner  # noqa: E402
 from bot.telephony.settings import TelephonySettings  # noqa: E402
 from bot.telephony.sip import SipEndpoint  # noqa: E402
@@ -31,6 +32,8 @@ class Runner(SipCallRunner):
         def answered(note):
             if isinstance(note, Answered):
                 print("ANSWERED", flush=True)
+            elif isinstance(note, SlotFilled) and not note.prefilled:
+                print("HEARD", flush=True)
 
         import dataclasses
 
