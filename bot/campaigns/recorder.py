@@ -32,18 +32,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.calls import Answered, CallResult, NetworkOutcome
 from bot.campaigns import claims as ops
 from bot.campaigns import followups, webhook
 from bot.campaigns.claims import Claim
 from bot.campaigns.policy import RetryPolicy
-from bot.campaigns.spool import EscalationSpool
+from bot.campaigns.spool import EscalationSpool, put_escalation
 from bot.dialog.events import Escalate, Note, PromptPlayed, SlotFilled
 from bot.dialog.events import Turn as DialogTurn
 from storage.db import Database, InsertRows
-from storage.models import Attempt, AttemptState, Escalation, Result, Turn, utcnow
+from storage.models import Attempt, AttemptState, Result, Turn, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -244,14 +244,6 @@ def _what(what: Any) -> str:
     if isinstance(what, dict):
         return f"turn {what['seq']}"
     return "a slot value" if _is_slot(what) else str(what)
-
-
-def put_escalation(s: Session, row: dict[str, Any]) -> None:
-    """The attempt's escalation (one per attempt): inserted when the dialog escalates, kept (its
-    first time, its status) when the end of the call or a replay from the spool writes it again."""
-    found = s.exec(select(Escalation.id).where(Escalation.attempt_id == row["attempt_id"])).first()
-    if found is None:
-        s.execute(insert(Escalation), [row])
 
 
 def _store_dialog(s: Session, attempt_id: int, dialog: dict[str, Any]) -> None:

@@ -19,7 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert
+from sqlmodel import Session, select
+
 from bot.campaigns import health
+from storage.models import Escalation
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +59,6 @@ class EscalationSpool:
     def replay(self, db: Any) -> int:
         """Write the kept escalations; returns how many. Raises (and keeps them) if the database
         still refuses."""
-        from bot.campaigns.recorder import put_escalation
-
         with self._lock:
             rows = list(self._rows)
         if not rows:
@@ -78,6 +80,14 @@ class EscalationSpool:
                     log.error("escalation spool %s not rewritable (%s)", self.path, exc.strerror)
         log.warning("%d escalation(s) from the spool written to the database", len(rows))
         return len(rows)
+
+
+def put_escalation(s: Session, row: dict[str, Any]) -> None:
+    """The attempt's escalation (one per attempt): inserted when the dialog escalates, kept (its
+    first time, its status) when the end of the call or a replay from the spool writes it again."""
+    found = s.exec(select(Escalation.id).where(Escalation.attempt_id == row["attempt_id"])).first()
+    if found is None:
+        s.execute(insert(Escalation), [row])
 
 
 def _encode(value: Any) -> Any:

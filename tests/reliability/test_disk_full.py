@@ -123,7 +123,6 @@ async def test_disk_full_keeps_the_escalation_raises_the_alarm_takes_no_calls_an
 
 
 def test_the_spool_survives_a_restart_and_replays_once(tmp_path, sqlite_db):
-    from bot.campaigns.recorder import put_escalation  # noqa: F401  (the replay's write)
     from storage.models import utcnow
 
     add_campaign(sqlite_db, people=[("+8613800000001", 1)])
