@@ -63,6 +63,7 @@ class SipEndpoint(InDialogRequests):
         self.uas.on_refer = self._on_refer
         self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
         self.registration: Registration | None = None
+        self.accepting: Callable[[], bool] = lambda: True  # False: new inbound calls get 503 (storage alarm)
 
     @property
     def busy(self) -> int:
@@ -176,6 +177,10 @@ class SipEndpoint(InDialogRequests):
         if self.busy >= s.capacity:
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
             log.warning("inbound call refused: at capacity (%d)", s.capacity)
+            return
+        if not self.accepting():
+            self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
+            log.warning("inbound call refused: this worker takes no new calls (storage alarm)")
             return
         if not self.policy.is_trusted(source) and self.sources.count(source) >= s.per_source_limit:
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})

@@ -144,3 +144,33 @@ def test_the_spool_survives_a_restart_and_replays_once(tmp_path, sqlite_db):
     assert EscalationSpool(tmp_path / "s").replay(sqlite_db) == 0
     esc = sqlite_db.run(lambda s: s.exec(select(Escalation)).all(), write=False)
     assert [(e.attempt_id, e.reason, e.created_at) for e in esc] == [(aid, "unresolved", row["created_at"])]
+
+
+async def test_inbound_calls_get_503_while_the_storage_alarm_is_raised(tmp_path):
+    from bot.telephony.settings import TelephonySettings
+    from bot.telephony.sip import SipEndpoint
+
+    async def inbound(call):
+        await call.ended.wait()
+
+    def endpoint(**kw):
+        return SipEndpoint(TelephonySettings(listen=("127.0.0.1", 0), rtp_ports=(38600, 38798),
+                                             inbound_sources=("127.0.0.0/8",), **kw), on_inbound=inbound)
+
+    bot, phone = endpoint(), endpoint()
+    bot.accepting = health.storage_ok  # as `veribot serve` wires it
+    await bot.start()
+    await phone.start()
+    try:
+        target = f"sip:bot@127.0.0.1:{bot.local_addr[1]}"
+        health.STORAGE.failed(OSError("database or disk is full"))
+        refused = await phone.dial(target)
+        assert refused.call is None and refused.status == 503
+        health.STORAGE.recovered()
+        taken = await phone.dial(target)
+        assert taken.call is not None
+        taken.call.hangup()
+    finally:
+        health.STORAGE.recovered()
+        await phone.stop()
+        await bot.stop()
