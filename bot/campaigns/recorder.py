@@ -31,7 +31,7 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, null, update
 from sqlmodel import Session
 
 from bot.calls import Answered, CallResult, NetworkOutcome
@@ -168,7 +168,7 @@ class CallRecorder:
         values: dict[str, Any] = {
             "outcome": outcome, "ended_at": now, "network_outcome": str(result.network),
             "sip_status": result.sip_status, "retry_after": result.retry_after, "audio_dir": result.audio_dir,
-            "detail": (result.detail or "")[:500], "sip_dialog": None,
+            "detail": (result.detail or "")[:500], "sip_dialog": null(),  # SQL NULL, not JSON null
         }
         values["state"] = AttemptState.INTERRUPTED if outcome == "interrupted" else AttemptState.ENDED
         turns = list(self._unstored)
