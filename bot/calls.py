@@ -64,6 +64,15 @@ def _turns_only(on_turn: Callable[[Turn], None]) -> Observer:
     return observe
 
 
+@dataclass(frozen=True)
+class Answered:
+    """Handed to a request's observers by a SIP runner when the callee answers: the dialog state
+    (`bot.telephony.sip_call.SipCall.dialog_state`) a restarted worker needs to send the BYE
+    if this worker dies during the call."""
+
+    sip_dialog: dict[str, Any]
+
+
 @dataclass
 class CallResult:
     network: NetworkOutcome

@@ -160,6 +160,9 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 sip_host, sip_port = config.telephony.listen
                 raise UserError(f"cannot listen for SIP on {sip_host}:{sip_port}: {exc.strerror or exc}") from None
             stoppers.append(endpoint.stop)
+            from bot.campaigns import health
+
+            endpoint.accepting = health.storage_ok  # database refusing writes: callbacks get 503 too
             log.info("SIP endpoint started on %s:%d (callbacks verified by call code)", *endpoint.local_addr[:2])
         if parts.dialer:
             if endpoint is None:

@@ -159,6 +159,9 @@ class Attempt(SQLModel, table=True):
     audio_dir: str | None = Field(default=None, max_length=500)
     detail: str = Field(default="", max_length=500)  # no personal data
     call_code: str | None = Field(default=None, max_length=12)  # said in the greeting; the resident keys it back
+    # the answered call's SIP dialog (Call-ID, tags, URIs, remote target, route set, CSeq, where
+    # to send): a restarted worker ends the dialog of a dead one with a BYE from it
+    sip_dialog: dict[str, Any] | None = _json()
 
 
 class InboundCall(SQLModel, table=True):

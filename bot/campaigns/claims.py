@@ -26,6 +26,7 @@ from storage.models import (
     Campaign,
     CampaignStatus,
     DoNotCall,
+    Escalation,
     Person,
     PersonState,
     Result,
@@ -153,11 +154,16 @@ def heartbeat(s: Session, attempt_ids: list[int], worker: str, now: datetime, tt
                .values(claim_expires_at=now + ttl))
 
 
-def recover(s: Session, now: datetime, worker: str | None = None, policies: dict[int, RetryPolicy] | None = None) -> int:
+def recover(s: Session, now: datetime, worker: str | None = None, policies: dict[int, RetryPolicy] | None = None,
+            dialogs: list[dict[str, Any]] | None = None) -> int:
     """Release attempts whose worker is gone: claims past expiry (or all of `worker`'s at its start).
 
     Never dialled -> the person is pending again at once. Dialled (maybe mid-call) -> attempt
-    `interrupted`, and the person waits for the `interrupted` cool-down of the retry policy.
+    `interrupted`, and the person waits for the `interrupted` cool-down of the retry policy —
+    unless the call had escalated (its Escalation row is written when the dialog escalates):
+    outcome `escalated`, the person is escalated and not called again by the bot.
+    The SIP dialogs of answered ones (`Attempt.sip_dialog`) are moved to `dialogs`: the caller
+    ends them (BYE) once this transaction commits.
     """
     gone = Attempt.claim_expires_at < now
     if worker is not None:
@@ -170,12 +176,19 @@ def recover(s: Session, now: datetime, worker: str | None = None, policies: dict
         dialled = att.state in (AttemptState.DIALLING, AttemptState.IN_CALL)
         att.state, att.ended_at, att.outcome = AttemptState.INTERRUPTED, now, "interrupted"
         att.detail = "worker stopped during the call" if dialled else "claim expired before dialling"
+        if att.sip_dialog:
+            if dialogs is not None:
+                dialogs.append(att.sip_dialog)
+            att.sip_dialog = None
         s.add(att)
+        escalated = dialled and s.exec(select(Escalation.id).where(Escalation.attempt_id == att.id)).first()
+        if escalated:  # the resident was promised a call back: the operator's queue has the case
+            att.outcome = "escalated"
         p = s.get(Person, att.person_id)
         if p is not None and p.state == PersonState.IN_PROGRESS:
             if dialled:
                 policy = (policies or {}).get(att.campaign_id) or campaign_policy(s, att.campaign_id)
-                settle_person(s, p.id, "interrupted", policy.decide("interrupted", p.attempt_count, now), now)
+                settle_person(s, p.id, att.outcome, policy.decide(att.outcome, p.attempt_count, now), now)
             else:
                 p.state, p.attempt_count, p.next_attempt_at = PersonState.PENDING, max(0, p.attempt_count - 1), now
                 s.add(p)

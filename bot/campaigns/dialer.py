@@ -24,15 +24,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from bot.calls import CallRequest, CallResult, CallRunner, NetworkOutcome
 from bot.campaigns import claims as ops
+from bot.campaigns import health
 from bot.campaigns.call_codes import code_variables
 from bot.campaigns.claims import Claim
 from bot.campaigns.dialog_versions import ScriptSource
 from bot.campaigns.policy import CallingWindow, RetryPolicy
 from bot.campaigns.recorder import CallRecorder, outcome_of
+from bot.campaigns.spool import EscalationSpool
 from bot.dialog.engine import Parser
 from bot.settings import localised
 from storage.db import Database
@@ -79,6 +82,7 @@ class Dialer:
         claim_share: float = 0.5,
         outbox: bool = False,
         parser: Parser | None = None,
+        spool: EscalationSpool | None = None,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -102,6 +106,10 @@ class Dialer:
         self._started = False
         self._last_beat: datetime | None = None
         self._live_claims: list[Claim] = []
+        self.spool = spool if spool is not None else EscalationSpool()  # escalations the database refused, replayed each tick
+        self._unfinished: list[tuple] = []  # final records the database refused, retried each tick
+        # the runner's `end_orphans(dialogs)` (SipCallRunner): BYE for calls of a dead worker
+        self.on_ended_dialogs: Callable[[list[dict[str, Any]]], Any] | None = getattr(runner, "end_orphans", None)
 
     # ------------------------------------------------------------ loop
     async def run(self, stop: asyncio.Event) -> None:
@@ -111,8 +119,13 @@ class Dialer:
             while not stop.is_set():
                 try:
                     await self.tick(share=self.claim_share)
+                except SQLAlchemyError as exc:  # disk full, database down: the alarm, no new calls
+                    health.STORAGE.failed(exc)
                 except Exception:
                     log.exception("dialer tick failed; retrying")
+                else:
+                    if not self._unfinished and not len(self.spool):
+                        health.STORAGE.recovered()
                 if self._full_batch:  # more may be due: let other workers claim before the next batch
                     await self._rest(stop, random.uniform(0.5, 1.5) * self.poll_seconds)
                     continue
@@ -154,18 +167,22 @@ class Dialer:
         `share` < 1: claim only that share of each campaign's free lines (see the module text)."""
         now = self.clock()
         self._full_batch = False
+        await self._pay_debts()  # raises while the database refuses writes: no claims, no new calls
         if not self._started:  # attempts of an earlier run of this worker (or a dead local process)
-            n = 0
+            n, orphans = 0, []
             for worker in [self.worker_id, *await self.db.arun(ops.active_workers, write=False)]:
                 if worker == self.worker_id or _dead_local_process(worker):
-                    n += await self.db.arun(lambda s, w=worker: ops.recover(s, now, worker=w))
+                    n += await self.db.arun(lambda s, w=worker: ops.recover(s, now, worker=w, dialogs=orphans))
             self._started = True
+            await self._end_orphans(orphans)
             if n:
                 log.warning("recovered %d attempt(s) left by a worker that is gone", n)
         if self._last_beat is None or now - self._last_beat >= self.ttl / 3:
-            ids = list(self.live)
+            ids = list(self.live) + [u[1].attempt_id for u in self._unfinished]
             await self.db.arun(lambda s: ops.heartbeat(s, ids, self.worker_id, now, self.ttl))
-            await self.db.arun(lambda s: ops.recover(s, now))
+            orphans = []
+            await self.db.arun(lambda s: ops.recover(s, now, dialogs=orphans))
+            await self._end_orphans(orphans)
             self._last_beat = now
         started: list[Claim] = []
         campaigns = await self.db.arun(
@@ -177,6 +194,26 @@ class Dialer:
                 break
             started += await self._tick_campaign(camp, now, room, share)
         return started
+
+    async def _end_orphans(self, dialogs: list[dict[str, Any]]) -> None:
+        """SIP dialogs of calls whose worker died: the runner ends them (BYE from the stored state)."""
+        if dialogs and self.on_ended_dialogs is not None:
+            try:
+                await self.on_ended_dialogs(dialogs)
+            except Exception:
+                log.exception("ending %d orphaned call(s) failed", len(dialogs))
+
+    async def _pay_debts(self) -> None:
+        """Write what ended calls still owe the database: spooled escalations, final records."""
+        if len(self.spool):
+            await asyncio.to_thread(self.spool.replay, self.db)
+        while self._unfinished:
+            rec, claim, policy, result, outcome = self._unfinished[0]
+            await self._finish(rec, claim, policy, result, outcome)
+            self._unfinished.pop(0)
+            if claim in self._live_claims:
+                self._live_claims.remove(claim)
+            log.warning("attempt %s: final record stored after the database recovered", claim.attempt_id)
 
     async def _tick_campaign(self, camp: Campaign, now: datetime, room: int, share: float) -> list[Claim]:
         try:
@@ -224,7 +261,7 @@ class Dialer:
 
     async def _call(self, claim: Claim, script: Any, policy: RetryPolicy,
                     recordings: dict[str, bytes] | None = None) -> None:
-        rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox)
+        rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox, spool=self.spool)
         rec.dialog_version = getattr(script, "version", None)
         request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
                               script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
@@ -241,7 +278,14 @@ class Dialer:
             except Exception as exc:
                 log.error("attempt %s: runner failed: %s", claim.attempt_id, type(exc).__name__)
                 result = CallResult(NetworkOutcome.FAILED, detail=f"runner error: {type(exc).__name__}")
-            await self._finish(rec, claim, policy, result, outcome_of(result))
+            try:
+                await self._finish(rec, claim, policy, result, outcome_of(result))
+            except SQLAlchemyError as exc:  # disk full / database down: kept, retried by every tick
+                health.STORAGE.failed(exc)
+                log.error("attempt %s: final record not stored (%s); retried until the database takes it",
+                          claim.attempt_id, type(exc).__name__)
+                self._unfinished.append((rec, claim, policy, result, outcome_of(result)))
+                self._live_claims.append(claim)  # the campaign is not done while it is owed
         except asyncio.CancelledError:
             raise
         except Exception:  # the record could not be written: recovery marks the attempt interrupted

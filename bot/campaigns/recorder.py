@@ -12,7 +12,12 @@ never blocks it: each note becomes a write queued to the database's group-commit
 - a `Turn` -> a transcript row (the first one moves the attempt to `in_call`);
 - a `SlotFilled` -> the attempt's `Result` row for that slot (inserted, or updated if the caller
   changed the answer), so every answer heard is stored when heard: a worker killed mid-call
-  leaves it, and the next call (prefilled from results) does not ask it again.
+  leaves it, and the next call (prefilled from results) does not ask it again;
+- an `Escalate` -> the attempt's `Escalation` row (the operator's queue), when the dialog promises
+  the resident a call back, not at the end of the call; a write that fails goes to the spool
+  (bot.campaigns.spool) and is replayed when the database takes writes again;
+- an `Answered` (bot.calls, from the SIP runner) -> `Attempt.sip_dialog`, the dialog state a
+  restarted worker sends the BYE from if this worker dies (cleared when the call ends).
 `finish` waits for those writes, adds any turns and slot values not stored yet, then writes the
 final state of the attempt and settles the person (retry policy, webhook outbox) in one commit.
 """
@@ -26,29 +31,32 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, null, update
 from sqlmodel import Session
 
-from bot.calls import CallResult, NetworkOutcome
+from bot.calls import Answered, CallResult, NetworkOutcome
 from bot.campaigns import claims as ops
 from bot.campaigns import followups, webhook
 from bot.campaigns.claims import Claim
 from bot.campaigns.policy import RetryPolicy
-from bot.dialog.events import Note, PromptPlayed, SlotFilled
+from bot.campaigns.spool import EscalationSpool, put_escalation
+from bot.dialog.events import Escalate, Note, PromptPlayed, SlotFilled
 from bot.dialog.events import Turn as DialogTurn
 from storage.db import Database, InsertRows
-from storage.models import Attempt, AttemptState, Escalation, Result, Turn, utcnow
+from storage.models import Attempt, AttemptState, Result, Turn, utcnow
 
 log = logging.getLogger(__name__)
 
 
 class CallRecorder:
-    def __init__(self, db: Database, claim: Claim, *, clock: Callable = utcnow, outbox: bool = False) -> None:
+    def __init__(self, db: Database, claim: Claim, *, clock: Callable = utcnow, outbox: bool = False,
+                 spool: EscalationSpool | None = None) -> None:
         self.db = db
         self.claim = claim
         self.attempt_id = claim.attempt_id
         self.clock = clock
         self.outbox = outbox  # queue a webhook delivery when the person reaches a final state
+        self.spool = spool  # where an escalation the database refused waits (None: only the final commit retries)
         self.seq = 0
         self.dialog_version: str | None = None
         self._pending: list[tuple[Future, Any]] = []
@@ -79,6 +87,23 @@ class CallRecorder:
             self._put_slot(note.slot, note.value)
         elif isinstance(note, PromptPlayed):
             self._played(note)
+        elif isinstance(note, Escalate):
+            self._put_escalation(note)
+        elif isinstance(note, Answered):
+            self._keep(self.db.submit(lambda s: _store_dialog(s, self.attempt_id, note.sip_dialog)), "dialog")
+
+    def _put_escalation(self, esc: Escalate) -> None:
+        row = self._escalation_row(str(esc.reason), esc.step, esc.detail, self.clock())
+        fut = self.db.submit(lambda s: put_escalation(s, row))
+        self._keep(fut, "escalation")
+        if self.spool is not None:
+            spool = self.spool
+            fut.add_done_callback(lambda f: f.exception() is not None and spool.keep(row))
+
+    def _escalation_row(self, reason: str, step: str | None, detail: str, at: datetime) -> dict[str, Any]:
+        return {"attempt_id": self.attempt_id, "person_id": self.claim.person_id,
+                "campaign_id": self.claim.campaign_id, "reason": reason[:30], "step": step,
+                "detail": detail, "priority": self.claim.priority, "created_at": at}
 
     def on_turn(self, turn: DialogTurn) -> None:
         """Record one transcript turn."""
@@ -110,9 +135,8 @@ class CallRecorder:
             try:
                 await asyncio.wrap_future(fut)
             except Exception as exc:  # a lost write must not lose the rest of the call
-                log.error("attempt %s: %s not stored yet (%s)", self.attempt_id,
-                          "a slot value" if _is_slot(what) else f"turn {what['seq']}", type(exc).__name__)
-                if not _is_slot(what) and "played" not in what:  # a lost play time is not a lost turn
+                log.error("attempt %s: %s not stored yet (%s)", self.attempt_id, _what(what), type(exc).__name__)
+                if isinstance(what, dict) and "played" not in what:  # a lost play time is not a lost turn
                     self._unstored.append(what)
                 continue
             if _is_slot(what):
@@ -144,7 +168,7 @@ class CallRecorder:
         values: dict[str, Any] = {
             "outcome": outcome, "ended_at": now, "network_outcome": str(result.network),
             "sip_status": result.sip_status, "retry_after": result.retry_after, "audio_dir": result.audio_dir,
-            "detail": (result.detail or "")[:500],
+            "detail": (result.detail or "")[:500], "sip_dialog": null(),  # SQL NULL, not JSON null
         }
         values["state"] = AttemptState.INTERRUPTED if outcome == "interrupted" else AttemptState.ENDED
         turns = list(self._unstored)
@@ -162,10 +186,8 @@ class CallRecorder:
                     s.execute(insert(Result), [row])
             if rec.escalation:
                 values["escalation_reason"] = str(rec.escalation.get("reason", ""))[:30]
-                s.add(Escalation(attempt_id=self.attempt_id, person_id=self.claim.person_id,
-                                 campaign_id=self.claim.campaign_id, reason=values["escalation_reason"],
-                                 step=rec.escalation.get("step"), detail=str(rec.escalation.get("detail", "")),
-                                 priority=self.claim.priority, created_at=now))
+                put_escalation(s, self._escalation_row(values["escalation_reason"], rec.escalation.get("step"),
+                                                       str(rec.escalation.get("detail", "")), now))
             s.execute(update(Result).where(Result.attempt_id == self.attempt_id, Result.dialog_version.is_(None))
                       .values(dialog_version=rec.dialog_version))
         if turns:
@@ -216,6 +238,16 @@ def delivery_payload(claim: Claim, result: CallResult, outcome: str, state: str,
 
 def _is_slot(what: Any) -> bool:
     return isinstance(what, tuple)
+
+
+def _what(what: Any) -> str:
+    if isinstance(what, dict):
+        return f"turn {what['seq']}"
+    return "a slot value" if _is_slot(what) else str(what)
+
+
+def _store_dialog(s: Session, attempt_id: int, dialog: dict[str, Any]) -> None:
+    s.execute(update(Attempt).where(Attempt.id == attempt_id).values(sip_dialog=dialog))
 
 
 def _put_result(s: Session, row: dict[str, Any]) -> None:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from bot.calls import CallRunner
 from bot.campaigns.dialer import Dialer
 from bot.campaigns.dialog_versions import ScriptSource
 from bot.campaigns.retention import audio_roots, purge
+from bot.campaigns.spool import EscalationSpool
 from bot.campaigns.webhook import WebhookPusher, WebhookSettings
 from storage.db import Database
 from storage.models import utcnow
@@ -48,7 +50,16 @@ def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
         scripts=ScriptSource(db),
         outbox=hook is not None,
         parser=call_parser(config),
+        spool=EscalationSpool(escalation_spool_path(config)),
     )
+
+
+def escalation_spool_path(config: Any) -> Path:
+    """Where escalations the database refused wait: var_dir/escalations.spool (mount var/ on another
+    filesystem than a local database, or a full disk refuses both)."""
+    path = Path(config.var_dir) / "escalations.spool"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def call_parser(config: Any) -> Any:

@@ -7,7 +7,8 @@ reshapes an overridden method or fixes a bug worked around here.
                            (trusted sources, tags without a dialog) before aiosipua dispatches
   EdgeUAS._handle_options  503 + Retry-After while the worker is full (Kamailio's health check)
   EdgeUAS.forget           drop a call aiosipua keeps after our own hang-up or refusal
-  EdgeUAC.handle_response  every response is shown to `on_response` first (ACK of non-2xx finals)
+  EdgeUAC.handle_response  every response is shown to `on_response` first (ACK of non-2xx finals);
+                           a 2xx to an INVITE of no call of ours is ACKed and BYEd (sip_call.end_stray_answer)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 from aiosipua import SipRequest, SipResponse, SipUAC, SipUAS
 
+from bot.telephony.sip_call import end_stray_answer
 from bot.telephony.uasrules import Refusal, refusal
 
 Admission = Callable[[SipRequest, tuple[str, int]], Refusal | None]
@@ -62,4 +64,6 @@ class EdgeUAC(SipUAC):
     def handle_response(self, response: SipResponse, addr: tuple[str, int]) -> None:
         if self.on_response is not None:
             self.on_response(response)
+        if end_stray_answer(self, response, addr):  # a dead predecessor's call: ACK + BYE
+            return
         super().handle_response(response, addr)

@@ -9,13 +9,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.calls import CallRequest, CallResult, NetworkOutcome
+from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome
 from bot.dialog.events import CallRecord, Escalate, Note
 from bot.privacy import mask_phone
 from bot.telephony.amd import MachineDetector
 from bot.telephony.keypad import keypad_conversation
 from bot.telephony.sip import SipEndpoint
-from bot.telephony.sip_call import SipCall
+from bot.telephony.sip_call import SipCall, bye_from_state
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,14 @@ async def escalate_to_operator(call: SipCall, escalation: Escalate | None, opera
     return ok
 
 
+def tell(request: CallRequest, note: Any) -> None:
+    for observer in request.observers:
+        try:
+            observer(note)
+        except Exception:  # storing must never end the call
+            log.exception("call observer failed on %s", type(note).__name__)
+
+
 class SipCallRunner:
     """`CallRunner` over the worker's SipEndpoint. `converse` defaults to the keypad
     conversation (no recognizer); pass `speech_conversation(resources)` in production."""
@@ -137,6 +145,7 @@ class SipCallRunner:
             log.info("attempt %s to %s: %s (%s)", request.attempt_id, mask_phone(request.phone), net, dialed.status)
             return CallResult(net, sip_status=dialed.status, retry_after=dialed.retry_after, detail=dialed.reason)
         call = dialed.call
+        tell(request, Answered(call.extra.get("sip_dialog") or {}))  # stored: a BYE if this worker dies
         holder: dict[str, CallRecord] = {}
         amd = MachineDetector.from_settings(self.endpoint.settings, self.transcribe)
         opening: list[str] = []
@@ -164,3 +173,10 @@ class SipCallRunner:
             detail = "transferred"
         return CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200, detail=detail,
                           audio_dir=call.extra.get("audio_dir"))
+
+    async def end_orphans(self, dialogs: list[dict[str, Any]]) -> None:
+        """BYE for each answered call of a worker that died (its stored dialog state), at once."""
+        states = [d for d in dialogs if d.get("call_id") and d.get("remote_addr")]
+        if states:
+            log.warning("ending %d call(s) left by a worker that died (BYE from their stored dialog)", len(states))
+            await asyncio.gather(*(bye_from_state(self.endpoint.uac, d) for d in states), return_exceptions=True)

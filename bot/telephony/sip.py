@@ -23,7 +23,7 @@ from bot.telephony.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.indialog import InDialogRequests, TransferHandler
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import TelephonySettings
-from bot.telephony.sip_call import DialOutcome, SipCall
+from bot.telephony.sip_call import DialOutcome, SipCall, dialog_state
 from bot.telephony.sipmsg import FinalResponses, keep_record_route, retry_after_seconds, uri_target
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class SipEndpoint(InDialogRequests):
         self.uas.on_refer = self._on_refer
         self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
         self.registration: Registration | None = None
+        self.accepting: Callable[[], bool] = lambda: True  # False: new inbound calls get 503 (storage alarm)
 
     @property
     def busy(self) -> int:
@@ -153,6 +154,7 @@ class SipEndpoint(InDialogRequests):
             call = SipCall(out.call_id, "outbound", parse_uri(to_uri).user or "", media)
             call._hangup = lambda: out.hangup(self.uac)
             call._refer = lambda target: self.uac.send_refer(out.dialog, target, out.remote_addr)
+            call.extra["sip_dialog"] = dialog_state(out.dialog, out.remote_addr)  # for a BYE after a crash
             self._adopt(call)
             return DialOutcome(call, 200, "OK")
         except BaseException:
@@ -175,6 +177,10 @@ class SipEndpoint(InDialogRequests):
         if self.busy >= s.capacity:
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
             log.warning("inbound call refused: at capacity (%d)", s.capacity)
+            return
+        if not self.accepting():
+            self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
+            log.warning("inbound call refused: this worker takes no new calls (storage alarm)")
             return
         if not self.policy.is_trusted(source) and self.sources.count(source) >= s.per_source_limit:
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})

@@ -84,3 +84,62 @@ class DialOutcome:
     status: int | None  # final SIP status (200 when answered; None when nothing came back)
     reason: str = ""
     retry_after: float | None = None
+
+
+def dialog_state(dialog: Any, remote_addr: tuple[str, int]) -> dict[str, Any]:
+    """What a BYE for this dialog needs, as JSON (stored with the attempt when the call is
+    answered): Call-ID, tags, URIs, remote target, route set, our CSeq and where to send it."""
+    return {"call_id": dialog.call_id, "local_tag": dialog.local_tag, "remote_tag": dialog.remote_tag,
+            "local_uri": dialog.local_uri, "remote_uri": dialog.remote_uri,
+            "remote_target": dialog.remote_target, "route_set": list(dialog.route_set),
+            "local_cseq": dialog.local_cseq, "remote_addr": [remote_addr[0], remote_addr[1]]}
+
+
+CSEQ_MARGIN = 100  # in-dialog requests (REFER, re-INVITE) the dead worker may have sent after storing
+
+
+async def bye_from_state(uac: Any, state: dict[str, Any], resend: tuple[float, ...] = (0.5, 1.0)) -> None:
+    """End a dialog another (dead) process held: a BYE built from its stored state, sent again
+    after each `resend` delay (UDP; the far end answers a repeat with 481, harmless)."""
+    from aiosipua import Dialog, DialogState
+
+    dialog = Dialog(call_id=state["call_id"], local_tag=state["local_tag"], remote_tag=state["remote_tag"],
+                    local_uri=state["local_uri"], remote_uri=state["remote_uri"],
+                    remote_target=state.get("remote_target", ""), route_set=list(state.get("route_set") or []),
+                    local_cseq=int(state.get("local_cseq") or 0) + CSEQ_MARGIN, state=DialogState.CONFIRMED)
+    addr = (state["remote_addr"][0], int(state["remote_addr"][1]))
+    bye = uac.send_bye(dialog, addr)
+    for delay in resend:
+        await asyncio.sleep(delay)
+        uac.transport.send(bye, addr)
+
+
+def end_stray_answer(uac: Any, response: Any, addr: tuple[str, int]) -> bool:
+    """A 2xx to an INVITE this process does not hold — placed by a predecessor that died before
+    it could ACK it (or given up on here): ACK it and send a BYE (RFC 3261 13.2.2.4). The far
+    end retransmits such a 2xx for 32 s, so a worker restarted on the same SIP address ends
+    these legs within seconds too. True when it did."""
+    from aiosipua import Dialog, DialogState
+    from aiosipua.header_codec import parse_address, stringify_uri
+
+    cseq = response.cseq
+    if not 200 <= response.status_code < 300 or cseq is None or cseq.method.upper() != "INVITE":
+        return False
+    call_id = response.call_id or ""
+    if not call_id or uac.get_call(call_id) is not None:
+        return False
+    ours, theirs = response.from_addr, response.to_addr
+    if ours is None or theirs is None or not ours.tag or not theirs.tag:
+        return False
+    contact = response.get_header("contact")
+    target = stringify_uri(parse_address(contact).uri) if contact else stringify_uri(theirs.uri)
+    dialog = Dialog(call_id=call_id, local_tag=ours.tag, remote_tag=theirs.tag, local_uri=stringify_uri(ours.uri),
+                    remote_uri=stringify_uri(theirs.uri), remote_target=target,
+                    route_set=list(reversed(response.get_header_values("record-route"))),
+                    local_cseq=cseq.seq - 1, state=DialogState.CONFIRMED)
+    via = uac._local_addr()
+    ack = dialog.create_request("ACK", via_host=via[0], via_port=via[1])  # CSeq = the INVITE's
+    uac.transport.send(ack, addr)
+    uac.send_bye(dialog, addr)
+    log.warning("ended a call answered for a worker that is gone (Call-ID %s…)", call_id[:8])
+    return True

@@ -61,6 +61,7 @@ def test_upgrade_from_revision_1_keeps_the_data(db):
     assert db.run(lambda s: s.exec(select(Person.name, Person.phone)).all(), write=False) == [("张三", "+8613800138000")]
     indexes = {i["name"] for i in inspect(db.engine).get_indexes("webhook_delivery")}
     assert "ix_webhook_due" in indexes
+    assert "sip_dialog" in {c["name"] for c in inspect(db.engine).get_columns("attempt")}  # 0007
     # and back down, then up again (downgrades work too)
     from alembic import command
 
