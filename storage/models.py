@@ -303,11 +303,20 @@ class WebhookDelivery(SQLModel, table=True):
 
 
 class DoNotCall(SQLModel, table=True):
+    """A number no campaign dials: for good (`expires_at` None: the do-not-call list) or, after a
+    wrong number, until `expires_at` in campaigns other than `campaign_id` (suppression; revision
+    0006_desk). See bot/campaigns/suppression.py."""
+
     __tablename__ = "do_not_call"
     id: int | None = Field(default=None, primary_key=True)
     phone: str = Field(unique=True, index=True, max_length=32)  # E.164
     reason: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(default="manual", max_length=20)  # manual | resident | wrong_number | import
+    expires_at: datetime | None = None  # None = for good
+    added_by: str = Field(default="", max_length=100)  # username, or "bot"
+    campaign_id: int | None = None  # where it was said (no foreign key: outlives a purge)
+    attempt_id: int | None = None
 
 
 class Tally(SQLModel, table=True):

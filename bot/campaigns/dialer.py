@@ -71,6 +71,7 @@ class Dialer:
         drain_seconds: float = 120.0,
         outbox: bool = False,
         parser: Parser | None = None,
+        suppression_days: float = 30.0,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -85,6 +86,7 @@ class Dialer:
         self.drain_seconds = drain_seconds
         self.outbox = outbox  # queue a webhook delivery for every person who reaches a final state
         self.parser = parser  # answer understanding for the calls (None: bot.nlu.parse, default area)
+        self.suppression_days = suppression_days  # a wrong number is not dialled by other campaigns
         self.live: dict[int, asyncio.Task] = {}  # attempt id -> call task
         self._wake = asyncio.Event()
         self._started = False
@@ -187,6 +189,7 @@ class Dialer:
     async def _call(self, claim: Claim, script: Any, policy: RetryPolicy) -> None:
         rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox)
         rec.dialog_version = getattr(script, "version", None)
+        rec.suppression_days = self.suppression_days
         request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
                               script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
                               variables={**localised(self.variables, script.locale),

@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from bot.calls import CallResult, NetworkOutcome
 from bot.campaigns import claims as ops
-from bot.campaigns import followups, webhook
+from bot.campaigns import followups, suppression, webhook
 from bot.campaigns.claims import Claim
 from bot.campaigns.policy import RetryPolicy
 from bot.dialog.events import Note, PromptPlayed, SlotFilled
@@ -69,6 +69,7 @@ class CallRecorder:
         stmt = (update(Turn).where(Turn.attempt_id == self.attempt_id, Turn.seq == seq)
                 .values(line_at=note.started_at, audio_path=note.audio, parse=played))
         self._keep(self.db.submit(lambda s: s.execute(stmt)), {"seq": seq, "played": True})
+        self.suppression_days = 30.0  # [campaigns] suppression_days: a wrong number spares other campaigns
 
     # ------------------------------------------------------------ as it happens
     def observe(self, note: Note) -> None:
@@ -135,6 +136,8 @@ class CallRecorder:
                                        source_attempt_id=self.attempt_id, contacts=result.record.slots.get("contacts"),
                                        now=now)
             settle(s, self.claim, policy, result, outcome, now, self.outbox)
+            suppression.after_call(s, phone=self.claim.phone, outcome=outcome, campaign_id=self.claim.campaign_id,
+                                   attempt_id=self.attempt_id, now=now, days=self.suppression_days)
 
         await self.db.arun(unit)
         return outcome

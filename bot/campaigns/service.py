@@ -48,6 +48,7 @@ def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
         scripts=ScriptSource(db),
         outbox=hook is not None,
         parser=call_parser(config),
+        suppression_days=config.campaigns.suppression_days,
     )
 
 
