@@ -95,6 +95,7 @@ class Campaign(SQLModel, table=True):
     dialog_name: str = Field(default="verification", max_length=200)
     dialog_path: str = Field(default="dialogs/verification.zh-CN.yaml", max_length=500)
     concurrency: int = 4
+    priority: int = 5  # smaller gets the worker's lines first when campaigns compete (revision 0003_desk)
     window_start: str = Field(default="09:00", max_length=5)  # HH:MM local time
     window_end: str = Field(default="20:00", max_length=5)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)  # IANA

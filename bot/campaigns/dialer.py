@@ -144,7 +144,7 @@ class Dialer:
         started: list[Claim] = []
         campaigns = await self.db.arun(
             lambda s: s.exec(select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
-                             .order_by(Campaign.id)).all(), write=False)
+                             .order_by(Campaign.priority, Campaign.id)).all(), write=False)
         for camp in campaigns:
             room = self.max_calls - len(self.live)
             if room <= 0:

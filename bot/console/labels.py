@@ -42,6 +42,8 @@ WORDS: dict[str, str] = {
     # kinds of record in the audit trail
     "campaign": N_("Campaign"), "escalation": N_("Case"), "user": N_("User"), "turn": N_("Recording"),
     "dialog_version": N_("Dialog version"), "page": N_("Page"), "person": N_("Person"),
+    # why a number is on the do-not-call list
+    "manual": N_("Added by staff"), "resident": N_("The resident asked"),
 }
 
 SLOT_NAMES: dict[str, str] = {
@@ -76,6 +78,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "results.export": N_("Results exported"), "people.import": N_("People list imported"),
     "people.import_rejected": N_("People list rejected"), "dialog.publish": N_("Dialog published"),
     "dialog.activate": N_("Dialog version activated"), "purge": N_("Data purged"),
+    "dnc.add": N_("Number put on the do-not-call list"), "dnc.remove": N_("Number taken off the do-not-call list"),
+    "dnc.suppress": N_("Number rested after a wrong number"), "campaign.test_call": N_("Test call placed"),
 }
 
 
@@ -195,7 +199,7 @@ UPLOAD_MESSAGES = (
 
 # fixed messages of a refused account (bot.console.auth), likewise
 ACCOUNT_MESSAGES = (
-    N_("username: 2-64 characters of a-z, 0-9, '.', '_' or '-'"), N_("password: at least 10 characters"),
+    N_("username: 2-64 letters (Chinese or a-z), digits, '.', '_', '-' or '·'"), N_("password: at least 10 characters"),
     N_("password: at most 1024 characters"), N_("set-up is already done: an account exists"), N_("no such user"),
 )
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.campaigns.export import collect, write_csv
 from bot.console import campaigns as camps
-from bot.console import people_upload
+from bot.console import people_upload, retries
 from bot.console.context import console
 from bot.console.labels import N_, word
 from bot.console.page import audit_event, client, db, gettext, labeller, render, require
@@ -69,7 +69,7 @@ async def detail_page(request: web.Request, upload: people_upload.UploadReport |
     _ = gettext(request)
     return render(request, "campaign.html", status=status, camp=camp, counts=counts, upload=upload,
                   error=error, actions=camps.TRANSITIONS, why=_why(request, why), attempts=attempts,
-                  action_labels={k: _(v) for k, v in ACTION_LABELS.items()},
+                  action_labels={k: _(v) for k, v in ACTION_LABELS.items()}, retry_rows=retries.rows(camp),
                   reason=lambda a: camps.failure_reason(a, _))
 
 
@@ -123,6 +123,11 @@ async def settings(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=str(exc)) from exc
     except camps.CampaignError as exc:
         return await detail_page(request, error=gettext(request)(str(exc)), status=400)
+    except retries.RetryFormError as exc:
+        _ = gettext(request)
+        msgid, outcome = (*exc.args, "")[:2]
+        label = _(retries.OUTCOMES[outcome]) if outcome in retries.OUTCOMES else ""
+        return await detail_page(request, error=_(msgid) % {"outcome": label}, status=400)
     raise web.HTTPSeeOther(f"/campaigns/{_id(request)}")
 
 

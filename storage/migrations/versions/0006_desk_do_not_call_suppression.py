@@ -1,4 +1,4 @@
-"""do-not-call list: kind, expiry (suppression), who added it, where it was said
+"""do-not-call list: kind, expiry (suppression), who added it, where it was said; campaign priority
 
 Revision ID: 0006_desk
 Revises: 0005_tracing
@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('campaign', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('priority', sa.Integer(), nullable=False, server_default='5'))
     with op.batch_alter_table('do_not_call', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False,
                                       server_default='manual'))
@@ -35,3 +37,5 @@ def downgrade() -> None:
         batch_op.drop_column('added_by')
         batch_op.drop_column('expires_at')
         batch_op.drop_column('kind')
+    with op.batch_alter_table('campaign', schema=None) as batch_op:
+        batch_op.drop_column('priority')
