@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 from aiohttp import web
 
 from bot.campaigns.export import collect, write_csv
 from bot.console import campaigns as camps
-from bot.console import people_upload, retries
+from bot.console import live, people_upload, retries
 from bot.console.context import console
 from bot.console.labels import N_, word
 from bot.console.page import audit_event, client, db, gettext, labeller, render, require
@@ -110,6 +111,21 @@ async def progress_json(request: web.Request) -> web.Response:
                               "why": why["text"], "dialling": why["dialling"], "ok": why["ok"], "counts": counts})
 
 
+async def live_json(request: web.Request) -> web.Response:
+    """Calls in progress: who, state, step, duration and the last turns (read from the database,
+    which every worker writes as the call goes; see bot/console/live.py)."""
+    await require(request, Role.ADMIN)
+    camp = await _campaign(request)
+    calls = await db(request, live.live_calls, camp.id)
+    labels = labeller(request, await _script_labels(request, camp))
+    _ = labels._
+    return web.json_response({"calls": [{
+        "attempt_id": c["attempt_id"], "name": c["name"], "state": word(c["state"], _),
+        "step": labels.step(c["step"]) if c["step"] else "", "duration": f"{c['seconds'] // 60}:{c['seconds'] % 60:02d}",
+        "turns": [{"who": word(t["speaker"], _), "text": labels.turn_text(SimpleNamespace(**t))} for t in c["turns"]],
+    } for c in calls], "empty": _("No call in progress.")})
+
+
 async def _script_labels(request: web.Request, camp: Campaign) -> Any:
     return await db(request, script_labels, camp, None, None, console(request).dialogs_dir)
 
@@ -180,6 +196,7 @@ def setup(app: web.Application) -> None:
     r.add_post(r"/campaigns/{campaign_id:\d+}/upload", upload)
     r.add_post(r"/campaigns/{campaign_id:\d+}/{action:start|pause|resume|cancel}", change_state)
     r.add_get(r"/campaigns/{campaign_id:\d+}/progress.json", progress_json)
+    r.add_get(r"/campaigns/{campaign_id:\d+}/live.json", live_json)
     r.add_post(r"/campaigns/{campaign_id:\d+}/settings", settings)
     r.add_get(r"/campaigns/{campaign_id:\d+}/results", results_page)
     r.add_post(r"/campaigns/{campaign_id:\d+}/results", results_page)
