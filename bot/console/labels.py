@@ -203,6 +203,13 @@ ACCOUNT_MESSAGES = (
     N_("password: at most 1024 characters"), N_("set-up is already done: an account exists"), N_("no such user"),
 )
 
+# a refused test call (bot.campaigns.trial_call), likewise
+TEST_CALL_MESSAGES = (
+    N_("A SIP address such as sip:test@127.0.0.1:5070 (at most 32 characters)."),
+    N_("Type a telephone number or a SIP address such as sip:test@127.0.0.1:5070."),
+    N_("That number is in a call already."),
+)
+
 INTENTS: dict[str, str] = {
     "who": N_("asked who is calling"), "repeat": N_("asked to repeat"), "refuse": N_("refused"),
     "human": N_("asked for a person"), "wrong_number": N_("said wrong number"),
