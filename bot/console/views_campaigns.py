@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.campaigns import trial_call
 from bot.campaigns.export import collect, write_csv
 from bot.console import campaigns as camps
-from bot.campaigns import trial_call
 from bot.console import live, people_upload, retries
 from bot.console.context import console
 from bot.console.labels import N_, word
