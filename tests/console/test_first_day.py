@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 
 from storage.db import Database
 
-from .live import CHROMIUM, REPO, Server, browser, free_port, shot
+from .live import CHROMIUM, REPO, Server, browser, shot
 from .seed import PASSWORD, add_users
 
 pytestmark = [pytest.mark.browser, pytest.mark.sip,
