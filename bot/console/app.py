@@ -129,6 +129,7 @@ def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja
         i18n.local_time(t, tz or zone, seconds))
     env.filters["word"] = lambda value: labels.word(value, _)
     env.filters["action"] = lambda action: labels.audit_action(action, _)
+    env.filters["esc_detail"] = lambda detail: labels.escalation_detail(detail or "", _)
     env.globals["static"] = static_url
     env.globals["msg"] = _  # a message for the page's scripts: translated, not %-formatted
     env.globals["zone"] = lambda tz=None: i18n.zone_label(tz or zone)

@@ -198,14 +198,11 @@ def failure_reason(a: Attempt, _: Gettext) -> str:
         parts.append(word(a.escalation_reason, _))
     if a.network_outcome and a.network_outcome != "answered":
         parts.append(word(a.network_outcome, _))
-    if a.sip_status:
+    if a.sip_status and a.sip_status >= 300:  # a refused call's code helps the trunk's engineer; 200 says nothing
         parts.append(f"SIP {a.sip_status}")
     if detail and not parts:
         parts.append(detail)
     return " · ".join(parts)
-
-
-SETTINGS = ("window_start", "window_end", "timezone", "concurrency")
 
 
 def update_settings(s: Session, campaign_id: int, form: dict[str, str], actor: str, source: str) -> list[str]:

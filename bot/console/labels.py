@@ -5,6 +5,7 @@ carries (`labels:`) when the script is in the reader's language."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ WORDS: dict[str, str] = {
     "declined": N_("Declined"), "congestion": N_("Network congestion"), "machine": N_("Answering machine"),
     "resolved_by_operator": N_("Resolved by an operator"), "unknown": N_("Unknown"),
     "interrupted": N_("Interrupted"), "hung_up": N_("Hung up"),
+    # attempt states (live view, latest calls)
+    "dialling": N_("Ringing"), "in_call": N_("In the call"), "ended": N_("Ended"),
     # roles
     "admin": N_("Administrator"), "operator": N_("Operator"), "viewer": N_("Viewer"),
     # speakers
@@ -90,6 +93,24 @@ def audit_action(action: str, _: Gettext) -> str:
     if action.startswith("case.claim_refused"):
         return _("Claim refused")
     return action
+
+
+_DETAIL_RX = re.compile(r"^(\d+) no-input, (\d+) no-match$|^refused (\d+) times$")
+
+
+def escalation_detail(detail: str, _: Gettext) -> str:
+    """Why the bot handed over, in the reader's language (the engine writes it in English)."""
+    if "callback promised" in detail:
+        return _("The resident asked for a person; the bot promised a call back.")
+    if detail == "caller asked for a person":
+        return _("The resident asked for a person.")
+    m = _DETAIL_RX.match(detail or "")
+    if m and m.group(1) is not None:
+        return _("No answer %(silent)s times, not understood %(unclear)s times.") % {
+            "silent": m.group(1), "unclear": m.group(2)}
+    if m:
+        return _("Refused %(n)s times.") % {"n": m.group(3)}
+    return detail
 
 
 def word(value: Any, _: Gettext) -> str:

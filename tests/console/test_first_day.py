@@ -157,6 +157,7 @@ def test_first_day(day: dict[str, Any]) -> None:
     admin.click("#btn-test-call")
     admin.wait_for_selector("#test-call-placed")
     expect(admin.locator("h1")).to_contain_text("测试")
+    assert admin.locator("#btn-start").count() == 0  # a test campaign is never started
     admin.wait_for_selector("#live-rows tr[data-attempt]", timeout=CALL_TIMEOUT)
     expect(admin.locator("#live-rows td.words").first).to_contain_text("兰州市公安局", timeout=CALL_TIMEOUT)
     shot(admin, "first-day-03-test-call-live")
@@ -202,6 +203,10 @@ def test_first_day(day: dict[str, Any]) -> None:
     # 7. the bot phones again, skips the address the operator gave, and completes
     admin.goto(camp_url)
     expect(admin.locator("#n-completed")).to_have_text("1", timeout=CALL_TIMEOUT)
+    admin.reload()  # the buttons and latest calls as they are now
+    expect(admin.locator("#camp-status")).to_have_text("已完成")
+    assert admin.locator("#btn-pause").count() == 0
+    assert admin.locator("#attempts tbody tr").count() == 2
     shot(admin, "first-day-08-completed")
     admin.goto(camp_url + "/results")
     expect(admin.locator("main")).to_contain_text("张掖路")

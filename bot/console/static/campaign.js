@@ -49,7 +49,7 @@
     liveRows.replaceChildren();
     if (!data.calls.length) {
       const tr = document.createElement("tr"); tr.className = "empty";
-      const cell = td(data.empty, 0); cell.colSpan = 5; tr.append(cell); liveRows.append(tr);
+      const cell = td(data.empty, -1); cell.colSpan = 5; tr.append(cell); liveRows.append(tr);
       return;
     }
     for (const c of data.calls) {
