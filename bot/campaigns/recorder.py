@@ -57,6 +57,7 @@ class CallRecorder:
         self._slots_stored: dict[str, Any] = {}  # slot -> value whose write has committed
         self._in_call = False
         self._prompts: list[tuple[int, str]] = []  # bot prompt turns (seq, text) not yet heard played
+        self.suppression_days = 30.0  # [campaigns] suppression_days: a wrong number spares other campaigns
 
     def _played(self, note: PromptPlayed) -> None:
         """The line played a prompt: its turn gets the line time and, for evidence steps, the audio."""
@@ -69,7 +70,6 @@ class CallRecorder:
         stmt = (update(Turn).where(Turn.attempt_id == self.attempt_id, Turn.seq == seq)
                 .values(line_at=note.started_at, audio_path=note.audio, parse=played))
         self._keep(self.db.submit(lambda s: s.execute(stmt)), {"seq": seq, "played": True})
-        self.suppression_days = 30.0  # [campaigns] suppression_days: a wrong number spares other campaigns
 
     # ------------------------------------------------------------ as it happens
     def observe(self, note: Note) -> None:
