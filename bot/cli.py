@@ -33,6 +33,7 @@ AREAS: dict[str, str] = {
     "purge": "bot.campaigns.cli",
     "webhook": "bot.campaigns.webhook_cli",
     "users": "bot.console.cli",
+    "dnc": "bot.campaigns.dnc_cli",
     "serve": "bot.serve",
     "prompts": "bot.prompts_cli",
     "evidence": "bot.evidence_cli",

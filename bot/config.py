@@ -66,8 +66,9 @@ class Config:
 
     @property
     def variables(self) -> dict[str, str]:
-        """Variables every dialog may use: agency, caller_id, callback_number."""
-        return self.agency.variables
+        """Variables every dialog may use: agency, caller_id, callback_number, callback_within, and
+        operator_line ("" when no operator is configured: a request for a person gets a callback)."""
+        return {**self.agency.variables, "operator_line": "1" if self.telephony.operator_uri else ""}
 
     @property
     def var_dir(self) -> Path:

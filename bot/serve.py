@@ -90,6 +90,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.campaigns.inbound import Callbacks
     from bot.campaigns.service import call_parser, run_dialer
     from bot.console.app import build_app
+    from bot.console.context import CONSOLE
     from bot.dialog.model import ScriptError
     from bot.dialog.script import load_script
     from bot.telephony.runner import SipCallRunner
@@ -163,6 +164,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
             from bot.campaigns import health
 
             endpoint.accepting = health.storage_ok  # database refusing writes: callbacks get 503 too
+            app[CONSOLE].call_runner = SipCallRunner(endpoint, converse)  # the campaign page's test call
+            app[CONSOLE].call_parser = call_parser(config)
             log.info("SIP endpoint started on %s:%d (callbacks verified by call code)", *endpoint.local_addr[:2])
         if parts.dialer:
             if endpoint is None:

@@ -52,15 +52,23 @@ class AgencySettings:
     badge: str = ""
     names: dict[str, str] | None = None
     code_valid_days: float = 14.0  # how long a call's code proves the call (and the callback)
+    callback_minutes: int = 120  # a resident who asks for a person and gets none is called back within this
 
     @property
     def variables(self) -> dict[str, str]:
         """What every dialog may say: {agency}, {caller_id}, {callback_number}, {badge}; plus
         `agency.<locale>` entries that `localised` turns into {agency} for a script's locale."""
         out = {"agency": self.name, "caller_id": self.caller_id, "callback_number": self.callback_number,
-               "badge": self.badge}
+               "badge": self.badge, **self.callback_variables}
         out.update({f"agency.{k}": v for k, v in (self.names or {}).items()})
         return out
+
+    @property
+    def callback_variables(self) -> dict[str, str]:
+        """{callback_within} ("2小时" / "30分钟") and {callback_minutes}: when staff call a resident back."""
+        h, m = divmod(self.callback_minutes, 60)
+        within = (f"{h}小时" if h else "") + (f"{m}分钟" if m else "") or "0分钟"
+        return {"callback_within": within, "callback_minutes": str(self.callback_minutes)}
 
 
 def localised(variables: dict[str, str], locale: str) -> dict[str, str]:
@@ -175,6 +183,7 @@ class CampaignsSettings:
     retention_days: int = 30
     region: str = "CN"
     purge_every_hours: float = 6.0
+    suppression_days: float = 30.0  # a wrong number is not dialled by another campaign for this long
     audio_roots: tuple[ConfigPath, ...] = ()
     retry: dict[str, RetryRule] | None = None
     columns: dict[str, str | list[str]] | None = None

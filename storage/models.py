@@ -95,6 +95,7 @@ class Campaign(SQLModel, table=True):
     dialog_name: str = Field(default="verification", max_length=200)
     dialog_path: str = Field(default="dialogs/verification.zh-CN.yaml", max_length=500)
     concurrency: int = 4
+    priority: int = 5  # smaller gets the worker's lines first when campaigns compete (revision 0003_desk)
     window_start: str = Field(default="09:00", max_length=5)  # HH:MM local time
     window_end: str = Field(default="20:00", max_length=5)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)  # IANA
@@ -325,11 +326,20 @@ class WebhookDelivery(SQLModel, table=True):
 
 
 class DoNotCall(SQLModel, table=True):
+    """A number no campaign dials: for good (`expires_at` None: the do-not-call list) or, after a
+    wrong number, until `expires_at` in campaigns other than `campaign_id` (suppression; revision
+    0006_desk). See bot/campaigns/suppression.py."""
+
     __tablename__ = "do_not_call"
     id: int | None = Field(default=None, primary_key=True)
     phone: str = Field(unique=True, index=True, max_length=32)  # E.164
     reason: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(default="manual", max_length=20)  # manual | resident | wrong_number | import
+    expires_at: datetime | None = None  # None = for good
+    added_by: str = Field(default="", max_length=100)  # username, or "bot"
+    campaign_id: int | None = None  # where it was said (no foreign key: outlives a purge)
+    attempt_id: int | None = None
 
 
 class Tally(SQLModel, table=True):

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, update
 from sqlmodel import Session, select
 
+from bot.campaigns import suppression
 from bot.campaigns.call_codes import new_code
 from bot.campaigns.policy import Decision, RetryPolicy
 from storage.models import (
@@ -25,7 +26,6 @@ from storage.models import (
     AttemptState,
     Campaign,
     CampaignStatus,
-    DoNotCall,
     Escalation,
     Person,
     PersonState,
@@ -69,10 +69,10 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
     if want <= 0:
         return []
     want = max(1, math.ceil(want * share))
-    on_dnc = exists().where(DoNotCall.phone == Person.phone)
+    on_dnc, suppressed_until = suppression.blocked_columns(campaign_id, now)
     busy = exists().where(Attempt.phone == Person.phone, Attempt.state.in_(ACTIVE_ATTEMPT_STATES))
     q = (
-        select(Person, on_dnc.label("dnc"))
+        select(Person, on_dnc.label("dnc"), suppressed_until.label("until"))
         .where(Person.campaign_id == campaign_id, Person.state == PersonState.PENDING,
                Person.purged == False,  # noqa: E712
                or_(Person.next_attempt_at.is_(None), Person.next_attempt_at <= now), ~busy)
@@ -85,10 +85,14 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
     for _round in range(5):  # people on the do-not-call list are set aside and do not use a line
         limit = want - len(pairs)
         rows = s.exec(q.limit(limit)).all()
-        for person, dnc in rows:
+        for person, dnc, until in rows:
             person.updated_at = now
             if dnc:
                 person.state = PersonState.DO_NOT_CALL
+                s.add(person)
+                continue
+            if until is not None:  # suppressed by another campaign (wrong number): wait for its end
+                person.next_attempt_at = until
                 s.add(person)
                 continue
             person.state = PersonState.IN_PROGRESS

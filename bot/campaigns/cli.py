@@ -140,7 +140,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     report = db.run(write)
     print(json.dumps({"campaign": args.campaign, "rows": report.rows, "added": report.added,
-                      "updated": report.updated, "merged": report.merged}, ensure_ascii=False))
+                      "updated": report.updated, "merged": report.merged, "do_not_call": report.do_not_call}, ensure_ascii=False))
     return EXIT_OK
 
 

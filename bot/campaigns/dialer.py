@@ -83,6 +83,7 @@ class Dialer:
         outbox: bool = False,
         parser: Parser | None = None,
         spool: EscalationSpool | None = None,
+        suppression_days: float = 30.0,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -101,6 +102,7 @@ class Dialer:
         self._full_batch = False  # the last round got every person it asked for: more may be due
         self.outbox = outbox  # queue a webhook delivery for every person who reaches a final state
         self.parser = parser  # answer understanding for the calls (None: bot.nlu.parse, default area)
+        self.suppression_days = suppression_days  # a wrong number is not dialled by other campaigns
         self.live: dict[int, asyncio.Task] = {}  # attempt id -> call task
         self._wake = asyncio.Event()
         self._started = False
@@ -187,7 +189,7 @@ class Dialer:
         started: list[Claim] = []
         campaigns = await self.db.arun(
             lambda s: s.exec(select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
-                             .order_by(Campaign.id)).all(), write=False)
+                             .order_by(Campaign.priority, Campaign.id)).all(), write=False)
         for camp in campaigns:
             room = self.max_calls - len(self.live)
             if room <= 0:
@@ -263,6 +265,7 @@ class Dialer:
                     recordings: dict[str, bytes] | None = None) -> None:
         rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox, spool=self.spool)
         rec.dialog_version = getattr(script, "version", None)
+        rec.suppression_days = self.suppression_days
         request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
                               script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
                               variables={**localised(self.variables, script.locale),

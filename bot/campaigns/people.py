@@ -27,7 +27,7 @@ import phonenumbers
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from storage.models import AuditEvent, Person, utcnow
+from storage.models import AuditEvent, DoNotCall, Person, utcnow
 
 FIELDS = ("name", "phone", "expected_address", "risk_category", "priority", "notes")
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -63,6 +63,7 @@ class ImportReport:
     added: int = 0
     updated: int = 0  # already in the campaign
     merged: int = 0  # duplicate rows within the file
+    do_not_call: int = 0  # new people whose number is on the do-not-call list (kept, never dialled)
     people: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
@@ -251,10 +252,13 @@ def store_people(s: Session, campaign_id: int, report: ImportReport, actor: str 
     existing = {phone: pid for phone, pid in s.exec(
         select(Person.phone, Person.id).where(Person.campaign_id == campaign_id)).all()}
     new = []
+    listed = set(s.exec(select(DoNotCall.phone).where(DoNotCall.expires_at.is_(None))).all())
     for p in report.people:
         pid = existing.get(p["phone"])
-        if pid is None:
-            new.append({**p, "campaign_id": campaign_id, "state": "pending", "attempt_count": 0,
+        if pid is None:  # a number on the do-not-call list is kept, marked, and never dialled
+            state = "do_not_call" if p["phone"] in listed else "pending"
+            report.do_not_call += state == "do_not_call"
+            new.append({**p, "campaign_id": campaign_id, "state": state, "attempt_count": 0,
                         "purged": False, "created_at": now, "updated_at": now})
             continue
         row = s.get(Person, pid)
@@ -267,7 +271,8 @@ def store_people(s: Session, campaign_id: int, report: ImportReport, actor: str 
         s.execute(insert(Person.__table__), new[i:i + 5000])  # core executemany: no ORM bookkeeping
     report.added = len(new)
     s.add(AuditEvent(actor=actor, action="people.import", target_type="campaign", target_id=str(campaign_id),
-                     detail=f"rows={report.rows} added={report.added} updated={report.updated} merged={report.merged}"))
+                     detail=f"rows={report.rows} added={report.added} updated={report.updated} merged={report.merged}"
+                            f" do_not_call={report.do_not_call}"))
     return report
 
 

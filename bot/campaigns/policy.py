@@ -16,6 +16,7 @@ FINAL_OUTCOMES = {
     "escalated": "escalated",
     "wrong_number": "wrong_number",
     "bad_number": "failed",
+    "do_not_call": "do_not_call",  # the resident asked not to be called again (bot/campaigns/suppression.py)
 }
 
 # outcome -> delays between attempts (seconds) and the most attempts in total for that outcome

@@ -36,7 +36,7 @@ from sqlmodel import Session
 
 from bot.calls import Answered, CallResult, NetworkOutcome
 from bot.campaigns import claims as ops
-from bot.campaigns import followups, webhook
+from bot.campaigns import followups, suppression, webhook
 from bot.campaigns.claims import Claim
 from bot.campaigns.policy import RetryPolicy
 from bot.campaigns.spool import EscalationSpool, put_escalation
@@ -65,6 +65,7 @@ class CallRecorder:
         self._slots_stored: dict[str, Any] = {}  # slot -> value whose write has committed
         self._in_call = False
         self._prompts: list[tuple[int, str]] = []  # bot prompt turns (seq, text) not yet heard played
+        self.suppression_days = 30.0  # [campaigns] suppression_days: a wrong number spares other campaigns
 
     def _played(self, note: PromptPlayed) -> None:
         """The line played a prompt: its turn gets the line time and, for evidence steps, the audio."""
@@ -159,6 +160,8 @@ class CallRecorder:
                                        source_attempt_id=self.attempt_id, contacts=result.record.slots.get("contacts"),
                                        now=now)
             settle(s, self.claim, policy, result, outcome, now, self.outbox)
+            suppression.after_call(s, phone=self.claim.phone, outcome=outcome, campaign_id=self.claim.campaign_id,
+                                   attempt_id=self.attempt_id, now=now, days=self.suppression_days)
 
         await self.db.arun(unit)
         return outcome

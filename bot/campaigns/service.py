@@ -51,6 +51,7 @@ def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
         outbox=hook is not None,
         parser=call_parser(config),
         spool=EscalationSpool(escalation_spool_path(config)),
+        suppression_days=config.campaigns.suppression_days,
     )
 
 

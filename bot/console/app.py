@@ -25,6 +25,7 @@ from bot.console import (
     views_campaigns,
     views_cases,
     views_dialogs,
+    views_dnc,
 )
 from bot.console.context import CONSOLE, USER, Console, console
 from bot.console.page import gettext, locale, render, session_user
@@ -95,7 +96,7 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
         throttle=auth.LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
         results_outbox=results_outbox,
     )
-    for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin):
+    for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin, views_dnc):
         module.setup(app)
     app.router.add_get(r"/lang/{locale:zh-CN|en-US}", choose_language)
     app.router.add_get("/healthz", healthz)
@@ -128,6 +129,7 @@ def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja
         i18n.local_time(t, tz or zone, seconds))
     env.filters["word"] = lambda value: labels.word(value, _)
     env.filters["action"] = lambda action: labels.audit_action(action, _)
+    env.filters["esc_detail"] = lambda detail: labels.escalation_detail(detail or "", _)
     env.globals["static"] = static_url
     env.globals["msg"] = _  # a message for the page's scripts: translated, not %-formatted
     env.globals["zone"] = lambda tz=None: i18n.zone_label(tz or zone)

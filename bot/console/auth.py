@@ -27,7 +27,7 @@ log = logging.getLogger("veribot.console.auth")
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
-USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-·")  # besides letters of any script (王芳)
 # verified against when the user does not exist, so timing does not reveal usernames
 _DUMMY_HASH = _hasher.hash("not-a-real-password-000")
 
@@ -60,14 +60,19 @@ def hash_token(token: str) -> str:
 
 
 def normalise_username(name: str) -> str:
-    """The one form of a login name used for lookup, creation and throttling."""
+    """The one form of a login name used for lookup, creation and throttling (NFKC, then casefold)."""
     return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
+def _name_char(c: str) -> bool:
+    return c in USERNAME_CHARS or unicodedata.category(c) in ("Lo", "Ll", "Lm") or c.isdecimal() and c.isascii()
+
+
 def check_username(name: str) -> str:
+    """Letters of any script (王芳, zhang.wei), digits, '.', '_', '-', '·' (阿依·买买提); 2-64 of them."""
     name = normalise_username(name)
-    if not 2 <= len(name) <= 64 or not set(name) <= USERNAME_CHARS:
-        raise AccountError("username: 2-64 characters of a-z, 0-9, '.', '_' or '-'")
+    if not 2 <= len(name) <= 64 or not all(_name_char(c) for c in name):
+        raise AccountError("username: 2-64 letters (Chinese or a-z), digits, '.', '_', '-' or '·'")
     return name
 
 

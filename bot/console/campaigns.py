@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from bot.campaigns import store
 from bot.campaigns.export import SLOTS
 from bot.campaigns.policy import CallingWindow, PolicyError
+from bot.console import retries
 from bot.console.i18n import local_time
 from bot.console.labels import N_, Gettext, word
 from storage.models import (
@@ -197,18 +198,15 @@ def failure_reason(a: Attempt, _: Gettext) -> str:
         parts.append(word(a.escalation_reason, _))
     if a.network_outcome and a.network_outcome != "answered":
         parts.append(word(a.network_outcome, _))
-    if a.sip_status:
+    if a.sip_status and a.sip_status >= 300:  # a refused call's code helps the trunk's engineer; 200 says nothing
         parts.append(f"SIP {a.sip_status}")
     if detail and not parts:
         parts.append(detail)
     return " · ".join(parts)
 
 
-SETTINGS = ("window_start", "window_end", "timezone", "concurrency")
-
-
 def update_settings(s: Session, campaign_id: int, form: dict[str, str], actor: str, source: str) -> list[str]:
-    """Change the calling window, time zone and lines of a campaign (audited with the names of
+    """Change the calling window, time zone, lines, retries and priority of a campaign (audited with the names of
     the fields changed); CampaignError with an English msgid when a value is not usable."""
     camp = get(s, campaign_id)
     start, end = form.get("window_start", "").strip(), form.get("window_end", "").strip()
@@ -220,8 +218,13 @@ def update_settings(s: Session, campaign_id: int, form: dict[str, str], actor: s
     start, end = window.start.strftime("%H:%M"), window.end.strftime("%H:%M")  # 9:00 -> 09:00
     if not lines.isdigit() or not 1 <= int(lines) <= 200:
         raise CampaignError(N_("Lines: a whole number from 1 to 200."))
-    new = {"window_start": start, "window_end": end, "timezone": tz, "concurrency": int(lines)}
-    changed = [k for k in SETTINGS if getattr(camp, k) != new[k]]
+    new: dict[str, Any] = {"window_start": start, "window_end": end, "timezone": tz, "concurrency": int(lines)}
+    policy, priority = retries.parse(form, camp)  # RetryFormError: the view words it
+    if policy is not None:
+        new["retry_policy"] = policy
+    if priority is not None:
+        new["priority"] = priority
+    changed = [k for k in new if getattr(camp, k) != new[k]]
     for k in changed:
         setattr(camp, k, new[k])
     if changed:

@@ -62,13 +62,18 @@ class Resolution(StrEnum):
     RETURN_TO_BOT = "return_to_bot"
 
 
-def queue(s: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+CALLBACK_MARK = "callback promised"  # in Escalation.detail when the bot promised a call back (engine)
+
+
+def queue(s: Session, now: datetime | None = None, callback_minutes: float = 120) -> list[dict[str, Any]]:
     """Open and claimed cases, most urgent first (priority, then age), with the person's name
-    and risk category for the operators who work them; never a phone number or address."""
+    and risk category for the operators who work them; never a phone number or address.
+    A resident promised a call back ("工作人员将在…内回电") has `due_minutes` left (< 0: overdue)."""
     now = now or utcnow()
     q = (
-        select(Escalation, Campaign.name, User.username, Person.name, Person.risk_category)
+        select(Escalation, Campaign.name, User.username, Person.name, Person.risk_category, Attempt.detail)
         .join(Campaign, col(Campaign.id) == Escalation.campaign_id)
+        .join(Attempt, col(Attempt.id) == Escalation.attempt_id)
         .join(Person, col(Person.id) == Escalation.person_id)
         .join(User, col(User.id) == Escalation.claimed_by, isouter=True)
         .where(col(Escalation.status).in_([EscalationStatus.OPEN, EscalationStatus.CLAIMED]))
@@ -76,13 +81,16 @@ def queue(s: Session, now: datetime | None = None) -> list[dict[str, Any]]:
         .limit(500)
     )
     rows = []
-    for esc, campaign, claimer, name, risk in s.exec(q).all():
+    for esc, campaign, claimer, name, risk, call_detail in s.exec(q).all():
         live = esc.status == EscalationStatus.CLAIMED and esc.claim_expires_at and esc.claim_expires_at > now
         rows.append({
             "id": esc.id, "priority": esc.priority, "reason": esc.reason, "step": esc.step or "",
             "campaign": campaign, "created_at": esc.created_at.isoformat(timespec="seconds") + "Z",
             "age_minutes": int((now - esc.created_at).total_seconds() // 60),
             "claimed_by": claimer if live else None, "name": name, "risk_category": risk,
+            "callback": CALLBACK_MARK in (esc.detail or ""),
+            "transferred": call_detail == "transferred",  # the call went to an operator line (telephony runner)
+            "due_minutes": int((esc.created_at + timedelta(minutes=callback_minutes) - now).total_seconds() // 60),
         })
     return rows
 

@@ -96,7 +96,7 @@ def cmd_toggle(args: argparse.Namespace) -> int:
     database = _database(args)
 
     def change(s: Session) -> int:
-        user = s.exec(select(User).where(User.username == args.name.strip().lower())).first()
+        user = s.exec(select(User).where(User.username == auth.normalise_username(args.name))).first()
         if user is None or user.id is None:
             raise auth.AccountError(f"no user {args.name!r}")
         auth.set_disabled(s, user.id, args.disable)

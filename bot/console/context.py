@@ -29,6 +29,9 @@ class Console:
     simulator: Simulator = field(default_factory=Simulator)
     recent_plays: dict[tuple[int, int], float] = field(default_factory=dict)  # (user, turn) -> monotonic
     results_outbox: bool = False  # [webhook] configured: operators' resolutions are pushed too
+    call_runner: Any = None  # bot.calls.CallRunner when `veribot serve` runs the SIP endpoint: test calls
+    call_parser: Any = None  # the calls' answer understanding ([nlu] area)
+    test_calls: set[Any] = field(default_factory=set)  # running test-call tasks (kept from the GC)
 
 
 CONSOLE: web.AppKey[Console] = web.AppKey("console", Console)

@@ -5,6 +5,7 @@ carries (`labels:`) when the script is in the reader's language."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ WORDS: dict[str, str] = {
     "declined": N_("Declined"), "congestion": N_("Network congestion"), "machine": N_("Answering machine"),
     "resolved_by_operator": N_("Resolved by an operator"), "unknown": N_("Unknown"),
     "interrupted": N_("Interrupted"), "hung_up": N_("Hung up"),
+    # attempt states (live view, latest calls)
+    "dialling": N_("Ringing"), "in_call": N_("In the call"), "ended": N_("Ended"),
     # roles
     "admin": N_("Administrator"), "operator": N_("Operator"), "viewer": N_("Viewer"),
     # speakers
@@ -42,6 +45,8 @@ WORDS: dict[str, str] = {
     # kinds of record in the audit trail
     "campaign": N_("Campaign"), "escalation": N_("Case"), "user": N_("User"), "turn": N_("Recording"),
     "dialog_version": N_("Dialog version"), "page": N_("Page"), "person": N_("Person"),
+    # why a number is on the do-not-call list
+    "manual": N_("Added by staff"), "resident": N_("The resident asked"),
 }
 
 SLOT_NAMES: dict[str, str] = {
@@ -76,6 +81,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "results.export": N_("Results exported"), "people.import": N_("People list imported"),
     "people.import_rejected": N_("People list rejected"), "dialog.publish": N_("Dialog published"),
     "dialog.activate": N_("Dialog version activated"), "purge": N_("Data purged"),
+    "dnc.add": N_("Number put on the do-not-call list"), "dnc.remove": N_("Number taken off the do-not-call list"),
+    "dnc.suppress": N_("Number rested after a wrong number"), "campaign.test_call": N_("Test call placed"),
 }
 
 
@@ -86,6 +93,24 @@ def audit_action(action: str, _: Gettext) -> str:
     if action.startswith("case.claim_refused"):
         return _("Claim refused")
     return action
+
+
+_DETAIL_RX = re.compile(r"^(\d+) no-input, (\d+) no-match$|^refused (\d+) times$")
+
+
+def escalation_detail(detail: str, _: Gettext) -> str:
+    """Why the bot handed over, in the reader's language (the engine writes it in English)."""
+    if "callback promised" in detail:
+        return _("The resident asked for a person; the bot promised a call back.")
+    if detail == "caller asked for a person":
+        return _("The resident asked for a person.")
+    m = _DETAIL_RX.match(detail or "")
+    if m and m.group(1) is not None:
+        return _("No answer %(silent)s times, not understood %(unclear)s times.") % {
+            "silent": m.group(1), "unclear": m.group(2)}
+    if m:
+        return _("Refused %(n)s times.") % {"n": m.group(3)}
+    return detail
 
 
 def word(value: Any, _: Gettext) -> str:
@@ -195,8 +220,15 @@ UPLOAD_MESSAGES = (
 
 # fixed messages of a refused account (bot.console.auth), likewise
 ACCOUNT_MESSAGES = (
-    N_("username: 2-64 characters of a-z, 0-9, '.', '_' or '-'"), N_("password: at least 10 characters"),
+    N_("username: 2-64 letters (Chinese or a-z), digits, '.', '_', '-' or '·'"), N_("password: at least 10 characters"),
     N_("password: at most 1024 characters"), N_("set-up is already done: an account exists"), N_("no such user"),
+)
+
+# a refused test call (bot.campaigns.trial_call), likewise
+TEST_CALL_MESSAGES = (
+    N_("A SIP address such as sip:test@127.0.0.1:5070 (at most 32 characters)."),
+    N_("Type a telephone number or a SIP address such as sip:test@127.0.0.1:5070."),
+    N_("That number is in a call already."),
 )
 
 INTENTS: dict[str, str] = {

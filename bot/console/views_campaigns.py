@@ -3,15 +3,18 @@ start / pause / resume, live progress, the results table with filters, export.""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 from aiohttp import web
 
+from bot.campaigns import trial_call
 from bot.campaigns.export import collect, write_csv
 from bot.console import campaigns as camps
-from bot.console import people_upload
+from bot.console import live, people_upload, retries
 from bot.console.context import console
 from bot.console.labels import N_, word
 from bot.console.page import audit_event, client, db, gettext, labeller, render, require
@@ -60,7 +63,7 @@ def _why(request: web.Request, why: camps.Why) -> dict[str, Any]:
 
 
 async def detail_page(request: web.Request, upload: people_upload.UploadReport | None = None,
-                      error: str = "", status: int = 200) -> web.Response:
+                      error: str = "", status: int = 200, test_target: str = "") -> web.Response:
     await require(request, Role.ADMIN)
     camp = await _campaign(request)
     counts = await db(request, camps.counts, camp)
@@ -69,8 +72,10 @@ async def detail_page(request: web.Request, upload: people_upload.UploadReport |
     _ = gettext(request)
     return render(request, "campaign.html", status=status, camp=camp, counts=counts, upload=upload,
                   error=error, actions=camps.TRANSITIONS, why=_why(request, why), attempts=attempts,
-                  action_labels={k: _(v) for k, v in ACTION_LABELS.items()},
-                  reason=lambda a: camps.failure_reason(a, _))
+                  action_labels={k: _(v) for k, v in ACTION_LABELS.items()}, retry_rows=retries.rows(camp),
+                  reason=lambda a: camps.failure_reason(a, _), test_target=test_target,
+                  test_call=request.query.get("test_call", "").isdigit(),
+                  is_test=camp.name.endswith(trial_call.SUFFIX))
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -110,6 +115,46 @@ async def progress_json(request: web.Request) -> web.Response:
                               "why": why["text"], "dialling": why["dialling"], "ok": why["ok"], "counts": counts})
 
 
+async def live_json(request: web.Request) -> web.Response:
+    """Calls in progress: who, state, step, duration and the last turns (read from the database,
+    which every worker writes as the call goes; see bot/console/live.py)."""
+    await require(request, Role.ADMIN)
+    camp = await _campaign(request)
+    calls = await db(request, live.live_calls, camp.id)
+    labels = labeller(request, await _script_labels(request, camp))
+    _ = labels._
+    return web.json_response({"calls": [{
+        "attempt_id": c["attempt_id"], "name": c["name"], "state": word(c["state"], _),
+        "step": labels.step(c["step"]) if c["step"] else "", "duration": f"{c['seconds'] // 60}:{c['seconds'] % 60:02d}",
+        "turns": [{"who": word(t["speaker"], _), "text": labels.turn_text(SimpleNamespace(**t))} for t in c["turns"]],
+    } for c in calls], "empty": _("No call in progress.")})
+
+
+async def test_call(request: web.Request) -> web.Response:
+    """Phone a number or a local softphone now with the campaign's script; the call shows live on
+    the companion test campaign's page (bot/campaigns/trial_call.py)."""
+    user = await require(request, Role.ADMIN)
+    camp = await _campaign(request)
+    form = await request.post()
+    raw = str(form.get("target", ""))[:64]
+    cons = console(request)
+    _ = gettext(request)
+    if cons.call_runner is None:
+        return await detail_page(request, error=_(N_(
+            "No telephone line here: run `veribot serve` with the SIP endpoint on ([serve] sip = true).")),
+            status=409, test_target=raw)
+    try:
+        target = trial_call.target_of(raw, str(cons.campaigns_config.get("region") or "CN"))
+        trial = await db(request, trial_call.prepare, camp.id, target, user.username, client(request))
+    except trial_call.TrialError as exc:
+        return await detail_page(request, error=_(str(exc)), status=400, test_target=raw)
+    task = asyncio.create_task(trial_call.run(cons.database, cons.call_runner, trial, cons.variables,
+                                              cons.call_parser))
+    cons.test_calls.add(task)
+    task.add_done_callback(cons.test_calls.discard)
+    raise web.HTTPSeeOther(f"/campaigns/{trial.campaign_id}?test_call={trial.claim.attempt_id}")
+
+
 async def _script_labels(request: web.Request, camp: Campaign) -> Any:
     return await db(request, script_labels, camp, None, None, console(request).dialogs_dir)
 
@@ -123,6 +168,11 @@ async def settings(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=str(exc)) from exc
     except camps.CampaignError as exc:
         return await detail_page(request, error=gettext(request)(str(exc)), status=400)
+    except retries.RetryFormError as exc:
+        _ = gettext(request)
+        msgid, outcome = (*exc.args, "")[:2]
+        label = _(retries.OUTCOMES[outcome]) if outcome in retries.OUTCOMES else ""
+        return await detail_page(request, error=_(msgid) % {"outcome": label}, status=400)
     raise web.HTTPSeeOther(f"/campaigns/{_id(request)}")
 
 
@@ -175,6 +225,8 @@ def setup(app: web.Application) -> None:
     r.add_post(r"/campaigns/{campaign_id:\d+}/upload", upload)
     r.add_post(r"/campaigns/{campaign_id:\d+}/{action:start|pause|resume|cancel}", change_state)
     r.add_get(r"/campaigns/{campaign_id:\d+}/progress.json", progress_json)
+    r.add_get(r"/campaigns/{campaign_id:\d+}/live.json", live_json)
+    r.add_post(r"/campaigns/{campaign_id:\d+}/test-call", test_call)
     r.add_post(r"/campaigns/{campaign_id:\d+}/settings", settings)
     r.add_get(r"/campaigns/{campaign_id:\d+}/results", results_page)
     r.add_post(r"/campaigns/{campaign_id:\d+}/results", results_page)

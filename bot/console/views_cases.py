@@ -32,8 +32,29 @@ def _case_id(request: web.Request) -> int:
 def _labelled(request: web.Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Queue rows with their reason and step in the reader's language."""
     labels = labeller(request)
-    return [{**r, "reason_label": word(r["reason"], labels._), "step_label": labels.step(r["step"]),
-             "wait_label": _wait(labels._, r["age_minutes"])} for r in rows]
+    _ = labels._
+    out = []
+    for r in rows:
+        row = {**r, "reason_label": word(r["reason"], _), "step_label": labels.step(r["step"]),
+               "wait_label": _wait(_, r["age_minutes"]), "overdue": r["callback"] and r["due_minutes"] < 0}
+        if r["transferred"]:  # the operator who took the call claims and closes this case
+            row["reason_label"] = _("Transferred to an operator: whoever took the call closes this case")
+        if r["callback"]:  # the bot told the resident when staff would call back
+            row["reason_label"] = _("Call back: asked for a person")
+            due = r["due_minutes"]
+            row["wait_label"] += " · " + (_("overdue by %(t)s") % {"t": _wait(_, -due)} if due < 0
+                                          else _("due in %(t)s") % {"t": _wait(_, due)})
+        out.append(row)
+    return out
+
+
+def _callback_minutes(request: web.Request) -> float:
+    raw = console(request).variables.get("callback_minutes", "120")
+    return float(raw) if str(raw).isdigit() else 120.0
+
+
+async def _queue(request: web.Request) -> list[dict[str, Any]]:
+    return _labelled(request, await db(request, cases.queue, None, _callback_minutes(request)))
 
 
 def _wait(_: Callable[[str], str], minutes: int) -> str:
@@ -44,7 +65,7 @@ def _wait(_: Callable[[str], str], minutes: int) -> str:
 
 async def queue_page(request: web.Request) -> web.Response:
     await require(request, *WORKERS)
-    rows = _labelled(request, await db(request, cases.queue))
+    rows = await _queue(request)
     return render(request, "queue.html", rows=rows, notice=await _handed_back_notice(request))
 
 
@@ -66,7 +87,7 @@ async def _handed_back_notice(request: web.Request) -> str:
 
 async def queue_json(request: web.Request) -> web.Response:
     await require(request, *WORKERS)
-    return web.json_response({"cases": _labelled(request, await db(request, cases.queue))})
+    return web.json_response({"cases": await _queue(request)})
 
 
 async def queue_stream(request: web.Request) -> web.StreamResponse:
@@ -79,7 +100,7 @@ async def queue_stream(request: web.Request) -> web.StreamResponse:
     last = None
     try:
         while await session_user(request, touch=False) is not None:
-            rows = _labelled(request, await db(request, cases.queue))
+            rows = await _queue(request)
             body = json.dumps({"cases": rows}, ensure_ascii=False)
             if body != last:
                 await response.write(f"event: queue\ndata: {body}\n\n".encode())

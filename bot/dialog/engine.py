@@ -198,8 +198,15 @@ class Conversation(Initiative, Speaking):
 
     def _on_intent(self, intent: str) -> None:
         handler = self.script.handlers.get(intent)
-        if intent == "human":
+        if intent == "human" and self.vars.get("operator_line") == "" and "human_callback" in self.script.handlers:
+            # no operator line: tell the truth (a callback within the configured time), not "transferring"
+            self._escalate(EscalationReason.REQUESTED_HUMAN, "caller asked for a person; callback promised",
+                           handler_say="human_callback")
+        elif intent == "human":
             self._escalate(EscalationReason.REQUESTED_HUMAN, "caller asked for a person", handler_say="human")
+        elif intent == "do_not_call":
+            self._say_handler("do_not_call")
+            self._finish(Outcome.DO_NOT_CALL)
         elif intent == "wrong_number":
             self._say_handler("wrong_number")
             self._finish(Outcome.WRONG_NUMBER)

@@ -16,6 +16,7 @@ class Outcome(StrEnum):
     COMPLETED = "completed"
     ESCALATED = "escalated"
     WRONG_NUMBER = "wrong_number"
+    DO_NOT_CALL = "do_not_call"  # the resident asked not to be called again
     HUNG_UP = "hung_up"
 
 

@@ -24,10 +24,13 @@ EXPECT_VALUES: dict[str, tuple[str, ...] | None] = {
 # offers for it; free decoding where it offers none) or "free" (the whole vocabulary).
 # Default: grammar, except free text.
 RECOGNIZE = ("grammar", "free")
-OUTCOMES = ("completed", "wrong_number", "escalated")
+OUTCOMES = ("completed", "wrong_number", "escalated", "do_not_call")
 ESCALATION_REASONS = ("uncooperative", "requested_human", "unresolved")
-BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number", "badge", "call_code")  # call_code: per attempt
-HANDLERS = ("who", "repeat", "refuse", "human", "wrong_number", "escalate", "corrected")
+BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number", "badge", "call_code",  # call_code: per attempt
+                     "callback_within", "callback_minutes")
+# human_callback: said instead of `human` when no operator line is configured (variable operator_line "")
+HANDLERS = ("who", "repeat", "refuse", "human", "human_callback", "wrong_number", "do_not_call", "escalate",
+            "corrected")
 VAR_RX = re.compile(r"\{(\w+)\}")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 EXPECTS = ("yes_no", "health_code", "count", "test_result", "address", "text", "contacts", "places")
 LISTS = ("contacts", "places")  # expects whose value is a list ([] when nothing was named)
-INTENTS = ("refuse", "human", "repeat", "who", "wrong_number")
+INTENTS = ("refuse", "human", "repeat", "who", "wrong_number", "do_not_call")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ _INTENTS: dict[str, str] = {
         r"not (his|her) (number|phone)|(number|phone) (doesn'?t|does not|no longer) belongs? to|"
         r"no longer (his|her) (number|phone)|(he|she|they) moved (out|away)"
     ),
+    "do_not_call": (  # "don't call this number again": the number goes on the do-not-call list
+        r"stop calling|(do ?n[o']?t|dont|do not|never) (ever )?call (me|this number|here)( ever)?( again| anymore| any more)?\b(?! (back|later|tomorrow))|"
+        r"(take|remove|delete) (me|my number|this number) (off|from)|put me on (the|your|a) do.?not.?call|do.?not.?call list|"
+        r"(don'?t|do not) (ring|phone|contact) me (again|anymore|any more)|lose my number"
+    ),
     "human": (
         r"\b(human|operator|agent|representative|supervisor|manager|receptionist|dispatcher)s?\b|"
         r"(real|live|actual|another) (person|human|one|people)|\b(a|some|to an?) (person|someone|somebody)\b|"
@@ -39,7 +44,7 @@ _INTENTS: dict[str, str] = {
         r"(do ?n[o']?t|dont|do not) (want|wanna|need|have) to (answer|say|tell|talk|share|discuss|respond|give)|"
         r"(not|never) (going to|gonna) (answer|tell|say|share)|(won'?t|will not|wont) (answer|tell|say|share)|"
         r"none of your (business|concern)|mind your own|(i'?d|i would) rather not|rather not (say|answer)|"
-        r"no comment|leave me alone|(i'?d|i would)? ?prefer not( to)?|stop (calling|bothering|asking)|do ?n[o']?t (call|bother|ask) me|"
+        r"no comment|leave me alone|(i'?d|i would)? ?prefer not( to)?|stop (bothering|asking)|do ?n[o']?t (bother|ask) me|"
         r"\brefuse\b|^skip|skip (it|this|that)|pass on (it|this|that)|i'?ll pass|next question|keep (it|that) to myself|not comfortable (sharing|saying|telling|answering|giving)|uncomfortable|confidential|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
         r"\bdecline\b|(don'?t|do not) have (the )?time|call (me )?(back )?(later|another time|tomorrow)|not a good time|bad time|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
@@ -204,7 +209,7 @@ def grammar_phrases(expect: str) -> list[str]:
 def _find_intent(body: str) -> tuple[str | None, str]:
     found = None
     rest = body
-    for name in ("wrong_number", "human", "refuse", "who", "repeat"):
+    for name in ("wrong_number", "do_not_call", "human", "refuse", "who", "repeat"):
         pattern = _INTENT_RES[name]
         if pattern.search(rest):
             found = found or name

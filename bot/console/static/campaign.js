@@ -31,4 +31,45 @@
   }
   poll();
   setInterval(poll, 3000);
+
+  // calls in progress: person, state, step, duration and the last words, every 2 s
+  const liveBox = document.getElementById("live-calls");
+  const liveRows = document.getElementById("live-rows");
+  const heads = liveBox ? [...liveBox.querySelectorAll("thead th")].map((th) => th.textContent) : [];
+
+  function td(text, i, cls) {
+    const el = document.createElement("td");
+    el.textContent = text;
+    if (heads[i]) el.dataset.label = heads[i];
+    if (cls) el.className = cls;
+    return el;
+  }
+
+  function showLive(data) {
+    liveRows.replaceChildren();
+    if (!data.calls.length) {
+      const tr = document.createElement("tr"); tr.className = "empty";
+      const cell = td(data.empty, -1); cell.colSpan = 5; tr.append(cell); liveRows.append(tr);
+      return;
+    }
+    for (const c of data.calls) {
+      const tr = document.createElement("tr"); tr.dataset.attempt = c.attempt_id;
+      const words = c.turns.map((t) => `${t.who}：${t.text}`).join("\n");
+      tr.append(td(c.name, 0), td(c.state, 1), td(c.step, 2), td(c.duration, 3, "duration"), td(words, 4, "words"));
+      liveRows.append(tr);
+    }
+  }
+
+  async function pollLive() {
+    const on = document.getElementById("live-on");
+    try {
+      const resp = await fetch(liveBox.dataset.url, {credentials: "same-origin"});
+      if (!resp.ok) throw new Error(String(resp.status));
+      showLive(await resp.json());
+      if (on) on.classList.add("on");
+    } catch (e) {
+      if (on) on.classList.remove("on");
+    }
+  }
+  if (liveBox) { pollLive(); setInterval(pollLive, 2000); }
 })();

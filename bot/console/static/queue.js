@@ -56,6 +56,7 @@
     }
     for (const c of cases) {
       const tr = document.createElement("tr"); tr.dataset.case = c.id;
+      if (c.overdue) tr.className = "overdue";
       const values = [`#${c.id}`, c.name, c.risk_category, c.priority, c.reason_label, c.step_label, c.campaign,
         c.wait_label, c.claimed_by || ""];
       tr.append(...values.map(cell));
