@@ -8,6 +8,7 @@ killed and replaced on the next request. Calls are serialised by a lock."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -64,7 +65,8 @@ class WorkerProcess:
             self._proc.wait(5)
             for f in (self._proc.stdin, self._proc.stdout):
                 if f:
-                    f.close()
+                    with contextlib.suppress(OSError):  # a dead worker's pipe: closing flushes into nothing
+                        f.close()
         self._proc = None
 
     def _reply(self) -> list:
