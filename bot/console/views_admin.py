@@ -47,7 +47,16 @@ async def dashboard_page(request: web.Request) -> web.Response:
     current_user(request)
     campaigns = await db(request, _campaigns)
     return render(request, "dashboard.html", campaigns=campaigns, selected=_campaign_id(request),
-                  figures=await _figures(request))
+                  figures=await _figures(request), system=system_status())
+
+
+def system_status() -> dict[str, Any]:
+    """This worker's ears per locale (which engine hears each language, or keys only) and its
+    storage alarm, for the dashboard."""
+    from bot.campaigns import health
+    from bot.pipeline.ears import speech_status
+
+    return {"speech": speech_status(), "storage": health.status()["storage"]}
 
 
 async def dashboard_json(request: web.Request) -> web.Response:

