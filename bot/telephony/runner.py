@@ -88,9 +88,26 @@ async def converse_and_escalate(converse: Converse, call: SipCall, request: Call
             asked.append(note)
 
     record = await converse(call, dataclasses.replace(request, observers=(*request.observers, watch)))
-    if asked:
-        await escalate_to_operator(call, asked[-1], operator_uri)
+    if asked and not await escalate_to_operator(call, asked[-1], operator_uri) and operator_uri:
+        await tell_callback(call, request)  # the line is busy or down: say who will call back, not silence
     return record
+
+
+async def tell_callback(call: SipCall, request: CallRequest) -> None:
+    """After a failed transfer the resident hears the truth: the script's `human_callback`
+    words (staff will call back within {callback_within}), then the call ends."""
+    from audio.synthesis import speak
+    from bot.dialog.model import render
+    from bot.pipeline.run import call_variables
+
+    handler = request.script.handlers.get("human_callback")
+    if call.ended.is_set() or handler is None or not handler.say:
+        return
+    try:
+        call.media.play(await speak(render(handler.say[0], call_variables(request)), request.script.locale))
+        await call.media.drained()
+    except Exception:  # the caller may hang up meanwhile; the case is in the queue either way
+        log.exception("could not tell the caller about the call back")
 
 
 async def escalate_to_operator(call: SipCall, escalation: Escalate | None, operator_uri: str) -> bool:
