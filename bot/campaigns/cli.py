@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="one JSON list")
     p.set_defaults(func=cmd_list)
     _common(p)
-    p = csub.add_parser("status", help="counts of one campaign")
+    p = csub.add_parser("status", help="counts of one campaign, and why it is (not) dialling now")
     p.add_argument("name", help="campaign name")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_status)
@@ -166,10 +166,20 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from bot.campaigns.store import CampaignError, get_campaign, status_counts
+    from bot.console.campaigns import explain
 
     _, db = _open(args)
+
+    def counts_and_why(s: Any) -> dict[str, Any]:
+        camp = get_campaign(s, args.name)
+        counts = status_counts(s, camp)
+        why = explain(s, camp, counts)  # the campaign page's own reason, in English here
+        counts["why"] = why.msgid % why.params if why.params else why.msgid
+        counts["next_call"] = why.next_call.isoformat() if why.next_call else None
+        return counts
+
     try:
-        r = db.run(lambda s: status_counts(s, get_campaign(s, args.name)), write=False)
+        r = db.run(counts_and_why, write=False)
     except CampaignError as exc:
         return _fail(str(exc), EXIT_REJECTED)
     if args.json:
