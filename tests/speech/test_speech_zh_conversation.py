@@ -63,4 +63,4 @@ def test_zh_verification_call_on_mandarin_speech(say_zh, tmp_path):
                      "nat_result": "negative", "notice_ack": "yes"}, said
     assert (residence["province"], residence["city"], residence["district"]) == ("甘肃省", "兰州市", "城关区"), said
     assert len(said) == len(ANSWERS) and all(text != "<silence>" for _, text in said)
-    assert len(list((out / "clips").glob("*.wav"))) == len(ANSWERS)
+    assert len([p for p in (out / "clips").glob("*.wav") if not p.name.startswith("bot-")]) == len(ANSWERS)
