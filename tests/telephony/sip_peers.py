@@ -224,3 +224,17 @@ class Kamailio:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+def invite_statuses(endpoint) -> list[int]:
+    """The status codes of INVITE responses `endpoint` receives from now on (appended as they come)."""
+    statuses: list[int] = []
+    deliver = endpoint.transport.on_message
+
+    def spy(msg, addr):
+        if getattr(msg, "status_code", None) and msg.cseq and msg.cseq.method == "INVITE":
+            statuses.append(msg.status_code)
+        deliver(msg, addr)
+
+    endpoint.transport.on_message = spy
+    return statuses

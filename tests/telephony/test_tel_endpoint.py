@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from sip_peers import invite_statuses
+
 from bot.calls import NetworkOutcome
 from bot.telephony.runner import outcome_for
 from bot.telephony.sip_call import SipCall
@@ -185,15 +187,7 @@ async def test_reinvite_from_the_far_end_is_answered_and_can_move_the_media(make
 
     bot = await make_endpoint(inbound)
     phone = await make_endpoint()
-    statuses: list[int] = []
-    deliver = phone.transport.on_message
-
-    def spy(msg, addr):
-        if getattr(msg, "status_code", None) and msg.cseq and msg.cseq.method == "INVITE":
-            statuses.append(msg.status_code)
-        deliver(msg, addr)
-
-    phone.transport.on_message = spy
+    statuses = invite_statuses(phone)
     out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
     call = out.call
     from bot.telephony.media import MediaStream

@@ -10,6 +10,7 @@ import logging
 import socket
 
 from raw_sip import RawSip
+from sip_peers import invite_statuses
 
 from bot.telephony.sip_call import SipCall
 
@@ -173,15 +174,7 @@ async def test_reinvite_moving_media_outside_policy_is_refused(make_endpoint) ->
 
     bot = await make_endpoint(_handler([]))
     phone = await make_endpoint()
-    statuses: list[int] = []
-    deliver = phone.transport.on_message
-
-    def spy(msg, addr):
-        if getattr(msg, "status_code", None) and msg.cseq and msg.cseq.method == "INVITE":
-            statuses.append(msg.status_code)
-        deliver(msg, addr)
-
-    phone.transport.on_message = spy
+    statuses = invite_statuses(phone)
     out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
     bot_call = next(iter(bot.calls.values()))
     peer = bot_call.media.peer
