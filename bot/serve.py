@@ -153,7 +153,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 # a callback runs the person's dialog only once its caller keyed the code of a call
                 # to that number (caller ID is a claim); every callback is recorded
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
-                                                on_result=callbacks.on_result,
+                                                on_result=callbacks.on_result, legs=callbacks.legs,
                                                 verify=callbacks.verifier(config.variables, inbound_locale))
             except ScriptError as exc:
                 raise UserError(f"[telephony] inbound_dialog: {str(exc).splitlines()[0]}") from None

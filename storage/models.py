@@ -181,6 +181,19 @@ class InboundCall(SQLModel, table=True):
     outcome: str = Field(default="", max_length=30)  # genuine | genuine_other_number | wrong_code | no_code | locked
 
 
+class InboundLeg(SQLModel, table=True):
+    """An inbound call in progress, by the worker that answered it: its SIP dialog (as
+    `Attempt.sip_dialog`), written when the call is answered and deleted when it ends. A
+    restarted worker ends a dead one's legs with a BYE from it, whether or not the caller was
+    ever matched to a person (a matched call has the dialog on its attempt as well)."""
+
+    __tablename__ = "inbound_leg"
+    id: int | None = Field(default=None, primary_key=True)
+    worker: str = Field(max_length=100, index=True)  # worker id, as Attempt.claimed_by
+    started_at: datetime = Field(default_factory=utcnow)
+    sip_dialog: dict[str, Any] = _json(nullable=False)
+
+
 class Turn(SQLModel, table=True):
     """One turn of the transcript, written as it happens."""
 

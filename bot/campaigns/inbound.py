@@ -14,6 +14,9 @@ Caller ID is a claim: `lookup` claims the person, so the endpoint calls it only 
 caller proved who they are (`start_endpoint(verify=...)`); without a verifier no callback is
 matched and no person changes (tests/telephony/test_tel_inbound_trust.py).
 
+`legs` keeps each inbound call's SIP dialog in storage while it lasts (`start_endpoint(legs=...)`):
+a restarted worker ends its dead predecessor's calls with a BYE (bot/campaigns/inbound_legs.py).
+
 `verifier(variables, locale)` is that proof: every caller is asked for the code of a call they
 had from us (bot/campaigns/call_codes.py). A code given to the caller's number proves it; a
 code given to another number only tells the caller the call was genuine; the caller hears
@@ -37,6 +40,7 @@ from bot.campaigns.call_codes import CODE_DIGITS, code_variables, find_code
 from bot.campaigns.callback_replies import reply_for
 from bot.campaigns.claims import Claim, campaign_policy, slots_so_far
 from bot.campaigns.dialer import default_worker_id
+from bot.campaigns.inbound_legs import InboundLegs
 from bot.campaigns.people import normalise_phone
 from bot.campaigns.recorder import CallRecorder
 from storage.db import Database
@@ -70,6 +74,7 @@ class Callbacks:
         self._live: dict[Any, tuple[Claim, CallRecorder]] = {}
         self.code_valid = timedelta(days=code_valid_days)
         self._codes: dict[str, str] = {}  # phone -> the code that proved it (said again in the dialog)
+        self.legs = InboundLegs(db, self.worker_id, clock=clock)  # start_endpoint(legs=...): BYE after a crash
 
     def verifier(self, variables: dict[str, str], locale: str, **options: Any) -> Any:
         """`start_endpoint(verify=...)`: asks for the call code (bot.telephony.verify.code_verifier)."""

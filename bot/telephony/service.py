@@ -18,7 +18,11 @@
     `bot.telephony.runner.speech_conversation(resources)` is for the serve command to
     pass; without it calls run keypad-only (`keypad_conversation`).
   * `on_result(request, CallResult)` (may be async) — store an inbound call's result.
-  * `on_inbound(call)` — replaces all of the above with a raw handler of `SipCall`s.
+  * `legs` — where each answered inbound call's SIP dialog is kept until it ends
+    (`bot.campaigns.inbound_legs.InboundLegs`); at start the endpoint ends (BYE) the calls
+    a dead predecessor left there and on their attempts, so no caller's leg outlives its
+    worker by more than the restart. A matched call's dialog also goes on its attempt.
+  * `on_inbound(call)` — replaces all of the above (but `legs`) with a raw handler of `SipCall`s.
 Returns a `SipEndpoint` (`.stop()`, `.busy`, `.calls`, `.dial()`); for outbound calls
 wrap it in `bot.telephony.runner.SipCallRunner(endpoint, converse)`.
 """
@@ -29,15 +33,15 @@ import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from audio.synthesis import speak
-from bot.calls import CallRequest, CallResult, NetworkOutcome
+from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome
 from bot.config import Config
 from bot.privacy import mask_phone
 from bot.settings import localised
 from bot.telephony.keypad import keypad_conversation
-from bot.telephony.runner import Converse, converse_and_escalate
+from bot.telephony.runner import Converse, SipCallRunner, converse_and_escalate, tell
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip import InboundHandler, SipEndpoint
 from bot.telephony.sip_call import SipCall
@@ -55,6 +59,14 @@ NOTHING_MORE = {  # a verified caller with nothing left to answer (done, or in a
     "ko": "필요한 내용은 모두 기록되었습니다. 문의는 {callback_number}로 전화해 주세요. 안녕히 계세요.",
 }
 Verifier = Callable[[SipCall, str], Any]  # (call, claimed number) -> bool, may be async
+
+
+class LegStore(Protocol):
+    """Inbound calls' SIP dialogs in storage (bot.campaigns.inbound_legs.InboundLegs)."""
+
+    async def hold(self, dialog: dict[str, Any]) -> Any: ...  # -> a key for `release`
+    def release(self, leg: Any) -> None: ...
+    async def orphans(self, stale_after: float) -> list[dict[str, Any]]: ...  # dead predecessors' dialogs
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ def inbound_handler(
     converse: Converse | None = None,
     on_result: Callable[[CallRequest, CallResult], Any] | None = None,
     verify: Verifier | None = None,
+    legs: LegStore | None = None,
 ) -> InboundHandler:
     from bot.dialog.script import load_script
 
@@ -92,6 +105,15 @@ def inbound_handler(
         await call.media.drained()
 
     async def handle(call: SipCall) -> None:
+        dialog = call.extra.get("sip_dialog") or {}
+        leg = await legs.hold(dialog) if legs is not None and dialog else None
+        try:
+            await answer(call, dialog)
+        finally:  # however the call ended here: nothing for a restarted worker to end
+            if legs is not None:
+                legs.release(leg)
+
+    async def answer(call: SipCall, dialog: dict[str, Any]) -> None:
         proved = bool(await _maybe(verify(call, call.remote_number))) if verify and lookup else False
         found = await _maybe(lookup(call.remote_number)) if lookup and proved else None
         if isinstance(found, dict):
@@ -115,6 +137,8 @@ def inbound_handler(
                               prefilled_slots=found.prefilled_slots, variables={**variables, **found.variables},
                               on_turn=found.on_turn,
                               observers=found.observers, parser=found.parser)
+        if dialog:
+            tell(request, Answered(dialog))  # on the attempt too, as a dialled call's
         result = CallResult(NetworkOutcome.FAILED, detail="inbound call failed")
         try:
             record = await converse_and_escalate(run, call, request, settings.operator_uri)
@@ -134,12 +158,27 @@ async def start_endpoint(
     converse: Converse | None = None,
     on_result: Callable[[CallRequest, CallResult], Any] | None = None,
     verify: Verifier | None = None,
+    legs: LegStore | None = None,
 ) -> SipEndpoint:
     settings = TelephonySettings.from_config(config)
-    handler = on_inbound or inbound_handler(settings, config.variables, lookup, converse, on_result, verify)
+    handler = on_inbound or inbound_handler(settings, config.variables, lookup, converse, on_result, verify, legs)
     endpoint = SipEndpoint(settings, on_inbound=handler)
     await endpoint.start()
+    if legs is not None:
+        await end_predecessors_calls(endpoint, legs)
     return endpoint
+
+
+async def end_predecessors_calls(endpoint: SipEndpoint, legs: LegStore) -> None:
+    """BYE every call a dead predecessor of this worker left up (see `legs` above), through the
+    dialled calls' path (`SipCallRunner.end_orphans`). Legs older than the longest call are
+    ended too, whoever held them. Storage failing here is logged: the worker still starts."""
+    try:
+        dialogs = await legs.orphans(stale_after=endpoint.settings.max_call_seconds + 60)
+    except Exception:
+        log.exception("calls left by a dead worker not looked up: their callers wait for their media timeout")
+        return
+    await SipCallRunner(endpoint).end_orphans(dialogs)
 
 
 def media_stream_on_call(

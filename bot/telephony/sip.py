@@ -23,7 +23,7 @@ from bot.telephony.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.indialog import InDialogRequests, TransferHandler
 from bot.telephony.media import MediaStream, PortPool
 from bot.telephony.settings import TelephonySettings
-from bot.telephony.sip_call import DialOutcome, SipCall, dialog_state
+from bot.telephony.sip_call import DialOutcome, SipCall, answered_dialog_state, dialog_state
 from bot.telephony.sipmsg import FinalResponses, keep_record_route, retry_after_seconds, uri_target
 
 log = logging.getLogger(__name__)
@@ -219,6 +219,7 @@ class SipEndpoint(InDialogRequests):
             call = SipCall(inc.call_id, "inbound", caller, media, headers=dict(inc.x_headers))
             call._hangup = inc.hangup
             call._refer = lambda target: self.uac.send_refer(inc.dialog, target, inc.source_addr)
+            call.extra["sip_dialog"] = answered_dialog_state(inc)  # stored: a BYE if this worker dies
             self._adopt(call)
         except BaseException:
             if media.port and not media.closed:

@@ -95,6 +95,16 @@ def dialog_state(dialog: Any, remote_addr: tuple[str, int]) -> dict[str, Any]:
             "local_cseq": dialog.local_cseq, "remote_addr": [remote_addr[0], remote_addr[1]]}
 
 
+def answered_dialog_state(inc: Any) -> dict[str, Any]:
+    """`dialog_state` of a call we answered (UAS): our BYE goes to the caller's Contact with
+    From = our To and its tag, To = their From and its tag, and the route set is the INVITE's
+    Record-Route in order (RFC 3261 12.1.1; aiosipua reverses it, as a UAC would); sent to the
+    signalling source (the trunk or Kamailio)."""
+    state = dialog_state(inc.dialog, inc.source_addr)
+    state["route_set"] = list(inc.invite.headers.get("record-route"))
+    return state
+
+
 CSEQ_MARGIN = 100  # in-dialog requests (REFER, re-INVITE) the dead worker may have sent after storing
 
 
