@@ -1,8 +1,10 @@
 """Issue 12: no caller's SIP leg outlives the worker that answered it. A real `veribot serve`
-is SIGKILLed while two people are on the line — a resident who keyed their call code (baresip;
-matched, the dialog on their attempt) and an unknown caller still asked for a code (SIPp; the
-dialog only in `inbound_leg`) — and restarted: both callers get a BYE within 10 s of the restart
-(SIPp logs it, checked against the 200 OK of the call), and no stored dialog is left."""
+is SIGKILLed while two people are on the line — a resident who keyed their call code (baresip,
+calling the worker directly; matched, the dialog on their attempt) and an unknown caller still
+asked for a code (SIPp through Kamailio, which record-routes; the dialog only in `inbound_leg`) —
+and restarted: both callers get a BYE within 10 s of the restart (SIPp logs it, checked against
+the 200 OK of the call; Kamailio relays an in-dialog request only along its Record-Route), and no
+stored dialog is left."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sip_peers import REPO, Baresip, free_tcp_port, free_udp_port, scenario, silent_wav, start_sipp
+from sip_peers import REPO, Baresip, Kamailio, free_tcp_port, free_udp_port, scenario, silent_wav, start_sipp
 from sqlmodel import select
 
 from audio.synthesis import speak
@@ -147,9 +149,11 @@ async def test_kill_9_mid_inbound_calls_then_restart_sends_each_caller_a_bye(db,
     prompt = await speak(CODE_PROMPT["en"].format(digits=len(CODE)), "en-US")
     first = Serve(config, tmp_path / "serve-1.log")
     second = sipp = None
+    proxy = Kamailio(tmp_path, [sip])
     await resident.start(seconds=180)
     try:
         await first.started()
+        proxy.start()
         await resident.command("dial", f"sip:96110@127.0.0.1:{sip}")
         await resident.wait_event("CALL_ESTABLISHED")
         # keys count once the code prompt has played (synthesised after the answer): 15 s to key it
@@ -166,7 +170,7 @@ async def test_kill_9_mid_inbound_calls_then_restart_sends_each_caller_a_bye(db,
         await _until(matched, 30, "the resident was not matched", first)
         # the stranger calls now, so is still being asked for a code at the kill
         stranger = scenario("uac_await_bye.xml", tmp_path, CALLER=STRANGER, WAIT_MS="120000")
-        sipp = await start_sipp([f"127.0.0.1:{sip}", "-sf", str(stranger), "-s", "96110", "-i", "127.0.0.1",
+        sipp = await start_sipp([f"127.0.0.1:{proxy.port}", "-sf", str(stranger), "-s", "96110", "-i", "127.0.0.1",
                                  "-p", str(sipp_port), "-mi", "127.0.0.1", "-mp", str(free_udp_port()),
                                  "-m", "1", "-trace_logs"], tmp_path)
         await _until(lambda: len(db.run(lambda s: s.exec(select(InboundLeg)).all(), write=False)) == 2, 15,
@@ -190,6 +194,8 @@ async def test_kill_9_mid_inbound_calls_then_restart_sends_each_caller_a_bye(db,
         if sipp is not None and sipp.returncode is None:
             sipp.kill()
             await sipp.wait()
+        if proxy.proc is not None:
+            proxy.stop()
         first.stop()
         code = second.stop() if second is not None else None
     print(f"BYE after the restart (the kill): unknown caller {stranger_bye:.1f}s, resident {resident_bye:.1f}s "
@@ -205,6 +211,7 @@ async def test_kill_9_mid_inbound_calls_then_restart_sends_each_caller_a_bye(db,
     assert _tag(seen["bye_from"]) == _tag(seen["ok_to"])  # From: our To, with our tag
     assert _tag(seen["bye_to"]) == _tag(seen["our_from"])  # To: their From, with their tag
     assert seen["bye_cseq"].split()[1] == "BYE"
+    assert f"127.0.0.1:{proxy.port}" in seen["bye_via"]  # it came along the route set, through Kamailio
 
     # nothing stored is left to end; the resident's callback is recorded as interrupted
     assert db.run(lambda s: s.exec(select(InboundLeg)).all(), write=False) == []
