@@ -149,3 +149,72 @@ async def test_a_script_published_during_a_live_call_leaves_it_on_its_version(db
     results = db.run(lambda s: {(r.attempt_id, r.dialog_version) for r in s.exec(select(Result)).all()}, write=False)
     by_attempt = db.run(lambda s: {a.id: a.dialog_version for a in s.exec(select(Attempt)).all()}, write=False)
     assert results and all(version == by_attempt[aid] for aid, version in results)
+
+
+class LockedMidCall:
+    """A real conversation; once greeted it lets the test lock the database, then answers."""
+
+    def __init__(self) -> None:
+        self.greeted = asyncio.Event()
+        self.locked = asyncio.Event()
+        self.returned_while_locked: bool | None = None
+        self.lock_held = lambda: False
+
+    async def run(self, request):
+        session = request.session()
+        session.start()
+        self.greeted.set()
+        await self.locked.wait()
+        while not session.finished:
+            listen = session.current_listen
+            for event in parse_answer(ANSWER_TO.get(listen.step, "<silence>") if listen else "<hangup>"):
+                session.feed(event)
+            await asyncio.sleep(0.05)  # the caller speaking: the answers' writes queue up meanwhile
+        record = session.close()
+        self.returned_while_locked = self.lock_held()
+        return CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200)
+
+
+async def test_a_database_locked_for_seconds_drops_no_call_and_loses_no_answer(tmp_path):
+    """SQLite locked by another process for 3 s in mid-call, with a short busy wait so the
+    write retries (not SQLite's own wait) carry it: the call goes on unblocked, and every
+    answer and the final record are stored once the lock is gone."""
+    import sqlite3
+    import threading
+
+    from storage.db import Database
+
+    path = tmp_path / "v.db"
+    db = Database(f"sqlite:///{path}", busy_timeout=0.1)
+    db.upgrade()
+    try:
+        add_campaign(db, dialog_name="verification", dialog_path=str(ZH), people=[("+8613800000001", 1)])
+        runner = LockedMidCall()
+        dialer = Dialer(db, runner, worker_id="w", clock=Clock(), scripts=ScriptSource(db, ROOT))
+        assert len(await dialer.tick()) == 1
+        await asyncio.wait_for(runner.greeted.wait(), 10)
+        blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock ...
+        held = threading.Event()
+        held.set()
+        runner.lock_held = held.is_set
+
+        def release():
+            held.clear()
+            blocker.execute("COMMIT")
+
+        timer = threading.Timer(3.0, release)  # ... for three seconds
+        timer.start()
+        runner.locked.set()
+        await settle(dialer)
+        timer.join()
+        blocker.close()
+        assert runner.returned_while_locked is True  # the call was never held up by the database
+        att = db.run(lambda s: s.exec(select(Attempt)).one(), write=False)
+        assert (att.state, att.outcome) == ("ended", "completed")
+        slots = db.run(lambda s: {r.slot for r in s.exec(select(Result)).all()}, write=False)
+        assert {"identity", "residence", "health_code", "isolation", "nat_count", "nat_result"} <= slots
+        person = db.run(lambda s: s.exec(select(Person)).one(), write=False)
+        assert person.state == "completed"
+    finally:
+        db.dispose()
