@@ -1,14 +1,20 @@
 """RELIABILITY.md rows (SIP / RTP edge, pipeline) that had no test of their own, over real
-SIP/RTP on loopback: RTP from a stranger into a live call's port, the media-inactivity timer
-freeing every resource, and a caller hanging up while the bot is speaking."""
+SIP/RTP and the Twilio media websocket on loopback: RTP from a stranger into a live call's port,
+the media-inactivity timer freeing every resource, and a caller hanging up while the bot is
+speaking (no "send after close")."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import socket
 
+import aiohttp
 from echo_pipeline import KeyEcho, loud_frames, run_pipeline
+from loguru import logger
+from test_tel_twilio import _dtmf, _serve, _start
 
 from audio import g711
 from bot.telephony.rtp import RtpPacket
@@ -81,13 +87,28 @@ async def test_media_inactivity_frees_port_tasks_and_slot(make_endpoint) -> None
     await _wait(lambda: out.call.ended.is_set())  # our BYE reached the phone
 
 
+@contextlib.contextmanager
+def _problems(caplog):
+    """Warnings and errors of the call: std logging, pipecat's loguru and the event loop's
+    unhandled exceptions (where a "send after close" would surface)."""
+    found: list[str] = []
+    loop = asyncio.get_running_loop()
+    old_handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: found.append(f"loop: {ctx.get('message')} {ctx.get('exception')!r}"))
+    sink = logger.add(lambda m: found.append(f"loguru: {m.record['message']}"), level="WARNING")
+    caplog.set_level(logging.DEBUG)
+    try:
+        yield found
+    finally:
+        logger.remove(sink)
+        loop.set_exception_handler(old_handler)
+    found += [f"{r.name}: {r.getMessage()}" for r in caplog.records
+              if r.levelno >= logging.WARNING or "after close" in r.getMessage().lower()]
+
+
 async def test_hang_up_while_the_bot_speaks_ends_the_pipeline_without_send_after_close(
     make_endpoint, caplog
 ) -> None:
-    loop = asyncio.get_running_loop()
-    loop_errors: list[dict] = []
-    old_handler = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
     echo = KeyEcho()
     done = asyncio.Event()
     calls: list[SipCall] = []
@@ -97,8 +118,7 @@ async def test_hang_up_while_the_bot_speaks_ends_the_pipeline_without_send_after
         await run_pipeline(RtpCallTransport(call), echo)
         done.set()
 
-    caplog.set_level(logging.DEBUG)
-    try:
+    with _problems(caplog) as problems:
         bot = await make_endpoint(inbound)
         phone = await make_endpoint()
         out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
@@ -117,9 +137,46 @@ async def test_hang_up_while_the_bot_speaks_ends_the_pipeline_without_send_after
         await asyncio.sleep(0.5)
         assert calls[0].media.stats.sent == sent  # nothing sent to a closed call
         await _wait(lambda: bot.busy == 0 and not bot.ports.in_use and not bot._tasks)
+    assert problems == []
+
+
+async def _twilio_hang_up_mid_prompt(caplog, say_stop: bool) -> tuple[KeyEcho, list[str]]:
+    echo = KeyEcho()
+    done = asyncio.Event()
+
+    async def on_call(transport, start) -> None:
+        await run_pipeline(transport, echo)
+        done.set()
+
+    runner, url = await _serve(on_call)
+    try:
+        with _problems(caplog) as problems:
+            async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+                await ws.send_str(json.dumps(_start()))
+                await ws.send_str(_dtmf("1"))  # the bot starts 3 s of speech
+                media = 0
+                async for msg in ws:  # it is speaking
+                    media += json.loads(msg.data)["event"] == "media"
+                    if media >= 10:
+                        break
+                if say_stop:
+                    await ws.send_str(json.dumps({"event": "stop", "streamSid": _start()["streamSid"],
+                                                  "stop": {"callSid": "CA1"}}))
+                await ws.close()  # the caller is gone: the socket closes while audio is still going out
+            await asyncio.wait_for(done.wait(), 5)  # the pipeline ended within a few seconds
+            await asyncio.sleep(0.5)  # anything sent after the close would be reported meanwhile
     finally:
-        loop.set_exception_handler(old_handler)
-    problems = [r for r in caplog.records if r.levelno >= logging.WARNING
-                or "after close" in r.getMessage().lower() or "closed" in r.getMessage().lower()]
-    assert problems == [], [f"{r.name}: {r.getMessage()}" for r in problems]
-    assert loop_errors == []
+        await runner.cleanup()
+    return echo, problems
+
+
+async def test_twilio_caller_gone_mid_prompt_ends_the_call_without_send_after_close(caplog) -> None:
+    echo, problems = await _twilio_hang_up_mid_prompt(caplog, say_stop=False)
+    assert echo.keys == ["1"]
+    assert problems == []
+
+
+async def test_twilio_stop_then_close_mid_prompt_ends_the_call_without_send_after_close(caplog) -> None:
+    echo, problems = await _twilio_hang_up_mid_prompt(caplog, say_stop=True)
+    assert echo.hangup_seen
+    assert problems == []
