@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from storage.models import (
@@ -25,6 +25,8 @@ from storage.models import (
     Campaign,
     CampaignStatus,
     Escalation,
+    FollowUpSource,
+    InboundCall,
     Person,
     PersonState,
     Result,
@@ -78,6 +80,13 @@ def erase(s: Session, person_ids: list[int]) -> int:
         chunk = attempt_ids[i:i + BATCH]
         s.execute(delete(Turn).where(Turn.attempt_id.in_(chunk)))
         s.execute(delete(WebhookDelivery).where(WebhookDelivery.attempt_id.in_(chunk)))
+        # a kept caller who keyed an erased person's call code keeps their row, without the link
+        s.execute(update(InboundCall).where(InboundCall.code_attempt_id.in_(chunk)).values(code_attempt_id=None))
+    # callbacks of the erased people (their number, when they called) and the follow-up links
+    # they are part of: the rows go with them (the foreign keys would otherwise stop the purge)
+    s.execute(delete(InboundCall).where(InboundCall.person_id.in_(person_ids)))
+    s.execute(delete(FollowUpSource).where(or_(FollowUpSource.person_id.in_(person_ids),
+                                               FollowUpSource.source_person_id.in_(person_ids))))
     s.execute(delete(Result).where(Result.person_id.in_(person_ids)))
     s.execute(delete(Escalation).where(Escalation.person_id.in_(person_ids)))
     s.execute(delete(Attempt).where(Attempt.person_id.in_(person_ids)))

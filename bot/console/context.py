@@ -28,6 +28,7 @@ class Console:
     campaigns_config: dict[str, Any] = field(default_factory=dict)  # [campaigns]: defaults, region, columns
     simulator: Simulator = field(default_factory=Simulator)
     recent_plays: dict[tuple[int, int], float] = field(default_factory=dict)  # (user, turn) -> monotonic
+    recent_views: dict[tuple[int, str, str], float] = field(default_factory=dict)  # (user, action, id) -> until
     results_outbox: bool = False  # [webhook] configured: operators' resolutions are pushed too
     call_runner: Any = None  # bot.calls.CallRunner when `veribot serve` runs the SIP endpoint: test calls
     call_parser: Any = None  # the calls' answer understanding ([nlu] area)

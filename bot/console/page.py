@@ -5,6 +5,7 @@ that the views import this and `app.py` imports the views, never the other way r
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -41,6 +42,22 @@ async def audit_event(request: web.Request, action: str, target_type: str = "", 
     user = request.get(USER)
     actor = user.username if user else "anonymous"
     await db(request, audit.record, actor, action, target_type, target_id, client(request), detail)
+
+
+async def audit_view(request: web.Request, action: str, target_type: str = "", target_id: str | int = "",
+                     detail: str = "", *, every: float = 0.0) -> None:
+    """The audit row of a view of personal data. A view that is polled (`every` > 0 seconds) is
+    audited once per user and target in that time, not once per poll."""
+    if every > 0:
+        seen = console(request).recent_views
+        now = time.monotonic()
+        for key in [k for k, until in seen.items() if until <= now]:
+            del seen[key]
+        key = (current_user(request).id or 0, action, str(target_id))
+        if key in seen:
+            return
+        seen[key] = now + every
+    await audit_event(request, action, target_type, target_id, detail)
 
 
 async def require(request: web.Request, *roles: str) -> auth.SessionUser:

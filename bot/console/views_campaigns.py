@@ -17,7 +17,7 @@ from bot.console import campaigns as camps
 from bot.console import live, people_upload, retries
 from bot.console.context import console
 from bot.console.labels import N_, word
-from bot.console.page import audit_event, client, db, gettext, labeller, render, require
+from bot.console.page import audit_event, audit_view, client, db, gettext, labeller, render, require
 from bot.console.scripts import script_labels
 from storage.models import Campaign, PersonState, Role
 
@@ -69,6 +69,7 @@ async def detail_page(request: web.Request, upload: people_upload.UploadReport |
     counts = await db(request, camps.counts, camp)
     why = await db(request, camps.explain, camp, counts)
     attempts = await db(request, camps.latest_attempts, _id(request))
+    await audit_view(request, "campaign.view", "campaign", camp.id or "", detail=f"attempts={len(attempts)}")
     _ = gettext(request)
     return render(request, "campaign.html", status=status, camp=camp, counts=counts, upload=upload,
                   error=error, actions=camps.TRANSITIONS, why=_why(request, why), attempts=attempts,
@@ -121,6 +122,8 @@ async def live_json(request: web.Request) -> web.Response:
     await require(request, Role.ADMIN)
     camp = await _campaign(request)
     calls = await db(request, live.live_calls, camp.id)
+    await audit_view(request, "campaign.live_view", "campaign", camp.id or "", detail=f"calls={len(calls)}",
+                     every=60.0)  # the campaign page polls it every few seconds
     labels = labeller(request, await _script_labels(request, camp))
     _ = labels._
     return web.json_response({"calls": [{

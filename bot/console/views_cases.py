@@ -15,7 +15,17 @@ from bot.console import cases
 from bot.console.context import console
 from bot.console.i18n import local_time
 from bot.console.labels import N_, word
-from bot.console.page import audit_event, current_user, db, gettext, labeller, render, require, session_user
+from bot.console.page import (
+    audit_event,
+    audit_view,
+    current_user,
+    db,
+    gettext,
+    labeller,
+    render,
+    require,
+    session_user,
+)
 from bot.console.scripts import script_labels
 from storage.models import Role
 
@@ -23,6 +33,7 @@ log = logging.getLogger("veribot.console.cases")
 WORKERS = (Role.ADMIN, Role.OPERATOR)
 STREAM_POLL_SECONDS = 2.0
 PLAYBACK_SECONDS = 60.0
+POLLED_VIEW_SECONDS = 60.0  # a view fetched again and again is audited once a minute per user
 
 
 def _case_id(request: web.Request) -> int:
@@ -66,6 +77,7 @@ def _wait(_: Callable[[str], str], minutes: int) -> str:
 async def queue_page(request: web.Request) -> web.Response:
     await require(request, *WORKERS)
     rows = await _queue(request)
+    await audit_view(request, "queue.view", "queue", "", detail=f"rows={len(rows)}")
     return render(request, "queue.html", rows=rows, notice=await _handed_back_notice(request))
 
 
@@ -87,7 +99,9 @@ async def _handed_back_notice(request: web.Request) -> str:
 
 async def queue_json(request: web.Request) -> web.Response:
     await require(request, *WORKERS)
-    return web.json_response({"cases": await _queue(request)})
+    rows = await _queue(request)
+    await audit_view(request, "queue.view", "queue", "json", detail=f"rows={len(rows)}", every=POLLED_VIEW_SECONDS)
+    return web.json_response({"cases": rows})
 
 
 async def queue_stream(request: web.Request) -> web.StreamResponse:
@@ -97,6 +111,7 @@ async def queue_stream(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
+    await audit_event(request, "queue.stream", "queue")  # one row per open stream, not per update
     last = None
     try:
         while await session_user(request, touch=False) is not None:
