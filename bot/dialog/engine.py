@@ -32,6 +32,7 @@ from bot.dialog.events import (
 )
 from bot.dialog.initiative import Initiative
 from bot.dialog.model import Script, Step
+from bot.dialog.resuming import Resuming
 from bot.dialog.speaking import CONFIRM_DTMF, Speaking
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class ConversationError(RuntimeError):
     pass
 
 
-class Conversation(Initiative, Speaking):
+class Conversation(Initiative, Resuming, Speaking):
     def __init__(
         self,
         script: Script,
@@ -65,7 +66,8 @@ class Conversation(Initiative, Speaking):
         self.refusals = 0
         self.handler_uses: dict[str, int] = {}
         self.last_prompts: list[Say] = []
-        self.first_ask = next((s.id for s in _walk(script)), None)
+        self.identity = script.identity  # see Script.identity
+        self.resumed = False  # the identity question was skipped: an earlier call stored "yes"
         self._out: list[Action] = []
         self._init_initiative()
 
@@ -119,7 +121,7 @@ class Conversation(Initiative, Speaking):
         text = f"{self.prefix} {ev.text}" if self.prefix else ev.text  # a held lead-in and what followed it
         self.prefix, self._heard = "", text
         previous, self.last_open = self.last_open, None
-        if self._correct_earlier(ev, text):
+        if self._someone_else(ev, text) or self._correct_earlier(ev, text):
             return
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
         parsed = self._parse(expect, text)
@@ -142,8 +144,6 @@ class Conversation(Initiative, Speaking):
             self._say_handler("who")
             self._on_value(parsed.value, ev.confidence)
         elif parsed.intent:
-            if parsed.intent == "wrong_number" and self.phase == "ask" and parsed.value is not None:
-                self.record.slots[self.step.slot] = parsed.value  # "不是我，打错了" answers identity too
             self._on_intent(parsed.intent)
         elif parsed.value is None:
             self._failure("no_match")
@@ -207,7 +207,8 @@ class Conversation(Initiative, Speaking):
         elif intent == "do_not_call":
             self._say_handler("do_not_call")
             self._finish(Outcome.DO_NOT_CALL)
-        elif intent == "wrong_number":
+        elif intent == "wrong_number":  # "不是我，打错了" answers identity too; nothing else is kept
+            self._wrong_person_settled()
             self._say_handler("wrong_number")
             self._finish(Outcome.WRONG_NUMBER)
         elif intent == "refuse":
@@ -267,8 +268,13 @@ class Conversation(Initiative, Speaking):
             self.step, self.failures = step, {"no_input": 0, "no_match": 0}
             self.phase = "moving"
             if step.is_ask:
-                if step.slot in self.prefilled and step.id != self.first_ask:
-                    self.record.slots[step.slot] = self.prefilled[step.slot]
+                if step.slot in self.prefilled and self.record.slots.get(step.slot) is None:
+                    if step is not self.identity:
+                        self.record.slots[step.slot] = self.prefilled[step.slot]
+                    elif str(self.prefilled[step.slot]) == "yes":  # "no" or anything else: asked again
+                        self.record.slots[step.slot] = "yes"
+                        self.resumed = True
+                        self._say(self.script.resume_text, "resume", step=None)
                 if self.record.slots.get(step.slot) is not None:  # answered already: never asked again
                     step_id = dict(step.branches).get(str(self.record.slots[step.slot]), step.next)
                     continue
@@ -313,13 +319,3 @@ class Conversation(Initiative, Speaking):
         self.phase = "done"
         self._out.append(End(outcome))
 
-
-def _walk(script: Script):
-    """Ask steps in the order a cooperative caller meets them (following next)."""
-    seen, sid = set(), script.start
-    while sid and sid in script.steps and sid not in seen:
-        seen.add(sid)
-        step = script.steps[sid]
-        if step.is_ask:
-            yield step
-        sid = step.next

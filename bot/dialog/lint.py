@@ -67,6 +67,13 @@ def lint_document(doc: Document, script: Script) -> list[Problem]:
             for var in VAR_RX.findall(text):
                 if var not in allowed:
                     err(path, f"prompt uses undefined variable {{{var}}} (declare it under variables)")
+    if script.resume is not None:
+        if script.identity is None:
+            err(("resume",), "resume is said only instead of an identity question, and this script has none "
+                             "(its first question a yes/no whose no ends as wrong_number)")
+        for var in VAR_RX.findall(script.resume):
+            if var not in known:
+                err(("resume",), f"resume uses undefined variable {{{var}}} (declare it under variables)")
     for name, h in script.handlers.items():
         for i, text in enumerate(h.say):
             for var in VAR_RX.findall(text):

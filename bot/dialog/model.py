@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from bot.dialog.yamlsafe import Problem
@@ -32,6 +33,15 @@ BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number", "badge", "call_co
 HANDLERS = ("who", "repeat", "refuse", "human", "human_callback", "wrong_number", "do_not_call", "escalate",
             "corrected")
 VAR_RX = re.compile(r"\{(\w+)\}")
+# What a resumed call says instead of asking the identity question again (see `Script.identity`),
+# when the script sets no `resume:` text: by language, naming the person when the script has {name}.
+RESUME_DEFAULT = {
+    "zh": ("{name}您好，刚才的通话中断了，我们接着刚才的问题继续。", "您好，刚才的通话中断了，我们接着刚才的问题继续。"),
+    "en": ("Hello {name}, our call was cut off; let's continue where we stopped.",
+           "Hello again, our call was cut off; let's continue where we stopped."),
+    "ko": ("{name} 님, 안녕하세요. 조금 전 통화가 끊겨서, 이어서 여쭤보겠습니다.",
+           "안녕하세요. 조금 전 통화가 끊겨서, 이어서 여쭤보겠습니다."),
+}
 
 
 class ScriptError(ValueError):
@@ -137,6 +147,50 @@ class Script:
     variables: tuple[str, ...] = ()
     description: str = ""
     path: str | None = None
+    resume: str | None = None  # the script's `resume:` text; None: RESUME_DEFAULT (see resume_text)
+
+    @cached_property
+    def identity(self) -> Step | None:
+        """The identity question ("are you {name}?"), or None: the first question a cooperative
+        caller meets, a yes/no whose "no" ends the call as a wrong number (through say steps).
+
+        A call resumed after an earlier one stored "yes" here does not ask it again: it says
+        `resume_text` (naming the person, as the question would) and goes on at the first
+        question not answered yet. Whoever answers saying they are not the person, at any
+        question, takes this question's "no" way (bot.dialog.engine)."""
+        first = next(self.asks_in_order(), None)
+        if first is None or first.expect != "yes_no":
+            return None
+        sid, seen = dict(first.branches).get("no", first.next), set()
+        while sid in self.steps and sid not in seen:
+            seen.add(sid)
+            step = self.steps[sid]
+            if step.is_ask or step.branch_slot:
+                return None
+            if step.end:
+                return first if step.end == "wrong_number" else None
+            sid = step.next
+        return None
+
+    @property
+    def resume_text(self) -> str | None:
+        """What a resumed call says instead of the identity question (None: no identity question)."""
+        if self.identity is None:
+            return None
+        if self.resume:
+            return self.resume
+        named, plain = RESUME_DEFAULT.get(self.locale.split("-")[0], RESUME_DEFAULT["en"])
+        return named if "name" in self.variables else plain
+
+    def asks_in_order(self):
+        """Ask steps in the order a cooperative caller meets them (following next)."""
+        seen, sid = set(), self.start
+        while sid and sid in self.steps and sid not in seen:
+            seen.add(sid)
+            step = self.steps[sid]
+            if step.is_ask:
+                yield step
+            sid = step.next
 
     def prompt_templates(self) -> list[tuple[str, str]]:
         """(key, template) of every prompt the script can say, for pre-rendering."""
@@ -151,6 +205,8 @@ class Script:
                 out.append((f"{s.id}.confirm", s.confirm.prompt))
         for h, handler in self.handlers.items():
             out += [(f"handlers.{h}.{i}", t) for i, t in enumerate(handler.say)]
+        if self.resume_text:
+            out.append(("resume", self.resume_text))
         return out
 
     @property

@@ -74,7 +74,8 @@ def _where(path: tuple) -> str:
     return ".".join(str(p) for p in path) or "the document"
 
 
-TOP_KEYS = {"name", "locale", "description", "variables", "settings", "handlers", "start", "steps"}
+# resume: said instead of the identity question on a call resumed after "yes" was stored (model.Script.identity)
+TOP_KEYS = {"name", "locale", "description", "variables", "settings", "handlers", "start", "steps", "resume"}
 STEP_KEYS = {
     "say", "next", "end", "reason", "ask", "slot", "prompt", "reprompts", "dtmf", "confirm",
     "labels", "branches", "accept", "max_failures", "no_input_timeout", "end_silence", "branch", "recognize",
@@ -115,6 +116,7 @@ def build(doc: Document, text: str, name: str) -> tuple[Script | None, list[Prob
         variables=tuple(variables),
         description=str(top.get("description", "")),
         path=name,
+        resume=c.text(top.get("resume"), ("resume",)),
     )
     return script, c.problems
 

@@ -44,21 +44,24 @@ class Speaking(_Base):
         self._say(handler.say[i], f"handlers.{name}.{i}")
         return True
 
-    def _say(self, template: str, key: str, value: str | None = None, remember: bool = False, reset: bool = False) -> None:
+    def _say(self, template: str, key: str, value: str | None = None, remember: bool = False, reset: bool = False,
+             **turn: Any) -> None:
+        """`turn`: overrides for the transcript turn (step=None: said at no step, e.g. the resume line)."""
         variables = self.vars if value is None else {**self.vars, "value": value}
         say = Say(render(template, variables), key)
         if reset:
             self.last_prompts = []
         if remember:
             self.last_prompts.append(say)
-        self._emit(say)
+        self._emit(say, **turn)
 
-    def _emit(self, say: Say) -> None:
-        self._turn(Speaker.BOT, say.text, kind="prompt")
+    def _emit(self, say: Say, **turn: Any) -> None:
+        self._turn(Speaker.BOT, say.text, kind="prompt", **turn)
         self._out.append(say)
 
     def _turn(self, speaker: Speaker, text: str, **kw: Any) -> None:
-        turn = Turn(speaker, text, step=self.step.id if self.step else None, **kw)
+        kw.setdefault("step", self.step.id if self.step else None)
+        turn = Turn(speaker, text, **kw)
         if speaker == Speaker.CALLER:
             self._caller_turn = len(self.record.transcript)
         self.record.transcript.append(turn)

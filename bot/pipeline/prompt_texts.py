@@ -25,19 +25,35 @@ def prompt_texts(script: Any, variables: dict[str, Any] | None = None) -> list[t
     return out
 
 
-def opening_texts(script: Any, variables: dict[str, Any] | None = None) -> list[tuple[str, str]]:
+def opening_texts(script: Any, variables: dict[str, Any] | None = None,
+                  prefilled: dict[str, Any] | None = None) -> list[tuple[str, str]]:
     """What the call says before the caller's first answer: the start step and the steps it
     leads to, up to and including the first question (rendered before dialling; the rest of
-    the script is rendered in the background or when the call first says it)."""
-    ids: list[str] = []
+    the script is rendered in the background or when the call first says it). `prefilled`: the
+    answers earlier calls stored (`CallRequest.prefilled_slots`): the questions they answer are
+    passed over as the dialog passes them, and a confirmed identity adds the resume line
+    (bot.dialog.resuming)."""
+    prefilled = prefilled or {}
+    identity = getattr(script, "identity", None)
+    ids: list[str] = []  # steps whose say/prompt the opening says ("resume": the resume line)
+    seen: set[str] = set()
     step_id = script.start
-    while step_id and step_id in script.steps and step_id not in ids:
-        ids.append(step_id)
+    while step_id and step_id in script.steps and step_id not in seen:
+        seen.add(step_id)
         step = script.steps[step_id]
         if step.is_ask:
-            break
-        step_id = step.next
-    keys = {f"{i}.{attr}" for i in ids for attr in ("say", "prompt")}
+            value = prefilled.get(step.slot)
+            if value is None or (step is identity and str(value) != "yes"):
+                ids.append(step_id)
+                break
+            if step is identity:
+                ids.append("resume")
+            step_id = dict(step.branches).get(str(value), step.next)
+        else:
+            ids.append(step_id)
+            branch = step.branch_slot and prefilled.get(step.branch_slot)
+            step_id = dict(step.branches).get(str(branch), step.next) if branch is not None else step.next
+    keys = {f"{i}.{attr}" for i in ids for attr in ("say", "prompt")} | ({"resume"} if "resume" in ids else set())
     return [(key, text) for key, text in prompt_texts(script, variables) if key in keys]
 
 

@@ -63,7 +63,8 @@ def test_story(path: Path):
         if step is not None and step.is_ask and ".confirm" not in say.key and held.get(step.slot) is not None:
             held_when_asked.append(say.key)
 
-    conv = run_text(script, story["person"], story["answers"], VARS, on_say=asked, observers=[note])
+    conv = run_text(script, story["person"], story["answers"], VARS, on_say=asked, observers=[note],
+                    prefilled_slots=story.get("prefilled"))  # a resumed call: what earlier calls stored
     check(conv.record.to_json(), story["expect"], path.stem)
     assert not held_when_asked, f"{path.stem}: asked again though held: {held_when_asked}"
 
