@@ -56,8 +56,9 @@ EXTRA = [("res CPU%", 8, ".0f"), ("other%", 6, ".0f"), ("load", 5, ".1f")]
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its children it has reaped (the residents' espeak-ng runs)."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def busy_seconds() -> float:
