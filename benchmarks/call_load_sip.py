@@ -187,4 +187,7 @@ if __name__ == "__main__":
     ap.add_argument("--softphone-port", type=int, default=5399)
     ap.add_argument("--keypad", action="store_true",
                     help="SIP/RTP stack alone: espeak-ng prompts, DTMF answers, no speech pipeline")
-    raise SystemExit(main(ap.parse_args()))
+    parsed = ap.parse_args()
+    if parsed.workers < 1 or min(parsed.calls) < 1 or parsed.seconds <= 0:
+        ap.error("--workers, every N of --calls and --seconds must be positive")
+    raise SystemExit(main(parsed))
