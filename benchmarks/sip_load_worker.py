@@ -1,0 +1,193 @@
+"""One worker process of `benchmarks/call_load_sip.py`: loads the model, says `ready IDLE_PSS_MB`,
+waits for a line on stdin, places its share of the calls over SIP/RTP to the simulated residents
+for the window, and prints its raw figures as one JSON line (the parent pools them into the table).
+The dialog is call_load.py's (imported), with keys added for `--keypad`; everything is metered at
+the worker's RTP socket (see call_load_sip.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from call_load import load_dialog, pss_mb
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+VOICED = 300.0  # RMS of a voiced 20 ms packet
+TICK = 0.02  # one RTP frame
+
+
+def sip_dialog(turn_taking: str | None, end_silence: float) -> str:
+    """call_load.py's dialog and end-of-turn rules, plus keys for `--keypad`."""
+    doc = yaml.safe_load(load_dialog(turn_taking, end_silence))
+    doc["name"] = "load-sip"
+    doc["settings"]["no_input_timeout"] = 6
+    for step in doc["steps"].values():
+        if "ask" in step:
+            step["dtmf"] = {"1": "yes", "2": "no"}
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+
+
+def metered_media(m: dict):
+    """A MediaStream that meters turn latency, missed frames and talk at the worker's socket."""
+    from audio import g711
+    from bot.telephony.amd import rms
+    from bot.telephony.media import MediaStream
+    from bot.telephony.rtp import parse_rtp
+
+    class MeteredStream(MediaStream):
+        last_voice: float | None = None
+        last_key: int | None = None
+        rx: float | None = None
+        tx: float | None = None
+
+        def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+            now = time.monotonic()
+            super()._on_datagram(data, addr)
+            try:
+                pkt = parse_rtp(data)
+            except ValueError:
+                return
+            if pkt.payload_type in (0, 8):
+                m["line"] += len(pkt.payload) / 8000
+                if self.rx is not None and now - self.rx > 0.1 + TICK:
+                    m["behind"] += int((now - self.rx - 0.1) / TICK)  # packets that waited > 100 ms
+                self.rx = now
+                if rms(g711.decode(pkt.payload, pkt.payload_type)) >= VOICED:
+                    m["talk"] += len(pkt.payload) / 8000
+                    self.last_voice = now
+            elif pkt.payload_type == self.dtmf_payload_type and pkt.timestamp != self.last_key:
+                self.last_key = pkt.timestamp  # a key press ends the caller's turn at once
+                self.last_voice = now
+
+        def _send(self, pt: int, payload: bytes, ts: int, marker: bool = False) -> None:
+            now = time.monotonic()
+            if self.tx is not None and now - self.tx > 2 * TICK:
+                m["late"] += round((now - self.tx) / TICK) - 1  # frames sent after their tick
+            self.tx = now
+            super()._send(pt, payload, ts, marker)
+
+        def play(self, pcm: bytes) -> None:
+            if self.last_voice is not None and rms(pcm) >= VOICED:
+                m["latency"].append(time.monotonic() - self.last_voice)
+                self.last_voice = None
+            super().play(pcm)
+
+    return MeteredStream
+
+
+async def run_level(args: argparse.Namespace, resources, script) -> dict:
+    """One worker's share of a level: `args.calls[0]` lines for `args.seconds`; raw figures."""
+    from bot.calls import CallRequest
+    from bot.telephony.runner import SipCallRunner, speech_conversation
+    from bot.telephony.settings import TelephonySettings
+    from bot.telephony.sip import SipEndpoint
+
+    n = args.calls[0]
+    m = {"latency": [], "late": 0, "behind": 0, "talk": 0.0, "line": 0.0, "calls": 0, "completed": 0}
+    endpoint = SipEndpoint(TelephonySettings(listen=("127.0.0.1", 0), capacity=n + 5, rtp_ports=(30000, 39999),
+                                             ring_timeout=10, media_inactivity=20))
+    stream_cls = metered_media(m)
+    endpoint._media = lambda: stream_cls(endpoint.local_addr[0], endpoint.ports, inactivity=20)  # type: ignore[method-assign]
+    await endpoint.start()
+    runner = SipCallRunner(endpoint, speech_conversation(resources, args.chunk_ms) if resources else None)
+    deadline = time.monotonic() + args.seconds
+    rng = random.Random(n * 7919 + os.getpid())
+
+    async def line(i: int) -> None:
+        await asyncio.sleep(0 if args.lockstep else rng.uniform(0, 3))  # lines do not start in lockstep
+        k = 0
+        while time.monotonic() < deadline:
+            k += 1
+            req = CallRequest(f"b{n}-{os.getpid()}-{i}-{k}", f"sip:resident@127.0.0.1:{args.softphone_port}",
+                              {"name": "김민수"}, script)
+            result = await runner.run(req)
+            m["calls"] += 1
+            m["completed"] += bool(result.record and str(result.record.outcome) == "completed")
+
+    lags: list[float] = []
+    peak = [pss_mb()]
+
+    async def probe() -> None:  # event-loop lag: how late a 10 ms timer fires; peak memory every 2 s
+        k = 0
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - t - 0.01)
+            k += 1
+            if k % 200 == 0:
+                peak[0] = max(peak[0], pss_mb())
+
+    gc_time = [0.0, 0.0]
+
+    def on_gc(phase: str, _info: dict) -> None:
+        if phase == "start":
+            gc_time[1] = time.perf_counter()
+        else:
+            gc_time[0] += time.perf_counter() - gc_time[1]
+
+    gc.callbacks.append(on_gc)
+    prober = asyncio.ensure_future(probe())
+    r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    await asyncio.gather(*(line(i) for i in range(n)))
+    r1, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - t0
+    prober.cancel()
+    gc.callbacks.remove(on_gc)
+    peak[0] = max(peak[0], pss_mb())
+    await endpoint.stop()
+    return {**m, "lags": lags, "gc": gc_time[0], "wall": wall, "pss": peak[0],
+            "cpu": (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)}
+
+
+def child(args: argparse.Namespace) -> None:
+    """A worker process: load, say `ready IDLE_PSS`, wait for `go`, run its share, print JSON."""
+    from loguru import logger
+
+    from bot.dialog.script import load_script_text
+    from bot.worker import configure_worker_process
+
+    logger.remove()  # pipecat's per-frame debug logging is not what we measure
+    configure_worker_process()
+    script = load_script_text(sip_dialog(args.turn_taking, args.end_silence), "load-sip")
+    resources = None
+    if not args.keypad:
+        from bot.pipeline.resources import SpeechResources, SpeechSettings
+
+        tmp = Path(tempfile.mkdtemp(prefix="call_load_sip-"))
+        settings = SpeechSettings(prompt_cache=tmp / "prompts", audio_dir=tmp / "calls", watchdog_secs=30)
+        resources = SpeechResources.load(None, ["ko-KR"], settings=settings)
+        resources.prepare(script, {"name": "김민수"})
+    gc.freeze()  # the loaded model's objects stay out of every collection
+    print(f"ready {pss_mb():.1f}", flush=True)
+    sys.stdin.readline()
+    try:
+        result = asyncio.run(run_level(args, resources, script))
+    finally:
+        if resources is not None:
+            resources.close()
+    print(json.dumps(result), flush=True)
+
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=lambda s: [int(s)], required=True, help="calls at once in this worker")
+    ap.add_argument("--seconds", type=float, required=True)
+    ap.add_argument("--chunk-ms", type=int, default=20)
+    ap.add_argument("--end-silence", type=float, default=0.5)
+    ap.add_argument("--turn-taking", choices=["shipped"])
+    ap.add_argument("--softphone-port", type=int, required=True)
+    ap.add_argument("--lockstep", action="store_true")
+    ap.add_argument("--keypad", action="store_true")
+    child(ap.parse_args())
