@@ -105,9 +105,12 @@ class CallRecorder:
         row = self._escalation_row(str(esc.reason), esc.step, esc.detail, self.clock())
         fut = self.db.submit(lambda s: put_escalation(s, row))
         self._keep(fut, "escalation")
-        spool = self.spool or spools.current()
+        spool = self._spool()
         if spool is not None:
             fut.add_done_callback(lambda f: f.exception() is not None and spool.keep(row))
+
+    def _spool(self) -> EscalationSpool | None:
+        return self.spool if self.spool is not None else spools.current()  # an empty spool is falsy
 
     # ------------------------------------------------------------ the call's storage guard
     def storage_failing(self) -> bool:
@@ -124,7 +127,7 @@ class CallRecorder:
             return True
         except Exception as exc:
             self._refused(exc)
-            spool = self.spool or spools.current()
+            spool = self._spool()
             if spool is None:
                 log.error("attempt %s: callback case not stored and no spool to keep it", self.attempt_id)
                 return False
