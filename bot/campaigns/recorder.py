@@ -134,8 +134,8 @@ class CallRecorder:
             return spool.keep(row)
 
     def _refused(self, exc: BaseException | None) -> None:
-        """A write failed: storage refusing writes (not a passing lock) raises the alarm."""
-        if isinstance(exc, OperationalError) and "locked" not in str(exc):
+        """A write failed: storage refusing writes (not a lock timeout or deadlock) raises the alarm."""
+        if isinstance(exc, OperationalError) and "lock" not in str(exc):
             self._write_failed = True
             health.STORAGE.failed(exc)
 

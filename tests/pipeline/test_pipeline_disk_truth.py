@@ -52,7 +52,7 @@ async def test_the_pipeline_finishes_the_prompt_then_tells_the_truth_and_ends(fa
     prompts = [t.text for t in record.transcript if t.kind == "prompt"]
     assert prompts[0].startswith("안녕하세요. 방역본부 입니다") and prompts[1].startswith("김민수 님 본인이 맞으십니까")
     assert prompts[2:] == [truth]  # the greeting and question were played, then the truth, nothing after it
-    assert synth.spoken[-1] == truth  # rendered for the line (the rest of the script was rendered ahead)
+    assert truth in synth.spoken  # rendered for the line (the rest of the script is warmed in the background)
     assert [(t.speaker, t.kind) for t in record.transcript[-2:]] == [("caller", "speech"), ("bot", "prompt")]
     assert record.transcript[-1].text == truth and record.slots.get("identity") is None
     track = np.frombuffer(bytes(transport.output().track), dtype="<i2")
