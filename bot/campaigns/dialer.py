@@ -30,6 +30,7 @@ from sqlmodel import select
 from bot.calls import CallRequest, CallResult, CallRunner, NetworkOutcome
 from bot.campaigns import claims as ops
 from bot.campaigns import health
+from bot.campaigns import spool as spools
 from bot.campaigns.call_codes import code_variables
 from bot.campaigns.claims import Claim
 from bot.campaigns.dialog_versions import ScriptSource
@@ -117,6 +118,7 @@ class Dialer:
     async def run(self, stop: asyncio.Event) -> None:
         """Dial until `stop` is set; then drain live calls (cancelled after `drain_seconds`).
         If this task is cancelled, live calls are cancelled and recorded as interrupted first."""
+        spools.use(self.spool)  # the process's spool: callbacks' escalations wait in it too
         try:
             while not stop.is_set():
                 try:

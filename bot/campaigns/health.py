@@ -4,9 +4,11 @@ database stops taking writes (disk full, database down or read-only), and its en
     from bot.campaigns import health
     health.status()   # {"storage": {"ok": False, "since": "...", "error": "...", "spooled": 2}}
 
-The dialer reports every write it tries (`storage_failed` / `storage_ok`); while the storage is
-failing it takes no new calls (outbound or inbound) and retries what it owes the database:
-final records of ended calls and escalations kept in the spool (bot.campaigns.spool).
+The dialer reports every write it tries (`storage_failed` / `storage_ok`), and a call's recorder
+every write the database refuses during the call; while the storage is failing the worker takes
+no new calls (outbound or inbound) and retries what it owes the database: final records of ended
+calls and escalations kept in the spool (bot.campaigns.spool). Calls in progress are told the
+truth and end escalated (bot.telephony.storage_fault): their answers are not spooled.
 """
 
 from __future__ import annotations

@@ -20,6 +20,11 @@ never blocks it: each note becomes a write queued to the database's group-commit
   restarted worker sends the BYE from if this worker dies (cleared when the call ends).
 `finish` waits for those writes, adds any turns and slot values not stored yet, then writes the
 final state of the attempt and settles the person (retry policy, webhook outbox) in one commit.
+
+A write the database refuses (disk full, database down or read-only) raises the storage alarm
+(bot.campaigns.health) at once. The recorder is also the call's storage guard for whoever runs
+it (bot.telephony.storage_fault): `storage_failing()` and `keep_callback(...)`, the callback
+case written or spooled to disk before the resident is promised it.
 """
 
 from __future__ import annotations
@@ -32,11 +37,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, null, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.calls import Answered, CallResult, NetworkOutcome
 from bot.campaigns import claims as ops
-from bot.campaigns import followups, suppression, webhook
+from bot.campaigns import followups, health, suppression, webhook
+from bot.campaigns import spool as spools
 from bot.campaigns.claims import Claim
 from bot.campaigns.policy import RetryPolicy
 from bot.campaigns.spool import EscalationSpool, put_escalation
@@ -64,6 +71,7 @@ class CallRecorder:
         self._slots: dict[str, Any] = {}  # slot -> value stored (or queued) for this attempt
         self._slots_stored: dict[str, Any] = {}  # slot -> value whose write has committed
         self._in_call = False
+        self._write_failed = False  # a write of this call was refused by the storage
         self._prompts: list[tuple[int, str]] = []  # bot prompt turns (seq, text) not yet heard played
         self.suppression_days = 30.0  # [campaigns] suppression_days: a wrong number spares other campaigns
 
@@ -97,9 +105,43 @@ class CallRecorder:
         row = self._escalation_row(str(esc.reason), esc.step, esc.detail, self.clock())
         fut = self.db.submit(lambda s: put_escalation(s, row))
         self._keep(fut, "escalation")
-        if self.spool is not None:
-            spool = self.spool
+        spool = self._spool()
+        if spool is not None:
             fut.add_done_callback(lambda f: f.exception() is not None and spool.keep(row))
+
+    def _spool(self) -> EscalationSpool | None:
+        return self.spool if self.spool is not None else spools.current()  # an empty spool is falsy
+
+    # ------------------------------------------------------------ the call's storage guard
+    def storage_failing(self) -> bool:
+        """True while the worker's storage alarm is raised or a write of this call was refused."""
+        return self._write_failed or not health.storage_ok()
+
+    async def keep_callback(self, reason: str, step: str | None, detail: str) -> bool:
+        """The attempt's callback case, for a call the storage failure cuts short. True when it
+        is durable: committed, or spooled to a file (fsynced) and replayed when the database takes
+        writes again. False: kept in memory only (retried, but a restart would lose it)."""
+        row = self._escalation_row(reason, step, detail, self.clock())
+        try:
+            await asyncio.wrap_future(self.db.submit(lambda s: put_escalation(s, row)))
+            return True
+        except Exception as exc:
+            self._refused(exc)
+            spool = self._spool()
+            if spool is None:
+                log.error("attempt %s: callback case not stored and no spool to keep it", self.attempt_id)
+                return False
+            return spool.keep(row)
+
+    def _refused(self, exc: BaseException | None) -> None:
+        """A write failed: storage refusing writes (not a lock timeout or deadlock) raises the alarm."""
+        if isinstance(exc, OperationalError) and "lock" not in str(exc):
+            self._write_failed = True
+            health.STORAGE.failed(exc)
+
+    def _watch(self, fut: Future) -> Future:
+        fut.add_done_callback(lambda f: None if f.cancelled() else self._refused(f.exception()))
+        return fut
 
     def _escalation_row(self, reason: str, step: str | None, detail: str, at: datetime) -> dict[str, Any]:
         return {"attempt_id": self.attempt_id, "person_id": self.claim.person_id,
@@ -114,7 +156,7 @@ class CallRecorder:
         row = _turn_row(self.attempt_id, self.seq, turn, self.clock())
         if not self._in_call:
             self._in_call = True
-            self.db.submit(lambda s: _mark_in_call(s, self.attempt_id))
+            self._watch(self.db.submit(lambda s: _mark_in_call(s, self.attempt_id)))
         self._keep(self.db.submit(InsertRows(Turn, [row])), row)
 
     def _put_slot(self, slot: str, value: Any) -> None:
@@ -127,7 +169,7 @@ class CallRecorder:
     def _keep(self, fut: Future, what: Any) -> None:
         self._pending = [(f, w) for f, w in self._pending if not f.done() or f.exception() is not None
                          or _is_slot(w)]
-        self._pending.append((fut, what))
+        self._pending.append((self._watch(fut), what))
 
     async def flush(self) -> None:
         """Wait for the writes handed over so far; what could not be stored is kept for `finish`."""

@@ -6,7 +6,9 @@ a path is configured, appended to a JSON-lines file (fsynced) so a restart does 
 either. `replay(db)` writes what is kept (idempotent: one escalation per attempt) and empties
 the spool; the dialer calls it on every tick. Put the spool file on another filesystem than
 the database (a full disk refuses both); if the file cannot be written the row stays in memory
-and the error is logged.
+and the error is logged. `keep` says whether the row is durable (fsynced to the file): only then
+may a caller be promised a call back while the database is down (bot.telephony.storage_fault).
+The dialer's spool is the process's (`current()`): recorders built without one (callbacks) use it.
 """
 
 from __future__ import annotations
@@ -33,17 +35,20 @@ class EscalationSpool:
         self.path = Path(path) if path else None
         self._rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._durable: set[Any] = set()  # attempt ids whose row is fsynced to the file
         if self.path is not None and self.path.exists():
             self._rows = [_decode(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            self._durable = {r["attempt_id"] for r in self._rows}
         health.STORAGE.spooled = len(self._rows)
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def keep(self, row: dict[str, Any]) -> None:
+    def keep(self, row: dict[str, Any]) -> bool:
+        """Keep an escalation the database refused; True when it is on disk (survives a restart)."""
         with self._lock:
             if any(r["attempt_id"] == row["attempt_id"] for r in self._rows):
-                return
+                return row["attempt_id"] in self._durable
             self._rows.append(row)
             health.STORAGE.spooled = len(self._rows)
             if self.path is not None:
@@ -52,9 +57,12 @@ class EscalationSpool:
                         f.write(json.dumps(row, default=_encode) + "\n")
                         f.flush()
                         os.fsync(f.fileno())
+                    self._durable.add(row["attempt_id"])
                 except OSError as exc:
                     log.error("escalation spool %s not writable (%s): kept in memory", self.path, exc.strerror)
+            durable = row["attempt_id"] in self._durable
         log.warning("escalation of attempt %s kept in the spool until the database takes writes", row["attempt_id"])
+        return durable
 
     def replay(self, db: Any) -> int:
         """Write the kept escalations; returns how many. Raises (and keeps them) if the database
@@ -71,6 +79,7 @@ class EscalationSpool:
         db.run(write)
         with self._lock:
             self._rows = [r for r in self._rows if r not in rows]
+            self._durable &= {r["attempt_id"] for r in self._rows}
             health.STORAGE.spooled = len(self._rows)
             if self.path is not None:
                 try:
@@ -80,6 +89,18 @@ class EscalationSpool:
                     log.error("escalation spool %s not rewritable (%s)", self.path, exc.strerror)
         log.warning("%d escalation(s) from the spool written to the database", len(rows))
         return len(rows)
+
+
+_CURRENT: list[EscalationSpool] = []
+
+
+def use(spool: EscalationSpool) -> None:
+    """Make `spool` the process's: the one the dialer replays (recorders without their own use it)."""
+    _CURRENT[:] = [spool]
+
+
+def current() -> EscalationSpool | None:
+    return _CURRENT[0] if _CURRENT else None
 
 
 def put_escalation(s: Session, row: dict[str, Any]) -> None:

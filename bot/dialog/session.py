@@ -14,6 +14,10 @@ plain callables; they run outside the engine, after its state is consistent. An 
 that raises is logged and the call goes on (a store that fails must not hang up on a
 resident); the record returned by `close()` still holds everything.
 
+Whoever runs the call may end it from outside (`end_early`: the worker can no longer store
+answers): at the dialog's next event the caller hears that prompt instead of the next one and
+the call ends escalated; words heard meanwhile are kept in the transcript, not parsed.
+
 Actions addressed to the call rather than to the media (`Escalate`: transfer the caller or
 queue the case) are performed by whoever runs the call, who sees them as actions or notes;
 nothing reads them back from the record afterwards.
@@ -30,12 +34,19 @@ from bot.dialog.events import (
     Action,
     CallAnswered,
     CallRecord,
+    Dtmf,
+    End,
     Escalate,
     Event,
     HangUp,
     Listen,
     Note,
+    Outcome,
+    Say,
     SlotFilled,
+    Speaker,
+    Turn,
+    Utterance,
 )
 from bot.dialog.model import Script
 
@@ -62,6 +73,8 @@ class CallSession:
         self._slots_told: dict[str, Any] = {}
         self._slot_step = {s.slot: s.id for s in script.steps.values() if s.is_ask}
         self.escalation: Escalate | None = None  # the call's escalation, once the dialog asked for one
+        self._early: tuple[Say, Escalate] | None = None  # end_early: said at the next event
+        self._ended_early = False
 
     # ------------------------------------------------------------ state
     @property
@@ -70,7 +83,7 @@ class CallSession:
 
     @property
     def finished(self) -> bool:
-        return self._conv.finished
+        return self._conv.finished or self._ended_early
 
     @property
     def started(self) -> bool:
@@ -87,14 +100,41 @@ class CallSession:
 
     def feed(self, event: Event) -> list[Action]:
         """One event from the caller or the line; [] once the dialog has ended."""
-        if self._conv.finished:
+        if self.finished:
             return []
+        if self._early is not None and not isinstance(event, HangUp):
+            return self._end_early(event)
         return self._step(event)
+
+    def end_early(self, say: Say, escalate: Escalate) -> None:
+        """End the dialog from outside at its next event (an answer, a key, no input): the caller
+        hears `say` (nothing more is asked), the call ends escalated with `escalate`. The prompt
+        playing now is finished first; a hang-up meanwhile ends the call as usual."""
+        if not self.finished:
+            self._early = (say, escalate)
+
+    def _end_early(self, event: Event) -> list[Action]:
+        say, esc = self._early  # type: ignore[misc]
+        rec = self._conv.record
+        listen = self._conv.current_listen
+        step = listen.step if listen is not None else esc.step
+        if isinstance(event, Utterance):  # heard, kept as evidence; not taken as an answer
+            rec.transcript.append(Turn(Speaker.CALLER, event.text, step, "speech", confidence=event.confidence,
+                                       at=event.at, audio=event.audio))
+        elif isinstance(event, Dtmf):
+            rec.transcript.append(Turn(Speaker.CALLER, event.digit, step, "dtmf", at=event.at))
+        rec.transcript.append(Turn(Speaker.BOT, say.text, step, "prompt", at=getattr(event, "at", None)))
+        rec.outcome, rec.last_step = Outcome.ESCALATED, step
+        rec.escalation = {"reason": str(esc.reason), "step": esc.step, "detail": esc.detail}
+        self._ended_early = True
+        actions: list[Action] = [say, esc, End(Outcome.ESCALATED)]
+        self._tell(actions)
+        return actions
 
     def close(self, at: float | None = None, reason: str = "hang-up") -> CallRecord:
         """The call is over: a dialog still running hears the hang-up (outcome hung_up).
         Returns the final record; closing twice returns the same record."""
-        if not self._conv.finished:
+        if not self.finished:
             log.debug("call closed before the dialog ended (%s)", reason)
             self._step(HangUp(at))
         return self._conv.record
@@ -102,6 +142,10 @@ class CallSession:
     # ------------------------------------------------------------ observers
     def _step(self, event: Event) -> list[Action]:
         actions = self._conv.handle(event)
+        self._tell(actions)
+        return actions
+
+    def _tell(self, actions: list[Action]) -> None:
         notes: list[Note] = []
         prefilled = self._conv.prefilled
         for slot, value in self._conv.record.slots.items():
@@ -122,4 +166,3 @@ class CallSession:
                     observer(note)
                 except Exception:  # storing must never end the call; the record still has it
                     log.exception("call observer failed on %s", type(note).__name__)
-        return actions

@@ -4,7 +4,6 @@ NetworkOutcome, and give back the concurrency slot on every path."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +15,7 @@ from bot.telephony.amd import MachineDetector
 from bot.telephony.keypad import keypad_conversation
 from bot.telephony.sip import SipEndpoint
 from bot.telephony.sip_call import SipCall, bye_from_state
+from bot.telephony.storage_fault import guard_of, held, is_fault, watch_storage
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +80,25 @@ async def converse_and_escalate(converse: Converse, call: SipCall, request: Call
                                 operator_uri: str) -> CallRecord:
     """Run the conversation, then perform the call actions it asked for: an `Escalate` from the
     dialog (seen by an observer on the call's session as it happened) transfers the caller to
-    the operator when one is configured."""
+    the operator when one is configured. While it runs, the call's storage guard is watched:
+    storage failing ends the call with the truth and a callback case (bot.telephony.storage_fault)."""
     asked: list[Escalate] = []
 
     def watch(note: Note) -> None:
         if isinstance(note, Escalate):
             asked.append(note)
 
-    record = await converse(call, dataclasses.replace(request, observers=(*request.observers, watch)))
+    watched = held(request, observers=(*request.observers, watch))
+    guard = guard_of(request)
+    watcher = asyncio.create_task(watch_storage(guard, watched)) if guard is not None else None
+    try:
+        record = await converse(call, watched)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+    if asked and is_fault(asked[-1]):  # the caller was told; the case waits in the queue (or the spool)
+        return record
     if asked and not await escalate_to_operator(call, asked[-1], operator_uri) and operator_uri:
         await tell_callback(call, request)  # the line is busy or down: say who will call back, not silence
     return record

@@ -7,10 +7,8 @@ record of the call cut by the full disk is written, the campaign goes on to its 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import subprocess
 
 import pytest
 from sqlmodel import select
@@ -23,29 +21,9 @@ from bot.dialog.events import CallRecord, Escalate, EscalationReason, Outcome, S
 from storage.db import Database
 from storage.models import Attempt, Campaign, Escalation, Person
 from tests.campaigns.campaign_fakes import add_campaign
+from tests.reliability.smallfs import fill
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def small_fs(tmp_path):
-    """A 4 MB tmpfs (the tests run as root in CI, as scripts/test.sh does)."""
-    mnt = tmp_path / "fs"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], check=True)
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def fill(mnt) -> None:
-    fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT)
-    with contextlib.suppress(OSError):
-        while True:
-            os.write(fd, b"\0" * 65536)
-    with contextlib.suppress(OSError):
-        while True:
-            os.write(fd, b"\0" * 512)
-    os.close(fd)
 
 
 class Escalating:
