@@ -1,6 +1,6 @@
 """A dialer worker for the sharing test: `python share_worker.py DB_URL WORKER_ID MAX_CALLS POLL_SECONDS`.
 
-Runs the real `Dialer.run` loop (default claim share) with fake answered calls of 0.8–1.2 s, prints
+Runs the real `Dialer.run` loop (default claim share) with fake answered calls of 0.4–0.6 s (several claim polls of 0.2 s per call), prints
 `READY` once started, `ACK <attempt id> <phone>` after each call's final record is committed and, at
 the end, `PEAK <most calls this worker had at once>`. Exits once a running campaign has been seen and
 no campaign is running any more."""
@@ -31,7 +31,7 @@ class TimedRunner:
         self.live += 1
         self.peak = max(self.peak, self.live)
         try:
-            await asyncio.sleep(random.uniform(0.8, 1.2))
+            await asyncio.sleep(random.uniform(0.4, 0.6))
             return answered("completed", {s: "yes" for s in SLOTS} | {"health_code": "green", "nat_count": 2})
         finally:
             self.live -= 1

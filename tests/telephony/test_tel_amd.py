@@ -21,13 +21,33 @@ def tone(seconds: float) -> bytes:
     return (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
 
 
-async def _call(make_endpoint, greeting: bytes) -> tuple[object, bytearray]:
+def voiced(pcm: bytes) -> int:
+    """Samples of `pcm` louder than the bot's silence (its speech)."""
+    return int((np.abs(np.frombuffer(bytes(pcm), dtype="<i2")) > 2000).sum())
+
+
+async def _call(make_endpoint, greeting: bytes, person: bool = False) -> tuple[object, bytearray]:
     heard = bytearray()
 
+    talked = asyncio.Event()  # the bot spoke to the callee for 1 s (its speech, not its silence)
+
+    def hear(pcm: bytes) -> None:
+        heard.extend(pcm)
+        if voiced(heard) >= 8000:
+            talked.set()
+
     async def callee(call: SipCall) -> None:
-        call.media.on_audio = heard.extend
+        call.media.on_audio = hear
         call.media.play(greeting)
-        await asyncio.wait({asyncio.ensure_future(call.ended.wait())}, timeout=20)  # a machine records on
+        if not person:  # a machine records on
+            await asyncio.wait({asyncio.ensure_future(call.ended.wait())}, timeout=20)
+            return
+        # a person hangs up once the bot is talking to them: the conversation ran
+        waits = {asyncio.ensure_future(call.ended.wait()), asyncio.ensure_future(talked.wait())}
+        await asyncio.wait(waits, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()
+        call.hangup()
 
     phone = await make_endpoint(callee)
     bot = await make_endpoint(amd_enabled=True, amd_greeting_seconds=2.0, amd_machine_message="Please call 96110.")
@@ -46,6 +66,6 @@ async def test_a_greeting_that_talks_on_is_a_machine(make_endpoint) -> None:
 
 
 async def test_a_short_hello_is_a_person(make_endpoint) -> None:
-    result, _ = await _call(make_endpoint, b"\x00\x00" * 2400 + tone(0.6))
+    result, _ = await _call(make_endpoint, b"\x00\x00" * 2400 + tone(0.6), person=True)
     assert result.network is NetworkOutcome.ANSWERED
     assert result.record.transcript[0].step == "greeting"  # the conversation ran
