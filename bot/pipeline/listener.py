@@ -251,8 +251,6 @@ class CallerListener(FrameProcessor):
         if self._short_end and listen is not None:  # ended by meaning: the caller may yet go on
             self._continue_until, self._after = end + listen.end_silence, listen
         self._probed = self._short_end = False
-        if self._turn_listen is not None:  # the next turn is heard as the current question again
-            self._turn_listen, self._grammar_due = None, True
         clip = None
         if self.clip_dir is not None and self._turn:
             self._clips += 1
@@ -269,6 +267,8 @@ class CallerListener(FrameProcessor):
                 log.exception("caller clip for step %s not written", step)
 
         future = self.stream.end_turn(chunk, self._take_grammar(), keep_clip if clip is not None else None)
+        if self._turn_listen is not None:  # the next turn is heard as the current question again
+            self._turn_listen, self._grammar_due = None, True
         if self.line is not None:
             self.line.turn_ended()  # the offline caller now waits for the bot's reply
         self._interim = self._partial = ""
