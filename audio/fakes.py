@@ -47,6 +47,10 @@ class FakeRecognizer:
     def partial(self) -> str:
         return self.texts[0][: len(self.texts[0]) // 2] if self.texts and self._audio else ""
 
+    def settle(self) -> str:
+        """At a pause: the whole scripted text of the turn (as Vosk's final result of the words so far)."""
+        return self.texts[0] if self.texts and self._audio else ""
+
     def finish(self) -> Recognition:
         with self._lock:
             self.turns.append(bytes(self._audio))

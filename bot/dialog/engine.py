@@ -121,7 +121,7 @@ class Conversation(Initiative, Resuming, Speaking):
         text = f"{self.prefix} {ev.text}" if self.prefix else ev.text  # a held lead-in and what followed it
         self.prefix, self._heard = "", text
         previous, self.last_open = self.last_open, None
-        if self._someone_else(ev, text) or self._correct_earlier(ev, text):
+        if self._someone_else(ev, text) or self._correct_earlier(ev, text) or self._continue_answer(ev, text):
             return
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
         parsed = self._parse(expect, text)

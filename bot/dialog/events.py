@@ -45,6 +45,9 @@ class Utterance:
     confidence: float = 1.0
     at: float | None = None
     audio: str | None = None  # the caller's clip of this answer (a file path), when kept
+    # The caller went on speaking after a pause the bot had already taken for the end of the previous
+    # answer (within that question's full end-of-turn silence): the rest of that answer, most likely.
+    continues: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:

@@ -35,6 +35,7 @@ class Initiative(_Base):
         self.last_open: tuple[str, str] | None = None  # (step id, words) of the open answer just taken
         self._caller_turn: int | None = None  # transcript index of the caller turn being handled
         self._heard = ""  # the words of the answer being handled (with any held lead-in)
+        self._last_heard: tuple[str, str] | None = None  # (step id, words) of the last caller turn
 
     # ------------------------------------------------------------ reading
     def _specific(self, step: Step, text: str, own: bool = False) -> Any:
@@ -214,7 +215,41 @@ class Initiative(_Base):
         self._out.append(self._listen())
         return True
 
+    def _continue_answer(self, ev: Utterance, text: str) -> bool:
+        """The caller went on after a pause the bot took for the end of the answer ("아니요, … 아니요"; the
+        listener marks such a turn `continues`): read with the previous answer, for the previous
+        question. The same value (or nothing new): the question the caller talked over is asked again,
+        no failure; a different value: it replaces the previous one (and the way on, if that changes).
+        Words that say nothing about the previous question are an answer to the current one."""
+        last, self._last_heard = self._last_heard, None
+        if not ev.continues or last is None or last[0] not in self.script.steps:
+            return False
+        step = self.script.steps[last[0]]
+        if not step.is_ask or step.expect == "text":
+            return False
+        held = self.record.slots.get(step.slot)
+        value = self._parse(step.expect, f"{last[1]} {text}").value
+        alone = self._parse(step.expect, text)
+        if alone.value is None and not alone.intent and value in (None, held):
+            return False  # not about the previous question
+        if value is not None and value != held and held is not None and _names_a_value(value):
+            self._caller(ev, {"value": None, "intent": None, "continues": step.slot})
+            self.record.slots[step.slot] = value
+            self._mark(step.slot, value)
+            if step.id != self.step.id and self._target(step, held) != self._target(step, value):
+                self._goto(self._target(step, value))
+            else:
+                self._reask()
+            return True
+        if value is None or value != held:
+            return False
+        self._caller(ev, {"value": None, "intent": None, "continues": step.slot})
+        self._reask()
+        return True
+
     def _caller(self, ev: Utterance, parse: dict[str, Any]) -> None:
+        if self.step is not None:
+            self._last_heard = (self.step.id, self._heard or ev.text)
         self._turn(Speaker.CALLER, ev.text, parse=parse, confidence=ev.confidence, at=ev.at, audio=ev.audio)
 
 

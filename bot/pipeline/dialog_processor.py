@@ -78,7 +78,7 @@ class DialogProcessor(FrameProcessor):
         elif isinstance(frame, CallerAnswerFrame):
             if frame.text and not self.session.finished:
                 await self._perform(self.session.feed(Utterance(frame.text, frame.confidence, at=frame.speech_end,
-                                                                audio=frame.clip)))
+                                                                audio=frame.clip, continues=frame.continues)))
             else:  # speech without words (noise, or words the grammar lacks): still waiting
                 self.unheard_clip = frame.clip or self.unheard_clip
                 self._arm_no_input()

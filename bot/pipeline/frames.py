@@ -50,6 +50,7 @@ class CallerAnswerFrame(DataFrame):
     speech_end: float = 0.0
     words: list[tuple[str, float]] = field(default_factory=list)
     clip: str | None = None  # the turn's audio, written before this frame is sent
+    continues: bool = False  # the caller went on after a pause taken for the end of the previous answer
 
 
 @dataclass

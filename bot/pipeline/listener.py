@@ -29,6 +29,7 @@ RATE = 8000
 PREROLL = int(0.4 * RATE) * 2  # bytes of audio kept before the detected start
 FEED_BYTES = int(0.2 * RATE) * 2  # recognizer is fed at least 200 ms at a time, not per frame
 CLOCK_BYTES = int(0.1 * RATE) * 2
+PROBE_AFTER = int(0.08 * RATE)  # samples of silence after which the words so far are judged complete or not
 HOLD_AFTER = int(0.25 * RATE)  # trailing silence beyond this is held back from the recognizer
 MAX_TURN_BYTES = 30 * RATE * 2  # a turn longer than 30 s is cut and recognized
 
@@ -60,6 +61,12 @@ class CallerListener(FrameProcessor):
         self._unfed = bytearray()
         self._held = bytearray()
         self._in_turn = False
+        self._probed = False  # the current pause's words were sent to be judged
+        self._short_end = False  # the current pause is judged the end of a complete answer
+        self._continue_until: float | None = None  # speech starting before this continues the last answer
+        self._after: object = None  # the Listen the last answer (ended by meaning) was to
+        self._turn_listen: object = None  # a continuation's turn: heard as the previous question's
+        self._continues = False
         self.failed_answers = 0
         self._turn_start = 0.0
         self._listen = None
@@ -120,19 +127,20 @@ class CallerListener(FrameProcessor):
         """The next answer is to `listen` (grammar, end-of-turn silence); None: free decoding."""
         self._listen = listen
         self._grammar_due = True
-        if listen is not None:
+        if listen is not None and not self._short_end:
             self.detector.set_end_silence(listen.end_silence)
 
     def _on_partial(self, text: str) -> None:  # on the loop, from the recognition thread
         if self._in_turn:
             self._partial = text
-            self._end_by_meaning(text)
+            if self._probed:  # words heard up to a pause: judged only while the caller is silent
+                self._end_by_meaning(text)
 
     def _end_by_meaning(self, text: str) -> None:
         """End of turn by meaning (the seam to the dialog: `Listen.complete`): once the caller is
         silent and the words heard so far already answer the question, a short silence ends the
         turn (`end_silence_complete`); otherwise the question's full `end_silence`."""
-        listen = self._listen
+        listen = self._turn_listen or self._listen
         complete = getattr(listen, "complete", None)
         if complete is None or getattr(listen, "end_silence_complete", None) is None:
             return
@@ -141,6 +149,7 @@ class CallerListener(FrameProcessor):
         except Exception:  # understanding failed: wait the full silence, as without the seam
             log.exception("end-of-turn check failed at step %s", listen.step)
             done = False
+        self._short_end = done
         self.detector.set_end_silence(listen.end_silence_complete if done else listen.end_silence)
 
     async def _hear(self, pcm: bytes) -> None:
@@ -155,8 +164,7 @@ class CallerListener(FrameProcessor):
             at = ev.sample / RATE
             if ev.started and not self._in_turn:
                 self._in_turn = True
-                if self._listen is not None:  # a new turn starts with the full end-of-turn silence
-                    self.detector.set_end_silence(self._listen.end_silence)
+                self._begin_turn(at)
                 self._turn_start = at
                 self._turn = bytearray()
                 self._unfed = bytearray()
@@ -170,6 +178,8 @@ class CallerListener(FrameProcessor):
         if self._in_turn and len(self._turn) >= MAX_TURN_BYTES:
             self._in_turn = False
             await self._answer(self._heard / 2 / RATE)
+        if self._in_turn:
+            self._probe_silence()
         if self._in_turn and len(self._unfed) >= FEED_BYTES:
             self._feed()
         if self._in_turn and self._partial and self._partial != self._interim:
@@ -181,6 +191,36 @@ class CallerListener(FrameProcessor):
         if self._heard - self._clock_mark >= CLOCK_BYTES:
             self._clock_mark = self._heard
             await self._emit(LineClockFrame(at=self._heard / 2 / RATE))
+
+    def _begin_turn(self, at: float) -> None:
+        """A new turn starts with the full end-of-turn silence. Speech that starts within the full
+        silence of an answer ended early by meaning is that answer going on (the caller paused, the
+        bot took it for the end): it is heard with that question's grammar and marked `continues`."""
+        self._probed = self._short_end = False
+        self._continues = self._continue_until is not None and at <= self._continue_until
+        self._continue_until = None
+        if self._continues and self._after is not None and self._after is not self._listen:
+            self._turn_listen, self._grammar_due = self._after, True
+        listen = self._turn_listen or self._listen
+        if listen is not None:
+            self.detector.set_end_silence(listen.end_silence)
+
+    def _probe_silence(self) -> None:
+        """As soon as the caller falls silent, have everything said so far recognized to the end at
+        once (the stream's `settle`, ahead of other calls' plain feeding): the words that come back
+        are what end of turn by meaning judges (`_on_partial`). When the caller speaks again, the
+        turn is back to the question's full end-of-turn silence until the next pause is judged."""
+        silent = self.detector.trailing_silence
+        if not silent:
+            if self._probed:
+                self._probed = self._short_end = False
+                listen = self._turn_listen or self._listen
+                if listen is not None:
+                    self.detector.set_end_silence(listen.end_silence)
+            return
+        if silent >= PROBE_AFTER and not self._probed:
+            self._probed = True
+            self._feed(settle=True)
 
     def _take(self, pcm: bytes) -> None:
         self._turn += pcm
@@ -195,16 +235,22 @@ class CallerListener(FrameProcessor):
         if not self._grammar_due:
             return KEEP
         self._grammar_due = False
-        return self.grammar_for(self._listen) if self._listen else None
+        listen = self._turn_listen or self._listen
+        return self.grammar_for(listen) if listen else None
 
-    def _feed(self) -> None:
+    def _feed(self, settle: bool = False) -> None:
         chunk, self._unfed = bytes(self._unfed), bytearray()
-        self.stream.feed(chunk, self._take_grammar())
+        self.stream.feed(chunk, self._take_grammar(), settle=settle)
 
     async def _answer(self, end: float) -> None:
         """Hand the turn's last audio to recognition; the answer frame follows when it is known
         (the last audio, the final result and the clip are one piece of recognition work)."""
-        step = self._listen.step if self._listen else None
+        listen = self._turn_listen or self._listen
+        step = listen.step if listen else None
+        continues, self._continues = self._continues, False
+        if self._short_end and listen is not None:  # ended by meaning: the caller may yet go on
+            self._continue_until, self._after = end + listen.end_silence, listen
+        self._probed = self._short_end = False
         clip = None
         if self.clip_dir is not None and self._turn:
             self._clips += 1
@@ -221,12 +267,15 @@ class CallerListener(FrameProcessor):
                 log.exception("caller clip for step %s not written", step)
 
         future = self.stream.end_turn(chunk, self._take_grammar(), keep_clip if clip is not None else None)
+        if self._turn_listen is not None:  # the next turn is heard as the current question again
+            self._turn_listen, self._grammar_due = None, True
         if self.line is not None:
             self.line.turn_ended()  # the offline caller now waits for the bot's reply
         self._interim = self._partial = ""
-        await self._emit((future, step, self._turn_start, end, kept))
+        await self._emit((future, step, self._turn_start, end, kept, continues))
 
-    async def _answer_frame(self, future, step, start: float, end: float, kept: list[str]) -> CallerAnswerFrame:
+    async def _answer_frame(self, future, step, start: float, end: float, kept: list[str],
+                            continues: bool = False) -> CallerAnswerFrame:
         try:
             result: Recognition = await future
         except Exception:  # a failed recognition is an answer not understood, not a dead call
@@ -235,4 +284,4 @@ class CallerListener(FrameProcessor):
             result = Recognition("", 0.0)
         return CallerAnswerFrame(text=result.text, confidence=result.confidence, step=step,
                                  speech_start=start, speech_end=end, words=list(result.words),
-                                 clip=kept[0] if kept else None)
+                                 clip=kept[0] if kept else None, continues=continues)

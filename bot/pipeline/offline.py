@@ -219,11 +219,13 @@ class ScriptedCaller(FrameProcessor):
                     ready = turn.barge_in_after is None and self._bot_replied(mark)
                 if ready:
                     pending.popleft()
+                    said_until = self.line.now
                     if turn.kind == "speech":
                         speech = turn.pcm
                         a, b = speech_span(speech)
                         self.speech_onsets.append(self.line.now + a)
                         self.speech_ends.append(self.line.now + b)
+                        said_until = self.line.now + b  # the bot may reply in the clip's trailing silence
                     elif turn.kind == "hangup":
                         self.hung_up = True
                         await self.push_frame(CallerHangUpFrame(reason="caller hung up"))
@@ -231,7 +233,7 @@ class ScriptedCaller(FrameProcessor):
                     elif turn.kind == "dtmf":
                         for k in turn.keys:
                             await self.push_frame(InputDTMFFrame(button=KeypadEntry(k)))
-                    mark, thinking = self.line.now + len(speech) // 2, turn.kind != "silence"
+                    mark, thinking = said_until, turn.kind != "silence"
                     reply_due, turns_before = turn.kind == "dtmf", self.line.turns_ended
             elif not speech and not pending and self._bot_replied(mark):
                 self.hung_up = True

@@ -84,3 +84,38 @@ def test_corrections_and_lead_ins_by_wording():
 ])
 def test_no_false_fills_from_the_answer_to_the_question_asked(locale: str, expect: str, text: str, words):
     assert all(nlu.parse(locale, expect, p).value is None for p in early.snippets(locale, expect, text, words))
+
+
+def _said(s: CallSession) -> list[str]:
+    return [t.text for t in s.record.transcript if t.speaker.value == "bot"]
+
+
+def test_an_answer_going_on_after_the_bot_took_the_pause_for_its_end_is_not_the_next_answer():
+    """"是的，……是的" with a pause the bot took for the end: the rest (marked `continues` by the listener)
+    repeats the identity answer, so the residence question the caller talked over is asked again."""
+    s = session([])
+    s.feed(Utterance("是 的"))
+    assert s.current_listen.step == "residence"
+    asked = len(_said(s))
+    s.feed(Utterance("是 的", continues=True))
+    assert s.current_listen.step == "residence" and s.record.slots["identity"] == "yes"
+    assert _said(s)[asked:] and s._conv.failures == {"no_input": 0, "no_match": 0}
+    s.feed(Utterance("城关区 白银 路"))
+    assert s.current_listen.step == "health_code"
+
+
+def test_an_answer_going_on_with_a_different_value_replaces_the_one_taken():
+    notes: list = []
+    s = session(notes)
+    for answer in ["是 的", "城关区 白银 路", "绿 码", "没有", "三 次"]:
+        s.feed(Utterance(answer))
+    s.feed(Utterance("不 对 两 次", continues=True))
+    counts = [n.value for n in notes if isinstance(n, SlotFilled) and n.slot == "nat_count"]
+    assert counts == [3, 2] and s.current_listen.step == "nat_result"
+
+
+def test_words_after_a_pause_that_do_not_go_on_with_the_last_answer_answer_the_current_question():
+    s = session([])
+    s.feed(Utterance("是 的"))
+    s.feed(Utterance("城关区 白银 路", continues=True))
+    assert s.record.slots["residence"]["district"] == "城关区" and s.current_listen.step == "health_code"

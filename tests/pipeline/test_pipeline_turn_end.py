@@ -5,6 +5,7 @@ result heard once the caller fell silent, shortens the end-of-turn silence to
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,7 @@ def silent_after_speech(listener: CallerListener) -> None:
     listener._in_turn = True
     listener.detector.feed(tone(0.5) + bytes(int(0.1 * 8000) * 2))  # speech, then 100 ms of silence
     assert listener.detector.trailing_silence > 0
+    listener._probed = True  # the words up to this pause were sent to be judged (_probe_silence)
 
 
 def end_silence(listener: CallerListener) -> float:
@@ -74,3 +76,33 @@ def test_while_the_caller_speaks_nothing_is_shortened(listener):
     listener.detector.feed(tone(0.5))  # still speaking
     listener._on_partial("是 的")
     assert end_silence(listener) == pytest.approx(0.8, abs=0.02)
+
+
+async def _turn_end_after(answer: str, step: str) -> float:
+    """Seconds of silence after which the real listener, fed 20 ms frames of 0.5 s of speech and 1.5 s of
+    silence, ends the turn whose words (the recognizer's, at the pause) are `answer`."""
+    pool = RecognitionPool(1)
+    lst = CallerListener(SpeechDetector(EnergyOnlySession()), FakeRecognizer([answer]), pool, lambda listen: None)
+    ends: list[float] = []
+
+    async def emit(item) -> None:
+        if getattr(item, "started", None) is False:
+            ends.append(lst._heard / 2 / 8000)
+
+    lst._emit = emit
+    lst.expect(the_question(step))
+    audio = tone(0.5) + bytes(int(1.5 * 8000) * 2)
+    for i in range(0, len(audio), 320):
+        await lst._hear(audio[i:i + 320])
+        await asyncio.sleep(0.01)  # the recognition thread's words reach the loop as on a live line
+    await lst.stream.close()
+    pool.close()
+    assert ends, "the turn never ended"
+    return ends[0] - 0.5
+
+
+async def test_the_listener_ends_a_complete_answer_at_a_short_pause():
+    """Through the real listener and recognition pool: at the pause the words so far are settled and
+    judged at once, so "绿码" ends after ~0.2 s, "我住在" only after the question's full 1.2 s."""
+    assert await _turn_end_after("绿 码", "health_code") < 0.4
+    assert await _turn_end_after("我 住 在", "residence") > 1.1
