@@ -46,11 +46,11 @@ def test_early_values_are_told_to_observers_with_their_own_step():
 def test_listen_says_whether_words_so_far_answer_the_question():
     s = session([])
     identity = s.current_listen
-    assert isinstance(identity, Listen) and identity.end_silence_complete == 0.2
+    assert isinstance(identity, Listen) and identity.end_silence_complete == 0.15
     assert identity.complete("是 的") and not identity.complete("嗯 那个") and not identity.complete("")
     s.feed(Utterance("是 的"))
     residence = s.current_listen
-    assert residence.end_silence == 1.2 and residence.end_silence_complete == 0.2
+    assert residence.end_silence == 1.2 and residence.end_silence_complete == 0.15
     assert not residence.complete("我 住 在") and not residence.complete("城关区")
     assert residence.complete("城关区 白银 路")
     s.feed(Utterance("我 住 在"))  # a lead-in: held, and what follows is read with it

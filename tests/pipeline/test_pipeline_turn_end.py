@@ -50,11 +50,11 @@ def end_silence(listener: CallerListener) -> float:
 
 def test_a_complete_answer_ends_the_turn_after_the_short_silence(listener):
     listen = the_question("health_code")
-    assert listen.end_silence == 0.8 and listen.end_silence_complete == 0.2
+    assert listen.end_silence == 0.8 and listen.end_silence_complete == 0.15
     listener.expect(listen)
     silent_after_speech(listener)
     listener._on_partial("绿 码")
-    assert end_silence(listener) == pytest.approx(0.2, abs=0.02)
+    assert end_silence(listener) == pytest.approx(0.15, abs=0.02)
     listener._on_partial("嗯 那个")  # the recognizer revised what it heard: not an answer, wait
     assert end_silence(listener) == pytest.approx(0.8, abs=0.02)
 
@@ -67,7 +67,7 @@ def test_an_answer_still_going_waits_the_full_silence(listener):
     listener._on_partial("我 住 在")
     assert end_silence(listener) == pytest.approx(1.2, abs=0.02)
     listener._on_partial("我 住 在 城关区 白银 路")
-    assert end_silence(listener) == pytest.approx(0.2, abs=0.02)
+    assert end_silence(listener) == pytest.approx(0.15, abs=0.02)
 
 
 def test_while_the_caller_speaks_nothing_is_shortened(listener):
@@ -103,6 +103,6 @@ async def _turn_end_after(answer: str, step: str) -> float:
 
 async def test_the_listener_ends_a_complete_answer_at_a_short_pause():
     """Through the real listener and recognition pool: at the pause the words so far are settled and
-    judged at once, so "绿码" ends after ~0.2 s, "我住在" only after the question's full 1.2 s."""
+    judged at once, so "绿码" ends after ~0.15 s, "我住在" only after the question's full 1.2 s."""
     assert await _turn_end_after("绿 码", "health_code") < 0.4
     assert await _turn_end_after("我 住 在", "residence") > 1.1
