@@ -31,6 +31,7 @@ WORDS: dict[str, str] = {
     # escalation reasons
     "uncooperative": N_("Uncooperative"), "requested_human": N_("Asked for a person"),
     "unresolved": N_("Answers not understood"),
+    "storage_fault": N_("Call cut short by a storage failure: call back"),
     # network outcomes and call outcomes
     "answered": N_("Answered"), "busy": N_("Busy"), "no_answer": N_("No answer"), "bad_number": N_("Invalid number"),
     "declined": N_("Declined"), "congestion": N_("Network congestion"), "machine": N_("Answering machine"),
