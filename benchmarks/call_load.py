@@ -105,7 +105,8 @@ def percentile(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-async def run_slots(resources, script, answers, n: int, seconds: float, seed: int, chunk: int = 160) -> dict:
+async def run_slots(resources, script, answers, n: int, seconds: float, seed: int, chunk: int = 160,
+                    spread: float = 3.0) -> dict:
     from bot.calls import CallRequest
     from bot.pipeline.offline import CallerTurn, LineTransport
     from bot.pipeline.run import run_call
@@ -117,7 +118,7 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
     end_silence = getattr(script.settings, "end_silence_complete", None) or script.settings.end_silence
 
     async def slot(i: int) -> None:
-        await asyncio.sleep(rng.uniform(0, 3))  # calls do not start in lockstep
+        await asyncio.sleep(rng.uniform(0, spread))  # calls do not start in lockstep
         k = 0
         while time.monotonic() < stop_at:
             turns = [CallerTurn("speech", pcm=rng.choice(answers)) for _ in range(4)]
@@ -164,11 +165,12 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
     return stats
 
 
-def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, chunk: int) -> None:
+def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, chunk: int,
+           spread: float = 3.0) -> None:
     resources.executor = ThreadPoolExecutor(max_workers=2)  # threads do not fork (the recognition pool restarts its own)
     gc.freeze()  # the loaded process's objects stay out of every collection (and unshared pages)
     t0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk))
+    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk, spread))
     t1 = resource.getrusage(resource.RUSAGE_SELF)
     stats["cpu"] = (t1.ru_utime - t0.ru_utime) + (t1.ru_stime - t0.ru_stime)
     stats["wall"] = time.monotonic() - w0
@@ -186,6 +188,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=30.0, help="measured window per N")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--chunk-ms", type=int, default=20, help="audio frame size on the line (20 = RTP's)")
+    ap.add_argument("--start-spread", type=float, default=3.0,
+                    help="lines start at random moments in their first this many seconds (3: as measured so far; "
+                         "every call has the same prompts, so lines that start together answer together)")
     ap.add_argument("--sip", action="store_true",
                     help="run benchmarks/call_load_sip.py instead: calls through real SIP/RTP to softphone residents")
     turns = ap.add_mutually_exclusive_group()
@@ -207,7 +212,7 @@ def main() -> int:
     configure_worker_process()  # before the workers fork: they inherit it
     print(describe())
     print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N, "
-          f"frames of {args.chunk_ms} ms")
+          f"frames of {args.chunk_ms} ms, lines start within {args.start_spread:g} s")
     resources = SpeechResources.load(None, ["ko-KR"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
     script = load_script_text(load_dialog(args.turn_taking, args.end_silence), "load")
     resources.prepare(script, {"name": "김민수"})
@@ -231,7 +236,7 @@ def main() -> int:
                 continue
             parent, child = ctx.Pipe()
             p = ctx.Process(target=worker, args=(child, resources, script, answers, count, args.seconds, w,
-                                                     args.chunk_ms * 8))
+                                                     args.chunk_ms * 8, args.start_spread))
             p.start()
             procs.append(p)
             pipes.append(parent)

@@ -250,12 +250,17 @@ class CallerListener(FrameProcessor):
         continues, self._continues = self._continues, False
         if self._short_end and listen is not None:  # ended by meaning: the caller may yet go on
             self._continue_until, self._after = end + listen.end_silence, listen
+        settled = self._probed  # everything said up to this pause was settled, and nobody spoke since
         self._probed = self._short_end = False
         clip = None
         if self.clip_dir is not None and self._turn:
             self._clips += 1
             clip = self.clip_dir / f"{self._clips:02d}-{step or 'none'}.wav"
-        chunk, self._unfed = bytes(self._unfed), bytearray()
+        # After a settle the rest of the turn is the pause the VAD heard as silence: decoding it would
+        # only cost a second Vosk FinalResult (~8 ms of CPU per turn, a fifth of recognition at 150
+        # calls, benchmarks/call_load.py), so the words settled are the answer. The clip keeps it all.
+        chunk = b"" if settled else bytes(self._unfed)
+        self._unfed, self._held = bytearray(), bytearray()
         turn, self._turn = bytes(self._turn), bytearray()
         kept: list[str] = []
 

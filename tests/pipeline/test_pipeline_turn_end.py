@@ -106,3 +106,32 @@ async def test_the_listener_ends_a_complete_answer_at_a_short_pause():
     judged at once, so "绿码" ends after ~0.15 s, "我住在" only after the question's full 1.2 s."""
     assert await _turn_end_after("绿 码", "health_code") < 0.4
     assert await _turn_end_after("我 住 在", "residence") > 1.1
+
+
+async def test_the_pause_after_settled_words_is_not_decoded_again():
+    """A turn ended in the pause whose words were settled hands the recognizer no more audio: the
+    pause is silence (the VAD said so) and decoding it costs a second Vosk FinalResult per turn. The
+    answer is the settled words; the clip still holds the whole turn, pause included."""
+    pool = RecognitionPool(1)
+    fake = FakeRecognizer(["绿 码"])
+    lst = CallerListener(SpeechDetector(EnergyOnlySession()), fake, pool, lambda listen: None)
+    out: list = []
+
+    async def emit(item) -> None:
+        out.append(item)
+
+    lst._emit = emit
+    lst.expect(the_question("health_code"))
+    audio = tone(0.5) + bytes(int(1.0 * 8000) * 2)
+    for i in range(0, len(audio), 320):
+        await lst._hear(audio[i:i + 320])
+        await asyncio.sleep(0.01)
+    answers = [item for item in out if isinstance(item, tuple)]
+    assert len(answers) == 1
+    answer = await answers[0][0]
+    await lst.stream.close()
+    pool.close()
+    assert answer.text == "绿 码"
+    fed_after_speech = len(fake.turns[0]) / 2 / 8000 - 0.5  # the turn's audio starts with the speech (pre-roll: none before it)
+    print(f"fed {fed_after_speech:.3f} s of the pause")
+    assert fed_after_speech < 0.15  # up to the settle at ~0.1 s of silence, not to the turn's end
