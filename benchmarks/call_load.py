@@ -15,9 +15,14 @@ the caller's speech to the first bot audio out (raw, and minus the question's co
 end-of-turn silence, which the bot waits for by design), and missed real-time deadlines
 (20 ms caller chunks sent late, or sent while the pipeline had not yet heard the audio of
 100 ms before: the pipeline falling behind the line), talk% (caller speech / line time), the
-event loop's lag (p99 of how late a 10 ms timer fires) and garbage collection (ms per second,
-per worker process).
-`calls` counts calls finished inside the window; `done%` how many completed their dialog."""
+event loop's lag (p99 of how late a 10 ms timer fires) and garbage collection (ms per second, per
+worker process, and the longest collection: it stalls the loop; at 150 calls a full collection of
+~120,000 objects per worker takes 30-60 ms, and every caller chunk due meanwhile is late).
+`calls` counts calls finished inside the window; `done%` how many completed their dialog.
+
+Lines start at the shipped dialer's pace (`[dialer] start_rate` a second per worker) unless
+`--start-spread` says otherwise; the window of `--seconds` opens once every line has started and
+only turns ending after that are measured (CPU% is over the whole run, ramp included)."""
 
 from __future__ import annotations
 
@@ -106,32 +111,38 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 async def run_slots(resources, script, answers, n: int, seconds: float, seed: int, chunk: int = 160,
-                    spread: float = 3.0) -> dict:
+                    spread: float | None = 3.0, rate: float = 5.0) -> dict:
+    """`spread` seconds: lines start at random moments within it; None: at the shipped dialer's pace,
+    one every 1/`rate` s. The window of `seconds` opens once every line has started: only turns that
+    end after that are measured (the ramp runs lighter than N lines)."""
     from bot.calls import CallRequest
     from bot.pipeline.offline import CallerTurn, LineTransport
     from bot.pipeline.run import run_call
 
     rng = random.Random(seed)
-    stop_at = time.monotonic() + seconds
+    ramp = spread if spread is not None else (n - 1) / rate
+    opens = time.monotonic() + ramp
+    stop_at = opens + seconds
     stats = {"latency": [], "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0}
     # the silence that ends a complete answer: the short one of end of turn by meaning when set
     end_silence = getattr(script.settings, "end_silence_complete", None) or script.settings.end_silence
 
     async def slot(i: int) -> None:
-        await asyncio.sleep(rng.uniform(0, spread))  # calls do not start in lockstep
+        await asyncio.sleep(rng.uniform(0, spread) if spread is not None else i / rate)  # not in lockstep
         k = 0
         while time.monotonic() < stop_at:
             turns = [CallerTurn("speech", pcm=rng.choice(answers)) for _ in range(4)]
             transport = LineTransport(turns, realtime=True, max_seconds=120, chunk_samples=chunk,
                                       out_chunk_samples=chunk)
             req = CallRequest(f"{seed}-{i}-{k}", "", {"name": "김민수"}, script)
+            began = time.monotonic()
             rec = await run_call(transport, req, resources, audio_dir=Path(f"/tmp/call_load/{seed}-{i % 4}"))
             k += 1
             caller, out = transport.input(), transport.output()
             starts = out.first_audio_after
             for end in caller.speech_ends:
                 later = [s for s in starts if s > end]
-                if later:
+                if later and began + end / 8000 >= opens:  # the line runs at wall-clock pace
                     stats["latency"].append((later[0] - end) / 8000)
             stats["talk"] += sum(e - s for s, e in zip(caller.speech_onsets, caller.speech_ends, strict=True)) / 8000
             stats["line"] += transport.line.now / 8000
@@ -149,28 +160,30 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             await asyncio.sleep(0.01)
             lags.append(time.monotonic() - t - 0.01)
 
-    gc_time = [0.0, 0.0]
+    gc_time = [0.0, 0.0, 0.0]  # total, start of the current collection, longest
 
     def on_gc(phase: str, _info: dict) -> None:
         if phase == "start":
             gc_time[1] = time.perf_counter()
         else:
-            gc_time[0] += time.perf_counter() - gc_time[1]
+            took = time.perf_counter() - gc_time[1]
+            gc_time[0] += took
+            gc_time[2] = max(gc_time[2], took)
 
     gc.callbacks.append(on_gc)
     await asyncio.gather(probe(), *(slot(i) for i in range(n)))
     gc.callbacks.remove(on_gc)
-    stats["lag"], stats["gc"] = lags, gc_time[0]
+    stats["lag"], stats["gc"], stats["gc_max"] = lags, gc_time[0], gc_time[2]
     stats["end_silence"] = end_silence
     return stats
 
 
 def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, chunk: int,
-           spread: float = 3.0) -> None:
+           spread: float | None = 3.0, rate: float = 5.0) -> None:
     resources.executor = ThreadPoolExecutor(max_workers=2)  # threads do not fork (the recognition pool restarts its own)
     gc.freeze()  # the loaded process's objects stay out of every collection (and unshared pages)
     t0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk, spread))
+    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk, spread, rate))
     t1 = resource.getrusage(resource.RUSAGE_SELF)
     stats["cpu"] = (t1.ru_utime - t0.ru_utime) + (t1.ru_stime - t0.ru_stime)
     stats["wall"] = time.monotonic() - w0
@@ -188,9 +201,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=30.0, help="measured window per N")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--chunk-ms", type=int, default=20, help="audio frame size on the line (20 = RTP's)")
-    ap.add_argument("--start-spread", type=float, default=3.0,
-                    help="lines start at random moments in their first this many seconds (3: as measured so far; "
-                         "every call has the same prompts, so lines that start together answer together)")
+    ap.add_argument("--start-spread", type=float, default=None,
+                    help="lines start at random moments within this many seconds (3 in the figures before "
+                         "2026-12-05); default: at the shipped dialer's pace, [dialer] start_rate calls a second "
+                         "per worker. Every call has the same prompts, so lines started together answer together")
     ap.add_argument("--sip", action="store_true",
                     help="run benchmarks/call_load_sip.py instead: calls through real SIP/RTP to softphone residents")
     turns = ap.add_mutually_exclusive_group()
@@ -212,7 +226,13 @@ def main() -> int:
     configure_worker_process()  # before the workers fork: they inherit it
     print(describe())
     print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N, "
-          f"frames of {args.chunk_ms} ms, lines start within {args.start_spread:g} s")
+          f"frames of {args.chunk_ms} ms")
+    from bot.settings import DialerSettings
+
+    rate = DialerSettings().start_rate or float("inf")
+    print("lines start " + (f"at random within {args.start_spread:g} s" if args.start_spread is not None else
+                            f"at the shipped dialer's pace: {rate:g} a second per worker ([dialer] start_rate)")
+          + f"; the {args.seconds:g} s window opens once every line has started")
     resources = SpeechResources.load(None, ["ko-KR"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
     script = load_script_text(load_dialog(args.turn_taking, args.end_silence), "load")
     resources.prepare(script, {"name": "김민수"})
@@ -226,7 +246,7 @@ def main() -> int:
     print(f"idle process with model loaded: PSS {idle:.0f} MB")
     print(f"{'N':>4} {'calls':>5} {'CPU%1core':>9} {'PSS MB':>7} {'MB/call':>7} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'p95-eos ms':>10} {'missed':>7} {'(late':>6} {'behind)':>7} {'done%':>6} {'talk%':>6} "
-          f"{'lag p99 ms':>10} {'gc ms/s':>7}")
+          f"{'lag p99 ms':>10} {'gc ms/s':>7} {'gc max ms':>9}")
     ctx = mp.get_context("fork")
     for n in [int(x) for x in args.calls.split(",")]:
         per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
@@ -236,7 +256,7 @@ def main() -> int:
                 continue
             parent, child = ctx.Pipe()
             p = ctx.Process(target=worker, args=(child, resources, script, answers, count, args.seconds, w,
-                                                     args.chunk_ms * 8, args.start_spread))
+                                                     args.chunk_ms * 8, args.start_spread, rate))
             p.start()
             procs.append(p)
             pipes.append(parent)
@@ -262,7 +282,8 @@ def main() -> int:
         print(f"{n:>4} {calls:>5} {cpu:>9.0f} {pss:>7.0f} {per_call:>7.1f} {percentile(lat, .5) * 1000:>7.0f} "
               f"{percentile(lat, .95) * 1000:>7.0f} {(percentile(lat, .95) - eos) * 1000:>10.0f} "
               f"{missed:>7} {late:>6} {behind:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f} "
-              f"{percentile(lags, .99) * 1000:>10.0f} {gc_ms:>7.1f}", flush=True)
+              f"{percentile(lags, .99) * 1000:>10.0f} {gc_ms:>7.1f} {max(r['gc_max'] for r in results) * 1000:>9.0f}",
+              flush=True)
     voice.close()
     return 0
 

@@ -49,10 +49,11 @@ class Claim:
 
 
 def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Callable[[], datetime],
-              ttl: timedelta, share: float = 1.0) -> list[Claim]:
+              ttl: timedelta, share: float = 1.0, cap: int | None = None) -> list[Claim]:
     """Claim up to `want` due people of a running campaign (fewer if its concurrency is reached).
     With `share` < 1 a worker takes only that share of the campaign's free lines (at least one),
-    leaving the rest for other workers to claim. The time is read once the locks are held, so a
+    leaving the rest for other workers to claim; `cap` bounds the result after that (the dialer's
+    start rate). The time is read once the locks are held, so a
     claim is never dated before the end of an attempt whose commit it saw."""
     q = select(Campaign).where(Campaign.id == campaign_id)
     if s.get_bind().dialect.name == "postgresql":
@@ -69,6 +70,10 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
     if want <= 0:
         return []
     want = max(1, math.ceil(want * share))
+    if cap is not None:
+        want = min(want, cap)
+        if want <= 0:
+            return []
     on_dnc, suppressed_until = suppression.blocked_columns(campaign_id, now)
     busy = exists().where(Attempt.phone == Person.phone, Attempt.state.in_(ACTIVE_ATTEMPT_STATES))
     q = (

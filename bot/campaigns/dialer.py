@@ -10,6 +10,13 @@ Several workers on one database share a campaign by free capacity: in `run`, a r
 round that got all it asked for, the worker pauses a random 0.5–1.5 poll intervals before the next,
 and after one of its calls ends it waits a random 0–1 poll interval before claiming again — so the
 other workers, polling meanwhile, get their turn instead of the fastest one taking every line.
+
+`start_rate` (calls a second, 0: no limit) paces how fast a worker starts calls: a campaign with
+150 free lines fills them over 150/rate seconds, one call every 1/rate s, instead of dialling all at
+once. Carriers limit call attempts per second anyway, and calls started together run in step (the
+same prompts, the same questions at the same moment): their answers then reach recognition in one
+burst that no 2-core box hears within 300 ms (benchmarks/call_load.py --start-spread, README
+"Performance").
 Time comes from `clock` (aware UTC), so windows and retry delays are tested without sleeping.
 """
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import random
 import socket
@@ -85,6 +93,7 @@ class Dialer:
         parser: Parser | None = None,
         spool: EscalationSpool | None = None,
         suppression_days: float = 30.0,
+        start_rate: float = 0.0,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -100,6 +109,11 @@ class Dialer:
         if not 0 < claim_share <= 1:
             raise ValueError("claim_share must be in (0, 1]")
         self.claim_share = claim_share
+        if start_rate < 0:
+            raise ValueError("start_rate must be 0 (no limit) or more")
+        self.start_rate = start_rate
+        self._next_start = 0.0  # event-loop time at which the next call may start (start_rate)
+        self._paced = False  # the last round claimed fewer people than it could because of start_rate
         self._full_batch = False  # the last round got every person it asked for: more may be due
         self.outbox = outbox  # queue a webhook delivery for every person who reaches a final state
         self.parser = parser  # answer understanding for the calls (None: bot.nlu.parse, default area)
@@ -130,6 +144,9 @@ class Dialer:
                 else:
                     if not self._unfinished and not len(self.spool):
                         health.STORAGE.recovered()
+                if self._paced:  # the start rate held the round back: come back as starts free up
+                    await self._rest(stop, random.uniform(0.25, 0.75) * self.poll_seconds)
+                    continue
                 if self._full_batch:  # more may be due: let other workers claim before the next batch
                     await self._rest(stop, random.uniform(0.5, 1.5) * self.poll_seconds)
                     continue
@@ -170,7 +187,7 @@ class Dialer:
         """One round; returns the attempts it started (their calls run as tasks in `self.live`).
         `share` < 1: claim only that share of each campaign's free lines (see the module text)."""
         now = self.clock()
-        self._full_batch = False
+        self._full_batch = self._paced = False
         await self._pay_debts()  # raises while the database refuses writes: no claims, no new calls
         if not self._started:  # attempts of an earlier run of this worker (or a dead local process)
             n, orphans = 0, []
@@ -230,8 +247,14 @@ class Dialer:
             return []
         if not window.allows(now):
             return []
+        cap = self._start_budget()
+        if cap == 0:
+            self._paced = True
+            return []
         claims = await self.db.arun(lambda s: ops.claim_due(s, camp.id, room, self.worker_id, self.clock, self.ttl,
-                                                            share))
+                                                            share, cap))
+        if cap is not None and len(claims) == cap:
+            self._paced = True
         if share < 1 and claims and len(claims) < room:
             # got a batch (a share of the free lines): more may be free; only a round that got fewer
             # people than it asked for is certain to have taken everything due
@@ -246,10 +269,28 @@ class Dialer:
         await self.db.arun(lambda s: ops.mark_dialling(s, ids, self.clock()))
         for c in claims:
             self._live_claims.append(c)
-            task = asyncio.create_task(self._call(c, script, policy, recordings))
+            task = asyncio.create_task(self._call(c, script, policy, recordings, self._start_delay()))
             self.live[c.attempt_id] = task
             task.add_done_callback(lambda _t, c=c: self._release(c))
         return claims
+
+    def _start_budget(self) -> int | None:
+        """How many more calls may be given a start slot within the next poll interval (None: no limit)."""
+        if not self.start_rate:
+            return None
+        now = asyncio.get_running_loop().time()
+        horizon = max(self.poll_seconds, 1 / self.start_rate)
+        booked = max(0.0, self._next_start - now)  # start slots already handed out ahead of now
+        return max(0, math.floor((horizon - booked) * self.start_rate + 1e-9))
+
+    def _start_delay(self) -> float:
+        """Seconds the next call waits for its start slot (one call every 1/start_rate s)."""
+        if not self.start_rate:
+            return 0.0
+        now = asyncio.get_running_loop().time()
+        at = max(self._next_start, now)
+        self._next_start = at + 1 / self.start_rate
+        return at - now
 
     def _release(self, claim: Claim) -> None:
         """A call task ended (even one cancelled before it ran): free its line."""
@@ -264,7 +305,7 @@ class Dialer:
         return recordings_for(script) if recordings_for is not None else {}
 
     async def _call(self, claim: Claim, script: Any, policy: RetryPolicy,
-                    recordings: dict[str, bytes] | None = None) -> None:
+                    recordings: dict[str, bytes] | None = None, delay: float = 0.0) -> None:
         rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox, spool=self.spool)
         rec.dialog_version = getattr(script, "version", None)
         rec.suppression_days = self.suppression_days
@@ -275,6 +316,8 @@ class Dialer:
                               recordings=recordings or {})
         try:
             try:
+                if delay > 0:  # its start slot (start_rate)
+                    await asyncio.sleep(delay)
                 result = await self.runner.run(request)
             except asyncio.CancelledError:
                 result = CallResult(NetworkOutcome.FAILED, detail="interrupted: dialer stopping")

@@ -46,6 +46,7 @@ def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
         claim_ttl=d.claim_ttl,
         poll_seconds=d.poll_seconds,
         drain_seconds=d.drain_seconds,
+        start_rate=d.start_rate,
         variables=config.variables,
         scripts=ScriptSource(db),
         outbox=hook is not None,

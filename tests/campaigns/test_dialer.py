@@ -293,3 +293,60 @@ async def test_calls_understand_answers_with_the_configured_area_and_store_them_
     await settle(dialer)
     assert seen_mid_call["identity"] == "yes" and seen_mid_call["residence"]["city"] == "拉萨市"
 
+
+
+class StampingRunner(ScriptedRunner):
+    """Notes the event-loop time each call starts dialling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[float] = []
+
+    async def run(self, request):
+        self.started.append(asyncio.get_running_loop().time())
+        return await super().run(request)
+
+
+async def test_start_rate_paces_the_calls_a_worker_starts(db):
+    """With 20 free lines and start_rate 20/s the calls start one every 50 ms (never two at once),
+    rather than all in one round: lines started together run in step and answer in one burst."""
+    add_campaign(db, concurrency=20, people=[(f"+86138000{i:05d}", 1) for i in range(20)])
+    runner = StampingRunner()
+    runner.gate = asyncio.Event()
+    dialer = Dialer(db, runner, worker_id="w", clock=Clock(), poll_seconds=0.2, start_rate=20)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dialer.run(stop))
+    for _ in range(500):
+        if len(runner.started) == 20:
+            break
+        await asyncio.sleep(0.01)
+    runner.gate.set()
+    stop.set()
+    await task
+    assert len(runner.started) == 20  # every line was used
+    gaps = [b - a for a, b in zip(runner.started, runner.started[1:], strict=False)]
+    assert min(gaps) >= 0.05 - 0.005, gaps  # one start per 1/rate s (timers may fire late, never early)
+
+
+async def test_start_rate_bounds_a_round_and_zero_means_no_limit(db):
+    add_campaign(db, concurrency=30, people=[(f"+86138000{i:05d}", 1) for i in range(30)])
+    runner = ScriptedRunner()
+    runner.gate = asyncio.Event()
+    paced = Dialer(db, runner, worker_id="w1", clock=Clock(), poll_seconds=1.0, start_rate=4)
+    assert len(await paced.tick()) == 4  # one poll interval's worth of start slots
+    assert await paced.tick() == []  # those slots are booked: nothing more this interval
+    free = Dialer(db, runner, worker_id="w2", clock=Clock(), start_rate=0)
+    assert len(await free.tick()) == 26  # no limit: every free line at once
+    runner.gate.set()
+    await settle(paced)
+    await settle(free)
+    with pytest.raises(ValueError, match="start_rate"):
+        Dialer(db, runner, start_rate=-1)
+
+
+def test_start_rate_setting_is_checked():
+    from bot.settings import DialerSettings
+
+    assert DialerSettings().start_rate == 5.0
+    with pytest.raises(ValueError, match=r"\[dialer\] start_rate"):
+        DialerSettings(start_rate=-1)
