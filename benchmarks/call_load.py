@@ -111,7 +111,7 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 async def run_slots(resources, script, answers, n: int, seconds: float, seed: int, chunk: int = 160,
-                    spread: float | None = 3.0, rate: float = 5.0) -> dict:
+                    spread: float | None = None, rate: float = 5.0) -> dict:
     """`spread` seconds: lines start at random moments within it; None: at the shipped dialer's pace,
     one every 1/`rate` s. The window of `seconds` opens once every line has started: only turns that
     end after that are measured (the ramp runs lighter than N lines)."""
@@ -179,7 +179,7 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
 
 
 def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, chunk: int,
-           spread: float | None = 3.0, rate: float = 5.0) -> None:
+           spread: float | None = None, rate: float = 5.0) -> None:
     resources.executor = ThreadPoolExecutor(max_workers=2)  # threads do not fork (the recognition pool restarts its own)
     gc.freeze()  # the loaded process's objects stay out of every collection (and unshared pages)
     t0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()

@@ -17,8 +17,8 @@ SWITCH_INTERVAL = 0.001
 # then walks ~120,000 objects per worker at 150 calls on 2 workers: 30-60 ms with the event loop
 # stopped, so every caller chunk due meanwhile is late (`benchmarks/call_load.py`, gc max ms:
 # 59 ms, 78 late chunks). Collecting the young generation every 20,000 allocations lets short-lived
-# objects die young: full collections ~9 ms at most, 0 late chunks, GC 0.4 instead of 2.6 ms a
-# second, memory per call unchanged (3.6 MB).
+# objects die young: the longest collection 9-20 ms, 0 late chunks, GC 0.4-0.6 instead of 2.6 ms
+# a second, memory per call unchanged (3.6 MB).
 GC_YOUNG_THRESHOLD = 20_000
 
 

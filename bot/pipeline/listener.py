@@ -259,8 +259,7 @@ class CallerListener(FrameProcessor):
         # After a settle the rest of the turn is the pause the VAD heard as silence: decoding it would
         # only cost a second Vosk FinalResult (~8 ms of CPU per turn, a fifth of recognition at 150
         # calls, benchmarks/call_load.py), so the words settled are the answer. The clip keeps it all.
-        chunk = b"" if settled else bytes(self._unfed)
-        self._unfed, self._held = bytearray(), bytearray()
+        chunk, self._unfed = (b"" if settled else bytes(self._unfed)), bytearray()
         turn, self._turn = bytes(self._turn), bytearray()
         kept: list[str] = []
 
