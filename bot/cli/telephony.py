@@ -77,7 +77,7 @@ def speech_converse(config: Any, script: Any) -> Any:
         from bot.pipeline.resources import SpeechResources
     except ImportError:
         return None
-    from bot.telephony.calls.sip_runner import speech_conversation
+    from bot.telephony.calls.conversation import speech_conversation
 
     try:
         resources = SpeechResources.load(config, locales=[script.locale])

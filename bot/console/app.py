@@ -16,6 +16,7 @@ import jinja2
 import markupsafe
 from aiohttp import web
 
+from bot.campaigns.outage.storage_alarm import StorageHealth
 from bot.console import (
     auth,
     i18n,
@@ -79,7 +80,8 @@ async def choose_language(request: web.Request) -> web.Response:
 
 def build_app(database: Database, settings: ConsoleSettings | None = None, *, dialogs_dir: Path | None = None,
               var_dir: Path | None = None, variables: dict[str, str] | None = None,
-              campaigns_config: dict[str, Any] | None = None, results_outbox: bool = False) -> web.Application:
+              campaigns_config: dict[str, Any] | None = None, results_outbox: bool = False,
+              storage_alarm: StorageHealth | None = None) -> web.Application:
     settings = settings or ConsoleSettings()
     app = web.Application(
         client_max_size=settings.max_upload_mb * 1024 * 1024,
@@ -95,6 +97,7 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
         variables=dict(variables or {}), campaigns_config=dict(campaigns_config or {}),
         throttle=auth.LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
         results_outbox=results_outbox,
+        storage_alarm=storage_alarm if storage_alarm is not None else StorageHealth(),
     )
     for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin, views_dnc):
         module.setup(app)

@@ -309,8 +309,8 @@ class Conversation(Initiative, Resuming, Speaking):
         step_id = self.step.id if self.step else ""
         if say and not self._say_handler(handler_say) and handler_say != "escalate":
             self._say_handler("escalate")
-        self.record.escalation = {"reason": str(reason), "step": step_id, "detail": detail}
-        self._out.append(Escalate(reason, step_id, detail))
+        self.record.escalation = Escalate(reason, step_id, detail)
+        self._out.append(self.record.escalation)
         self._finish(Outcome.ESCALATED)
 
     def _finish(self, outcome: Outcome) -> None:

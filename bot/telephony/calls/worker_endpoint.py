@@ -15,7 +15,7 @@
     Without `verify` every caller is an unknown caller: nothing is looked up, claimed or
     stored against a person. See "Callers who claim to be a listed person" in README.
   * `converse(call, request) -> CallRecord` — how a conversation runs; default:
-    `bot.telephony.calls.sip_runner.speech_conversation(resources)` is for the serve command to
+    `bot.telephony.calls.conversation.speech_conversation(resources)` is for the serve command to
     pass; without it calls run keypad-only (`keypad_conversation`).
   * `on_result(request, CallResult)` (may be async) — store an inbound call's result.
   * `legs` — where each answered inbound call's SIP dialog is kept until it ends
@@ -36,12 +36,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from audio.synthesis import speak
-from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome
+from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome, StorageGuard
 from bot.config import Config
 from bot.privacy import mask_phone
 from bot.settings import localised
+from bot.telephony.calls.conversation import Converse
 from bot.telephony.calls.keypad_conversation import keypad_conversation
-from bot.telephony.calls.sip_runner import Converse, SipCallRunner, converse_and_escalate, tell
+from bot.telephony.calls.sip_runner import SipCallRunner, converse_and_escalate, tell
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip.call import SipCall
 from bot.telephony.sip.endpoint import InboundHandler, SipEndpoint
@@ -78,6 +79,7 @@ class InboundMatch:
     observers: tuple[Callable[[Any], None], ...] = ()  # every turn, accepted answer, escalation as it happens
     parser: Callable[[str, str, str], Any] | None = None  # answer understanding (bot.nlu.make_parser)
     variables: dict[str, str] = field(default_factory=dict)  # this call's own, e.g. {call_code}
+    guard: StorageGuard | None = None  # the attempt storing the call (bot.attempt.Attempt)
 
 
 async def _maybe(value: Any) -> Any:
@@ -105,7 +107,7 @@ def inbound_handler(
         await call.media.drained()
 
     async def handle(call: SipCall) -> None:
-        dialog = call.extra.get("sip_dialog") or {}
+        dialog = call.sip_dialog
         leg = await legs.hold(dialog) if legs is not None and dialog else None
         try:
             await answer(call, dialog)
@@ -120,7 +122,7 @@ def inbound_handler(
             found = InboundMatch(found)
         if found is None and proved:
             log.info("callback from %s: verified, nothing to ask now", mask_phone(call.remote_number))
-            call.extra["verified"] = True
+            call.verified = True
             if not call.ended.is_set():
                 await say(call, NOTHING_MORE.get(lang, NOTHING_MORE["en"]).format(**variables))
             return
@@ -128,21 +130,20 @@ def inbound_handler(
             why = "unknown number" if lookup is None else "caller ID not verified"
             log.info("callback from %s (%s): self-identification", mask_phone(call.remote_number), why)
             text = (settings.unknown_caller_message or UNKNOWN_CALLER.get(lang, UNKNOWN_CALLER["en"])).format(**variables)
-            call.extra["unknown_caller"] = True
+            call.unknown_caller = True
             if not call.ended.is_set():
                 await say(call, text)
             return
-        call.extra["verified"] = True
+        call.verified = True
         request = CallRequest(found.attempt_id, call.remote_number, found.person, script,
                               prefilled_slots=found.prefilled_slots, variables={**variables, **found.variables},
                               on_turn=found.on_turn,
-                              observers=found.observers, parser=found.parser)
+                              observers=found.observers, parser=found.parser, guard=found.guard)
         if dialog:
             tell(request, Answered(dialog))  # on the attempt too, as a dialled call's
         result = CallResult(NetworkOutcome.FAILED, detail="inbound call failed")
         try:
             record = await converse_and_escalate(run, call, request, settings.operator_uri)
-            call.extra["record"] = record
             result = CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200, detail=call.end_reason)
         finally:  # the attempt is settled however the call ended
             if on_result is not None:
@@ -204,7 +205,7 @@ def media_stream_on_call(
                               prefilled_slots=found.prefilled_slots,
                               variables={**localised(variables, script.locale), **found.variables},
                               on_turn=found.on_turn,
-                              observers=found.observers, parser=found.parser)
+                              observers=found.observers, parser=found.parser, guard=found.guard)
         record = await run(transport, request)
         if on_result is not None:
             await _maybe(on_result(request, CallResult(NetworkOutcome.ANSWERED, record=record, detail="media stream")))
