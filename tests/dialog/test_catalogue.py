@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.campaigns.callback_replies import reply_for
+from bot.campaigns.inbound.callback_replies import reply_for
 from bot.dialog.catalogue import KEYS, catalogue_for, lint_catalogue, parse_catalogue, phone_groups
 from bot.dialog.events import Say
 from bot.dialog.script import load_script
 from bot.dialog.session import CallSession
 from bot.simulate import run_text
-from bot.telephony import storage_fault
+from bot.telephony.calls import storage_fault
 
 ROOT = Path(__file__).resolve().parents[2]
 DIALOGS = ROOT / "dialogs"
