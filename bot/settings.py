@@ -52,6 +52,10 @@ class AgencySettings:
     badge: str = ""
     names: dict[str, str] | None = None
     code_valid_days: float = 14.0  # how long a call's code proves the call (and the callback)
+    # wrong call codes a caller's number (E.164) may key: per hour, per day, per code over its validity
+    code_guesses_per_hour: int = 3
+    code_guesses_per_day: int = 10
+    code_guesses_per_code: int = 20
     callback_minutes: int = 120  # a resident who asks for a person and gets none is called back within this
 
     @property
@@ -65,10 +69,9 @@ class AgencySettings:
 
     @property
     def callback_variables(self) -> dict[str, str]:
-        """{callback_within} ("2小时" / "30分钟") and {callback_minutes}: when staff call a resident back."""
-        h, m = divmod(self.callback_minutes, 60)
-        within = (f"{h}小时" if h else "") + (f"{m}分钟" if m else "") or "0分钟"
-        return {"callback_within": within, "callback_minutes": str(self.callback_minutes)}
+        """{callback_minutes}: when staff call a resident back ({callback_within}, the same in the
+        words of the script's locale, is made from it by bot.dialog.catalogue)."""
+        return {"callback_minutes": str(self.callback_minutes)}
 
 
 def localised(variables: dict[str, str], locale: str) -> dict[str, str]:
@@ -196,7 +199,7 @@ class DialerSettings:
     claim_ttl: float = 600.0
     poll_seconds: float = 1.0
     drain_seconds: float = 120.0
-    start_rate: float = 5.0  # calls this worker starts a second (0: no limit); see bot/campaigns/dialer.py
+    start_rate: float = 5.0  # calls this worker starts a second (0: no limit); see bot/campaigns/dialing/dialer.py
 
     def __post_init__(self) -> None:
         if self.start_rate < 0:
