@@ -110,6 +110,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from sqlalchemy.exc import OperationalError
 
     from bot.campaigns.background import call_parser, run_dialer
+    from bot.campaigns.inbound.call_codes import GuessBudget
     from bot.campaigns.inbound.callbacks import Callbacks
     from bot.console.app import build_app
     from bot.console.context import CONSOLE
@@ -143,7 +144,9 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                     campaigns_config=config.section("campaigns"), results_outbox=outbox)
     callbacks = Callbacks(database, region=config.campaigns.region, outbox=outbox,
                           worker_id=config.dialer.worker_id or None, parser=call_parser(config),
-                          code_valid_days=config.agency.code_valid_days)
+                          code_valid_days=config.agency.code_valid_days, guess_budget=GuessBudget(
+                              config.agency.code_guesses_per_hour, config.agency.code_guesses_per_day,
+                              config.agency.code_guesses_per_code))
     web_runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
     await web_runner.setup()
     stoppers: list[Callable[[], Awaitable[Any]]] = []

@@ -13,6 +13,7 @@ verification for an hour, so 4 digits cannot be guessed call by call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import inspect
 import logging
@@ -60,6 +61,24 @@ class Lockout:
     def failed(self, number: str) -> None:
         self._failures.setdefault(number, []).append(self.clock())
 
+    def acquire(self, number: str) -> Any:
+        """Count a guess before it is checked (a burst cannot all pass `locked`); None: locked."""
+        if self.locked(number):
+            return None
+        stamp = self.clock()
+        self._failures.setdefault(number, []).append(stamp)
+        return (number, stamp)
+
+    def release(self, ticket: Any) -> None:
+        """The guess was not wrong: uncount it."""
+        number, stamp = ticket
+        with contextlib.suppress(KeyError, ValueError):
+            self._failures[number].remove(stamp)
+
+
+async def _maybe(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
 
 async def read_digits(call: SipCall, count: int, seconds: float) -> str:
     """Up to `count` DTMF digits (ended early by '#'), or what came before the timeout."""
@@ -97,8 +116,11 @@ def code_verifier(check: Callable[[str, str], Any], *, locale: str = "zh-CN", di
     async, is told of a caller refused because their number is locked). `check(number, keyed) ->
     (proved, reply, wrong)` (may be async) says whether the code proves the caller's number,
     what to tell them (the call was genuine and by whom / the code is wrong), and whether it
-    was a wrong code (counted by the lockout). A locked number is told so and not checked.
-    Returns a `Verdict`. The sentences are the locale's catalogue's verify.code / verify.locked."""
+    was a wrong code. The lockout (`acquire(number)` -> ticket or None, `release(ticket)`, either
+    may be async; bot.campaigns.inbound.call_codes.CodeGuard keeps it in the database) counts the
+    guess before it is checked and uncounts it unless it was wrong. A locked number is told so and
+    not checked. Returns a `Verdict`. The sentences are the locale's catalogue's verify.code /
+    verify.locked."""
     lock = lockout or Lockout()
     cat = catalogue or catalogue_for(locale)
 
@@ -109,18 +131,19 @@ def code_verifier(check: Callable[[str, str], Any], *, locale: str = "zh-CN", di
         call.media.play(await say(cat.say("verify.code", variables or {}, digits=digits), locale))
         await call.media.drained()
         keyed = await read_digits(call, digits, timeout)
-        if lock.locked(number):
+        ticket = await _maybe(lock.acquire(number))
+        if ticket is None:
             log.warning("caller %s: verification locked after repeated failures", mask_phone(number))
             proved, reply, wrong = False, cat.say("verify.locked", variables or {}), False
             if on_locked is not None:
-                done = on_locked(number)
-                if inspect.isawaitable(done):
-                    await done
+                await _maybe(on_locked(number))
         else:
-            verdict = check(number, keyed)
-            proved, reply, wrong = await verdict if inspect.isawaitable(verdict) else verdict
-        if wrong:
-            lock.failed(number)
+            wrong = True  # a check that fails midway leaves the guess counted
+            try:
+                proved, reply, wrong = await _maybe(check(number, keyed))
+            finally:
+                if not wrong:
+                    await _maybe(lock.release(ticket))
         if reply and not call.ended.is_set():
             call.media.play(await say(reply, locale))
             await call.media.drained()

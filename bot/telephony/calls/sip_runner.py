@@ -4,6 +4,7 @@ NetworkOutcome, and give back the concurrency slot on every path."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -54,11 +55,12 @@ def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
         """Render the call's opening (greeting and first question, the person's name in them too)
         before it is placed, so the callee never waits for synthesis after answering; the rest
         of the script warms in the background."""
+        from bot.pipeline.prompt_texts import shared_variables
         from bot.pipeline.run import call_variables
 
-        await asyncio.get_running_loop().run_in_executor(resources.executor, resources.prepare_opening,
-                                                         request.script, call_variables(request),
-                                                         request.recordings)
+        await asyncio.get_running_loop().run_in_executor(resources.executor, functools.partial(
+            resources.prepare_opening, request.script, call_variables(request), request.recordings,
+            shared=shared_variables(request.variables), personal=resources.personal_audio(request)))
 
     def transcribe(pcm: bytes, locale: str) -> str:
         """The call's opening as the locale's ear hears it (free speech): carrier announcements
