@@ -191,6 +191,15 @@ class CampaignsSettings:
     retry: dict[str, RetryRule] | None = None
     columns: dict[str, str | list[str]] | None = None
 
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r} (a two-letter country code such as CN)")
+        return value.upper()
+
 
 @dataclass(frozen=True, config=STRICT)
 class DialerSettings:
