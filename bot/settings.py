@@ -200,7 +200,7 @@ class DialerSettings:
     claim_ttl: float = 600.0
     poll_seconds: float = 1.0
     drain_seconds: float = 120.0
-    start_rate: float = 5.0  # calls this worker starts a second (0: no limit); see bot/campaigns/dialer.py
+    start_rate: float = 5.0  # calls this worker starts a second (0: no limit); see bot/campaigns/dialing/dialer.py
 
     def __post_init__(self) -> None:
         if self.start_rate < 0:

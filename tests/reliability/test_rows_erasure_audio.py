@@ -20,12 +20,12 @@ from audio.fakes import EnergyOnlySession, FakeRecognizer, tone
 from audio.scheduler import RecognitionPool
 from audio.synthesis import PromptCache
 from bot.calls import CallRequest
-from bot.campaigns.call_codes import code_variables
+from bot.campaigns.inbound.call_codes import code_variables
+from bot.cli.prompts import render_prompts
 from bot.dialog.script import load_script
 from bot.pipeline.offline import CallerTurn, LineTransport
 from bot.pipeline.resources import SpeechResources, SpeechSettings
 from bot.pipeline.run import run_call
-from bot.prompts_cli import render_prompts
 from bot.worker import configure_worker_process
 
 ROOT = Path(__file__).parents[2]

@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlmodel import select
 from test_tel_call_codes import AGENCY, CODE, _KeyingCall, _seed
 
-from bot.campaigns.call_codes import GuessBudget
-from bot.campaigns.inbound import Callbacks
+from bot.campaigns.inbound.call_codes import GuessBudget
+from bot.campaigns.inbound.callbacks import Callbacks
 from storage.models import CodeGuess, InboundCall, Person, utcnow
 
 SPELLINGS = ("+8613800000001", "8613800000001", "138-0000-0001", "008613800000001", "(138)0000-0001",

@@ -13,7 +13,7 @@ import uuid
 
 from raw_sip import RawSip
 
-from bot.telephony.sip_call import SipCall
+from bot.telephony.sip.call import SipCall
 
 
 def _stray_200(sip: RawSip, target: tuple[str, int]) -> None:

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.campaigns.dialer import Dialer
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.sip_call import SipCall
+from bot.campaigns.dialing.dialer import Dialer
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.sip.call import SipCall
 from storage.models import Attempt, Campaign, CampaignStatus, Person
 
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai: inside the calling window
