@@ -8,7 +8,7 @@ reshapes an overridden method or fixes a bug worked around here.
   EdgeUAS._handle_options  503 + Retry-After while the worker is full (Kamailio's health check)
   EdgeUAS.forget           drop a call aiosipua keeps after our own hang-up or refusal
   EdgeUAC.handle_response  a response not from the dialog's peer (or, of no dialog, from no peer
-                           we know) is dropped (`accepts`, sip.py); every other response is shown to
+                           we know) is dropped (`accepts`, in_dialog.py); every other response is shown to
                            `on_response` first (ACK of non-2xx finals); a 2xx to an INVITE of no
                            call of ours is ACKed and BYEd (call.end_stray_answer)
 """

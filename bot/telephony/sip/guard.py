@@ -32,7 +32,7 @@ class EdgeStats:
     rejected_400: int = 0
     rate_limited: int = 0
     responses_limited: int = 0  # responses over their own per-source rate limit
-    foreign: int = 0  # responses and in-dialog requests not from the dialog's peer (sip.py), dropped
+    foreign: int = 0  # responses and in-dialog requests not from the dialog's peer (in_dialog.py), dropped
     handler_errors: int = 0
 
 
