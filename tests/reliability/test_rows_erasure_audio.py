@@ -113,3 +113,15 @@ def test_files_named_by_the_old_plain_hash_are_deleted_at_the_first_keyed_start(
     assert not old.exists()
     pcm = cache.render("您好")
     assert PromptCache(prompts, TextVoice()).cached("您好") == pcm  # the key is kept: the cache still works
+
+
+async def test_keypad_calls_keep_no_sentence_naming_the_person_in_memory(monkeypatch) -> None:
+    from audio import synthesis
+    from audio.recordings import speak_recorded
+
+    cache = PromptCache(None, TextVoice())
+    monkeypatch.setitem(synthesis._speakers, "zh-CN", cache)
+    await speak_recorded(f"请问您是{NAME}本人吗？", "zh-CN", {}, store=False)
+    assert cache._memory == {}
+    await speak_recorded("您好", "zh-CN", {})
+    assert len(cache._memory) == 1
