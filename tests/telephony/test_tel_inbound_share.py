@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from raw_sip import RawSip
 from sqlmodel import select
 
 from bot.campaigns.dialing.dialer import Dialer
@@ -35,6 +36,14 @@ async def _trunk_calls(make_endpoint, bot, n: int) -> list[int | None]:
 async def test_the_trunk_fills_only_its_share_and_outbound_calls_still_ring(make_endpoint) -> None:
     bot = await make_endpoint(_hold, capacity=4, trusted_sources=("127.0.0.2",))
     assert await _trunk_calls(make_endpoint, bot, 4) == [200, 200, 503, 503]
+    probe = RawSip("127.0.0.2")
+    try:
+        cid, _ = probe.request("OPTIONS", bot.local_addr)
+        await probe.wait_for(lambda: probe.statuses(cid, "OPTIONS"))
+        statuses = probe.statuses(cid, "OPTIONS")
+    finally:
+        probe.close()
+    assert statuses == [503]  # Kamailio's health check sends the next inbound call to another worker
     callee = await make_endpoint(_hold, listen=("127.0.0.3", 0))
     out = await bot.dial(f"sip:13800000001@127.0.0.3:{callee.local_addr[1]}")
     assert out.status == 200 and out.call is not None  # the campaign's line rang and was answered

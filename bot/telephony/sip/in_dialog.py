@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from aiosipua import SipUAC, SipUAS
 
     from bot.telephony.settings import TelephonySettings
-    from bot.telephony.sip.edge_policy import EdgePolicy
+    from bot.telephony.sip.edge_policy import EdgePolicy, SourceCalls
     from bot.telephony.sip.guard import GuardedUdpTransport
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class InDialogRequests:
     uac: SipUAC
     policy: EdgePolicy
     finals: FinalResponses
+    sources: SourceCalls
     transport: GuardedUdpTransport
 
     def _admit(self, request: SipRequest, addr: tuple[str, int]) -> Refusal | None:
@@ -136,8 +137,9 @@ class InDialogRequests:
                   mask_ip(addr[0]))
 
     def _options_refusal(self) -> Refusal | None:
-        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
-        if self.busy >= self.settings.capacity:
+        """Health check (Kamailio's OPTIONS ping): 503 while at capacity, or while inbound calls
+        hold their share of the lines, sends new calls elsewhere."""
+        if self.busy >= self.settings.capacity or len(self.sources) >= self.settings.inbound_lines:
             return Refusal(503, "Service Unavailable", {"Retry-After": str(self.settings.retry_after)})
         return None
 
