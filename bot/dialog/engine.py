@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import nlu
+from bot.dialog.answering import Answering
 from bot.dialog.events import (
     Action,
     CallAnswered,
@@ -44,7 +45,7 @@ class ConversationError(RuntimeError):
     pass
 
 
-class Conversation(Initiative, Resuming, Speaking):
+class Conversation(Answering, Initiative, Resuming, Speaking):
     def __init__(
         self,
         script: Script,
@@ -70,6 +71,7 @@ class Conversation(Initiative, Resuming, Speaking):
         self.resumed = False  # the identity question was skipped: an earlier call stored "yes"
         self._out: list[Action] = []
         self._init_initiative()
+        self._init_answering()
 
     # ------------------------------------------------------------ public
     @property
@@ -78,7 +80,7 @@ class Conversation(Initiative, Resuming, Speaking):
 
     @property
     def current_listen(self) -> Listen | None:
-        if self.phase not in ("ask", "confirm") or self.step is None:
+        if self.phase not in ("ask", "confirm", "phone") or self.step is None:
             return None
         return self._listen()
 
@@ -107,7 +109,10 @@ class Conversation(Initiative, Resuming, Speaking):
             self._finish(Outcome.HUNG_UP)
         elif isinstance(event, NoInput):
             self._turn(Speaker.CALLER, "<silence>", kind="silence", at=event.at, audio=event.audio)
-            self._failure("no_input")
+            self._phone_heard(None, "") if self.phase == "phone" else self._failure("no_input")
+        elif isinstance(event, Dtmf) and self.phase == "phone":
+            self._turn(Speaker.CALLER, f"dtmf:{event.digit}", kind="dtmf", confidence=1.0, at=event.at)
+            self._phone_heard(None, "")
         elif isinstance(event, Dtmf):
             self._on_dtmf(event)
         elif isinstance(event, Utterance):
@@ -121,6 +126,9 @@ class Conversation(Initiative, Resuming, Speaking):
         text = f"{self.prefix} {ev.text}" if self.prefix else ev.text  # a held lead-in and what followed it
         self.prefix, self._heard = "", text
         previous, self.last_open = self.last_open, None
+        if self.phase == "phone":
+            self._phone_heard(ev, text)
+            return
         if self._someone_else(ev, text) or self._correct_earlier(ev, text) or self._continue_answer(ev, text):
             return
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
@@ -139,10 +147,12 @@ class Conversation(Initiative, Resuming, Speaking):
             parsed = self._also_answers(ev, text, parsed)
             if parsed is None:
                 return
-        if parsed.intent == "who" and parsed.value is not None:
+        if parsed.intent == "who" and parsed.value not in (None, []):
             # "是我，你们是哪里？": answer the question, then keep the answer
             self._say_handler("who")
             self._on_value(parsed.value, ev.confidence)
+        elif parsed.intent == "do_not_call":
+            self._opt_out_heard(parsed.value)
         elif parsed.intent:
             self._on_intent(parsed.intent)
         elif parsed.value is None:
@@ -180,7 +190,7 @@ class Conversation(Initiative, Resuming, Speaking):
     def _on_value(self, value: Any, confidence: float) -> None:
         step = self.step
         if self.phase == "confirm":
-            if value == "yes":
+            if self._confirmed_not_person(value) == "yes":
                 self._accept(self.pending)
             else:  # denied: ask the question itself again (bounded by the failure limit)
                 self.phase = "ask"
@@ -188,6 +198,9 @@ class Conversation(Initiative, Resuming, Speaking):
             return
         if step.accept and str(value) not in step.accept:
             self._failure("no_match")
+            return
+        value = self._with_partial(value)
+        if self._held_back(value, confidence):
             return
         if step.confirm and (confidence < step.confirm.below or step.confirm.below >= 1):  # below: 1 = always
             self.phase, self.pending = "confirm", value
@@ -204,9 +217,8 @@ class Conversation(Initiative, Resuming, Speaking):
                            handler_say="human_callback")
         elif intent == "human":
             self._escalate(EscalationReason.REQUESTED_HUMAN, "caller asked for a person", handler_say="human")
-        elif intent == "do_not_call":
-            self._say_handler("do_not_call")
-            self._finish(Outcome.DO_NOT_CALL)
+        elif intent == "do_not_call":  # a key for it: as said
+            self._opt_out_heard(None)
         elif intent == "wrong_number":  # "不是我，打错了" answers identity too; nothing else is kept
             self._wrong_person_settled()
             self._say_handler("wrong_number")
@@ -215,7 +227,7 @@ class Conversation(Initiative, Resuming, Speaking):
             self.refusals += 1
             limit = handler.limit if handler and handler.limit else 2
             if self.refusals >= limit:
-                self._escalate(EscalationReason.UNCOOPERATIVE, f"refused {self.refusals} times")
+                self._escalate(EscalationReason.UNCOOPERATIVE, self._refusal_detail())
             else:
                 self._say_handler("refuse")
                 self._reask()
@@ -235,6 +247,8 @@ class Conversation(Initiative, Resuming, Speaking):
         self._mark(step.slot, value)
         if step.expect == "address" and self._heard:
             self.last_open = (step.id, self._heard)  # words that follow may continue it
+        if self._ask_phones():
+            return
         target = dict(step.branches).get(str(value), step.next)
         self._goto(target)
 
@@ -307,6 +321,7 @@ class Conversation(Initiative, Resuming, Speaking):
 
     def _escalate(self, reason: EscalationReason, detail: str, handler_say: str = "escalate", say: bool = True) -> None:
         step_id = self.step.id if self.step else ""
+        detail = self._noted(detail)
         if say and not self._say_handler(handler_say) and handler_say != "escalate":
             self._say_handler("escalate")
         self.record.escalation = {"reason": str(reason), "step": step_id, "detail": detail}
@@ -314,6 +329,10 @@ class Conversation(Initiative, Resuming, Speaking):
         self._finish(Outcome.ESCALATED)
 
     def _finish(self, outcome: Outcome) -> None:
+        final = self._final_outcome(outcome)
+        if final is None:
+            return  # escalated instead
+        outcome = final
         self.record.outcome = outcome
         self.record.last_step = self.step.id if self.step else None
         self.phase = "done"

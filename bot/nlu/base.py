@@ -19,6 +19,7 @@ class Heard:
     body: str  # normalised for matching (zh: compact; en: lower-case words)
     rest: str  # `body` with intent phrases blanked ("|")
     intent: str | None = None
+    intents: frozenset[str] = frozenset()  # every intent said ("我不是他，别再打了": wrong_number too)
     area: tuple[str | None, str | None] | None = None  # (province, city) for ambiguous districts (zh)
 
 

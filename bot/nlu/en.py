@@ -180,12 +180,12 @@ _LEAD_WORDS = re.compile(r"^(?:(?:well|so|oh) )+")
 def read(text: str, area: tuple[str | None, str | None] | None = None) -> Heard:
     """The answer with its intent found and the intent phrases blanked (bot.nlu.table)."""
     body = normalize(text)
-    intent, rest = _find_intent(body)
-    return Heard(text, body, rest, intent, area)
+    intent, intents, rest = _find_intent(body)
+    return Heard(text, body, rest, intent, intents, area)
 
 
 def yes_no(h: Heard) -> str | None:
-    if h.intent == "wrong_number":
+    if "wrong_number" in h.intents:
         return "no"
     rest, hedged = without_hedges(h.rest)
     value = parse_yes_no(rest, weak=h.intent is None and not hedged)
@@ -244,15 +244,18 @@ def without_hedges(rest: str) -> tuple[str, bool]:
     return rest, bool(found)
 
 
-def _find_intent(body: str) -> tuple[str | None, str]:
-    found = None
+def _find_intent(body: str) -> tuple[str | None, frozenset[str], str]:
+    """(the first intent in priority order, every intent said, the text with their phrases blanked).
+    A request not to be called first: said with "wrong number" it is the wrong number's request."""
+    found, hits = None, set()
     rest = body
-    for name in ("wrong_number", "do_not_call", "human", "refuse", "who", "repeat"):
+    for name in ("do_not_call", "wrong_number", "human", "refuse", "who", "repeat"):
         pattern = _INTENT_RES[name]
         if pattern.search(rest):
             found = found or name
+            hits.add(name)
             rest = pattern.sub(" | ", rest)
-    return found, rest
+    return found, frozenset(hits), rest
 
 
 _COMPLY = re.compile(

@@ -64,7 +64,7 @@ def find_intent(text: str) -> tuple[str | None, str]:
 def read(text: str, area: tuple[str | None, str | None] | None = None) -> Heard:
     """The answer with its intent found and the intent phrases removed (bot.nlu.table)."""
     intent, rest = find_intent(text)
-    return Heard(text, " ".join(_words(text)), rest, intent, area)
+    return Heard(text, " ".join(_words(text)), rest, intent, frozenset({intent} - {None}), area)
 
 
 def yes_no(h: Heard) -> str | None:

@@ -21,7 +21,7 @@ from bot.nlu.address import parse_address
 from bot.nlu.base import Heard
 from bot.nlu.text import blank_spans, clean, compact
 from bot.nlu.zh_grammar import phrases
-from bot.nlu.zh_intents import find_intent
+from bot.nlu.zh_intents import find_intents
 from bot.nlu.zh_numbers import parse_count
 
 YES, NO = "yes", "no"
@@ -94,12 +94,12 @@ _RESULT_RE = re.compile(
 def read(text: str, area: tuple[str | None, str | None] | None = None) -> Heard:
     """The answer with its intent found and the intent phrases blanked (bot.nlu.table)."""
     body = compact(text)
-    intent, spans = find_intent(body)
-    return Heard(text, body, blank_spans(body, spans), intent, area)
+    intent, intents, spans = find_intents(body)
+    return Heard(text, body, blank_spans(body, spans), intent, intents, area)
 
 
 def yes_no(h: Heard) -> str | None:
-    if h.intent == "wrong_number":
+    if "wrong_number" in h.intents:
         return NO
     rest, hedged = without_hedges(h.rest)
     # with an intent or a hedge, a bare 嗯 is a filler, not an answer

@@ -1,15 +1,16 @@
 """Caller intents in Mandarin recognizer output (matched on the compact text, spaces removed).
 
 Each intent is a list of patterns; when several intents are expressed the first in PRIORITY wins
-(a wrong number settles the call; an explicit request for a person beats a refusal; a refusal beats
-"who is calling", which beats "say again").
+(a request not to be called again first: said with "wrong number" it is the wrong number's request,
+`find_intents` tells both; a wrong number settles the call; an explicit request for a person beats a
+refusal; a refusal beats "who is calling", which beats "say again").
 """
 
 from __future__ import annotations
 
 import re
 
-PRIORITY = ("wrong_number", "do_not_call", "human", "refuse", "who", "repeat")
+PRIORITY = ("do_not_call", "wrong_number", "human", "refuse", "who", "repeat")
 
 _PATTERNS: dict[str, list[str]] = {
     "wrong_number": [
@@ -72,6 +73,12 @@ _COMPILED = {
 
 def find_intent(compact: str) -> tuple[str | None, list[tuple[int, int]]]:
     """(intent or None, spans of every intent phrase) in the compact text."""
+    intent, _, spans = find_intents(compact)
+    return intent, spans
+
+
+def find_intents(compact: str) -> tuple[str | None, frozenset[str], list[tuple[int, int]]]:
+    """(the intent by PRIORITY or None, every intent said, spans of every intent phrase)."""
     spans: list[tuple[int, int]] = []
     hits: set[str] = set()
     for name, pattern in _COMPILED.items():
@@ -80,4 +87,4 @@ def find_intent(compact: str) -> tuple[str | None, list[tuple[int, int]]]:
                 hits.add(name)
                 spans.append(m.span())
     intent = next((name for name in PRIORITY if name in hits), None)
-    return intent, spans
+    return intent, frozenset(hits), spans
