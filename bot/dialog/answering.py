@@ -97,6 +97,12 @@ class Answering(_Base):
             return both
         return {**value, "raw": f"{held.get('raw') or ''} {value.get('raw') or ''}".strip()}
 
+    @staticmethod
+    def _closed(step: Any) -> bool:
+        """A question answered from a closed set, which the keypad can answer too (not an
+        acknowledgement such as the notice's, whose first reprompt reads the notice again)."""
+        return (bool(step.dtmf) or step.expect == "count") and not step.accept
+
     # ------------------------------------------------------------ opt-out
     def _opt_out_heard(self, value: Any) -> None:
         """"别再打了": the wrong number's request lists the number; the listed person's is a refusal."""

@@ -266,6 +266,9 @@ class Conversation(Answering, Initiative, Resuming, Speaking):
             prompts = step.no_input if kind == "no_input" else step.no_match
             i = min(self.failures[kind], len(prompts)) - 1
             self._say(prompts[i], f"{step.id}.{kind}.{i}", remember=True, reset=True)
+            if kind == "no_match" and i == 0 and len(prompts) > 1 and self._closed(step):
+                last = len(prompts) - 1  # the keypad, offered after one miss (scripts put it last)
+                self._say(prompts[last], f"{step.id}.{kind}.{last}", remember=True)
         self._out.append(self._listen())
 
     def _reask(self) -> None:
