@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.campaigns.export import collect
+from bot.campaigns.results.export import collect
 from storage.models import Attempt, Campaign, Escalation, Person
 
 
