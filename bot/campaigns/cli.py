@@ -26,6 +26,8 @@ def register(sub: Any) -> None:
     p.add_argument("file", type=Path, help="CSV or XLSX with a header row")
     p.add_argument("--campaign", required=True, help="campaign name (created as a draft when new)")
     p.add_argument("--region", help="default region for numbers without +country code (config: CN)")
+    p.add_argument("--dialog", metavar="SCRIPT", help="the script a new campaign runs: survey, verification, "
+                   "survey.zh-CN or a file under dialogs/ (default: [campaigns] dialog_path)")
     p.set_defaults(func=cmd_import)
     _common(p)
 
@@ -133,12 +135,32 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"  … and {len(exc.problems) - 200} more", file=sys.stderr)
         return EXIT_REJECTED
     defaults = campaign_defaults(section)
+    if args.dialog:
+        from bot.campaigns.dialog_versions import ScriptChoiceError, find_script
+
+        default_path = Path(str(defaults["dialog_path"]))
+        locale = default_path.name.split(".")[1] if default_path.name.count(".") >= 2 else ""
+        try:
+            path, script = find_script(args.dialog, default_path.parent, locale)
+        except ScriptChoiceError as exc:
+            return _fail(f"--dialog {exc}")
+        defaults = {**defaults, "dialog_path": str(path), "dialog_name": script.name}
 
     def write(s: Any) -> Any:
+        from bot.campaigns.store import CampaignError
+
         camp = ensure_campaign(s, args.campaign, defaults)
+        if args.dialog and Path(camp.dialog_path).resolve() != Path(defaults["dialog_path"]).resolve():
+            raise CampaignError(f"campaign {args.campaign!r} runs {camp.dialog_path}; --dialog names the script "
+                                "of a new campaign only (nothing imported)")
         return store_people(s, camp.id, report)
 
-    report = db.run(write)
+    from bot.campaigns.store import CampaignError
+
+    try:
+        report = db.run(write)
+    except CampaignError as exc:
+        return _fail(str(exc), EXIT_REJECTED)
     print(json.dumps({"campaign": args.campaign, "rows": report.rows, "added": report.added,
                       "updated": report.updated, "merged": report.merged, "do_not_call": report.do_not_call}, ensure_ascii=False))
     return EXIT_OK

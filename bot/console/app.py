@@ -127,6 +127,7 @@ def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja
     env.filters["mask"] = lambda phone: mask_phone(phone or "")
     env.filters["when"] = lambda t, tz=None, seconds=False: markupsafe.Markup('<span class="t">%s</span>') % (
         i18n.local_time(t, tz or zone, seconds))
+    env.filters["basename"] = lambda path: Path(str(path or "")).name
     env.filters["word"] = lambda value: labels.word(value, _)
     env.filters["action"] = lambda action: labels.audit_action(action, _)
     env.filters["esc_detail"] = lambda detail: labels.escalation_detail(detail or "", _)

@@ -59,9 +59,9 @@ def create(s: Session, name: str, section: dict[str, Any], actor: str, source: s
     """A new draft campaign with the `[campaigns]` defaults; refused if the name is taken."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise CampaignError("a campaign name must be 1–200 characters")
+        raise CampaignError(N_("A campaign name must be 1–200 characters."))
     if s.exec(select(Campaign).where(Campaign.name == name)).first():
-        raise CampaignError(f"a campaign named {name!r} exists")
+        raise CampaignError(N_("A campaign with this name exists already: choose another name."))
     defaults = store.campaign_defaults(section)
     camp = Campaign(name=name, **{k: defaults[k] for k in (
         "dialog_path", "dialog_name", "window_start", "window_end", "timezone", "concurrency", "retention_days")},

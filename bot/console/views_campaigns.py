@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,7 +15,7 @@ from aiohttp import web
 from bot.campaigns import trial_call
 from bot.campaigns.export import collect, write_csv
 from bot.console import campaigns as camps
-from bot.console import live, people_upload, retries
+from bot.console import dialogs, live, people_upload, retries
 from bot.console.context import console
 from bot.console.labels import N_, word
 from bot.console.page import audit_event, audit_view, client, db, gettext, labeller, render, require
@@ -35,22 +36,42 @@ async def _campaign(request: web.Request) -> Campaign:
         raise web.HTTPNotFound(text=str(exc)) from exc
 
 
-async def list_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+async def _scripts(request: web.Request) -> list[dialogs.DialogEntry]:
+    """The scripts a campaign can run: the valid files under dialogs/ and the published versions."""
+    files = await asyncio.to_thread(dialogs.script_files, console(request).dialogs_dir)
+    entries = await db(request, dialogs.list_dialogs, files)
+    return [e for e in entries if e.file or e.active_version]
+
+
+def _default_slug(request: web.Request, scripts: list[dialogs.DialogEntry]) -> str:
+    default = Path(str(console(request).campaigns_config.get("dialog_path") or "verification.zh-CN.yaml")).name
+    return next((e.slug for e in scripts if e.file and Path(e.file).name == default), "")
+
+
+async def list_page(request: web.Request, error: str = "", status: int = 200, chosen: str = "") -> web.Response:
     await require(request, Role.ADMIN)
     rows = await db(request, camps.list_campaigns)
-    return render(request, "campaigns.html", status=status, rows=rows, error=error)
+    scripts = await _scripts(request)
+    chosen = chosen or _default_slug(request, scripts)
+    return render(request, "campaigns.html", status=status, rows=rows, error=error, scripts=scripts, chosen=chosen)
 
 
 async def create(request: web.Request) -> web.Response:
     user = await require(request, Role.ADMIN)
     form = await request.post()
     section = dict(console(request).campaigns_config)
-    if form.get("dialog_path"):
-        section["dialog_path"] = str(form["dialog_path"])[:500]
+    scripts = await _scripts(request)
+    choice = str(form.get("dialog", "")) or _default_slug(request, scripts)  # the form always names one
+    script = next((e for e in scripts if e.slug == choice), None)
+    if script is None:
+        return await list_page(request, error=gettext(request)(N_("Choose the script the campaign runs.")),
+                               status=400)
+    section["dialog_path"] = script.file or str(console(request).dialogs_dir / f"{script.slug}.yaml")
+    section["dialog_name"] = script.name
     try:
         camp = await db(request, camps.create, str(form.get("name", "")), section, user.username, client(request))
     except camps.CampaignError as exc:
-        return await list_page(request, error=str(exc), status=400)
+        return await list_page(request, error=gettext(request)(str(exc)), status=400, chosen=choice)
     raise web.HTTPSeeOther(f"/campaigns/{camp.id}")
 
 
