@@ -13,7 +13,6 @@ from sqlalchemy import String, cast, or_
 from sqlmodel import Session, col, func, select
 
 from bot.campaigns import store
-from bot.campaigns.export import SLOTS
 from bot.campaigns.policy import CallingWindow, PolicyError
 from bot.console import retries
 from bot.console.i18n import local_time
@@ -32,7 +31,6 @@ from storage.models import (
 
 TRANSITIONS = store.TRANSITIONS
 CampaignError = store.CampaignError
-RESULT_SLOTS = SLOTS
 PAGE = 100
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.console.slots import RELATIONS, Field, fields_of
+
 
 def N_(msgid: str) -> str:
     return msgid
@@ -48,12 +50,6 @@ WORDS: dict[str, str] = {
     "dialog_version": N_("Dialog version"), "page": N_("Page"), "person": N_("Person"),
     # why a number is on the do-not-call list
     "manual": N_("Added by staff"), "resident": N_("The resident asked"),
-}
-
-SLOT_NAMES: dict[str, str] = {
-    "identity": N_("Is the person"), "residence": N_("Current address"), "health_code": N_("Health code"),
-    "isolation": N_("In isolation"), "nat_count": N_("NAT tests (7 days)"),
-    "nat_result": N_("Latest NAT result"), "notice_ack": N_("Notice acknowledged"),
 }
 
 VALUES: dict[str, str] = {
@@ -130,6 +126,7 @@ class ScriptLabels:
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # slot -> value -> label
     step_slot: dict[str, str] = field(default_factory=dict)  # step id -> slot it fills
     prompts: dict[str, str] = field(default_factory=dict)  # slot -> the question asked
+    fields: tuple[Field, ...] = ()  # the slots the script asks, in its order, with their titles
 
     @classmethod
     def of(cls, script: Any) -> ScriptLabels:
@@ -142,7 +139,7 @@ class ScriptLabels:
                 values.setdefault(step.slot, {}).update(dict(step.labels))
                 if step.prompt:
                     prompts.setdefault(step.slot, step.prompt)
-        return cls(script.locale, values, step_slot, prompts)
+        return cls(script.locale, values, step_slot, prompts, fields_of(script))
 
 
 @dataclass(frozen=True)
@@ -157,10 +154,14 @@ class Labeller:
     def _script_speaks_mine(self) -> bool:
         return self.script.locale.split("-")[0] == self.locale.split("-")[0]
 
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        return self.script.fields
+
     def slot(self, slot: str) -> str:
-        if slot in SLOT_NAMES:
-            return self._(SLOT_NAMES[slot])
-        return self.script.prompts.get(slot, slot) if self._script_speaks_mine else slot
+        """A slot's name as its script titles it (the question when it has no title)."""
+        title = next((f.title for f in self.script.fields if f.slot == slot), None)
+        return title or (self.script.prompts.get(slot, slot) if self._script_speaks_mine else slot)
 
     def value(self, slot: str, value: Any) -> str:
         if value in (None, "", {}):
@@ -168,14 +169,33 @@ class Labeller:
         if isinstance(value, dict):  # an address: the parsed parts, else as heard
             parts = [str(value[k]) for k in ("province", "city", "district", "street", "detail") if value.get(k)]
             return "".join(parts) or str(value.get("raw") or "")
+        if isinstance(value, list):  # contacts / places
+            return self._list(value)
         if isinstance(value, bool):
             value = "yes" if value else "no"
         text = str(value)
         if self._script_speaks_mine and text in self.script.values.get(slot, {}):
             return self.script.values[slot][text]
-        if slot == "nat_count" and text.isdigit():
+        expect = next((f.expect for f in self.script.fields if f.slot == slot), None)
+        if (expect == "count" or slot == "nat_count") and text.isdigit():
             return self._("%(n)s times") % {"n": text}
         return self._(VALUES[text]) if text in VALUES else text
+
+    def _list(self, items: list[Any]) -> str:
+        if not items:
+            return self._("none")
+        out = []
+        for item in items:
+            if not isinstance(item, dict):
+                out.append(str(item))
+            elif "place" in item or "when" in item:
+                out.append(" ".join(str(item[k]) for k in ("when", "place") if item.get(k)))
+            else:
+                rel = item.get("relation")
+                rel = self._(RELATIONS[rel]) if rel in RELATIONS else rel
+                out.append((item.get("name") or self._("(name not given)")) + (f"（{rel}）" if rel else "")
+                           + (f" {item['phone']}" if item.get("phone") else ""))
+        return "；".join(out)
 
     def step(self, step: str | None) -> str:
         if not step:
@@ -183,7 +203,7 @@ class Labeller:
         if step in STEP_NAMES:
             return self._(STEP_NAMES[step])
         slot = self.script.step_slot.get(step, step)
-        return self.slot(slot) if slot in SLOT_NAMES or slot in self.script.prompts else step
+        return self.slot(slot) if slot in self.script.prompts else step
 
     def turn_text(self, turn: Any) -> str:
         """What was said; a key press as "按键 1", silence as "（无应答）"."""

@@ -224,9 +224,9 @@ async def results_page(request: web.Request) -> web.Response:
     await audit_event(request, "campaign.results_view", "campaign", camp.id or "",
                       detail=f"state={f.state} health_code={f.health_code} offset={f.offset} search={bool(f.who)} "
                              f"rows={len(rows)}")
-    script = await _script_labels(request, camp)
-    return render(request, "results.html", camp=camp, rows=rows, f=f, slots=camps.RESULT_SLOTS,
-                  states=camps.states(), page=camps.PAGE, labels=labeller(request, script))
+    labels = labeller(request, await _script_labels(request, camp))
+    return render(request, "results.html", camp=camp, rows=rows, f=f, slots=[x.slot for x in labels.fields],
+                  states=camps.states(), page=camps.PAGE, labels=labels)
 
 
 async def export(request: web.Request) -> web.Response:
