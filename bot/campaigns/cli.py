@@ -55,8 +55,9 @@ def register(sub: Any) -> None:
     p.add_argument("--campaign", required=True, help="campaign name")
     p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv", help="default csv")
     p.add_argument("--output", "-o", type=Path, help="file to write (default stdout; xlsx needs a file)")
-    p.add_argument("--layout", type=Path, help="column layout file for csv/xlsx (headers, order, value words), "
-                   "e.g. exports/health-department.zh-CN.yaml")
+    p.add_argument("--layout", help="csv/xlsx columns: a layout file or a shipped name (headers, order, value "
+                   "words), e.g. health-department.zh-CN; `plain` for the English field names "
+                   "(default: results.zh-CN: Chinese headers and values, local times)")
     p.set_defaults(func=cmd_export)
     _common(p)
     p = rsub.add_parser("dead-letters", help="webhook deliveries that gave up")
@@ -239,25 +240,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     _, db = _open(args)
     if args.format == "xlsx" and args.output is None:
         return _fail("--format xlsx needs --output FILE")
-    from bot.campaigns.layout import LayoutError, load_layout
+    from bot.campaigns.layout import DEFAULT_LAYOUT, LayoutError, layout_choices, load_layout
 
+    name = args.layout or (DEFAULT_LAYOUT if args.format != "json" else "plain")
     try:
-        layout = load_layout(args.layout, args.format) if args.layout else None
+        shipped = layout_choices()
+        layout = None if name == "plain" else load_layout(shipped.get(name, name), args.format)
     except LayoutError as exc:
         return _fail(str(exc))
 
-    def read(s: Any) -> list[dict[str, Any]]:
+    def read(s: Any) -> tuple[list[dict[str, Any]], Any, str]:
         camp = get_campaign(s, args.campaign)
         s.add(AuditEvent(actor="cli", action="results.export", target_type="campaign",
                          target_id=str(camp.id), source="cli", detail=f"format={args.format}"))
-        return export.collect(s, camp, detail=args.format == "json")
+        script = export.campaign_script(s, camp)
+        slots = export.slot_order(script) if script is not None else []
+        return export.collect(s, camp, detail=args.format == "json", slots=slots), script, camp.timezone
 
     try:
-        rows = db.run(read)
+        rows, script, zone = db.run(read)
     except CampaignError as exc:
         return _fail(str(exc), EXIT_REJECTED)
     if layout is not None:
-        layout.write(args.format, rows, args.output or sys.stdout)
+        layout.for_campaign(script, rows, zone).write(args.format, rows, args.output or sys.stdout)
         return EXIT_OK
     if args.format == "xlsx":
         export.write_xlsx(rows, args.output)
