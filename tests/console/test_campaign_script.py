@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlmodel import select
 
-from bot.campaigns import claims
-from bot.campaigns.dialog_versions import ScriptSource
+from bot.campaigns.dialing import claims
+from bot.campaigns.scripts.dialog_versions import ScriptSource
 from bot.campaigns.store import get_campaign
 from bot.cli import main
 from bot.config import load_config
