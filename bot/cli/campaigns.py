@@ -39,7 +39,8 @@ def register(sub: Any) -> None:
     _common(p)
     p = csub.add_parser("status", help="counts of one campaign, and why it is (not) dialling now")
     p.add_argument("name", help="campaign name")
-    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--json", action="store_true", help="one JSON object (keys as documented; `why` in --lang)")
+    p.add_argument("--lang", choices=("zh-CN", "en-US"), default="zh-CN", help="language of the lines (default zh-CN)")
     p.set_defaults(func=cmd_status)
     _common(p)
     for action, what in (("start", "start dialling (checks that its dialog loads)"), ("pause", "stop dialling for now"),
@@ -199,11 +200,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     _, db = _open(args)
 
+    from bot.console.i18n import translations
+    from bot.console.labels import STATUS_LINES, word
+
+    _ = translations(args.lang).gettext
+
     def counts_and_why(s: Any) -> dict[str, Any]:
         camp = get_campaign(s, args.name)
         counts = status_counts(s, camp)
-        why = explain(s, camp, counts)  # the campaign page's own reason, in English here
-        counts["why"] = why.msgid % why.params if why.params else why.msgid
+        why = explain(s, camp, counts)  # the campaign page's own reason, in the chosen language
+        counts["why"] = _(why.msgid) % why.params if why.params else _(why.msgid)
         counts["next_call"] = why.next_call.isoformat() if why.next_call else None
         return counts
 
@@ -215,7 +221,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(r, ensure_ascii=False))
     else:
         for k, v in r.items():
-            print(f"{k:>14}: {v}")
+            shown = word(v, _) if k == "status" else ("—" if v is None else v)
+            print(f"{_(STATUS_LINES.get(k, k))}: {shown}")
     return EXIT_OK
 
 

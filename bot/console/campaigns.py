@@ -35,6 +35,8 @@ def counts(s: Session, camp: Campaign) -> dict[str, Any]:
     """`veribot campaigns status` counts, plus `done` (people with no further call planned)."""
     n = store.status_counts(s, camp)
     n["done"] = n["people"] - n["pending"] - n["in_progress"]
+    n["waiting"] = n["pending"] + n["in_progress"]
+    n["ended_other"] = n["wrong_number"] + n["failed"] + n["do_not_call"]  # settled, neither completed nor escalated
     return n
 
 

@@ -83,6 +83,16 @@ AUDIT_ACTIONS: dict[str, str] = {
 }
 
 
+# the lines of `veribot campaigns status` (its --json keys stay as they are)
+STATUS_LINES: dict[str, str] = {
+    "campaign": N_("Campaign"), "status": N_("Status"), "people": N_("People"), "pending": N_("Waiting to be called"),
+    "in_progress": N_("Call in progress"), "in_call": N_("Lines in use"), "completed": N_("Completed"),
+    "escalated": N_("Escalated to an operator"), "failed": N_("Failed"), "wrong_number": N_("Wrong number"),
+    "do_not_call": N_("Do not call"), "deleted": N_("Deleted"), "attempts": N_("Calls placed"),
+    "window": N_("Calling window"), "concurrency": N_("Lines"), "why": N_("Why"), "next_call": N_("Next call"),
+}
+
+
 def audit_action(action: str, _: Gettext) -> str:
     """An audit row's action as the reader's language says it (refusals by prefix)."""
     if action in AUDIT_ACTIONS:

@@ -60,14 +60,14 @@ async def test_lifecycle_export_and_purge(config, capsys):
     assert run(capsys, "campaigns", "start", "c1")[1].strip() == "c1: running"
     assert run(capsys, "campaigns", "pause", "c1")[0] == 0
     paused = json.loads(run(capsys, "campaigns", "status", "c1", "--json")[1])
-    assert paused["why"].startswith("Paused") and paused["next_call"] is None  # says why it waits
+    assert paused["why"].startswith("已暂停") and paused["next_call"] is None  # says why it waits
     assert run(capsys, "campaigns", "resume", "c1")[0] == 0
     assert run(capsys, "campaigns", "status", "nope", "--json")[0] == 1
     await serve_until_done(config, ScriptedRunner())
     code, out, _ = run(capsys, "campaigns", "status", "c1", "--json")
     status = json.loads(out)
     assert (status["status"], status["people"], status["completed"], status["pending"]) == ("done", 2, 2, 0)
-    assert status["why"].startswith("Finished")
+    assert status["why"].startswith("已完成")
 
     code, out, _ = run(capsys, "results", "export", "--campaign", "c1", "--format", "csv", "--layout", "plain")
     rows = list(csv.DictReader(io.StringIO(out)))
