@@ -11,9 +11,19 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from bot.console.i18n import zone
 from bot.campaigns.dialing.trial_call import SUFFIX as TEST_SUFFIX
-from storage.models import Attempt, AttemptState, Campaign, Escalation, Person, PersonState, Result, Tally, utcnow
+from bot.console.i18n import zone
+from storage.models import (
+    Attempt,
+    AttemptState,
+    Campaign,
+    Escalation,
+    Person,
+    PersonState,
+    Result,
+    Tally,
+    utcnow,
+)
 
 NO_ANSWER = ("no_answer", "busy", "declined", "machine")
 

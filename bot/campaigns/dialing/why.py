@@ -12,7 +12,16 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from bot.campaigns.dialing.policy import CallingWindow
-from storage.models import Attempt, AttemptState, Campaign, CampaignStatus, DoNotCall, Person, PersonState, utcnow
+from storage.models import (
+    Attempt,
+    AttemptState,
+    Campaign,
+    CampaignStatus,
+    DoNotCall,
+    Person,
+    PersonState,
+    utcnow,
+)
 
 
 def N_(msgid: str) -> str:
