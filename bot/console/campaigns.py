@@ -15,7 +15,7 @@ from bot.campaigns import store
 from bot.campaigns.dialing.policy import CallingWindow, PolicyError
 from bot.campaigns.dialing.why import Why, explain  # noqa: F401 - the dialer's rule, read by the views
 from bot.console import retries
-from bot.console.labels import N_, Gettext, word
+from bot.console.labels import N_, WORDS, Gettext, word
 from storage.models import (
     Attempt,
     AuditEvent,
@@ -143,7 +143,7 @@ def failure_reason(a: Attempt, _: Gettext) -> str:
     if a.sip_status and a.sip_status >= 300:  # a refused call's code helps the trunk's engineer; 200 says nothing
         parts.append(f"SIP {a.sip_status}")
     if detail and not parts:
-        parts.append(detail)
+        parts.append(word(detail.split(":")[0].strip(), _) if detail.split(":")[0].strip() in WORDS else detail)
     return " · ".join(parts)
 
 
