@@ -127,8 +127,12 @@ def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja
     env.filters["mask"] = lambda phone: mask_phone(phone or "")
     env.filters["when"] = lambda t, tz=None, seconds=False: markupsafe.Markup('<span class="t">%s</span>') % (
         i18n.local_time(t, tz or zone, seconds))
+    env.filters["basename"] = lambda path: Path(str(path or "")).name
     env.filters["word"] = lambda value: labels.word(value, _)
     env.filters["action"] = lambda action: labels.audit_action(action, _)
+    env.filters["actor"] = lambda name: labels.actor(name or "", _)
+    env.filters["audit_detail"] = lambda detail: labels.audit_detail(detail or "", _)
+    env.filters["dnc_reason"] = lambda kind, reason: labels.dnc_reason(kind or "", reason or "", _)
     env.filters["esc_detail"] = lambda detail: labels.escalation_detail(detail or "", _)
     env.globals["static"] = static_url
     env.globals["msg"] = _  # a message for the page's scripts: translated, not %-formatted

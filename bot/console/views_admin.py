@@ -17,7 +17,9 @@ from storage.models import Campaign, Role
 
 
 def _campaigns(s: Session) -> list[Campaign]:
-    return list(s.exec(select(Campaign).order_by(Campaign.name)).all())
+    from bot.campaigns.dialing.trial_call import SUFFIX
+
+    return [c for c in s.exec(select(Campaign).order_by(Campaign.name)).all() if not c.name.endswith(SUFFIX)]
 
 
 def _campaign_id(request: web.Request) -> int | None:

@@ -93,6 +93,7 @@ class Step:
     # expect (specific values yes, yes/no and text no); False = never; words = only near them.
     early: tuple[str, ...] | bool | None = None
     recognize: str | None = None  # one of RECOGNIZE; None: the default for the expect
+    title: str | None = None  # the answer's short name for people (console, exports): "健康码"
     # branch on an already filled slot
     branch_slot: str | None = None
 
