@@ -235,8 +235,7 @@ class RecordedPromptCache(PromptCache):
     synthesizer: RecordedVoice
 
     def key(self, text: str) -> str:
-        raw = f"{text}\x1f{self.synthesizer.key_for(text)}\x1f{self.sample_rate}".encode()
-        return hashlib.sha256(raw).hexdigest()[:32]
+        return self.digest(f"{text}\x1f{self.synthesizer.key_for(text)}\x1f{self.sample_rate}")
 
     def close(self) -> None:
         pass

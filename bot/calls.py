@@ -26,7 +26,7 @@ class NetworkOutcome(StrEnum):
     DECLINED = "declined"  # 603
     CONGESTION = "congestion"  # 503 (+ Retry-After), 502, 500
     MACHINE = "machine"  # answering machine detected
-    POWERED_OFF = "powered_off"  # carrier announcement "您拨打的用户已关机" (bot.telephony.carrier)
+    POWERED_OFF = "powered_off"  # carrier announcement "您拨打的用户已关机" (bot.telephony.detection.carrier_announcements)
     INVALID_NUMBER = "invalid_number"  # "您拨打的号码是空号"
     UNREACHABLE = "unreachable"  # "暂时无法接通" / "不在服务区", or a SIT tone alone
     FAILED = "failed"  # anything else: transport error, timeout, internal error
@@ -44,7 +44,7 @@ class CallRequest:
     observers: tuple[Observer, ...] = ()  # get every Note: Turn, SlotFilled, Escalate
     parser: Parser | None = None  # answer understanding; None: bot.nlu.parse with the default area
     # human takes of the script's prompt pieces (text -> 8 kHz PCM), spoken instead of TTS
-    # (audio/recordings.py; bot/campaigns/prompt_recordings.py stores them per dialog version)
+    # (audio/recordings.py; bot/campaigns/scripts/prompt_recordings.py stores them per dialog version)
     recordings: Mapping[str, bytes] = field(default_factory=dict)
 
     def session(self, *more: Observer) -> CallSession:
@@ -67,7 +67,7 @@ def _turns_only(on_turn: Callable[[Turn], None]) -> Observer:
 @dataclass(frozen=True)
 class Answered:
     """Handed to a request's observers by a SIP runner when the callee answers: the dialog state
-    (`bot.telephony.sip_call.SipCall.dialog_state`) a restarted worker needs to send the BYE
+    (`bot.telephony.sip.call.SipCall.dialog_state`) a restarted worker needs to send the BYE
     if this worker dies during the call."""
 
     sip_dialog: dict[str, Any]

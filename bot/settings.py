@@ -52,6 +52,10 @@ class AgencySettings:
     badge: str = ""
     names: dict[str, str] | None = None
     code_valid_days: float = 14.0  # how long a call's code proves the call (and the callback)
+    # wrong call codes a caller's number (E.164) may key: per hour, per day, per code over its validity
+    code_guesses_per_hour: int = 3
+    code_guesses_per_day: int = 10
+    code_guesses_per_code: int = 20
     callback_minutes: int = 120  # a resident who asks for a person and gets none is called back within this
 
     @property
@@ -196,7 +200,7 @@ class DialerSettings:
     claim_ttl: float = 600.0
     poll_seconds: float = 1.0
     drain_seconds: float = 120.0
-    start_rate: float = 5.0  # calls this worker starts a second (0: no limit); see bot/campaigns/dialer.py
+    start_rate: float = 5.0  # calls this worker starts a second (0: no limit); see bot/campaigns/dialing/dialer.py
 
     def __post_init__(self) -> None:
         if self.start_rate < 0:

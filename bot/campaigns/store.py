@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.campaigns.policy import CallingWindow, RetryPolicy
+from bot.campaigns.dialing.policy import CallingWindow, RetryPolicy
 from storage.models import Attempt, AttemptState, AuditEvent, Campaign, CampaignStatus, Person, PersonState
 
 DEFAULTS: dict[str, Any] = {

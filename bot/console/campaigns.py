@@ -1,29 +1,26 @@
 """Campaigns as the console shows them, on top of the campaigns area (`bot.campaigns.store`,
-`bot.campaigns.export`): list with counts, create, state changes, the paginated and filtered
+`bot.campaigns.results.export`): list with counts, create, state changes, the paginated and filtered
 results table. Database functions only."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, cast, or_
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from bot.campaigns import store
-from bot.campaigns.export import SLOTS
-from bot.campaigns.policy import CallingWindow, PolicyError
+from bot.campaigns.dialing.policy import CallingWindow, PolicyError
+from bot.campaigns.dialing.why import Why, explain  # noqa: F401 - the dialer's rule, read by the views
+from bot.campaigns.results.export import SLOTS
 from bot.console import retries
-from bot.console.i18n import local_time
 from bot.console.labels import N_, Gettext, word
 from storage.models import (
     Attempt,
-    AttemptState,
     AuditEvent,
     Campaign,
-    CampaignStatus,
     Person,
     PersonState,
     Result,
@@ -117,61 +114,6 @@ def states() -> list[str]:
 
 def stamp() -> str:
     return utcnow().strftime("%Y%m%dT%H%M%SZ")
-
-
-@dataclass(frozen=True)
-class Why:
-    """Why the campaign is (not) dialling now: an English msgid with its values, for the page."""
-
-    msgid: str
-    params: dict[str, Any]
-    dialling: bool = False
-    next_call: datetime | None = None
-    ok: bool = False  # nothing for the admin to do (calling, or finished)
-
-
-def explain(s: Session, camp: Campaign, n: dict[str, Any], now: datetime | None = None) -> Why:
-    """The first reason that keeps the dialer from calling anyone now (or that it is calling)."""
-    now = now or utcnow()
-    window = CallingWindow.parse(camp.window_start, camp.window_end, camp.timezone)
-    win = {"start": camp.window_start, "end": camp.window_end, "zone": camp.timezone}
-    if camp.status == CampaignStatus.DRAFT:
-        return Why(N_("Not started: press Start to begin calling."), {})
-    if camp.status == CampaignStatus.PAUSED:
-        return Why(N_("Paused: nobody is called until you resume the campaign."), {})
-    if camp.status == CampaignStatus.CANCELLED:
-        return Why(N_("Cancelled: nobody will be called."), {})
-    if n["people"] == 0:
-        return Why(N_("Nobody to call: upload a list of people."), {})
-    if n["pending"] == 0 and n["in_progress"] == 0:
-        return Why(N_("Finished: everyone has been called."), {}, ok=True)
-    failure = _trunk_failure(s, camp)
-    if failure:
-        return Why(N_("Calls cannot be placed: no SIP trunk is configured ([telephony] trunk in config.toml)."), {})
-    if not window.allows(now):
-        opens = window.next_open(now)
-        return Why(N_("Outside the calling window (%(start)s–%(end)s, %(zone)s): calls resume at %(time)s."),
-                   {**win, "time": local_time(opens, camp.timezone)}, next_call=opens)
-    due = s.exec(select(func.count()).select_from(Person).where(
-        Person.campaign_id == camp.id, Person.state == PersonState.PENDING,
-        or_(col(Person.next_attempt_at).is_(None), col(Person.next_attempt_at) <= now))).one()
-    if n["in_progress"] == 0 and due == 0:
-        nxt = s.exec(select(func.min(Person.next_attempt_at)).where(
-            Person.campaign_id == camp.id, Person.state == PersonState.PENDING)).one()
-        if nxt is not None:
-            nxt = nxt if nxt.tzinfo else nxt.replace(tzinfo=UTC)
-            nxt = window.next_open(nxt)
-            return Why(N_("Everyone left is waiting for a retry: the next call is at %(time)s."),
-                       {"time": local_time(nxt, camp.timezone)}, next_call=nxt)
-    return Why(N_("Calling: %(lines)s of %(max)s lines in use, %(due)s people due now."),
-               {"lines": n.get("in_call", 0), "max": camp.concurrency, "due": due}, dialling=True, ok=True)
-
-
-def _trunk_failure(s: Session, camp: Campaign) -> bool:
-    """True when the latest ended attempt failed for want of a SIP trunk."""
-    last = s.exec(select(Attempt.detail).where(Attempt.campaign_id == camp.id, Attempt.state == AttemptState.ENDED)
-                  .order_by(col(Attempt.id).desc()).limit(1)).first()
-    return bool(last and "trunk" in last)
 
 
 def latest_attempts(s: Session, campaign_id: int, limit: int = 20) -> list[tuple[Attempt, str]]:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from bot import nlu
-from bot.campaigns.policy import CallingWindow
+from bot.campaigns.dialing.policy import CallingWindow
 from bot.console.labels import N_
 from storage.models import (
     Attempt,
@@ -307,7 +307,7 @@ def audio_file(audio_path: str, audio_dir: str | None, var_dir: Path) -> Path | 
 
 
 def _queue_resolution(s: Session, esc: Escalation, person: Person, now: datetime) -> None:
-    from bot.campaigns import webhook
+    from bot.campaigns.results import webhook
 
     results = s.exec(select(Result).where(Result.attempt_id == esc.attempt_id)).all()
     payload = {

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.campaigns import prompt_recordings
+from bot.campaigns.scripts import prompt_recordings
 from bot.console.worker import ProcessWorker
 from bot.dialog.script import Script, ScriptError, load_script_text
 from storage.models import DialogVersion, utcnow

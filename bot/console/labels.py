@@ -213,7 +213,7 @@ class Labeller:
         return out
 
 
-# fixed messages of a rejected upload (bot.campaigns.people), shown translated when they match
+# fixed messages of a rejected upload (bot.campaigns.people.list_import), shown translated when they match
 UPLOAD_MESSAGES = (
     N_("phone is empty"), N_("phone is not a telephone number"), N_("phone is not a valid number"),
     N_("name is empty"), N_("priority must be 1 (most urgent) to 9"), N_("file: empty"),
@@ -225,7 +225,7 @@ ACCOUNT_MESSAGES = (
     N_("password: at most 1024 characters"), N_("set-up is already done: an account exists"), N_("no such user"),
 )
 
-# a refused test call (bot.campaigns.trial_call), likewise
+# a refused test call (bot.campaigns.dialing.trial_call), likewise
 TEST_CALL_MESSAGES = (
     N_("A SIP address such as sip:test@127.0.0.1:5070 (at most 32 characters)."),
     N_("Type a telephone number or a SIP address such as sip:test@127.0.0.1:5070."),

@@ -52,7 +52,7 @@ async def dashboard_page(request: web.Request) -> web.Response:
 def system_status() -> dict[str, Any]:
     """This worker's ears per locale (which engine hears each language, or keys only) and its
     storage alarm, for the dashboard."""
-    from bot.campaigns import health
+    from bot.campaigns.outage import storage_alarm as health
     from bot.pipeline.ears import speech_status
 
     return {"speech": speech_status(), "storage": health.status()["storage"]}

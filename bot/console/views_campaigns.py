@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.campaigns import trial_call
-from bot.campaigns.export import collect, write_csv
+from bot.campaigns.dialing import trial_call
+from bot.campaigns.results.export import collect, write_csv
 from bot.console import campaigns as camps
 from bot.console import live, people_upload, retries
 from bot.console.context import console
@@ -136,7 +136,7 @@ async def live_json(request: web.Request) -> web.Response:
 
 async def test_call(request: web.Request) -> web.Response:
     """Phone a number or a local softphone now with the campaign's script; the call shows live on
-    the companion test campaign's page (bot/campaigns/trial_call.py)."""
+    the companion test campaign's page (bot/campaigns/dialing/trial_call.py)."""
     user = await require(request, Role.ADMIN)
     camp = await _campaign(request)
     form = await request.post()

@@ -12,7 +12,7 @@ import pytest
 from campaign_fakes import ScriptedRunner
 from openpyxl import load_workbook
 
-from bot.campaigns.service import run_dialer
+from bot.campaigns.background import run_dialer
 from bot.campaigns.store import get_campaign
 from bot.cli import main
 from bot.config import load_config

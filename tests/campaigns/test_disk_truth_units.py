@@ -13,14 +13,14 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot.calls import CallRequest
-from bot.campaigns import claims as ops
-from bot.campaigns import health
-from bot.campaigns import spool as spools
-from bot.campaigns.recorder import CallRecorder
-from bot.campaigns.spool import EscalationSpool
+from bot.campaigns.dialing import claims as ops
+from bot.campaigns.outage import escalation_spool as spools
+from bot.campaigns.outage import storage_alarm as health
+from bot.campaigns.outage.escalation_spool import EscalationSpool
+from bot.campaigns.results.recorder import CallRecorder
 from bot.dialog.events import Dtmf, End, Escalate, HangUp, NoInput, Say, Turn
 from bot.dialog.script import load_script
-from bot.telephony import storage_fault
+from bot.telephony.calls import storage_fault
 from storage.models import Escalation
 from tests.campaigns.campaign_fakes import Clock, add_campaign
 

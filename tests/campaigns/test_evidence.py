@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.campaigns.evidence import BundleError, build_bundle, signing_key, verify_bundle, verify_file
+from bot.campaigns.people.evidence import BundleError, build_bundle, signing_key, verify_bundle, verify_file
 from bot.cli import main
 from bot.config import load_config
 from storage.db import Database
@@ -121,7 +121,7 @@ def test_every_changed_byte_is_detected(setup) -> None:
         bundle = db.run(lambda s: build_bundle(s, 1, key, audio_roots=[config.var_dir]), write=False)
     finally:
         db.dispose()
-    from bot.campaigns.evidence import canonical
+    from bot.campaigns.people.evidence import canonical
 
     raw = canonical(bundle) + b"\n"
     assert verify_file(raw)[1] == 7
@@ -148,7 +148,7 @@ def test_dropped_entries_another_key_and_a_readable_key_are_refused(setup, tmp_p
         verify_bundle(bundle, other.public_key())
     assert verify_bundle(bundle, key.public_key()) == 7
     (tmp / "k" / "signing.key").chmod(0o644)
-    from bot.campaigns.evidence import SigningKeyError
+    from bot.campaigns.people.evidence import SigningKeyError
 
     with pytest.raises(SigningKeyError, match="readable by others"):
         signing_key(tmp / "k" / "signing.key")

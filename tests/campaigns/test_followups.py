@@ -10,10 +10,10 @@ from campaign_fakes import Clock, add_campaign
 from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns import claims as ops
-from bot.campaigns.followups import followup_name, sources_of
-from bot.campaigns.policy import RetryPolicy
-from bot.campaigns.recorder import CallRecorder
+from bot.campaigns.dialing import claims as ops
+from bot.campaigns.dialing.policy import RetryPolicy
+from bot.campaigns.people.followups import followup_name, sources_of
+from bot.campaigns.results.recorder import CallRecorder
 from bot.dialog.script import load_script
 from bot.simulate import run_text
 from storage.models import Campaign, Person

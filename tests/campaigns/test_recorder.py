@@ -10,9 +10,9 @@ from campaign_fakes import Clock, add_campaign
 from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns import claims as ops
-from bot.campaigns.policy import RetryPolicy
-from bot.campaigns.recorder import CallRecorder
+from bot.campaigns.dialing import claims as ops
+from bot.campaigns.dialing.policy import RetryPolicy
+from bot.campaigns.results.recorder import CallRecorder
 from bot.dialog.events import CallRecord, Outcome, SlotFilled, Speaker, Turn
 from storage.models import Attempt, Person, Result
 from storage.models import Turn as TurnRow

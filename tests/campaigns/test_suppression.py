@@ -7,8 +7,8 @@ from datetime import timedelta
 from campaign_fakes import Clock, TextRunner, add_campaign, settle
 from sqlmodel import select
 
-from bot.campaigns import suppression
-from bot.campaigns.dialer import Dialer
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.people import suppression
 from storage.models import AuditEvent, DoNotCall, Person
 
 

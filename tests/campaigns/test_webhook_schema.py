@@ -17,10 +17,10 @@ from campaign_fakes import Clock, add_campaign
 from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns import claims as ops
-from bot.campaigns.policy import RetryPolicy
-from bot.campaigns.recorder import CallRecorder
-from bot.campaigns.webhook import SCHEMA, enqueue, verify
+from bot.campaigns.dialing import claims as ops
+from bot.campaigns.dialing.policy import RetryPolicy
+from bot.campaigns.results.recorder import CallRecorder
+from bot.campaigns.results.webhook import SCHEMA, enqueue, verify
 from bot.config import load_config
 from bot.dialog.script import load_script
 from bot.simulate import run_text

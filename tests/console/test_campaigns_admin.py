@@ -149,7 +149,7 @@ async def test_people_are_found_by_name_or_phone_without_either_in_a_url(client:
 
 async def test_dashboard_says_which_ear_hears_each_language_and_raises_the_storage_alarm(
         client: TestClient, database: Database, monkeypatch) -> None:
-    from bot.campaigns import health
+    from bot.campaigns.outage import storage_alarm as health
     from bot.pipeline import ears
 
     add_users(database, ("viewer2", "viewer"))

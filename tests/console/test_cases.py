@@ -161,7 +161,7 @@ async def test_queue_stream_sends_the_queue(client: TestClient, database: Databa
 def test_a_handed_back_person_is_redialled_with_the_operators_answers(database: Database) -> None:
     """The seam with the dialer: hand-back makes the person due, and the next call starts with
     the slots known so far (the operator's corrections included), so it skips those asks."""
-    from bot.campaigns.claims import claim_due
+    from bot.campaigns.dialing.claims import claim_due
 
     ids = add_users(database, ("op1", "operator"))
     seeded = seed_cases(database)

@@ -1,6 +1,6 @@
 """The speech pipeline (the production driver) when the worker's storage fails during the call:
 the greeting and question playing are finished, the caller's answer is followed by the truth
-(bot.telephony.storage_fault) instead of the next question, and the call ends escalated."""
+(bot.telephony.calls.storage_fault) instead of the next question, and the call ends escalated."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.calls import CallRequest
 from bot.dialog.script import load_script
 from bot.pipeline.offline import CallerTurn, LineTransport
 from bot.pipeline.run import run_call
-from bot.telephony import storage_fault
+from bot.telephony.calls import storage_fault
 from tests.pipeline import test_pipeline_fake_call as whole_call
 
 fake_resources = whole_call.fake_resources  # the fixture: fake recognizer and synthesizer, no model

@@ -1,7 +1,7 @@
 """Scripted residents for the live crash test: `python residents.py PORT RTP_LO-RTP_HI`.
 
 A SIP endpoint on 127.0.0.1:PORT answering every call as a resident who presses 1 after each
-prompt (bot.telephony.softphone.Resident). Prints `READY`, then one JSON line per call when it
+prompt (bot.telephony.calls.softphone.Resident). Prints `READY`, then one JSON line per call when it
 ends: {"call_id", "start", "end", "end_reason"} with wall-clock times, so the test can tell how
 long a leg outlived the worker that held it (its media timeout is 30 s, as `veribot softphone`'s)."""
 
@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[2])]
 
+from bot.telephony.calls.softphone import Answer, Resident  # noqa: E402
 from bot.telephony.settings import TelephonySettings  # noqa: E402
-from bot.telephony.sip import SipEndpoint  # noqa: E402
-from bot.telephony.sip_call import SipCall  # noqa: E402
-from bot.telephony.softphone import Answer, Resident  # noqa: E402
+from bot.telephony.sip.call import SipCall  # noqa: E402
+from bot.telephony.sip.endpoint import SipEndpoint  # noqa: E402
 
 
 async def main(port: int, rtp: str) -> None:

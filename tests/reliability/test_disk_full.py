@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns import health
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.spool import EscalationSpool
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.outage import storage_alarm as health
+from bot.campaigns.outage.escalation_spool import EscalationSpool
 from bot.dialog.events import CallRecord, Escalate, EscalationReason, Outcome, Speaker, Turn
 from storage.db import Database
 from storage.models import Attempt, Campaign, Escalation, Person
@@ -126,7 +126,7 @@ def test_the_spool_survives_a_restart_and_replays_once(tmp_path, sqlite_db):
 
 async def test_inbound_calls_get_503_while_the_storage_alarm_is_raised(tmp_path):
     from bot.telephony.settings import TelephonySettings
-    from bot.telephony.sip import SipEndpoint
+    from bot.telephony.sip.endpoint import SipEndpoint
 
     async def inbound(call):
         await call.ended.wait()

@@ -14,12 +14,12 @@ import os
 import pytest
 from sqlmodel import select
 
-from bot.campaigns import health
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.spool import EscalationSpool
-from bot.telephony import storage_fault
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.softphone import Resident, Softphone, parse_answers
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.outage import storage_alarm as health
+from bot.campaigns.outage.escalation_spool import EscalationSpool
+from bot.telephony.calls import storage_fault
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.calls.softphone import Resident, Softphone, parse_answers
 from storage.db import Database
 from storage.models import Attempt, Campaign, Escalation, Person, Result, Turn
 from tests.campaigns.campaign_fakes import add_campaign

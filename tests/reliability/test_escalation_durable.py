@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns import claims as ops
-from bot.campaigns.policy import RetryPolicy
-from bot.campaigns.recorder import CallRecorder
+from bot.campaigns.dialing import claims as ops
+from bot.campaigns.dialing.policy import RetryPolicy
+from bot.campaigns.results.recorder import CallRecorder
 from bot.dialog.events import CallRecord, Escalate, EscalationReason, Outcome
 from storage.models import Attempt, Escalation, Person
 from tests.campaigns.campaign_fakes import Clock, add_campaign

@@ -74,7 +74,7 @@ def test_xlsx_export_writes_text_cells_never_formulas(config, capsys):
     ("张三", "张三"), ("a=b", "a=b"), ("", ""), (5, 5), (-5, -5), (None, None),
 ])
 def test_neutralise(value, expected):
-    from bot.campaigns.export import neutralise, risky
+    from bot.campaigns.results.export import neutralise, risky
 
     assert neutralise(value) == expected
     assert risky(value) == (value != expected)

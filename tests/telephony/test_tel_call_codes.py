@@ -12,8 +12,8 @@ from datetime import timedelta
 from sip_peers import REPO
 from sqlmodel import select
 
-from bot.campaigns.inbound import Callbacks
-from bot.telephony.service import inbound_handler
+from bot.campaigns.inbound.callbacks import Callbacks
+from bot.telephony.calls.worker_endpoint import inbound_handler
 from bot.telephony.settings import TelephonySettings
 from storage.models import (
     Attempt,

@@ -23,7 +23,7 @@ from sip_peers import REPO, Baresip, Kamailio, free_tcp_port, free_udp_port, sce
 from sqlmodel import select
 
 from audio.synthesis import speak
-from bot.telephony.verify import CODE_PROMPT
+from bot.telephony.calls.caller_verification import CODE_PROMPT
 from storage.models import (
     Attempt,
     AttemptState,

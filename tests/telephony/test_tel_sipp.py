@@ -13,9 +13,9 @@ from sip_peers import REPO, free_udp_port, run_sipp, scenario, start_sipp
 from audio.synthesis import speak
 from bot.calls import CallRequest, NetworkOutcome
 from bot.dialog.script import load_script
-from bot.telephony.pcap import rtp_packets, write_pcap
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.service import inbound_handler
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.calls.worker_endpoint import inbound_handler
+from bot.telephony.media.pcap import rtp_packets, write_pcap
 from bot.telephony.settings import Secret
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]

@@ -11,8 +11,8 @@ from sip_peers import REPO, free_udp_port, start_sipp
 
 from bot.calls import CallRequest, NetworkOutcome
 from bot.dialog.script import load_script
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.softphone import Resident, Softphone, parse_answers
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.calls.softphone import Resident, Softphone, parse_answers
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 SCRIPT = REPO / "tests" / "telephony" / "fixtures" / "short.en-US.yaml"  # the real script, short greeting

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.calls import CallRequest
 from bot.dialog.events import Escalate, EscalationReason
 from bot.dialog.script import load_script
-from bot.telephony import runner
+from bot.telephony.calls import sip_runner as runner
 
 ZH = Path(__file__).resolve().parents[2] / "dialogs" / "verification.zh-CN.yaml"
 

@@ -1,0 +1,109 @@
+"""A live call when the worker's storage fails (disk full, database down or read-only).
+
+The answers of a call are not spooled (only escalations are: bot.campaigns.outage.escalation_spool), so a call
+must not go on asking questions whose answers cannot be stored. While a call runs,
+`watch_storage` polls the call's storage guard; when it reports a failure, the callback case
+is written first (committed, or spooled to a file and replayed when the database takes writes
+again), then the dialog is ended at its next event (`CallSession.end_early`): the prompt
+playing is finished, the caller's next answer (or no input) is followed by the truth, in the
+script's language, and the call ends escalated. "Staff will call you back" is said only when
+the callback case is durable; otherwise the caller hears the apology without the promise.
+
+The guard is the object behind one of the request's observers (the campaigns' CallRecorder)
+offering `storage_failing()` and `async keep_callback(reason, step, detail) -> bool`; a call
+without one (tests, `veribot call`) is not watched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Any, Protocol, runtime_checkable
+
+from bot.calls import CallRequest
+from bot.dialog.events import Escalate, Say
+from bot.dialog.session import CallSession, Observer
+
+log = logging.getLogger(__name__)
+
+REASON = "storage_fault"  # Escalation.reason of a call cut short by the storage failure
+POLL_SECONDS = 0.2
+
+# (callback case durable, not durable); by the language of the script's locale
+WORDS: dict[str, tuple[str, str]] = {
+    "zh": ("抱歉，系统出现故障，您的回答暂时无法保存。工作人员将尽快给您回电。再见。",
+           "抱歉，系统出现故障，您的回答暂时无法保存。给您添麻烦了，再见。"),
+    "en": ("Sorry, we have a system fault and your answers cannot be saved right now. "
+           "A member of staff will call you back as soon as possible. Goodbye.",
+           "Sorry, we have a system fault and your answers cannot be saved right now. "
+           "We apologise for the trouble. Goodbye."),
+    "ko": ("죄송합니다. 시스템 장애로 지금은 답변을 저장할 수 없습니다. 담당 직원이 최대한 빨리 다시 전화드리겠습니다. "
+           "안녕히 계세요.",
+           "죄송합니다. 시스템 장애로 지금은 답변을 저장할 수 없습니다. 불편을 드려 죄송합니다. 안녕히 계세요."),
+}
+
+
+def words(locale: str, durable: bool) -> str:
+    promised, unpromised = WORDS.get(locale.split("-")[0], WORDS["en"])
+    return promised if durable else unpromised
+
+
+@runtime_checkable
+class StorageGuard(Protocol):
+    def storage_failing(self) -> bool: ...
+
+    async def keep_callback(self, reason: str, step: str | None, detail: str) -> bool: ...
+
+
+def guard_of(request: CallRequest) -> StorageGuard | None:
+    """The call's storage guard: an observer, or the object whose method an observer is."""
+    for observer in request.observers:
+        owner = getattr(observer, "__self__", observer)
+        if isinstance(owner, StorageGuard):
+            return owner
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldRequest(CallRequest):
+    """The request as a driver runs it, remembering the session it made (to end it early)."""
+
+    sessions: list[CallSession] = dataclasses.field(default_factory=list, compare=False, repr=False)
+
+    def session(self, *more: Observer) -> CallSession:
+        made = super().session(*more)
+        self.sessions.append(made)
+        return made
+
+
+def held(request: CallRequest, **changes: Any) -> HeldRequest:
+    fields = {f.name: getattr(request, f.name) for f in dataclasses.fields(CallRequest)}
+    return HeldRequest(**{**fields, **changes})
+
+
+async def watch_storage(guard: StorageGuard, request: HeldRequest, poll: float = POLL_SECONDS) -> bool:
+    """Until cancelled (the call ended): on a storage failure, keep the callback case and end the
+    dialog with the truth. Returns True once it has done so."""
+    while True:  # polled: the alarm is raised from the database's writer thread, not the loop
+        if guard.storage_failing() and request.sessions:
+            break
+        await asyncio.sleep(poll)
+    session = request.sessions[-1]
+    if session.finished:
+        return False
+    listen = session.current_listen
+    step = listen.step if listen is not None else (session.record.last_step or "")
+    detail = "storage failed during the call: answers not stored"
+    durable = await guard.keep_callback(REASON, step, detail)
+    if session.finished:  # the dialog ended meanwhile: its own goodbye was said
+        return False
+    log.warning("attempt %s: storage failed during the call: the caller is told (callback case %s)",
+                request.attempt_id, "kept" if durable else "NOT durable, no call back promised")
+    text = words(request.script.locale, durable)
+    session.end_early(Say(text, key=REASON, barge_in=False), Escalate(REASON, step, detail))  # type: ignore[arg-type]
+    return True
+
+
+def is_fault(escalation: Escalate | None) -> bool:
+    return escalation is not None and str(escalation.reason) == REASON
