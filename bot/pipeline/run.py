@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from pathlib import Path
@@ -59,6 +60,7 @@ from bot.dialog.session import notify
 from bot.pipeline.dialog_processor import DialogProcessor
 from bot.pipeline.listener import CallerListener
 from bot.pipeline.playback import PlaybackLog
+from bot.pipeline.prompt_texts import public_texts, shared_variables
 from bot.pipeline.prompts import PromptPlayer
 from bot.pipeline.resources import SpeechResources
 
@@ -97,8 +99,10 @@ async def run_call(
     script = request.script
     recognizer = resources.recognizer(script.locale)
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(resources.executor, resources.prepare_opening, script, call_variables(request),
-                               request.recordings)
+    personal = resources.personal_audio(request)  # what names the person: this call's memory only
+    await loop.run_in_executor(resources.executor, functools.partial(
+        resources.prepare_opening, script, call_variables(request), request.recordings,
+        shared=shared_variables(request.variables), personal=personal))
 
     clip_dir = audio_dir if audio_dir is not None else call_audio_dir(resources, request)
     clip_dir.mkdir(parents=True, exist_ok=True)
@@ -114,8 +118,11 @@ async def run_call(
         line=getattr(transport, "line", None),
     )
     dialog = DialogProcessor(session)
-    player = PromptPlayer(resources.prompt_cache(script.locale, request.recordings), resources.executor)
-    dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir)
+    player = PromptPlayer(resources.prompt_cache(script.locale, request.recordings), resources.executor,
+                          personal=personal, public=public_texts(script, request.variables))
+    # seconds of bot audio the line has sent (the transport counts it): what decides a prompt complete
+    dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir,
+                                  carried=getattr(transport, "carried_seconds", None))
     player.on_audio = dialog.playback.rendered
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
     worker = PipelineWorker(

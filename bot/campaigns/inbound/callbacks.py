@@ -39,7 +39,7 @@ from bot.attempt.attempt import Attempt as CallAttempt
 from bot.calls import CallRequest, CallResult
 from bot.campaigns.dialing.claims import Claim, campaign_policy, slots_so_far
 from bot.campaigns.dialing.dialer import default_worker_id
-from bot.campaigns.inbound.call_codes import CODE_DIGITS, code_variables, find_code
+from bot.campaigns.inbound.call_codes import CODE_DIGITS, CodeGuard, GuessBudget, code_variables, find_code
 from bot.campaigns.inbound.callback_replies import reply_for
 from bot.campaigns.inbound.legs import InboundLegs
 from bot.campaigns.outage.escalation_spool import EscalationSpool
@@ -64,8 +64,8 @@ CALLABLE_BACK = (PersonState.PENDING, PersonState.FAILED)
 class Callbacks:
     def __init__(self, db: Database, *, region: str = "CN", outbox: bool = False, worker_id: str | None = None,
                  claim_ttl: float = 600.0, clock: Any = utcnow, parser: Any = None,
-                 code_valid_days: float = 14.0, suppression_days: float = 30.0,
-                 spool: EscalationSpool | None = None) -> None:
+                 code_valid_days: float = 14.0, guess_budget: GuessBudget | None = None,
+                 suppression_days: float = 30.0, spool: EscalationSpool | None = None) -> None:
         self.db = db
         self.region = region
         self.outbox = outbox
@@ -79,6 +79,8 @@ class Callbacks:
         self.code_valid = timedelta(days=code_valid_days)
         self._codes: dict[str, str] = {}  # phone -> the code that proved it (said again in the dialog)
         self.legs = InboundLegs(db, self.worker_id, clock=clock)  # start_endpoint(legs=...): BYE after a crash
+        # the callback-code lockout, in the database, keyed on the E.164 number (call_codes.py)
+        self.guard = CodeGuard(db, self._phone, budget=guess_budget, valid=self.code_valid, clock=clock)
 
     def verifier(self, variables: dict[str, str], locale: str, **options: Any) -> Any:
         """`start_endpoint(verify=...)`: asks for the call code (bot.telephony.calls.caller_verification.code_verifier)."""
@@ -91,7 +93,8 @@ class Callbacks:
             await self._record(number, None, "locked")
 
         options.setdefault("digits", CODE_DIGITS)
-        return code_verifier(check, locale=locale, on_locked=locked, **options)
+        options.setdefault("lockout", self.guard)
+        return code_verifier(check, locale=locale, on_locked=locked, variables=variables, **options)
 
     async def _record(self, number: str, match: Any, outcome: str) -> None:
         """A callback that was not checked (its number is locked): recorded all the same."""

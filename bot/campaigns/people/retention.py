@@ -24,6 +24,7 @@ from storage.models import (
     AuditEvent,
     Campaign,
     CampaignStatus,
+    CodeGuess,
     Escalation,
     FollowUpSource,
     InboundCall,
@@ -89,6 +90,10 @@ def erase(s: Session, person_ids: list[int]) -> int:
                                                FollowUpSource.source_person_id.in_(person_ids))))
     s.execute(delete(Result).where(Result.person_id.in_(person_ids)))
     s.execute(delete(Escalation).where(Escalation.person_id.in_(person_ids)))
+    # the call-code guesses of their numbers (a lockout row names a number) go with them
+    phones = s.exec(select(Person.phone).where(Person.id.in_(person_ids))).all()
+    for i in range(0, len(phones), BATCH):
+        s.execute(delete(CodeGuess).where(CodeGuess.phone.in_(phones[i:i + BATCH])))
     s.execute(delete(Attempt).where(Attempt.person_id.in_(person_ids)))
     s.execute(delete(Person).where(Person.id.in_(person_ids)))
     return len(attempt_ids)

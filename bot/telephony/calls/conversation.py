@@ -10,6 +10,7 @@ announcements and answering machines (`transcribe`, None: timing alone).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -67,11 +68,13 @@ class SpeechConversation(Conversation):
         """Render the call's opening (greeting and first question, the person's name in them too)
         before it is placed, so the callee never waits for synthesis after answering; the rest
         of the script warms in the background."""
+        from bot.pipeline.prompt_texts import shared_variables
         from bot.pipeline.run import call_variables
 
-        await asyncio.get_running_loop().run_in_executor(self.resources.executor, self.resources.prepare_opening,
-                                                         request.script, call_variables(request),
-                                                         request.recordings)
+        resources = self.resources
+        await asyncio.get_running_loop().run_in_executor(resources.executor, functools.partial(
+            resources.prepare_opening, request.script, call_variables(request), request.recordings,
+            shared=shared_variables(request.variables), personal=resources.personal_audio(request)))
 
     def _transcribe(self, pcm: bytes, locale: str) -> str:
         """The call's opening as the locale's ear hears it (free speech): carrier announcements

@@ -113,6 +113,10 @@ class SipCallRunner:
         self.transcribe = transcribe or self.converse.transcribe
         self.operator_uri = endpoint.settings.operator_uri
 
+    def outbound_lines(self) -> int:
+        """Lines the dialer may fill now: capacity less the inbound calls (their share, inbound_share)."""
+        return self.endpoint.settings.capacity - len(self.endpoint.sources)
+
     async def run(self, request: CallRequest) -> CallResult:
         try:
             await self.converse.prepare(request)
@@ -126,7 +130,8 @@ class SipCallRunner:
         if dialed.call is None:
             net = outcome_for(dialed.status)
             log.info("attempt %s to %s: %s (%s)", request.attempt_id, mask_phone(request.phone), net, dialed.status)
-            return CallResult(net, sip_status=dialed.status, retry_after=dialed.retry_after, detail=dialed.reason)
+            return CallResult(net, sip_status=dialed.status, retry_after=dialed.retry_after, detail=dialed.reason,
+                              placed=not dialed.local)
         call = dialed.call
         tell(request, Answered(call.sip_dialog))  # stored: a BYE if this worker dies
         holder: dict[str, CallRecord] = {}
