@@ -19,13 +19,23 @@ from typing import Any
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 
+def region_code(text: str) -> str:
+    """argparse type: a region phone numbers are parsed in (ISO 3166 code known to libphonenumber)."""
+    import phonenumbers
+
+    code = text.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise argparse.ArgumentTypeError(f"unknown region {text!r} (a two-letter country code such as CN)")
+    return code
+
+
 def register(sub: Any) -> None:
     people = sub.add_parser("people", help="people lists").add_subparsers(dest="people_cmd", metavar="ACTION",
                                                                            required=True)
     p = people.add_parser("import", help="import people from CSV/XLSX into a campaign (all or nothing)")
     p.add_argument("file", type=Path, help="CSV or XLSX with a header row")
     p.add_argument("--campaign", required=True, help="campaign name (created as a draft when new)")
-    p.add_argument("--region", help="default region for numbers without +country code (config: CN)")
+    p.add_argument("--region", type=region_code, help="default region for numbers without +country code (config: CN)")
     p.add_argument("--dialog", metavar="SCRIPT", help="the script a new campaign runs: survey, verification, "
                    "survey.zh-CN or a file under dialogs/ (default: [campaigns] dialog_path)")
     p.set_defaults(func=cmd_import)

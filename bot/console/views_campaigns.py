@@ -23,6 +23,7 @@ from bot.console.i18n import local_time
 from bot.console.labels import N_, word
 from bot.console.page import audit_event, audit_view, client, db, gettext, labeller, render, require
 from bot.console.scripts import script_labels
+from bot.console.security import query_int
 from storage.models import Campaign, PersonState, Role
 
 log = logging.getLogger("veribot.console.campaigns")
@@ -209,14 +210,12 @@ def _filter(request: web.Request, who: str = "") -> camps.ResultFilter:
     q = request.query
     state = q.get("state", "")
     health = q.get("health_code", "")
-    offset = q.get("offset", "0")
     if state and state not in set(PersonState):
         raise web.HTTPBadRequest(text="unknown state")
     if health and health not in ("green", "yellow", "red"):
         raise web.HTTPBadRequest(text="health_code: green, yellow or red")
-    if not offset.isdigit():
-        raise web.HTTPBadRequest(text="offset must be a number")
-    return camps.ResultFilter(state=state, health_code=health, offset=int(offset), who=who[:100])
+    offset = query_int(request, "offset", 0) or 0
+    return camps.ResultFilter(state=state, health_code=health, offset=offset, who=who[:100])
 
 
 async def results_page(request: web.Request) -> web.Response:

@@ -27,6 +27,7 @@ from bot.console.page import (
     session_user,
 )
 from bot.console.scripts import script_labels
+from bot.console.security import query_int
 from bot.console.slots import list_text
 from storage.models import Role
 
@@ -93,13 +94,14 @@ async def queue_page(request: web.Request) -> web.Response:
 
 async def _handed_back_notice(request: web.Request) -> str:
     """"Case #5 is back with the bot: it calls at 2026-12-05 09:00 (Asia/Shanghai)"; after 办结, "Case #5 is closed"."""
-    closed = request.query.get("closed", "")
-    if closed.isdigit():
+    closed = query_int(request, "closed")
+    if closed is not None:
         return gettext(request)(N_("Case #%(id)s is closed: the answers are saved.")) % {"id": closed}
-    raw = request.query.get("back", "")
-    if not raw.isdigit():
+    back = query_int(request, "back")
+    if back is None:
         return ""
-    found = await db(request, cases.handed_back, int(raw))
+    raw = str(back)
+    found = await db(request, cases.handed_back, back)
     if found is None:
         return ""
     camp, when = found

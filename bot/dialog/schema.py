@@ -3,10 +3,13 @@ each problem, and builds the frozen `Script`."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+from pathlib import Path
 from typing import Any
 
+from bot.dialog.catalogue import CatalogueError, catalogue_for
 from bot.dialog.model import (
     ESCALATION_REASONS,
     EXPECT_VALUES,
@@ -118,7 +121,20 @@ def build(doc: Document, text: str, name: str) -> tuple[Script | None, list[Prob
         path=name,
         resume=c.text(top.get("resume"), ("resume",)),
     )
+    if locale and not c.problems:  # the system's sentences in its locale (bot.dialog.catalogue)
+        try:
+            script = dataclasses.replace(script, system=catalogue_for(locale, beside=_beside(name)))
+        except CatalogueError as exc:
+            c.err(("locale",), f"the system catalogue of {locale}: {exc}")
     return script, c.problems
+
+
+def _beside(name: str) -> Path | None:
+    """The script's file when `name` is one (its catalogue is looked for beside it)."""
+    try:
+        return Path(name) if name and Path(name).is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _settings(c: _Checker, raw: Any) -> Settings:

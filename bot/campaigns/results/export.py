@@ -21,7 +21,17 @@ from typing import Any, TextIO
 import phonenumbers
 from sqlmodel import Session, select
 
-from storage.models import Attempt, Campaign, DialogVersion, Escalation, Person, Result, Turn
+from storage.models import (
+    Attempt,
+    Campaign,
+    DialogVersion,
+    Escalation,
+    EscalationStatus,
+    Person,
+    PersonState,
+    Result,
+    Turn,
+)
 
 PERSON_COLUMNS = ("person_id", "name", "phone", "risk_category", "priority", "expected_address", "state",
                   "attempts", "last_outcome")
@@ -140,7 +150,7 @@ def collect(s: Session, camp: Campaign, detail: bool = False, slots: list[str] |
                 turns[t.attempt_id].append(t)
     out = []
     for p in people:
-        esc = escalations.get(p.id)
+        esc = _standing(escalations.get(p.id), p)
         row: dict[str, Any] = {
             "person_id": p.id, "name": p.name, "phone": p.phone, "risk_category": p.risk_category,
             "priority": p.priority, "expected_address": p.expected_address, "state": p.state,
@@ -160,6 +170,17 @@ def collect(s: Session, camp: Campaign, detail: bool = False, slots: list[str] |
             } for a in attempts.get(p.id, [])]
         out.append(row)
     return out
+
+
+def _standing(esc: Escalation | None, person: Person) -> Escalation | None:
+    """The person's escalation, if it still stands: one handed back to the bot, or left open while a
+    later call completed the person, is history (it is in the calls), not why the person is where
+    they are; a completed person shows a reason only when an operator closed the case."""
+    if esc is None or esc.status == EscalationStatus.RETURNED_TO_BOT:
+        return None
+    if person.state == PersonState.COMPLETED and esc.status != EscalationStatus.RESOLVED:
+        return None
+    return esc
 
 
 def flat(row: dict[str, Any], cols: list[str]) -> list[Any]:
