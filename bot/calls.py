@@ -81,6 +81,7 @@ class CallResult:
     retry_after: float | None = None  # seconds, from a 503 Retry-After
     audio_dir: str | None = None  # where caller clips / bot audio were kept
     detail: str = ""
+    placed: bool = True  # False: this worker refused to place the call (its lines full): not an attempt
 
 
 class CallRunner(Protocol):

@@ -14,9 +14,8 @@ from sqlmodel import Session, col, select
 from bot.campaigns import store
 from bot.campaigns.dialing.policy import CallingWindow, PolicyError
 from bot.campaigns.dialing.why import Why, explain  # noqa: F401 - the dialer's rule, read by the views
-from bot.campaigns.results.export import SLOTS
 from bot.console import retries
-from bot.console.labels import N_, Gettext, word
+from bot.console.labels import N_, WORDS, Gettext, word
 from storage.models import (
     Attempt,
     AuditEvent,
@@ -29,7 +28,6 @@ from storage.models import (
 
 TRANSITIONS = store.TRANSITIONS
 CampaignError = store.CampaignError
-RESULT_SLOTS = SLOTS
 PAGE = 100
 
 
@@ -37,6 +35,8 @@ def counts(s: Session, camp: Campaign) -> dict[str, Any]:
     """`veribot campaigns status` counts, plus `done` (people with no further call planned)."""
     n = store.status_counts(s, camp)
     n["done"] = n["people"] - n["pending"] - n["in_progress"]
+    n["waiting"] = n["pending"] + n["in_progress"]
+    n["ended_other"] = n["wrong_number"] + n["failed"] + n["do_not_call"]  # settled, neither completed nor escalated
     return n
 
 
@@ -56,9 +56,9 @@ def create(s: Session, name: str, section: dict[str, Any], actor: str, source: s
     """A new draft campaign with the `[campaigns]` defaults; refused if the name is taken."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise CampaignError("a campaign name must be 1–200 characters")
+        raise CampaignError(N_("A campaign name must be 1–200 characters."))
     if s.exec(select(Campaign).where(Campaign.name == name)).first():
-        raise CampaignError(f"a campaign named {name!r} exists")
+        raise CampaignError(N_("A campaign with this name exists already: choose another name."))
     defaults = store.campaign_defaults(section)
     camp = Campaign(name=name, **{k: defaults[k] for k in (
         "dialog_path", "dialog_name", "window_start", "window_end", "timezone", "concurrency", "retention_days")},
@@ -143,7 +143,7 @@ def failure_reason(a: Attempt, _: Gettext) -> str:
     if a.sip_status and a.sip_status >= 300:  # a refused call's code helps the trunk's engineer; 200 says nothing
         parts.append(f"SIP {a.sip_status}")
     if detail and not parts:
-        parts.append(detail)
+        parts.append(word(detail.split(":")[0].strip(), _) if detail.split(":")[0].strip() in WORDS else detail)
     return " · ".join(parts)
 
 

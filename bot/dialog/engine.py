@@ -56,7 +56,9 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         parser: Parser | None = None,
     ):
         self.script = script
-        self.vars = {**(variables or {}), **{k: v for k, v in person.items() if v is not None}}
+        given = {**(variables or {}), **{k: v for k, v in person.items() if v is not None}}
+        # as the locale says them: {agency} in its language, phone numbers in groups (bot.dialog.catalogue)
+        self.vars = script.system.spoken(given, script.locale) if script.system is not None else given
         self.prefilled = dict(prefilled_slots or {})
         self.parser: Parser = parser or nlu.parse
         slots = {s.slot: None for s in script.steps.values() if s.is_ask}
@@ -241,7 +243,8 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
                     elif str(self.prefilled[step.slot]) == "yes":  # "no" or anything else: asked again
                         self.record.slots[step.slot] = "yes"
                         self.resumed = True
-                        self._say(self.script.resume_text, "resume", step=None)
+                        after = "handed_back" if self.vars.get("resume_after") == "handed_back" else "cut_off"
+                        self._say(self.script.resume_for(after) or "", "resume", step=None)
                 if self.record.slots.get(step.slot) is not None:  # answered already: never asked again
                     step_id = dict(step.branches).get(str(self.record.slots[step.slot]), step.next)
                     continue

@@ -210,8 +210,10 @@ class Dialer:
         campaigns = await self.db.arun(
             lambda s: s.exec(select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
                              .order_by(Campaign.priority, Campaign.id)).all(), write=False)
+        lines = getattr(self.runner, "outbound_lines", None)  # inbound calls hold the rest of the lines
+        limit = self.max_calls if lines is None else min(self.max_calls, lines())
         for camp in campaigns:
-            room = self.max_calls - len(self.live)
+            room = limit - len(self.live)
             if room <= 0:
                 break
             started += await self._tick_campaign(camp, now, room, share)
@@ -313,7 +315,8 @@ class Dialer:
         request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
                               script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
                               variables={**localised(self.variables, script.locale),
-                                         **code_variables(claim.call_code)}, parser=self.parser,
+                                         **code_variables(claim.call_code), **claim.variables},
+                              parser=self.parser,
                               recordings=recordings or {})
         try:
             try:
@@ -327,6 +330,12 @@ class Dialer:
             except Exception as exc:
                 log.error("attempt %s: runner failed: %s", claim.attempt_id, type(exc).__name__)
                 result = CallResult(NetworkOutcome.FAILED, detail=f"runner error: {type(exc).__name__}")
+            if not result.placed:  # refused by our own capacity: not the resident's attempt
+                retry_at = self.clock() + timedelta(seconds=result.retry_after or self.poll_seconds)
+                await self.db.arun(lambda s: ops.unplace(s, claim.attempt_id, self.clock(), retry_at))
+                log.info("attempt %s not placed (this worker's lines were full): person pending again",
+                         claim.attempt_id)
+                return
             try:
                 await self._finish(rec, claim, policy, result, outcome_of(result))
             except SQLAlchemyError as exc:  # disk full / database down: kept, retried by every tick

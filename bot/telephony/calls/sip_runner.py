@@ -158,6 +158,10 @@ class SipCallRunner:
         self.transcribe = transcribe or getattr(self.converse, "transcribe", None)
         self.operator_uri = endpoint.settings.operator_uri
 
+    def outbound_lines(self) -> int:
+        """Lines the dialer may fill now: capacity less the inbound calls (their share, inbound_share)."""
+        return self.endpoint.settings.capacity - len(self.endpoint.sources)
+
     async def run(self, request: CallRequest) -> CallResult:
         prepare = getattr(self.converse, "prepare", None)
         if prepare is not None:
@@ -173,7 +177,8 @@ class SipCallRunner:
         if dialed.call is None:
             net = outcome_for(dialed.status)
             log.info("attempt %s to %s: %s (%s)", request.attempt_id, mask_phone(request.phone), net, dialed.status)
-            return CallResult(net, sip_status=dialed.status, retry_after=dialed.retry_after, detail=dialed.reason)
+            return CallResult(net, sip_status=dialed.status, retry_after=dialed.retry_after, detail=dialed.reason,
+                              placed=not dialed.local)
         call = dialed.call
         tell(request, Answered(call.extra.get("sip_dialog") or {}))  # stored: a BYE if this worker dies
         holder: dict[str, CallRecord] = {}

@@ -84,6 +84,7 @@ class DialOutcome:
     status: int | None  # final SIP status (200 when answered; None when nothing came back)
     reason: str = ""
     retry_after: float | None = None
+    local: bool = False  # refused by this worker (its lines full) before anything was sent
 
 
 def dialog_state(dialog: Any, remote_addr: tuple[str, int]) -> dict[str, Any]:
