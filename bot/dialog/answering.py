@@ -11,6 +11,8 @@
   once (`ask_district`); a second answer with one completes it; without one the address is kept as
   heard but the person is escalated (unresolved) at the end instead of completed: never settled
   without a district;
+- a hedge ("记不清了", "说不好", "i'm not sure") is neither an answer nor misheard: the script's `unsure`
+  sentence ("没关系，您可以想一想再回答。"), then the question again (a failure, bounded as others);
 - a contact named without a phone is asked for the number (`ask_phone`: its first sentence with
   {contact} = the name said, its second for a contact named by relation only), once per contact;
   "没有"/"不知道"/silence leaves it without one.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot import nlu
 from bot.dialog.events import EscalationReason, Outcome, Utterance
 from bot.nlu.identity import not_the_person
 from bot.nlu.text import compact
@@ -96,6 +99,13 @@ class Answering(_Base):
         if isinstance(both, dict) and both.get("district") == value.get("district"):
             return both
         return {**value, "raw": f"{held.get('raw') or ''} {value.get('raw') or ''}".strip()}
+
+    def _unsure(self, text: str) -> str | None:
+        """The script's `unsure` sentence when `text` is a hedge ("记不清了", "i'm not sure"), else None."""
+        handler = self.script.handlers.get("unsure")
+        if not (handler and handler.say) or not nlu.hedged(self.script.locale, text):
+            return None
+        return handler.say[0]
 
     @staticmethod
     def _closed(step: Any) -> bool:
