@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, cast, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.campaigns import store
 from bot.campaigns.dialing.policy import CallingWindow, PolicyError
@@ -23,6 +23,7 @@ from storage.models import (
     Person,
     PersonState,
     Result,
+    Turn,
     utcnow,
 )
 
@@ -101,11 +102,26 @@ def results(s: Session, campaign_id: int, f: ResultFilter, limit: int = PAGE) ->
     q = q.order_by(col(Person.priority), col(Person.id)).offset(max(0, f.offset)).limit(limit)
     people = list(s.exec(q).all())
     slots: dict[int, dict[str, Any]] = {}
+    calls: dict[int, int] = {}
     ids = [p.id for p in people if p.id is not None]
     if ids:
         for r in s.exec(select(Result).where(col(Result.person_id).in_(ids)).order_by(col(Result.id))).all():
             slots.setdefault(r.person_id, {})[r.slot] = r.value
-    return [{"person": p, "slots": slots.get(p.id or 0, {})} for p in people]
+        calls = dict(s.exec(select(Attempt.person_id, func.max(Attempt.id)).where(col(Attempt.person_id).in_(ids))
+                            .group_by(Attempt.person_id)).all())
+    return [{"person": p, "slots": slots.get(p.id or 0, {}), "call": calls.get(p.id or 0)} for p in people]
+
+
+def call(s: Session, attempt_id: int) -> dict[str, Any]:
+    """One call with its person, campaign, transcript and the person's other calls (LookupError if absent)."""
+    attempt = s.get(Attempt, attempt_id)
+    if attempt is None:
+        raise LookupError("no such call")
+    person, camp = s.get(Person, attempt.person_id), s.get(Campaign, attempt.campaign_id)
+    turns = list(s.exec(select(Turn).where(Turn.attempt_id == attempt_id).order_by(col(Turn.seq))).all())
+    others = [i for i in s.exec(select(Attempt.id).where(Attempt.person_id == attempt.person_id)
+                                .order_by(col(Attempt.id))).all() if i != attempt_id]
+    return {"attempt": attempt, "person": person, "camp": camp, "turns": turns, "others": others}
 
 
 def states() -> list[str]:

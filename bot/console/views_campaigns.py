@@ -19,6 +19,7 @@ from bot.campaigns.results import export_layout as layout
 from bot.console import campaigns as camps
 from bot.console import dialogs, live, people_upload, retries
 from bot.console.context import console
+from bot.console.i18n import local_time
 from bot.console.labels import N_, word
 from bot.console.page import audit_event, audit_view, client, db, gettext, labeller, render, require
 from bot.console.scripts import script_labels
@@ -136,8 +137,10 @@ async def progress_json(request: web.Request) -> web.Response:
     camp = await _campaign(request)
     counts = await db(request, camps.counts, camp)
     why = _why(request, await db(request, camps.explain, camp, counts))
+    attempts = await db(request, camps.latest_attempts, _id(request))  # 最近通话 refreshes with the progress
     return web.json_response({"status": camp.status, "status_label": word(camp.status, gettext(request)),
-                              "why": why["text"], "dialling": why["dialling"], "ok": why["ok"], "counts": counts})
+                              "why": why["text"], "dialling": why["dialling"], "ok": why["ok"], "counts": counts,
+                              "attempts": _latest(request, attempts, camp.timezone)})
 
 
 async def live_json(request: web.Request) -> web.Response:
@@ -283,6 +286,28 @@ def _export_body(fmt: str, rows: list[dict[str, Any]], chosen: layout.Layout | N
         return path.read_bytes()
 
 
+async def call_page(request: web.Request) -> web.Response:
+    """One call's transcript, reached from the results table and the latest calls (admins; audited)."""
+    await require(request, Role.ADMIN)
+    attempt_id = int(request.match_info["attempt_id"])
+    try:
+        view = await db(request, camps.call, attempt_id)
+    except LookupError as exc:
+        raise web.HTTPNotFound(text=gettext(request)(N_("no such call"))) from exc
+    await audit_view(request, "call.view", "attempt", attempt_id)
+    labels = labeller(request, await db(request, script_labels, view["camp"], view["attempt"].dialog_name,
+                                        view["attempt"].dialog_version, console(request).dialogs_dir))
+    return render(request, "call.html", labels=labels, tz=view["camp"].timezone,
+                  why=camps.failure_reason(view["attempt"], labels._), **view)
+
+
+def _latest(request: web.Request, attempts: list[Any], tz: str) -> list[dict[str, Any]]:
+    _ = gettext(request)
+    return [{"id": a.id, "name": name, "started": local_time(a.started_at or a.ended_at, tz) if (a.started_at or a.ended_at)
+             else "", "result": word(a.outcome or a.network_outcome or a.state, _),
+             "why": camps.failure_reason(a, _)} for a, name in attempts]
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/campaigns", list_page)
@@ -291,6 +316,7 @@ def setup(app: web.Application) -> None:
     r.add_post(r"/campaigns/{campaign_id:\d+}/upload", upload)
     r.add_post(r"/campaigns/{campaign_id:\d+}/{action:start|pause|resume|cancel}", change_state)
     r.add_get(r"/campaigns/{campaign_id:\d+}/progress.json", progress_json)
+    r.add_get(r"/calls/{attempt_id:\d+}", call_page)
     r.add_get(r"/campaigns/{campaign_id:\d+}/live.json", live_json)
     r.add_post(r"/campaigns/{campaign_id:\d+}/test-call", test_call)
     r.add_post(r"/campaigns/{campaign_id:\d+}/settings", settings)

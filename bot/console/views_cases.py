@@ -93,7 +93,10 @@ async def queue_page(request: web.Request) -> web.Response:
 
 
 async def _handed_back_notice(request: web.Request) -> str:
-    """"Case #5 is back with the bot: it calls at 2026-12-05 09:00 (Asia/Shanghai)"."""
+    """"Case #5 is back with the bot: it calls at 2026-12-05 09:00 (Asia/Shanghai)"; after 办结, "Case #5 is closed"."""
+    closed = query_int(request, "closed")
+    if closed is not None:
+        return gettext(request)(N_("Case #%(id)s is closed: the answers are saved.")) % {"id": closed}
     back = query_int(request, "back")
     if back is None:
         return ""
@@ -231,7 +234,7 @@ async def resolve(request: web.Request) -> web.Response:
         return await _case_page(request, case_id, _message(request, exc, labels), 400, form)
     await audit_event(request, f"case.{how.value}", "escalation", case_id,
                       detail="slots corrected: " + ",".join(sorted(slots)) if slots else "")
-    raise web.HTTPSeeOther(f"/queue?back={case_id}" if how == cases.Resolution.RETURN_TO_BOT else "/queue")
+    raise web.HTTPSeeOther(f"/queue?back={case_id}" if how == cases.Resolution.RETURN_TO_BOT else f"/queue?closed={case_id}")
 
 
 async def release(request: web.Request) -> web.Response:
