@@ -140,15 +140,23 @@ class Answering(_Base):
         """An escalation's detail, with the resident's request not to be called noted on the case."""
         return f"{detail}; {OPT_OUT_NOTE}" if self.opt_out and OPT_OUT_NOTE not in detail else detail
 
-    def _final_outcome(self, outcome: Outcome) -> Outcome | None:
-        """The outcome the call ends with (None: escalated instead, done here)."""
+    def _final_outcome(self, outcome: Outcome) -> Outcome:
+        """The outcome the call ends with."""
         if outcome == Outcome.WRONG_NUMBER and self.opt_out:
             return Outcome.DO_NOT_CALL  # "别再打了 … 我不是他": the wrong number asked not to be called
-        if outcome == Outcome.COMPLETED and self.unsettled:
-            self._escalate(EscalationReason.UNRESOLVED, f"kept as heard, to settle: {', '.join(self.unsettled)} "
-                                                        "(an address without a district)", say=False)
-            return None
         return outcome
+
+    def _unsettled_escalated(self) -> bool:
+        """At the end of a call that would complete: an answer kept as heard but not settled (an
+        address without a district) makes it a case instead, at that question, and the resident is
+        told an operator will be in touch (the `escalate` handler), not goodbye as if all were done."""
+        if not self.unsettled:
+            return False
+        slot = self.unsettled[0]
+        self.step = next((s for s in self.script.steps.values() if s.slot == slot), self.step)
+        self._escalate(EscalationReason.UNRESOLVED, f"kept as heard, to settle: {', '.join(self.unsettled)} "
+                                                    "(an address without a district)")
+        return True
 
     # ------------------------------------------------------------ a contact's phone
     def _ask_phones(self) -> bool:

@@ -263,6 +263,8 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
                 self._say(step.prompt, f"{step.id}.prompt", remember=True)
                 self._out.append(self._listen())
                 return
+            if step.end == "completed" and self._unsettled_escalated():
+                return
             if step.say:
                 self._say(step.say, f"{step.id}.say")
             if step.end:
@@ -288,10 +290,7 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         self._finish(Outcome.ESCALATED)
 
     def _finish(self, outcome: Outcome) -> None:
-        final = self._final_outcome(outcome)
-        if final is None:
-            return  # escalated instead
-        outcome = final
+        outcome = self._final_outcome(outcome)
         self.record.outcome = outcome
         self.record.last_step = self.step.id if self.step else None
         self.phase = "done"
