@@ -159,7 +159,7 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         elif parsed.intent:
             self._on_intent(parsed.intent)
         elif parsed.value is None:
-            self._failure("no_match")
+            self._failure("no_match", unsure=self._unsure(text))
         else:
             self._on_value(parsed.value, ev.confidence)
 
@@ -204,7 +204,8 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         target = dict(step.branches).get(str(value), step.next)
         self._goto(target)
 
-    def _failure(self, kind: str, denied: bool = False) -> None:
+    def _failure(self, kind: str, denied: bool = False, unsure: str | None = None) -> None:
+        """`unsure`: the caller hedged ("记不清了"): that sentence, then the question (not "I didn't catch")."""
         step = self.step
         self.failures[kind] += 1
         limit = step.max_failures or self.script.settings.max_failures
@@ -212,8 +213,10 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
             self._escalate(EscalationReason.UNRESOLVED, f"{self.failures['no_input']} no-input, {self.failures['no_match']} no-match")
             return
         self.phase = "ask"
-        if denied:
-            self._say(step.prompt, f"{step.id}.prompt", remember=True, reset=True)
+        if denied or unsure:
+            if unsure:
+                self._say(unsure, "handlers.unsure.0", remember=True, reset=True)
+            self._say(step.prompt, f"{step.id}.prompt", remember=True, reset=not unsure)
         else:
             prompts = step.no_input if kind == "no_input" else step.no_match
             i = min(self.failures[kind], len(prompts)) - 1
@@ -260,6 +263,8 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
                 self._say(step.prompt, f"{step.id}.prompt", remember=True)
                 self._out.append(self._listen())
                 return
+            if step.end == "completed" and self._unsettled_escalated():
+                return
             if step.say:
                 self._say(step.say, f"{step.id}.say")
             if step.end:
@@ -285,10 +290,7 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         self._finish(Outcome.ESCALATED)
 
     def _finish(self, outcome: Outcome) -> None:
-        final = self._final_outcome(outcome)
-        if final is None:
-            return  # escalated instead
-        outcome = final
+        outcome = self._final_outcome(outcome)
         self.record.outcome = outcome
         self.record.last_step = self.step.id if self.step else None
         self.phase = "done"
