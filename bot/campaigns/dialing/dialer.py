@@ -95,6 +95,7 @@ class Dialer:
         spool: EscalationSpool | None = None,
         suppression_days: float = 30.0,
         start_rate: float = 0.0,
+        live_variables: Callable[[], dict[str, str]] | None = None,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -103,6 +104,7 @@ class Dialer:
         self.ttl = timedelta(seconds=claim_ttl)
         self.max_calls = max_calls
         self.variables = dict(variables or {})
+        self.live_variables = live_variables  # read as each call starts: the console's agency number/badge
         self.scripts = scripts or ScriptSource(db)
         self.on_final = on_final
         self.poll_seconds = poll_seconds
@@ -314,7 +316,9 @@ class Dialer:
         rec.suppression_days = self.suppression_days
         request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
                               script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
-                              variables={**localised(self.variables, script.locale),
+                              variables={**localised({**self.variables, **(self.live_variables() if
+                                                                             self.live_variables else {})},
+                                                     script.locale),
                                          **code_variables(claim.call_code), **claim.variables},
                               parser=self.parser,
                               recordings=recordings or {})
