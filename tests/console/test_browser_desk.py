@@ -126,3 +126,60 @@ def test_the_queue_with_data_passes_axe(env: dict[str, Any]) -> None:  # noqa: F
     page.wait_for_selector("#queue tbody tr[data-case]")
     assert violations(page) == []
     page.close()
+
+
+def _pages(env: dict[str, Any]) -> list[tuple[str, str]]:
+    ids = seed_cases(env["db"])
+    survey = seed_survey_case(env["db"])
+    camp = ids["campaign"]
+    return [("queue", "/queue"), ("case", f"/cases/{ids['cases'][2]}"), ("campaigns", "/campaigns"),
+            ("campaign", f"/campaigns/{camp}"), ("results", f"/campaigns/{camp}/results"),
+            ("results-survey", f"/campaigns/{survey['campaign']}/results"), ("call", f"/calls/{survey['attempt']}"),
+            ("dashboard", "/dashboard"), ("audit", "/audit"), ("users", "/users"), ("dnc", "/dnc"),
+            ("dialogs", "/dialogs"), ("editor", "/dialogs/survey.zh-CN"), ("agency", "/agency")]
+
+
+@pytest.mark.parametrize("width,height", WIDTHS)
+def test_every_page_touched_fits_reads_and_passes_axe(env: dict[str, Any], width: int, height: int) -> None:  # noqa: F811
+    page = env["browser"].new_page(viewport={"width": width, "height": height}, locale="zh-CN", bypass_csp=True)
+    page.set_default_timeout(15000)
+    log_in(env, page, "admin1")
+    found = {}
+    for name, path in _pages(env):
+        assert page.goto(env["server"].base + path).status == 200, path
+        page.wait_for_timeout(400)
+        assert fits(page) <= 1, f"{path} is wider than {width}px"
+        screen(page, f"page-{name}", width)
+        if width == 1280:
+            bad = violations(page)
+            if bad:
+                found[path] = bad
+    assert found == {}, found
+    page.close()
+
+
+def test_latest_calls_refresh_and_open_their_transcript(env: dict[str, Any]) -> None:  # noqa: F811
+    from datetime import timedelta
+
+    from storage.models import Attempt, AttemptState, Person, utcnow
+
+    ids = seed_cases(env["db"])
+    page = new_page(env)
+    log_in(env, page, "admin1")
+    page.goto(env["server"].base + f"/campaigns/{ids['campaign']}")
+    before = page.locator("#attempts tbody tr").count()
+
+    def call(s):
+        person = s.exec(select(Person).where(Person.campaign_id == ids["campaign"])).first()
+        s.add(Attempt(person_id=person.id, campaign_id=ids["campaign"], phone=person.phone, state=AttemptState.ENDED,
+                      network_outcome="busy", started_at=utcnow() - timedelta(seconds=5), ended_at=utcnow()))
+    env["db"].run(call)
+    expect(page.locator("#attempts tbody tr")).to_have_count(before + 1, timeout=8000)  # no reload
+    expect(page.locator("#attempts tbody tr").first).to_contain_text("占线")
+    page.locator("#attempts tbody tr a").last.click()
+    page.wait_for_url(re.compile(r".*/calls/\d+$"))
+    expect(page.locator("#transcript")).to_contain_text("不太清楚")
+    page.goto(env["server"].base + f"/campaigns/{ids['campaign']}/results")
+    page.locator("#results tbody tr a").first.click()
+    page.wait_for_url(re.compile(r".*/calls/\d+$"))
+    page.close()
