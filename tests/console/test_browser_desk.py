@@ -128,7 +128,7 @@ def test_the_queue_with_data_passes_axe(env: dict[str, Any]) -> None:  # noqa: F
     page.close()
 
 
-def _pages(env: dict[str, Any]) -> list[tuple[str, str]]:
+def _pages(env: dict[str, Any]) -> list[tuple[str, str]]:  # noqa: F811
     ids = seed_cases(env["db"])
     survey = seed_survey_case(env["db"])
     camp = ids["campaign"]
