@@ -103,6 +103,15 @@ class Answering(_Base):
         acknowledgement such as the notice's, whose first reprompt reads the notice again)."""
         return (bool(step.dtmf) or step.expect == "count") and not step.accept
 
+    def _nobody(self, parsed: Any) -> Any:
+        """"i don't know anyone" at the contacts question of the confirmed person: nobody, not a
+        wrong number (bot.nlu reads the phrase as one, as it is at the identity question)."""
+        if (self.phase == "ask" and self.step.expect in ("contacts", "places") and parsed.intent == "wrong_number"
+                and parsed.value == [] and self.identity is not None
+                and self.record.slots.get(self.identity.slot) == "yes"):
+            return type(parsed)([], None)
+        return parsed
+
     # ------------------------------------------------------------ opt-out
     def _opt_out_heard(self, value: Any) -> None:
         """"别再打了": the wrong number's request lists the number; the listed person's is a refusal."""

@@ -135,7 +135,7 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         if self._someone_else(ev, text) or self._correct_earlier(ev, text) or self._continue_answer(ev, text):
             return
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
-        parsed = self._parse(expect, text)
+        parsed = self._nobody(self._parse(expect, text))
         if self.phase == "confirm" and self.step.expect != "yes_no" and not parsed.intent:
             parsed = self._while_confirming(ev, text, parsed)
             if parsed is None:

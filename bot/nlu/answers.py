@@ -41,7 +41,7 @@ _EN_NOT_PLACE = re.compile(r"\b(?:number|phone|cell|mobile)\b")
 # an explicit "nobody" / "nowhere" (the only way to an empty list)
 _ZH_NONE = re.compile(r"没|无|不|一个人|自己|独自|单独|谁都|哪都|哪儿都|哪里都|在家|家里|宅")
 _EN_NONE = re.compile(
-    r"\b(?:no|nobody|noone|none|nowhere|not|never|nothing|alone|myself|didn'?t|haven'?t|hasn'?t|wasn'?t|"
+    r"\b(?:no|nope|nah|nobody|noone|none|nowhere|not|never|nothing|alone|myself|didn'?t|haven'?t|hasn'?t|wasn'?t|"
     r"home|stayed|staying|anyone|anybody|anywhere)\b"
 )
 

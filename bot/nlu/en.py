@@ -32,7 +32,7 @@ _INTENTS: dict[str, str] = {
     ),
     "do_not_call": (  # "don't call this number again": the number goes on the do-not-call list
         r"(stop|quit|cease) (calling|ringing|phoning)|(do ?n[o']?t|dont|do not|never) (ever )?call (me|this number|here)( ever)?( again| anymore| any more)?\b(?! (back|later|tomorrow))|"
-        r"(take|remove|delete) (me|my number|this number) (off|from)|put me on (the|your|a) do.?not.?call|do.?not.?call list|"
+        r"(take|remove|delete) (me|my number|this number) (off|from)|(remove|delete|erase) (my|this) (number|phone number)|put me on (the|your|a) do.?not.?call|do.?not.?call list|"
         r"(don'?t|do not) (ring|phone|contact) me (again|anymore|any more)|lose my number"
     ),
     "human": (
@@ -232,7 +232,7 @@ HEDGES = re.compile(
     r"\b(?:(?:i'?m|i am|we'?re|not) )?(?:not )?(?:really |quite |entirely |totally |a hundred percent |100 percent |too |so )?"
     r"(?:sure|certain)\b(?: to be honest)?|"
     r"\b(?:i )?(?:can'?t|cannot|can not|don'?t|do not|couldn'?t) (?:quite |really )?(?:remember|recall|say|tell)\b|"
-    r"\bi (?:forget|forgot)\b|\bno idea\b|\bhard to say\b|\bwho knows\b|\b(?:i )?(?:don'?t|do not) know\b"
+    r"\bi (?:forget|forgot)\b|\bno idea\b|\bhard to say\b|\bwho knows\b|\b(?:i )?(?:don'?t|do not) (?:really )?know\b"
 )
 
 

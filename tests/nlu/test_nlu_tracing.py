@@ -86,3 +86,13 @@ def test_the_contract_through_veribot_nlu_batch():
 def test_a_garbled_or_hedged_answer_is_not_none(locale, expect, text):
     """"。" heard for the contacts answer is nothing understood (null: asked again), never [] ("nobody")."""
     assert parse(locale, expect, text).value is None
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US", "ko-KR"])
+@pytest.mark.parametrize("expect", ["contacts", "places"])
+def test_tracing_questions_are_decoded_freely(locale, expect):
+    """Names, numbers and places are open answers: no grammar (free decoding), never
+    "unknown expect 'contacts'" (issue 22: every spoken survey answer logged it)."""
+    from bot.nlu import grammar_phrases
+
+    assert grammar_phrases(locale, expect) == []
