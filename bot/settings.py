@@ -69,10 +69,9 @@ class AgencySettings:
 
     @property
     def callback_variables(self) -> dict[str, str]:
-        """{callback_within} ("2小时" / "30分钟") and {callback_minutes}: when staff call a resident back."""
-        h, m = divmod(self.callback_minutes, 60)
-        within = (f"{h}小时" if h else "") + (f"{m}分钟" if m else "") or "0分钟"
-        return {"callback_within": within, "callback_minutes": str(self.callback_minutes)}
+        """{callback_minutes}: when staff call a resident back ({callback_within}, the same in the
+        words of the script's locale, is made from it by bot.dialog.catalogue)."""
+        return {"callback_minutes": str(self.callback_minutes)}
 
 
 def localised(variables: dict[str, str], locale: str) -> dict[str, str]:
@@ -191,6 +190,15 @@ class CampaignsSettings:
     audio_roots: tuple[ConfigPath, ...] = ()
     retry: dict[str, RetryRule] | None = None
     columns: dict[str, str | list[str]] | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r} (a two-letter country code such as CN)")
+        return value.upper()
 
 
 @dataclass(frozen=True, config=STRICT)

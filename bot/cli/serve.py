@@ -16,6 +16,7 @@ import logging
 import shutil
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from bot.cli import UserError
@@ -49,6 +50,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else config.service.port
     configure_worker_process()  # process-wide settings, once, before any part starts
     return asyncio.run(serve(config, host, port))
+
+
+def unspeakable_at_start(config: Config) -> list[str]:
+    """What the scripts calls will run (those of `[serve] locales` in `dialogs_dir`, and the
+    inbound dialog) would say empty or unknown with this config (bot.dialog.speakable)."""
+    from bot.dialog.model import ScriptError
+    from bot.dialog.script import load_script
+    from bot.dialog.speakable import unspeakable
+
+    paths = sorted(p for p in config.serve.dialogs_dir.glob("*.yaml") if not p.name.startswith("system."))
+    if config.serve.sip and config.telephony.inbound_dialog:
+        paths.append(Path(config.telephony.inbound_dialog))
+    out: list[str] = []
+    for path in dict.fromkeys(paths):
+        try:
+            script = load_script(path)
+        except ScriptError:
+            continue  # a broken script is refused where it is used, with its own message
+        if script.locale in config.serve.locales or path.name == Path(config.telephony.inbound_dialog).name:
+            out += [line for line in unspeakable(script, config.variables) if line not in out]
+    return out
 
 
 def missing_programs(config: Config) -> list[str]:
@@ -107,6 +129,10 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
 
     # Every call (dialled or calling back) parses answers with the [nlu] area bound in its parser.
     parts = config.serve
+    if parts.dialer or parts.sip:  # calls will speak: nothing empty or unknown may be said
+        unsaid = await asyncio.to_thread(unspeakable_at_start, config)
+        if unsaid:
+            raise UserError(unsaid[0] + (f" (and {len(unsaid) - 1} more)" if len(unsaid) > 1 else ""))
     outbox = bool(config.webhook.url)  # results go to the health department: resolutions too
     database = Database.from_config(config)
     try:
@@ -148,8 +174,6 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 stoppers.append(close)
             if stream_speech is not None:
                 stream_speech.resources = resources
-        if parts.dialer and not config.agency.badge:
-            log.warning("[agency] badge is not set: the answer to \"who is calling?\" reads an empty staff number")
         if parts.sip:
             try:
                 inbound_locale = load_script(config.telephony.inbound_dialog).locale

@@ -15,7 +15,9 @@ from typing import Any
 import jinja2
 import markupsafe
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.campaigns.outage import storage_alarm as health
 from bot.console import (
     auth,
     i18n,
@@ -28,11 +30,12 @@ from bot.console import (
     views_dnc,
 )
 from bot.console.context import CONSOLE, USER, Console, console
+from bot.console.labels import N_
 from bot.console.page import gettext, locale, render, session_user
-from bot.console.security import Handler, apply_headers, bounds_middleware, csrf_middleware
+from bot.console.security import Handler, apply_headers, bounds_middleware, csrf_middleware, local_path
 from bot.console.settings import ConsoleSettings
 from bot.privacy import mask_phone
-from storage.db import Database
+from storage.db import Database, is_storage_failure
 
 log = logging.getLogger("veribot.console")
 
@@ -59,6 +62,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             message = gettext(request)(exc.text or exc.reason or "")
             return render(request, "error.html", status=exc.status, message=message)
         raise
+    except SQLAlchemyError as exc:  # a full disk: the page says so (503), the console stays up read-only
+        if not is_storage_failure(exc):
+            raise
+        health.STORAGE.failed(exc)
+        log.warning("storage refuses writes: %s %s answered 503", request.method, request.path)
+        message = gettext(request)(N_("The database refuses writes (storage alarm): nothing was changed. "
+                                      "Pages can still be read."))
+        response = render(request, "error.html", status=503, message=message)
+        response.headers["Retry-After"] = "60"
+        return response
     if not response.prepared:
         response.headers.setdefault("Content-Language", locale(request))
         response.headers["Vary"] = "Accept-Language, Cookie"
@@ -68,10 +81,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def choose_language(request: web.Request) -> web.Response:
     """The header's language link: remember the choice in a cookie (a year), back to the page."""
     chosen = request.match_info["locale"]
-    target = request.query.get("next", "/")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
-    response = web.HTTPSeeOther(target)
+    response = web.HTTPSeeOther(local_path(request.query.get("next", "/")))
     response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 24 * 3600, path="/", samesite="Lax",
                         httponly=True, secure=console(request).settings.secure_cookies)
     raise response
@@ -127,11 +137,16 @@ def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja
     env.filters["mask"] = lambda phone: mask_phone(phone or "")
     env.filters["when"] = lambda t, tz=None, seconds=False: markupsafe.Markup('<span class="t">%s</span>') % (
         i18n.local_time(t, tz or zone, seconds))
+    env.filters["basename"] = lambda path: Path(str(path or "")).name
     env.filters["word"] = lambda value: labels.word(value, _)
     env.filters["action"] = lambda action: labels.audit_action(action, _)
+    env.filters["actor"] = lambda name: labels.actor(name or "", _)
+    env.filters["audit_detail"] = lambda detail: labels.audit_detail(detail or "", _)
+    env.filters["dnc_reason"] = lambda kind, reason: labels.dnc_reason(kind or "", reason or "", _)
     env.filters["esc_detail"] = lambda detail: labels.escalation_detail(detail or "", _)
     env.globals["static"] = static_url
     env.globals["msg"] = _  # a message for the page's scripts: translated, not %-formatted
     env.globals["zone"] = lambda tz=None: i18n.zone_label(tz or zone)
     env.globals["default_zone"] = zone
+    env.globals["storage_alarm"] = lambda: not health.storage_ok()  # the banner on every page (base.html)
     return env

@@ -7,6 +7,7 @@ racing updates matches. Claims expire (`claim_minutes`) so an abandoned case ret
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,6 +20,7 @@ from sqlmodel import Session, col, select
 from bot import nlu
 from bot.campaigns.dialing.policy import CallingWindow
 from bot.console.labels import N_
+from bot.console.slots import Field, FieldError, Gettext, parse_list
 from storage.models import (
     Attempt,
     AuditEvent,
@@ -33,17 +35,6 @@ from storage.models import (
     User,
     utcnow,
 )
-
-# slot -> allowed values (None: free text / integer); the order is the form's order
-SLOTS: dict[str, tuple[str, ...] | None] = {
-    "identity": ("yes", "no"),
-    "residence": None,
-    "health_code": ("green", "yellow", "red"),
-    "isolation": ("yes", "no"),
-    "nat_count": None,
-    "nat_result": ("negative", "positive", "pending"),
-    "notice_ack": ("yes", "no"),
-}
 
 
 class CaseError(ValueError):
@@ -85,7 +76,8 @@ def queue(s: Session, now: datetime | None = None, callback_minutes: float = 120
         live = esc.status == EscalationStatus.CLAIMED and esc.claim_expires_at and esc.claim_expires_at > now
         rows.append({
             "id": esc.id, "priority": esc.priority, "reason": esc.reason, "step": esc.step or "",
-            "campaign": campaign, "created_at": esc.created_at.isoformat(timespec="seconds") + "Z",
+            "campaign": campaign, "campaign_id": esc.campaign_id,
+            "created_at": esc.created_at.isoformat(timespec="seconds") + "Z",
             "age_minutes": int((now - esc.created_at).total_seconds() // 60),
             "claimed_by": claimer if live else None, "name": name, "risk_category": risk,
             "callback": CALLBACK_MARK in (esc.detail or ""),
@@ -159,7 +151,7 @@ def load_case(s: Session, case_id: int) -> CaseView:
         slots.update(esc.resolution)
     names = {u.id: u.username for u in s.exec(select(User).where(
         col(User.id).in_([i for i in (esc.claimed_by, esc.resolved_by) if i]))).all()}
-    unresolved = [k for k in SLOTS if slots.get(k) in (None, "", {})]
+    unresolved = [k for k, v in slots.items() if v in (None, "", {})]  # the view adds the script's unasked slots
     return CaseView(esc, person, attempt, campaign, turns, slots, unresolved,
                     names.get(esc.claimed_by), names.get(esc.resolved_by))
 
@@ -170,23 +162,31 @@ def person_slots(s: Session, person_id: int) -> dict[str, Any]:
     return {r.slot: r.value for r in rows}
 
 
-def parse_slots(form: dict[str, str]) -> dict[str, Any]:
-    """Operator-entered slot values, checked; empty fields are left out."""
+def parse_slots(form: dict[str, str], fields: Sequence[Field], region: str = "CN",
+                _: Gettext = str) -> dict[str, Any]:
+    """Operator-entered values of the script's slots, checked; empty fields are left out."""
     out: dict[str, Any] = {}
-    for slot, allowed in SLOTS.items():
-        raw = form.get(f"slot_{slot}", "").strip()
+    for f in fields:
+        raw = form.get(f"slot_{f.slot}", "").strip()
         if not raw:
             continue
-        if allowed is not None and raw not in allowed:
-            raise CaseError("bad_value", N_("%(slot)s: choose one of the offered answers"), slot=slot)
-        if slot == "nat_count":
+        if f.allowed is not None and raw not in f.allowed:
+            raise CaseError("bad_value", N_("%(slot)s: choose one of the offered answers"), slot=f.slot)
+        if f.expect == "count":
             if not raw.isdigit() or int(raw) > 1000:
-                raise CaseError("bad_value", N_("%(slot)s: a whole number from 0 to 1000"), slot=slot)
-            out[slot] = int(raw)
-        elif slot == "residence":
-            out[slot] = typed_address(raw[:500])
+                raise CaseError("bad_value", N_("%(slot)s: a whole number from 0 to 1000"), slot=f.slot)
+            out[f.slot] = int(raw)
+        elif f.expect == "address":
+            out[f.slot] = typed_address(raw[:500])
+        elif f.is_list:
+            if raw == form.get(f"was_{f.slot}", "").strip():
+                continue  # as shown: not a correction
+            try:
+                out[f.slot] = parse_list(f.expect, raw[:5000], region, _)
+            except FieldError as exc:
+                raise CaseError("bad_value", exc.msgid, slot=f.slot) from None
         else:
-            out[slot] = raw
+            out[f.slot] = raw[:500]
     return out
 
 
@@ -212,9 +212,10 @@ def changed_only(entered: dict[str, Any], current: dict[str, Any]) -> dict[str, 
     return out
 
 
-def notice_missing(slots: dict[str, Any]) -> bool:
-    """True when the prevention notice was not acknowledged (closing then needs a reason)."""
-    return slots.get("notice_ack") not in ("yes", True)
+def notice_missing(slots: dict[str, Any], fields: Sequence[Field]) -> bool:
+    """True when the script reads the prevention notice (`notice_ack`) and the resident did not
+    acknowledge it (closing then needs a reason); a script without the notice never asks."""
+    return any(f.slot == "notice_ack" for f in fields) and slots.get("notice_ack") not in ("yes", True)
 
 
 def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note: str,

@@ -13,20 +13,21 @@ from bot.console.context import console
 from bot.console.i18n import DEFAULT_ZONE, zone
 from bot.console.labels import N_, word
 from bot.console.page import current_user, db, gettext, labeller, render, require
+from bot.console.security import query_int
 from storage.models import Campaign, Role
 
 
 def _campaigns(s: Session) -> list[Campaign]:
-    return list(s.exec(select(Campaign).order_by(Campaign.name)).all())
+    from bot.campaigns.dialing.trial_call import SUFFIX
+
+    return [c for c in s.exec(select(Campaign).order_by(Campaign.name)).all() if not c.name.endswith(SUFFIX)]
 
 
 def _campaign_id(request: web.Request) -> int | None:
-    raw = request.query.get("campaign", "")
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise web.HTTPBadRequest(text=gettext(request)(N_("campaign must be a campaign id")))
-    return int(raw)
+    try:
+        return query_int(request, "campaign")
+    except web.HTTPBadRequest:
+        raise web.HTTPBadRequest(text=gettext(request)(N_("campaign must be a campaign id"))) from None
 
 
 def _zone(request: web.Request) -> str:

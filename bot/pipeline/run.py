@@ -119,7 +119,9 @@ async def run_call(
     dialog = DialogProcessor(session)
     player = PromptPlayer(resources.prompt_cache(script.locale, request.recordings), resources.executor,
                           personal=personal, public=public_texts(script, request.variables))
-    dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir)
+    # seconds of bot audio the line has sent (the transport counts it): what decides a prompt complete
+    dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir,
+                                  carried=getattr(transport, "carried_seconds", None))
     player.on_audio = dialog.playback.rendered
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
     worker = PipelineWorker(

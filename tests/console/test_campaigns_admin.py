@@ -54,6 +54,10 @@ async def test_results_filter_and_export_are_audited(client: TestClient, databas
     export = await client.get(f"{base}/export.csv")
     assert export.headers["Content-Disposition"].startswith("attachment;")
     rows = list(csv.reader(io.StringIO((await export.read()).decode("utf-8-sig"))))
+    assert {"姓名", "联系电话", "健康码"} <= set(rows[0]) and len(rows) == 4  # Chinese by default
+    assert any(PEOPLE[1]["phone"] in r and "黄码" in r for r in rows[1:])
+    plain = await client.get(f"{base}/export.csv?layout=plain")
+    rows = list(csv.reader(io.StringIO((await plain.read()).decode("utf-8-sig"))))
     assert {"name", "phone", "health_code"} <= set(rows[0]) and len(rows) == 4
     assert any(PEOPLE[1]["phone"] in r and "yellow" in r for r in rows[1:])
     events = database.run(lambda s: list(s.exec(select(AuditEvent)).all()), write=False)

@@ -23,7 +23,7 @@ def test_cooperative_call_fills_every_slot(xx_script):
     rec = run(xx_script, COOPERATIVE)
     assert rec.outcome == "completed" and rec.escalation is None
     assert rec.slots == {
-        "identity": "yes", "residence": {"raw": "城关区 白银路", "district": None}, "health_code": "green",
+        "identity": "yes", "residence": {"raw": "城关区 白银路", "district": "城关区"}, "health_code": "green",
         "isolation": "no", "nat_count": 2, "nat_result": "negative", "notice_ack": "yes",
     }  # fmt: skip
     assert rec.transcript[0].text.startswith("您好！这里是兰州市公安局")
@@ -115,7 +115,7 @@ def test_who_and_repeat_reask_without_failure(xx_script):
 def test_one_refusal_persuades_two_escalate(xx_script):
     rec = run(xx_script, ["yes", "refuse", "addr", "green", "refuse"])
     assert rec.outcome == "escalated" and rec.escalation["reason"] == "uncooperative"
-    assert rec.slots["residence"] == {"raw": "addr", "district": None} and rec.slots["health_code"] == "green"
+    assert rec.slots["residence"] == {"raw": "addr", "district": "城关区"} and rec.slots["health_code"] == "green"
     assert any("传染病防治法" in t.text for t in rec.transcript if t.speaker == "bot")
 
 

@@ -25,6 +25,8 @@ def check(record: dict, expect: dict, name: str) -> None:
     if "escalation" in expect:
         got = record["escalation"] and record["escalation"]["reason"]
         assert got == expect["escalation"], f"{name}: escalation {record['escalation']}"
+    for fragment in expect.get("escalation_detail_has", []):  # what the case notes for the operator
+        assert fragment in ((record["escalation"] or {}).get("detail") or ""), f"{name}: escalation {record['escalation']}"
     for slot, value in expect.get("slots", {}).items():
         assert record["slots"][slot] == value, f"{name}: slot {slot} = {record['slots'][slot]!r}, want {value!r}"
     if "residence_district" in expect:

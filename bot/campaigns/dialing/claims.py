@@ -46,6 +46,9 @@ class Claim:
     person: dict[str, Any]
     prefilled: dict[str, Any] = field(default_factory=dict)
     call_code: str | None = None  # said in the greeting; proves the call when keyed back
+    # the dialog's own variables for this call: {"resume_after": "handed_back"} when an operator
+    # handed the case back (the resume line must not say the call was cut off)
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Callable[[], datetime],
@@ -120,6 +123,7 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
             person={"name": person.name, "expected_address": person.expected_address,
                     "risk_category": person.risk_category},
             prefilled=prefilled.get(person.id, {}), call_code=att.call_code,
+            variables={"resume_after": "handed_back"} if person.last_outcome == "returned_to_bot" else {},
         ))
     return claims
 

@@ -315,7 +315,8 @@ class Dialer:
         request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
                               script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
                               variables={**localised(self.variables, script.locale),
-                                         **code_variables(claim.call_code)}, parser=self.parser,
+                                         **code_variables(claim.call_code), **claim.variables},
+                              parser=self.parser,
                               recordings=recordings or {})
         try:
             try:

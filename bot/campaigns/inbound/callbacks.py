@@ -90,7 +90,7 @@ class Callbacks:
 
         options.setdefault("digits", CODE_DIGITS)
         options.setdefault("lockout", self.guard)
-        return code_verifier(check, locale=locale, on_locked=locked, **options)
+        return code_verifier(check, locale=locale, on_locked=locked, variables=variables, **options)
 
     async def _record(self, number: str, match: Any, outcome: str) -> None:
         """A callback that was not checked (its number is locked): recorded all the same."""

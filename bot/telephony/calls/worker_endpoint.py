@@ -7,8 +7,9 @@
 `start_endpoint(config, on_inbound=None, lookup=None, converse=None, on_result=None, verify=None)`:
   * `config` — `bot.config.Config`; reads `[telephony]` and `[agency]`.
   * `lookup(number) -> InboundMatch | dict | None` (may be async) — who is calling back.
-    A dict is taken as the person. Unknown callers hear `unknown_caller_message`
-    (agency name and official number) and the call ends.
+    A dict is taken as the person. Unknown callers hear `unknown_caller_message` or the
+    catalogue's service.unknown_caller (agency name and official number) and the call ends;
+    a caller the verifier already answered (`Verdict.told`) hears nothing more.
   * `verify(call, number) -> bool` (may be async) — caller ID is a claim, not identity
     (anyone can send any From, and carriers pass it on): `lookup` is consulted, and the
     person's dialog run and stored, only after `verify` says the caller proved who they are.
@@ -38,8 +39,10 @@ from typing import Any, Protocol
 from audio.synthesis import speak
 from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome
 from bot.config import Config
+from bot.dialog.model import render
 from bot.privacy import mask_phone
 from bot.settings import localised
+from bot.telephony.calls.caller_verification import Verdict
 from bot.telephony.calls.keypad_conversation import keypad_conversation
 from bot.telephony.calls.sip_runner import Converse, SipCallRunner, converse_and_escalate, tell
 from bot.telephony.settings import TelephonySettings
@@ -48,16 +51,6 @@ from bot.telephony.sip.endpoint import InboundHandler, SipEndpoint
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_CALLER = {  # says nothing about whether the number is listed (that would tell a stranger)
-    "zh": "您好，这里是{agency}。本次来电无法核实您的身份。如需咨询，请拨打官方电话{callback_number}。再见。",
-    "en": "Hello, this is {agency}. We cannot confirm who is calling on this line. For any enquiry, call the official number {callback_number}. Goodbye.",
-    "ko": "안녕하세요, {agency}입니다. 이 전화로는 본인 확인을 할 수 없습니다. 문의는 공식 번호 {callback_number}로 전화해 주세요. 안녕히 계세요.",
-}
-NOTHING_MORE = {  # a verified caller with nothing left to answer (done, or in a call right now)
-    "zh": "您的信息我们已经记录，目前无需再回答问题。如需咨询，请拨打{callback_number}。再见。",
-    "en": "We have what we need from you for now. For any enquiry, call {callback_number}. Goodbye.",
-    "ko": "필요한 내용은 모두 기록되었습니다. 문의는 {callback_number}로 전화해 주세요. 안녕히 계세요.",
-}
 Verifier = Callable[[SipCall, str], Any]  # (call, claimed number) -> bool, may be async
 
 
@@ -98,7 +91,7 @@ def inbound_handler(
     script = load_script(settings.inbound_dialog)  # fails at start-up, not mid-call
     run = converse or keypad_conversation
     variables = localised(variables, script.locale)
-    lang = script.locale.split("-")[0]
+    system = script.system  # the sentences below: dialogs/system.<locale>.yaml (bot.dialog.catalogue)
 
     async def say(call: SipCall, text: str) -> None:
         call.media.play(await speak(text, script.locale))
@@ -114,7 +107,12 @@ def inbound_handler(
                 legs.release(leg)
 
     async def answer(call: SipCall, dialog: dict[str, Any]) -> None:
-        proved = bool(await _maybe(verify(call, call.remote_number))) if verify and lookup else False
+        verdict = await _maybe(verify(call, call.remote_number)) if verify and lookup else False
+        proved = bool(verdict)
+        if not proved and isinstance(verdict, Verdict) and verdict.told:  # its reply was the last word
+            log.info("callback from %s: answered by the verification", mask_phone(call.remote_number))
+            call.extra["unknown_caller"] = True  # not verified: nothing looked up or stored
+            return
         found = await _maybe(lookup(call.remote_number)) if lookup and proved else None
         if isinstance(found, dict):
             found = InboundMatch(found)
@@ -122,12 +120,13 @@ def inbound_handler(
             log.info("callback from %s: verified, nothing to ask now", mask_phone(call.remote_number))
             call.extra["verified"] = True
             if not call.ended.is_set():
-                await say(call, NOTHING_MORE.get(lang, NOTHING_MORE["en"]).format(**variables))
+                await say(call, system.say("service.nothing_more", variables))
             return
         if found is None:
             why = "unknown number" if lookup is None else "caller ID not verified"
             log.info("callback from %s (%s): self-identification", mask_phone(call.remote_number), why)
-            text = (settings.unknown_caller_message or UNKNOWN_CALLER.get(lang, UNKNOWN_CALLER["en"])).format(**variables)
+            own = settings.unknown_caller_message  # config's own wording, else the catalogue's
+            text = render(own, system.spoken(variables)) if own else system.say("service.unknown_caller", variables)
             call.extra["unknown_caller"] = True
             if not call.ended.is_set():
                 await say(call, text)
