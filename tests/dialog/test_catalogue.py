@@ -108,6 +108,8 @@ def test_a_handed_back_case_is_not_told_the_call_was_cut_off():
     assert not any("中断" in t for t in texts)
     assert "张伟您好，我们继续完成上次还没有问完的几个问题。" in texts
     assert ("resume.handed_back", script.resume_for("handed_back")) in script.prompt_templates()
+    called = CallSession(script, {"name": "张伟"}, {**VARS, "resume_after": "called_back"}, stored).start()
+    assert not any("中断" in a.text for a in called if isinstance(a, Say))  # the resident called us back
 
 
 def test_callback_from_another_phone_is_told_why_not_that_it_cannot_be_identified():
