@@ -18,6 +18,8 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from bot import nlu
+from bot.attempt import attempt as attempts
+from bot.attempt.resolution import AuditEntry, NotHolder
 from bot.campaigns.dialing.policy import CallingWindow
 from bot.console.labels import N_
 from bot.console.slots import Field, FieldError, Gettext, parse_list
@@ -29,7 +31,6 @@ from storage.models import (
     Escalation,
     EscalationStatus,
     Person,
-    PersonState,
     Result,
     Turn,
     User,
@@ -219,42 +220,19 @@ def notice_missing(slots: dict[str, Any], fields: Sequence[Field]) -> bool:
 
 
 def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note: str,
-            how: Resolution, now: datetime | None = None, outbox: bool = False) -> datetime | None:
-    """Close the case or hand the person back to the bot; only the claim holder may.
-    With `outbox` (results are pushed to the health department) a closed case queues a
-    delivery of the corrected result under its own idempotency key. A case handed back
-    returns when the bot will call (None: when the paused campaign is resumed)."""
+            how: Resolution, now: datetime | None = None, outbox: bool = False,
+            audit: AuditEntry | None = None) -> datetime | None:
+    """Close the case or hand the person back to the bot; only the claim holder may. The rows
+    (case, corrected slots, person, `audit`, the delivery of the corrected result when `outbox`)
+    are the attempt's to write (bot.attempt.resolution), in this one transaction. A case handed
+    back returns when the bot will call (None: when the paused campaign is resumed)."""
     now = now or utcnow()
-    status = EscalationStatus.RESOLVED if how == Resolution.CLOSE else EscalationStatus.RETURNED_TO_BOT
-    stmt = (update(Escalation)
-            .where(Escalation.id == case_id, Escalation.status == EscalationStatus.CLAIMED,
-                   Escalation.claimed_by == user_id)
-            .values(status=status, resolution=slots or None, note=note[:4000], resolved_by=user_id,
-                    resolved_at=now, claim_expires_at=None))
-    if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
-        raise CaseError("not_holder", N_("claim this case before resolving it"))
-    esc = s.get(Escalation, case_id)
-    assert esc is not None
-    for slot, value in slots.items():
-        row = s.exec(select(Result).where(Result.attempt_id == esc.attempt_id, Result.slot == slot)).first()
-        row = row or Result(attempt_id=esc.attempt_id, person_id=esc.person_id,
-                            campaign_id=esc.campaign_id, slot=slot)
-        row.value, row.source, row.created_at = value, "operator", now
-        s.add(row)
-    person = s.get(Person, esc.person_id)
-    assert person is not None
-    if how == Resolution.CLOSE:
-        person.state = PersonState.COMPLETED
-        person.last_outcome = "resolved_by_operator"
-        if outbox:
-            _queue_resolution(s, esc, person, now)
-    else:
-        person.state, person.next_attempt_at = PersonState.PENDING, None
-        person.last_outcome = "returned_to_bot"
-        when = _reopen_for(s, esc.campaign_id, now)
-    person.updated_at = now
-    s.add(person)
-    return when if how == Resolution.RETURN_TO_BOT else None
+    try:
+        esc = attempts.Attempt.resolve(s, case_id, user_id, slots, note, close=how == Resolution.CLOSE, now=now,
+                              outbox=outbox, audit=audit)
+    except NotHolder:
+        raise CaseError("not_holder", N_("claim this case before resolving it")) from None
+    return _reopen_for(s, esc.campaign_id, now) if how == Resolution.RETURN_TO_BOT else None
 
 
 def _reopen_for(s: Session, campaign_id: int, now: datetime) -> datetime | None:
@@ -305,17 +283,3 @@ def audio_file(audio_path: str, audio_dir: str | None, var_dir: Path) -> Path | 
     if real.is_file() and any(real.is_relative_to(r) for r in roots):
         return real
     return None
-
-
-def _queue_resolution(s: Session, esc: Escalation, person: Person, now: datetime) -> None:
-    from bot.campaigns.results import webhook
-
-    results = s.exec(select(Result).where(Result.attempt_id == esc.attempt_id)).all()
-    payload = {
-        "attempt_id": esc.attempt_id, "campaign_id": esc.campaign_id, "person_id": esc.person_id,
-        "person": {"name": person.name, "phone": person.phone}, "outcome": "resolved_by_operator",
-        "state": "completed", "slots": {r.slot: r.value for r in results},
-        "escalation": {"reason": esc.reason, "step": esc.step, "resolved_by": esc.resolved_by},
-        "at": now.isoformat(),
-    }
-    webhook.enqueue(s, esc.campaign_id, esc.attempt_id, payload, now, key=f"resolution-{esc.id}")

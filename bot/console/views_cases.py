@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.attempt.resolution import AuditEntry
 from bot.console import cases
 from bot.console.context import console
 from bot.console.i18n import local_time
@@ -18,6 +19,7 @@ from bot.console.labels import N_, Labeller, word
 from bot.console.page import (
     audit_event,
     audit_view,
+    client,
     current_user,
     db,
     gettext,
@@ -228,12 +230,12 @@ async def resolve(request: web.Request) -> web.Response:
                 raise cases.CaseError("notice_reason", N_(
                     "The prevention notice was not acknowledged: give the reason before closing the case."))
             note = f"{note}\n[{_('notice not acknowledged')}] {reason}".strip()
+        audit = AuditEntry(user.username, client(request),
+                           detail="slots corrected: " + ",".join(sorted(slots)) if slots else "")
         await db(request, cases.resolve, case_id, user.id, slots, note, how,
-                 outbox=console(request).results_outbox)
+                 outbox=console(request).results_outbox, audit=audit)  # the audit row commits with it
     except cases.CaseError as exc:
         return await _case_page(request, case_id, _message(request, exc, labels), 400, form)
-    await audit_event(request, f"case.{how.value}", "escalation", case_id,
-                      detail="slots corrected: " + ",".join(sorted(slots)) if slots else "")
     raise web.HTTPSeeOther(f"/queue?back={case_id}" if how == cases.Resolution.RETURN_TO_BOT else f"/queue?closed={case_id}")
 
 

@@ -246,7 +246,9 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
                     elif str(self.prefilled[step.slot]) == "yes":  # "no" or anything else: asked again
                         self.record.slots[step.slot] = "yes"
                         self.resumed = True
-                        after = "handed_back" if self.vars.get("resume_after") == "handed_back" else "cut_off"
+                        # the earlier call was cut off (default); or the case was handed back, or the
+                        # resident called us back: nothing was cut off (the catalogue's handed_back line)
+                        after = "cut_off" if self.vars.get("resume_after", "cut_off") == "cut_off" else "handed_back"
                         self._say(self.script.resume_for(after) or "", "resume", step=None)
                 if self.record.slots.get(step.slot) is not None:  # answered already: never asked again
                     step_id = dict(step.branches).get(str(self.record.slots[step.slot]), step.next)
@@ -285,8 +287,8 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         detail = self._noted(detail)
         if say and not self._say_handler(handler_say) and handler_say != "escalate":
             self._say_handler("escalate")
-        self.record.escalation = {"reason": str(reason), "step": step_id, "detail": detail}
-        self._out.append(Escalate(reason, step_id, detail))
+        self.record.escalation = Escalate(reason, step_id, detail)
+        self._out.append(self.record.escalation)
         self._finish(Outcome.ESCALATED)
 
     def _finish(self, outcome: Outcome) -> None:

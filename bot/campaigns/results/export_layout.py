@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-import bot
 from bot.campaigns.results import export
 
 ROW_FIELDS = ("person_id", "name", "phone", "risk_category", "priority", "expected_address", "state", "attempts",
@@ -39,7 +38,7 @@ ROW_FIELDS = ("person_id", "name", "phone", "risk_category", "priority", "expect
 MAX_COLUMNS = 200
 TIME_FIELDS = ("updated_at",)
 ALL_SLOTS = ("slots", "*")
-EXPORTS_DIR = Path(bot.__file__).resolve().parents[1] / "exports"  # the shipped layouts, beside bot/
+EXPORTS_DIR = Path(__file__).resolve().parents[3] / "exports"  # the shipped layouts, beside bot/ (not `import bot`: the top layer)
 DEFAULT_LAYOUT = "results.zh-CN"  # what an export uses unless another layout (or `plain`) is chosen
 
 

@@ -152,10 +152,10 @@ class SipEndpoint(InDialogRequests):
                 await media.close()
                 return DialOutcome(None, 488, "media address outside policy")
             media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
-            call = SipCall(out.call_id, "outbound", parse_uri(to_uri).user or "", media)
-            call._hangup = lambda: out.hangup(self.uac)
-            call._refer = lambda target: self.uac.send_refer(out.dialog, target, out.remote_addr)
-            call.extra["sip_dialog"] = dialog_state(out.dialog, out.remote_addr)  # for a BYE after a crash
+            call = SipCall(out.call_id, "outbound", parse_uri(to_uri).user or "", media,
+                           sip_dialog=dialog_state(out.dialog, out.remote_addr),  # for a BYE after a crash
+                           send_bye=lambda: out.hangup(self.uac),
+                           send_refer=lambda target: self.uac.send_refer(out.dialog, target, out.remote_addr))
             self._adopt(call)
             return DialOutcome(call, 200, "OK")
         except BaseException:
@@ -217,10 +217,10 @@ class SipEndpoint(InDialogRequests):
             inc.accept(sdp.answer(self.local_addr[0], media.port, choice))
             media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
             caller = parse_address(inc.caller).uri.user or "" if inc.caller else ""
-            call = SipCall(inc.call_id, "inbound", caller, media, headers=dict(inc.x_headers))
-            call._hangup = inc.hangup
-            call._refer = lambda target: self.uac.send_refer(inc.dialog, target, inc.source_addr)
-            call.extra["sip_dialog"] = answered_dialog_state(inc)  # stored: a BYE if this worker dies
+            call = SipCall(inc.call_id, "inbound", caller, media, headers=dict(inc.x_headers),
+                           sip_dialog=answered_dialog_state(inc),  # stored: a BYE if this worker dies
+                           send_bye=inc.hangup,
+                           send_refer=lambda target: self.uac.send_refer(inc.dialog, target, inc.source_addr))
             self._adopt(call)
         except BaseException:
             if media.port and not media.closed:
