@@ -147,6 +147,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 async def _call(config, script, person, turns, out: Path, chunk: int):
     from audio.models import ModelMissing
     from bot.calls import CallRequest
+    from bot.dialog.speakable import with_sample_code
     from bot.pipeline.offline import LineTransport
     from bot.pipeline.resources import SpeechResources
     from bot.pipeline.run import run_call
@@ -159,7 +160,7 @@ async def _call(config, script, person, turns, out: Path, chunk: int):
             raise ModelMissing(ear.detail)
         transport = LineTransport(turns, chunk_samples=chunk)
         request = CallRequest(attempt_id=out.name, phone="", person=person, script=script,
-                              variables=config.variables)
+                              variables=with_sample_code(config.variables))  # never "{call_code}" spoken
         record = await run_call(transport, request, resources, audio_dir=out / "clips")
         return record.to_json(), transport
     finally:

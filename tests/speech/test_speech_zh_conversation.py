@@ -55,6 +55,8 @@ def test_zh_verification_call_on_mandarin_speech(say_zh, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "hearing with Whisper base" in proc.stderr  # the Vosk zh-CN model is not installed here
     record = json.loads(proc.stdout)
+    spoken = [t["text"] for t in record["transcript"] if t["speaker"] == "bot"]
+    assert not [t for t in spoken if "{" in t or "}" in t], spoken  # the greeting's {call_code} is never spoken
     said = [(t["step"], t["text"]) for t in record["transcript"] if t["speaker"] == "caller"]
     assert record["outcome"] == "completed" and record["escalation"] is None, said
     slots = dict(record["slots"])
