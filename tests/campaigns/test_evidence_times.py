@@ -1,5 +1,5 @@
 """The evidence bundle's times against the recorded line (issue 22 item 6): a whole call through
-the real pipeline on the in-memory line (fake recognizer and voice), stored by the CallRecorder,
+the real pipeline on the in-memory line (fake recognizer and voice), stored by the call's Attempt,
 exported as a bundle: the notice statement is complete with its times, each played prompt's
 times are where its audio lies in the line's recording, and no prompt starts before the
 caller's answer before it ended."""
@@ -18,11 +18,11 @@ from campaign_fakes import Clock, add_campaign
 from audio.fakes import EnergyOnlySession, FakeRecognizer, FakeSynthesizer, tone
 from audio.scheduler import RecognitionPool
 from audio.synthesis import PromptCache
+from bot.attempt.attempt import Attempt as CallAttempt
 from bot.calls import CallRequest, CallResult, NetworkOutcome
 from bot.campaigns.dialing import claims as ops
 from bot.campaigns.dialing.policy import RetryPolicy
 from bot.campaigns.people.evidence import build_bundle, signing_key
-from bot.campaigns.results.recorder import CallRecorder
 from bot.dialog.script import load_script
 from bot.pipeline.offline import CallerTurn, LineTransport
 from bot.pipeline.resources import SpeechResources, SpeechSettings
@@ -76,16 +76,16 @@ async def test_bundle_times_match_the_recorded_line(sqlite_db, fake_resources, t
     clock = Clock()
     cid = add_campaign(db, people=[("+821000000001", 1)])
     claim = db.run(lambda s: ops.claim_due(s, cid, 1, "w1", clock, timedelta(seconds=600)))[0]
-    rec = CallRecorder(db, claim, clock=clock)
+    rec = CallAttempt(db, claim, clock=clock)
     script = load_script(ROOT / "dialogs" / "verification.ko-KR.yaml")
     turns = [CallerTurn("speech", pcm=say()), CallerTurn("speech", pcm=say()), CallerTurn("speech", pcm=say()),
              CallerTurn("dtmf", keys="1"), CallerTurn("speech", pcm=say()), CallerTurn("dtmf", keys="2"),
              CallerTurn("speech", pcm=say()), CallerTurn("dtmf", keys="1")]
     line = LineTransport(turns, chunk_samples=480)
-    request = CallRequest(claim.attempt_id, claim.phone, {"name": "김민수"}, script, observers=(rec.observe,),
+    request = CallRequest(claim.attempt_id, claim.phone, {"name": "김민수"}, script, observers=(rec.record,),
                           variables={"agency": "방역본부", "callback_number": "120", "call_code": "1 2 3 4 5 6"})
     record = await asyncio.wait_for(run_call(line, request, resources, audio_dir=tmp_path / "clips"), 30)
-    await rec.finish(CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200), RetryPolicy())
+    await rec.settle(CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200), RetryPolicy())
     assert record.outcome == "completed"
 
     bundle = db.run(lambda s: build_bundle(s, claim.person_id, signing_key(tmp_path / "k.key"),
