@@ -67,7 +67,7 @@ def percentile(values: list[float], p: float) -> float:
 
 async def store_answers(db, ids: tuple[int, int, int], rate: float, seconds: float) -> list[float]:
     """Store answers as the recorder does, at `rate` a second; the submit-to-commit latency of each."""
-    from bot.campaigns.recorder import _put_result
+    from bot.campaigns.results.recorder import _put_result
     from storage.models import utcnow
 
     latencies: list[float] = []

@@ -17,7 +17,7 @@ import markupsafe
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.campaigns import health
+from bot.campaigns.outage import storage_alarm as health
 from bot.console import (
     auth,
     i18n,

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.campaigns import health
+from bot.campaigns.outage import storage_alarm as health
 from bot.console import audit, auth, i18n
 from bot.console.context import LOCALE, PRE_CSRF, USER, console
 from bot.console.labels import N_, Labeller, ScriptLabels

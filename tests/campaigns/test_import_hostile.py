@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.campaigns.people import ImportRejected, parse_people, read_table
+from bot.campaigns.people.list_import import ImportRejected, parse_people, read_table
 
 REPO = Path(__file__).resolve().parents[2]
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
@@ -65,7 +65,7 @@ CHECK = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB: the attack took 0.9-1.6 GB
 from pathlib import Path
-from bot.campaigns.people import ImportRejected, read_table
+from bot.campaigns.people.list_import import ImportRejected, read_table
 try:
     rows = sum(1 for _ in read_table(Path(sys.argv[1])))
 except ImportRejected as exc:

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
-from bot.campaigns import health
+from bot.campaigns.outage import storage_alarm as health
 from bot.console.app import build_app
 from bot.console.context import CONSOLE
 from bot.console.security import ConsoleSettings
