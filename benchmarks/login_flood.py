@@ -3,7 +3,7 @@
     python benchmarks/login_flood.py [--db-url URL] [--flood 300] [--sources 100] [--rate 20] [--seconds 10]
 
 The console (bot.console.app, served on loopback by aiohttp) and a call's recorder share one
-`Database`, as in `veribot serve`. Answers are stored the way bot.campaigns.recorder stores a
+`Database`, as in `veribot serve`. Answers are stored the way bot.attempt stores a
 SlotFilled (`Database.submit` of the result row) at --rate a second; the latency is from the
 submit (the answer heard) to its commit. Phase 1: idle, --seconds. Phase 2: a separate process
 sends --flood wrong-password logins at once from --sources loopback addresses (127.0.0.2 ...,
@@ -67,7 +67,7 @@ def percentile(values: list[float], p: float) -> float:
 
 async def store_answers(db, ids: tuple[int, int, int], rate: float, seconds: float) -> list[float]:
     """Store answers as the recorder does, at `rate` a second; the submit-to-commit latency of each."""
-    from bot.campaigns.results.recorder import _put_result
+    from bot.attempt.rows import put_result as _put_result
     from storage.models import utcnow
 
     latencies: list[float] = []

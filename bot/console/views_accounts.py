@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.console import audit, auth
 from bot.console.context import PRE_CSRF, console
-from bot.console.labels import N_
+from bot.console.labels import N_, word
 from bot.console.page import (
     audit_as,
     audit_event,
@@ -131,8 +131,11 @@ async def users_page(request: web.Request) -> web.Response:
     users = await db(request, auth.list_users)
     throttle = console(request).throttle
     locked = {u.id for u in users if throttle.locked_until(u.username) is not None}
+    added = next((u for u in users if str(u.id) == request.query.get("added", "")), None)
+    notice = gettext(request)(N_("User %(name)s added as %(role)s: they can log in now.")) % {
+        "name": added.username, "role": word(added.role, gettext(request))} if added else ""
     return render(request, "users.html", users=users, roles=list(Role), error="", form={"role": Role.OPERATOR},
-                  locked=locked)
+                  locked=locked, notice=notice)
 
 
 async def users_add(request: web.Request) -> web.Response:
@@ -146,9 +149,9 @@ async def users_add(request: web.Request) -> web.Response:
     except auth.AccountError as exc:
         users = await db(request, auth.list_users)
         return render(request, "users.html", status=400, users=users, roles=list(Role),
-                      error=gettext(request)(str(exc)), form=kept)
+                      error=gettext(request)(str(exc)), form=kept, notice="")
     await audit_event(request, "user.add", "user", user.id or "", detail=f"role={user.role}")
-    raise web.HTTPSeeOther("/users")
+    raise web.HTTPSeeOther(f"/users?added={user.id}")
 
 
 async def users_toggle(request: web.Request) -> web.Response:

@@ -18,7 +18,9 @@ from storage.models import Campaign, Role
 
 
 def _campaigns(s: Session) -> list[Campaign]:
-    return list(s.exec(select(Campaign).order_by(Campaign.name)).all())
+    from bot.campaigns.dialing.trial_call import SUFFIX
+
+    return [c for c in s.exec(select(Campaign).order_by(Campaign.name)).all() if not c.name.endswith(SUFFIX)]
 
 
 def _campaign_id(request: web.Request) -> int | None:
@@ -46,16 +48,15 @@ async def dashboard_page(request: web.Request) -> web.Response:
     current_user(request)
     campaigns = await db(request, _campaigns)
     return render(request, "dashboard.html", campaigns=campaigns, selected=_campaign_id(request),
-                  figures=await _figures(request), system=system_status())
+                  figures=await _figures(request), system=system_status(console(request).storage_alarm))
 
 
-def system_status() -> dict[str, Any]:
+def system_status(alarm: Any) -> dict[str, Any]:
     """This worker's ears per locale (which engine hears each language, or keys only) and its
     storage alarm, for the dashboard."""
-    from bot.campaigns.outage import storage_alarm as health
     from bot.pipeline.ears import speech_status
 
-    return {"speech": speech_status(), "storage": health.status()["storage"]}
+    return {"speech": speech_status(), "storage": alarm.as_dict()}
 
 
 async def dashboard_json(request: web.Request) -> web.Response:

@@ -14,7 +14,6 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
-from bot.campaigns.outage import storage_alarm as health
 from bot.console.app import build_app
 from bot.console.context import CONSOLE
 from bot.console.security import ConsoleSettings
@@ -28,10 +27,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def alarm_reset():
-    health.STORAGE.recovered()
+def alarm_reset():  # each app has its own alarm now (the worker's, bot.console.context.Console.storage_alarm)
     yield
-    health.STORAGE.recovered()
 
 
 def _read_only_twin(db: Database) -> Database:
@@ -67,7 +64,7 @@ async def test_a_console_on_a_database_refusing_writes_logs_in_and_reads(db, tmp
                 html = await resp.text()
                 assert resp.status == 200, (path, resp.status, html[:300])
                 assert 'id="storage-alarm"' in html, path  # the alarm on every page
-            assert not health.STORAGE.ok
+            assert not app[CONSOLE].storage_alarm.ok
             assert any("audit (kept in the log" in r.getMessage() and "queue.view" in r.getMessage()
                        for r in caplog.records)
             token = await csrf_of(client)

@@ -46,6 +46,9 @@ class Claim:
     person: dict[str, Any]
     prefilled: dict[str, Any] = field(default_factory=dict)
     call_code: str | None = None  # said in the greeting; proves the call when keyed back
+    # the dialog's own variables for this call: {"resume_after": "handed_back"} when an operator
+    # handed the case back (the resume line must not say the call was cut off)
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Callable[[], datetime],
@@ -120,6 +123,7 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
             person={"name": person.name, "expected_address": person.expected_address,
                     "risk_category": person.risk_category},
             prefilled=prefilled.get(person.id, {}), call_code=att.call_code,
+            variables={"resume_after": "handed_back"} if person.last_outcome == "returned_to_bot" else {},
         ))
     return claims
 
@@ -203,6 +207,23 @@ def recover(s: Session, now: datetime, worker: str | None = None, policies: dict
                 s.add(p)
         n += 1
     return n
+
+
+def unplace(s: Session, attempt_id: int, now: datetime, retry_at: datetime) -> None:
+    """An attempt this worker never placed (its own lines were full: a 503 of ours, not the
+    network's): it costs the person nothing. The attempt is closed as never dialled and the
+    person is pending again from `retry_at` with their attempt count as before the claim."""
+    att = s.get(Attempt, attempt_id)
+    if att is None or att.state not in ACTIVE_ATTEMPT_STATES:
+        return
+    att.state, att.ended_at, att.outcome = AttemptState.INTERRUPTED, now, "interrupted"
+    att.detail = "not dialled: this worker's lines were full"
+    s.add(att)
+    p = s.get(Person, att.person_id)
+    if p is not None and p.state == PersonState.IN_PROGRESS:
+        p.state, p.attempt_count, p.next_attempt_at = PersonState.PENDING, max(0, p.attempt_count - 1), retry_at
+        p.updated_at = now
+        s.add(p)
 
 
 def campaign_policy(s: Session, campaign_id: int) -> RetryPolicy:

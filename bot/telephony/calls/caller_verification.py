@@ -19,18 +19,27 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from bot.dialog.catalogue import Catalogue, catalogue_for
 from bot.privacy import mask_phone
 from bot.telephony.sip.call import SipCall
 
 log = logging.getLogger(__name__)
 
-PROMPT = {
-    "zh": "为核实身份，请输入{digits}位核验码，以井号键结束。",
-    "en": "To confirm who you are, please key in your {digits}-digit code, then the hash key.",
-    "ko": "본인 확인을 위해 {digits}자리 확인 번호를 누르고 우물 정자를 눌러 주세요.",
-}
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `code_verifier` found: `proved` the caller's number (truthy then); `told`: the caller
+    heard a reply that ends this exchange (genuine from another phone, wrong code, locked), so
+    the endpoint says nothing more (not the unknown-caller greeting on top of it)."""
+
+    proved: bool
+    told: bool = False
+
+    def __bool__(self) -> bool:
+        return self.proved
 
 
 class Lockout:
@@ -97,47 +106,35 @@ async def read_digits(call: SipCall, count: int, seconds: float) -> str:
     return "".join(got)
 
 
-LOCKED = {
-    "zh": "核验失败次数过多，请稍后再试。",
-    "en": "Too many wrong codes for this number. Please try again later.",
-    "ko": "잘못된 번호를 너무 많이 입력하셨습니다. 나중에 다시 시도해 주세요.",
-}
-CODE_PROMPT = {
-    "zh": "如需核实我们打给您的电话，请输入通话中告知的{digits}位核验码，以井号键结束。",
-    "en": "To check a call you had from us, key in the {digits}-digit code we gave you, then the hash key.",
-    "ko": "저희가 드린 전화를 확인하시려면 통화 중 알려 드린 {digits}자리 확인 번호를 누르고 우물 정자를 눌러 주세요.",
-}
-
-
-def _lang_text(table: dict[str, str], locale: str) -> str:
-    return table.get(locale.split("-")[0], table["en"])
-
-
 def code_verifier(check: Callable[[str, str], Any], *, locale: str = "zh-CN", digits: int = 6,
                   timeout: float = 15.0, lockout: Lockout | None = None,
                   speak: Callable[[str, str], Any] | None = None,
-                  on_locked: Callable[[str], Any] | None = None) -> Callable[[SipCall, str], Any]:
+                  on_locked: Callable[[str], Any] | None = None,
+                  variables: dict[str, str] | None = None,
+                  catalogue: Catalogue | None = None) -> Callable[[SipCall, str], Any]:
     """Asks every caller for the code of a call they had from us (`on_locked(number)`, may be
     async, is told of a caller refused because their number is locked). `check(number, keyed) ->
     (proved, reply, wrong)` (may be async) says whether the code proves the caller's number,
     what to tell them (the call was genuine and by whom / the code is wrong), and whether it
     was a wrong code. The lockout (`acquire(number)` -> ticket or None, `release(ticket)`, either
-    may be async; bot.campaigns.call_codes.CodeGuard keeps it in the database) counts the guess
-    before it is checked and uncounts it unless it was wrong. A locked number is told so and
-    not checked."""
+    may be async; bot.campaigns.inbound.call_codes.CodeGuard keeps it in the database) counts the
+    guess before it is checked and uncounts it unless it was wrong. A locked number is told so and
+    not checked. Returns a `Verdict`. The sentences are the locale's catalogue's verify.code /
+    verify.locked."""
     lock = lockout or Lockout()
+    cat = catalogue or catalogue_for(locale)
 
-    async def verify(call: SipCall, number: str) -> bool:
+    async def verify(call: SipCall, number: str) -> Verdict:
         say = speak
         if say is None:
             from audio.synthesis import speak as say
-        call.media.play(await say(_lang_text(CODE_PROMPT, locale).format(digits=digits), locale))
+        call.media.play(await say(cat.say("verify.code", variables or {}, digits=digits), locale))
         await call.media.drained()
         keyed = await read_digits(call, digits, timeout)
         ticket = await _maybe(lock.acquire(number))
         if ticket is None:
             log.warning("caller %s: verification locked after repeated failures", mask_phone(number))
-            proved, reply = False, _lang_text(LOCKED, locale)
+            proved, reply, wrong = False, cat.say("verify.locked", variables or {}), False
             if on_locked is not None:
                 await _maybe(on_locked(number))
         else:
@@ -151,22 +148,24 @@ def code_verifier(check: Callable[[str, str], Any], *, locale: str = "zh-CN", di
             call.media.play(await say(reply, locale))
             await call.media.drained()
         log.info("caller %s: call code %s", mask_phone(number), "proved the number" if proved else "did not prove it")
-        return bool(proved)
+        return Verdict(bool(proved), told=bool(reply) and not proved)
 
     return verify
 
 
 def keypad_verifier(secret_for: Callable[[str], Any], *, locale: str = "zh-CN", digits: int = 4,
                     timeout: float = 15.0, lockout: Lockout | None = None,
-                    speak: Callable[[str, str], Any] | None = None) -> Callable[[SipCall, str], Any]:
+                    speak: Callable[[str, str], Any] | None = None,
+                    catalogue: Catalogue | None = None) -> Callable[[SipCall, str], Any]:
     lock = lockout or Lockout()
+    cat = catalogue or catalogue_for(locale)
 
     async def verify(call: SipCall, number: str) -> bool:
         if speak is None:
             from audio.synthesis import speak as say
         else:
             say = speak
-        text = PROMPT.get(locale.split("-")[0], PROMPT["en"]).format(digits=digits)
+        text = cat.say("verify.keypad", {}, digits=digits)
         call.media.play(await say(text, locale))
         await call.media.drained()
         keyed = await read_digits(call, digits, timeout)

@@ -9,9 +9,9 @@ playing is finished, the caller's next answer (or no input) is followed by the t
 script's language, and the call ends escalated. "Staff will call you back" is said only when
 the callback case is durable; otherwise the caller hears the apology without the promise.
 
-The guard is the object behind one of the request's observers (the campaigns' CallRecorder)
-offering `storage_failing()` and `async keep_callback(reason, step, detail) -> bool`; a call
-without one (tests, `veribot call`) is not watched.
+The guard is the request's (`CallRequest.guard`: the call's bot.attempt.Attempt) offering
+`storage_failing()` and `async keep_callback(reason, step, detail) -> bool`; a call without one
+(tests, `veribot call`) is not watched.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from bot.calls import CallRequest
+from bot.calls import CallRequest, StorageGuard
+from bot.dialog.catalogue import Catalogue, catalogue_for
 from bot.dialog.events import Escalate, Say
 from bot.dialog.session import CallSession, Observer
 
@@ -30,39 +31,11 @@ log = logging.getLogger(__name__)
 REASON = "storage_fault"  # Escalation.reason of a call cut short by the storage failure
 POLL_SECONDS = 0.2
 
-# (callback case durable, not durable); by the language of the script's locale
-WORDS: dict[str, tuple[str, str]] = {
-    "zh": ("抱歉，系统出现故障，您的回答暂时无法保存。工作人员将尽快给您回电。再见。",
-           "抱歉，系统出现故障，您的回答暂时无法保存。给您添麻烦了，再见。"),
-    "en": ("Sorry, we have a system fault and your answers cannot be saved right now. "
-           "A member of staff will call you back as soon as possible. Goodbye.",
-           "Sorry, we have a system fault and your answers cannot be saved right now. "
-           "We apologise for the trouble. Goodbye."),
-    "ko": ("죄송합니다. 시스템 장애로 지금은 답변을 저장할 수 없습니다. 담당 직원이 최대한 빨리 다시 전화드리겠습니다. "
-           "안녕히 계세요.",
-           "죄송합니다. 시스템 장애로 지금은 답변을 저장할 수 없습니다. 불편을 드려 죄송합니다. 안녕히 계세요."),
-}
-
-
-def words(locale: str, durable: bool) -> str:
-    promised, unpromised = WORDS.get(locale.split("-")[0], WORDS["en"])
-    return promised if durable else unpromised
-
-
-@runtime_checkable
-class StorageGuard(Protocol):
-    def storage_failing(self) -> bool: ...
-
-    async def keep_callback(self, reason: str, step: str | None, detail: str) -> bool: ...
-
-
-def guard_of(request: CallRequest) -> StorageGuard | None:
-    """The call's storage guard: an observer, or the object whose method an observer is."""
-    for observer in request.observers:
-        owner = getattr(observer, "__self__", observer)
-        if isinstance(owner, StorageGuard):
-            return owner
-    return None
+def words(locale: str, durable: bool, catalogue: Catalogue | None = None) -> str:
+    """The truth told, from the locale's system catalogue (dialogs/system.<locale>.yaml):
+    storage_fault.promised when the callback case is durable, else storage_fault.unpromised."""
+    cat = catalogue or catalogue_for(locale)
+    return cat.text("storage_fault.promised" if durable else "storage_fault.unpromised", {})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +73,7 @@ async def watch_storage(guard: StorageGuard, request: HeldRequest, poll: float =
         return False
     log.warning("attempt %s: storage failed during the call: the caller is told (callback case %s)",
                 request.attempt_id, "kept" if durable else "NOT durable, no call back promised")
-    text = words(request.script.locale, durable)
+    text = words(request.script.locale, durable, request.script.system)
     session.end_early(Say(text, key=REASON, barge_in=False), Escalate(REASON, step, detail))  # type: ignore[arg-type]
     return True
 

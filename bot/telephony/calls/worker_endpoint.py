@@ -7,15 +7,16 @@
 `start_endpoint(config, on_inbound=None, lookup=None, converse=None, on_result=None, verify=None)`:
   * `config` — `bot.config.Config`; reads `[telephony]` and `[agency]`.
   * `lookup(number) -> InboundMatch | dict | None` (may be async) — who is calling back.
-    A dict is taken as the person. Unknown callers hear `unknown_caller_message`
-    (agency name and official number) and the call ends.
+    A dict is taken as the person. Unknown callers hear `unknown_caller_message` or the
+    catalogue's service.unknown_caller (agency name and official number) and the call ends;
+    a caller the verifier already answered (`Verdict.told`) hears nothing more.
   * `verify(call, number) -> bool` (may be async) — caller ID is a claim, not identity
     (anyone can send any From, and carriers pass it on): `lookup` is consulted, and the
     person's dialog run and stored, only after `verify` says the caller proved who they are.
     Without `verify` every caller is an unknown caller: nothing is looked up, claimed or
     stored against a person. See "Callers who claim to be a listed person" in README.
   * `converse(call, request) -> CallRecord` — how a conversation runs; default:
-    `bot.telephony.calls.sip_runner.speech_conversation(resources)` is for the serve command to
+    `bot.telephony.calls.conversation.speech_conversation(resources)` is for the serve command to
     pass; without it calls run keypad-only (`keypad_conversation`).
   * `on_result(request, CallResult)` (may be async) — store an inbound call's result.
   * `legs` — where each answered inbound call's SIP dialog is kept until it ends
@@ -36,28 +37,21 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from audio.synthesis import speak
-from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome
+from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome, StorageGuard
 from bot.config import Config
+from bot.dialog.model import render
 from bot.privacy import mask_phone
 from bot.settings import localised
+from bot.telephony.calls.caller_verification import Verdict
+from bot.telephony.calls.conversation import Converse
 from bot.telephony.calls.keypad_conversation import keypad_conversation
-from bot.telephony.calls.sip_runner import Converse, SipCallRunner, converse_and_escalate, tell
+from bot.telephony.calls.sip_runner import SipCallRunner, converse_and_escalate, tell
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip.call import SipCall
 from bot.telephony.sip.endpoint import InboundHandler, SipEndpoint
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_CALLER = {  # says nothing about whether the number is listed (that would tell a stranger)
-    "zh": "您好，这里是{agency}。本次来电无法核实您的身份。如需咨询，请拨打官方电话{callback_number}。再见。",
-    "en": "Hello, this is {agency}. We cannot confirm who is calling on this line. For any enquiry, call the official number {callback_number}. Goodbye.",
-    "ko": "안녕하세요, {agency}입니다. 이 전화로는 본인 확인을 할 수 없습니다. 문의는 공식 번호 {callback_number}로 전화해 주세요. 안녕히 계세요.",
-}
-NOTHING_MORE = {  # a verified caller with nothing left to answer (done, or in a call right now)
-    "zh": "您的信息我们已经记录，目前无需再回答问题。如需咨询，请拨打{callback_number}。再见。",
-    "en": "We have what we need from you for now. For any enquiry, call {callback_number}. Goodbye.",
-    "ko": "필요한 내용은 모두 기록되었습니다. 문의는 {callback_number}로 전화해 주세요. 안녕히 계세요.",
-}
 Verifier = Callable[[SipCall, str], Any]  # (call, claimed number) -> bool, may be async
 
 
@@ -78,6 +72,7 @@ class InboundMatch:
     observers: tuple[Callable[[Any], None], ...] = ()  # every turn, accepted answer, escalation as it happens
     parser: Callable[[str, str, str], Any] | None = None  # answer understanding (bot.nlu.make_parser)
     variables: dict[str, str] = field(default_factory=dict)  # this call's own, e.g. {call_code}
+    guard: StorageGuard | None = None  # the attempt storing the call (bot.attempt.Attempt)
 
 
 async def _maybe(value: Any) -> Any:
@@ -98,14 +93,14 @@ def inbound_handler(
     script = load_script(settings.inbound_dialog)  # fails at start-up, not mid-call
     run = converse or keypad_conversation
     variables = localised(variables, script.locale)
-    lang = script.locale.split("-")[0]
+    system = script.system  # the sentences below: dialogs/system.<locale>.yaml (bot.dialog.catalogue)
 
     async def say(call: SipCall, text: str) -> None:
         call.media.play(await speak(text, script.locale))
         await call.media.drained()
 
     async def handle(call: SipCall) -> None:
-        dialog = call.extra.get("sip_dialog") or {}
+        dialog = call.sip_dialog
         leg = await legs.hold(dialog) if legs is not None and dialog else None
         try:
             await answer(call, dialog)
@@ -114,35 +109,40 @@ def inbound_handler(
                 legs.release(leg)
 
     async def answer(call: SipCall, dialog: dict[str, Any]) -> None:
-        proved = bool(await _maybe(verify(call, call.remote_number))) if verify and lookup else False
+        verdict = await _maybe(verify(call, call.remote_number)) if verify and lookup else False
+        proved = bool(verdict)
+        if not proved and isinstance(verdict, Verdict) and verdict.told:  # its reply was the last word
+            log.info("callback from %s: answered by the verification", mask_phone(call.remote_number))
+            call.unknown_caller = True  # not verified: nothing looked up or stored
+            return
         found = await _maybe(lookup(call.remote_number)) if lookup and proved else None
         if isinstance(found, dict):
             found = InboundMatch(found)
         if found is None and proved:
             log.info("callback from %s: verified, nothing to ask now", mask_phone(call.remote_number))
-            call.extra["verified"] = True
+            call.verified = True
             if not call.ended.is_set():
-                await say(call, NOTHING_MORE.get(lang, NOTHING_MORE["en"]).format(**variables))
+                await say(call, system.say("service.nothing_more", variables))
             return
         if found is None:
             why = "unknown number" if lookup is None else "caller ID not verified"
             log.info("callback from %s (%s): self-identification", mask_phone(call.remote_number), why)
-            text = (settings.unknown_caller_message or UNKNOWN_CALLER.get(lang, UNKNOWN_CALLER["en"])).format(**variables)
-            call.extra["unknown_caller"] = True
+            own = settings.unknown_caller_message  # config's own wording, else the catalogue's
+            text = render(own, system.spoken(variables)) if own else system.say("service.unknown_caller", variables)
+            call.unknown_caller = True
             if not call.ended.is_set():
                 await say(call, text)
             return
-        call.extra["verified"] = True
+        call.verified = True
         request = CallRequest(found.attempt_id, call.remote_number, found.person, script,
                               prefilled_slots=found.prefilled_slots, variables={**variables, **found.variables},
                               on_turn=found.on_turn,
-                              observers=found.observers, parser=found.parser)
+                              observers=found.observers, parser=found.parser, guard=found.guard)
         if dialog:
             tell(request, Answered(dialog))  # on the attempt too, as a dialled call's
         result = CallResult(NetworkOutcome.FAILED, detail="inbound call failed")
         try:
             record = await converse_and_escalate(run, call, request, settings.operator_uri)
-            call.extra["record"] = record
             result = CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200, detail=call.end_reason)
         finally:  # the attempt is settled however the call ended
             if on_result is not None:
@@ -204,7 +204,7 @@ def media_stream_on_call(
                               prefilled_slots=found.prefilled_slots,
                               variables={**localised(variables, script.locale), **found.variables},
                               on_turn=found.on_turn,
-                              observers=found.observers, parser=found.parser)
+                              observers=found.observers, parser=found.parser, guard=found.guard)
         record = await run(transport, request)
         if on_result is not None:
             await _maybe(on_result(request, CallResult(NetworkOutcome.ANSWERED, record=record, detail="media stream")))
