@@ -250,12 +250,12 @@ def speaker(locale: str) -> PromptCache:
         return cache
 
 
-async def speak(text: str, locale: str) -> bytes:
+async def speak(text: str, locale: str, store: bool = True) -> bytes:
     """Text -> 8 kHz 16-bit PCM in `locale`'s default voice, synthesized off the event loop
-    (cached in memory). Raises SynthesisError (a RuntimeError). With human takes:
-    audio/recordings.py `speak_recorded`."""
+    (cached in memory; `store=False`: not cached, a sentence naming a person). Raises
+    SynthesisError (a RuntimeError). With human takes: audio/recordings.py `speak_recorded`."""
     cache = speaker(locale)
-    pcm = cache.cached(text)
+    pcm = cache.cached(text) if store else None
     if pcm is None:
-        pcm = await asyncio.to_thread(cache.render, text)
+        pcm = await asyncio.to_thread(cache.render, text, store)
     return pcm

@@ -90,7 +90,8 @@ def metered_media(m: dict):
 async def run_level(args: argparse.Namespace, resources, script) -> dict:
     """One worker's share of a level: `args.calls[0]` lines for `args.seconds`; raw figures."""
     from bot.calls import CallRequest
-    from bot.telephony.calls.sip_runner import SipCallRunner, speech_conversation
+    from bot.telephony.calls.conversation import speech_conversation
+    from bot.telephony.calls.sip_runner import SipCallRunner
     from bot.telephony.settings import TelephonySettings
     from bot.telephony.sip.endpoint import SipEndpoint
 

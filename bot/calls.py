@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.dialog.engine import Parser
 from bot.dialog.events import CallRecord, Note, Turn
-from bot.dialog.session import CallSession, Observer
+from bot.dialog.session import CallSession, Observer, notify
 
 
 class NetworkOutcome(StrEnum):
@@ -32,6 +32,16 @@ class NetworkOutcome(StrEnum):
     FAILED = "failed"  # anything else: transport error, timeout, internal error
 
 
+@runtime_checkable
+class StorageGuard(Protocol):
+    """Whether the call's answers can still be stored, and the callback case kept durable before
+    a resident is promised it (bot.attempt.Attempt; bot.telephony.calls.storage_fault)."""
+
+    def storage_failing(self) -> bool: ...
+
+    async def keep_callback(self, reason: str, step: str | None, detail: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class CallRequest:
     attempt_id: int | str
@@ -46,6 +56,7 @@ class CallRequest:
     # human takes of the script's prompt pieces (text -> 8 kHz PCM), spoken instead of TTS
     # (audio/recordings.py; bot/campaigns/scripts/prompt_recordings.py stores them per dialog version)
     recordings: Mapping[str, bytes] = field(default_factory=dict)
+    guard: StorageGuard | None = None  # the attempt that stores the call (None: nothing stored, not watched)
 
     def session(self, *more: Observer) -> CallSession:
         """The call's dialog session, observed by this request's observers and `more`."""
@@ -54,6 +65,10 @@ class CallRequest:
             observers.append(_turns_only(self.on_turn))
         return CallSession(self.script, self.person, self.variables, self.prefilled_slots,
                            parser=self.parser, observers=observers)
+
+    def tell(self, note: Any) -> None:
+        """Hand a note from outside the session (the runner's `Answered`) to the call's observers."""
+        notify(self.observers, note)
 
 
 def _turns_only(on_turn: Callable[[Turn], None]) -> Observer:
@@ -81,6 +96,7 @@ class CallResult:
     retry_after: float | None = None  # seconds, from a 503 Retry-After
     audio_dir: str | None = None  # where caller clips / bot audio were kept
     detail: str = ""
+    placed: bool = True  # False: this worker refused to place the call (its lines full): not an attempt
 
 
 class CallRunner(Protocol):

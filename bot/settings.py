@@ -191,6 +191,15 @@ class CampaignsSettings:
     retry: dict[str, RetryRule] | None = None
     columns: dict[str, str | list[str]] | None = None
 
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r} (a two-letter country code such as CN)")
+        return value.upper()
+
 
 @dataclass(frozen=True, config=STRICT)
 class DialerSettings:
@@ -292,6 +301,8 @@ class TelephonySettings:
     inbound_sources: tuple[str, ...] = ()  # further addresses/networks that may call in (rate-limited, capped)
     media_networks: tuple[str, ...] = ()  # where the trunk's media may be, besides the signalling source
     max_calls_per_source: int = 10  # concurrent inbound calls of one untrusted source (always below capacity)
+    # share of `capacity` inbound calls may hold, trunk's included: the rest is kept for the campaign's calls
+    inbound_share: float = 0.5
     operator_uri: str = ""  # sip:operator@pbx — blind transfer target on escalation
     amd_enabled: bool = False
     amd_greeting_seconds: float = 3.5  # continuous speech longer than this = machine
@@ -319,6 +330,8 @@ class TelephonySettings:
                 raise ValueError(f"[telephony] {name} must be positive")
         if self.max_calls_per_source < 1:
             raise ValueError("[telephony] max_calls_per_source must be at least 1")
+        if not 0 < self.inbound_share <= 1:
+            raise ValueError("[telephony] inbound_share must be more than 0 and at most 1 (a share of capacity)")
         for name in ("trusted_sources", "inbound_sources", "media_networks"):
             for value in getattr(self, name):
                 try:
@@ -330,6 +343,11 @@ class TelephonySettings:
     def per_source_limit(self) -> int:
         """Concurrent inbound calls one untrusted source may hold: below capacity."""
         return max(1, min(self.max_calls_per_source, self.capacity - 1))
+
+    @property
+    def inbound_lines(self) -> int:
+        """Lines inbound calls may hold (at least one)."""
+        return max(1, int(self.capacity * self.inbound_share))
 
     @property
     def media_host(self) -> str:

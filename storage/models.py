@@ -197,7 +197,7 @@ class InboundLeg(SQLModel, table=True):
 class CodeGuess(SQLModel, table=True):
     """One call-code guess from a caller's number (E.164; "anonymous" when the caller ID does not
     parse), counted before the code is checked and deleted again when it was not wrong, so the
-    rows left are the wrong guesses: the lockout of bot/campaigns/call_codes.py `CodeGuard`, shared
+    rows left are the wrong guesses: the lockout of bot/campaigns/inbound/call_codes.py `CodeGuard`, shared
     by every worker and kept across restarts. Erased with the number's people; pruned past the
     codes' validity."""
 

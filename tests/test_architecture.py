@@ -19,7 +19,7 @@ LAYERS = [
     ("bot.calls", "bot.simulate"),
     ("bot.pipeline",),
     ("bot.telephony",),
-    ("bot.campaigns",),
+    ("bot.campaigns", "bot.attempt"),  # an attempt settles through the campaign's rules; the dialer builds it
     ("bot.console",),
     ("bot",),  # entry points: bot.cli, bot.cli.serve, bot.config, the *_cli modules
 ]

@@ -29,6 +29,7 @@ from bot.campaigns.dialing.dialer import Dialer
 from bot.campaigns.outage.escalation_spool import EscalationSpool
 from bot.campaigns.people.retention import audio_roots, purge
 from bot.campaigns.results.webhook import WebhookPusher, WebhookSettings
+from bot.campaigns.scripts import agency_overrides
 from bot.campaigns.scripts.dialog_versions import ScriptSource
 from storage.db import Database
 from storage.models import utcnow
@@ -36,7 +37,7 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 
 
-def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
+def build_dialer(config: Any, runner: CallRunner, db: Database, spool: EscalationSpool | None = None) -> Dialer:
     d = config.dialer
     hook = WebhookSettings.from_section(config.section("webhook"))
     return Dialer(
@@ -51,9 +52,16 @@ def build_dialer(config: Any, runner: CallRunner, db: Database) -> Dialer:
         scripts=ScriptSource(db),
         outbox=hook is not None,
         parser=call_parser(config),
-        spool=EscalationSpool(escalation_spool_path(config)),
+        spool=spool if spool is not None else worker_spool(config),
         suppression_days=config.campaigns.suppression_days,
+        live_variables=lambda: agency_overrides.load(config.var_dir),
     )
+
+
+def worker_spool(config: Any) -> EscalationSpool:
+    """The worker's escalation spool and, with it, its storage alarm (one per process: the dialer's,
+    the callbacks', the console's dashboard and the SIP endpoint's 503 all read this one)."""
+    return EscalationSpool(escalation_spool_path(config))
 
 
 def escalation_spool_path(config: Any) -> Path:
@@ -71,12 +79,13 @@ def call_parser(config: Any) -> Any:
     return make_parser(*config.nlu.area)
 
 
-async def run_dialer(config: Any, runner: CallRunner, stop: asyncio.Event, db: Database | None = None) -> None:
+async def run_dialer(config: Any, runner: CallRunner, stop: asyncio.Event, db: Database | None = None,
+                     spool: EscalationSpool | None = None) -> None:
     """Dial, push results and purge until `stop` is set (see module doc). Raises on bad config."""
     own = db is None
     db = db or Database.from_config(config)
     await asyncio.to_thread(db.upgrade)
-    dialer = build_dialer(config, runner, db)
+    dialer = build_dialer(config, runner, db, spool)
     hook = WebhookSettings.from_section(config.section("webhook"))
     jobs = [dialer.run(stop), _purge_loop(config, db, stop)]
     if hook is not None:

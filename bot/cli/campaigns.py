@@ -19,13 +19,25 @@ from typing import Any
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 
+def region_code(text: str) -> str:
+    """argparse type: a region phone numbers are parsed in (ISO 3166 code known to libphonenumber)."""
+    import phonenumbers
+
+    code = text.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise argparse.ArgumentTypeError(f"unknown region {text!r} (a two-letter country code such as CN)")
+    return code
+
+
 def register(sub: Any) -> None:
     people = sub.add_parser("people", help="people lists").add_subparsers(dest="people_cmd", metavar="ACTION",
                                                                            required=True)
     p = people.add_parser("import", help="import people from CSV/XLSX into a campaign (all or nothing)")
     p.add_argument("file", type=Path, help="CSV or XLSX with a header row")
     p.add_argument("--campaign", required=True, help="campaign name (created as a draft when new)")
-    p.add_argument("--region", help="default region for numbers without +country code (config: CN)")
+    p.add_argument("--region", type=region_code, help="default region for numbers without +country code (config: CN)")
+    p.add_argument("--dialog", metavar="SCRIPT", help="the script a new campaign runs: survey, verification, "
+                   "survey.zh-CN or a file under dialogs/ (default: [campaigns] dialog_path)")
     p.set_defaults(func=cmd_import)
     _common(p)
 
@@ -37,7 +49,8 @@ def register(sub: Any) -> None:
     _common(p)
     p = csub.add_parser("status", help="counts of one campaign, and why it is (not) dialling now")
     p.add_argument("name", help="campaign name")
-    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--json", action="store_true", help="one JSON object (keys as documented; `why` in --lang)")
+    p.add_argument("--lang", choices=("zh-CN", "en-US"), default="zh-CN", help="language of the lines (default zh-CN)")
     p.set_defaults(func=cmd_status)
     _common(p)
     for action, what in (("start", "start dialling (checks that its dialog loads)"), ("pause", "stop dialling for now"),
@@ -53,8 +66,9 @@ def register(sub: Any) -> None:
     p.add_argument("--campaign", required=True, help="campaign name")
     p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv", help="default csv")
     p.add_argument("--output", "-o", type=Path, help="file to write (default stdout; xlsx needs a file)")
-    p.add_argument("--layout", type=Path, help="column layout file for csv/xlsx (headers, order, value words), "
-                   "e.g. exports/health-department.zh-CN.yaml")
+    p.add_argument("--layout", help="csv/xlsx columns: a layout file or a shipped name (headers, order, value "
+                   "words), e.g. health-department.zh-CN; `plain` for the English field names "
+                   "(default: results.zh-CN: Chinese headers and values, local times)")
     p.set_defaults(func=cmd_export)
     _common(p)
     p = rsub.add_parser("dead-letters", help="webhook deliveries that gave up")
@@ -139,12 +153,32 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"  … and {len(exc.problems) - 200} more", file=sys.stderr)
         return EXIT_REJECTED
     defaults = campaign_defaults(section)
+    if args.dialog:
+        from bot.campaigns.scripts.dialog_versions import ScriptChoiceError, find_script
+
+        default_path = Path(str(defaults["dialog_path"]))
+        locale = default_path.name.split(".")[1] if default_path.name.count(".") >= 2 else ""
+        try:
+            path, script = find_script(args.dialog, default_path.parent, locale)
+        except ScriptChoiceError as exc:
+            return _fail(f"--dialog {exc}")
+        defaults = {**defaults, "dialog_path": str(path), "dialog_name": script.name}
 
     def write(s: Any) -> Any:
+        from bot.campaigns.store import CampaignError
+
         camp = ensure_campaign(s, args.campaign, defaults)
+        if args.dialog and Path(camp.dialog_path).resolve() != Path(defaults["dialog_path"]).resolve():
+            raise CampaignError(f"campaign {args.campaign!r} runs {camp.dialog_path}; --dialog names the script "
+                                "of a new campaign only (nothing imported)")
         return store_people(s, camp.id, report)
 
-    report = db.run(write)
+    from bot.campaigns.store import CampaignError
+
+    try:
+        report = db.run(write)
+    except CampaignError as exc:
+        return _fail(str(exc), EXIT_REJECTED)
     print(json.dumps({"campaign": args.campaign, "rows": report.rows, "added": report.added,
                       "updated": report.updated, "merged": report.merged, "do_not_call": report.do_not_call}, ensure_ascii=False))
     return EXIT_OK
@@ -176,11 +210,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     _, db = _open(args)
 
+    from bot.console.i18n import translations
+    from bot.console.labels import STATUS_LINES, word
+
+    _ = translations(args.lang).gettext
+
     def counts_and_why(s: Any) -> dict[str, Any]:
         camp = get_campaign(s, args.name)
         counts = status_counts(s, camp)
-        why = explain(s, camp, counts)  # the campaign page's own reason, in English here
-        counts["why"] = why.msgid % why.params if why.params else why.msgid
+        why = explain(s, camp, counts)  # the campaign page's own reason, in the chosen language
+        counts["why"] = _(why.msgid) % why.params if why.params else _(why.msgid)
         counts["next_call"] = why.next_call.isoformat() if why.next_call else None
         return counts
 
@@ -192,7 +231,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(r, ensure_ascii=False))
     else:
         for k, v in r.items():
-            print(f"{k:>14}: {v}")
+            shown = word(v, _) if k == "status" else ("—" if v is None else v)
+            print(f"{_(STATUS_LINES.get(k, k))}: {shown}")
     return EXIT_OK
 
 
@@ -223,25 +263,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     _, db = _open(args)
     if args.format == "xlsx" and args.output is None:
         return _fail("--format xlsx needs --output FILE")
-    from bot.campaigns.results.export_layout import LayoutError, load_layout
+    from bot.campaigns.results.export_layout import DEFAULT_LAYOUT, LayoutError, layout_choices, load_layout
 
+    name = args.layout or (DEFAULT_LAYOUT if args.format != "json" else "plain")
     try:
-        layout = load_layout(args.layout, args.format) if args.layout else None
+        shipped = layout_choices()
+        layout = None if name == "plain" else load_layout(shipped.get(name, name), args.format)
     except LayoutError as exc:
         return _fail(str(exc))
 
-    def read(s: Any) -> list[dict[str, Any]]:
+    def read(s: Any) -> tuple[list[dict[str, Any]], Any, str]:
         camp = get_campaign(s, args.campaign)
         s.add(AuditEvent(actor="cli", action="results.export", target_type="campaign",
                          target_id=str(camp.id), source="cli", detail=f"format={args.format}"))
-        return export.collect(s, camp, detail=args.format == "json")
+        script = export.campaign_script(s, camp)
+        slots = export.slot_order(script) if script is not None else []
+        return export.collect(s, camp, detail=args.format == "json", slots=slots), script, camp.timezone
 
     try:
-        rows = db.run(read)
+        rows, script, zone = db.run(read)
     except CampaignError as exc:
         return _fail(str(exc), EXIT_REJECTED)
     if layout is not None:
-        layout.write(args.format, rows, args.output or sys.stdout)
+        layout.for_campaign(script, rows, zone).write(args.format, rows, args.output or sys.stdout)
         return EXIT_OK
     if args.format == "xlsx":
         export.write_xlsx(rows, args.output)

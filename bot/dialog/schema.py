@@ -82,7 +82,7 @@ TOP_KEYS = {"name", "locale", "description", "variables", "settings", "handlers"
 STEP_KEYS = {
     "say", "next", "end", "reason", "ask", "slot", "prompt", "reprompts", "dtmf", "confirm",
     "labels", "branches", "accept", "max_failures", "no_input_timeout", "end_silence", "branch", "recognize",
-    "end_silence_complete", "early",
+    "end_silence_complete", "early", "title",
 }  # fmt: skip
 
 
@@ -211,6 +211,7 @@ def _ask(c: _Checker, path: tuple, m: dict, kw: dict) -> None:
     kw["expect"] = expect
     kw["slot"] = c.text(m.get("slot"), (*path, "slot"), optional=False)
     kw["prompt"] = c.text(m.get("prompt"), (*path, "prompt"), optional=False)
+    kw["title"] = c.text(m.get("title"), (*path, "title"))  # shown to staff, never spoken
     rp = c.mapping(m.get("reprompts", {}), (*path, "reprompts"), {"no_input", "no_match"})
     kw["no_input"] = c.texts(rp.get("no_input"), (*path, "reprompts", "no_input"))
     kw["no_match"] = c.texts(rp.get("no_match"), (*path, "reprompts", "no_match"))

@@ -18,6 +18,8 @@ from bot.dialog.script import render
 def prompt_texts(script: Any, variables: dict[str, Any] | None = None) -> list[tuple[str, str]]:
     """(key, text) of every prompt of `script` that `variables` can fill, in script order."""
     values = dict(variables or {})
+    if getattr(script, "system", None) is not None:  # as the call says them (bot.dialog.catalogue)
+        values = script.system.spoken(values, script.locale)
     out: list[tuple[str, str]] = []
     for key, template in script.prompt_templates():
         if "{value}" in template:

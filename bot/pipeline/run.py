@@ -56,6 +56,7 @@ from audio.vad import SpeechDetector
 from bot import nlu
 from bot.calls import CallRequest
 from bot.dialog.events import CallRecord, Listen
+from bot.dialog.session import notify
 from bot.pipeline.dialog_processor import DialogProcessor
 from bot.pipeline.listener import CallerListener
 from bot.pipeline.playback import PlaybackLog
@@ -119,7 +120,9 @@ async def run_call(
     dialog = DialogProcessor(session)
     player = PromptPlayer(resources.prompt_cache(script.locale, request.recordings), resources.executor,
                           personal=personal, public=public_texts(script, request.variables))
-    dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir)
+    # seconds of bot audio the line has sent (the transport counts it): what decides a prompt complete
+    dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir,
+                                  carried=getattr(transport, "carried_seconds", None))
     player.on_audio = dialog.playback.rendered
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
     worker = PipelineWorker(
@@ -161,11 +164,7 @@ async def run_call(
 
 def _tell(session: Any, note: Any) -> None:
     """Hand a pipeline note (PromptPlayed) to the call's observers, as the session does its own."""
-    for observer in session.observers:
-        try:
-            observer(note)
-        except Exception:
-            log.exception("call observer failed on %s", type(note).__name__)
+    notify(session.observers, note)
 
 
 async def _watchdog(worker: PipelineWorker, dialog: DialogProcessor, limit: float) -> None:

@@ -162,3 +162,19 @@ def test_user_errors_are_one_line(setup, capsys) -> None:
     (tmp / "junk.json").write_text("not json")
     assert main(["evidence", "verify", str(tmp / "junk.json")]) == 1
     assert "NOT INTACT" in capsys.readouterr().err
+
+
+def test_verify_takes_the_config_and_checks_the_desks_key(setup, tmp_path, capsys) -> None:
+    """issue 22 CLI: `evidence verify --config` was rejected; with it the bundle must be signed
+    by that desk's key."""
+    tmp, config = setup
+    out = tmp / "bundle.json"
+    assert main(["evidence", "export", "--person", "1", "-o", str(out)]) == 0
+    cfg = os.environ["VERIBOT_CONFIG"]
+    assert main(["evidence", "verify", str(out), "--config", cfg]) == 0
+    other = tmp_path / "other.toml"
+    other.write_text(f'[service]\nvar_dir = "{tmp_path / "other-var"}"\n', encoding="utf-8")
+    signing_key(tmp_path / "other-var" / "evidence" / "signing.key")
+    capsys.readouterr()
+    assert main(["evidence", "verify", str(out), "--config", str(other)]) == 1
+    assert "signed by another key" in capsys.readouterr().err

@@ -47,7 +47,7 @@ async def test_the_pipeline_finishes_the_prompt_then_tells_the_truth_and_ends(fa
     assert watcher.done() and watcher.result() is True
 
     truth = storage_fault.words("ko-KR", durable=True)
-    assert record.outcome == "escalated" and record.escalation["reason"] == "storage_fault"
+    assert record.outcome == "escalated" and record.escalation.reason == "storage_fault"
     assert guard.kept == [("storage_fault", "identity")]
     prompts = [t.text for t in record.transcript if t.kind == "prompt"]
     assert prompts[0].startswith("안녕하세요. 방역본부 입니다") and prompts[1].startswith("김민수 님 본인이 맞으십니까")

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from bot.attempt.attempt import Attempt as CallAttempt
 from bot.calls import CallResult, NetworkOutcome
 from bot.campaigns.dialing import claims as ops
 from bot.campaigns.dialing.policy import RetryPolicy
-from bot.campaigns.results.recorder import CallRecorder
 from bot.dialog.events import CallRecord, Escalate, EscalationReason, Outcome
 from storage.models import Attempt, Escalation, Person
 from tests.campaigns.campaign_fakes import Clock, add_campaign
@@ -39,7 +39,7 @@ def _escalations(db):
 async def test_the_escalation_is_queued_when_it_happens_and_survives_a_kill(db):
     clock = Clock()
     claim = _claim(db, clock)
-    rec = CallRecorder(db, claim, clock=clock)
+    rec = CallAttempt(db, claim, clock=clock)
     rec.observe(ESC)
     await _applied(db)
     rows = _escalations(db)  # the call is still going on (the goodbye is being spoken)
@@ -57,12 +57,12 @@ async def test_the_escalation_is_queued_when_it_happens_and_survives_a_kill(db):
 async def test_the_end_of_an_escalated_call_writes_no_second_row(db):
     clock = Clock()
     claim = _claim(db, clock)
-    rec = CallRecorder(db, claim, clock=clock)
+    rec = CallAttempt(db, claim, clock=clock)
     rec.observe(ESC)
     record = CallRecord("verification", "v1", "zh-CN", outcome=Outcome.ESCALATED, slots={}, transcript=[])
-    record.escalation = {"reason": ESC.reason, "step": ESC.step, "detail": ESC.detail}
+    record.escalation = ESC
     clock.advance(3)
-    assert await rec.finish(CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200), RetryPolicy()) \
+    assert await rec.settle(CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200), RetryPolicy()) \
         == "escalated"
     rows = _escalations(db)
     assert len(rows) == 1 and rows[0].created_at < clock()  # dated when the dialog escalated

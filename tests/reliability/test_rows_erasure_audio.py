@@ -21,12 +21,14 @@ from audio.scheduler import RecognitionPool
 from audio.synthesis import PromptCache
 from bot.calls import CallRequest
 from bot.campaigns.inbound.call_codes import code_variables
+from bot.campaigns.people.retention import purge
 from bot.cli.prompts import render_prompts
 from bot.dialog.script import load_script
 from bot.pipeline.offline import CallerTurn, LineTransport
 from bot.pipeline.resources import SpeechResources, SpeechSettings
 from bot.pipeline.run import run_call
 from bot.worker import configure_worker_process
+from storage.models import Attempt, AttemptState, Campaign, CampaignStatus, Person, PersonState, utcnow
 
 ROOT = Path(__file__).parents[2]
 SCRIPT = ROOT / "dialogs" / "verification.zh-CN.yaml"
@@ -65,8 +67,25 @@ def _resources(var: Path, voice: TextVoice) -> SpeechResources:
                            ThreadPoolExecutor(max_workers=1), RecognitionPool(1))
 
 
-async def test_a_call_leaves_no_audio_naming_its_person_or_code(tmp_path) -> None:
+def _listed(db, clips: Path) -> int:
+    """The person and the attempt whose call is made (its clips under var/calls); their id."""
+    def write(s):
+        c = Campaign(name="c1", status=CampaignStatus.RUNNING)
+        s.add(c)
+        s.flush()
+        p = Person(campaign_id=c.id, name=NAME, phone="+8613800000001", state=PersonState.COMPLETED)
+        s.add(p)
+        s.flush()
+        s.add(Attempt(person_id=p.id, campaign_id=c.id, phone=p.phone, state=AttemptState.ENDED,
+                      call_code=CODE, audio_dir=str(clips)))
+        return p.id
+
+    return db.run(write)
+
+
+async def test_a_call_leaves_no_audio_naming_its_person_or_code(tmp_path, sqlite_db) -> None:
     var = tmp_path / "var"
+    person = _listed(sqlite_db, var / "calls" / "1")
     voice = TextVoice()
     resources = _resources(var, voice)
     try:
@@ -76,16 +95,18 @@ async def test_a_call_leaves_no_audio_naming_its_person_or_code(tmp_path) -> Non
         turns = [CallerTurn("speech", pcm=bytes(800) + tone(0.3) + bytes(800)) for _ in range(2)]
         request = CallRequest(1, "+8613800000001", {"name": NAME}, script,
                               variables={**AGENCY, **code_variables(CODE)})
-        record = await asyncio.wait_for(run_call(LineTransport(turns, chunk_samples=480), request, resources,
-                                                 audio_dir=tmp_path / "clips"), 30)
+        record = await asyncio.wait_for(run_call(LineTransport(turns, chunk_samples=480), request, resources), 30)
     finally:
         resources.close()
+    assert list((var / "calls" / "1").iterdir())  # the call's own clips: erased with the person ...
+    purge(sqlite_db, utcnow(), [var], person_ids=[person], why="request")
+    assert not (var / "calls" / "1").exists()
     said = [t.text for t in record.transcript if t.kind == "prompt"]
     assert any(NAME in t for t in said) and any("4 7 2 1 0 9" in t for t in said)  # they were spoken
     assert any(NAME in t for t in voice.spoken) and any("4 7 2 1 0 9" in t for t in voice.spoken)
     cached = list((var / "prompts").glob("*.pcm"))
-    assert len(cached) >= 3  # the sentences every resident hears are cached ...
-    assert _derived_from(var, NAME) == [] and _derived_from(var, "4 7 2 1 0 9") == []  # ... nothing of theirs
+    assert len(cached) >= 3  # the sentences every resident hears are cached
+    assert _derived_from(var, NAME) == [] and _derived_from(var, "4 7 2 1 0 9") == []  # ... and nothing else
     # names reveal nothing without the key: the text's plain hash finds no file
     for text in voice.spoken:
         for raw in (f"{text}\x1ftext-voice\x1f8000", text):
@@ -113,3 +134,15 @@ def test_files_named_by_the_old_plain_hash_are_deleted_at_the_first_keyed_start(
     assert not old.exists()
     pcm = cache.render("您好")
     assert PromptCache(prompts, TextVoice()).cached("您好") == pcm  # the key is kept: the cache still works
+
+
+async def test_keypad_calls_keep_no_sentence_naming_the_person_in_memory(monkeypatch) -> None:
+    from audio import synthesis
+    from audio.recordings import speak_recorded
+
+    cache = PromptCache(None, TextVoice())
+    monkeypatch.setitem(synthesis._speakers, "zh-CN", cache)
+    await speak_recorded(f"请问您是{NAME}本人吗？", "zh-CN", {}, store=False)
+    assert cache._memory == {}
+    await speak_recorded("您好", "zh-CN", {})
+    assert len(cache._memory) == 1

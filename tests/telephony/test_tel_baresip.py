@@ -85,7 +85,7 @@ async def test_baresip_calls_back_and_is_recognized_or_greeted(make_endpoint, tm
         try:
             await handler(call)
         finally:
-            results.append(call.extra.get("unknown_caller", False))
+            results.append(call.unknown_caller)
             finished.set()
 
     bot = await make_endpoint(inbound)

@@ -73,7 +73,7 @@ async def _call_back(make_endpoint, db, keys: str | None, *, hang_up_after: floa
         try:
             await handler(call)
         finally:
-            extra.update(call.extra)
+            extra.update({k: True for k in ("verified", "unknown_caller") if getattr(call, k)})
             finished.set()
 
     bot = await make_endpoint(inbound, inbound_sources=(), trusted_sources=trusted)

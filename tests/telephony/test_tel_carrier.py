@@ -142,7 +142,8 @@ async def test_a_long_human_greeting_stays_human_and_a_voicemail_is_a_machine_by
 def test_the_speech_conversation_offers_its_ear_for_the_opening():
     from types import SimpleNamespace
 
-    from bot.telephony.calls.sip_runner import SipCallRunner, speech_conversation
+    from bot.telephony.calls.conversation import speech_conversation
+    from bot.telephony.calls.sip_runner import SipCallRunner
 
     used = []
 

@@ -13,9 +13,9 @@ from sip_peers import REPO
 
 from audio.intelligibility import Listener
 from audio.synthesis import PromptCache, synthesizer_for
+from bot.attempt.attempt import outcome_of
 from bot.calls import CallRequest, NetworkOutcome
 from bot.campaigns.dialing.policy import RetryPolicy
-from bot.campaigns.results.recorder import outcome_of
 from bot.dialog.script import load_script
 from bot.telephony.calls.sip_runner import SipCallRunner
 from bot.telephony.sip.call import SipCall

@@ -52,6 +52,7 @@ def _config(tmp: Path, db_url: str, sip: int) -> Path:
     path.write_text(f"""
 [agency]
 name = "City Police"
+badge = "6201-0427"
 caller_id = "96110"
 callback_number = "96110"
 [service]

@@ -29,7 +29,7 @@ async def _callback(make_endpoint, handler, *, hang_up_after: float | None = Non
         try:
             await handler(call)
         finally:
-            extra.update(call.extra)
+            extra.update({k: True for k in ("verified", "unknown_caller") if getattr(call, k)})
             finished.set()
 
     bot = await make_endpoint(inbound, inbound_sources=(), trusted_sources=("127.0.0.1",))

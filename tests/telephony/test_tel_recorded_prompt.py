@@ -23,7 +23,8 @@ from bot.campaigns.scripts import prompt_recordings
 from bot.campaigns.scripts.dialog_versions import ScriptSource
 from bot.dialog.script import load_script
 from bot.pipeline.resources import SpeechResources, SpeechSettings
-from bot.telephony.calls.sip_runner import SipCallRunner, speech_conversation
+from bot.telephony.calls.conversation import speech_conversation
+from bot.telephony.calls.sip_runner import SipCallRunner
 from bot.telephony.detection.answering_machine import rms
 from storage.db import Database
 

@@ -30,7 +30,7 @@ async def test_requested_human_is_transferred_to_the_operator(make_endpoint, tmp
         result = await SipCallRunner(bot).run(request)
         assert result.network is NetworkOutcome.ANSWERED
         assert result.detail == "transferred"
-        assert result.record.escalation["reason"] == "requested_human"
+        assert result.record.escalation.reason == "requested_human"
         assert any("transferring" in t.text for t in result.record.transcript)  # spoken notice first
         await asyncio.wait_for(phone.finished.wait(), 10)
         assert phone.calls[0].transferred_to.endswith(f":{op_port}")
@@ -57,7 +57,7 @@ async def test_a_failed_transfer_leaves_the_case_for_the_queue(make_endpoint, tm
         result = await SipCallRunner(bot).run(request)
         assert result.network is NetworkOutcome.ANSWERED and result.detail != "transferred"
         assert result.record.outcome == "escalated"  # stored with its transcript: the queue takes it
-        assert result.record.escalation["reason"] == "requested_human"
+        assert result.record.escalation.reason == "requested_human"
         assert await asyncio.wait_for(operator.wait(), 10) == 0  # the operator line was busy
         assert bot.busy == 0 and not bot.ports.in_use
     finally:

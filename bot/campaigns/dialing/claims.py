@@ -209,6 +209,23 @@ def recover(s: Session, now: datetime, worker: str | None = None, policies: dict
     return n
 
 
+def unplace(s: Session, attempt_id: int, now: datetime, retry_at: datetime) -> None:
+    """An attempt this worker never placed (its own lines were full: a 503 of ours, not the
+    network's): it costs the person nothing. The attempt is closed as never dialled and the
+    person is pending again from `retry_at` with their attempt count as before the claim."""
+    att = s.get(Attempt, attempt_id)
+    if att is None or att.state not in ACTIVE_ATTEMPT_STATES:
+        return
+    att.state, att.ended_at, att.outcome = AttemptState.INTERRUPTED, now, "interrupted"
+    att.detail = "not dialled: this worker's lines were full"
+    s.add(att)
+    p = s.get(Person, att.person_id)
+    if p is not None and p.state == PersonState.IN_PROGRESS:
+        p.state, p.attempt_count, p.next_attempt_at = PersonState.PENDING, max(0, p.attempt_count - 1), retry_at
+        p.updated_at = now
+        s.add(p)
+
+
 def campaign_policy(s: Session, campaign_id: int) -> RetryPolicy:
     camp = s.get(Campaign, campaign_id)
     return RetryPolicy.from_json(camp.retry_policy if camp else None)

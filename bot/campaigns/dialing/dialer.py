@@ -36,15 +36,13 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
-from bot.calls import CallRequest, CallResult, CallRunner, NetworkOutcome
+from bot.attempt.attempt import Attempt, outcome_of
+from bot.calls import CallResult, CallRunner, NetworkOutcome
 from bot.campaigns.dialing import claims as ops
 from bot.campaigns.dialing.claims import Claim
 from bot.campaigns.dialing.policy import CallingWindow, RetryPolicy
 from bot.campaigns.inbound.call_codes import code_variables
-from bot.campaigns.outage import escalation_spool as spools
-from bot.campaigns.outage import storage_alarm as health
 from bot.campaigns.outage.escalation_spool import EscalationSpool
-from bot.campaigns.results.recorder import CallRecorder, outcome_of
 from bot.campaigns.scripts.dialog_versions import ScriptSource
 from bot.dialog.engine import Parser
 from bot.settings import localised
@@ -95,6 +93,7 @@ class Dialer:
         spool: EscalationSpool | None = None,
         suppression_days: float = 30.0,
         start_rate: float = 0.0,
+        live_variables: Callable[[], dict[str, str]] | None = None,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -103,6 +102,7 @@ class Dialer:
         self.ttl = timedelta(seconds=claim_ttl)
         self.max_calls = max_calls
         self.variables = dict(variables or {})
+        self.live_variables = live_variables  # read as each call starts: the console's agency number/badge
         self.scripts = scripts or ScriptSource(db)
         self.on_final = on_final
         self.poll_seconds = poll_seconds
@@ -125,6 +125,7 @@ class Dialer:
         self._last_beat: datetime | None = None
         self._live_claims: list[Claim] = []
         self.spool = spool if spool is not None else EscalationSpool()  # escalations the database refused, replayed each tick
+        self.alarm = self.spool.alarm  # the worker's storage alarm (console, log, inbound 503)
         self._unfinished: list[tuple] = []  # final records the database refused, retried each tick
         # the runner's `end_orphans(dialogs)` (SipCallRunner): BYE for calls of a dead worker
         self.on_ended_dialogs: Callable[[list[dict[str, Any]]], Any] | None = getattr(runner, "end_orphans", None)
@@ -133,18 +134,17 @@ class Dialer:
     async def run(self, stop: asyncio.Event) -> None:
         """Dial until `stop` is set; then drain live calls (cancelled after `drain_seconds`).
         If this task is cancelled, live calls are cancelled and recorded as interrupted first."""
-        spools.use(self.spool)  # the process's spool: callbacks' escalations wait in it too
         try:
             while not stop.is_set():
                 try:
                     await self.tick(share=self.claim_share)
                 except SQLAlchemyError as exc:  # disk full, database down: the alarm, no new calls
-                    health.STORAGE.failed(exc)
+                    self.alarm.failed(exc)
                 except Exception:
                     log.exception("dialer tick failed; retrying")
                 else:
                     if not self._unfinished and not len(self.spool):
-                        health.STORAGE.recovered()
+                        self.alarm.recovered()
                 if self._paced:  # the start rate held the round back: come back as starts free up
                     await self._rest(stop, random.uniform(0.25, 0.75) * self.poll_seconds)
                     continue
@@ -210,8 +210,10 @@ class Dialer:
         campaigns = await self.db.arun(
             lambda s: s.exec(select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
                              .order_by(Campaign.priority, Campaign.id)).all(), write=False)
+        lines = getattr(self.runner, "outbound_lines", None)  # inbound calls hold the rest of the lines
+        limit = self.max_calls if lines is None else min(self.max_calls, lines())
         for camp in campaigns:
-            room = self.max_calls - len(self.live)
+            room = limit - len(self.live)
             if room <= 0:
                 break
             started += await self._tick_campaign(camp, now, room, share)
@@ -307,15 +309,12 @@ class Dialer:
 
     async def _call(self, claim: Claim, script: Any, policy: RetryPolicy,
                     recordings: dict[str, bytes] | None = None, delay: float = 0.0) -> None:
-        rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox, spool=self.spool)
-        rec.dialog_version = getattr(script, "version", None)
-        rec.suppression_days = self.suppression_days
-        request = CallRequest(attempt_id=claim.attempt_id, phone=claim.phone, person=claim.person,
-                              script=script, prefilled_slots=claim.prefilled, observers=(rec.observe,),
-                              variables={**localised(self.variables, script.locale),
-                                         **code_variables(claim.call_code), **claim.variables},
-                              parser=self.parser,
-                              recordings=recordings or {})
+        rec = Attempt(self.db, claim, script, clock=self.clock, outbox=self.outbox, spool=self.spool,
+                      suppression_days=self.suppression_days)
+        live = self.live_variables() if self.live_variables else {}  # an admin's number/badge, read per call
+        request = rec.request({**localised({**self.variables, **live}, script.locale),
+                               **code_variables(claim.call_code), **claim.variables},
+                              parser=self.parser, recordings=recordings or {})
         try:
             try:
                 if delay > 0:  # its start slot (start_rate)
@@ -328,10 +327,16 @@ class Dialer:
             except Exception as exc:
                 log.error("attempt %s: runner failed: %s", claim.attempt_id, type(exc).__name__)
                 result = CallResult(NetworkOutcome.FAILED, detail=f"runner error: {type(exc).__name__}")
+            if not result.placed:  # refused by our own capacity: not the resident's attempt
+                retry_at = self.clock() + timedelta(seconds=result.retry_after or self.poll_seconds)
+                await self.db.arun(lambda s: ops.unplace(s, claim.attempt_id, self.clock(), retry_at))
+                log.info("attempt %s not placed (this worker's lines were full): person pending again",
+                         claim.attempt_id)
+                return
             try:
                 await self._finish(rec, claim, policy, result, outcome_of(result))
             except SQLAlchemyError as exc:  # disk full / database down: kept, retried by every tick
-                health.STORAGE.failed(exc)
+                self.alarm.failed(exc)
                 log.error("attempt %s: final record not stored (%s); retried until the database takes it",
                           claim.attempt_id, type(exc).__name__)
                 self._unfinished.append((rec, claim, policy, result, outcome_of(result)))
@@ -341,9 +346,9 @@ class Dialer:
         except Exception:  # the record could not be written: recovery marks the attempt interrupted
             log.exception("attempt %s: final record not stored", claim.attempt_id)
 
-    async def _finish(self, rec: CallRecorder, claim: Claim, policy: RetryPolicy, result: CallResult,
+    async def _finish(self, rec: Attempt, claim: Claim, policy: RetryPolicy, result: CallResult,
                       outcome: str) -> None:
-        await rec.finish(result, policy, outcome=outcome, now=self.clock())
+        await rec.settle(result, policy, outcome=outcome, now=self.clock())
         if self.on_final is not None:
             self.on_final(claim, outcome)
 

@@ -17,11 +17,13 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot.calls import CallRequest, CallResult, CallRunner, NetworkOutcome
+from bot.attempt.attempt import Attempt as CallAttempt
+from bot.attempt.attempt import outcome_of
+from bot.calls import CallResult, CallRunner, NetworkOutcome
 from bot.campaigns.dialing.claims import Claim
 from bot.campaigns.dialing.policy import RetryPolicy
+from bot.campaigns.inbound.call_codes import code_variables, new_code
 from bot.campaigns.people.list_import import normalise_phone
-from bot.campaigns.results.recorder import CallRecorder, outcome_of
 from bot.campaigns.scripts.dialog_versions import ScriptSource
 from storage.db import Database
 from storage.models import (
@@ -93,32 +95,31 @@ def prepare(s: Session, campaign_id: int, target: str, actor: str, source: str,
     s.flush()
     att = Attempt(person_id=person.id, campaign_id=test.id, phone=target, state=AttemptState.DIALLING,
                   claimed_by=WORKER, claimed_at=now, claim_expires_at=now + timedelta(hours=1), started_at=now,
-                  dialog_name=camp.dialog_name)
+                  dialog_name=camp.dialog_name, call_code=new_code())  # a real code: the greeting says it
     s.add(att)
     s.flush()
     s.add(AuditEvent(actor=actor, action="campaign.test_call", target_type="campaign", target_id=str(camp.id),
                      source=source, detail=f"test_campaign={test.id} attempt={att.id}"))
     claim = Claim(attempt_id=att.id, person_id=person.id, campaign_id=test.id, phone=target,
                   attempt_number=person.attempt_count, priority=1,
-                  person={"name": person.name, "expected_address": "", "risk_category": person.risk_category})
+                  person={"name": person.name, "expected_address": "", "risk_category": person.risk_category},
+                  call_code=att.call_code)
     return Trial(claim, test.id, camp)
 
 
 async def run(db: Database, runner: CallRunner, trial: Trial, variables: dict[str, str],
               parser: Any = None) -> str:
     """Place the call and record it; returns the outcome (never raises for a failed call)."""
-    rec = CallRecorder(db, trial.claim)
+    rec = CallAttempt(db, trial.claim)
     try:
-        script = await asyncio.to_thread(ScriptSource(db).for_campaign, trial.source)
+        rec.script = script = await asyncio.to_thread(ScriptSource(db).for_campaign, trial.source)
         rec.dialog_version = getattr(script, "version", None)
-        request = CallRequest(attempt_id=trial.claim.attempt_id, phone=trial.claim.phone, person=trial.claim.person,
-                              script=script, observers=(rec.observe,), variables=variables, parser=parser)
-        result = await runner.run(request)
+        result = await runner.run(rec.request({**variables, **code_variables(trial.claim.call_code)}, parser=parser))
     except Exception as exc:  # the reason is shown with the attempt on the test campaign's page
         log.error("test call %s failed: %s", trial.claim.attempt_id, type(exc).__name__)
         result = CallResult(NetworkOutcome.FAILED, detail=f"test call: {type(exc).__name__}: {exc}"[:300])
     outcome = outcome_of(result)
-    await rec.finish(result, RetryPolicy(), outcome=outcome)
+    await rec.settle(result, RetryPolicy(), outcome=outcome)
     await db.arun(lambda s: s.execute(  # a test call's escalation never reaches the operators' queue
         update(Escalation).where(Escalation.attempt_id == trial.claim.attempt_id)
         .values(status=EscalationStatus.RESOLVED, note="测试电话 test call", resolved_at=utcnow())))

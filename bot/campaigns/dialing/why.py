@@ -12,7 +12,16 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from bot.campaigns.dialing.policy import CallingWindow
-from storage.models import Attempt, AttemptState, Campaign, CampaignStatus, Person, PersonState, utcnow
+from storage.models import (
+    Attempt,
+    AttemptState,
+    Campaign,
+    CampaignStatus,
+    DoNotCall,
+    Person,
+    PersonState,
+    utcnow,
+)
 
 
 def N_(msgid: str) -> str:
@@ -48,6 +57,9 @@ def explain(s: Session, camp: Campaign, n: dict[str, Any], now: datetime | None 
     if n["people"] == 0:
         return Why(N_("Nobody to call: upload a list of people."), {})
     if n["pending"] == 0 and n["in_progress"] == 0:
+        if n.get("attempts", 1) == 0 and n.get("do_not_call", 0):  # nobody was called: they are all set aside
+            return Why(N_("Nobody can be called: every number of the list is on the do-not-call list (%(n)s)."),
+                       {"n": n["do_not_call"]}, ok=True)
         return Why(N_("Finished: everyone has been called."), {}, ok=True)
     failure = _trunk_failure(s, camp)
     if failure:
@@ -60,13 +72,20 @@ def explain(s: Session, camp: Campaign, n: dict[str, Any], now: datetime | None 
         Person.campaign_id == camp.id, Person.state == PersonState.PENDING,
         or_(col(Person.next_attempt_at).is_(None), col(Person.next_attempt_at) <= now))).one()
     if n["in_progress"] == 0 and due == 0:
-        nxt = s.exec(select(func.min(Person.next_attempt_at)).where(
-            Person.campaign_id == camp.id, Person.state == PersonState.PENDING)).one()
-        if nxt is not None:
+        # a number that said "wrong number" in another campaign rests there (suppression), it is no retry
+        resting = select(DoNotCall.phone).where(col(DoNotCall.expires_at).is_not(None), col(DoNotCall.expires_at) > now)
+        waiting = select(func.min(Person.next_attempt_at)).where(
+            Person.campaign_id == camp.id, Person.state == PersonState.PENDING)
+        retry = s.exec(waiting.where(col(Person.phone).not_in(resting))).one()
+        rest = s.exec(waiting.where(col(Person.phone).in_(resting))).one()
+        if retry is not None or rest is not None:
+            msgid = (N_("Everyone left is waiting for a retry: the next call is at %(time)s.") if retry is not None
+                     else N_("Everyone left is resting after answering \"wrong number\" in another campaign: "
+                             "the next call is at %(time)s."))
+            nxt = retry if retry is not None else rest
             nxt = nxt if nxt.tzinfo else nxt.replace(tzinfo=UTC)
             nxt = window.next_open(nxt)
-            return Why(N_("Everyone left is waiting for a retry: the next call is at %(time)s."),
-                       {"time": local(nxt)}, next_call=nxt)
+            return Why(msgid, {"time": local(nxt)}, next_call=nxt)
     return Why(N_("Calling: %(lines)s of %(max)s lines in use, %(due)s people due now."),
                {"lines": n.get("in_call", 0), "max": camp.concurrency, "due": due}, dialling=True, ok=True)
 

@@ -86,7 +86,7 @@ class GuessBudget:
 
 
 class CodeGuard:
-    """The callback-code lockout (bot.telephony.verify `code_verifier(lockout=...)`), durable:
+    """The callback-code lockout (bot.telephony.calls.caller_verification `code_verifier(lockout=...)`), durable:
     `acquire(number)` counts a guess for the number's E.164 form in one write transaction
     (serialised per number: BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL) and
     returns its ticket, or None when the number is out of budget; `release(ticket)` uncounts

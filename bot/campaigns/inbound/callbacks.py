@@ -35,14 +35,15 @@ from sqlalchemy import exists
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.attempt.attempt import Attempt as CallAttempt
 from bot.calls import CallRequest, CallResult
 from bot.campaigns.dialing.claims import Claim, campaign_policy, slots_so_far
 from bot.campaigns.dialing.dialer import default_worker_id
 from bot.campaigns.inbound.call_codes import CODE_DIGITS, CodeGuard, GuessBudget, code_variables, find_code
 from bot.campaigns.inbound.callback_replies import reply_for
 from bot.campaigns.inbound.legs import InboundLegs
+from bot.campaigns.outage.escalation_spool import EscalationSpool
 from bot.campaigns.people.list_import import normalise_phone
-from bot.campaigns.results.recorder import CallRecorder
 from storage.db import Database
 from storage.models import (
     ACTIVE_ATTEMPT_STATES,
@@ -63,7 +64,8 @@ CALLABLE_BACK = (PersonState.PENDING, PersonState.FAILED)
 class Callbacks:
     def __init__(self, db: Database, *, region: str = "CN", outbox: bool = False, worker_id: str | None = None,
                  claim_ttl: float = 600.0, clock: Any = utcnow, parser: Any = None,
-                 code_valid_days: float = 14.0, guess_budget: GuessBudget | None = None) -> None:
+                 code_valid_days: float = 14.0, guess_budget: GuessBudget | None = None,
+                 suppression_days: float = 30.0, spool: EscalationSpool | None = None) -> None:
         self.db = db
         self.region = region
         self.outbox = outbox
@@ -71,7 +73,9 @@ class Callbacks:
         self.ttl = timedelta(seconds=claim_ttl)
         self.clock = clock
         self.parser = parser  # answer understanding for the calls (campaigns.service.call_parser(config))
-        self._live: dict[Any, tuple[Claim, CallRecorder]] = {}
+        self.suppression_days = suppression_days  # [campaigns] suppression_days, as the dialer's calls
+        self.spool = spool  # the worker's (the dialer's): escalations the database refused, and the storage alarm
+        self._live: dict[Any, tuple[Claim, CallAttempt]] = {}
         self.code_valid = timedelta(days=code_valid_days)
         self._codes: dict[str, str] = {}  # phone -> the code that proved it (said again in the dialog)
         self.legs = InboundLegs(db, self.worker_id, clock=clock)  # start_endpoint(legs=...): BYE after a crash
@@ -159,11 +163,11 @@ class Callbacks:
             return None
         if claim is None:
             return None
-        rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox)
+        rec = self._attempt(claim)
         self._live[claim.attempt_id] = (claim, rec)
         log.info("callback matched to person %s (attempt %s)", claim.person_id, claim.attempt_id)
-        return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.observe,),
-                            parser=self.parser, variables=code_variables(self._codes.pop(phone, None)))
+        return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.record,),
+                            parser=self.parser, variables=code_variables(self._codes.pop(phone, None)), guard=rec)
 
     async def stream_lookup(self, params: dict[str, str]) -> Any:
         """A Twilio media stream (`bot.telephony.calls.worker_endpoint.media_stream_on_call`): its TwiML
@@ -178,10 +182,10 @@ class Callbacks:
         claim = await self.db.arun(lambda s: self._stream_claim(s, int(attempt), code), write=False)
         if claim is None:
             return None
-        rec = CallRecorder(self.db, claim, clock=self.clock, outbox=self.outbox)
+        rec = self._attempt(claim)
         self._live[claim.attempt_id] = (claim, rec)
-        return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.observe,),
-                            parser=self.parser, variables=code_variables(code))
+        return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.record,),
+                            parser=self.parser, variables=code_variables(code), guard=rec)
 
     def _stream_claim(self, s: Session, attempt_id: int, code: str) -> Claim | None:
         import hmac
@@ -199,12 +203,16 @@ class Callbacks:
                              "risk_category": person.risk_category},
                      prefilled=slots_so_far(s, [person.id]).get(person.id, {}), call_code=att.call_code)
 
+    def _attempt(self, claim: Claim) -> CallAttempt:
+        return CallAttempt(self.db, claim, clock=self.clock, outbox=self.outbox, spool=self.spool,
+                       suppression_days=self.suppression_days)
+
     async def on_result(self, request: CallRequest, result: CallResult) -> None:
         claim, rec = self._live.pop(request.attempt_id, (None, None))
         if claim is None:
             return
         policy = await self.db.arun(lambda s: campaign_policy(s, claim.campaign_id), write=False)
-        await rec.finish(result, policy, now=self.clock())
+        await rec.settle(result, policy, now=self.clock())
 
     def _claim(self, s: Session, phone: str) -> Claim | None:
         now = self.clock()

@@ -1,7 +1,7 @@
 """Inbound SIP legs kept in storage, so that no caller's leg outlives the worker that answered it.
 
     legs = InboundLegs(db, worker_id)
-    leg = await legs.hold(call.extra["sip_dialog"])   # when the call is answered
+    leg = await legs.hold(call.sip_dialog)   # when the call is answered
     legs.release(leg)                                  # when it ends (a queued write)
     dialogs = await legs.orphans(stale_after=660)      # at the start of a worker: end these (BYE)
 

@@ -8,7 +8,8 @@ the spool; the dialer calls it on every tick. Put the spool file on another file
 the database (a full disk refuses both); if the file cannot be written the row stays in memory
 and the error is logged. `keep` says whether the row is durable (fsynced to the file): only then
 may a caller be promised a call back while the database is down (bot.telephony.calls.storage_fault).
-The dialer's spool is the process's (`current()`): recorders built without one (callbacks) use it.
+One spool per worker process, made by `veribot serve` and handed to the dialer and the callbacks;
+it carries the process's storage alarm (`spool.alarm`), which counts what it keeps.
 """
 
 from __future__ import annotations
@@ -24,22 +25,23 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from bot.campaigns.outage import storage_alarm as health
+from bot.campaigns.outage.storage_alarm import StorageHealth
 from storage.models import Escalation
 
 log = logging.getLogger(__name__)
 
 
 class EscalationSpool:
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, alarm: StorageHealth | None = None) -> None:
         self.path = Path(path) if path else None
+        self.alarm = alarm if alarm is not None else StorageHealth()
         self._rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._durable: set[Any] = set()  # attempt ids whose row is fsynced to the file
         if self.path is not None and self.path.exists():
             self._rows = [_decode(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
             self._durable = {r["attempt_id"] for r in self._rows}
-        health.STORAGE.spooled = len(self._rows)
+        self.alarm.spooled = len(self._rows)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -50,7 +52,7 @@ class EscalationSpool:
             if any(r["attempt_id"] == row["attempt_id"] for r in self._rows):
                 return row["attempt_id"] in self._durable
             self._rows.append(row)
-            health.STORAGE.spooled = len(self._rows)
+            self.alarm.spooled = len(self._rows)
             if self.path is not None:
                 try:
                     with open(self.path, "a", encoding="utf-8") as f:
@@ -80,7 +82,7 @@ class EscalationSpool:
         with self._lock:
             self._rows = [r for r in self._rows if r not in rows]
             self._durable &= {r["attempt_id"] for r in self._rows}
-            health.STORAGE.spooled = len(self._rows)
+            self.alarm.spooled = len(self._rows)
             if self.path is not None:
                 try:
                     self.path.write_text("".join(json.dumps(r, default=_encode) + "\n" for r in self._rows),
@@ -89,18 +91,6 @@ class EscalationSpool:
                     log.error("escalation spool %s not rewritable (%s)", self.path, exc.strerror)
         log.warning("%d escalation(s) from the spool written to the database", len(rows))
         return len(rows)
-
-
-_CURRENT: list[EscalationSpool] = []
-
-
-def use(spool: EscalationSpool) -> None:
-    """Make `spool` the process's: the one the dialer replays (recorders without their own use it)."""
-    _CURRENT[:] = [spool]
-
-
-def current() -> EscalationSpool | None:
-    return _CURRENT[0] if _CURRENT else None
 
 
 def put_escalation(s: Session, row: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """Storage health of this worker process: the alarm the console and the log show when the
 database stops taking writes (disk full, database down or read-only), and its end.
 
-    from bot.campaigns.outage import storage_alarm as health
-    health.status()   # {"storage": {"ok": False, "since": "...", "error": "...", "spooled": 2}}
+    alarm = StorageHealth()            # one per worker process: `veribot serve` makes it (with its spool)
+    alarm.as_dict()   # {"ok": False, "since": "...", "error": "...", "spooled": 2}
 
 The dialer reports every write it tries (`storage_failed` / `storage_ok`), and a call's recorder
 every write the database refuses during the call; while the storage is failing the worker takes
@@ -62,14 +62,3 @@ def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     return (str(orig or exc).splitlines() or [""])[0]
 
-
-STORAGE = StorageHealth()  # one worker process, one database
-
-
-def status() -> dict[str, Any]:
-    """What the console shows: the storage alarm of this process (ok False = alarm raised)."""
-    return {"storage": STORAGE.as_dict()}
-
-
-def storage_ok() -> bool:
-    return STORAGE.ok

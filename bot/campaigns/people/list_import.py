@@ -8,8 +8,10 @@ campaign updates that person instead of adding another. One bad row rejects the 
 
 Hostile files cost little: the first MAX_SHOWN bad rows are listed with a count, and checking
 stops after MAX_BAD bad rows; a cell over the CSV field limit is a row error; an XLSX whose
-parts would unpack to more than MAX_XLSX_UNPACKED bytes (a zip bomb) is refused before it is
-opened, and openpyxl parses its XML through defusedxml.
+parts would unpack to more than MAX_XLSX_UNPACKED bytes (a zip bomb), or whose shared strings (which
+openpyxl holds in memory whole) to more than MAX_XLSX_STRINGS, is refused before it is opened, and
+openpyxl parses its XML through defusedxml. Control characters (NUL, escape, bidi overrides ...)
+in a cell are a row error: only tab and line breaks, and only in the address and notes.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ MAX_SHOWN = 100  # bad rows listed
 MAX_BAD = 1000  # checking stops after this many bad rows
 MAX_XLSX_UNPACKED = 256 * 1024 * 1024
 MAX_XLSX_RATIO = 200  # a real sheet compresses ~5-20x; a bomb ~1000x
+# the shared strings are read into memory whole (the sheet itself is streamed): 64 MB of them holds a
+# million rows' distinct names with short addresses; more is refused at once, whatever the ratio
+MAX_XLSX_STRINGS = 64_000_000
+BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+MULTILINE = ("expected_address", "notes")
 
 
 class ImportRejected(ValueError):
@@ -107,6 +114,10 @@ def _check_zip(path: Path) -> None:
     except (zipfile.BadZipFile, OSError):
         raise ImportRejected(["file: not a readable .xlsx workbook"]) from None
     total = sum(p.file_size for p in parts)
+    strings = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
+    if strings > MAX_XLSX_STRINGS:
+        raise ImportRejected([f"file: the workbook's shared strings unpack to {strings / 1e6:.0f} MB, more "
+                              f"than {MAX_XLSX_STRINGS / 1e6:.0f} MB; split it or save it as CSV"])
     if len(parts) > 10_000 or total > MAX_XLSX_UNPACKED or any(
             p.file_size > 1024 * 1024 and p.file_size > MAX_XLSX_RATIO * max(p.compress_size, 1) for p in parts):
         raise ImportRejected([f"file: the workbook unpacks to {total // (1024 * 1024)} MB or is packed suspiciously "
@@ -221,6 +232,8 @@ def _person(cell: dict[str, Any], region: str) -> dict[str, Any]:
     for f, v in text.items():
         if len(v) > MAX_FIELD and f != "notes":
             raise ValueError(f"{f} is longer than {MAX_FIELD} characters")
+        if bad := _control(v, f in MULTILINE):
+            raise ValueError(f"{f} holds a control character (U+{ord(bad):04X}); remove it and import again")
     if not text["name"]:
         raise ValueError("name is empty")
     phone = normalise_phone(cell.get("phone"), region)
@@ -235,6 +248,15 @@ def _person(cell: dict[str, Any], region: str) -> dict[str, Any]:
         priority = CATEGORY_PRIORITY.get(text["risk_category"], DEFAULT_PRIORITY)
     return {"name": text["name"], "phone": phone, "expected_address": text["expected_address"],
             "risk_category": text["risk_category"], "priority": priority, "notes": text["notes"][:4000]}
+
+
+def _control(text: str, multiline: bool) -> str:
+    """The first control character in `text` ("" if none): C0/C1 controls, DEL and bidi overrides;
+    tab, CR and LF are allowed where a cell may hold lines."""
+    for c in text:
+        if (c < " " or "\x7f" <= c <= "\x9f" or c in BIDI) and not (multiline and c in "\t\r\n"):
+            return c
+    return ""
 
 
 def _merge(into: dict[str, Any], other: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, select
 
-from storage.models import AuditEvent, DoNotCall, Person, PersonState, utcnow
+from storage.models import AuditEvent, DoNotCall, Escalation, Person, PersonState, utcnow
 
 RESIDENT_OUTCOME = "do_not_call"  # the dialog's outcome when the resident asks not to be called
 
@@ -65,6 +65,19 @@ def add(s: Session, phone: str, *, actor: str, source: str, reason: str = "", ki
     what = f"kind={kind}" + (f" campaign={campaign_id} attempt={attempt_id}" if attempt_id else "")
     _audit(s, actor, "dnc.add", row, source, what)
     return _entry(row)
+
+
+def add_from_case(s: Session, case_id: int, *, actor: str, source: str, reason: str = "",
+                  now: datetime | None = None) -> Entry | None:
+    """An operator lists the number of a case's person (the resident asked on the call, noted on the
+    case by the dialog): `add` with the case's campaign and attempt, audited like every addition
+    (kind `manual`, the number never in the audit). None: no such case."""
+    esc = s.get(Escalation, case_id)
+    person = s.get(Person, esc.person_id) if esc is not None else None
+    if esc is None or person is None:
+        return None
+    return add(s, person.phone, actor=actor, source=source, reason=reason or f"case {case_id}", kind="manual",
+               campaign_id=esc.campaign_id, attempt_id=esc.attempt_id, now=now)
 
 
 def remove(s: Session, phone: str, *, actor: str, source: str, now: datetime | None = None) -> bool:
@@ -134,4 +147,4 @@ def entries(s: Session, now: datetime | None = None, *, include_expired: bool = 
     return [_entry(r) for r in s.exec(q).all()]
 
 
-__all__ = ["Entry", "add", "after_call", "blocked_columns", "entries", "is_listed", "remove", "suppress"]
+__all__ = ["Entry", "add", "add_from_case", "after_call", "blocked_columns", "entries", "is_listed", "remove", "suppress"]

@@ -21,11 +21,22 @@ from typing import Any, TextIO
 import phonenumbers
 from sqlmodel import Session, select
 
-from storage.models import Attempt, Campaign, Escalation, Person, Result, Turn
+from storage.models import (
+    Attempt,
+    Campaign,
+    DialogVersion,
+    Escalation,
+    EscalationStatus,
+    Person,
+    PersonState,
+    Result,
+    Turn,
+)
 
-SLOTS = ("identity", "residence", "health_code", "isolation", "nat_count", "nat_result", "notice_ack")
-COLUMNS = ("person_id", "name", "phone", "risk_category", "priority", "expected_address", "state",
-           "attempts", "last_outcome", *SLOTS, "escalation", "dialog_version", "updated_at")
+PERSON_COLUMNS = ("person_id", "name", "phone", "risk_category", "priority", "expected_address", "state",
+                  "attempts", "last_outcome")
+TAIL_COLUMNS = ("escalation", "dialog_version", "updated_at")
+# between them: one column per slot, in the order the campaign's script asks them (`slot_order`)
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -67,9 +78,53 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def collect(s: Session, camp: Campaign, detail: bool = False) -> list[dict[str, Any]]:
-    """Per person: identity, state and the latest value of every slot; with `detail`, every attempt
-    with its outcome, escalation, slots and transcript."""
+def slot_order(script: Any) -> list[str]:
+    """The slots a script asks, in the order its steps are written."""
+    out: list[str] = []
+    for step in script.steps.values():
+        if step.slot and step.expect and step.slot not in out:
+            out.append(step.slot)
+    return out
+
+
+def campaign_script(s: Session, camp: Campaign) -> Any:
+    """The script the campaign's calls run now (its active published version, else its file);
+    None when neither loads."""
+    from bot.dialog.script import ScriptError, load_script, load_script_text
+
+    script = None
+    try:
+        script = load_script(camp.dialog_path)
+    except (ScriptError, OSError, ValueError):
+        pass
+    name = script.name if script is not None else camp.dialog_name
+    q = select(DialogVersion).where(DialogVersion.name == name, DialogVersion.active == True)  # noqa: E712
+    if script is not None:
+        q = q.where(DialogVersion.locale == script.locale)
+    row = s.exec(q.order_by(DialogVersion.published_at.desc())).first()
+    if row is not None:
+        try:
+            return load_script_text(row.yaml_text, name)
+        except (ScriptError, ValueError):
+            pass
+    return script
+
+
+def columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The plain export's columns: the person, every slot of the rows in order, the tail."""
+    slots: dict[str, None] = {}
+    for r in rows:
+        slots.update(dict.fromkeys(r["slots"]))
+    return [*PERSON_COLUMNS, *slots, *TAIL_COLUMNS]
+
+
+def collect(s: Session, camp: Campaign, detail: bool = False, slots: list[str] | None = None) -> list[dict[str, Any]]:
+    """Per person: identity, state and the latest value of every slot (the script's slots first, in its
+    order, then any other stored); with `detail`, every attempt with its outcome, escalation, slots and
+    transcript."""
+    if slots is None:
+        script = campaign_script(s, camp)
+        slots = slot_order(script) if script is not None else []
     people = s.exec(select(Person).where(Person.campaign_id == camp.id, Person.purged == False)  # noqa: E712
                     .order_by(Person.id)).all()
     results: dict[int, dict[str, Any]] = defaultdict(dict)
@@ -95,12 +150,12 @@ def collect(s: Session, camp: Campaign, detail: bool = False) -> list[dict[str, 
                 turns[t.attempt_id].append(t)
     out = []
     for p in people:
-        esc = escalations.get(p.id)
+        esc = _standing(escalations.get(p.id), p)
         row: dict[str, Any] = {
             "person_id": p.id, "name": p.name, "phone": p.phone, "risk_category": p.risk_category,
             "priority": p.priority, "expected_address": p.expected_address, "state": p.state,
             "attempts": p.attempt_count, "last_outcome": p.last_outcome,
-            "slots": {**{slot: None for slot in SLOTS}, **results[p.id]},  # a script's own slots too (contacts, places)
+            "slots": {**dict.fromkeys(slots), **results[p.id]},
             "escalation": None if esc is None else {"reason": esc.reason, "step": esc.step, "status": esc.status},
             "dialog_version": versions.get(p.id), "updated_at": _iso(p.updated_at),
         }
@@ -117,20 +172,32 @@ def collect(s: Session, camp: Campaign, detail: bool = False) -> list[dict[str, 
     return out
 
 
-def flat(row: dict[str, Any]) -> list[Any]:
+def _standing(esc: Escalation | None, person: Person) -> Escalation | None:
+    """The person's escalation, if it still stands: one handed back to the bot, or left open while a
+    later call completed the person, is history (it is in the calls), not why the person is where
+    they are; a completed person shows a reason only when an operator closed the case."""
+    if esc is None or esc.status == EscalationStatus.RETURNED_TO_BOT:
+        return None
+    if person.state == PersonState.COMPLETED and esc.status != EscalationStatus.RESOLVED:
+        return None
+    return esc
+
+
+def flat(row: dict[str, Any], cols: list[str]) -> list[Any]:
     esc = row["escalation"]
     values = {**row, **{k: _cell(v) for k, v in row["slots"].items()},
               "escalation": esc["reason"] if esc else None}
-    return [values.get(c) for c in COLUMNS]
+    return [values.get(c) for c in cols]
 
 
 def write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
     """CSV for spreadsheets: a UTF-8 BOM first, formula-like cells neutralised."""
     out.write(BOM)
     w = csv.writer(out)
-    w.writerow(COLUMNS)
+    cols = columns(rows)
+    w.writerow(cols)
     for r in rows:
-        w.writerow(["" if v is None else neutralise(v) for v in flat(r)])
+        w.writerow(["" if v is None else neutralise(v) for v in flat(r, cols)])
 
 
 def write_json(rows: list[dict[str, Any]], out: TextIO, campaign: str) -> None:
@@ -154,7 +221,8 @@ def write_xlsx(rows: list[dict[str, Any]], path: Path) -> None:
             c.quotePrefix = True  # what Excel itself sets when a user types '=...
         return c
 
-    ws.append(list(COLUMNS))
+    cols = columns(rows)
+    ws.append(cols)
     for r in rows:
-        ws.append([cell(v) for v in flat(r)])
+        ws.append([cell(v) for v in flat(r, cols)])
     wb.save(path)

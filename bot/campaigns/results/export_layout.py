@@ -10,7 +10,10 @@ value words — the format a health department asks for, kept as a YAML file, no
 
 `field` is a key of an export row (bot.campaigns.results.export.collect: person_id, name, phone, state,
 last_outcome, …), `slots.<slot>` (any slot of the script), a dotted path into one
-(`slots.residence.district`) or `escalation.reason`. An address is written as heard; a contacts
+(`slots.residence.district`) or `escalation.reason`. `{field: slots.*}` stands for every slot the
+campaign's script asks, in its order, headed by the script's `title:` and worded by its `labels:` (when
+the script speaks the layout's `locale:`), else by the layout's `words:` (yes: 是, green: 绿码, …).
+Times (`updated_at`) are written in the campaign's time zone, "2026-12-07 19:05:00". An address is written as heard; a contacts
 list as "王芳（配偶）+8613812345678；李明（同事）+8613909312233"; a places list as
 "前天下午 西关十字的超市；…". The shipped layout: exports/health-department.zh-CN.yaml.
 CSV and XLSX get the same spreadsheet-injection protection as the built-in export.
@@ -20,9 +23,11 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -31,6 +36,10 @@ from bot.campaigns.results import export
 ROW_FIELDS = ("person_id", "name", "phone", "risk_category", "priority", "expected_address", "state", "attempts",
               "last_outcome", "dialog_version", "updated_at")
 MAX_COLUMNS = 200
+TIME_FIELDS = ("updated_at",)
+ALL_SLOTS = ("slots", "*")
+EXPORTS_DIR = Path(__file__).resolve().parents[3] / "exports"  # the shipped layouts, beside bot/ (not `import bot`: the top layer)
+DEFAULT_LAYOUT = "results.zh-CN"  # what an export uses unless another layout (or `plain`) is chosen
 
 
 class LayoutError(ValueError):
@@ -49,6 +58,29 @@ class Layout:
     name: str
     columns: tuple[Column, ...]
     relations: dict[str, str] = field(default_factory=dict)
+    words: dict[str, str] = field(default_factory=dict)  # value words for the script's slots
+    locale: str = ""
+    zone: str = ""  # local time of the time fields ("" = as stored, UTC ISO)
+
+    def for_campaign(self, script: Any, rows: list[dict[str, Any]], zone: str) -> Layout:
+        """`slots.*` expanded to the script's slots (to the rows' own slots without a script)."""
+        cols: list[Column] = []
+        for c in self.columns:
+            if c.path != ALL_SLOTS:
+                cols.append(c)
+                continue
+            cols += self._script_columns(script) if script is not None else [
+                Column(s, ("slots", s), dict(self.words)) for s in dict.fromkeys(k for r in rows for k in r["slots"])]
+        return replace(self, columns=tuple(cols), zone=zone)
+
+    def _script_columns(self, script: Any) -> list[Column]:
+        same = bool(self.locale) and script.locale == self.locale
+        out: dict[str, Column] = {}
+        for step in script.steps.values():
+            if step.slot and step.expect and step.slot not in out:
+                words = {**self.words, **(dict(step.labels) if same else {})}
+                out[step.slot] = Column(step.title or step.slot, ("slots", step.slot), words)
+        return list(out.values())
 
     @property
     def headers(self) -> list[str]:
@@ -71,6 +103,8 @@ class Layout:
         v: Any = person
         for key in col.path:
             v = v.get(key) if isinstance(v, dict) else None
+        if col.path[0] in TIME_FIELDS and self.zone and v:
+            return local(v, self.zone)
         if isinstance(v, bool):
             v = "yes" if v else "no"
         if isinstance(v, str | int) and str(v) in col.values:
@@ -113,9 +147,12 @@ def parse_layout(data: Any, name: str = "layout") -> Layout:
         raise LayoutError(f"{name}: more than {MAX_COLUMNS} columns")
     cols = []
     for i, raw in enumerate(data["columns"], start=1):
+        f = raw.get("field") if isinstance(raw, dict) else None
+        if f == "slots.*":  # every slot of the campaign's script, headed by its titles
+            cols.append(Column("", ALL_SLOTS))
+            continue
         if not isinstance(raw, dict) or not isinstance(raw.get("header"), str | int) or not str(raw["header"]).strip():
             raise LayoutError(f"{name}: column {i} needs a header")
-        f = raw.get("field")
         path = tuple(str(f).split(".")) if isinstance(f, str) and f else ()
         if not path or not (path[0] in ROW_FIELDS and len(path) == 1 or path[0] == "slots" and len(path) >= 2
                             or path[0] == "escalation" and path[1:] in (("reason",), ("step",), ("status",))):
@@ -124,11 +161,29 @@ def parse_layout(data: Any, name: str = "layout") -> Layout:
         values = raw.get("values") or {}
         if not isinstance(values, dict):
             raise LayoutError(f"{name}: column {i} ({raw['header']}): values must be a mapping")
-        cols.append(Column(str(raw["header"]), path, {_key(k): str(v) for k, v in values.items()}))
-    relations = data.get("relations") or {}
-    if not isinstance(relations, dict):
-        raise LayoutError(f"{name}: relations must be a mapping")
-    return Layout(str(data.get("name") or name), tuple(cols), {str(k): str(v) for k, v in relations.items()})
+        cols.append(Column(str(raw.get("header") or ""), path, {_key(k): str(v) for k, v in values.items()}))
+    relations, words = data.get("relations") or {}, data.get("words") or {}
+    if not isinstance(relations, dict) or not isinstance(words, dict):
+        raise LayoutError(f"{name}: relations and words must be mappings")
+    return Layout(str(data.get("name") or name), tuple(cols), {str(k): str(v) for k, v in relations.items()},
+                  {_key(k): str(v) for k, v in words.items()}, str(data.get("locale") or ""))
+
+
+def local(value: Any, zone: str) -> Any:
+    """A stored UTC time (ISO text or datetime) as local "YYYY-MM-DD HH:MM:SS" in `zone`."""
+    try:
+        when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        tz = ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        return value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo("UTC"))
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def layout_choices(exports_dir: Path = EXPORTS_DIR) -> dict[str, Path]:
+    """The shipped layouts by name (file stem): what the console offers besides `plain`."""
+    return {p.name.removesuffix(".yaml"): p for p in sorted(exports_dir.glob("*.yaml"))}
 
 
 def _key(k: Any) -> str:

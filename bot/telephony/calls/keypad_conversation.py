@@ -14,6 +14,7 @@ from typing import Any
 from audio.recordings import speak_recorded
 from bot.calls import CallRequest
 from bot.dialog.events import Action, CallRecord, Dtmf, End, HangUp, Listen, NoInput, Say
+from bot.pipeline.prompt_texts import public_texts
 from bot.telephony.sip.call import SipCall
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,13 @@ async def keypad_conversation(call: SipCall, request: CallRequest) -> CallRecord
     keys = Keys()
     call.media.on_dtmf = keys.press
     locale = request.script.locale
+    public = public_texts(request.script, request.variables)  # the rest names the person: not cached
     actions: list[Action] = conv.start()
     while actions:
         event: Any = None
         for action in actions:
             if isinstance(action, Say):
-                await _say(call, action, locale, keys, request.recordings)
+                await _say(call, action, locale, keys, request.recordings, action.text in public)
             elif isinstance(action, Listen):
                 event = await _listen(call, keys, action)
             elif isinstance(action, End):
@@ -62,12 +64,13 @@ async def keypad_conversation(call: SipCall, request: CallRequest) -> CallRecord
     return record
 
 
-async def _say(call: SipCall, say: Say, locale: str, keys: Keys, recordings: Any = None) -> None:
+async def _say(call: SipCall, say: Say, locale: str, keys: Keys, recordings: Any = None,
+               store: bool = True) -> None:
     """Speak a prompt to its end; a key pressed meanwhile cuts it short (type-ahead)."""
     if call.ended.is_set() or (say.barge_in and keys.pending):
         return
     try:
-        pcm = await speak_recorded(say.text, locale, recordings)
+        pcm = await speak_recorded(say.text, locale, recordings, store)
     except RuntimeError as exc:
         log.error("prompt %s could not be spoken: %s", say.key, exc)
         return

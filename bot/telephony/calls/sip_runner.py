@@ -4,23 +4,21 @@ NetworkOutcome, and give back the concurrency slot on every path."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome
 from bot.dialog.events import CallRecord, Escalate, Note
 from bot.privacy import mask_phone
+from bot.telephony.calls.conversation import Conversation, Converse, as_conversation
 from bot.telephony.calls.keypad_conversation import keypad_conversation
-from bot.telephony.calls.storage_fault import guard_of, held, is_fault, watch_storage
+from bot.telephony.calls.storage_fault import held, is_fault, watch_storage
 from bot.telephony.detection.answering_machine import MachineDetector
 from bot.telephony.sip.call import SipCall, bye_from_state
 from bot.telephony.sip.endpoint import SipEndpoint
 
 log = logging.getLogger(__name__)
-
-Converse = Callable[[SipCall, CallRequest], Awaitable[CallRecord]]
 
 STATUS_OUTCOME = {
     486: NetworkOutcome.BUSY, 600: NetworkOutcome.BUSY,
@@ -40,44 +38,6 @@ def outcome_for(status: int | None) -> NetworkOutcome:
     return STATUS_OUTCOME.get(status, NetworkOutcome.FAILED)
 
 
-def speech_conversation(resources: Any, input_chunk_ms: int = 20) -> Converse:
-    """Converse through the speech pipeline (`bot.pipeline.run.run_call`) over RTP."""
-
-    async def converse(call: SipCall, request: CallRequest) -> CallRecord:
-        from bot.pipeline.run import call_audio_dir, run_call
-        from bot.telephony.media.pipecat_transport import RtpCallTransport
-
-        transport = RtpCallTransport(call, hang_up_at_end=False, input_chunk_ms=input_chunk_ms)
-        call.extra["audio_dir"] = str(call_audio_dir(resources, request))  # the answers' clips
-        return await run_call(transport, request, resources)
-
-    async def prepare(request: CallRequest) -> None:
-        """Render the call's opening (greeting and first question, the person's name in them too)
-        before it is placed, so the callee never waits for synthesis after answering; the rest
-        of the script warms in the background."""
-        from bot.pipeline.prompt_texts import shared_variables
-        from bot.pipeline.run import call_variables
-
-        await asyncio.get_running_loop().run_in_executor(resources.executor, functools.partial(
-            resources.prepare_opening, request.script, call_variables(request), request.recordings,
-            shared=shared_variables(request.variables), personal=resources.personal_audio(request)))
-
-    def transcribe(pcm: bytes, locale: str) -> str:
-        """The call's opening as the locale's ear hears it (free speech): carrier announcements
-        and AMD's words (bot.telephony.detection.answering_machine). Runs in a worker thread, never on the loop."""
-        rec = resources.recognizer(locale)
-        try:
-            rec.expect(None)
-            rec.accept(pcm)
-            return rec.finish().text
-        finally:
-            rec.close()
-
-    converse.prepare = prepare  # type: ignore[attr-defined]
-    converse.transcribe = transcribe  # type: ignore[attr-defined]
-    return converse
-
-
 async def converse_and_escalate(converse: Converse, call: SipCall, request: CallRequest,
                                 operator_uri: str) -> CallRecord:
     """Run the conversation, then perform the call actions it asked for: an `Escalate` from the
@@ -91,7 +51,7 @@ async def converse_and_escalate(converse: Converse, call: SipCall, request: Call
             asked.append(note)
 
     watched = held(request, observers=(*request.observers, watch))
-    guard = guard_of(request)
+    guard = request.guard
     watcher = asyncio.create_task(watch_storage(guard, watched)) if guard is not None else None
     try:
         record = await converse(call, watched)
@@ -131,40 +91,37 @@ async def escalate_to_operator(call: SipCall, escalation: Escalate | None, opera
         return False
     log.info("escalated (%s at %s): transferring to the operator", escalation.reason, escalation.step)
     ok = await call.transfer(operator_uri)
-    call.extra["transferred"] = ok
     if not ok:
         log.warning("transfer to the operator failed: the case goes to the queue")
     return ok
 
 
 def tell(request: CallRequest, note: Any) -> None:
-    for observer in request.observers:
-        try:
-            observer(note)
-        except Exception:  # storing must never end the call
-            log.exception("call observer failed on %s", type(note).__name__)
+    request.tell(note)
 
 
 class SipCallRunner:
     """`CallRunner` over the worker's SipEndpoint. `converse` defaults to the keypad
     conversation (no recognizer); pass `speech_conversation(resources)` in production."""
 
-    def __init__(self, endpoint: SipEndpoint, converse: Converse | None = None, *,
+    def __init__(self, endpoint: SipEndpoint, converse: Conversation | Converse | None = None, *,
                  transcribe: Callable[[bytes, str], str] | None = None) -> None:
         self.endpoint = endpoint
-        self.converse = converse or keypad_conversation
+        self.converse = as_conversation(converse or keypad_conversation)
         # what the opening said (8 kHz PCM, locale) -> text, for carrier announcements and AMD's
         # words; default: the conversation's own (`speech_conversation` offers Whisper when installed)
-        self.transcribe = transcribe or getattr(self.converse, "transcribe", None)
+        self.transcribe = transcribe or self.converse.transcribe
         self.operator_uri = endpoint.settings.operator_uri
 
+    def outbound_lines(self) -> int:
+        """Lines the dialer may fill now: capacity less the inbound calls (their share, inbound_share)."""
+        return self.endpoint.settings.capacity - len(self.endpoint.sources)
+
     async def run(self, request: CallRequest) -> CallResult:
-        prepare = getattr(self.converse, "prepare", None)
-        if prepare is not None:
-            try:
-                await prepare(request)
-            except Exception:  # the call still goes out: prompts are rendered on demand
-                log.exception("prompts for attempt %s not rendered ahead", request.attempt_id)
+        try:
+            await self.converse.prepare(request)
+        except Exception:  # the call still goes out: prompts are rendered on demand
+            log.exception("prompts for attempt %s not rendered ahead", request.attempt_id)
         try:
             dialed = await self.endpoint.dial(request.phone)  # a bare number goes @ the trunk
         except OSError as exc:
@@ -173,9 +130,10 @@ class SipCallRunner:
         if dialed.call is None:
             net = outcome_for(dialed.status)
             log.info("attempt %s to %s: %s (%s)", request.attempt_id, mask_phone(request.phone), net, dialed.status)
-            return CallResult(net, sip_status=dialed.status, retry_after=dialed.retry_after, detail=dialed.reason)
+            return CallResult(net, sip_status=dialed.status, retry_after=dialed.retry_after, detail=dialed.reason,
+                              placed=not dialed.local)
         call = dialed.call
-        tell(request, Answered(call.extra.get("sip_dialog") or {}))  # stored: a BYE if this worker dies
+        tell(request, Answered(call.sip_dialog))  # stored: a BYE if this worker dies
         holder: dict[str, CallRecord] = {}
         amd = MachineDetector.from_settings(self.endpoint.settings, self.transcribe)
         opening: list[str] = []
@@ -199,10 +157,10 @@ class SipCallRunner:
             return CallResult(NetworkOutcome(opening[0]), sip_status=200, detail="carrier announcement")
         record = holder.get("record")
         detail = call.end_reason
-        if call.extra.get("transferred"):
+        if call.transferred:
             detail = "transferred"
         return CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200, detail=detail,
-                          audio_dir=call.extra.get("audio_dir"))
+                          audio_dir=call.audio_dir)
 
     async def end_orphans(self, dialogs: list[dict[str, Any]]) -> None:
         """BYE for each answered call of a worker that died (its stored dialog state), at once."""

@@ -137,7 +137,7 @@ class Softphone:
 
     async def _answer(self, call: SipCall) -> None:
         heard = await self.resident.run(call)
-        heard.transferred_to = str(call.extra.get("transferred_to", ""))
+        heard.transferred_to = call.transferred_to
         self.calls.append(heard)
         n = len(self.calls)
         summary = {"call": n, "end_reason": heard.end_reason, "prompts": heard.prompts, "answers": heard.answers,
@@ -152,6 +152,6 @@ class Softphone:
         out = await self.endpoint.dial(target)
         if out.call is None:
             return out.status or 500
-        call.extra["transferred_to"] = target
+        call.transferred_to = target
         self.endpoint._spawn(self.endpoint.supervise(out.call, asyncio.sleep(self.stay_on_transfer)))
         return 200

@@ -9,9 +9,9 @@ playing is finished, the caller's next answer (or no input) is followed by the t
 script's language, and the call ends escalated. "Staff will call you back" is said only when
 the callback case is durable; otherwise the caller hears the apology without the promise.
 
-The guard is the object behind one of the request's observers (the campaigns' CallRecorder)
-offering `storage_failing()` and `async keep_callback(reason, step, detail) -> bool`; a call
-without one (tests, `veribot call`) is not watched.
+The guard is the request's (`CallRequest.guard`: the call's bot.attempt.Attempt) offering
+`storage_failing()` and `async keep_callback(reason, step, detail) -> bool`; a call without one
+(tests, `veribot call`) is not watched.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from bot.calls import CallRequest
+from bot.calls import CallRequest, StorageGuard
 from bot.dialog.catalogue import Catalogue, catalogue_for
 from bot.dialog.events import Escalate, Say
 from bot.dialog.session import CallSession, Observer
@@ -36,22 +36,6 @@ def words(locale: str, durable: bool, catalogue: Catalogue | None = None) -> str
     storage_fault.promised when the callback case is durable, else storage_fault.unpromised."""
     cat = catalogue or catalogue_for(locale)
     return cat.text("storage_fault.promised" if durable else "storage_fault.unpromised", {})
-
-
-@runtime_checkable
-class StorageGuard(Protocol):
-    def storage_failing(self) -> bool: ...
-
-    async def keep_callback(self, reason: str, step: str | None, detail: str) -> bool: ...
-
-
-def guard_of(request: CallRequest) -> StorageGuard | None:
-    """The call's storage guard: an observer, or the object whose method an observer is."""
-    for observer in request.observers:
-        owner = getattr(observer, "__self__", observer)
-        if isinstance(owner, StorageGuard):
-            return owner
-    return None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,7 @@
     Without `verify` every caller is an unknown caller: nothing is looked up, claimed or
     stored against a person. See "Callers who claim to be a listed person" in README.
   * `converse(call, request) -> CallRecord` — how a conversation runs; default:
-    `bot.telephony.calls.sip_runner.speech_conversation(resources)` is for the serve command to
+    `bot.telephony.calls.conversation.speech_conversation(resources)` is for the serve command to
     pass; without it calls run keypad-only (`keypad_conversation`).
   * `on_result(request, CallResult)` (may be async) — store an inbound call's result.
   * `legs` — where each answered inbound call's SIP dialog is kept until it ends
@@ -37,14 +37,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from audio.synthesis import speak
-from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome
+from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome, StorageGuard
 from bot.config import Config
 from bot.dialog.model import render
 from bot.privacy import mask_phone
 from bot.settings import localised
 from bot.telephony.calls.caller_verification import Verdict
+from bot.telephony.calls.conversation import Converse
 from bot.telephony.calls.keypad_conversation import keypad_conversation
-from bot.telephony.calls.sip_runner import Converse, SipCallRunner, converse_and_escalate, tell
+from bot.telephony.calls.sip_runner import SipCallRunner, converse_and_escalate, tell
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip.call import SipCall
 from bot.telephony.sip.endpoint import InboundHandler, SipEndpoint
@@ -71,6 +72,7 @@ class InboundMatch:
     observers: tuple[Callable[[Any], None], ...] = ()  # every turn, accepted answer, escalation as it happens
     parser: Callable[[str, str, str], Any] | None = None  # answer understanding (bot.nlu.make_parser)
     variables: dict[str, str] = field(default_factory=dict)  # this call's own, e.g. {call_code}
+    guard: StorageGuard | None = None  # the attempt storing the call (bot.attempt.Attempt)
 
 
 async def _maybe(value: Any) -> Any:
@@ -98,7 +100,7 @@ def inbound_handler(
         await call.media.drained()
 
     async def handle(call: SipCall) -> None:
-        dialog = call.extra.get("sip_dialog") or {}
+        dialog = call.sip_dialog
         leg = await legs.hold(dialog) if legs is not None and dialog else None
         try:
             await answer(call, dialog)
@@ -111,14 +113,14 @@ def inbound_handler(
         proved = bool(verdict)
         if not proved and isinstance(verdict, Verdict) and verdict.told:  # its reply was the last word
             log.info("callback from %s: answered by the verification", mask_phone(call.remote_number))
-            call.extra["unknown_caller"] = True  # not verified: nothing looked up or stored
+            call.unknown_caller = True  # not verified: nothing looked up or stored
             return
         found = await _maybe(lookup(call.remote_number)) if lookup and proved else None
         if isinstance(found, dict):
             found = InboundMatch(found)
         if found is None and proved:
             log.info("callback from %s: verified, nothing to ask now", mask_phone(call.remote_number))
-            call.extra["verified"] = True
+            call.verified = True
             if not call.ended.is_set():
                 await say(call, system.say("service.nothing_more", variables))
             return
@@ -127,21 +129,20 @@ def inbound_handler(
             log.info("callback from %s (%s): self-identification", mask_phone(call.remote_number), why)
             own = settings.unknown_caller_message  # config's own wording, else the catalogue's
             text = render(own, system.spoken(variables)) if own else system.say("service.unknown_caller", variables)
-            call.extra["unknown_caller"] = True
+            call.unknown_caller = True
             if not call.ended.is_set():
                 await say(call, text)
             return
-        call.extra["verified"] = True
+        call.verified = True
         request = CallRequest(found.attempt_id, call.remote_number, found.person, script,
                               prefilled_slots=found.prefilled_slots, variables={**variables, **found.variables},
                               on_turn=found.on_turn,
-                              observers=found.observers, parser=found.parser)
+                              observers=found.observers, parser=found.parser, guard=found.guard)
         if dialog:
             tell(request, Answered(dialog))  # on the attempt too, as a dialled call's
         result = CallResult(NetworkOutcome.FAILED, detail="inbound call failed")
         try:
             record = await converse_and_escalate(run, call, request, settings.operator_uri)
-            call.extra["record"] = record
             result = CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200, detail=call.end_reason)
         finally:  # the attempt is settled however the call ended
             if on_result is not None:
@@ -203,7 +204,7 @@ def media_stream_on_call(
                               prefilled_slots=found.prefilled_slots,
                               variables={**localised(variables, script.locale), **found.variables},
                               on_turn=found.on_turn,
-                              observers=found.observers, parser=found.parser)
+                              observers=found.observers, parser=found.parser, guard=found.guard)
         record = await run(transport, request)
         if on_result is not None:
             await _maybe(on_result(request, CallResult(NetworkOutcome.ANSWERED, record=record, detail="media stream")))

@@ -186,6 +186,10 @@ class RtpCallTransport(BaseTransport):
         self._input = RtpInput(call, p, input_chunk_ms)
         self._output = RtpOutput(call, p, hang_up_at_end)
 
+    def carried_seconds(self) -> float:
+        """Seconds of the bot's audio this call's line has sent (PlaybackLog: what was played)."""
+        return self._call.media.audio_sent / (2 * SAMPLE_RATE)
+
     def input(self) -> RtpInput:
         return self._input
 

@@ -92,6 +92,7 @@ class MediaStream:
         self._transport: asyncio.DatagramTransport | None = None
         self._clock: asyncio.Task[None] | None = None
         self._out = bytearray()
+        self.audio_sent = 0  # bytes of queued (played) audio sent so far; padding not counted
         self._dtmf_out: deque[str] = deque()
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
@@ -217,6 +218,8 @@ class MediaStream:
             else:
                 chunk = bytes(self._out[:FRAME_BYTES])
                 del self._out[:FRAME_BYTES]
+                if self.peer is not None and self.sending:
+                    self.audio_sent += len(chunk)  # played audio that left on the line (evidence times)
                 if len(chunk) < FRAME_BYTES:
                     chunk += b"\x00" * (FRAME_BYTES - len(chunk))
                 self._send(self.payload_type, g711.encode(chunk, self.payload_type), self._ts)

@@ -7,8 +7,10 @@ reshapes an overridden method or fixes a bug worked around here.
                            (trusted sources, tags without a dialog) before aiosipua dispatches
   EdgeUAS._handle_options  503 + Retry-After while the worker is full (Kamailio's health check)
   EdgeUAS.forget           drop a call aiosipua keeps after our own hang-up or refusal
-  EdgeUAC.handle_response  every response is shown to `on_response` first (ACK of non-2xx finals);
-                           a 2xx to an INVITE of no call of ours is ACKed and BYEd (sip_call.end_stray_answer)
+  EdgeUAC.handle_response  a response not from the dialog's peer (or, of no dialog, from no peer
+                           we know) is dropped (`accepts`, in_dialog.py); every other response is shown to
+                           `on_response` first (ACK of non-2xx finals); a 2xx to an INVITE of no
+                           call of ours is ACKed and BYEd (call.end_stray_answer)
 """
 
 from __future__ import annotations
@@ -58,10 +60,17 @@ class EdgeUAS(SipUAS):
         self._calls.pop(call_id, None)
 
 
+def _accept_all(_response: SipResponse, _addr: tuple[str, int]) -> bool:
+    return True
+
+
 class EdgeUAC(SipUAC):
     on_response: Callable[[SipResponse], None] | None = None
+    accepts: Callable[[SipResponse, tuple[str, int]], bool] = staticmethod(_accept_all)  # type: ignore[assignment]
 
     def handle_response(self, response: SipResponse, addr: tuple[str, int]) -> None:
+        if not self.accepts(response, addr):
+            return
         if self.on_response is not None:
             self.on_response(response)
         if end_stray_answer(self, response, addr):  # a dead predecessor's call: ACK + BYE

@@ -25,10 +25,18 @@ class SipCall:
     started: float = field(default_factory=time.monotonic)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     end_reason: str = ""  # remote_bye | local_hangup | media_timeout | max_length | transferred
-    _hangup: Callable[[], None] | None = None
-    _refer: Callable[[str], None] | None = None
-    _transfer_result: asyncio.Future[int] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # given by the endpoint that holds the leg: what a BYE after a crash needs (stored on the
+    # attempt), how to hang up, how to send a REFER
+    sip_dialog: dict[str, Any] = field(default_factory=dict)
+    send_bye: Callable[[], None] | None = None
+    send_refer: Callable[[str], None] | None = None
+    # what happened on the call, for whoever ran it
+    transferred: bool = False  # blind transfer to the operator answered
+    transferred_to: str = ""  # the scripted softphone: where a REFER sent this call
+    verified: bool = False  # inbound: the caller proved who they are
+    unknown_caller: bool = False  # inbound: greeted with the self-identification only
+    audio_dir: str | None = None  # where the answers' clips of this call are kept
+    _transfer_result: asyncio.Future[int] | None = field(default=None, repr=False)
 
     def finish(self, reason: str) -> None:
         """Mark the call over (idempotent); media is closed by the endpoint."""
@@ -43,9 +51,9 @@ class SipCall:
     def hangup(self) -> None:
         if self.ended.is_set():
             return
-        if self._hangup is not None:
+        if self.send_bye is not None:
             try:
-                self._hangup()
+                self.send_bye()
             except (ValueError, OSError) as exc:
                 log.debug("hang-up of %s: %s", self.call_id, exc)
         self.finish("local_hangup")
@@ -53,10 +61,10 @@ class SipCall:
     async def transfer(self, target_uri: str, answer_within: float = 15.0) -> bool:
         """Blind transfer (REFER). True when the far end reports the target answered
         (final NOTIFY 2xx); our leg is then hung up."""
-        if self._refer is None or self.ended.is_set():
+        if self.send_refer is None or self.ended.is_set():
             return False
         self._transfer_result = asyncio.get_running_loop().create_future()
-        self._refer(target_uri)
+        self.send_refer(target_uri)
         try:
             status = await asyncio.wait_for(asyncio.shield(self._transfer_result), answer_within)
         except TimeoutError:
@@ -64,8 +72,9 @@ class SipCall:
         finally:
             self._transfer_result = None
         if 200 <= status < 300:
-            if self._hangup is not None and not self.ended.is_set():
-                self._hangup()
+            if self.send_bye is not None and not self.ended.is_set():
+                self.send_bye()
+            self.transferred = True
             self.finish("transferred")
             return True
         return False
@@ -84,6 +93,7 @@ class DialOutcome:
     status: int | None  # final SIP status (200 when answered; None when nothing came back)
     reason: str = ""
     retry_after: float | None = None
+    local: bool = False  # refused by this worker (its lines full) before anything was sent
 
 
 def dialog_state(dialog: Any, remote_addr: tuple[str, int]) -> dict[str, Any]:

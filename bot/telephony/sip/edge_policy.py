@@ -93,6 +93,10 @@ class SourceCalls:
     def count(self, source: str) -> int:
         return self._count[source]
 
+    def __len__(self) -> int:
+        """Inbound calls in all (being set up or live)."""
+        return len(self._by_call)
+
     def add(self, call_id: str, source: str) -> None:
         if call_id not in self._by_call:
             self._by_call[call_id] = source

@@ -53,6 +53,7 @@ class SipEndpoint(InDialogRequests):
         self.transport.on_send = self.finals.sent  # the INVITEs are noted for ACKing their finals
         self.uac = EdgeUAC(self.transport)
         self.uac.on_response = self._on_response
+        self.uac.accepts = self._accepts_response  # type: ignore[method-assign]
         self.uas = EdgeUAS(self.transport, uac=self.uac, user_agent="veribot")
         self.uas.admit = self._admit  # type: ignore[method-assign]
         self.uas.options_refusal = self._options_refusal  # type: ignore[method-assign]
@@ -113,7 +114,7 @@ class SipEndpoint(InDialogRequests):
         """Place a call. Answered: DialOutcome.call is live (run it with `supervise`)."""
         s = self.settings
         if self.busy >= s.capacity:
-            return DialOutcome(None, 503, "worker at capacity", float(s.retry_after))
+            return DialOutcome(None, 503, "worker at capacity", float(s.retry_after), local=True)
         if not uri.startswith("sip") and not s.trunk:
             return DialOutcome(None, None, "a bare number needs [telephony] trunk")
         self.setting_up += 1
@@ -151,10 +152,10 @@ class SipEndpoint(InDialogRequests):
                 await media.close()
                 return DialOutcome(None, 488, "media address outside policy")
             media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
-            call = SipCall(out.call_id, "outbound", parse_uri(to_uri).user or "", media)
-            call._hangup = lambda: out.hangup(self.uac)
-            call._refer = lambda target: self.uac.send_refer(out.dialog, target, out.remote_addr)
-            call.extra["sip_dialog"] = dialog_state(out.dialog, out.remote_addr)  # for a BYE after a crash
+            call = SipCall(out.call_id, "outbound", parse_uri(to_uri).user or "", media,
+                           sip_dialog=dialog_state(out.dialog, out.remote_addr),  # for a BYE after a crash
+                           send_bye=lambda: out.hangup(self.uac),
+                           send_refer=lambda target: self.uac.send_refer(out.dialog, target, out.remote_addr))
             self._adopt(call)
             return DialOutcome(call, 200, "OK")
         except BaseException:
@@ -174,9 +175,9 @@ class SipEndpoint(InDialogRequests):
         keep_record_route(inc)
         s = self.settings
         source = inc.source_addr[0]
-        if self.busy >= s.capacity:
+        if self.busy >= s.capacity or len(self.sources) >= s.inbound_lines:  # the rest is the campaign's
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
-            log.warning("inbound call refused: at capacity (%d)", s.capacity)
+            log.warning("inbound call refused: at capacity (%d, inbound %d)", s.capacity, s.inbound_lines)
             return
         if not self.accepting():
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
@@ -216,10 +217,10 @@ class SipEndpoint(InDialogRequests):
             inc.accept(sdp.answer(self.local_addr[0], media.port, choice))
             media.connect(choice.peer, choice.payload_type, choice.dtmf_payload_type)
             caller = parse_address(inc.caller).uri.user or "" if inc.caller else ""
-            call = SipCall(inc.call_id, "inbound", caller, media, headers=dict(inc.x_headers))
-            call._hangup = inc.hangup
-            call._refer = lambda target: self.uac.send_refer(inc.dialog, target, inc.source_addr)
-            call.extra["sip_dialog"] = answered_dialog_state(inc)  # stored: a BYE if this worker dies
+            call = SipCall(inc.call_id, "inbound", caller, media, headers=dict(inc.x_headers),
+                           sip_dialog=answered_dialog_state(inc),  # stored: a BYE if this worker dies
+                           send_bye=inc.hangup,
+                           send_refer=lambda target: self.uac.send_refer(inc.dialog, target, inc.source_addr))
             self._adopt(call)
         except BaseException:
             if media.port and not media.closed:

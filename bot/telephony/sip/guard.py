@@ -31,6 +31,8 @@ class EdgeStats:
     malformed: int = 0
     rejected_400: int = 0
     rate_limited: int = 0
+    responses_limited: int = 0  # responses over their own per-source rate limit
+    foreign: int = 0  # responses and in-dialog requests not from the dialog's peer (in_dialog.py), dropped
     handler_errors: int = 0
 
 
@@ -198,12 +200,17 @@ class GuardedUdpTransport(UdpSipTransport):
 
     max_bytes: int = 8192
     rate: RateLimit | None = None
+    response_rate: RateLimit | None = None  # responses: the same limit, their own buckets
     stats: EdgeStats
     on_send: Callable[[SipRequest | SipResponse, tuple[str, int]], None] | None = None
 
     def configure(self, max_bytes: int, rate: RateLimit | None) -> None:
         self.max_bytes = max_bytes
         self.rate = rate
+        # a flood of forged responses would otherwise be answered (ACK, BYE) without limit; their
+        # own buckets so that a caller's request flood does not silence a callee's answers
+        self.response_rate = None if rate is None else RateLimit(rate.per_second, rate.burst, rate.ban_seconds,
+                                                                 rate.trusted)
         self.stats = EdgeStats()
 
     async def start(self) -> None:
@@ -218,7 +225,11 @@ class GuardedUdpTransport(UdpSipTransport):
             return
         if not data.strip():
             return  # keep-alive CRLF
-        if not data.startswith(b"SIP/") and self.rate is not None and not self.rate.allow(addr[0]):
+        if data.startswith(b"SIP/"):
+            if self.response_rate is not None and not self.response_rate.allow(addr[0]):
+                self.stats.responses_limited += 1
+                return
+        elif self.rate is not None and not self.rate.allow(addr[0]):
             self.stats.rate_limited += 1  # every request counts, in a dialog (To tag) or not
             return
         try:

@@ -10,11 +10,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from aiosipua import IncomingCall, SipRequest, notify_refer
+from aiosipua import IncomingCall, SipRequest, SipResponse, notify_refer
+from aiosipua.headers import parse_uri
 
 from bot.telephony.sip import sdp
 from bot.telephony.sip.call import SipCall
 from bot.telephony.sip.edge_policy import mask_ip
+from bot.telephony.sip.messages import FinalResponses, uri_target
 from bot.telephony.sip.sdp import SdpError
 from bot.telephony.sip.uas_rules import Refusal
 
@@ -22,10 +24,18 @@ if TYPE_CHECKING:
     from aiosipua import SipUAC, SipUAS
 
     from bot.telephony.settings import TelephonySettings
-    from bot.telephony.sip.edge_policy import EdgePolicy
+    from bot.telephony.sip.edge_policy import EdgePolicy, SourceCalls
+    from bot.telephony.sip.guard import GuardedUdpTransport
 
 log = logging.getLogger(__name__)
 DROP = Refusal(0, "")  # answered by nobody
+
+
+def _host(uri: str | None) -> str:
+    try:
+        return parse_uri(uri).host or "" if uri else ""
+    except ValueError:
+        return ""
 
 
 def _branch(request: SipRequest) -> str | None:
@@ -47,6 +57,9 @@ class InDialogRequests:
     _spawn: Callable[[Awaitable[None]], None]
     uac: SipUAC
     policy: EdgePolicy
+    finals: FinalResponses
+    sources: SourceCalls
+    transport: GuardedUdpTransport
 
     def _admit(self, request: SipRequest, addr: tuple[str, int]) -> Refusal | None:
         """A new call only from a source allowed to call; a tagged INVITE only in a dialog."""
@@ -55,9 +68,12 @@ class InDialogRequests:
                 sdp.parse(request.text)  # aiosipua parses it in its handler and raises on garbage
             except (SdpError, UnicodeError):
                 return Refusal(400, "Bad Request", {"Warning": '399 veribot "unparsable SDP"'})
+        cid = request.call_id or ""
+        if self._from_peer(cid, addr[0]) is False:  # forged in-dialog request (a BYE from elsewhere ...)
+            self._foreign("request", cid, addr)
+            return DROP
         if request.method.upper() != "INVITE":
             return None
-        cid = request.call_id or ""
         tagged = "tag=" in (request.headers.get_first("to") or "")
         known = self.uas.get_call(cid)
         if known is not None and not tagged:  # aiosipua would start a second call
@@ -74,9 +90,56 @@ class InDialogRequests:
             return Refusal(403, "Forbidden")
         return None
 
+    def _peer_hosts(self, call_id: str) -> tuple[str, ...] | None:
+        """Where the dialog's peer may send from: the address that sent the INVITE (inbound) or
+        that we sent it to (outbound), and its remote target's host; None: no such dialog."""
+        if not call_id:
+            return None
+        inc = self.uas.get_call(call_id)
+        if inc is not None:
+            return (inc.source_addr[0], _host(inc.dialog.remote_target))
+        out = self.uac.get_call(call_id)
+        if out is not None:
+            return (out.remote_addr[0], _host(out.dialog.remote_target))
+        return None
+
+    def _from_peer(self, call_id: str, host: str) -> bool | None:
+        """Whether a message of dialog `call_id` comes from its peer (or a trusted source: the
+        trunk's other nodes); None when there is no such dialog."""
+        peers = self._peer_hosts(call_id)
+        if peers is None:
+            return None
+        return host in peers or self.policy.is_trusted(host)
+
+    def _known_peer(self, host: str) -> bool:
+        """A source we have reason to hear from: trusted (the trunk, Kamailio), the trunk's
+        host, or an address we sent an INVITE to lately."""
+        if self.policy.is_trusted(host):
+            return True
+        if self.settings.trunk and host == uri_target(self.settings.trunk)[0]:
+            return True
+        return host in self.finals.destinations()
+
+    def _accepts_response(self, response: SipResponse, addr: tuple[str, int]) -> bool:
+        """A response of a dialog only from its peer; one of no dialog (a 2xx a dead predecessor
+        left: ACK + BYE) only from a peer we know — never reflected to an unseen address."""
+        cid = response.call_id or ""
+        ok = self._from_peer(cid, addr[0])
+        if ok is None:
+            ok = self._known_peer(addr[0])
+        if not ok:
+            self._foreign("response", cid, addr)
+        return ok
+
+    def _foreign(self, what: str, call_id: str, addr: tuple[str, int]) -> None:
+        self.transport.stats.foreign += 1
+        log.debug("SIP %s for Call-ID %s… from %s dropped: not the dialog's peer", what, call_id[:8],
+                  mask_ip(addr[0]))
+
     def _options_refusal(self) -> Refusal | None:
-        """Health check (Kamailio's OPTIONS ping): 503 while at capacity sends new calls elsewhere."""
-        if self.busy >= self.settings.capacity:
+        """Health check (Kamailio's OPTIONS ping): 503 while at capacity, or while inbound calls
+        hold their share of the lines, sends new calls elsewhere."""
+        if self.busy >= self.settings.capacity or len(self.sources) >= self.settings.inbound_lines:
             return Refusal(503, "Service Unavailable", {"Retry-After": str(self.settings.retry_after)})
         return None
 

@@ -80,5 +80,9 @@ class FinalResponses:
         sent = self._invites.get(cid)
         return (ack_for_final(sent[0], resp), sent[1]) if sent is not None else None
 
+    def destinations(self) -> set[str]:
+        """Hosts we sent an INVITE to in the last 40 s (whose answers we may hear)."""
+        return {addr[0] for _, addr in self._invites.values()}
+
     def take(self, call_id: str) -> SipResponse | None:
         return self._finals.pop(call_id, None)

@@ -1,30 +1,30 @@
-"""CallRecorder: stores a call as it happens, then its end as one unit of work.
+"""Attempt: one call to one person, stored as it happens, then its end as one unit of work.
 
-    rec = CallRecorder(db, claim)                      # claim: bot.campaigns.dialing.claims.Claim (committed)
-    request = CallRequest(..., observers=(rec.observe,))
+    attempt = Attempt(db, claim, script, spool=spool)    # claim: bot.campaigns.dialing.claims.Claim (committed)
+    request = attempt.request(variables, parser=..., recordings=...)   # observed by the attempt, guarded by it
     result = await runner.run(request)
-    await rec.finish(result, policy, outcome=outcome_of(result))   # attempt + results + escalation
-                                                                    # + the person settled, ONE commit
+    await attempt.settle(result, policy)   # attempt + results + escalation + the person settled, ONE commit
 
-`observe(note)` is called by the call's dialog session (bot.dialog.session) on the event loop and
-never blocks it: each note becomes a write queued to the database's group-commit writer thread
-(in order; a turn's `seq` is fixed when it is received):
+`record(note)` (the request's observer) is called by the call's dialog session (bot.dialog.session) on
+the event loop and never blocks it: each note becomes a write queued to the database's group-commit
+writer thread (in order; a turn's `seq` is fixed when it is received):
 - a `Turn` -> a transcript row (the first one moves the attempt to `in_call`);
 - a `SlotFilled` -> the attempt's `Result` row for that slot (inserted, or updated if the caller
   changed the answer), so every answer heard is stored when heard: a worker killed mid-call
   leaves it, and the next call (prefilled from results) does not ask it again;
-- an `Escalate` -> the attempt's `Escalation` row (the operator's queue), when the dialog promises
-  the resident a call back, not at the end of the call; a write that fails goes to the spool
-  (bot.campaigns.outage.escalation_spool) and is replayed when the database takes writes again;
-- an `Answered` (bot.calls, from the SIP runner) -> `Attempt.sip_dialog`, the dialog state a
-  restarted worker sends the BYE from if this worker dies (cleared when the call ends).
-`finish` waits for those writes, adds any turns and slot values not stored yet, then writes the
-final state of the attempt and settles the person (retry policy, webhook outbox) in one commit.
+- an `Escalate` -> `escalate(...)`: the attempt's `Escalation` row (the operator's queue), when the
+  dialog promises the resident a call back, not at the end of the call; a write that fails goes to
+  the spool (bot.campaigns.outage.escalation_spool), replayed when the database takes writes again;
+- an `Answered` (bot.calls, from the SIP runner) -> the transport's dialog on the attempt
+  (`Attempt.sip_dialog`), which a restarted worker sends the BYE from if this worker dies.
+`settle` waits for those writes, adds any turns and slot values not stored yet, then writes the
+final state of the attempt and settles the person (retry policy, suppression, follow-ups, webhook
+outbox) in one commit. `resolve` (bot.attempt.resolution) is an operator's end of the case.
 
-A write the database refuses (disk full, database down or read-only) raises the storage alarm
-(bot.campaigns.outage.storage_alarm) at once. The recorder is also the call's storage guard for whoever runs
-it (bot.telephony.calls.storage_fault): `storage_failing()` and `keep_callback(...)`, the callback
-case written or spooled to disk before the resident is promised it.
+A write the database refuses (disk full, database down or read-only) raises the worker's storage
+alarm (the spool's, bot.campaigns.outage.storage_alarm) at once. The attempt is also the call's
+storage guard (`CallRequest.guard`, bot.telephony.calls.storage_fault): `storage_failing()` and
+`keep_callback(...)`, the callback case written or spooled to disk before the resident is promised it.
 """
 
 from __future__ import annotations
@@ -40,34 +40,47 @@ from sqlalchemy import insert, null, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from bot.calls import Answered, CallResult, NetworkOutcome
+from bot.attempt.payload import result_payload
+from bot.attempt.resolution import resolve
+from bot.attempt.rows import is_slot, mark_in_call, put_result, store_dialog, turn_row, what_of
+from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome
 from bot.campaigns.dialing import claims as ops
 from bot.campaigns.dialing.claims import Claim
 from bot.campaigns.dialing.policy import RetryPolicy
-from bot.campaigns.outage import escalation_spool as spools
-from bot.campaigns.outage import storage_alarm as health
 from bot.campaigns.outage.escalation_spool import EscalationSpool, put_escalation
+from bot.campaigns.outage.storage_alarm import StorageHealth
 from bot.campaigns.people import followups, suppression
 from bot.campaigns.results import webhook
 from bot.dialog.events import Escalate, Note, PromptPlayed, SlotFilled
 from bot.dialog.events import Turn as DialogTurn
 from storage.db import Database, InsertRows
-from storage.models import Attempt, AttemptState, Result, Turn, utcnow
+from storage.models import Attempt as AttemptRow
+from storage.models import AttemptState, Result, Turn, utcnow
 
 log = logging.getLogger(__name__)
 
 
-class CallRecorder:
-    def __init__(self, db: Database, claim: Claim, *, clock: Callable = utcnow, outbox: bool = False,
-                 spool: EscalationSpool | None = None) -> None:
+class Attempt:
+    resolve = staticmethod(resolve)  # an operator's end of the case (no call): bot.attempt.resolution
+
+    def __init__(self, db: Database, claim: Claim, script: Any = None, *, clock: Callable = utcnow,
+                 outbox: bool = False, spool: EscalationSpool | None = None,
+                 suppression_days: float = 30.0) -> None:
         self.db = db
         self.claim = claim
         self.attempt_id = claim.attempt_id
+        self.person = claim.person  # the person as the call knows them (variables of the dialog)
+        self.script = script  # bot.dialog.script.Script: its steps, slots and sentences
         self.clock = clock
         self.outbox = outbox  # queue a webhook delivery when the person reaches a final state
         self.spool = spool  # where an escalation the database refused waits (None: only the final commit retries)
+        # the worker's storage alarm (one per process, carried by its spool)
+        self.alarm = spool.alarm if spool is not None else StorageHealth()
+        self.suppression_days = suppression_days  # [campaigns] suppression_days: a wrong number spares other campaigns
+        self.sip_dialog: dict[str, Any] | None = None  # the transport's dialog once answered (a BYE after a crash)
+        self.audio_dir: str | None = None  # the call's clip directory, once the call ended
         self.seq = 0
-        self.dialog_version: str | None = None
+        self.dialog_version: str | None = getattr(script, "version", None)
         self._pending: list[tuple[Future, Any]] = []
         self._unstored: list[dict[str, Any]] = []
         self._slots: dict[str, Any] = {}  # slot -> value stored (or queued) for this attempt
@@ -75,7 +88,13 @@ class CallRecorder:
         self._in_call = False
         self._write_failed = False  # a write of this call was refused by the storage
         self._prompts: list[tuple[int, str]] = []  # bot prompt turns (seq, text) not yet heard played
-        self.suppression_days = 30.0  # [campaigns] suppression_days: a wrong number spares other campaigns
+
+    def request(self, variables: dict[str, str], **more: Any) -> CallRequest:
+        """The call as a runner places it: this attempt's person, script and prefilled answers,
+        observed (`record`) and guarded by this attempt."""
+        return CallRequest(attempt_id=self.attempt_id, phone=self.claim.phone, person=self.person,
+                           script=self.script, prefilled_slots=self.claim.prefilled, observers=(self.record,),
+                           variables=variables, guard=self, **more)
 
     def _played(self, note: PromptPlayed) -> None:
         """The line played a prompt: its turn gets the line time and, for evidence steps, the audio."""
@@ -90,7 +109,7 @@ class CallRecorder:
         self._keep(self.db.submit(lambda s: s.execute(stmt)), {"seq": seq, "played": True})
 
     # ------------------------------------------------------------ as it happens
-    def observe(self, note: Note) -> None:
+    def record(self, note: Note) -> None:
         """Store one note of the call's session without blocking the caller (the audio loop)."""
         if isinstance(note, DialogTurn):
             self.on_turn(note)
@@ -99,25 +118,26 @@ class CallRecorder:
         elif isinstance(note, PromptPlayed):
             self._played(note)
         elif isinstance(note, Escalate):
-            self._put_escalation(note)
+            self.escalate(note)
         elif isinstance(note, Answered):
-            self._keep(self.db.submit(lambda s: _store_dialog(s, self.attempt_id, note.sip_dialog)), "dialog")
+            self.sip_dialog = note.sip_dialog
+            self._keep(self.db.submit(lambda s: store_dialog(s, self.attempt_id, note.sip_dialog)), "dialog")
 
-    def _put_escalation(self, esc: Escalate) -> None:
+    observe = record  # the request's observer
+
+    def escalate(self, esc: Escalate) -> None:
+        """The operator's case, when the dialog asks for it (not at the end of the call)."""
         row = self._escalation_row(str(esc.reason), esc.step, esc.detail, self.clock())
         fut = self.db.submit(lambda s: put_escalation(s, row))
         self._keep(fut, "escalation")
-        spool = self._spool()
+        spool = self.spool
         if spool is not None:
             fut.add_done_callback(lambda f: f.exception() is not None and spool.keep(row))
-
-    def _spool(self) -> EscalationSpool | None:
-        return self.spool if self.spool is not None else spools.current()  # an empty spool is falsy
 
     # ------------------------------------------------------------ the call's storage guard
     def storage_failing(self) -> bool:
         """True while the worker's storage alarm is raised or a write of this call was refused."""
-        return self._write_failed or not health.storage_ok()
+        return self._write_failed or not self.alarm.ok
 
     async def keep_callback(self, reason: str, step: str | None, detail: str) -> bool:
         """The attempt's callback case, for a call the storage failure cuts short. True when it
@@ -129,7 +149,7 @@ class CallRecorder:
             return True
         except Exception as exc:
             self._refused(exc)
-            spool = self._spool()
+            spool = self.spool
             if spool is None:
                 log.error("attempt %s: callback case not stored and no spool to keep it", self.attempt_id)
                 return False
@@ -139,7 +159,7 @@ class CallRecorder:
         """A write failed: storage refusing writes (not a lock timeout or deadlock) raises the alarm."""
         if isinstance(exc, OperationalError) and "lock" not in str(exc):
             self._write_failed = True
-            health.STORAGE.failed(exc)
+            self.alarm.failed(exc)
 
     def _watch(self, fut: Future) -> Future:
         fut.add_done_callback(lambda f: None if f.cancelled() else self._refused(f.exception()))
@@ -155,10 +175,10 @@ class CallRecorder:
         self.seq += 1
         if turn.kind == "prompt":
             self._prompts.append((self.seq, turn.text))
-        row = _turn_row(self.attempt_id, self.seq, turn, self.clock())
+        row = turn_row(self.attempt_id, self.seq, turn, self.clock())
         if not self._in_call:
             self._in_call = True
-            self._watch(self.db.submit(lambda s: _mark_in_call(s, self.attempt_id)))
+            self._watch(self.db.submit(lambda s: mark_in_call(s, self.attempt_id)))
         self._keep(self.db.submit(InsertRows(Turn, [row])), row)
 
     def _put_slot(self, slot: str, value: Any) -> None:
@@ -166,11 +186,11 @@ class CallRecorder:
             return
         self._slots[slot] = value
         row = self._result_row(slot, value, self.clock())
-        self._keep(self.db.submit(lambda s: _put_result(s, row)), ("slot", slot, value))
+        self._keep(self.db.submit(lambda s: put_result(s, row)), ("slot", slot, value))
 
     def _keep(self, fut: Future, what: Any) -> None:
         self._pending = [(f, w) for f, w in self._pending if not f.done() or f.exception() is not None
-                         or _is_slot(w)]
+                         or is_slot(w)]
         self._pending.append((self._watch(fut), what))
 
     async def flush(self) -> None:
@@ -180,15 +200,15 @@ class CallRecorder:
             try:
                 await asyncio.wrap_future(fut)
             except Exception as exc:  # a lost write must not lose the rest of the call
-                log.error("attempt %s: %s not stored yet (%s)", self.attempt_id, _what(what), type(exc).__name__)
+                log.error("attempt %s: %s not stored yet (%s)", self.attempt_id, what_of(what), type(exc).__name__)
                 if isinstance(what, dict) and "played" not in what:  # a lost play time is not a lost turn
                     self._unstored.append(what)
                 continue
-            if _is_slot(what):
+            if is_slot(what):
                 self._slots_stored[what[1]] = what[2]
 
     # ------------------------------------------------------------ the end
-    async def finish(self, result: CallResult, policy: RetryPolicy, *, outcome: str | None = None,
+    async def settle(self, result: CallResult, policy: RetryPolicy, *, outcome: str | None = None,
                      now: datetime | None = None) -> str:
         """Store the attempt's final state, its slot values and escalation, and settle the person,
         in one commit. `outcome="interrupted"` marks a call cut short by the worker (state
@@ -196,6 +216,7 @@ class CallRecorder:
         outcome = outcome or outcome_of(result)
         now = now or self.clock()
         await self.flush()
+        self.audio_dir = result.audio_dir
 
         def unit(s: Session) -> None:
             self.write_final(s, result, outcome, now)
@@ -221,25 +242,25 @@ class CallRecorder:
         turns = list(self._unstored)
         if rec is not None:
             values["dialog_name"], values["dialog_version"] = rec.dialog, rec.dialog_version
-            turns += [_turn_row(self.attempt_id, i, t, now)
+            turns += [turn_row(self.attempt_id, i, t, now)
                       for i, t in enumerate(rec.transcript[self.seq:], start=self.seq + 1)]
             for slot, value in rec.slots.items():
                 if value is None or (slot in self._slots_stored and self._slots_stored[slot] == value):
                     continue
                 row = self._result_row(slot, value, now, rec.dialog_version)
                 if slot in self._slots_stored or slot in self._slots:
-                    _put_result(s, row)  # written (or tried) during the call with another value
+                    put_result(s, row)  # written (or tried) during the call with another value
                 else:
                     s.execute(insert(Result), [row])
-            if rec.escalation:
-                values["escalation_reason"] = str(rec.escalation.get("reason", ""))[:30]
-                put_escalation(s, self._escalation_row(values["escalation_reason"], rec.escalation.get("step"),
-                                                       str(rec.escalation.get("detail", "")), now))
+            if rec.escalation is not None:
+                values["escalation_reason"] = str(rec.escalation.reason)[:30]
+                put_escalation(s, self._escalation_row(values["escalation_reason"], rec.escalation.step,
+                                                       rec.escalation.detail, now))
             s.execute(update(Result).where(Result.attempt_id == self.attempt_id, Result.dialog_version.is_(None))
                       .values(dialog_version=rec.dialog_version))
         if turns:
             s.execute(insert(Turn), turns)
-        done = s.execute(update(Attempt).where(Attempt.id == self.attempt_id).values(**values))
+        done = s.execute(update(AttemptRow).where(AttemptRow.id == self.attempt_id).values(**values))
         if done.rowcount != 1:
             raise LookupError(f"attempt {self.attempt_id} vanished")
 
@@ -266,52 +287,4 @@ def settle(s: Session, claim: Claim, policy: RetryPolicy, result: CallResult, ou
     ops.settle_person(s, claim.person_id, outcome, decision, now)
     if outbox and decision.final_state:
         webhook.enqueue(s, claim.campaign_id, claim.attempt_id,
-                        delivery_payload(claim, result, outcome, decision.final_state, now), now)
-
-
-def delivery_payload(claim: Claim, result: CallResult, outcome: str, state: str, now: datetime) -> dict[str, Any]:
-    """What the health department receives for one person: who, outcome, slots, escalation, transcript."""
-    rec = result.record
-    return {
-        "attempt_id": claim.attempt_id, "campaign_id": claim.campaign_id, "person_id": claim.person_id,
-        "person": {**claim.person, "phone": claim.phone}, "outcome": outcome, "state": state,
-        "slots": {**claim.prefilled, **{k: v for k, v in (rec.slots if rec else {}).items() if v is not None}},
-        "escalation": rec.escalation if rec else None,
-        "dialog": rec.dialog if rec else None, "dialog_version": rec.dialog_version if rec else None,
-        "transcript": [t.to_json() for t in rec.transcript] if rec else [],
-        "sip_status": result.sip_status, "at": now.isoformat(),
-    }
-
-
-def _is_slot(what: Any) -> bool:
-    return isinstance(what, tuple)
-
-
-def _what(what: Any) -> str:
-    if isinstance(what, dict):
-        return f"turn {what['seq']}"
-    return "a slot value" if _is_slot(what) else str(what)
-
-
-def _store_dialog(s: Session, attempt_id: int, dialog: dict[str, Any]) -> None:
-    s.execute(update(Attempt).where(Attempt.id == attempt_id).values(sip_dialog=dialog))
-
-
-def _put_result(s: Session, row: dict[str, Any]) -> None:
-    """The attempt's value for a slot: updated if the caller changed the answer, else inserted."""
-    done = s.execute(update(Result).where(Result.attempt_id == row["attempt_id"], Result.slot == row["slot"])
-                     .values(value=row["value"], created_at=row["created_at"]))
-    if done.rowcount == 0:
-        s.execute(insert(Result), [row])
-
-
-def _turn_row(attempt_id: int, seq: int, turn: DialogTurn, at: Any) -> dict[str, Any]:
-    return {"attempt_id": attempt_id, "seq": seq, "speaker": str(turn.speaker), "text": turn.text or "",
-            "step": turn.step, "kind": turn.kind, "parse": turn.parse, "confidence": turn.confidence, "at": at,
-            "audio_path": getattr(turn, "audio", None), "line_at": getattr(turn, "at", None)}
-
-
-def _mark_in_call(s: Session, attempt_id: int) -> None:
-    s.execute(update(Attempt).where(Attempt.id == attempt_id,
-                                    Attempt.state.in_((AttemptState.CLAIMED, AttemptState.DIALLING)))
-              .values(state=AttemptState.IN_CALL))
+                        result_payload(s, claim.attempt_id, outcome=outcome, state=decision.final_state, at=now), now)
