@@ -246,7 +246,9 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
                     elif str(self.prefilled[step.slot]) == "yes":  # "no" or anything else: asked again
                         self.record.slots[step.slot] = "yes"
                         self.resumed = True
-                        after = "handed_back" if self.vars.get("resume_after") == "handed_back" else "cut_off"
+                        # the earlier call was cut off (default); or the case was handed back, or the
+                        # resident called us back: nothing was cut off (the catalogue's handed_back line)
+                        after = "cut_off" if self.vars.get("resume_after", "cut_off") == "cut_off" else "handed_back"
                         self._say(self.script.resume_for(after) or "", "resume", step=None)
                 if self.record.slots.get(step.slot) is not None:  # answered already: never asked again
                     step_id = dict(step.branches).get(str(self.record.slots[step.slot]), step.next)
