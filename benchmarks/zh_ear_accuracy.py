@@ -100,8 +100,9 @@ def right(row: Row, got: nlu.Parse) -> bool:
         key = lambda p: sorted((c["relation"], c["phone"]) for c in p.value or [])  # noqa: E731
         return key(want) == key(got)
     if row.expect == "places":
-        return (len(want.value) == len(got.value or []) and all(
-            w["when"] == g["when"] and _overlap(w["place"], g["place"]) >= 0.5 for w, g in zip(want.value, got.value, strict=True)))
+        wants, gots = want.value or [], got.value or []
+        return got.value is not None and len(wants) == len(gots) and all(
+            w["when"] == g["when"] and _overlap(w["place"], g["place"]) >= 0.5 for w, g in zip(wants, gots, strict=True))
     return want == got
 
 

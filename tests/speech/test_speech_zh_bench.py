@@ -59,6 +59,10 @@ def test_scoring_is_strict():
     who = bench.Row("yes_no", "你们是谁", "intent:who")
     assert bench.right(who, nlu.parse("zh-CN", "yes_no", "你们是谁"))
     assert not bench.right(who, nlu.parse("zh-CN", "yes_no", "是的"))
+    places = bench.Row("places", "哪里都没去", "")
+    assert bench.right(places, nlu.parse("zh-CN", "places", "哪里都没去"))
+    assert not bench.right(places, nlu.Parse(None, "refuse"))  # nothing heard as a place list: not "nowhere"
+    assert not bench.right(places, nlu.parse("zh-CN", "places", "昨天去了医院"))
     assert bench.nlu_miss(bench.Row("address", "兰州新区", "兰州新区")) == (
         nlu.parse("zh-CN", "address", "兰州新区").value.get("district") != "兰州新区")
 
