@@ -1,0 +1,59 @@
+"""Choosing among Whisper's n-best (audio.whisper_choice) and sizing its window
+(audio.whisper_phone): a closed question takes the best hypothesis it understands, anything
+else goes to the parser as heard at a confidence that is read back, a near place name is read
+back, and a turn in which the caller spoke never comes back as silence."""
+
+from __future__ import annotations
+
+from audio.whisper_choice import READ_BACK, Heard, choose
+from audio.whisper_phone import MAX_FRAMES, window_frames
+from bot.pipeline.ears import understood
+
+HEALTH = ("绿 码", "黄 码", "红 码")
+
+
+def judge_for(expect: str):
+    from bot import nlu
+
+    phrases = tuple(nlu.grammar_phrases("zh-CN", expect))
+    return lambda text: understood(phrases, text)
+
+
+def test_window_is_fitted_to_the_answer():
+    assert window_frames(8000, 500) == 500  # 0.5 s: the minimum window
+    assert window_frames(16000 * 7, 500) == 700
+    assert window_frames(16000 * 60, 500) == MAX_FRAMES
+
+
+def test_a_judged_hypothesis_close_to_the_best_is_taken():
+    got = choose([Heard("普马", -0.7), Heard("红码", -0.9)], judge=judge_for("health_code"))
+    assert got.text == "红码" and got.confidence < 0.5  # not the best: read back
+
+
+def test_the_best_judged_hypothesis_agreed_by_the_nbest_is_sure():
+    got = choose([Heard("绿码", -0.05), Heard("绿码。", -0.1)], judge=judge_for("health_code"))
+    assert got.text == "绿码" and got.confidence >= 0.9
+
+
+def test_off_topic_goes_to_the_parser_as_heard_below_confirmation():
+    got = choose([Heard("今天天气不错", -0.1), Heard("今天天气不错。", -0.2)], judge=judge_for("health_code"))
+    assert got.text == "今天天气不错" and got.confidence <= READ_BACK
+
+
+def test_a_refusal_is_understood_too():
+    got = choose([Heard("我不想回答", -0.1)], judge=judge_for("count"))
+    assert got.text == "我不想回答" and got.confidence > 0.5
+
+
+def test_voiced_turn_is_never_silence():
+    lost = choose([Heard("", -1.0)], judge=judge_for("health_code"), voiced=True, raw="字幕由Amara提供")
+    assert lost.text and lost.confidence < 0.5
+    assert choose([Heard("", -1.0)], judge=judge_for("health_code"), voiced=False, raw="x").text == ""
+    assert choose([], judge=None, voiced=True, raw="嗯").text == "嗯"
+
+
+def test_a_place_put_right_by_a_near_sound_is_read_back():
+    fix = lambda t: ("榆中县", False) if t == "宇宙县" else (t, True)  # noqa: E731
+    got = choose([Heard("宇宙县", -0.1)], judge=None, place=fix)
+    assert got.text == "榆中县" and got.confidence <= READ_BACK
+    assert choose([Heard("城关区", -0.1)], judge=None, place=fix).confidence > 0.5
