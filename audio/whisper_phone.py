@@ -3,15 +3,19 @@
 faster-whisper's `transcribe` always encodes a 30 s window (3000 mel frames); a phone answer
 is 0.3-3 s. `ctranslate2.models.Whisper.encode` takes a shorter window, and the encoder's
 cost falls with it (measured on this 2-core box, int8, one thread, 89 synthetic answers:
-3000 frames ~0.9 s of CPU per answer, 1000 frames ~0.2 s, 500 ~0.1 s). A window much shorter
-than Whisper's 30 s hears less well, so the window is fitted to the answer with room to
-spare (`MIN_FRAMES`), chosen by `benchmarks/zh_ear_accuracy.py`.
+greedy decoding: 3000 frames ~1.0 s of CPU per answer, 1000 frames ~0.22 s, 500 ~0.11 s).
+A shorter window hears a free transcript less well (greedy, the question's prompt: 62 of 89
+right at 3000 frames, 54 at 1000, 50 at 500), but with the n-best judged by the question
+(audio.whisper_choice) 500 frames hear 72 and 1000 frames 74 of the same 89 (beam 2 and 4),
+so the window is the answer rounded up to whole seconds, at least `MIN_FRAMES`.
 
 `PhoneWhisper.hear` returns the n-best hypotheses of a beam search (text, mean log
 probability per token): the caller picks the best one its question understands (the
 question's closed set heard as a grammar), or the free transcript for anything else.
 The model is loaded once per process and shared by every call; `inter_threads` lets that
-many recognition threads decode at once, each on `intra_threads` cores."""
+many recognition threads decode at once, each on `intra_threads` cores: one, because the
+recognition pool already runs a thread per core (a second intra thread per decode would only
+oversubscribe the cores under load; not measured separately on this shared, loaded box)."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import numpy as np
 
 RATE = 16000
 HOP = 160  # samples per mel frame at 16 kHz
-MIN_FRAMES = 1000  # 10 s: shorter windows cost less but hear short answers worse (see the docstring)
+MIN_FRAMES = 1000  # 10 s: measured against 500 (5 s): 75 vs 73 of 89 right, fewer wrong values; 0.28 vs 0.155 s CPU
 MAX_FRAMES = 3000  # Whisper's own 30 s window
 STEP = 100  # windows come in steps of 1 s (fewer distinct shapes)
 

@@ -24,7 +24,8 @@ from bot.nlu.regions import COUNTY, divisions
 
 # Areas without an adcode that residents name as their district (city -> names).
 EXTRA_AREAS = {"兰州市": ("兰州新区",)}
-SUFFIX_SOUNDS = {"区": {"qu"}, "县": {"xian"}}  # how the last syllable of a district name sounds
+# How the last syllable of a district name may come out (高满信 for 皋兰县: measured).
+SUFFIX_SOUNDS = {"区": {"qu"}, "县": {"xian", "xin", "xiang"}}
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,14 @@ def _near(heard: list[tuple[str, str, str]], name: list[tuple[str, str, str]]) -
     and that one keeps its initial or its final. The number of syllables off, or None."""
     if len(heard) != len(name):
         return None
-    off = 0
-    for (hs, hi, hf), (ns, ni, nf) in zip(heard, name, strict=True):
+    off = 0 if heard[-1][0] == name[-1][0] else 1  # the suffix itself was checked by the caller
+    for (hs, hi, hf), (ns, ni, nf) in zip(heard[:-1], name[:-1], strict=True):
         if hs == ns:
             continue
         if not (hi and hi == ni) and not (hf and hf == nf):
             return None
         off += 1
-    return off if off <= 1 else None
+    return off if off <= 1 or (off == 2 and heard[-1][0] != name[-1][0]) else None
 
 
 def correct(text: str, city: str | None) -> Correction:

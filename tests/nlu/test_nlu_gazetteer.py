@@ -22,6 +22,7 @@ def test_every_district_and_county_of_lanzhou_and_the_new_area():
     ("宇宙县", "榆中县", False),
     ("高满贤", "皋兰县", False),
     ("有登陷", "永登县", False),
+    ("高满信", "皋兰县", False),
     ("七固区、福利度", "西固区、福利度", False),
     ("兰州市汽里河区、东黄路", "兰州市七里河区、东黄路", True),
     ("住在七里河去", "住在七里河区", True),

@@ -57,3 +57,19 @@ def test_a_place_put_right_by_a_near_sound_is_read_back():
     got = choose([Heard("宇宙县", -0.1)], judge=None, place=fix)
     assert got.text == "榆中县" and got.confidence <= READ_BACK
     assert choose([Heard("城关区", -0.1)], judge=None, place=fix).confidence > 0.5
+
+
+def test_a_grammar_phrase_agreed_by_every_hypothesis_is_as_sure_as_a_grammar_match():
+    grammar = frozenset({"是的", "不是"})
+    got = choose([Heard("是的。", -1.1), Heard("是的", -1.3)], judge=judge_for("yes_no"), grammar=grammar)
+    assert got.confidence >= 0.9
+    split = choose([Heard("四次", -0.3), Heard("十次", -0.4)], judge=judge_for("count"), grammar=frozenset({"四次"}))
+    assert split.confidence < 0.9  # the n-best disagree on the value: no grammar-match certainty
+
+
+def test_a_count_whisper_confuses_is_read_back_even_when_all_agree():
+    heard = [Heard("四次", -0.05), Heard("四次。", -0.1)]
+    assert choose(heard, judge=judge_for("count"), grammar=frozenset({"四次"})).confidence < 0.5
+    sure = choose([Heard("两次", -0.05), Heard("两次。", -0.1)], judge=judge_for("count"), grammar=frozenset({"两次"}))
+    assert sure.confidence >= 0.9
+    assert choose([Heard("一共三次", -0.05)], judge=judge_for("count")).confidence > 0.5
