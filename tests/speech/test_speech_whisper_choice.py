@@ -73,3 +73,48 @@ def test_a_count_whisper_confuses_is_read_back_even_when_all_agree():
     sure = choose([Heard("两次", -0.05), Heard("两次。", -0.1)], judge=judge_for("count"), grammar=frozenset({"两次"}))
     assert sure.confidence >= 0.9
     assert choose([Heard("一共三次", -0.05)], judge=judge_for("count")).confidence > 0.5
+
+
+class _Phone:
+    """Whisper's n-best, scripted (a unit test of the choice around the real model)."""
+
+    def __init__(self, hyps):
+        self.hyps = hyps
+
+    def hear(self, audio, language, prompt, **_):
+        return self.hyps
+
+
+def _ear(hyps):
+    from audio import whisper
+    from bot.pipeline.ears import one_per_value
+
+    ear = whisper.WhisperEar.__new__(whisper.WhisperEar)
+    ear.phone, ear.beam_size, ear.choose, ear.judge, ear.place = _Phone(hyps), 4, one_per_value, understood, None
+    ear.stats, ear._fold = whisper.EarStats(), whisper._folder()
+    return ear
+
+
+def _heard(hyps, expect):
+    import numpy as np
+
+    from audio import whisper
+    from audio.whisper_phone import Hypothesis
+    from bot import nlu
+
+    rec = whisper.WhisperRecognizer(_ear([Hypothesis(t, s) for t, s in hyps]), "zh")
+    rec.expect(nlu.grammar_phrases("zh-CN", expect))
+    rec.accept((np.sin(np.arange(8000) / 3.0) * 8000).astype("<i2").tobytes())  # 1 s of sound
+    return rec.finish()
+
+
+def test_an_answer_the_prompt_names_is_no_grammar_match_certainty():
+    guessed = _heard([("黄码", -0.3), ("黄码。", -0.35)], "health_code")  # Whisper says the prompt's answers when unsure
+    assert guessed.text == "黄码" and guessed.confidence < 0.9
+    sure = _heard([("是的", -0.3), ("是的。", -0.35)], "yes_no")  # a grammar phrase the prompt does not name
+    assert sure.confidence >= 0.9
+
+
+def test_the_prompt_lead_echoed_is_nothing_and_a_voiced_turn_still_is_not_silence():
+    heard = _heard([("以下是普通话的回答。", -0.3), ("阴性，", -0.6)], "test_result")
+    assert heard.text == "阴性，"
