@@ -235,8 +235,7 @@ class RecordedPromptCache(PromptCache):
     synthesizer: RecordedVoice
 
     def key(self, text: str) -> str:
-        raw = f"{text}\x1f{self.synthesizer.key_for(text)}\x1f{self.sample_rate}".encode()
-        return hashlib.sha256(raw).hexdigest()[:32]
+        return self.digest(f"{text}\x1f{self.synthesizer.key_for(text)}\x1f{self.sample_rate}")
 
     def close(self) -> None:
         pass
@@ -246,16 +245,18 @@ _recorded: dict[tuple[str, str], RecordedPromptCache] = {}  # (locale, takes' di
 _recorded_lock = threading.Lock()
 
 
-async def speak_recorded(text: str, locale: str, recordings: Mapping[str, bytes] | None) -> bytes:
-    """`audio.synthesis.speak` with human takes spoken where the text matches (keypad calls)."""
+async def speak_recorded(text: str, locale: str, recordings: Mapping[str, bytes] | None,
+                         store: bool = True) -> bytes:
+    """`audio.synthesis.speak` with human takes spoken where the text matches (keypad calls);
+    `store=False`: nothing kept (a sentence naming a person)."""
     if not recordings:
-        return await speak(text, locale)
+        return await speak(text, locale, store)
     voice = RecordedVoice(speaker(locale).synthesizer, recordings)
     with _recorded_lock:
         if len(_recorded) >= 16:  # takes replaced since: start over
             _recorded.clear()
         cache = _recorded.setdefault((locale, voice.digest), RecordedPromptCache(None, voice))
-    pcm = cache.cached(text)
+    pcm = cache.cached(text) if store else None
     if pcm is None:
-        pcm = await asyncio.to_thread(cache.render, text)
+        pcm = await asyncio.to_thread(cache.render, text, store)
     return pcm

@@ -12,9 +12,12 @@ is not installed is reported once and espeak-ng speaks instead."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import hmac
 import logging
 import os
+import secrets
 import tempfile
 import threading
 from pathlib import Path
@@ -125,24 +128,33 @@ class WithFallback:
 
 class PromptCache:
     """Rendered prompts as 16-bit PCM at the call rate, in memory and (with a directory) on
-    disk, keyed by text, the synthesizer's key and the sample rate."""
+    disk, keyed by text, the synthesizer's key and the sample rate. File names are a keyed
+    HMAC (the key: `key_file`, by default `prompt-cache.key` beside the directory, i.e. in
+    var/), so the folder alone does not tell which sentences were said. `render(text,
+    store=False)` synthesizes without keeping anything: how a call speaks what names its
+    person (bot/pipeline/resources.py keeps that audio with the call, never here)."""
 
     MEMORY_LIMIT = 4096  # prompts held in memory; past it the memory starts over (disk stays)
 
     def __init__(self, directory: str | Path | None, synthesizer: Synthesizer,
-                 sample_rate: int = wav.CALL_RATE) -> None:
+                 sample_rate: int = wav.CALL_RATE, key_file: str | Path | None = None) -> None:
         self.dir = Path(directory) if directory is not None else None
         if self.dir is not None:
             self.dir.mkdir(parents=True, exist_ok=True)
+            self._secret = cache_secret(self.dir, Path(key_file) if key_file else None)
+        else:
+            self._secret = secrets.token_bytes(32)
         self.synthesizer = synthesizer
         self.sample_rate = sample_rate
         self._memory: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._pending: dict[str, threading.Lock] = {}  # key -> held while it is being synthesized
 
+    def digest(self, raw: str) -> str:
+        return hmac.new(self._secret, raw.encode(), hashlib.sha256).hexdigest()[:32]
+
     def key(self, text: str) -> str:
-        raw = f"{text}\x1f{self.synthesizer.key}\x1f{self.sample_rate}".encode()
-        return hashlib.sha256(raw).hexdigest()[:32]
+        return self.digest(f"{text}\x1f{self.synthesizer.key}\x1f{self.sample_rate}")
 
     def cached(self, text: str) -> bytes | None:
         k = self.key(text)
@@ -160,8 +172,11 @@ class PromptCache:
                 self._memory.clear()
             self._memory[k] = pcm
 
-    def render(self, text: str) -> bytes:
-        """PCM for `text`, synthesizing (blocking) on a miss. Never call on the event loop."""
+    def render(self, text: str, store: bool = True) -> bytes:
+        """PCM for `text`, synthesizing (blocking) on a miss. Never call on the event loop.
+        `store=False`: neither looked up nor kept (a sentence naming a person)."""
+        if not store:
+            return self._pcm(text)
         pcm = self.cached(text)
         if pcm is not None:
             return pcm
@@ -176,10 +191,13 @@ class PromptCache:
             self._pending.pop(k, None)
         return pcm
 
-    def _synthesize(self, k: str, text: str) -> bytes:
+    def _pcm(self, text: str) -> bytes:
         info, samples = wav.parse_wav(self.synthesizer.synthesize(text))
+        return wav.resample(wav.to_call_pcm(info, samples), wav.CALL_RATE, self.sample_rate)
+
+    def _synthesize(self, k: str, text: str) -> bytes:
+        pcm = self._pcm(text)
         k = self.key(text)  # the voice may have changed (WithFallback): file it under the one that spoke
-        pcm = wav.resample(wav.to_call_pcm(info, samples), wav.CALL_RATE, self.sample_rate)
         if self.dir is not None:
             fd, tmp = tempfile.mkstemp(prefix=f".{k}.", suffix=".tmp", dir=self.dir)
             with os.fdopen(fd, "wb") as fh:  # unique name: calls render the same prompt at once
@@ -192,6 +210,30 @@ class PromptCache:
         close = getattr(self.synthesizer, "close", None)
         if close is not None:
             close()
+
+
+def cache_secret(directory: Path, key_file: Path | None = None) -> bytes:
+    """The prompt cache's naming key, made once (0600) beside `directory`. Made now: files
+    already in the folder were named by an unkeyed hash of their text (sentences naming
+    people among them) and are deleted; they are rendered again when next said."""
+    path = key_file or directory.parent / "prompt-cache.key"
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=".prompt-cache-key.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    try:
+        os.link(tmp, path)  # atomic and exclusive: workers starting together agree on one key
+        for old in directory.glob("*.pcm"):
+            with contextlib.suppress(OSError):
+                old.unlink()
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    return bytes.fromhex(path.read_text().strip())
 
 
 _speakers: dict[str, PromptCache] = {}
@@ -208,12 +250,12 @@ def speaker(locale: str) -> PromptCache:
         return cache
 
 
-async def speak(text: str, locale: str) -> bytes:
+async def speak(text: str, locale: str, store: bool = True) -> bytes:
     """Text -> 8 kHz 16-bit PCM in `locale`'s default voice, synthesized off the event loop
-    (cached in memory). Raises SynthesisError (a RuntimeError). With human takes:
-    audio/recordings.py `speak_recorded`."""
+    (cached in memory; `store=False`: not cached, a sentence naming a person). Raises
+    SynthesisError (a RuntimeError). With human takes: audio/recordings.py `speak_recorded`."""
     cache = speaker(locale)
-    pcm = cache.cached(text)
+    pcm = cache.cached(text) if store else None
     if pcm is None:
-        pcm = await asyncio.to_thread(cache.render, text)
+        pcm = await asyncio.to_thread(cache.render, text, store)
     return pcm

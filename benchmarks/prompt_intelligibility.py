@@ -5,7 +5,7 @@
 Renders the shipped scripts' prompts (dialogs/verification.<locale>.yaml, for a sample person)
 with each engine, as the line sends them (8 kHz, through G.711 and back), transcribes them
 with an independent machine listener (Whisper base, CTranslate2 int8, temperature 0, beam 5,
-traditional folded to simplified: audio/listener.py) and prints the character error rate
+traditional folded to simplified: audio/intelligibility.py) and prints the character error rate
 (zh, ko) or word error rate (en) per prompt and overall, with the synthesis speed (seconds
 of CPU-bound wall time per second of speech, after the voice has loaded), the voice's load
 time and its peak memory. By default the prompts a cooperative call says (each step's
@@ -51,9 +51,9 @@ def prompts(locale: str, everything: bool) -> list[tuple[str, str]]:
 
 
 def measure(locale: str, engine: str, texts, listener, codec: str, verbose: bool) -> dict:
-    from audio.listener import errors
+    from audio.intelligibility import errors
     from audio.synthesis import PromptCache, synthesizer_for
-    from bot.prompts_cli import line_audio
+    from bot.cli.prompts import line_audio
 
     synth = synthesizer_for(locale, engine, timeout=60)
     rss_before = peak_mb(None)
@@ -101,7 +101,7 @@ def main() -> int:
     ap.add_argument("-q", "--quiet", action="store_true", help="summary only")
     args = ap.parse_args()
 
-    from audio.listener import Listener
+    from audio.intelligibility import Listener
 
     print(describe())
     print(f"listener: Whisper base (CTranslate2 int8, faster-whisper), temperature 0, beam 5; codec {args.codec}")

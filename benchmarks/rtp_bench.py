@@ -1,4 +1,4 @@
-"""CPU per RTP packet: veribot's own packet/DTMF/port code (bot/telephony/rtp.py, media.PortPool)
+"""CPU per RTP packet: veribot's own packet/DTMF/port code (bot/telephony/media/rtp.py, media.PortPool)
 against aiortp 0.8.0's pieces (RtpPacket, DtmfEvent, PortAllocator), to decide whether to adopt
 aiortp (issue 10). Rounds alternate between all cases (a loaded machine slows them alike);
 each figure is a case's best round, in µs per operation.
@@ -45,8 +45,8 @@ def main() -> int:
     args = ap.parse_args()
     n = args.n
 
-    from bot.telephony import rtp
-    from bot.telephony.media import PortPool
+    from bot.telephony.media import rtp
+    from bot.telephony.media.rtp_stream import PortPool
 
     print(describe())
     payload = bytes(range(160))

@@ -42,9 +42,9 @@ def sip_dialog(turn_taking: str | None, end_silence: float) -> str:
 def metered_media(m: dict):
     """A MediaStream that meters turn latency, missed frames and talk at the worker's socket."""
     from audio import g711
-    from bot.telephony.amd import rms
-    from bot.telephony.media import MediaStream
-    from bot.telephony.rtp import parse_rtp
+    from bot.telephony.detection.answering_machine import rms
+    from bot.telephony.media.rtp import parse_rtp
+    from bot.telephony.media.rtp_stream import MediaStream
 
     class MeteredStream(MediaStream):
         last_voice: float | None = None
@@ -90,9 +90,10 @@ def metered_media(m: dict):
 async def run_level(args: argparse.Namespace, resources, script) -> dict:
     """One worker's share of a level: `args.calls[0]` lines for `args.seconds`; raw figures."""
     from bot.calls import CallRequest
-    from bot.telephony.runner import SipCallRunner, speech_conversation
+    from bot.telephony.calls.conversation import speech_conversation
+    from bot.telephony.calls.sip_runner import SipCallRunner
     from bot.telephony.settings import TelephonySettings
-    from bot.telephony.sip import SipEndpoint
+    from bot.telephony.sip.endpoint import SipEndpoint
 
     n = args.calls[0]
     m = {"latency": [], "late": 0, "behind": 0, "talk": 0.0, "line": 0.0, "calls": 0, "completed": 0}

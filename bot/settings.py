@@ -52,6 +52,10 @@ class AgencySettings:
     badge: str = ""
     names: dict[str, str] | None = None
     code_valid_days: float = 14.0  # how long a call's code proves the call (and the callback)
+    # wrong call codes a caller's number (E.164) may key: per hour, per day, per code over its validity
+    code_guesses_per_hour: int = 3
+    code_guesses_per_day: int = 10
+    code_guesses_per_code: int = 20
     callback_minutes: int = 120  # a resident who asks for a person and gets none is called back within this
 
     @property
@@ -65,10 +69,9 @@ class AgencySettings:
 
     @property
     def callback_variables(self) -> dict[str, str]:
-        """{callback_within} ("2小时" / "30分钟") and {callback_minutes}: when staff call a resident back."""
-        h, m = divmod(self.callback_minutes, 60)
-        within = (f"{h}小时" if h else "") + (f"{m}分钟" if m else "") or "0分钟"
-        return {"callback_within": within, "callback_minutes": str(self.callback_minutes)}
+        """{callback_minutes}: when staff call a resident back ({callback_within}, the same in the
+        words of the script's locale, is made from it by bot.dialog.catalogue)."""
+        return {"callback_minutes": str(self.callback_minutes)}
 
 
 def localised(variables: dict[str, str], locale: str) -> dict[str, str]:
@@ -188,6 +191,15 @@ class CampaignsSettings:
     retry: dict[str, RetryRule] | None = None
     columns: dict[str, str | list[str]] | None = None
 
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r} (a two-letter country code such as CN)")
+        return value.upper()
+
 
 @dataclass(frozen=True, config=STRICT)
 class DialerSettings:
@@ -196,7 +208,7 @@ class DialerSettings:
     claim_ttl: float = 600.0
     poll_seconds: float = 1.0
     drain_seconds: float = 120.0
-    start_rate: float = 5.0  # calls this worker starts a second (0: no limit); see bot/campaigns/dialer.py
+    start_rate: float = 5.0  # calls this worker starts a second (0: no limit); see bot/campaigns/dialing/dialer.py
 
     def __post_init__(self) -> None:
         if self.start_rate < 0:
@@ -289,6 +301,8 @@ class TelephonySettings:
     inbound_sources: tuple[str, ...] = ()  # further addresses/networks that may call in (rate-limited, capped)
     media_networks: tuple[str, ...] = ()  # where the trunk's media may be, besides the signalling source
     max_calls_per_source: int = 10  # concurrent inbound calls of one untrusted source (always below capacity)
+    # share of `capacity` inbound calls may hold, trunk's included: the rest is kept for the campaign's calls
+    inbound_share: float = 0.5
     operator_uri: str = ""  # sip:operator@pbx — blind transfer target on escalation
     amd_enabled: bool = False
     amd_greeting_seconds: float = 3.5  # continuous speech longer than this = machine
@@ -316,6 +330,8 @@ class TelephonySettings:
                 raise ValueError(f"[telephony] {name} must be positive")
         if self.max_calls_per_source < 1:
             raise ValueError("[telephony] max_calls_per_source must be at least 1")
+        if not 0 < self.inbound_share <= 1:
+            raise ValueError("[telephony] inbound_share must be more than 0 and at most 1 (a share of capacity)")
         for name in ("trusted_sources", "inbound_sources", "media_networks"):
             for value in getattr(self, name):
                 try:
@@ -327,6 +343,11 @@ class TelephonySettings:
     def per_source_limit(self) -> int:
         """Concurrent inbound calls one untrusted source may hold: below capacity."""
         return max(1, min(self.max_calls_per_source, self.capacity - 1))
+
+    @property
+    def inbound_lines(self) -> int:
+        """Lines inbound calls may hold (at least one)."""
+        return max(1, int(self.capacity * self.inbound_share))
 
     @property
     def media_host(self) -> str:

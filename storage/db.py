@@ -4,6 +4,12 @@
     db.upgrade()                              # alembic upgrade head (or create_all() for scratch dbs)
     n = db.run(lambda s: s.exec(select(Person)).all(), write=False)
     await db.arun(fn)                         # same, in a worker thread: never blocks the audio loop
+    await db.arun(fn, lane="console")         # the web console's work: its own thread and connection
+
+Two writer threads: the recorder's (calls' answers, the dialer: group commit, BEGIN IMMEDIATE) and
+the console's (one short transaction per request, BEGIN deferred on SQLite, so a page that only
+reads never takes the write lock). Console work never queues in front of a call's answer; on
+SQLite the two meet only at the file's write lock, held by a console write for milliseconds.
 
 SQLite runs in WAL mode with synchronous=FULL (a commit survives power loss) and foreign keys on;
 write transactions start with BEGIN IMMEDIATE so two writers never deadlock half-way. Writes that
@@ -42,6 +48,20 @@ _RETRY_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadloc
 
 def default_url(var_dir: str | Path = "var") -> str:
     return f"sqlite:///{Path(var_dir) / 'veribot.db'}"
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """The database refuses writes for want of space or permission, or is gone: a full disk, a
+    read-only or unopenable file, an I/O error; PostgreSQL's disk full / out of resources (class
+    53), read-only transaction, connection failure (class 08) or admin shutdown (57P0x)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    state = str(getattr(getattr(exc, "orig", None), "sqlstate", None) or "")
+    if state.startswith(("53", "08", "57P")) or state == "25006":
+        return True
+    msg = str(getattr(exc, "orig", None) or exc).lower()
+    return any(m in msg for m in ("disk is full", "disk i/o error", "readonly database", "unable to open database",
+                                  "no space left"))
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -93,6 +113,7 @@ class Database:
         workers = 1 if self.dialect == "sqlite" else pool_size
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="veribot-db")
         self._writer = GroupWriter(self)
+        self._console = GroupWriter(self, max_batch=1, name="veribot-db-console", immediate=False)
 
     @classmethod
     def from_config(cls, config: Any) -> Database:
@@ -140,9 +161,11 @@ class Database:
         return Session(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self, write: bool = True) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on error. Not retried."""
-        with Session(self._write_bind if write else self.engine, expire_on_commit=False) as s:
+    def transaction(self, write: bool = True, *, immediate: bool = True) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on error. Not retried.
+        `immediate=False`: a write transaction that takes SQLite's write lock only at its first write."""
+        bind = self._write_bind if write and immediate else self.engine
+        with Session(bind, expire_on_commit=False) as s:
             try:
                 yield s
                 s.commit()
@@ -165,9 +188,12 @@ class Database:
                 delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")
 
-    async def arun(self, fn: Callable[[Session], T], *, write: bool = True) -> T:
+    async def arun(self, fn: Callable[[Session], T], *, write: bool = True, lane: str = "record") -> T:
         """Awaitable from the event loop without blocking it: writes go to the group-commit writer
-        thread (see `submit`), reads to the database thread pool."""
+        thread (see `submit`), reads to the database thread pool. `lane="console"`: the web
+        console's own writer thread (one short transaction each), never ahead of the calls' writes."""
+        if lane == "console":
+            return await asyncio.wrap_future(self._console.submit(fn))
         if write:
             return await asyncio.wrap_future(self.submit(fn))
         loop = asyncio.get_running_loop()
@@ -181,6 +207,7 @@ class Database:
 
     def dispose(self) -> None:
         self._writer.close()
+        self._console.close()
         self._pool.shutdown(wait=True)
         self.engine.dispose()
 
@@ -216,9 +243,12 @@ class InsertRows:
 class GroupWriter:
     """One thread applying queued writes, many per commit (fewer fsyncs under load)."""
 
-    def __init__(self, db: Database, max_batch: int = 256) -> None:
+    def __init__(self, db: Database, max_batch: int = 256, *, name: str = "veribot-db-writer",
+                 immediate: bool = True) -> None:
         self.db = db
         self.max_batch = max_batch
+        self.name = name
+        self.immediate = immediate
         self._q: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -228,7 +258,7 @@ class GroupWriter:
         self._q.put((fn, fut))
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="veribot-db-writer", daemon=True)
+                self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
                 self._thread.start()
         return fut
 
@@ -278,7 +308,7 @@ class GroupWriter:
         delay = 0.05
         for i in range(8):
             try:
-                with self.db.transaction(write=True) as s:
+                with self.db.transaction(write=True, immediate=self.immediate) as s:
                     rows: dict[Any, list[dict[str, Any]]] = {}
                     for fn in fns:
                         if isinstance(fn, InsertRows):

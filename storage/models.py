@@ -99,7 +99,7 @@ class Campaign(SQLModel, table=True):
     window_start: str = Field(default="09:00", max_length=5)  # HH:MM local time
     window_end: str = Field(default="20:00", max_length=5)
     timezone: str = Field(default="Asia/Shanghai", max_length=64)  # IANA
-    retry_policy: dict[str, Any] | None = _json()  # see bot.campaigns.policy.RetryPolicy
+    retry_policy: dict[str, Any] | None = _json()  # see bot.campaigns.dialing.policy.RetryPolicy
     retention_days: int = 30
     created_at: datetime = Field(default_factory=utcnow)
     purged_at: datetime | None = None
@@ -192,6 +192,20 @@ class InboundLeg(SQLModel, table=True):
     worker: str = Field(max_length=100, index=True)  # worker id, as Attempt.claimed_by
     started_at: datetime = Field(default_factory=utcnow)
     sip_dialog: dict[str, Any] = _json(nullable=False)
+
+
+class CodeGuess(SQLModel, table=True):
+    """One call-code guess from a caller's number (E.164; "anonymous" when the caller ID does not
+    parse), counted before the code is checked and deleted again when it was not wrong, so the
+    rows left are the wrong guesses: the lockout of bot/campaigns/inbound/call_codes.py `CodeGuard`, shared
+    by every worker and kept across restarts. Erased with the number's people; pruned past the
+    codes' validity."""
+
+    __tablename__ = "code_guess"
+    __table_args__ = (Index("ix_code_guess_phone_at", "phone", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str = Field(max_length=32)
+    at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class Turn(SQLModel, table=True):
@@ -341,7 +355,7 @@ class WebhookDelivery(SQLModel, table=True):
 class DoNotCall(SQLModel, table=True):
     """A number no campaign dials: for good (`expires_at` None: the do-not-call list) or, after a
     wrong number, until `expires_at` in campaigns other than `campaign_id` (suppression; revision
-    0006_desk). See bot/campaigns/suppression.py."""
+    0006_desk). See bot/campaigns/people/suppression.py."""
 
     __tablename__ = "do_not_call"
     id: int | None = Field(default=None, primary_key=True)
@@ -369,7 +383,7 @@ class Tally(SQLModel, table=True):
 
 class FollowUpSource(SQLModel, table=True):
     """Who named a person of a follow-up (次密接) campaign: one row per (person, source person);
-    a contact named by several people keeps every source (bot.campaigns.followups)."""
+    a contact named by several people keeps every source (bot.campaigns.people.followups)."""
 
     __tablename__ = "followup_source"
     __table_args__ = (UniqueConstraint("person_id", "source_person_id", name="uq_followup_source"),)

@@ -37,7 +37,7 @@ def one_line_error(out: subprocess.CompletedProcess, *words: str) -> None:
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text('[service]\nvar_dir = "var"\n[campaigns]\nwindow_start = "00:00"\nwindow_end = "00:00"\n',
+    path.write_text('[agency]\nbadge = "6201-0427"\n[service]\nvar_dir = "var"\n[campaigns]\nwindow_start = "00:00"\nwindow_end = "00:00"\n',
                     encoding="utf-8")
     return path
 

@@ -42,6 +42,7 @@ def test_import_start_serve_call_escalate(tmp_path: Path) -> None:
 name = "兰州市公安局"
 caller_id = "96110"
 callback_number = "96110"
+badge = "6201-0427"
 [service]
 host = "127.0.0.1"
 port = {web}

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.campaigns.policy import CallingWindow, RetryPolicy
+from bot.campaigns.dialing.policy import CallingWindow, RetryPolicy
 from storage.models import Attempt, AttemptState, AuditEvent, Campaign, CampaignStatus, Person, PersonState
 
 DEFAULTS: dict[str, Any] = {
@@ -40,7 +40,19 @@ def campaign_defaults(section: dict[str, Any]) -> dict[str, Any]:
     RetryPolicy.from_json(d.get("retry"))
     if not isinstance(d["concurrency"], int) or d["concurrency"] < 1:
         raise CampaignError("[campaigns] concurrency must be an integer ≥ 1")
+    d["dialog_name"] = script_name(d["dialog_path"]) or d["dialog_name"]
     return d
+
+
+def script_name(path: Any) -> str | None:
+    """The `name:` of the script at `path` (None when it does not load): a campaign's dialog name is
+    its script's own, never a default that could pick another script's published version."""
+    from bot.dialog.script import ScriptError, load_script
+
+    try:
+        return load_script(path).name
+    except (ScriptError, OSError, ValueError):
+        return None
 
 
 def get_campaign(s: Session, name: str) -> Campaign:

@@ -15,24 +15,29 @@ from typing import Any
 import jinja2
 import markupsafe
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.campaigns.outage.storage_alarm import StorageHealth
+from bot.campaigns.scripts import agency_overrides
 from bot.console import (
     auth,
     i18n,
     labels,
     views_accounts,
     views_admin,
+    views_agency,
     views_campaigns,
     views_cases,
     views_dialogs,
     views_dnc,
 )
 from bot.console.context import CONSOLE, USER, Console, console
+from bot.console.labels import N_
 from bot.console.page import gettext, locale, render, session_user
-from bot.console.security import Handler, apply_headers, bounds_middleware, csrf_middleware
+from bot.console.security import Handler, apply_headers, bounds_middleware, csrf_middleware, local_path
 from bot.console.settings import ConsoleSettings
 from bot.privacy import mask_phone
-from storage.db import Database
+from storage.db import Database, is_storage_failure
 
 log = logging.getLogger("veribot.console")
 
@@ -59,6 +64,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             message = gettext(request)(exc.text or exc.reason or "")
             return render(request, "error.html", status=exc.status, message=message)
         raise
+    except SQLAlchemyError as exc:  # a full disk: the page says so (503), the console stays up read-only
+        if not is_storage_failure(exc):
+            raise
+        request.app[CONSOLE].storage_alarm.failed(exc)  # the worker's alarm (its dashboard, its banner)
+        log.warning("storage refuses writes: %s %s answered 503", request.method, request.path)
+        message = gettext(request)(N_("The database refuses writes (storage alarm): nothing was changed. "
+                                      "Pages can still be read."))
+        response = render(request, "error.html", status=503, message=message)
+        response.headers["Retry-After"] = "60"
+        return response
     if not response.prepared:
         response.headers.setdefault("Content-Language", locale(request))
         response.headers["Vary"] = "Accept-Language, Cookie"
@@ -68,10 +83,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def choose_language(request: web.Request) -> web.Response:
     """The header's language link: remember the choice in a cookie (a year), back to the page."""
     chosen = request.match_info["locale"]
-    target = request.query.get("next", "/")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
-    response = web.HTTPSeeOther(target)
+    response = web.HTTPSeeOther(local_path(request.query.get("next", "/")))
     response.set_cookie(i18n.LANG_COOKIE, chosen, max_age=365 * 24 * 3600, path="/", samesite="Lax",
                         httponly=True, secure=console(request).settings.secure_cookies)
     raise response
@@ -79,7 +91,8 @@ async def choose_language(request: web.Request) -> web.Response:
 
 def build_app(database: Database, settings: ConsoleSettings | None = None, *, dialogs_dir: Path | None = None,
               var_dir: Path | None = None, variables: dict[str, str] | None = None,
-              campaigns_config: dict[str, Any] | None = None, results_outbox: bool = False) -> web.Application:
+              campaigns_config: dict[str, Any] | None = None, results_outbox: bool = False,
+              storage_alarm: StorageHealth | None = None) -> web.Application:
     settings = settings or ConsoleSettings()
     app = web.Application(
         client_max_size=settings.max_upload_mb * 1024 * 1024,
@@ -88,15 +101,18 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
     app.on_response_prepare.append(apply_headers)
     static = app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
     zone = str((campaigns_config or {}).get("timezone") or i18n.DEFAULT_ZONE)
-    jinja = {loc: templates(loc, lambda name: str(static.url_for(filename=name)), zone) for loc in i18n.LOCALES}
+    alarm = storage_alarm if storage_alarm is not None else StorageHealth()
+    jinja = {loc: templates(loc, lambda name: str(static.url_for(filename=name)), zone, alarm) for loc in i18n.LOCALES}
     app[CONSOLE] = Console(
         database=database, settings=settings, jinja=jinja,
         dialogs_dir=dialogs_dir or Path("dialogs"), var_dir=var_dir or Path("var"),
-        variables=dict(variables or {}), campaigns_config=dict(campaigns_config or {}),
+        variables={**(variables or {}), **agency_overrides.load(var_dir or Path("var"))},  # an admin's number/badge
+        campaigns_config=dict(campaigns_config or {}),
         throttle=auth.LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
         results_outbox=results_outbox,
+        storage_alarm=alarm,
     )
-    for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin, views_dnc):
+    for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin, views_dnc, views_agency):
         module.setup(app)
     app.router.add_get(r"/lang/{locale:zh-CN|en-US}", choose_language)
     app.router.add_get("/healthz", healthz)
@@ -112,7 +128,8 @@ async def no_icon(_request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja2.Environment:
+def templates(locale: str, static_url: Callable[[str], str], zone: str,
+              alarm: StorageHealth | None = None) -> jinja2.Environment:
     """The page templates in one language: `{% trans %}`/`_()` from that locale's catalog;
     `|when(tz)` shows a UTC time in a zone (the console's `[campaigns] timezone` by default)."""
     env = jinja2.Environment(
@@ -127,11 +144,16 @@ def templates(locale: str, static_url: Callable[[str], str], zone: str) -> jinja
     env.filters["mask"] = lambda phone: mask_phone(phone or "")
     env.filters["when"] = lambda t, tz=None, seconds=False: markupsafe.Markup('<span class="t">%s</span>') % (
         i18n.local_time(t, tz or zone, seconds))
+    env.filters["basename"] = lambda path: Path(str(path or "")).name
     env.filters["word"] = lambda value: labels.word(value, _)
     env.filters["action"] = lambda action: labels.audit_action(action, _)
+    env.filters["actor"] = lambda name: labels.actor(name or "", _)
+    env.filters["audit_detail"] = lambda detail: labels.audit_detail(detail or "", _)
+    env.filters["dnc_reason"] = lambda kind, reason: labels.dnc_reason(kind or "", reason or "", _)
     env.filters["esc_detail"] = lambda detail: labels.escalation_detail(detail or "", _)
     env.globals["static"] = static_url
     env.globals["msg"] = _  # a message for the page's scripts: translated, not %-formatted
     env.globals["zone"] = lambda tz=None: i18n.zone_label(tz or zone)
     env.globals["default_zone"] = zone
+    env.globals["storage_alarm"] = lambda: alarm is not None and not alarm.ok  # the banner on every page (base.html)
     return env

@@ -8,19 +8,22 @@ so `" Bf2"`, `"bf2\t"` and `"ｂｆ２"` are one account to both.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import os
 import secrets
-import time
 import unicodedata
-from dataclasses import dataclass, field
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlmodel import Session, func, select
 
+from bot.console.throttle import LoginThrottle, normalise_username  # noqa: F401  (re-exported)
 from storage.models import Role, User, WebSession, utcnow
 
 log = logging.getLogger("veribot.console.auth")
@@ -57,11 +60,6 @@ class SessionUser:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def normalise_username(name: str) -> str:
-    """The one form of a login name used for lookup, creation and throttling (NFKC, then casefold)."""
-    return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
 def _name_char(c: str) -> bool:
@@ -125,20 +123,80 @@ def set_disabled(s: Session, user_id: int, disabled: bool) -> None:
         s.exec(delete(WebSession).where(WebSession.user_id == user_id))  # type: ignore[call-overload]
 
 
-def verify_login(s: Session, username: str, password: str) -> User | None:
-    """The user when the password matches and the account is enabled; None otherwise."""
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What a login checks a password against, read without a write transaction."""
+
+    id: int | None  # None: no such user (checked against a dummy hash all the same)
+    username: str
+    password_hash: str
+    disabled: bool
+
+
+def find_login(s: Session, username: str) -> LoginCandidate:
+    """The account a login names (a read: no write lock is taken before the password is proved)."""
     user = s.exec(select(User).where(User.username == normalise_username(username))).first()
     if user is None:
-        _verify(_DUMMY_HASH, password)
-        return None
-    if not _verify(user.password_hash, password) or user.disabled:
-        return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        return LoginCandidate(None, "", _DUMMY_HASH, True)
+    return LoginCandidate(user.id, user.username, user.password_hash, user.disabled)
+
+
+def verify_password(hashed: str, password: str) -> tuple[bool, str | None]:
+    """(matches, a new hash when the stored one's parameters are out of date). CPU-heavy (argon2):
+    run it in `HASHING`, never on the event loop or the database's writer thread."""
+    if not _verify(hashed, password):
+        return False, None
+    return True, _hasher.hash(password) if _hasher.check_needs_rehash(hashed) else None
+
+
+# Password hashing has its own threads, as many as half the cores: argon2 releases the GIL, so a
+# login burst uses at most those cores (and 64 MiB each) and never the thread that commits the
+# calls' answers. Logins waiting beyond MAX_WAITING are refused at once (503), memory bounded.
+HASHING = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="veribot-hash")
+MAX_WAITING = 200
+_waiting = 0
+
+
+class HashingBusy(RuntimeError):
+    """Too many logins are waiting for a password check: try again in a few seconds."""
+
+
+async def check_login_password(candidate: LoginCandidate, password: str) -> tuple[bool, str | None]:
+    """`verify_password` in the hashing threads; HashingBusy when too many are already waiting."""
+    global _waiting
+    if _waiting >= MAX_WAITING:
+        raise HashingBusy("too many logins at once")
+    _waiting += 1
+    try:
+        matches, rehash = await asyncio.get_running_loop().run_in_executor(
+            HASHING, verify_password, candidate.password_hash, password)
+    finally:
+        _waiting -= 1
+    return matches and candidate.id is not None and not candidate.disabled, rehash
+
+
+def record_login(s: Session, user_id: int, new_hash: str | None) -> None:
+    """The last-login time (and an updated hash): a short write after the password is proved.
+    Optional: a login still succeeds when the database refuses it (full disk)."""
+    user = s.get(User, user_id)
+    if user is None:
+        return
+    if new_hash:
+        user.password_hash = new_hash
     user.last_login_at = utcnow()
     s.add(user)
+
+
+def verify_login(s: Session, username: str, password: str) -> User | None:
+    """The user when the password matches and the account is enabled; None otherwise. For
+    scripts and tests: the console checks passwords with `find_login` + `check_password`."""
+    candidate = find_login(s, username)
+    matches, new_hash = verify_password(candidate.password_hash, password)
+    if not matches or candidate.id is None or candidate.disabled:
+        return None
+    record_login(s, candidate.id, new_hash)
     s.flush()
-    return user
+    return s.get(User, candidate.id)
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -156,95 +214,84 @@ def start_session(s: Session, user_id: int, source: str) -> str:
     return token
 
 
+@dataclass
+class _HeldSession:
+    user_id: int
+    csrf: str
+    created: datetime
+    last_seen: datetime
+
+
+# Sessions started while the database refused writes (a full disk): held in this process's memory,
+# still server-side (logout and disabling end them; the user row is read on every request), lost on
+# restart. Capped: the oldest go first.
+HELD: dict[str, _HeldSession] = {}
+MAX_HELD = 1000
+
+
+def start_held_session(user_id: int) -> str:
+    """A session kept in memory, for a login while the database takes no writes."""
+    token = secrets.token_urlsafe(32)
+    while len(HELD) >= MAX_HELD:
+        HELD.pop(next(iter(HELD)))
+    now = utcnow()
+    HELD[hash_token(token)] = _HeldSession(user_id, secrets.token_urlsafe(32), now, now)
+    return token
+
+
 def end_session(s: Session, token: str) -> None:
+    HELD.pop(hash_token(token), None)
     s.exec(delete(WebSession).where(WebSession.token_hash == hash_token(token)))  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """`find_session`'s answer: the user (or None), and the write it calls for, if any."""
+
+    user: SessionUser | None
+    expired: bool = False  # delete the session row
+    touch: bool = False  # record activity (at most every 30 s)
+
+
+def find_session(s: Session, token: str, idle: timedelta, absolute: timedelta) -> SessionCheck:
+    """The session's user, read only (an unauthenticated request with any cookie never takes the
+    write lock); the caller applies `expired`/`touch` as a separate, optional write."""
+    now = utcnow()
+    key = hash_token(token)
+    ws = s.exec(select(WebSession).where(WebSession.token_hash == key)).first()
+    held = HELD.get(key) if ws is None else None
+    if ws is None and held is None:
+        return SessionCheck(None)
+    user_id, csrf = (ws.user_id, ws.csrf_token) if ws is not None else (held.user_id, held.csrf)  # type: ignore[union-attr]
+    seen, created = (ws.last_seen_at, ws.created_at) if ws is not None else (held.last_seen, held.created)  # type: ignore[union-attr]
+    user = s.get(User, user_id)
+    if user is None or user.disabled or now - seen > idle or now - created > absolute:
+        HELD.pop(key, None)
+        return SessionCheck(None, expired=ws is not None)
+    if held is not None:
+        held.last_seen = now
+    assert user.id is not None
+    return SessionCheck(SessionUser(user.id, user.username, user.role, token, csrf),
+                        touch=ws is not None and (now - seen).total_seconds() > 30)
+
+
+def touch_session(s: Session, token: str, expired: bool) -> None:
+    """Apply what `find_session` asked for: delete an expired session, or record its activity."""
+    ws = s.exec(select(WebSession).where(WebSession.token_hash == hash_token(token))).first()
+    if ws is None:
+        return
+    if expired:
+        s.delete(ws)
+    else:
+        ws.last_seen_at = utcnow()
+        s.add(ws)
 
 
 def resume_session(s: Session, token: str, idle: timedelta, absolute: timedelta,
                    touch: bool = True) -> SessionUser | None:
     """The session's user if the token is live; expired sessions are deleted. `touch=False`
     checks without counting as activity (a live stream must not keep a session from idling)."""
-    now = utcnow()
-    ws = s.exec(select(WebSession).where(WebSession.token_hash == hash_token(token))).first()
-    if ws is None:
-        return None
-    user = s.get(User, ws.user_id)
-    expired = now - ws.last_seen_at > idle or now - ws.created_at > absolute
-    if user is None or user.disabled or expired:
-        s.delete(ws)
-        return None
-    if touch and (now - ws.last_seen_at).total_seconds() > 30:  # avoid a write per request
-        ws.last_seen_at = now
-        s.add(ws)
-    assert user.id is not None
-    return SessionUser(user.id, user.username, user.role, token, ws.csrf_token)
-
-
-@dataclass
-class _Strikes:
-    times: list[float] = field(default_factory=list)  # failures not yet counted into a lock
-    locks: int = 0  # lock-outs so far: each one twice as long as the last
-    until: float = 0.0
-    last: float = 0.0
-
-
-@dataclass
-class LoginThrottle:
-    """Failed logins, with exponential back-off, counted two ways:
-
-    - per account (normalised name, from any address): `max_failures` failures within a day
-      lock the account for `lockout` seconds, then 2x, 4x ... up to `max_lockout`;
-    - per address, only against spraying: `source_factor * max_failures` failures within
-      `lockout` seconds lock the address the same way. An office behind one NAT address is
-      not locked out by a few colleagues' typos; a locked account does not lock its colleagues.
-
-    An admin can lift an account's lock (`unlock`). Memory is capped; locked entries are kept
-    longest."""
-
-    max_failures: int = 5
-    lockout: float = 300.0
-    max_lockout: float = 3600.0
-    source_factor: int = 10
-    forget_after: float = 86400.0
-    _entries: dict[str, _Strikes] = field(default_factory=dict)
-
-    def _keys(self, username: str, source: str) -> tuple[str, str]:
-        return f"u:{normalise_username(username)}", f"s:{source}"
-
-    def blocked(self, username: str, source: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        return any(e is not None and now < e.until for e in map(self._entries.get, self._keys(username, source)))
-
-    def failed(self, username: str, source: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        account, address = self._keys(username, source)
-        self._strike(account, now, self.forget_after, self.max_failures)
-        self._strike(address, now, self.lockout, self.max_failures * self.source_factor)
-        if len(self._entries) > 10_000:  # cap memory under a spray of names: drop the idle first
-            idle = sorted((e.until > now, e.last, k) for k, e in self._entries.items())
-            for _, _, k in idle[:5_000]:
-                self._entries.pop(k, None)
-
-    def _strike(self, key: str, now: float, window: float, limit: int) -> None:
-        e = self._entries.get(key)
-        if e is None or now - e.last > self.forget_after:
-            e = self._entries[key] = _Strikes()
-        e.last = now
-        e.times = [t for t in e.times if now - t < window] + [now]
-        if len(e.times) >= limit:
-            e.until = now + min(max(self.max_lockout, self.lockout), self.lockout * 2 ** e.locks)
-            e.locks += 1
-            e.times = []
-
-    def succeeded(self, username: str) -> None:
-        self._entries.pop(self._keys(username, "")[0], None)
-
-    def locked_until(self, username: str, now: float | None = None) -> float | None:
-        """When the account's lock ends (monotonic clock), or None when it is not locked."""
-        now = time.monotonic() if now is None else now
-        e = self._entries.get(self._keys(username, "")[0])
-        return e.until if e is not None and now < e.until else None
-
-    def unlock(self, username: str) -> bool:
-        """An admin lifts the account's lock and forgets its failures; True if it had any."""
-        return self._entries.pop(self._keys(username, "")[0], None) is not None
+    check = find_session(s, token, idle, absolute)
+    if check.expired or (touch and check.touch):
+        touch_session(s, token, check.expired)
+    return check.user

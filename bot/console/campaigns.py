@@ -1,38 +1,34 @@
 """Campaigns as the console shows them, on top of the campaigns area (`bot.campaigns.store`,
-`bot.campaigns.export`): list with counts, create, state changes, the paginated and filtered
+`bot.campaigns.results.export`): list with counts, create, state changes, the paginated and filtered
 results table. Database functions only."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, cast, or_
 from sqlmodel import Session, col, func, select
 
 from bot.campaigns import store
-from bot.campaigns.export import SLOTS
-from bot.campaigns.policy import CallingWindow, PolicyError
+from bot.campaigns.dialing.policy import CallingWindow, PolicyError
+from bot.campaigns.dialing.why import Why, explain  # noqa: F401 - the dialer's rule, read by the views
 from bot.console import retries
-from bot.console.i18n import local_time
-from bot.console.labels import N_, Gettext, word
+from bot.console.labels import N_, WORDS, Gettext, word
 from storage.models import (
     Attempt,
-    AttemptState,
     AuditEvent,
     Campaign,
-    CampaignStatus,
     Person,
     PersonState,
     Result,
+    Turn,
     utcnow,
 )
 
 TRANSITIONS = store.TRANSITIONS
 CampaignError = store.CampaignError
-RESULT_SLOTS = SLOTS
 PAGE = 100
 
 
@@ -40,6 +36,8 @@ def counts(s: Session, camp: Campaign) -> dict[str, Any]:
     """`veribot campaigns status` counts, plus `done` (people with no further call planned)."""
     n = store.status_counts(s, camp)
     n["done"] = n["people"] - n["pending"] - n["in_progress"]
+    n["waiting"] = n["pending"] + n["in_progress"]
+    n["ended_other"] = n["wrong_number"] + n["failed"] + n["do_not_call"]  # settled, neither completed nor escalated
     return n
 
 
@@ -59,9 +57,9 @@ def create(s: Session, name: str, section: dict[str, Any], actor: str, source: s
     """A new draft campaign with the `[campaigns]` defaults; refused if the name is taken."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise CampaignError("a campaign name must be 1–200 characters")
+        raise CampaignError(N_("A campaign name must be 1–200 characters."))
     if s.exec(select(Campaign).where(Campaign.name == name)).first():
-        raise CampaignError(f"a campaign named {name!r} exists")
+        raise CampaignError(N_("A campaign with this name exists already: choose another name."))
     defaults = store.campaign_defaults(section)
     camp = Campaign(name=name, **{k: defaults[k] for k in (
         "dialog_path", "dialog_name", "window_start", "window_end", "timezone", "concurrency", "retention_days")},
@@ -104,11 +102,26 @@ def results(s: Session, campaign_id: int, f: ResultFilter, limit: int = PAGE) ->
     q = q.order_by(col(Person.priority), col(Person.id)).offset(max(0, f.offset)).limit(limit)
     people = list(s.exec(q).all())
     slots: dict[int, dict[str, Any]] = {}
+    calls: dict[int, int] = {}
     ids = [p.id for p in people if p.id is not None]
     if ids:
         for r in s.exec(select(Result).where(col(Result.person_id).in_(ids)).order_by(col(Result.id))).all():
             slots.setdefault(r.person_id, {})[r.slot] = r.value
-    return [{"person": p, "slots": slots.get(p.id or 0, {})} for p in people]
+        calls = dict(s.exec(select(Attempt.person_id, func.max(Attempt.id)).where(col(Attempt.person_id).in_(ids))
+                            .group_by(Attempt.person_id)).all())
+    return [{"person": p, "slots": slots.get(p.id or 0, {}), "call": calls.get(p.id or 0)} for p in people]
+
+
+def call(s: Session, attempt_id: int) -> dict[str, Any]:
+    """One call with its person, campaign, transcript and the person's other calls (LookupError if absent)."""
+    attempt = s.get(Attempt, attempt_id)
+    if attempt is None:
+        raise LookupError("no such call")
+    person, camp = s.get(Person, attempt.person_id), s.get(Campaign, attempt.campaign_id)
+    turns = list(s.exec(select(Turn).where(Turn.attempt_id == attempt_id).order_by(col(Turn.seq))).all())
+    others = [i for i in s.exec(select(Attempt.id).where(Attempt.person_id == attempt.person_id)
+                                .order_by(col(Attempt.id))).all() if i != attempt_id]
+    return {"attempt": attempt, "person": person, "camp": camp, "turns": turns, "others": others}
 
 
 def states() -> list[str]:
@@ -117,61 +130,6 @@ def states() -> list[str]:
 
 def stamp() -> str:
     return utcnow().strftime("%Y%m%dT%H%M%SZ")
-
-
-@dataclass(frozen=True)
-class Why:
-    """Why the campaign is (not) dialling now: an English msgid with its values, for the page."""
-
-    msgid: str
-    params: dict[str, Any]
-    dialling: bool = False
-    next_call: datetime | None = None
-    ok: bool = False  # nothing for the admin to do (calling, or finished)
-
-
-def explain(s: Session, camp: Campaign, n: dict[str, Any], now: datetime | None = None) -> Why:
-    """The first reason that keeps the dialer from calling anyone now (or that it is calling)."""
-    now = now or utcnow()
-    window = CallingWindow.parse(camp.window_start, camp.window_end, camp.timezone)
-    win = {"start": camp.window_start, "end": camp.window_end, "zone": camp.timezone}
-    if camp.status == CampaignStatus.DRAFT:
-        return Why(N_("Not started: press Start to begin calling."), {})
-    if camp.status == CampaignStatus.PAUSED:
-        return Why(N_("Paused: nobody is called until you resume the campaign."), {})
-    if camp.status == CampaignStatus.CANCELLED:
-        return Why(N_("Cancelled: nobody will be called."), {})
-    if n["people"] == 0:
-        return Why(N_("Nobody to call: upload a list of people."), {})
-    if n["pending"] == 0 and n["in_progress"] == 0:
-        return Why(N_("Finished: everyone has been called."), {}, ok=True)
-    failure = _trunk_failure(s, camp)
-    if failure:
-        return Why(N_("Calls cannot be placed: no SIP trunk is configured ([telephony] trunk in config.toml)."), {})
-    if not window.allows(now):
-        opens = window.next_open(now)
-        return Why(N_("Outside the calling window (%(start)s–%(end)s, %(zone)s): calls resume at %(time)s."),
-                   {**win, "time": local_time(opens, camp.timezone)}, next_call=opens)
-    due = s.exec(select(func.count()).select_from(Person).where(
-        Person.campaign_id == camp.id, Person.state == PersonState.PENDING,
-        or_(col(Person.next_attempt_at).is_(None), col(Person.next_attempt_at) <= now))).one()
-    if n["in_progress"] == 0 and due == 0:
-        nxt = s.exec(select(func.min(Person.next_attempt_at)).where(
-            Person.campaign_id == camp.id, Person.state == PersonState.PENDING)).one()
-        if nxt is not None:
-            nxt = nxt if nxt.tzinfo else nxt.replace(tzinfo=UTC)
-            nxt = window.next_open(nxt)
-            return Why(N_("Everyone left is waiting for a retry: the next call is at %(time)s."),
-                       {"time": local_time(nxt, camp.timezone)}, next_call=nxt)
-    return Why(N_("Calling: %(lines)s of %(max)s lines in use, %(due)s people due now."),
-               {"lines": n.get("in_call", 0), "max": camp.concurrency, "due": due}, dialling=True, ok=True)
-
-
-def _trunk_failure(s: Session, camp: Campaign) -> bool:
-    """True when the latest ended attempt failed for want of a SIP trunk."""
-    last = s.exec(select(Attempt.detail).where(Attempt.campaign_id == camp.id, Attempt.state == AttemptState.ENDED)
-                  .order_by(col(Attempt.id).desc()).limit(1)).first()
-    return bool(last and "trunk" in last)
 
 
 def latest_attempts(s: Session, campaign_id: int, limit: int = 20) -> list[tuple[Attempt, str]]:
@@ -201,7 +159,7 @@ def failure_reason(a: Attempt, _: Gettext) -> str:
     if a.sip_status and a.sip_status >= 300:  # a refused call's code helps the trunk's engineer; 200 says nothing
         parts.append(f"SIP {a.sip_status}")
     if detail and not parts:
-        parts.append(detail)
+        parts.append(word(detail.split(":")[0].strip(), _) if detail.split(":")[0].strip() in WORDS else detail)
     return " · ".join(parts)
 
 

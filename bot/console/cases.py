@@ -7,6 +7,7 @@ racing updates matches. Claims expire (`claim_minutes`) so an abandoned case ret
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,8 +18,11 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from bot import nlu
-from bot.campaigns.policy import CallingWindow
+from bot.attempt import attempt as attempts
+from bot.attempt.resolution import AuditEntry, NotHolder
+from bot.campaigns.dialing.policy import CallingWindow
 from bot.console.labels import N_
+from bot.console.slots import Field, FieldError, Gettext, parse_list
 from storage.models import (
     Attempt,
     AuditEvent,
@@ -27,23 +31,11 @@ from storage.models import (
     Escalation,
     EscalationStatus,
     Person,
-    PersonState,
     Result,
     Turn,
     User,
     utcnow,
 )
-
-# slot -> allowed values (None: free text / integer); the order is the form's order
-SLOTS: dict[str, tuple[str, ...] | None] = {
-    "identity": ("yes", "no"),
-    "residence": None,
-    "health_code": ("green", "yellow", "red"),
-    "isolation": ("yes", "no"),
-    "nat_count": None,
-    "nat_result": ("negative", "positive", "pending"),
-    "notice_ack": ("yes", "no"),
-}
 
 
 class CaseError(ValueError):
@@ -85,7 +77,8 @@ def queue(s: Session, now: datetime | None = None, callback_minutes: float = 120
         live = esc.status == EscalationStatus.CLAIMED and esc.claim_expires_at and esc.claim_expires_at > now
         rows.append({
             "id": esc.id, "priority": esc.priority, "reason": esc.reason, "step": esc.step or "",
-            "campaign": campaign, "created_at": esc.created_at.isoformat(timespec="seconds") + "Z",
+            "campaign": campaign, "campaign_id": esc.campaign_id,
+            "created_at": esc.created_at.isoformat(timespec="seconds") + "Z",
             "age_minutes": int((now - esc.created_at).total_seconds() // 60),
             "claimed_by": claimer if live else None, "name": name, "risk_category": risk,
             "callback": CALLBACK_MARK in (esc.detail or ""),
@@ -159,7 +152,7 @@ def load_case(s: Session, case_id: int) -> CaseView:
         slots.update(esc.resolution)
     names = {u.id: u.username for u in s.exec(select(User).where(
         col(User.id).in_([i for i in (esc.claimed_by, esc.resolved_by) if i]))).all()}
-    unresolved = [k for k in SLOTS if slots.get(k) in (None, "", {})]
+    unresolved = [k for k, v in slots.items() if v in (None, "", {})]  # the view adds the script's unasked slots
     return CaseView(esc, person, attempt, campaign, turns, slots, unresolved,
                     names.get(esc.claimed_by), names.get(esc.resolved_by))
 
@@ -170,23 +163,31 @@ def person_slots(s: Session, person_id: int) -> dict[str, Any]:
     return {r.slot: r.value for r in rows}
 
 
-def parse_slots(form: dict[str, str]) -> dict[str, Any]:
-    """Operator-entered slot values, checked; empty fields are left out."""
+def parse_slots(form: dict[str, str], fields: Sequence[Field], region: str = "CN",
+                _: Gettext = str) -> dict[str, Any]:
+    """Operator-entered values of the script's slots, checked; empty fields are left out."""
     out: dict[str, Any] = {}
-    for slot, allowed in SLOTS.items():
-        raw = form.get(f"slot_{slot}", "").strip()
+    for f in fields:
+        raw = form.get(f"slot_{f.slot}", "").strip()
         if not raw:
             continue
-        if allowed is not None and raw not in allowed:
-            raise CaseError("bad_value", N_("%(slot)s: choose one of the offered answers"), slot=slot)
-        if slot == "nat_count":
+        if f.allowed is not None and raw not in f.allowed:
+            raise CaseError("bad_value", N_("%(slot)s: choose one of the offered answers"), slot=f.slot)
+        if f.expect == "count":
             if not raw.isdigit() or int(raw) > 1000:
-                raise CaseError("bad_value", N_("%(slot)s: a whole number from 0 to 1000"), slot=slot)
-            out[slot] = int(raw)
-        elif slot == "residence":
-            out[slot] = typed_address(raw[:500])
+                raise CaseError("bad_value", N_("%(slot)s: a whole number from 0 to 1000"), slot=f.slot)
+            out[f.slot] = int(raw)
+        elif f.expect == "address":
+            out[f.slot] = typed_address(raw[:500])
+        elif f.is_list:
+            if raw == form.get(f"was_{f.slot}", "").strip():
+                continue  # as shown: not a correction
+            try:
+                out[f.slot] = parse_list(f.expect, raw[:5000], region, _)
+            except FieldError as exc:
+                raise CaseError("bad_value", exc.msgid, slot=f.slot) from None
         else:
-            out[slot] = raw
+            out[f.slot] = raw[:500]
     return out
 
 
@@ -212,48 +213,26 @@ def changed_only(entered: dict[str, Any], current: dict[str, Any]) -> dict[str, 
     return out
 
 
-def notice_missing(slots: dict[str, Any]) -> bool:
-    """True when the prevention notice was not acknowledged (closing then needs a reason)."""
-    return slots.get("notice_ack") not in ("yes", True)
+def notice_missing(slots: dict[str, Any], fields: Sequence[Field]) -> bool:
+    """True when the script reads the prevention notice (`notice_ack`) and the resident did not
+    acknowledge it (closing then needs a reason); a script without the notice never asks."""
+    return any(f.slot == "notice_ack" for f in fields) and slots.get("notice_ack") not in ("yes", True)
 
 
 def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note: str,
-            how: Resolution, now: datetime | None = None, outbox: bool = False) -> datetime | None:
-    """Close the case or hand the person back to the bot; only the claim holder may.
-    With `outbox` (results are pushed to the health department) a closed case queues a
-    delivery of the corrected result under its own idempotency key. A case handed back
-    returns when the bot will call (None: when the paused campaign is resumed)."""
+            how: Resolution, now: datetime | None = None, outbox: bool = False,
+            audit: AuditEntry | None = None) -> datetime | None:
+    """Close the case or hand the person back to the bot; only the claim holder may. The rows
+    (case, corrected slots, person, `audit`, the delivery of the corrected result when `outbox`)
+    are the attempt's to write (bot.attempt.resolution), in this one transaction. A case handed
+    back returns when the bot will call (None: when the paused campaign is resumed)."""
     now = now or utcnow()
-    status = EscalationStatus.RESOLVED if how == Resolution.CLOSE else EscalationStatus.RETURNED_TO_BOT
-    stmt = (update(Escalation)
-            .where(Escalation.id == case_id, Escalation.status == EscalationStatus.CLAIMED,
-                   Escalation.claimed_by == user_id)
-            .values(status=status, resolution=slots or None, note=note[:4000], resolved_by=user_id,
-                    resolved_at=now, claim_expires_at=None))
-    if s.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
-        raise CaseError("not_holder", N_("claim this case before resolving it"))
-    esc = s.get(Escalation, case_id)
-    assert esc is not None
-    for slot, value in slots.items():
-        row = s.exec(select(Result).where(Result.attempt_id == esc.attempt_id, Result.slot == slot)).first()
-        row = row or Result(attempt_id=esc.attempt_id, person_id=esc.person_id,
-                            campaign_id=esc.campaign_id, slot=slot)
-        row.value, row.source, row.created_at = value, "operator", now
-        s.add(row)
-    person = s.get(Person, esc.person_id)
-    assert person is not None
-    if how == Resolution.CLOSE:
-        person.state = PersonState.COMPLETED
-        person.last_outcome = "resolved_by_operator"
-        if outbox:
-            _queue_resolution(s, esc, person, now)
-    else:
-        person.state, person.next_attempt_at = PersonState.PENDING, None
-        person.last_outcome = "returned_to_bot"
-        when = _reopen_for(s, esc.campaign_id, now)
-    person.updated_at = now
-    s.add(person)
-    return when if how == Resolution.RETURN_TO_BOT else None
+    try:
+        esc = attempts.Attempt.resolve(s, case_id, user_id, slots, note, close=how == Resolution.CLOSE, now=now,
+                              outbox=outbox, audit=audit)
+    except NotHolder:
+        raise CaseError("not_holder", N_("claim this case before resolving it")) from None
+    return _reopen_for(s, esc.campaign_id, now) if how == Resolution.RETURN_TO_BOT else None
 
 
 def _reopen_for(s: Session, campaign_id: int, now: datetime) -> datetime | None:
@@ -304,17 +283,3 @@ def audio_file(audio_path: str, audio_dir: str | None, var_dir: Path) -> Path | 
     if real.is_file() and any(real.is_relative_to(r) for r in roots):
         return real
     return None
-
-
-def _queue_resolution(s: Session, esc: Escalation, person: Person, now: datetime) -> None:
-    from bot.campaigns import webhook
-
-    results = s.exec(select(Result).where(Result.attempt_id == esc.attempt_id)).all()
-    payload = {
-        "attempt_id": esc.attempt_id, "campaign_id": esc.campaign_id, "person_id": esc.person_id,
-        "person": {"name": person.name, "phone": person.phone}, "outcome": "resolved_by_operator",
-        "state": "completed", "slots": {r.slot: r.value for r in results},
-        "escalation": {"reason": esc.reason, "step": esc.step, "resolved_by": esc.resolved_by},
-        "at": now.isoformat(),
-    }
-    webhook.enqueue(s, esc.campaign_id, esc.attempt_id, payload, now, key=f"resolution-{esc.id}")

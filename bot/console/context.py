@@ -33,6 +33,7 @@ class Console:
     call_runner: Any = None  # bot.calls.CallRunner when `veribot serve` runs the SIP endpoint: test calls
     call_parser: Any = None  # the calls' answer understanding ([nlu] area)
     test_calls: set[Any] = field(default_factory=set)  # running test-call tasks (kept from the GC)
+    storage_alarm: Any = None  # the worker's StorageHealth (bot.campaigns.outage.storage_alarm), on the dashboard
 
 
 CONSOLE: web.AppKey[Console] = web.AppKey("console", Console)

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.campaigns import prompt_recordings
+from bot.campaigns.scripts import prompt_recordings
 from bot.console.worker import ProcessWorker
 from bot.dialog.script import Script, ScriptError, load_script_text
 from storage.models import DialogVersion, utcnow
@@ -33,10 +33,16 @@ def slug(name: str, locale: str) -> str:
     return f"{name}.{locale}"
 
 
+def normalised(source: str) -> str:
+    """The text as a file holds it: a browser posts a textarea with CRLF line ends (and may drop the
+    last newline), which would give the same script a second version id."""
+    return source.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n") + "\n"
+
+
 def lint_errors(source: str) -> tuple[Script | None, list[dict[str, object]]]:
     """The script, or the line-numbered problems that stop it from running."""
     try:
-        return load_script_text(source, name="draft"), []
+        return load_script_text(normalised(source), name="draft"), []
     except ScriptError as exc:
         return None, [{"line": p.line, "message": p.message} for p in exc.errors]
 

@@ -8,7 +8,7 @@ or can go stale. The locale of a request: the `lang` cookie a user chose in the 
 else the browser's Accept-Language, else zh-CN.
 
 After changing a message: `pybabel extract -F bot/console/babel.cfg -k N_ -k msg
--o /tmp/messages.pot bot/console`, then `pybabel update -i /tmp/messages.pot -d
+-o /tmp/messages.pot bot/console bot/campaigns/dialing`, then `pybabel update -i /tmp/messages.pot -d
 bot/console/locale` and translate the new entries (tests/console/test_i18n.py fails while
 one is missing).
 """

@@ -1,6 +1,6 @@
 """Calls in progress, for the campaign page's live view. The database is the registry: every
 worker (in this process or another) marks its attempts dialling / in_call and writes each turn as
-it is said (bot/campaigns/recorder.py), so the console reads the same rows whichever worker dials.
+it is said (bot/attempt/attempt.py), so the console reads the same rows whichever worker dials.
 
 Listen-in is not offered: the call audio lives in the worker's RTP loop (8 kHz G.711 per call) and
 would need a media fork to the browser (WebRTC or a websocket with an audio worklet) — the live

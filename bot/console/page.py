@@ -11,19 +11,49 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console import audit, auth, i18n
 from bot.console.context import LOCALE, PRE_CSRF, USER, console
 from bot.console.labels import N_, Labeller, ScriptLabels
 from bot.console.security import SESSION_COOKIE
+from storage.db import is_storage_failure
 
 log = logging.getLogger("veribot.console")
 T = TypeVar("T")
 
 
 async def db(request: web.Request, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run `fn(session, *args)` in one transaction in the database's thread (retried when busy)."""
-    return await console(request).database.arun(lambda s: fn(s, *args, **kwargs))
+    """Run `fn(session, *args)` in one transaction in the console's database thread (retried when
+    busy; its own thread, so no page waits in front of a call's answers, see storage.db)."""
+    return await console(request).database.arun(lambda s: fn(s, *args, **kwargs), lane="console")
+
+
+async def degradable(request: web.Request, fn: Callable[..., Any], *args: Any) -> bool:
+    """A write the page can do without (last login, session activity, a view's audit row): when
+    the database refuses it for want of space the storage alarm is raised and False returned, so
+    the console degrades to read-only instead of failing. True: written."""
+    try:
+        await db(request, fn, *args)
+    except SQLAlchemyError as exc:
+        if not is_storage_failure(exc):
+            raise
+        console(request).storage_alarm.failed(exc)  # the worker's alarm
+        log.warning("storage refuses writes: %s skipped on %s", getattr(fn, "__name__", "write"), request.path)
+        return False
+    return True
+
+
+async def start_session(request: web.Request, user_id: int, source: str) -> str:
+    """A new session row; while the database refuses writes, a session held in memory (auth.HELD)."""
+    try:
+        return await db(request, auth.start_session, user_id, source)
+    except SQLAlchemyError as exc:
+        if not is_storage_failure(exc):
+            raise
+        console(request).storage_alarm.failed(exc)  # the worker's alarm
+        log.warning("storage refuses writes: user id %s gets a session held in memory", user_id)
+        return auth.start_held_session(user_id)
 
 
 def client(request: web.Request) -> str:
@@ -41,7 +71,16 @@ async def audit_event(request: web.Request, action: str, target_type: str = "", 
                       detail: str = "") -> None:
     user = request.get(USER)
     actor = user.username if user else "anonymous"
-    await db(request, audit.record, actor, action, target_type, target_id, client(request), detail)
+    await audit_as(request, actor, action, target_type, target_id, detail)
+
+
+async def audit_as(request: web.Request, actor: str, action: str, target_type: str = "",
+                   target_id: str | int = "", detail: str = "") -> None:
+    """An audit row; while the database refuses writes it goes to the log instead (no personal data
+    is in an audit row: ids, the actor's login name, the address) and the page still renders."""
+    if not await degradable(request, audit.record, actor, action, target_type, target_id, client(request), detail):
+        log.warning("audit (kept in the log, storage refuses writes): %s %s %s:%s from %s %s",
+                    actor, action, target_type, target_id, client(request), detail)
 
 
 async def audit_view(request: web.Request, action: str, target_type: str = "", target_id: str | int = "",
@@ -104,5 +143,9 @@ async def session_user(request: web.Request, touch: bool = True) -> auth.Session
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    return await db(request, auth.resume_session, token, timedelta(minutes=settings.idle_minutes),
-                    timedelta(hours=settings.absolute_hours), touch)
+    check = await console(request).database.arun(  # a read: any cookie, no write lock
+        lambda s: auth.find_session(s, token, timedelta(minutes=settings.idle_minutes),
+                                    timedelta(hours=settings.absolute_hours)), write=False)
+    if check.expired or (touch and check.touch):
+        await degradable(request, auth.touch_session, token, check.expired)
+    return check.user

@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.campaigns.people import ImportRejected, parse_people, read_table, store_people
+from bot.campaigns.people.list_import import ImportRejected, parse_people, read_table, store_people
 from bot.console.context import Console
 from bot.console.worker import ProcessWorker
 from storage.models import Campaign

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.campaigns.policy import PolicyError, RetryPolicy
+from bot.campaigns.dialing.policy import PolicyError, RetryPolicy
 from bot.console.labels import N_
 from storage.models import Campaign
 

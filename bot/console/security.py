@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -38,7 +40,7 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_ID = 2**31 - 1  # PostgreSQL INTEGER; SQLite raises OverflowError past 2**63
-NUMERIC_QUERY = ("offset", "campaign")
+NUMERIC_QUERY = ("offset", "campaign", "back", "test_call")  # besides every *_id
 
 
 def own_origin(request: web.Request, settings: ConsoleSettings) -> str:
@@ -84,6 +86,32 @@ async def submitted_token(request: web.Request) -> str:
 def out_of_range(value: str) -> bool:
     """A digit string no database id can be (too large, or not ASCII digits)."""
     return value.isdigit() and (not value.isascii() or len(value) > 10 or int(value) > MAX_ID)
+
+
+def query_int(request: web.Request, name: str, default: int | None = None) -> int | None:
+    """The one way a view reads a number from the query: digits within 0..MAX_ID, else a 400
+    (the bounds middleware already refused an out-of-range value of any NUMERIC_QUERY name)."""
+    raw = request.query.get(name, "")
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or out_of_range(raw):
+        raise web.HTTPBadRequest(text=f"{name} must be a number from 0 to {MAX_ID}")
+    return int(raw)
+
+
+def local_path(target: str, fallback: str = "/") -> str:
+    """`target` if a browser can only read it as a path on this site, else `fallback`. Refused:
+    anything not starting with one "/", "//" or "/\\" (another host), a backslash anywhere, any
+    control character, space or tab (browsers drop tabs and newlines: "/%09/host" is "//host"),
+    and anything urllib sees a scheme or host in."""
+    if not target.startswith("/") or target[1:2] in ("/", "\\") or "\\" in target:
+        return fallback
+    if any(c <= " " or c == "\x7f" or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Zs") for c in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
 
 
 @web.middleware

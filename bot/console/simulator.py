@@ -12,6 +12,7 @@ from typing import Any
 from bot.dialog.events import Action, End, Escalate, Listen, Say
 from bot.dialog.script import Script
 from bot.dialog.session import CallSession
+from bot.dialog.speakable import with_sample_code
 from bot.simulate import AnswerError, parse_answer
 
 MAX_CHATS = 100
@@ -59,7 +60,7 @@ class Simulator:
               ) -> tuple[str, dict[str, Any]]:
         self._expire()
         chat_id = secrets.token_urlsafe(12)
-        conv = CallSession(script, person, variables)
+        conv = CallSession(script, person, with_sample_code(variables))  # never "{call_code}"
         chat = Chat(owner, conv)
         self.chats[chat_id] = chat
         return chat_id, chat.state(describe(conv.start()))

@@ -11,8 +11,19 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from bot.campaigns.dialing.trial_call import SUFFIX as TEST_SUFFIX
 from bot.console.i18n import zone
-from storage.models import Attempt, AttemptState, Escalation, Person, PersonState, Result, Tally, utcnow
+from storage.models import (
+    Attempt,
+    AttemptState,
+    Campaign,
+    Escalation,
+    Person,
+    PersonState,
+    Result,
+    Tally,
+    utcnow,
+)
 
 NO_ANSWER = ("no_answer", "busy", "declined", "machine")
 
@@ -23,8 +34,12 @@ def dashboard(s: Session, campaign_id: int | None = None, hours: int = 24,
     since = now - timedelta(hours=hours)
     local = zone(tz)
 
+    tests = select(Campaign.id).where(col(Campaign.name).endswith(TEST_SUFFIX))  # test calls' companions
+
     def scoped(q: Any, model: Any) -> Any:
-        return q.where(model.campaign_id == campaign_id) if campaign_id is not None else q
+        if campaign_id is not None:
+            return q.where(model.campaign_id == campaign_id)
+        return q.where(col(model.campaign_id).not_in(tests))  # test calls are not the desk's figures
 
     started = s.exec(scoped(select(Attempt.started_at).where(col(Attempt.started_at) >= since), Attempt)).all()
     first_hour = since.replace(minute=0, second=0, microsecond=0)

@@ -9,8 +9,19 @@ from aiohttp import web
 
 from bot.console import audit, auth
 from bot.console.context import PRE_CSRF, console
-from bot.console.labels import N_
-from bot.console.page import audit_event, client, current_user, db, gettext, render, require
+from bot.console.labels import N_, word
+from bot.console.page import (
+    audit_as,
+    audit_event,
+    client,
+    current_user,
+    db,
+    degradable,
+    gettext,
+    render,
+    require,
+    start_session,
+)
 from bot.console.security import PRE_CSRF_COOKIE, SESSION_COOKIE, set_cookie
 from storage.models import Role
 
@@ -45,30 +56,43 @@ async def login_page(request: web.Request) -> web.Response:
 
 
 async def login_submit(request: web.Request) -> web.Response:
+    """The attempt is counted before the password is checked (auth.LoginThrottle.attempt); the
+    account is read without a write transaction and the password checked in the hashing threads,
+    so a login burst never holds the database's write lock nor the thread that stores calls."""
     form = await request.post()
     username = str(form.get("username", ""))[:100]
     password = str(form.get("password", ""))[:1024]
     throttle = console(request).throttle
     source = client(request)
-    if throttle.blocked(username, source):
+    _ = gettext(request)
+    if not throttle.attempt(username, source):
         log.warning("login throttled from %s", source)
         await audit_event(request, "login.throttled", "user", "", detail="too many failures")
         return _anonymous_form(request, "login.html", status=429,
-                               error=gettext(request)(N_("Too many failed attempts. Wait a few minutes and try again.")))
-    user = await db(request, auth.verify_login, username, password)
-    if user is None or user.id is None:
-        throttle.failed(username, source)
+                               error=_(N_("Too many failed attempts. Wait a few minutes and try again.")))
+    candidate = await console(request).database.arun(lambda s: auth.find_login(s, username), write=False)
+    try:
+        matches, new_hash = await auth.check_login_password(candidate, password)
+    except auth.HashingBusy:
+        log.warning("login refused from %s: too many logins waiting", source)
+        response = _anonymous_form(request, "login.html", status=503,
+                                   error=_(N_("The console is busy. Try again in a few seconds.")))
+        response.headers["Retry-After"] = "5"
+        return response
+    if not matches or candidate.id is None:
         log.warning("failed login from %s", source)
         await audit_event(request, "login.failed", "user", "", detail="bad credentials")
-        return _anonymous_form(request, "login.html", status=401, error=gettext(request)(N_("Wrong username or password.")))
-    throttle.succeeded(username)
+        return _anonymous_form(request, "login.html", status=401, error=_(N_("Wrong username or password.")))
+    throttle.succeeded(username, source)
+    user_id = candidate.id
+    await degradable(request, auth.record_login, user_id, new_hash)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
-        await db(request, auth.end_session, old)
-    token = await db(request, auth.start_session, user.id, source)
-    await db(request, audit.record, user.username, "login", "user", user.id, source)
-    log.info("user id %s logged in", user.id)
-    return _logged_in(request, user.id, token, "/")
+        await degradable(request, auth.end_session, old)
+    token = await start_session(request, user_id, source)
+    await audit_as(request, candidate.username, "login", "user", user_id)
+    log.info("user id %s logged in", user_id)
+    return _logged_in(request, user_id, token, "/")
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -107,8 +131,11 @@ async def users_page(request: web.Request) -> web.Response:
     users = await db(request, auth.list_users)
     throttle = console(request).throttle
     locked = {u.id for u in users if throttle.locked_until(u.username) is not None}
+    added = next((u for u in users if str(u.id) == request.query.get("added", "")), None)
+    notice = gettext(request)(N_("User %(name)s added as %(role)s: they can log in now.")) % {
+        "name": added.username, "role": word(added.role, gettext(request))} if added else ""
     return render(request, "users.html", users=users, roles=list(Role), error="", form={"role": Role.OPERATOR},
-                  locked=locked)
+                  locked=locked, notice=notice)
 
 
 async def users_add(request: web.Request) -> web.Response:
@@ -122,9 +149,9 @@ async def users_add(request: web.Request) -> web.Response:
     except auth.AccountError as exc:
         users = await db(request, auth.list_users)
         return render(request, "users.html", status=400, users=users, roles=list(Role),
-                      error=gettext(request)(str(exc)), form=kept)
+                      error=gettext(request)(str(exc)), form=kept, notice="")
     await audit_event(request, "user.add", "user", user.id or "", detail=f"role={user.role}")
-    raise web.HTTPSeeOther("/users")
+    raise web.HTTPSeeOther(f"/users?added={user.id}")
 
 
 async def users_toggle(request: web.Request) -> web.Response:

@@ -13,20 +13,21 @@ from bot.console.context import console
 from bot.console.i18n import DEFAULT_ZONE, zone
 from bot.console.labels import N_, word
 from bot.console.page import current_user, db, gettext, labeller, render, require
+from bot.console.security import query_int
 from storage.models import Campaign, Role
 
 
 def _campaigns(s: Session) -> list[Campaign]:
-    return list(s.exec(select(Campaign).order_by(Campaign.name)).all())
+    from bot.campaigns.dialing.trial_call import SUFFIX
+
+    return [c for c in s.exec(select(Campaign).order_by(Campaign.name)).all() if not c.name.endswith(SUFFIX)]
 
 
 def _campaign_id(request: web.Request) -> int | None:
-    raw = request.query.get("campaign", "")
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise web.HTTPBadRequest(text=gettext(request)(N_("campaign must be a campaign id")))
-    return int(raw)
+    try:
+        return query_int(request, "campaign")
+    except web.HTTPBadRequest:
+        raise web.HTTPBadRequest(text=gettext(request)(N_("campaign must be a campaign id"))) from None
 
 
 def _zone(request: web.Request) -> str:
@@ -47,16 +48,15 @@ async def dashboard_page(request: web.Request) -> web.Response:
     current_user(request)
     campaigns = await db(request, _campaigns)
     return render(request, "dashboard.html", campaigns=campaigns, selected=_campaign_id(request),
-                  figures=await _figures(request), system=system_status())
+                  figures=await _figures(request), system=system_status(console(request).storage_alarm))
 
 
-def system_status() -> dict[str, Any]:
+def system_status(alarm: Any) -> dict[str, Any]:
     """This worker's ears per locale (which engine hears each language, or keys only) and its
     storage alarm, for the dashboard."""
-    from bot.campaigns import health
     from bot.pipeline.ears import speech_status
 
-    return {"speech": speech_status(), "storage": health.status()["storage"]}
+    return {"speech": speech_status(), "storage": alarm.as_dict()}
 
 
 async def dashboard_json(request: web.Request) -> web.Response:

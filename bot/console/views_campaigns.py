@@ -6,19 +6,24 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from aiohttp import web
 
-from bot.campaigns import trial_call
-from bot.campaigns.export import collect, write_csv
+from bot.campaigns.dialing import trial_call
+from bot.campaigns.results import export
+from bot.campaigns.results import export_layout as layout
 from bot.console import campaigns as camps
-from bot.console import live, people_upload, retries
+from bot.console import dialogs, live, people_upload, retries
 from bot.console.context import console
+from bot.console.i18n import local_time
 from bot.console.labels import N_, word
 from bot.console.page import audit_event, audit_view, client, db, gettext, labeller, render, require
 from bot.console.scripts import script_labels
+from bot.console.security import query_int
 from storage.models import Campaign, PersonState, Role
 
 log = logging.getLogger("veribot.console.campaigns")
@@ -35,22 +40,42 @@ async def _campaign(request: web.Request) -> Campaign:
         raise web.HTTPNotFound(text=str(exc)) from exc
 
 
-async def list_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+async def _scripts(request: web.Request) -> list[dialogs.DialogEntry]:
+    """The scripts a campaign can run: the valid files under dialogs/ and the published versions."""
+    files = await asyncio.to_thread(dialogs.script_files, console(request).dialogs_dir)
+    entries = await db(request, dialogs.list_dialogs, files)
+    return [e for e in entries if e.file or e.active_version]
+
+
+def _default_slug(request: web.Request, scripts: list[dialogs.DialogEntry]) -> str:
+    default = Path(str(console(request).campaigns_config.get("dialog_path") or "verification.zh-CN.yaml")).name
+    return next((e.slug for e in scripts if e.file and Path(e.file).name == default), "")
+
+
+async def list_page(request: web.Request, error: str = "", status: int = 200, chosen: str = "") -> web.Response:
     await require(request, Role.ADMIN)
     rows = await db(request, camps.list_campaigns)
-    return render(request, "campaigns.html", status=status, rows=rows, error=error)
+    scripts = await _scripts(request)
+    chosen = chosen or _default_slug(request, scripts)
+    return render(request, "campaigns.html", status=status, rows=rows, error=error, scripts=scripts, chosen=chosen)
 
 
 async def create(request: web.Request) -> web.Response:
     user = await require(request, Role.ADMIN)
     form = await request.post()
     section = dict(console(request).campaigns_config)
-    if form.get("dialog_path"):
-        section["dialog_path"] = str(form["dialog_path"])[:500]
+    scripts = await _scripts(request)
+    choice = str(form.get("dialog", "")) or _default_slug(request, scripts)  # the form always names one
+    script = next((e for e in scripts if e.slug == choice), None)
+    if script is None:
+        return await list_page(request, error=gettext(request)(N_("Choose the script the campaign runs.")),
+                               status=400)
+    section["dialog_path"] = script.file or str(console(request).dialogs_dir / f"{script.slug}.yaml")
+    section["dialog_name"] = script.name
     try:
         camp = await db(request, camps.create, str(form.get("name", "")), section, user.username, client(request))
     except camps.CampaignError as exc:
-        return await list_page(request, error=str(exc), status=400)
+        return await list_page(request, error=gettext(request)(str(exc)), status=400, chosen=choice)
     raise web.HTTPSeeOther(f"/campaigns/{camp.id}")
 
 
@@ -112,8 +137,10 @@ async def progress_json(request: web.Request) -> web.Response:
     camp = await _campaign(request)
     counts = await db(request, camps.counts, camp)
     why = _why(request, await db(request, camps.explain, camp, counts))
+    attempts = await db(request, camps.latest_attempts, _id(request))  # 最近通话 refreshes with the progress
     return web.json_response({"status": camp.status, "status_label": word(camp.status, gettext(request)),
-                              "why": why["text"], "dialling": why["dialling"], "ok": why["ok"], "counts": counts})
+                              "why": why["text"], "dialling": why["dialling"], "ok": why["ok"], "counts": counts,
+                              "attempts": _latest(request, attempts, camp.timezone)})
 
 
 async def live_json(request: web.Request) -> web.Response:
@@ -135,7 +162,7 @@ async def live_json(request: web.Request) -> web.Response:
 
 async def test_call(request: web.Request) -> web.Response:
     """Phone a number or a local softphone now with the campaign's script; the call shows live on
-    the companion test campaign's page (bot/campaigns/trial_call.py)."""
+    the companion test campaign's page (bot/campaigns/dialing/trial_call.py)."""
     user = await require(request, Role.ADMIN)
     camp = await _campaign(request)
     form = await request.post()
@@ -183,14 +210,12 @@ def _filter(request: web.Request, who: str = "") -> camps.ResultFilter:
     q = request.query
     state = q.get("state", "")
     health = q.get("health_code", "")
-    offset = q.get("offset", "0")
     if state and state not in set(PersonState):
         raise web.HTTPBadRequest(text="unknown state")
     if health and health not in ("green", "yellow", "red"):
         raise web.HTTPBadRequest(text="health_code: green, yellow or red")
-    if not offset.isdigit():
-        raise web.HTTPBadRequest(text="offset must be a number")
-    return camps.ResultFilter(state=state, health_code=health, offset=int(offset), who=who[:100])
+    offset = query_int(request, "offset", 0) or 0
+    return camps.ResultFilter(state=state, health_code=health, offset=offset, who=who[:100])
 
 
 async def results_page(request: web.Request) -> web.Response:
@@ -203,21 +228,84 @@ async def results_page(request: web.Request) -> web.Response:
     await audit_event(request, "campaign.results_view", "campaign", camp.id or "",
                       detail=f"state={f.state} health_code={f.health_code} offset={f.offset} search={bool(f.who)} "
                              f"rows={len(rows)}")
-    script = await _script_labels(request, camp)
-    return render(request, "results.html", camp=camp, rows=rows, f=f, slots=camps.RESULT_SLOTS,
-                  states=camps.states(), page=camps.PAGE, labels=labeller(request, script))
+    labels = labeller(request, await _script_labels(request, camp))
+    return render(request, "results.html", camp=camp, rows=rows, f=f, slots=[x.slot for x in labels.fields],
+                  states=camps.states(), page=camps.PAGE, labels=labels, layouts=await _layouts(),
+                  default_layout=layout.DEFAULT_LAYOUT)
 
 
-async def export(request: web.Request) -> web.Response:
+async def _layouts() -> list[tuple[str, str]]:
+    """(choice, name shown) of the export layouts: the shipped files, by their `name:`."""
+    def read() -> list[tuple[str, str]]:
+        out = []
+        for stem, path in layout.layout_choices().items():
+            try:
+                out.append((stem, layout.load_layout(path).name))
+            except layout.LayoutError:
+                continue
+        return out
+    return await asyncio.to_thread(read)
+
+
+def _export_rows(s: Any, camp: Campaign) -> tuple[list[dict[str, Any]], Any]:
+    script = export.campaign_script(s, camp)
+    return export.collect(s, camp, slots=export.slot_order(script) if script is not None else []), script
+
+
+async def export_file(request: web.Request) -> web.Response:
+    """The results as CSV or XLSX in the chosen layout (default: Chinese headers, values and local times)."""
     await require(request, Role.ADMIN)
     camp = await _campaign(request)
-    rows = await db(request, collect, camp)
-    buf = io.StringIO()
-    write_csv(rows, buf)
-    await audit_event(request, "campaign.export", "campaign", camp.id or "", detail=f"rows={len(rows)}")
-    name = f"campaign-{camp.id}-results-{camps.stamp()}.csv"
-    return web.Response(body=buf.getvalue().encode("utf-8"), content_type="text/csv",
-                        charset="utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    fmt = request.match_info["fmt"]
+    choice = request.query.get("layout", layout.DEFAULT_LAYOUT)
+    shipped = await asyncio.to_thread(layout.layout_choices)
+    if choice != "plain" and choice not in shipped:
+        raise web.HTTPBadRequest(text=gettext(request)(N_("Unknown export layout.")))
+    rows, script = await db(request, _export_rows, camp)
+    chosen = None
+    if choice != "plain":
+        chosen = (await asyncio.to_thread(layout.load_layout, shipped[choice], fmt)).for_campaign(
+            script, rows, camp.timezone)
+    body = await asyncio.to_thread(_export_body, fmt, rows, chosen)
+    await audit_event(request, "campaign.export", "campaign", camp.id or "",
+                      detail=f"rows={len(rows)} layout={choice} format={fmt}")
+    name = f"campaign-{camp.id}-results-{camps.stamp()}.{fmt}"
+    kind = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return web.Response(body=body, content_type=kind, charset="utf-8" if fmt == "csv" else None,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _export_body(fmt: str, rows: list[dict[str, Any]], chosen: layout.Layout | None) -> bytes:
+    if fmt == "csv":
+        buf = io.StringIO()
+        chosen.write("csv", rows, buf) if chosen else export.write_csv(rows, buf)
+        return buf.getvalue().encode("utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "results.xlsx"
+        chosen.write("xlsx", rows, path) if chosen else export.write_xlsx(rows, path)
+        return path.read_bytes()
+
+
+async def call_page(request: web.Request) -> web.Response:
+    """One call's transcript, reached from the results table and the latest calls (admins; audited)."""
+    await require(request, Role.ADMIN)
+    attempt_id = int(request.match_info["attempt_id"])
+    try:
+        view = await db(request, camps.call, attempt_id)
+    except LookupError as exc:
+        raise web.HTTPNotFound(text=gettext(request)(N_("no such call"))) from exc
+    await audit_view(request, "call.view", "attempt", attempt_id)
+    labels = labeller(request, await db(request, script_labels, view["camp"], view["attempt"].dialog_name,
+                                        view["attempt"].dialog_version, console(request).dialogs_dir))
+    return render(request, "call.html", labels=labels, tz=view["camp"].timezone,
+                  why=camps.failure_reason(view["attempt"], labels._), **view)
+
+
+def _latest(request: web.Request, attempts: list[Any], tz: str) -> list[dict[str, Any]]:
+    _ = gettext(request)
+    return [{"id": a.id, "name": name, "started": local_time(a.started_at or a.ended_at, tz) if (a.started_at or a.ended_at)
+             else "", "result": word(a.outcome or a.network_outcome or a.state, _),
+             "why": camps.failure_reason(a, _)} for a, name in attempts]
 
 
 def setup(app: web.Application) -> None:
@@ -228,9 +316,10 @@ def setup(app: web.Application) -> None:
     r.add_post(r"/campaigns/{campaign_id:\d+}/upload", upload)
     r.add_post(r"/campaigns/{campaign_id:\d+}/{action:start|pause|resume|cancel}", change_state)
     r.add_get(r"/campaigns/{campaign_id:\d+}/progress.json", progress_json)
+    r.add_get(r"/calls/{attempt_id:\d+}", call_page)
     r.add_get(r"/campaigns/{campaign_id:\d+}/live.json", live_json)
     r.add_post(r"/campaigns/{campaign_id:\d+}/test-call", test_call)
     r.add_post(r"/campaigns/{campaign_id:\d+}/settings", settings)
     r.add_get(r"/campaigns/{campaign_id:\d+}/results", results_page)
     r.add_post(r"/campaigns/{campaign_id:\d+}/results", results_page)
-    r.add_get(r"/campaigns/{campaign_id:\d+}/export.csv", export)
+    r.add_get(r"/campaigns/{campaign_id:\d+}/export.{fmt:csv|xlsx}", export_file)

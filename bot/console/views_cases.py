@@ -11,13 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.attempt.resolution import AuditEntry
 from bot.console import cases
 from bot.console.context import console
 from bot.console.i18n import local_time
-from bot.console.labels import N_, word
+from bot.console.labels import N_, Labeller, word
 from bot.console.page import (
     audit_event,
     audit_view,
+    client,
     current_user,
     db,
     gettext,
@@ -27,6 +29,8 @@ from bot.console.page import (
     session_user,
 )
 from bot.console.scripts import script_labels
+from bot.console.security import query_int
+from bot.console.slots import list_text
 from storage.models import Role
 
 log = logging.getLogger("veribot.console.cases")
@@ -40,13 +44,20 @@ def _case_id(request: web.Request) -> int:
     return int(request.match_info["case_id"])
 
 
-def _labelled(request: web.Request, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Queue rows with their reason and step in the reader's language."""
+def _campaign_scripts(s: Any, ids: set[int], dialogs_dir: Any) -> dict[int, Any]:
+    from storage.models import Campaign
+
+    return {i: script_labels(s, camp, None, None, dialogs_dir) for i in ids if (camp := s.get(Campaign, i))}
+
+
+def _labelled(request: web.Request, rows: list[dict[str, Any]], scripts: dict[int, Any]) -> list[dict[str, Any]]:
+    """Queue rows with their reason and step in the reader's language (steps as the case's script names them)."""
     labels = labeller(request)
     _ = labels._
     out = []
     for r in rows:
-        row = {**r, "reason_label": word(r["reason"], _), "step_label": labels.step(r["step"]),
+        step = labeller(request, scripts.get(r["campaign_id"])).step(r["step"])
+        row = {**r, "reason_label": word(r["reason"], _), "step_label": step,
                "wait_label": _wait(_, r["age_minutes"]), "overdue": r["callback"] and r["due_minutes"] < 0}
         if r["transferred"]:  # the operator who took the call claims and closes this case
             row["reason_label"] = _("Transferred to an operator: whoever took the call closes this case")
@@ -65,7 +76,9 @@ def _callback_minutes(request: web.Request) -> float:
 
 
 async def _queue(request: web.Request) -> list[dict[str, Any]]:
-    return _labelled(request, await db(request, cases.queue, None, _callback_minutes(request)))
+    rows = await db(request, cases.queue, None, _callback_minutes(request))
+    scripts = await db(request, _campaign_scripts, {r["campaign_id"] for r in rows}, console(request).dialogs_dir)
+    return _labelled(request, rows, scripts)
 
 
 def _wait(_: Callable[[str], str], minutes: int) -> str:
@@ -82,11 +95,15 @@ async def queue_page(request: web.Request) -> web.Response:
 
 
 async def _handed_back_notice(request: web.Request) -> str:
-    """"Case #5 is back with the bot: it calls at 2026-12-05 09:00 (Asia/Shanghai)"."""
-    raw = request.query.get("back", "")
-    if not raw.isdigit():
+    """"Case #5 is back with the bot: it calls at 2026-12-05 09:00 (Asia/Shanghai)"; after 办结, "Case #5 is closed"."""
+    closed = query_int(request, "closed")
+    if closed is not None:
+        return gettext(request)(N_("Case #%(id)s is closed: the answers are saved.")) % {"id": closed}
+    back = query_int(request, "back")
+    if back is None:
         return ""
-    found = await db(request, cases.handed_back, int(raw))
+    raw = str(back)
+    found = await db(request, cases.handed_back, back)
     if found is None:
         return ""
     camp, when = found
@@ -154,9 +171,9 @@ async def _check_access(request: web.Request, case_id: int) -> None:
         raise web.HTTPForbidden(text=gettext(request)(N_("another operator holds this case")))
 
 
-def _message(request: web.Request, exc: cases.CaseError) -> str:
+def _message(request: web.Request, exc: cases.CaseError, labels: Labeller | None = None) -> str:
     """A refused action's message in the reader's language, slots named by their labels."""
-    labels = labeller(request)
+    labels = labels or labeller(request)
     params = {k: labels.slot(v) if k == "slot" else v for k, v in exc.params.items()}
     return labels._(exc.msgid) % params if params else labels._(exc.msgid)
 
@@ -164,10 +181,19 @@ def _message(request: web.Request, exc: cases.CaseError) -> str:
 async def _case_page(request: web.Request, case_id: int, error: str = "", status: int = 200,
                      form: dict[str, str] | None = None) -> web.Response:
     view = await db(request, cases.load_case, case_id)
+    labels = await _labels(request, view)
+    view.unresolved = [f.slot for f in labels.fields if view.slots.get(f.slot) in (None, "", {})]
+    lists = {f.slot: list_text(f.expect, view.slots.get(f.slot), labels._) for f in labels.fields if f.is_list}
+    return render(request, "case.html", status=status, case=view, fields=labels.fields, lists=lists, error=error,
+                  form=form or {}, labels=labels,
+                  asks_notice=cases.notice_missing(view.slots, labels.fields))
+
+
+async def _labels(request: web.Request, view: cases.CaseView) -> Labeller:
+    """The case's script (the version its call ran) for its slots and their words."""
     script = await db(request, script_labels, view.campaign, view.attempt.dialog_name,
                       view.attempt.dialog_version, console(request).dialogs_dir)
-    return render(request, "case.html", status=status, case=view, slots=cases.SLOTS, error=error,
-                  form=form or {}, labels=labeller(request, script))
+    return labeller(request, script)
 
 
 async def case_page(request: web.Request) -> web.Response:
@@ -190,24 +216,27 @@ async def resolve(request: web.Request) -> web.Response:
         how = cases.Resolution(form.get("action", ""))
     except ValueError:
         return await _case_page(request, case_id, _("Choose Close case or Hand back to the bot."), 400, form)
-    try:
-        entered = await asyncio.to_thread(cases.parse_slots, form)  # the address parser: off the loop
-        current = (await db(request, cases.load_case, case_id)).slots
+    view = await db(request, cases.load_case, case_id)
+    labels = await _labels(request, view)
+    region = str(console(request).campaigns_config.get("region") or "CN")
+    try:  # the address parser: off the loop
+        entered = await asyncio.to_thread(cases.parse_slots, form, labels.fields, region, _)
+        current = view.slots
         slots = cases.changed_only(entered, current)
         note = form.get("note", "").strip()
-        if how == cases.Resolution.CLOSE and cases.notice_missing({**current, **slots}):
+        if how == cases.Resolution.CLOSE and cases.notice_missing({**current, **slots}, labels.fields):
             reason = form.get("notice_reason", "").strip()
             if not reason:
                 raise cases.CaseError("notice_reason", N_(
                     "The prevention notice was not acknowledged: give the reason before closing the case."))
             note = f"{note}\n[{_('notice not acknowledged')}] {reason}".strip()
+        audit = AuditEntry(user.username, client(request),
+                           detail="slots corrected: " + ",".join(sorted(slots)) if slots else "")
         await db(request, cases.resolve, case_id, user.id, slots, note, how,
-                 outbox=console(request).results_outbox)
+                 outbox=console(request).results_outbox, audit=audit)  # the audit row commits with it
     except cases.CaseError as exc:
-        return await _case_page(request, case_id, _message(request, exc), 400, form)
-    await audit_event(request, f"case.{how.value}", "escalation", case_id,
-                      detail="slots corrected: " + ",".join(sorted(slots)) if slots else "")
-    raise web.HTTPSeeOther(f"/queue?back={case_id}" if how == cases.Resolution.RETURN_TO_BOT else "/queue")
+        return await _case_page(request, case_id, _message(request, exc, labels), 400, form)
+    raise web.HTTPSeeOther(f"/queue?back={case_id}" if how == cases.Resolution.RETURN_TO_BOT else f"/queue?closed={case_id}")
 
 
 async def release(request: web.Request) -> web.Response:

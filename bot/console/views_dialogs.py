@@ -57,8 +57,12 @@ async def editor_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text=gettext(request)(N_("no such dialog")))
     script = await views_recordings.script_of(request, name, locale, active.version if active else None)
     recordings = await views_recordings.coverage(request, script) if script is not None else None
+    published = request.query.get("published", "")
+    notice = ""
+    if active is not None and published == active.version:
+        notice = gettext(request)(N_("Version %(v)s is published and active: new calls use it.")) % {"v": published}
     return render(request, "editor.html", slug=key, name=name, locale=locale, source=source,
-                  versions=rows, active=active, recordings=recordings)
+                  versions=rows, active=active, recordings=recordings, notice=notice)
 
 
 async def lint(request: web.Request) -> web.Response:

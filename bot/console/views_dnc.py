@@ -1,14 +1,14 @@
 """The do-not-call page: numbers no campaign dials (for good, or rested for a while after a wrong
 number). Operators and admins add a number; admins take one off. Numbers arrive in POST bodies and
-are shown masked; the audit names the entry by id (bot/campaigns/suppression.py)."""
+are shown masked; the audit names the entry by id (bot/campaigns/people/suppression.py)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 from sqlmodel import Session
 
-from bot.campaigns import suppression
-from bot.campaigns.people import normalise_phone
+from bot.campaigns.people import suppression
+from bot.campaigns.people.list_import import normalise_phone
 from bot.console.context import console
 from bot.console.labels import N_
 from bot.console.page import client, db, gettext, render, require

@@ -1,7 +1,7 @@
 """Recorded prompts in the dialog editor: which prompts of the active version (or the file,
 before anything is published) are recorded and which are spoken by TTS (coverage), upload
 or record a take per fixed piece, listen to it, remove it. Takes belong to the version
-(bot/campaigns/prompt_recordings.py); publishing carries the unchanged ones over."""
+(bot/campaigns/scripts/prompt_recordings.py); publishing carries the unchanged ones over."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from audio import wav
 from audio.recordings import RecordingError, decode_upload
-from bot.campaigns import prompt_recordings as pr
+from bot.campaigns.scripts import prompt_recordings as pr
 from bot.console import dialogs
 from bot.console.context import console
 from bot.console.labels import N_

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import nlu
+from bot.dialog.answering import Answering
+from bot.dialog.asking import Asking
 from bot.dialog.events import (
     Action,
     CallAnswered,
@@ -33,7 +35,7 @@ from bot.dialog.events import (
 from bot.dialog.initiative import Initiative
 from bot.dialog.model import Script, Step
 from bot.dialog.resuming import Resuming
-from bot.dialog.speaking import CONFIRM_DTMF, Speaking
+from bot.dialog.speaking import Speaking
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class ConversationError(RuntimeError):
     pass
 
 
-class Conversation(Initiative, Resuming, Speaking):
+class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
     def __init__(
         self,
         script: Script,
@@ -54,7 +56,9 @@ class Conversation(Initiative, Resuming, Speaking):
         parser: Parser | None = None,
     ):
         self.script = script
-        self.vars = {**(variables or {}), **{k: v for k, v in person.items() if v is not None}}
+        given = {**(variables or {}), **{k: v for k, v in person.items() if v is not None}}
+        # as the locale says them: {agency} in its language, phone numbers in groups (bot.dialog.catalogue)
+        self.vars = script.system.spoken(given, script.locale) if script.system is not None else given
         self.prefilled = dict(prefilled_slots or {})
         self.parser: Parser = parser or nlu.parse
         slots = {s.slot: None for s in script.steps.values() if s.is_ask}
@@ -70,6 +74,7 @@ class Conversation(Initiative, Resuming, Speaking):
         self.resumed = False  # the identity question was skipped: an earlier call stored "yes"
         self._out: list[Action] = []
         self._init_initiative()
+        self._init_answering()
 
     # ------------------------------------------------------------ public
     @property
@@ -78,7 +83,7 @@ class Conversation(Initiative, Resuming, Speaking):
 
     @property
     def current_listen(self) -> Listen | None:
-        if self.phase not in ("ask", "confirm") or self.step is None:
+        if self.phase not in ("ask", "confirm", "phone") or self.step is None:
             return None
         return self._listen()
 
@@ -107,7 +112,10 @@ class Conversation(Initiative, Resuming, Speaking):
             self._finish(Outcome.HUNG_UP)
         elif isinstance(event, NoInput):
             self._turn(Speaker.CALLER, "<silence>", kind="silence", at=event.at, audio=event.audio)
-            self._failure("no_input")
+            self._phone_heard(None, "") if self.phase == "phone" else self._failure("no_input")
+        elif isinstance(event, Dtmf) and self.phase == "phone":
+            self._turn(Speaker.CALLER, f"dtmf:{event.digit}", kind="dtmf", confidence=1.0, at=event.at)
+            self._phone_heard(None, "")
         elif isinstance(event, Dtmf):
             self._on_dtmf(event)
         elif isinstance(event, Utterance):
@@ -121,10 +129,13 @@ class Conversation(Initiative, Resuming, Speaking):
         text = f"{self.prefix} {ev.text}" if self.prefix else ev.text  # a held lead-in and what followed it
         self.prefix, self._heard = "", text
         previous, self.last_open = self.last_open, None
+        if self.phase == "phone":
+            self._phone_heard(ev, text)
+            return
         if self._someone_else(ev, text) or self._correct_earlier(ev, text) or self._continue_answer(ev, text):
             return
         expect = "yes_no" if self.phase == "confirm" else self.step.expect
-        parsed = self._parse(expect, text)
+        parsed = self._nobody(self._parse(expect, text))
         if self.phase == "confirm" and self.step.expect != "yes_no" and not parsed.intent:
             parsed = self._while_confirming(ev, text, parsed)
             if parsed is None:
@@ -139,14 +150,16 @@ class Conversation(Initiative, Resuming, Speaking):
             parsed = self._also_answers(ev, text, parsed)
             if parsed is None:
                 return
-        if parsed.intent == "who" and parsed.value is not None:
+        if parsed.intent == "who" and parsed.value not in (None, []):
             # "是我，你们是哪里？": answer the question, then keep the answer
             self._say_handler("who")
             self._on_value(parsed.value, ev.confidence)
+        elif parsed.intent == "do_not_call":
+            self._opt_out_heard(parsed.value)
         elif parsed.intent:
             self._on_intent(parsed.intent)
         elif parsed.value is None:
-            self._failure("no_match")
+            self._failure("no_match", unsure=self._unsure(text))
         else:
             self._on_value(parsed.value, ev.confidence)
 
@@ -157,30 +170,10 @@ class Conversation(Initiative, Resuming, Speaking):
             log.exception("answer understanding failed at step %s", self.step.id)
             return nlu.Parse()
 
-    def _on_dtmf(self, ev: Dtmf) -> None:
-        step = self.step
-        intent = next((n for n, h in self.script.handlers.items() if h.dtmf == ev.digit), None)
-        value: Any = None
-        if not intent:
-            if self.phase == "confirm":
-                value = CONFIRM_DTMF.get(ev.digit)
-            else:
-                value = dict(step.dtmf).get(ev.digit)
-                if value is None and step.expect == "count" and ev.digit.isdigit():
-                    value = int(ev.digit)
-        parse = {"value": value, "intent": intent}
-        self._turn(Speaker.CALLER, f"dtmf:{ev.digit}", kind="dtmf", parse=parse, confidence=1.0, at=ev.at)
-        if intent:
-            self._on_intent(intent)
-        elif value is None:
-            self._failure("no_match")
-        else:
-            self._on_value(value, 1.0)
-
     def _on_value(self, value: Any, confidence: float) -> None:
         step = self.step
         if self.phase == "confirm":
-            if value == "yes":
+            if self._confirmed_not_person(value) == "yes":
                 self._accept(self.pending)
             else:  # denied: ask the question itself again (bounded by the failure limit)
                 self.phase = "ask"
@@ -189,44 +182,15 @@ class Conversation(Initiative, Resuming, Speaking):
         if step.accept and str(value) not in step.accept:
             self._failure("no_match")
             return
+        value = self._with_partial(value)
+        if self._held_back(value, confidence):
+            return
         if step.confirm and (confidence < step.confirm.below or step.confirm.below >= 1):  # below: 1 = always
             self.phase, self.pending = "confirm", value
             self._say(step.confirm.prompt, f"{step.id}.confirm", value=step.label(value), remember=True, reset=True)
             self._out.append(self._listen())
             return
         self._accept(value)
-
-    def _on_intent(self, intent: str) -> None:
-        handler = self.script.handlers.get(intent)
-        if intent == "human" and self.vars.get("operator_line") == "" and "human_callback" in self.script.handlers:
-            # no operator line: tell the truth (a callback within the configured time), not "transferring"
-            self._escalate(EscalationReason.REQUESTED_HUMAN, "caller asked for a person; callback promised",
-                           handler_say="human_callback")
-        elif intent == "human":
-            self._escalate(EscalationReason.REQUESTED_HUMAN, "caller asked for a person", handler_say="human")
-        elif intent == "do_not_call":
-            self._say_handler("do_not_call")
-            self._finish(Outcome.DO_NOT_CALL)
-        elif intent == "wrong_number":  # "不是我，打错了" answers identity too; nothing else is kept
-            self._wrong_person_settled()
-            self._say_handler("wrong_number")
-            self._finish(Outcome.WRONG_NUMBER)
-        elif intent == "refuse":
-            self.refusals += 1
-            limit = handler.limit if handler and handler.limit else 2
-            if self.refusals >= limit:
-                self._escalate(EscalationReason.UNCOOPERATIVE, f"refused {self.refusals} times")
-            else:
-                self._say_handler("refuse")
-                self._reask()
-        elif intent == "who":
-            self._say_handler("who")
-            self._reask()
-        elif intent == "repeat":
-            self._say_handler("repeat")
-            self._reask()
-        else:
-            self._failure("no_match")
 
     # ------------------------------------------------------------ moves
     def _accept(self, value: Any) -> None:
@@ -235,10 +199,13 @@ class Conversation(Initiative, Resuming, Speaking):
         self._mark(step.slot, value)
         if step.expect == "address" and self._heard:
             self.last_open = (step.id, self._heard)  # words that follow may continue it
+        if self._ask_phones():
+            return
         target = dict(step.branches).get(str(value), step.next)
         self._goto(target)
 
-    def _failure(self, kind: str, denied: bool = False) -> None:
+    def _failure(self, kind: str, denied: bool = False, unsure: str | None = None) -> None:
+        """`unsure`: the caller hedged ("记不清了"): that sentence, then the question (not "I didn't catch")."""
         step = self.step
         self.failures[kind] += 1
         limit = step.max_failures or self.script.settings.max_failures
@@ -246,12 +213,17 @@ class Conversation(Initiative, Resuming, Speaking):
             self._escalate(EscalationReason.UNRESOLVED, f"{self.failures['no_input']} no-input, {self.failures['no_match']} no-match")
             return
         self.phase = "ask"
-        if denied:
-            self._say(step.prompt, f"{step.id}.prompt", remember=True, reset=True)
+        if denied or unsure:
+            if unsure:
+                self._say(unsure, "handlers.unsure.0", remember=True, reset=True)
+            self._say(step.prompt, f"{step.id}.prompt", remember=True, reset=not unsure)
         else:
             prompts = step.no_input if kind == "no_input" else step.no_match
             i = min(self.failures[kind], len(prompts)) - 1
             self._say(prompts[i], f"{step.id}.{kind}.{i}", remember=True, reset=True)
+            if kind == "no_match" and i == 0 and len(prompts) > 1 and self._closed(step):
+                last = len(prompts) - 1  # the keypad, offered after one miss (scripts put it last)
+                self._say(prompts[last], f"{step.id}.{kind}.{last}", remember=True)
         self._out.append(self._listen())
 
     def _reask(self) -> None:
@@ -274,7 +246,10 @@ class Conversation(Initiative, Resuming, Speaking):
                     elif str(self.prefilled[step.slot]) == "yes":  # "no" or anything else: asked again
                         self.record.slots[step.slot] = "yes"
                         self.resumed = True
-                        self._say(self.script.resume_text, "resume", step=None)
+                        # the earlier call was cut off (default); or the case was handed back, or the
+                        # resident called us back: nothing was cut off (the catalogue's handed_back line)
+                        after = "cut_off" if self.vars.get("resume_after", "cut_off") == "cut_off" else "handed_back"
+                        self._say(self.script.resume_for(after) or "", "resume", step=None)
                 if self.record.slots.get(step.slot) is not None:  # answered already: never asked again
                     step_id = dict(step.branches).get(str(self.record.slots[step.slot]), step.next)
                     continue
@@ -289,6 +264,8 @@ class Conversation(Initiative, Resuming, Speaking):
                     self._say(step.say, f"{step.id}.say", remember=True)
                 self._say(step.prompt, f"{step.id}.prompt", remember=True)
                 self._out.append(self._listen())
+                return
+            if step.end == "completed" and self._unsettled_escalated():
                 return
             if step.say:
                 self._say(step.say, f"{step.id}.say")
@@ -307,13 +284,15 @@ class Conversation(Initiative, Resuming, Speaking):
 
     def _escalate(self, reason: EscalationReason, detail: str, handler_say: str = "escalate", say: bool = True) -> None:
         step_id = self.step.id if self.step else ""
+        detail = self._noted(detail)
         if say and not self._say_handler(handler_say) and handler_say != "escalate":
             self._say_handler("escalate")
-        self.record.escalation = {"reason": str(reason), "step": step_id, "detail": detail}
-        self._out.append(Escalate(reason, step_id, detail))
+        self.record.escalation = Escalate(reason, step_id, detail)
+        self._out.append(self.record.escalation)
         self._finish(Outcome.ESCALATED)
 
     def _finish(self, outcome: Outcome) -> None:
+        outcome = self._final_outcome(outcome)
         self.record.outcome = outcome
         self.record.last_step = self.step.id if self.step else None
         self.phase = "done"

@@ -108,9 +108,14 @@ class Listen:
 
 @dataclass(frozen=True)
 class Escalate:
+    """The dialog hands the resident to a person: why, at which step (also the record's escalation)."""
+
     reason: EscalationReason
     step: str
     detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reason": str(self.reason), "step": self.step, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ class CallRecord:
     dialog_version: str
     locale: str
     outcome: Outcome | None = None
-    escalation: dict[str, Any] | None = None
+    escalation: Escalate | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     transcript: list[Turn] = field(default_factory=list)
     last_step: str | None = None
@@ -186,7 +191,7 @@ class CallRecord:
     def to_json(self) -> dict[str, Any]:
         return {
             "outcome": str(self.outcome) if self.outcome else None,
-            "escalation": self.escalation,
+            "escalation": self.escalation.to_json() if self.escalation is not None else None,
             "slots": dict(self.slots),
             "transcript": [t.to_json() for t in self.transcript],
             "dialog": self.dialog,

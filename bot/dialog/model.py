@@ -5,7 +5,7 @@ is `bot.dialog.script` (which uses `schema` and `lint`; both build on this modul
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -28,22 +28,13 @@ RECOGNIZE = ("grammar", "free")
 OUTCOMES = ("completed", "wrong_number", "escalated", "do_not_call")
 ESCALATION_REASONS = ("uncooperative", "requested_human", "unresolved")
 BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number", "badge", "call_code",  # call_code: per attempt
-                     "callback_within", "callback_minutes")
+                     "callback_within", "callback_minutes",
+                     "contact")  # contact: the name of the contact asked for a number (handler ask_phone)
 # human_callback: said instead of `human` when no operator line is configured (variable operator_line "")
+# confirm_not_person / ask_district / ask_phone / unsure: what only answers may be stored (bot.dialog.answering)
 HANDLERS = ("who", "repeat", "refuse", "human", "human_callback", "wrong_number", "do_not_call", "escalate",
-            "corrected")
+            "corrected", "confirm_not_person", "ask_district", "ask_phone", "unsure")
 VAR_RX = re.compile(r"\{(\w+)\}")
-# What a resumed call says instead of asking the identity question again (see `Script.identity`),
-# when the script sets no `resume:` text: by language, naming the person when the script has {name}.
-RESUME_DEFAULT = {
-    "zh": ("{name}您好，刚才的通话中断了，我们接着刚才的问题继续。", "您好，刚才的通话中断了，我们接着刚才的问题继续。"),
-    "en": ("Hello {name}, our call was cut off; let's continue where we stopped.",
-           "Hello again, our call was cut off; let's continue where we stopped."),
-    "ko": ("{name} 님, 안녕하세요. 조금 전 통화가 끊겨서, 이어서 여쭤보겠습니다.",
-           "안녕하세요. 조금 전 통화가 끊겨서, 이어서 여쭤보겠습니다."),
-}
-
-
 class ScriptError(ValueError):
     """A script that cannot run. `.errors` are line-numbered `Problem`s."""
 
@@ -102,6 +93,7 @@ class Step:
     # expect (specific values yes, yes/no and text no); False = never; words = only near them.
     early: tuple[str, ...] | bool | None = None
     recognize: str | None = None  # one of RECOGNIZE; None: the default for the expect
+    title: str | None = None  # the answer's short name for people (console, exports): "健康码"
     # branch on an already filled slot
     branch_slot: str | None = None
 
@@ -147,7 +139,9 @@ class Script:
     variables: tuple[str, ...] = ()
     description: str = ""
     path: str | None = None
-    resume: str | None = None  # the script's `resume:` text; None: RESUME_DEFAULT (see resume_text)
+    resume: str | None = None  # the script's `resume:` text; None: its catalogue's (see resume_for)
+    # the system's own sentences in this locale (bot.dialog.catalogue.Catalogue; set by the loader)
+    system: Any = field(default=None, compare=False, repr=False)
 
     @cached_property
     def identity(self) -> Step | None:
@@ -174,13 +168,19 @@ class Script:
 
     @property
     def resume_text(self) -> str | None:
-        """What a resumed call says instead of the identity question (None: no identity question)."""
+        """What a call resumed after a cut-off says instead of the identity question (None: no
+        identity question)."""
+        return self.resume_for("cut_off")
+
+    def resume_for(self, after: str) -> str | None:
+        """The resume line after "cut_off" (the script's `resume:` or its catalogue's) or
+        "handed_back" (an operator gave the case back: nothing was cut off; the catalogue's)."""
         if self.identity is None:
             return None
-        if self.resume:
+        if after == "cut_off" and self.resume:
             return self.resume
-        named, plain = RESUME_DEFAULT.get(self.locale.split("-")[0], RESUME_DEFAULT["en"])
-        return named if "name" in self.variables else plain
+        key = f"resume.{after}" + ("" if "name" in self.variables else "_unnamed")
+        return self.system.sentences[key] if self.system is not None else None
 
     def asks_in_order(self):
         """Ask steps in the order a cooperative caller meets them (following next)."""
@@ -205,8 +205,10 @@ class Script:
                 out.append((f"{s.id}.confirm", s.confirm.prompt))
         for h, handler in self.handlers.items():
             out += [(f"handlers.{h}.{i}", t) for i, t in enumerate(handler.say)]
-        if self.resume_text:
-            out.append(("resume", self.resume_text))
+        for after in ("cut_off", "handed_back"):
+            text = self.resume_for(after)
+            if text:
+                out.append(("resume" if after == "cut_off" else f"resume.{after}", text))
         return out
 
     @property

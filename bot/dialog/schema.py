@@ -3,10 +3,13 @@ each problem, and builds the frozen `Script`."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+from pathlib import Path
 from typing import Any
 
+from bot.dialog.catalogue import CatalogueError, catalogue_for
 from bot.dialog.model import (
     ESCALATION_REASONS,
     EXPECT_VALUES,
@@ -79,7 +82,7 @@ TOP_KEYS = {"name", "locale", "description", "variables", "settings", "handlers"
 STEP_KEYS = {
     "say", "next", "end", "reason", "ask", "slot", "prompt", "reprompts", "dtmf", "confirm",
     "labels", "branches", "accept", "max_failures", "no_input_timeout", "end_silence", "branch", "recognize",
-    "end_silence_complete", "early",
+    "end_silence_complete", "early", "title",
 }  # fmt: skip
 
 
@@ -118,7 +121,20 @@ def build(doc: Document, text: str, name: str) -> tuple[Script | None, list[Prob
         path=name,
         resume=c.text(top.get("resume"), ("resume",)),
     )
+    if locale and not c.problems:  # the system's sentences in its locale (bot.dialog.catalogue)
+        try:
+            script = dataclasses.replace(script, system=catalogue_for(locale, beside=_beside(name)))
+        except CatalogueError as exc:
+            c.err(("locale",), f"the system catalogue of {locale}: {exc}")
     return script, c.problems
+
+
+def _beside(name: str) -> Path | None:
+    """The script's file when `name` is one (its catalogue is looked for beside it)."""
+    try:
+        return Path(name) if name and Path(name).is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _settings(c: _Checker, raw: Any) -> Settings:
@@ -195,6 +211,7 @@ def _ask(c: _Checker, path: tuple, m: dict, kw: dict) -> None:
     kw["expect"] = expect
     kw["slot"] = c.text(m.get("slot"), (*path, "slot"), optional=False)
     kw["prompt"] = c.text(m.get("prompt"), (*path, "prompt"), optional=False)
+    kw["title"] = c.text(m.get("title"), (*path, "title"))  # shown to staff, never spoken
     rp = c.mapping(m.get("reprompts", {}), (*path, "reprompts"), {"no_input", "no_match"})
     kw["no_input"] = c.texts(rp.get("no_input"), (*path, "reprompts", "no_input"))
     kw["no_match"] = c.texts(rp.get("no_match"), (*path, "reprompts", "no_match"))

@@ -125,7 +125,7 @@ class CallSession:
             rec.transcript.append(Turn(Speaker.CALLER, event.digit, step, "dtmf", at=event.at))
         rec.transcript.append(Turn(Speaker.BOT, say.text, step, "prompt", at=getattr(event, "at", None)))
         rec.outcome, rec.last_step = Outcome.ESCALATED, step
-        rec.escalation = {"reason": str(esc.reason), "step": esc.step, "detail": esc.detail}
+        rec.escalation = esc
         self._ended_early = True
         actions: list[Action] = [say, esc, End(Outcome.ESCALATED)]
         self._tell(actions)
@@ -161,8 +161,14 @@ class CallSession:
                 self.escalation = action
                 notes.append(action)
         for note in notes:
-            for observer in self.observers:
-                try:
-                    observer(note)
-                except Exception:  # storing must never end the call; the record still has it
-                    log.exception("call observer failed on %s", type(note).__name__)
+            notify(self.observers, note)
+
+
+def notify(observers: Iterable[Observer], note: Any) -> None:
+    """The one observer loop: every observer gets the note; one that fails is logged (storing
+    must never end the call; the record still has the note)."""
+    for observer in observers:
+        try:
+            observer(note)
+        except Exception:
+            log.exception("call observer failed on %s", type(note).__name__)

@@ -4,38 +4,19 @@ Interface used by the rest of veribot:
     parse(locale, expect, text, area=None) -> Parse
     make_parser(default_province, default_city) -> Parser   (parse with the [nlu] area bound)
     grammar_phrases(locale, expect) -> list[str]   (phrases a recognizer grammar should allow)
-Locale modules live in bot/nlu/<lang>.py (zh, en, ko) and expose the same two functions.
+    hedged(locale, text) -> bool   ("记不清了", "i'm not sure": not an answer, and not misheard)
+Locale modules live in bot/nlu/<lang>.py (zh, en, ko): each reads an answer (`read`: the intent
+found, its phrases blanked) and offers value parsers per expect; which parser serves which
+(locale, expect) is one table, bot.nlu.table, where "is this an answer at all" (bot.nlu.answers) is
+decided once for every locale.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-EXPECTS = ("yes_no", "health_code", "count", "test_result", "address", "text", "contacts", "places")
-LISTS = ("contacts", "places")  # expects whose value is a list ([] when nothing was named)
-INTENTS = ("refuse", "human", "repeat", "who", "wrong_number", "do_not_call")
-
-
-@dataclass(frozen=True)
-class Parse:
-    value: Any = None
-    intent: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "intent": self.intent}
-
-
-def _module(locale: str):
-    lang = locale.split("-")[0].lower()
-    try:
-        return importlib.import_module(f"bot.nlu.{lang}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"bot.nlu.{lang}":
-            raise
-        raise ValueError(f"no answer understanding for locale {locale!r}") from exc
+from bot.nlu.base import EXPECTS, INTENTS, LISTS, Heard, Parse  # noqa: F401 (the package's interface)
 
 
 def parse(locale: str, expect: str, text: str, area: tuple[str | None, str | None] | None = None) -> Parse:
@@ -43,14 +24,9 @@ def parse(locale: str, expect: str, text: str, area: tuple[str | None, str | Non
     built-in default (bot.nlu.address.FALLBACK_AREA)."""
     if expect not in EXPECTS:
         raise ValueError(f"unknown expect {expect!r}; one of {', '.join(EXPECTS)}")
-    module = _module(locale)
-    if area is not None and getattr(module, "TAKES_AREA", False):
-        result = module.parse(expect, text, area=area)
-    else:
-        result = module.parse(expect, text)
-    if expect in LISTS and not isinstance(result.value, list):
-        return Parse([], result.intent)  # a locale without tracing rules names nobody rather than failing
-    return result
+    from bot.nlu import table  # imported on first use: it loads every locale
+
+    return table.parse(locale, expect, text, area)
 
 
 _BUILT_IN: Any = object()
@@ -73,5 +49,14 @@ def make_parser(default_province: str | None = _BUILT_IN, default_city: str | No
     return parse_answer
 
 
+def hedged(locale: str, text: str) -> bool:
+    """Whether the answer is a hedge ("记不清了", "说不好", "i'm not sure"): not sure, not misheard."""
+    from bot.nlu import table
+
+    return table.hedged(locale, text)
+
+
 def grammar_phrases(locale: str, expect: str) -> list[str]:
-    return list(_module(locale).grammar_phrases(expect))
+    from bot.nlu import table
+
+    return list(table.grammar_phrases(locale, expect))

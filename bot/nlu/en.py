@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.nlu import Parse, en_tracing
+from bot.nlu import en_tracing
+from bot.nlu.base import Heard
 from bot.nlu.en_numbers import parse_count, word_to_int
-from bot.nlu.text import MAX_CHARS, clean
+from bot.nlu.text import clean
 
 _INTENTS: dict[str, str] = {
     "wrong_number": (
@@ -30,8 +31,8 @@ _INTENTS: dict[str, str] = {
         r"no longer (his|her) (number|phone)|(he|she|they) moved (out|away)"
     ),
     "do_not_call": (  # "don't call this number again": the number goes on the do-not-call list
-        r"stop calling|(do ?n[o']?t|dont|do not|never) (ever )?call (me|this number|here)( ever)?( again| anymore| any more)?\b(?! (back|later|tomorrow))|"
-        r"(take|remove|delete) (me|my number|this number) (off|from)|put me on (the|your|a) do.?not.?call|do.?not.?call list|"
+        r"(stop|quit|cease) (calling|ringing|phoning)|(do ?n[o']?t|dont|do not|never) (ever )?call (me|this number|here)( ever)?( again| anymore| any more)?\b(?! (back|later|tomorrow))|"
+        r"(take|remove|delete) (me|my number|this number) (off|from)|(remove|delete|erase) (my|this) (number|phone number)|put me on (the|your|a) do.?not.?call|do.?not.?call list|"
         r"(don'?t|do not) (ring|phone|contact) me (again|anymore|any more)|lose my number"
     ),
     "human": (
@@ -48,7 +49,7 @@ _INTENTS: dict[str, str] = {
         r"\brefuse\b|^skip|skip (it|this|that)|pass on (it|this|that)|i'?ll pass|next question|keep (it|that) to myself|not comfortable (sharing|saying|telling|answering|giving)|uncomfortable|confidential|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
         r"\bdecline\b|(don'?t|do not) have (the )?time|call (me )?(back )?(later|another time|tomorrow)|not a good time|bad time|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
-        r"(do ?n[o']?t|dont) want to (do this|talk)|(not|never) (answering|telling)|call (me )?back later|"
+        r"(do ?n[o']?t|dont) want to (do this|talk)|(do ?n[o']?t|dont|do not) wanna (answer|say|tell|talk|share)|(do ?n[o']?t|do not) feel like (answering|talking|saying|telling)|(not|never) (answering|telling)|call (me )?back later|"
         r"(do ?n[o']?t|do not|won'?t|will not|not) (give|giving|tell|telling|share|sharing) (out )?(you )?(my|that|this|it|any)\b|"
         r"(not|never) (giving|sharing) (you|that|it|out)"
     ),
@@ -57,7 +58,7 @@ _INTENTS: dict[str, str] = {
         r"who are you|why (are|do|did|would) you (calling|call|ringing|ring|want)|what('?s| is) (this|it|the call) "
         r"(about|regarding|for)|what do you want|where (are|is) (you|this|it) (calling )?from|"
         r"(what|which) (company|organization|organisation|agency|department|office|outfit)|"
-        r"is this a scam|prove (it|that|who)|verify (this|that|you|who|it)|legit|legitimate|spam|telemarket|robocall|fraud|phishing|how'?d you get|how (do|does) you (have|know) (my|this)|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
+        r"is this a (scam|robot|bot|machine|recording|computer)|prove (it|that|who)|verify (this|that|you|who|it)|legit|legitimate|spam|telemarket|robocall|fraud|phishing|how'?d you get|how (do|does) you (have|know) (my|this)|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
         r"who gave you|who do you (work|represent)|who sent you|what('?s| is) this call|identify yourself|"
         r"who am i (talking|speaking) (to|with)|why do you need to know|who wants to know|who'?s asking|who is asking|"
         r"why (do|would|does) (you|anyone|the government) (need|want) (that|this|it|to know|my)|"
@@ -176,28 +177,48 @@ _SPELLED = {"o k": "ok", "o kay": "okay", "know": "no", "no know": "no"}  # whol
 _LEAD_WORDS = re.compile(r"^(?:(?:well|so|oh) )+")
 
 
-def parse(expect: str, text: str) -> Parse:
-    text = (text or "")[:MAX_CHARS]  # an answer is a sentence or two; cap what a peer controls
+def read(text: str, area: tuple[str | None, str | None] | None = None) -> Heard:
+    """The answer with its intent found and the intent phrases blanked (bot.nlu.table)."""
     body = normalize(text)
-    intent, rest = _find_intent(body)
-    value: Any = None
-    if expect == "yes_no":
-        value = "no" if intent == "wrong_number" else parse_yes_no(rest, weak=intent is None)
-    elif expect == "health_code":
-        value = parse_colour(rest)
-    elif expect == "count":
-        value = parse_count(rest)
-    elif expect == "test_result":
-        value = parse_result(rest)
-    elif expect == "address":
-        value = parse_address(text, rest, intent)
-    elif expect == "text":
-        value = clean(text) or None
-    elif expect == "contacts":
-        value = [] if intent else en_tracing.parse_contacts(text)
-    elif expect == "places":
-        value = [] if intent else en_tracing.parse_places(text)
-    return Parse(value, intent)
+    intent, intents, rest = _find_intent(body)
+    return Heard(text, body, rest, intent, intents, area)
+
+
+def yes_no(h: Heard) -> str | None:
+    if "wrong_number" in h.intents:
+        return "no"
+    rest, hedged = without_hedges(h.rest)
+    value = parse_yes_no(rest, weak=h.intent is None and not hedged)
+    # "not now i'm busy": a refusal is never read as a "no" ("yes it's me but i'm busy" stays a yes)
+    return None if value == "no" and h.intent in ("refuse", "do_not_call") else value
+
+
+def health_code(h: Heard) -> str | None:
+    return parse_colour(h.rest)
+
+
+def count(h: Heard) -> int | None:
+    return parse_count(h.rest)
+
+
+def test_result(h: Heard) -> str | None:
+    return parse_result(h.rest)
+
+
+def address(h: Heard) -> dict[str, Any] | None:
+    return parse_address(h.text, h.rest, h.intent)
+
+
+def free_text(h: Heard) -> str | None:
+    return clean(h.text) or None
+
+
+def contacts(h: Heard) -> list[dict[str, Any]]:
+    return [] if h.intent else en_tracing.parse_contacts(h.text)
+
+
+def places(h: Heard) -> list[dict[str, Any]]:
+    return [] if h.intent else en_tracing.parse_places(h.text)
 
 
 def grammar_phrases(expect: str) -> list[str]:
@@ -206,15 +227,35 @@ def grammar_phrases(expect: str) -> list[str]:
     return phrases(expect)
 
 
-def _find_intent(body: str) -> tuple[str | None, str]:
-    found = None
+# Hedges ("i'm not sure", "can't remember"): not an answer, and never a "no" ("i'm not").
+HEDGES = re.compile(
+    r"\b(?:(?:i'?m|i am|we'?re|not) )?(?:not )?(?:really |quite |entirely |totally |a hundred percent |100 percent |too |so )?"
+    r"(?:sure|certain)\b(?: to be honest)?|"
+    r"\b(?:i )?(?:can'?t|cannot|can not|don'?t|do not|couldn'?t) (?:quite |really )?(?:remember|recall|say|tell)\b|"
+    r"\bi (?:forget|forgot)\b|\bno idea\b|\b(?:i have )?no clue\b|\bbeats me\b|\b(?:i'?m )?unsure\b|\bhard to say\b|\bwho knows\b|\b(?:i )?(?:don'?t|do not) (?:really )?know\b"
+)
+
+
+def without_hedges(rest: str) -> tuple[str, bool]:
+    """`rest` with its hedges blanked, and whether there were any. "sure" alone is a yes, not a hedge."""
+    found = [m for m in HEDGES.finditer(rest) if m.group().strip() not in ("sure", "certain")]
+    for m in reversed(found):
+        rest = rest[: m.start()] + " | " + rest[m.end():]
+    return rest, bool(found)
+
+
+def _find_intent(body: str) -> tuple[str | None, frozenset[str], str]:
+    """(the first intent in priority order, every intent said, the text with their phrases blanked).
+    A request not to be called first: said with "wrong number" it is the wrong number's request."""
+    found, hits = None, set()
     rest = body
-    for name in ("wrong_number", "do_not_call", "human", "refuse", "who", "repeat"):
+    for name in ("do_not_call", "wrong_number", "human", "refuse", "who", "repeat"):
         pattern = _INTENT_RES[name]
         if pattern.search(rest):
             found = found or name
+            hits.add(name)
             rest = pattern.sub(" | ", rest)
-    return found, rest
+    return found, frozenset(hits), rest
 
 
 _COMPLY = re.compile(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.nlu import Parse, ko_regions
+from bot.nlu import ko_regions
+from bot.nlu.base import Heard
 
 YES, NO = "yes", "no"
 _YES = {"네", "예", "응", "그렇습니다", "그래요", "맞아요", "맞습니다", "알겠습니다", "알았어요", "좋아요", "있어요", "격리"}
@@ -60,23 +61,36 @@ def find_intent(text: str) -> tuple[str | None, str]:
     return found, joined.strip()
 
 
-def parse(expect: str, text: str) -> Parse:
+def read(text: str, area: tuple[str | None, str | None] | None = None) -> Heard:
+    """The answer with its intent found and the intent phrases removed (bot.nlu.table)."""
     intent, rest = find_intent(text)
-    words = rest.split()
-    value: Any = None
-    if expect == "yes_no":
-        value = NO if intent == "wrong_number" else _last(words, lambda w: YES if w in _YES else NO if w in _NO else None)
-    elif expect == "health_code":
-        value = _last(words, _COLOURS.get)
-    elif expect == "count":
-        value = parse_count(rest)
-    elif expect == "test_result":
-        value = parse_result(rest)
-    elif expect == "address":
-        value = parse_address(rest) if rest else None
-    elif expect == "text":
-        value = " ".join(_words(text)) or None
-    return Parse(value, intent)
+    return Heard(text, " ".join(_words(text)), rest, intent, frozenset({intent} - {None}), area)
+
+
+def yes_no(h: Heard) -> str | None:
+    if h.intent == "wrong_number":
+        return NO
+    return _last(h.rest.split(), lambda w: YES if w in _YES else NO if w in _NO else None)
+
+
+def health_code(h: Heard) -> str | None:
+    return _last(h.rest.split(), _COLOURS.get)
+
+
+def count(h: Heard) -> int | None:
+    return parse_count(h.rest)
+
+
+def test_result(h: Heard) -> str | None:
+    return parse_result(h.rest)
+
+
+def address(h: Heard) -> dict[str, Any] | None:
+    return parse_address(h.rest) if h.rest else None
+
+
+def free_text(h: Heard) -> str | None:
+    return " ".join(_words(h.text)) or None
 
 
 def _last(words: list[str], f) -> Any:

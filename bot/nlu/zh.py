@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.nlu import Parse, zh_tracing
+from bot.nlu import zh_tracing
 from bot.nlu.address import parse_address
-from bot.nlu.text import MAX_CHARS, blank_spans, clean, compact
+from bot.nlu.base import Heard
+from bot.nlu.text import blank_spans, clean, compact
 from bot.nlu.zh_grammar import phrases
-from bot.nlu.zh_intents import find_intent
+from bot.nlu.zh_intents import find_intents
 from bot.nlu.zh_numbers import parse_count
 
 YES, NO = "yes", "no"
@@ -90,37 +91,68 @@ _RESULT_RE = re.compile(
 )
 
 
-TAKES_AREA = True  # parse() takes the default area for ambiguous district names (bot.nlu.make_parser)
-
-
-def parse(expect: str, text: str, area: tuple[str | None, str | None] | None = None) -> Parse:
-    text = (text or "")[:MAX_CHARS]  # an answer is a sentence or two; cap what a peer controls
+def read(text: str, area: tuple[str | None, str | None] | None = None) -> Heard:
+    """The answer with its intent found and the intent phrases blanked (bot.nlu.table)."""
     body = compact(text)
-    intent, spans = find_intent(body)
-    rest = blank_spans(body, spans)
-    value: Any = None
-    if expect == "yes_no":
-        # with an intent, a bare 嗯 is a filler, not an answer
-        value = NO if intent == "wrong_number" else parse_yes_no(rest, weak=intent is None)
-    elif expect == "health_code":
-        value = parse_colour(rest)
-    elif expect == "count":
-        value = parse_count(rest)
-    elif expect == "test_result":
-        value = parse_result(rest)
-    elif expect == "address":
-        value = _address(text, rest, intent, area)
-    elif expect == "text":
-        value = clean(text) or None
-    elif expect == "contacts":
-        value = [] if intent else zh_tracing.parse_contacts(text)
-    elif expect == "places":
-        value = [] if intent else zh_tracing.parse_places(text)
-    return Parse(value, intent)
+    intent, intents, spans = find_intents(body)
+    return Heard(text, body, blank_spans(body, spans), intent, intents, area)
+
+
+def yes_no(h: Heard) -> str | None:
+    if "wrong_number" in h.intents:
+        return NO
+    rest, hedged = without_hedges(h.rest)
+    # with an intent or a hedge, a bare 嗯 is a filler, not an answer
+    value = parse_yes_no(rest, weak=h.intent is None and not hedged)
+    # "我 没 空 跟 你 说": a refusal is never read as a "no" ("是 我，但是 很 忙" stays a yes)
+    return None if value == NO and h.intent in ("refuse", "do_not_call") else value
+
+
+def health_code(h: Heard) -> str | None:
+    return parse_colour(h.rest)
+
+
+def count(h: Heard) -> int | None:
+    return parse_count(h.rest)
+
+
+def test_result(h: Heard) -> str | None:
+    return parse_result(h.rest)
+
+
+def address(h: Heard) -> dict[str, Any] | None:
+    return _address(h.text, h.rest, h.intent, h.area)
+
+
+def free_text(h: Heard) -> str | None:
+    return clean(h.text) or None
+
+
+def contacts(h: Heard) -> list[dict[str, Any]]:
+    return [] if h.intent else zh_tracing.parse_contacts(h.text)
+
+
+def places(h: Heard) -> list[dict[str, Any]]:
+    return [] if h.intent else zh_tracing.parse_places(h.text)
 
 
 def grammar_phrases(expect: str) -> list[str]:
     return phrases(expect)
+
+
+# Hedges ("记不清了", "说不好", "不太确定"): not sure is not an answer, and never a "no" (or a "yes":
+# "不太确定" holds 确定). Found before yes/no and blanked.
+HEDGES = re.compile(
+    r"记不(太)?清(楚)?|记不得|记不住|不(太|大)?记得|想不起(来)?|忘(记)?了|没(什么)?印象|说不(好|准|清楚?|上来|定)|"
+    r"不(太|大)?好(说|讲)|不(太|大)?(知道|晓得|清楚|确定|肯定)|不能确定|不敢(肯定|确定|说)|不一定|拿不准|吃不准|"
+    r"搞不(清楚?|懂|明白)|弄不清楚?|(大概|可能|也许|应该)(吧|是吧)$|谁知道|(我)?哪(里|儿)?(知道|晓得)"
+)
+
+
+def without_hedges(rest: str) -> tuple[str, bool]:
+    """`rest` with its hedges blanked, and whether there were any."""
+    spans = [m.span() for m in HEDGES.finditer(rest)]
+    return blank_spans(rest, spans), bool(spans)
 
 
 def parse_yes_no(body: str, weak: bool = True) -> str | None:

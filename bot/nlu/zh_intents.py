@@ -1,15 +1,16 @@
 """Caller intents in Mandarin recognizer output (matched on the compact text, spaces removed).
 
 Each intent is a list of patterns; when several intents are expressed the first in PRIORITY wins
-(a wrong number settles the call; an explicit request for a person beats a refusal; a refusal beats
-"who is calling", which beats "say again").
+(a request not to be called again first: said with "wrong number" it is the wrong number's request,
+`find_intents` tells both; a wrong number settles the call; an explicit request for a person beats a
+refusal; a refusal beats "who is calling", which beats "say again").
 """
 
 from __future__ import annotations
 
 import re
 
-PRIORITY = ("wrong_number", "do_not_call", "human", "refuse", "who", "repeat")
+PRIORITY = ("do_not_call", "wrong_number", "human", "refuse", "who", "repeat")
 
 _PATTERNS: dict[str, list[str]] = {
     "wrong_number": [
@@ -22,7 +23,8 @@ _PATTERNS: dict[str, list[str]] = {
     ],
     "do_not_call": [  # "don't call this number again": the number goes on the do-not-call list
         r"(别|不要|不用|甭|莫)(再|在)?(给我|往这|给这个号码?)?(打|拨|来)(电话|这个电话)?(了|来了)|(以后|今后|再也)(都)?(别|不要|不用)(再)?(给我)?打|"
-        r"别再打|不要再打|再打(我就)?(报警|投诉)|(把|将)我(的)?(号码|电话|手机号?).{0,4}(删|去掉|拉黑|移除)|(别|不要)再(联系|骚扰)我",
+        r"别再打|不要再打|再打(我)?(就)?(报警|投诉)|(别|不要|甭|莫)(再|在)(给我|往这里?|给这个号码?)?(打|拨)(电话)?|(别|不要)给我打电话|"
+        r"(别|不要|不用)(再)?(给我|往这里?)?打(电话)?过来|(把|将)我(的)?(号码|电话|手机号?).{0,4}(删|去掉|拉黑|移除)|(别|不要)再(联系|骚扰)我",
     ],
     "human": [
         r"有没有(真人|活人|人工)|有没有人(接|听|管)|(让|叫|换)(个|一个)?(真)?人来(接|听|说)?|"
@@ -31,6 +33,10 @@ _PATTERNS: dict[str, list[str]] = {
     ],
     "refuse": [
         r"不(想|要|愿意?|肯)(回答|说|告诉|讲|配合|理|透露|谈|聊|跟你|和你|接受)",
+        r"不(能|可以|便)(说|讲|告诉|透露|回答)|没法(说|讲|告诉|回答)|"
+        r"(等|过)(一)?(会|会儿|下)再(说|打|聊|讲)|晚(一)?点(再)?(说|打|聊)|(明天|回头|改天|下次|以后)再(说|打|聊)|"
+        r"(过会儿?|等会儿?|晚点|稍后)再?打(过)?来|没(有)?(兴趣|什么好说|啥好说|什么可说|啥可说)|不感兴趣|"
+        r"没(有)?必要(跟你|和你|给你|对你)?(讲|说|告诉|回答)|不告[诉顺速素苏述](你|您|宁|林|拟|泥|了)?",
         r"不方便|凭(什么|啥)|为(什么|啥)要告诉|(跟|和|与)你(有|没)(什么|啥)?关系|与你无关|管(那么|这么)多|我(要)?挂了|挂(电话)?了啊|关你(什么|啥|屁)?事|管(得|的)着|管不着|少管|别管|不用你管|你管不着",
         r"别烦|不要烦|烦(死)?了|烦不烦|别(再)?问了|不要(再)?问了",
         r"没(有)?义务|没(有)?必要(告诉|回答|说)|不(用|必|需要)告诉你|不(关|干)你(的|什么|啥)?事|"
@@ -38,10 +44,11 @@ _PATTERNS: dict[str, list[str]] = {
         r"(?<!听)不(说|讲)(了|啊|的)?$|拒绝|不接受|不同意|(很|在|正在|太|特别)忙|忙着呢|不回答|不告诉你|无可奉告|不配合|懒得|没(空|时间|工夫)(?!去|做|测|检|查)|隐私|我不说|不说了|我要挂了|滚|神经病",
     ],
     "who": [
+        r"^(你|您)(们|没|门|闷|么)?(是|试|事|式|市|似|时|斯)(谁|水|睡|税|随)",
         r"(你们|您|你)(是不是|是|就是)(?!说)(?=.{0,4}(哪|什么|啥|干|做|谁|骗))|(你|您|你们)(是|系)?谁|你谁|(你|您)哪位|是哪位|谁啊|谁呀|谁打|谁让你|找谁|找哪(个|位)",
         r"哪(里|儿)?打来|(你|您|你们)(是)?哪(里|儿|个|位)|^(什么|啥)事|(你|你们|您)是(?!说).{1,6}的?吗$|从哪(里|儿)?打|(哪个|什么|哪里的|啥)(单位|部门|机构|地方)|(你|你们)是哪",
         r"(干|做)(嘛|什么|啥)的|(要|问|拿)[^|]{0,8}(干|做)(嘛|什么|啥)(用)?$|(?<!没)有(什么|啥)事|找我(有)?(什么|啥)事|找我干|为(什么|啥)(要)?(给我)?打|打(电话)?给我干",
-        r"(我)?怎么知道(你|你们)(不)?(是)?|是不是真的|怎么证明|(如何|怎么)(核实|确认|相信)|凭(什么|啥)相信|"
+        r"(我)?怎么知道(你|你们)(不)?(是)?|(我)?不认识(你|你们|您)|是不是真的|怎么证明|(如何|怎么)(核实|确认|相信)|凭(什么|啥)相信|"
         r"(怎么|哪来|哪里来|从哪).{0,2}(我的?)(电话|号码|手机)|骗子|诈骗|是不是骗|真的假的|是机器人吗",
     ],
     "repeat": [
@@ -68,6 +75,12 @@ _COMPILED = {
 
 def find_intent(compact: str) -> tuple[str | None, list[tuple[int, int]]]:
     """(intent or None, spans of every intent phrase) in the compact text."""
+    intent, _, spans = find_intents(compact)
+    return intent, spans
+
+
+def find_intents(compact: str) -> tuple[str | None, frozenset[str], list[tuple[int, int]]]:
+    """(the intent by PRIORITY or None, every intent said, spans of every intent phrase)."""
     spans: list[tuple[int, int]] = []
     hits: set[str] = set()
     for name, pattern in _COMPILED.items():
@@ -76,4 +89,4 @@ def find_intent(compact: str) -> tuple[str | None, list[tuple[int, int]]]:
                 hits.add(name)
                 spans.append(m.span())
     intent = next((name for name in PRIORITY if name in hits), None)
-    return intent, spans
+    return intent, frozenset(hits), spans

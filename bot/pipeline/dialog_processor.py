@@ -145,7 +145,8 @@ class DialogProcessor(FrameProcessor):
             if isinstance(action, Say):
                 if self.playback is not None:
                     self.playback.sent(action.text, next((t.step for t in reversed(self.session.record.transcript)
-                                                          if t.kind == "prompt" and t.text == action.text), None))
+                                                          if t.kind == "prompt" and t.text == action.text), None),
+                                       self.line)
                 self.prompts_pending += 1
                 self.prompt_sent_at = self.line
                 self.barge_in = action.barge_in

@@ -55,6 +55,7 @@ class LineOutput(FrameProcessor):
         self.chunk = chunk_samples
         self.track = bytearray()  # bot audio, positioned on the line
         self.end = 0  # line sample where queued-and-played audio ends
+        self.carried = 0  # samples of bot audio placed on the line (the PlaybackLog's measure)
         self.speaking = False
         self.speech_started = -1  # line sample where the current/last prompt started
         self.first_audio_after: list[int] = []  # starts of bot speech (for latency)
@@ -135,6 +136,7 @@ class LineOutput(FrameProcessor):
                 self.track.extend(bytes(start * 2 - len(self.track)))
             self.track[start * 2 :] = chunk
             self.end = start + len(chunk) // 2
+            self.carried += len(chunk) // 2
 
 
 class ScriptedCaller(FrameProcessor):
@@ -296,3 +298,7 @@ class LineTransport(BaseTransport):
 
     def output(self) -> LineOutput:
         return self._output
+
+    def carried_seconds(self) -> float:
+        """Seconds of the bot's audio the line has carried (bot.pipeline.playback)."""
+        return self._output.carried / RATE

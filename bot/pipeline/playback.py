@@ -8,6 +8,14 @@ audio (`started`/`stopped`, on the DialogProcessor's line clock). A burst is spl
 prompts' audio lengths; prompts the line never reached (dropped on barge-in) are not reported.
 Each played prompt goes to `notify` as a `PromptPlayed`; for `keep_steps` (the risk notice)
 its PCM is written to the call's clip folder as `bot-NN-<step>.wav` with its SHA-256.
+
+What was actually sent decides (issue 22 item 6): with `carried` (seconds of bot audio the line
+has sent so far, counted by the transport: MediaStream.audio_sent, LineOutput.carried) a prompt
+is complete when all of its audio left within its burst, however late the BotStoppedSpeaking
+came or however far the heard-audio clock lags; without it, the burst's line length is used. A
+prompt never starts before the line time it was sent at (a burst may span a short answer:
+pipecat merges audio less than 0.35 s apart), and a prompt the player never rendered (dropped on
+barge-in) does not hold up the ones after it.
 """
 
 from __future__ import annotations
@@ -27,47 +35,69 @@ log = logging.getLogger(__name__)
 KEEP_STEPS = ("notice",)
 
 
+SLACK = 0.1  # seconds: the clock ticks every ~0.1 s; up to 60 ms may still be queued at the stop
+
+
 @dataclass
 class _Prompt:
     text: str
     step: str | None
     pcm: bytes | None = None
+    sent_at: float = 0.0  # line time the dialog sent it: it cannot play earlier
 
 
 class PlaybackLog:
     def __init__(self, notify: Callable[[PromptPlayed], None], clip_dir: Path | None = None,
-                 keep_steps: tuple[str, ...] = KEEP_STEPS, rate: int = CALL_RATE) -> None:
+                 keep_steps: tuple[str, ...] = KEEP_STEPS, rate: int = CALL_RATE,
+                 carried: Callable[[], float] | None = None) -> None:
         self.notify, self.clip_dir, self.keep_steps, self.rate = notify, clip_dir, keep_steps, rate
+        self.carried = carried  # seconds of bot audio the line has sent so far (None: not counted)
         self._queue: deque[_Prompt] = deque()
         self._burst_at: float | None = None
+        self._burst_carried = 0.0
         self._kept = 0
 
-    def sent(self, text: str, step: str | None) -> None:
-        self._queue.append(_Prompt(text, step))
+    def sent(self, text: str, step: str | None, line: float = 0.0) -> None:
+        self._queue.append(_Prompt(text, step, sent_at=line))
 
     def rendered(self, text: str, pcm: bytes) -> None:
-        for p in self._queue:
+        """The player rendered `text`. It renders in order, so prompts sent before it and not
+        rendered were dropped (barge-in, synthesis failed): they never play."""
+        for i, p in enumerate(self._queue):
             if p.pcm is None and p.text == text:
                 p.pcm = pcm
+                self._queue = deque(q for j, q in enumerate(self._queue) if j >= i or q.pcm is not None)
                 return
 
     def started(self, line: float) -> None:
         if self._burst_at is None:
             self._burst_at = line
+            self._burst_carried = self.carried() if self.carried is not None else 0.0
 
     def stopped(self, line: float) -> None:
-        """The line went quiet at `line`: the burst's prompts played in order up to there."""
+        """The line went quiet at `line`: the burst's prompts played in order, as far as the
+        line carried them."""
         if self._burst_at is None:
             return
         at, self._burst_at = self._burst_at, None
+        # how much audio this burst put on the line: counted by the transport when it can
+        budget = self.carried() - self._burst_carried if self.carried is not None else line - at
+        offset = 0.0  # audio of this burst before the prompt
+        cursor = at  # line time the next prompt of the burst starts at, at the earliest
         while self._queue and self._queue[0].pcm is not None:
             p = self._queue.popleft()
-            if at >= line:  # never reached the line (dropped on barge-in)
-                continue
+            assert p.pcm is not None
             length = len(p.pcm) / 2 / self.rate
-            end = min(at + length, line)
-            self._report(p, at, end, complete=at + length <= line + 0.25)  # the clock ticks every ~0.1 s
-            at += length
+            start = max(cursor, p.sent_at)  # a gap inside the burst (a short answer) moves it on
+            if self.carried is not None:  # what the line sent of this burst decides
+                reached, played, complete = offset < budget - 1e-6, min(length, budget - offset), \
+                    offset + length <= budget + SLACK
+            else:  # the burst's line times decide (the clock ticks every ~0.1 s)
+                reached, played, complete = start < line, min(length, line - start), start + length <= line + 0.25
+            if reached:  # else: never reached the line (dropped on barge-in)
+                self._report(p, start, start + (length if complete else played), complete=complete)
+            offset += length
+            cursor = start + length
 
     def _report(self, p: _Prompt, start: float, end: float, complete: bool) -> None:
         audio = digest = None

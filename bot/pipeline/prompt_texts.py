@@ -1,7 +1,12 @@
 """Every prompt text a script can say to one person: what the pipeline pre-renders before a
 call and what `veribot prompts render` writes out. Confirmation prompts (`{value}`) are
 expanded for each labelled value of their step; a template naming a variable nobody gave
-is left out (the player renders it when the call says it)."""
+is left out (the player renders it when the call says it).
+
+Erasure: a sentence naming a person (their name, address, call code, an answer heard) is
+*personal*: spoken from the call's own memory and never put in the shared prompt cache
+(issue 24 item 3). `public_texts` are the rest: what the script says with the agency's
+variables alone, the same for everybody."""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from bot.dialog.script import render
 def prompt_texts(script: Any, variables: dict[str, Any] | None = None) -> list[tuple[str, str]]:
     """(key, text) of every prompt of `script` that `variables` can fill, in script order."""
     values = dict(variables or {})
+    if getattr(script, "system", None) is not None:  # as the call says them (bot.dialog.catalogue)
+        values = script.system.spoken(values, script.locale)
     out: list[tuple[str, str]] = []
     for key, template in script.prompt_templates():
         if "{value}" in template:
@@ -23,6 +30,20 @@ def prompt_texts(script: Any, variables: dict[str, Any] | None = None) -> list[t
             texts = [_try_render(template, values)]
         out += [(key, text) for text in texts if text]
     return out
+
+
+# the call's code (CallRequest.variables) and the person's fields (CallRequest.person)
+PERSONAL_VARIABLES = frozenset({"call_code", "name", "expected_address", "risk_category", "phone"})
+
+
+def shared_variables(variables: dict[str, Any] | None) -> dict[str, Any]:
+    """The variables that are the same for every person (the agency's: no call code, no person field)."""
+    return {k: v for k, v in (variables or {}).items() if k not in PERSONAL_VARIABLES}
+
+
+def public_texts(script: Any, shared: dict[str, Any] | None = None) -> frozenset[str]:
+    """Every text `script` says with the shared variables alone: what the prompt cache may keep."""
+    return frozenset(text for _, text in prompt_texts(script, shared_variables(shared)))
 
 
 def opening_texts(script: Any, variables: dict[str, Any] | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class SpeechResources:
     _warm_lock: threading.Lock = field(default_factory=threading.Lock)
     recorded_caches: list[str] = field(default_factory=list)  # keys of caches speaking recordings, oldest first
     _recorded_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _personal: dict[int, dict[str, bytes]] = field(default_factory=dict, repr=False)  # personal_audio()
 
     @classmethod
     def load(
@@ -160,21 +162,51 @@ class SpeechResources:
 
     def prepare(self, script: Any, variables: dict[str, Any] | None = None,
                 recordings: Mapping[str, bytes] | None = None) -> int:
-        """Render every prompt of `script` that `variables` can fill (blocking). Confirmation
-        prompts are rendered for each labelled value. Returns how many were synthesized."""
-        from bot.pipeline.prompt_texts import prompt_texts
+        """Render every prompt of `script` that `variables` can fill (blocking) and that is the
+        same for everybody (prompt_texts.public_texts: nothing naming a person or a call code is
+        cached, whatever `variables` holds).
+        Confirmation prompts are rendered for each labelled value. Returns how many were synthesized."""
+        from bot.pipeline.prompt_texts import prompt_texts, public_texts
 
-        return self._render(script.locale, prompt_texts(script, variables), recordings)
+        public = public_texts(script, variables)
+        return self._render(script.locale, [(k, t) for k, t in prompt_texts(script, variables) if t in public],
+                            recordings)
 
     def prepare_opening(self, script: Any, variables: dict[str, Any] | None = None,
-                        recordings: Mapping[str, bytes] | None = None) -> int:
+                        recordings: Mapping[str, bytes] | None = None, *,
+                        shared: dict[str, Any] | None = None, personal: dict[str, bytes] | None = None) -> int:
         """Render what a call says before the first answer (blocking), and start warming the
-        rest of the script in the background. Returns how many were synthesized now."""
-        from bot.pipeline.prompt_texts import opening_texts
+        rest of the script in the background. Returns how many were synthesized now.
+        `shared`: the variables that are the same for everybody (default: `variables`); a text
+        they cannot say names the person: it goes into `personal` (the call's own memory,
+        `personal_audio`), never the prompt cache."""
+        from bot.pipeline.prompt_texts import opening_texts, public_texts, shared_variables
 
-        rendered = self._render(script.locale, opening_texts(script, variables), recordings)
-        self.warm(script, variables, recordings)
+        shared = shared_variables(variables) if shared is None else shared
+        public = public_texts(script, shared)
+        texts = opening_texts(script, variables)
+        rendered = self._render(script.locale, [(k, t) for k, t in texts if t in public], recordings)
+        if personal is not None:
+            cache = self.prompt_cache(script.locale, recordings)
+            for key, text in texts:
+                if text not in public and text not in personal:
+                    try:
+                        personal[text] = cache.render(text, store=False)
+                        rendered += 1
+                    except SynthesisError as exc:
+                        log.error("prompt %s could not be rendered: %s", key, exc)
+        self.warm(script, shared, recordings)
         return rendered
+
+    def personal_audio(self, request: Any) -> dict[str, bytes]:
+        """The audio of `request`'s sentences that name its person (text -> PCM): rendered
+        before the call is placed, spoken by its player, gone with the request."""
+        key = id(request)
+        store = self._personal.get(key)
+        if store is None:
+            store = self._personal[key] = {}
+            weakref.finalize(request, self._personal.pop, key, None)
+        return store
 
     def warm(self, script: Any, variables: dict[str, Any] | None = None,
              recordings: Mapping[str, bytes] | None = None) -> None:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from pathlib import Path
@@ -55,9 +56,11 @@ from audio.vad import SpeechDetector
 from bot import nlu
 from bot.calls import CallRequest
 from bot.dialog.events import CallRecord, Listen
+from bot.dialog.session import notify
 from bot.pipeline.dialog_processor import DialogProcessor
 from bot.pipeline.listener import CallerListener
 from bot.pipeline.playback import PlaybackLog
+from bot.pipeline.prompt_texts import public_texts, shared_variables
 from bot.pipeline.prompts import PromptPlayer
 from bot.pipeline.resources import SpeechResources
 
@@ -74,8 +77,11 @@ def call_audio_dir(resources: SpeechResources, request: CallRequest) -> Path:
 
 
 def call_variables(request: CallRequest) -> dict[str, Any]:
-    """What the call's prompts may name: the agency's variables and the person's fields."""
-    return {**request.variables, **{k: v for k, v in request.person.items() if v is not None}}
+    """What the call's prompts may name: the agency's variables and the person's fields, as the
+    script's locale says them (bot.dialog.catalogue: phone numbers in groups, {callback_within})."""
+    given = {**request.variables, **{k: v for k, v in request.person.items() if v is not None}}
+    system = getattr(request.script, "system", None)
+    return system.spoken(given, request.script.locale) if system is not None else given
 
 
 def grammar_phrases_for(listen: Listen) -> list[str] | None:
@@ -96,8 +102,10 @@ async def run_call(
     script = request.script
     recognizer = resources.recognizer(script.locale)
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(resources.executor, resources.prepare_opening, script, call_variables(request),
-                               request.recordings)
+    personal = resources.personal_audio(request)  # what names the person: this call's memory only
+    await loop.run_in_executor(resources.executor, functools.partial(
+        resources.prepare_opening, script, call_variables(request), request.recordings,
+        shared=shared_variables(request.variables), personal=personal))
 
     clip_dir = audio_dir if audio_dir is not None else call_audio_dir(resources, request)
     clip_dir.mkdir(parents=True, exist_ok=True)
@@ -113,8 +121,11 @@ async def run_call(
         line=getattr(transport, "line", None),
     )
     dialog = DialogProcessor(session)
-    player = PromptPlayer(resources.prompt_cache(script.locale, request.recordings), resources.executor)
-    dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir)
+    player = PromptPlayer(resources.prompt_cache(script.locale, request.recordings), resources.executor,
+                          personal=personal, public=public_texts(script, request.variables))
+    # seconds of bot audio the line has sent (the transport counts it): what decides a prompt complete
+    dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir,
+                                  carried=getattr(transport, "carried_seconds", None))
     player.on_audio = dialog.playback.rendered
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
     worker = PipelineWorker(
@@ -156,11 +167,7 @@ async def run_call(
 
 def _tell(session: Any, note: Any) -> None:
     """Hand a pipeline note (PromptPlayed) to the call's observers, as the session does its own."""
-    for observer in session.observers:
-        try:
-            observer(note)
-        except Exception:
-            log.exception("call observer failed on %s", type(note).__name__)
+    notify(session.observers, note)
 
 
 async def _watchdog(worker: PipelineWorker, dialog: DialogProcessor, limit: float) -> None:

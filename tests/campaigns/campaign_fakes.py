@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.calls import CallRequest, CallResult, NetworkOutcome
-from bot.dialog.events import CallRecord, Note, Outcome, Speaker, Turn
+from bot.dialog.events import CallRecord, Escalate, EscalationReason, Note, Outcome, Speaker, Turn
 from bot.simulate import parse_answer
 from storage.models import Campaign, CampaignStatus, Person
 
@@ -41,7 +41,7 @@ def answered(outcome: str = "completed", slots: dict | None = None) -> CallResul
     rec = CallRecord("verification", "v1", "zh-CN", outcome=Outcome(outcome), slots=dict(slots),
                      transcript=[Turn(Speaker.BOT, "您好"), Turn(Speaker.CALLER, "是")])
     if outcome == "escalated":
-        rec.escalation = {"reason": "requested_human", "step": "identity", "detail": ""}
+        rec.escalation = Escalate(EscalationReason.REQUESTED_HUMAN, "identity")
     return CallResult(NetworkOutcome.ANSWERED, record=rec, sip_status=200)
 
 

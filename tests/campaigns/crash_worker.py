@@ -16,7 +16,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).par
 from campaign_fakes import RandomRunner, TalkingRunner  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bot.campaigns.dialer import Dialer  # noqa: E402
+from bot.campaigns.dialing.dialer import Dialer  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Campaign, CampaignStatus  # noqa: E402
 

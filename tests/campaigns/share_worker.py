@@ -18,7 +18,7 @@ from campaign_fakes import SLOTS, answered  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot.calls import CallRequest, CallResult  # noqa: E402
-from bot.campaigns.dialer import Dialer  # noqa: E402
+from bot.campaigns.dialing.dialer import Dialer  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Campaign, CampaignStatus  # noqa: E402
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from campaign_fakes import Clock, TextRunner, add_campaign, settle
 from sqlmodel import select
 
-from bot.campaigns.dialer import Dialer
+from bot.campaigns.dialing.dialer import Dialer
 from bot.settings import AgencySettings
 from storage.models import Escalation, Turn
 

@@ -12,7 +12,7 @@ import pytest
 from campaign_fakes import ScriptedRunner
 from openpyxl import load_workbook
 
-from bot.campaigns.service import run_dialer
+from bot.campaigns.background import run_dialer
 from bot.campaigns.store import get_campaign
 from bot.cli import main
 from bot.config import load_config
@@ -60,16 +60,16 @@ async def test_lifecycle_export_and_purge(config, capsys):
     assert run(capsys, "campaigns", "start", "c1")[1].strip() == "c1: running"
     assert run(capsys, "campaigns", "pause", "c1")[0] == 0
     paused = json.loads(run(capsys, "campaigns", "status", "c1", "--json")[1])
-    assert paused["why"].startswith("Paused") and paused["next_call"] is None  # says why it waits
+    assert paused["why"].startswith("已暂停") and paused["next_call"] is None  # says why it waits
     assert run(capsys, "campaigns", "resume", "c1")[0] == 0
     assert run(capsys, "campaigns", "status", "nope", "--json")[0] == 1
     await serve_until_done(config, ScriptedRunner())
     code, out, _ = run(capsys, "campaigns", "status", "c1", "--json")
     status = json.loads(out)
     assert (status["status"], status["people"], status["completed"], status["pending"]) == ("done", 2, 2, 0)
-    assert status["why"].startswith("Finished")
+    assert status["why"].startswith("已完成")
 
-    code, out, _ = run(capsys, "results", "export", "--campaign", "c1", "--format", "csv")
+    code, out, _ = run(capsys, "results", "export", "--campaign", "c1", "--format", "csv", "--layout", "plain")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["name"], r["phone"], r["health_code"], r["state"]) for r in rows] == [
         ("张三", "+8613800138000", "green", "completed"), ("李四", "+8613900139000", "green", "completed")]
@@ -80,7 +80,7 @@ async def test_lifecycle_export_and_purge(config, capsys):
     xlsx = config.parent / "r.xlsx"
     assert run(capsys, "results", "export", "--campaign", "c1", "--format", "xlsx", "-o", str(xlsx))[0] == 0
     sheet = list(load_workbook(xlsx).active.iter_rows(values_only=True))
-    assert sheet[0][:3] == ("person_id", "name", "phone") and len(sheet) == 3
+    assert sheet[0][:3] == ("序号", "姓名", "联系电话") and len(sheet) == 3  # Chinese by default
     assert run(capsys, "results", "export", "--campaign", "c1", "--format", "xlsx")[0] == 2
 
     code, out, _ = run(capsys, "results", "dead-letters", "--json")

@@ -9,7 +9,7 @@ from campaign_fakes import Clock, ScriptedRunner, TextRunner, add_campaign, answ
 from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns.dialer import Dialer
+from bot.campaigns.dialing.dialer import Dialer
 from bot.dialog.events import Utterance
 from storage.models import Attempt, Campaign, DoNotCall, Escalation, Person, Result, Turn
 
@@ -267,7 +267,7 @@ async def test_a_runner_that_crashes_fails_the_attempt_not_the_dialer(db):
 async def test_calls_understand_answers_with_the_configured_area_and_store_them_when_heard(sqlite_db, tmp_path):
     """build_dialer binds [nlu] default area into the calls' parser (no ./config.toml read), and
     each accepted answer is a result while the call is still going on."""
-    from bot.campaigns.service import build_dialer
+    from bot.campaigns.background import build_dialer
     from bot.config import load_config
 
     db = sqlite_db

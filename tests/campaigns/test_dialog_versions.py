@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.campaigns.dialog_versions import ScriptSource
+from bot.campaigns.scripts.dialog_versions import ScriptSource
 from storage.models import Campaign, DialogVersion
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def test_missing_file_and_nothing_published_is_a_clear_error(db):
 def test_calls_get_the_takes_of_the_version_they_run(db):
     """Recorded prompts: ScriptSource hands each call the takes of its script's version, and
     a replaced take is picked up without a restart."""
-    from bot.campaigns import prompt_recordings
+    from bot.campaigns.scripts import prompt_recordings
 
     zh = ROOT / "dialogs" / "verification.zh-CN.yaml"
     source = ScriptSource(db, ROOT)

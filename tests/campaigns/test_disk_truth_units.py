@@ -12,15 +12,13 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
+from bot.attempt.attempt import Attempt as CallAttempt
 from bot.calls import CallRequest
-from bot.campaigns import claims as ops
-from bot.campaigns import health
-from bot.campaigns import spool as spools
-from bot.campaigns.recorder import CallRecorder
-from bot.campaigns.spool import EscalationSpool
+from bot.campaigns.dialing import claims as ops
+from bot.campaigns.outage.escalation_spool import EscalationSpool
 from bot.dialog.events import Dtmf, End, Escalate, HangUp, NoInput, Say, Turn
 from bot.dialog.script import load_script
-from bot.telephony import storage_fault
+from bot.telephony.calls import storage_fault
 from storage.models import Escalation
 from tests.campaigns.campaign_fakes import Clock, add_campaign
 
@@ -67,7 +65,7 @@ async def test_a_durable_callback_case_is_promised_in_the_scripts_language(local
     assert [type(a) for a in actions] == [Say, Escalate, End] and actions[0].text == say
     assert guard.kept == [("storage_fault", "identity")]
     rec = session.close()
-    assert rec.outcome == "escalated" and rec.escalation["reason"] == "storage_fault"
+    assert rec.outcome == "escalated" and rec.escalation.reason == "storage_fault"
     assert [(t.speaker, t.text, t.kind) for t in rec.transcript[-2:]] == [("caller", "1", "dtmf"), ("bot", say, "prompt")]
     assert "identity" not in {k for k, v in rec.slots.items() if v is not None}  # not taken as an answer
     assert session.feed(Dtmf("1")) == [] and session.finished
@@ -102,17 +100,17 @@ async def test_a_dialog_that_ended_is_not_told_anything():
     assert guard.kept == []
 
 
-def test_the_guard_is_found_behind_the_recorders_observer(sqlite_db):
+def test_the_attempt_is_its_requests_observer_and_guard(sqlite_db):
     claim = _claim(sqlite_db)
-    rec = CallRecorder(sqlite_db, claim)
-    req = CallRequest(claim.attempt_id, claim.phone, claim.person, None, observers=(print, rec.observe))
-    assert storage_fault.guard_of(req) is rec
-    assert storage_fault.guard_of(CallRequest(1, "x", {}, None, observers=(print,))) is None
+    rec = CallAttempt(sqlite_db, claim)
+    req = rec.request({})
+    assert req.guard is rec and req.observers == (rec.record,) and req.prefilled_slots == claim.prefilled
+    assert CallRequest(1, "x", {}, None, observers=(print,)).guard is None
 
 
 async def test_the_recorder_says_when_the_callback_case_is_durable(sqlite_db, tmp_path, monkeypatch):
     claim = _claim(sqlite_db)
-    rec = CallRecorder(sqlite_db, claim, spool=EscalationSpool(tmp_path / "spool"))
+    rec = CallAttempt(sqlite_db, claim, spool=EscalationSpool(tmp_path / "spool"))
     assert await rec.keep_callback("storage_fault", "identity", "x") is True  # committed
     assert [e.reason for e in sqlite_db.run(lambda s: s.exec(select(Escalation)).all(), write=False)] == ["storage_fault"]
 
@@ -123,23 +121,19 @@ async def test_the_recorder_says_when_the_callback_case_is_durable(sqlite_db, tm
         return fut
 
     monkeypatch.setattr(sqlite_db, "submit", refuse)
-    try:
-        assert not rec.storage_failing()
-        on_disk = CallRecorder(sqlite_db, claim, spool=EscalationSpool(tmp_path / "spool2"))
-        assert await on_disk.keep_callback("storage_fault", "identity", "x") is True  # fsynced to the file
-        assert on_disk.storage_failing() and not health.STORAGE.ok  # the alarm is raised
-        in_memory = CallRecorder(sqlite_db, claim, spool=EscalationSpool())
-        assert await in_memory.keep_callback("storage_fault", "identity", "x") is False  # a restart loses it
-        unwritable = EscalationSpool(tmp_path / "no-such-dir" / "spool")
-        assert await CallRecorder(sqlite_db, claim, spool=unwritable).keep_callback("storage_fault", "i", "x") is False
-        assert len(unwritable) == 1  # still retried from memory
-        process = EscalationSpool(tmp_path / "process.spool")
-        spools.use(process)  # as the running dialer does: callbacks' recorders have no spool of their own
-        assert await CallRecorder(sqlite_db, claim).keep_callback("storage_fault", "i", "x") is True
-        assert len(process) == 1
-    finally:
-        spools.use(EscalationSpool())
-        health.STORAGE.recovered()
+    assert not rec.storage_failing()
+    on_disk = CallAttempt(sqlite_db, claim, spool=EscalationSpool(tmp_path / "spool2"))
+    assert await on_disk.keep_callback("storage_fault", "identity", "x") is True  # fsynced to the file
+    assert on_disk.storage_failing() and not on_disk.spool.alarm.ok  # the worker's alarm is raised
+    in_memory = CallAttempt(sqlite_db, claim, spool=EscalationSpool())
+    assert await in_memory.keep_callback("storage_fault", "identity", "x") is False  # a restart loses it
+    unwritable = EscalationSpool(tmp_path / "no-such-dir" / "spool")
+    assert await CallAttempt(sqlite_db, claim, spool=unwritable).keep_callback("storage_fault", "i", "x") is False
+    assert len(unwritable) == 1  # still retried from memory
+    process = EscalationSpool(tmp_path / "process.spool")  # the worker's: the dialer's and the callbacks'
+    assert await CallAttempt(sqlite_db, claim, spool=process).keep_callback("storage_fault", "i", "x") is True
+    assert len(process) == 1
+    assert await CallAttempt(sqlite_db, claim).keep_callback("storage_fault", "i", "x") is False  # no spool
 
 
 def _claim(db):

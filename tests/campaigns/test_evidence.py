@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.campaigns.evidence import BundleError, build_bundle, signing_key, verify_bundle, verify_file
+from bot.campaigns.people.evidence import BundleError, build_bundle, signing_key, verify_bundle, verify_file
 from bot.cli import main
 from bot.config import load_config
 from storage.db import Database
@@ -121,7 +121,7 @@ def test_every_changed_byte_is_detected(setup) -> None:
         bundle = db.run(lambda s: build_bundle(s, 1, key, audio_roots=[config.var_dir]), write=False)
     finally:
         db.dispose()
-    from bot.campaigns.evidence import canonical
+    from bot.campaigns.people.evidence import canonical
 
     raw = canonical(bundle) + b"\n"
     assert verify_file(raw)[1] == 7
@@ -148,7 +148,7 @@ def test_dropped_entries_another_key_and_a_readable_key_are_refused(setup, tmp_p
         verify_bundle(bundle, other.public_key())
     assert verify_bundle(bundle, key.public_key()) == 7
     (tmp / "k" / "signing.key").chmod(0o644)
-    from bot.campaigns.evidence import SigningKeyError
+    from bot.campaigns.people.evidence import SigningKeyError
 
     with pytest.raises(SigningKeyError, match="readable by others"):
         signing_key(tmp / "k" / "signing.key")
@@ -162,3 +162,19 @@ def test_user_errors_are_one_line(setup, capsys) -> None:
     (tmp / "junk.json").write_text("not json")
     assert main(["evidence", "verify", str(tmp / "junk.json")]) == 1
     assert "NOT INTACT" in capsys.readouterr().err
+
+
+def test_verify_takes_the_config_and_checks_the_desks_key(setup, tmp_path, capsys) -> None:
+    """issue 22 CLI: `evidence verify --config` was rejected; with it the bundle must be signed
+    by that desk's key."""
+    tmp, config = setup
+    out = tmp / "bundle.json"
+    assert main(["evidence", "export", "--person", "1", "-o", str(out)]) == 0
+    cfg = os.environ["VERIBOT_CONFIG"]
+    assert main(["evidence", "verify", str(out), "--config", cfg]) == 0
+    other = tmp_path / "other.toml"
+    other.write_text(f'[service]\nvar_dir = "{tmp_path / "other-var"}"\n', encoding="utf-8")
+    signing_key(tmp_path / "other-var" / "evidence" / "signing.key")
+    capsys.readouterr()
+    assert main(["evidence", "verify", str(out), "--config", str(other)]) == 1
+    assert "signed by another key" in capsys.readouterr().err

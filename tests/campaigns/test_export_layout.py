@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.campaigns.layout import LayoutError, load_layout, parse_layout
+from bot.campaigns.results.export_layout import LayoutError, load_layout, parse_layout
 from bot.cli import main
 from bot.config import load_config
 from storage.db import Database

@@ -9,11 +9,11 @@ from pathlib import Path
 from campaign_fakes import Clock, add_campaign
 from sqlmodel import select
 
+from bot.attempt.attempt import Attempt as CallAttempt
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns import claims as ops
-from bot.campaigns.followups import followup_name, sources_of
-from bot.campaigns.policy import RetryPolicy
-from bot.campaigns.recorder import CallRecorder
+from bot.campaigns.dialing import claims as ops
+from bot.campaigns.dialing.policy import RetryPolicy
+from bot.campaigns.people.followups import followup_name, sources_of
 from bot.dialog.script import load_script
 from bot.simulate import run_text
 from storage.models import Campaign, Person
@@ -28,7 +28,7 @@ LI = "同事 李 明 他 手机 是 一 三 九 零 九 三 一 二 二 三 三"
 async def _call(db, clock, campaign_id: int, contacts_answer: str):
     claim = db.run(lambda s: ops.claim_due(s, campaign_id, 1, "w1", clock, timedelta(seconds=600)))[0]
     record = run_text(SURVEY, claim.person, ["是 的", contacts_answer, "哪 都 没 去"], VARS).record
-    await CallRecorder(db, claim, clock=clock).finish(CallResult(NetworkOutcome.ANSWERED, record=record,
+    await CallAttempt(db, claim, clock=clock).settle(CallResult(NetworkOutcome.ANSWERED, record=record,
                                                                  sip_status=200), RetryPolicy())
     return claim
 

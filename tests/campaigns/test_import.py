@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from robustness.hostile import bomb_xlsx
 from sqlmodel import select
 
-from bot.campaigns.people import ImportRejected, parse_people, read_table, store_people
+from bot.campaigns.people.list_import import ImportRejected, parse_people, read_table, store_people
 from bot.cli import main
 from storage.db import Database
 from storage.models import Campaign, Person

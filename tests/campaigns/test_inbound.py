@@ -8,7 +8,7 @@ from campaign_fakes import Clock, add_campaign
 from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns.inbound import Callbacks
+from bot.campaigns.inbound.callbacks import Callbacks
 from bot.dialog.events import Turn as DialogTurn
 from bot.dialog.script import load_script
 from bot.nlu import make_parser

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.campaigns.policy import CallingWindow, PolicyError, RetryPolicy
+from bot.campaigns.dialing.policy import CallingWindow, PolicyError, RetryPolicy
 
 SH = "Asia/Shanghai"
 
@@ -64,7 +64,7 @@ def test_bad_retry_policies_are_refused(bad):
 def test_carrier_announcements_have_their_own_retry_rules():
     from datetime import UTC, datetime, timedelta
 
-    from bot.campaigns.policy import RetryPolicy
+    from bot.campaigns.dialing.policy import RetryPolicy
 
     now = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
     p = RetryPolicy()

@@ -10,8 +10,8 @@ from sqlalchemy import func
 from sqlmodel import SQLModel, select
 
 from bot.calls import CallResult
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.retention import purge
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.people.retention import purge
 from storage.models import Person, Tally, WebhookDelivery
 
 

@@ -11,8 +11,15 @@ from aiohttp import web
 from campaign_fakes import Clock, ScriptedRunner, add_campaign, settle
 from sqlmodel import select
 
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.webhook import Secret, WebhookPusher, WebhookSettings, dead_letters, requeue, verify
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.results.webhook import (
+    Secret,
+    WebhookPusher,
+    WebhookSettings,
+    dead_letters,
+    requeue,
+    verify,
+)
 from storage.models import WebhookDelivery
 
 SECRET = "s3cret-for-tests"

@@ -16,16 +16,16 @@ from aiohttp import web
 from campaign_fakes import Clock, add_campaign
 from sqlmodel import select
 
+from bot.attempt.attempt import Attempt as CallAttempt
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns import claims as ops
-from bot.campaigns.policy import RetryPolicy
-from bot.campaigns.recorder import CallRecorder
-from bot.campaigns.webhook import SCHEMA, enqueue, verify
+from bot.campaigns.dialing import claims as ops
+from bot.campaigns.dialing.policy import RetryPolicy
+from bot.campaigns.results.webhook import SCHEMA, enqueue, verify
 from bot.config import load_config
 from bot.dialog.script import load_script
 from bot.simulate import run_text
 from storage.db import Database
-from storage.models import DeliveryStatus, Escalation, Person, WebhookDelivery, utcnow
+from storage.models import DeliveryStatus, Escalation, WebhookDelivery, utcnow
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULT_V1 = json.loads((ROOT / "schemas" / "result.v1.json").read_text(encoding="utf-8"))
@@ -46,7 +46,7 @@ async def _payload(db, dialog: str, answers: list[str], network=NetworkOutcome.A
     claim = db.run(lambda s: ops.claim_due(s, cid, 1, "w1", clock, timedelta(seconds=600)))[0]
     record = run_text(load_script(ROOT / "dialogs" / dialog), claim.person, answers, VARS).record
     result = CallResult(network, record=record if network is NetworkOutcome.ANSWERED else None, sip_status=200)
-    await CallRecorder(db, claim, clock=clock, outbox=True).finish(result, RetryPolicy.from_json(
+    await CallAttempt(db, claim, clock=clock, outbox=True).settle(result, RetryPolicy.from_json(
         {"powered_off": {"max_attempts": 1}}))
     return db.run(lambda s: s.exec(select(WebhookDelivery)).one().payload, write=False)
 
@@ -75,18 +75,20 @@ async def test_a_carrier_outcome_that_gives_up_is_valid(db):
 
 
 async def test_an_operators_resolution_is_valid(db):
-    from bot.console.cases import _queue_resolution
+    from bot.attempt.attempt import Attempt
+    from bot.console import auth
 
     clock = Clock()
     cid = add_campaign(db, people=[("+8613800000002", 1)])
     claim = db.run(lambda s: ops.claim_due(s, cid, 1, "w1", clock, timedelta(seconds=600)))[0]
+    user = db.run(lambda s: auth.add_user(s, "op1", "operator", "correct horse battery staple"))
 
     def write(s):
         esc = Escalation(attempt_id=claim.attempt_id, person_id=claim.person_id, campaign_id=cid,
-                         reason="unresolved", step="residence")
+                         reason="unresolved", step="residence", status="claimed", claimed_by=user.id)
         s.add(esc)
         s.flush()
-        _queue_resolution(s, esc, s.get(Person, claim.person_id), utcnow())
+        Attempt.resolve(s, esc.id, user.id, {"health_code": "green"}, "", close=True, now=utcnow(), outbox=True)
 
     db.run(write)
     VALIDATOR.validate(db.run(lambda s: s.exec(select(WebhookDelivery)).one().payload, write=False))

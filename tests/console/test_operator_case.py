@@ -22,7 +22,7 @@ async def test_a_bad_value_keeps_everything_the_operator_typed(client: TestClien
         "slot_residence": "城关区张掖路88号", "note": "回拨确认", "notice_reason": "电话告知"})
     assert resp.status == 400
     page = await resp.text()
-    assert "NAT tests (7 days)" in page and "whole number" in page  # the field named by its label
+    assert "近7天核酸次数" in page and "whole number" in page  # the field named by its script's title
     assert 'value="two"' in page and 'value="城关区张掖路88号"' in page and "回拨确认" in page
     assert '<option value="red" selected>' in page and 'value="电话告知"' in page
     esc = database.run(lambda s: s.get(Escalation, case_id), write=False)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.serve import missing_programs, serve
 from bot.config import Config, from_dict
-from bot.serve import missing_programs, serve
 from storage.db import Database
 
 from .live import Server, write_config
@@ -68,8 +68,8 @@ def test_serve_runs_the_sip_endpoint_and_dialer_when_enabled(tmp_path: Path) -> 
 
 def test_a_part_that_fails_to_import_stops_serve_loudly(monkeypatch) -> None:
     """An ImportError is a bug in the installation, not a part to run without."""
-    monkeypatch.setitem(sys.modules, "bot.telephony.service", None)  # importing it raises ImportError
-    with pytest.raises(ImportError, match="bot.telephony.service"):
+    monkeypatch.setitem(sys.modules, "bot.telephony.calls.worker_endpoint", None)  # importing it raises ImportError
+    with pytest.raises(ImportError, match="bot.telephony.calls.worker_endpoint"):
         asyncio.run(serve(Config(), "127.0.0.1", 0, stop=asyncio.Event()))
 
 

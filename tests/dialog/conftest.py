@@ -22,7 +22,9 @@ FAKE = {
 
 def _parse(expect: str, text: str) -> Parse:
     if expect == "address":
-        return FAKE.get(text) or (Parse({"raw": text, "district": None}) if text != "mumble" else Parse())
+        # an address names the district 城关区 unless it says "nodistrict" (bot.dialog.answering asks for one)
+        district = None if text.startswith("nodistrict") else "城关区"
+        return FAKE.get(text) or (Parse({"raw": text, "district": district}) if text != "mumble" else Parse())
     if expect == "count" and text.isdigit():
         return Parse(int(text))
     found = FAKE.get(text, Parse())

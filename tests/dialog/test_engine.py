@@ -23,7 +23,7 @@ def test_cooperative_call_fills_every_slot(xx_script):
     rec = run(xx_script, COOPERATIVE)
     assert rec.outcome == "completed" and rec.escalation is None
     assert rec.slots == {
-        "identity": "yes", "residence": {"raw": "城关区 白银路", "district": None}, "health_code": "green",
+        "identity": "yes", "residence": {"raw": "城关区 白银路", "district": "城关区"}, "health_code": "green",
         "isolation": "no", "nat_count": 2, "nat_result": "negative", "notice_ack": "yes",
     }  # fmt: skip
     assert rec.transcript[0].text.startswith("您好！这里是兰州市公安局")
@@ -52,7 +52,7 @@ def test_no_input_then_dtmf(xx_script):
 def test_three_failures_escalate_unresolved(xx_script):
     rec = run(xx_script, ["yes", "mumble", "<silence>", "mumble"])
     assert rec.outcome == "escalated"
-    assert rec.escalation["reason"] == "unresolved" and rec.escalation["step"] == "residence"
+    assert rec.escalation.reason == "unresolved" and rec.escalation.step == "residence"
     assert rec.slots["identity"] == "yes"
 
 
@@ -114,15 +114,15 @@ def test_who_and_repeat_reask_without_failure(xx_script):
 
 def test_one_refusal_persuades_two_escalate(xx_script):
     rec = run(xx_script, ["yes", "refuse", "addr", "green", "refuse"])
-    assert rec.outcome == "escalated" and rec.escalation["reason"] == "uncooperative"
-    assert rec.slots["residence"] == {"raw": "addr", "district": None} and rec.slots["health_code"] == "green"
+    assert rec.outcome == "escalated" and rec.escalation.reason == "uncooperative"
+    assert rec.slots["residence"] == {"raw": "addr", "district": "城关区"} and rec.slots["health_code"] == "green"
     assert any("传染病防治法" in t.text for t in rec.transcript if t.speaker == "bot")
 
 
 def test_human_by_voice_or_key(xx_script):
-    assert run(xx_script, ["yes", "human"]).escalation["reason"] == "requested_human"
+    assert run(xx_script, ["yes", "human"]).escalation.reason == "requested_human"
     rec = run(xx_script, ["dtmf:0"])
-    assert rec.escalation == {"reason": "requested_human", "step": "identity", "detail": "caller asked for a person"}
+    assert rec.escalation.to_json() == {"reason": "requested_human", "step": "identity", "detail": "caller asked for a person"}
 
 
 def test_wrong_number_by_answer_or_intent(xx_script):

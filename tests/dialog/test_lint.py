@@ -126,6 +126,9 @@ def test_errors_come_sorted_and_all_at_once():
 
 
 def test_cli_lint_exit_codes_and_format(tmp_path: Path):
+    root = Path(__file__).resolve().parents[2]  # a locale's scripts need its system catalogue beside them
+    system = (root / "dialogs" / "system.zh-CN.yaml").read_text(encoding="utf-8")
+    (tmp_path / "system.xx-XX.yaml").write_text(system.replace("locale: zh-CN", "locale: xx-XX"), encoding="utf-8")
     good = tmp_path / "good.yaml"
     good.write_text(BASE)
     bad = tmp_path / "bad.yaml"

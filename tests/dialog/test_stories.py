@@ -25,6 +25,8 @@ def check(record: dict, expect: dict, name: str) -> None:
     if "escalation" in expect:
         got = record["escalation"] and record["escalation"]["reason"]
         assert got == expect["escalation"], f"{name}: escalation {record['escalation']}"
+    for fragment in expect.get("escalation_detail_has", []):  # what the case notes for the operator
+        assert fragment in ((record["escalation"] or {}).get("detail") or ""), f"{name}: escalation {record['escalation']}"
     for slot, value in expect.get("slots", {}).items():
         assert record["slots"][slot] == value, f"{name}: slot {slot} = {record['slots'][slot]!r}, want {value!r}"
     if "residence_district" in expect:
@@ -84,3 +86,13 @@ def test_story_through_the_cli(stem: str, tmp_path: Path):
     assert set(record) >= {"outcome", "escalation", "slots", "transcript"}
     assert all(set(t) >= {"speaker", "text"} for t in record["transcript"])
     check(record, story["expect"], stem)
+
+
+def test_the_tracing_scripts_speak_nothing_unfilled():
+    """{contact} (ask_phone) is the dialog's own, like {value}: lint --config and serve accept the survey."""
+    from bot.dialog.speakable import unspeakable
+
+    for name in ("survey.zh-CN.yaml", "survey.en-US.yaml"):
+        script = load_script(ROOT / "dialogs" / name)
+        assert not [p for p in unspeakable(script, {**VARS, "badge": "1234", "callback_minutes": 120})
+                    if "contact" in p], name

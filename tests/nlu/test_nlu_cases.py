@@ -41,3 +41,13 @@ def test_every_intent_is_covered_in_both_locales():
     for locale in ("zh-CN", "en-US"):
         intents = {c["intent"] for c in CASES if c["locale"] == locale}
         assert intents >= {"refuse", "human", "repeat", "who", "wrong_number", None}, locale
+
+
+def test_refusals_hedges_questions_back_and_non_answers_parse_right():
+    """heldout9 (issue 22, written before the fixes): statements of refusal that contain 不/没, hedges
+    ("记不清了", "i'm not sure"), questions back ("你没试谁" = 你们是谁 misheard), opt-out requests and
+    non-answers at the address question are never read as a yes/no or an address."""
+    cases = load_cases("heldout9*.jsonl")
+    assert len(cases) >= 60 and {c["locale"] for c in cases} == {"zh-CN", "en-US"}
+    failures = _failures(cases)
+    assert not failures, f"{len(failures)} of {len(cases)} wrong:\n" + "\n".join(failures)

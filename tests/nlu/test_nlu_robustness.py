@@ -39,5 +39,8 @@ def test_random_text_gives_contract_values(locale, expect):
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 def test_huge_input_is_cut_not_choked_on(locale):
     got = parse(locale, "address", "住 在 安宁区 " + "万新 路 " * 100_000)
+    if got.value is None:  # en-US: Chinese words name no place it knows
+        assert locale == "en-US"
+        return
     assert got.value["district"] in ("安宁区", None)
     assert len(got.value["raw"]) <= 1000

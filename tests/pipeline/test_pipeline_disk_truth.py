@@ -1,6 +1,6 @@
 """The speech pipeline (the production driver) when the worker's storage fails during the call:
 the greeting and question playing are finished, the caller's answer is followed by the truth
-(bot.telephony.storage_fault) instead of the next question, and the call ends escalated."""
+(bot.telephony.calls.storage_fault) instead of the next question, and the call ends escalated."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.calls import CallRequest
 from bot.dialog.script import load_script
 from bot.pipeline.offline import CallerTurn, LineTransport
 from bot.pipeline.run import run_call
-from bot.telephony import storage_fault
+from bot.telephony.calls import storage_fault
 from tests.pipeline import test_pipeline_fake_call as whole_call
 
 fake_resources = whole_call.fake_resources  # the fixture: fake recognizer and synthesizer, no model
@@ -47,7 +47,7 @@ async def test_the_pipeline_finishes_the_prompt_then_tells_the_truth_and_ends(fa
     assert watcher.done() and watcher.result() is True
 
     truth = storage_fault.words("ko-KR", durable=True)
-    assert record.outcome == "escalated" and record.escalation["reason"] == "storage_fault"
+    assert record.outcome == "escalated" and record.escalation.reason == "storage_fault"
     assert guard.kept == [("storage_fault", "identity")]
     prompts = [t.text for t in record.transcript if t.kind == "prompt"]
     assert prompts[0].startswith("안녕하세요. 방역본부 입니다") and prompts[1].startswith("김민수 님 본인이 맞으십니까")

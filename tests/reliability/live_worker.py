@@ -18,11 +18,11 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[2])]
 from sqlmodel import select  # noqa: E402
 
 from bot.calls import Answered  # noqa: E402
-from bot.campaigns.dialer import Dialer  # noqa: E402
+from bot.campaigns.dialing.dialer import Dialer  # noqa: E402
 from bot.dialog.events import SlotFilled  # noqa: E402
-from bot.telephony.runner import SipCallRunner  # noqa: E402
+from bot.telephony.calls.sip_runner import SipCallRunner  # noqa: E402
 from bot.telephony.settings import TelephonySettings  # noqa: E402
-from bot.telephony.sip import SipEndpoint  # noqa: E402
+from bot.telephony.sip.endpoint import SipEndpoint  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Campaign, CampaignStatus  # noqa: E402
 

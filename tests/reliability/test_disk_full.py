@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns import health
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.spool import EscalationSpool
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.outage.escalation_spool import EscalationSpool
+from bot.campaigns.outage.storage_alarm import StorageHealth
 from bot.dialog.events import CallRecord, Escalate, EscalationReason, Outcome, Speaker, Turn
 from storage.db import Database
 from storage.models import Attempt, Campaign, Escalation, Person
@@ -43,7 +43,7 @@ class Escalating:
             for observe in request.observers:
                 observe(note)
         rec = CallRecord("verification", "v1", "zh-CN", outcome=Outcome.ESCALATED, slots={}, transcript=[turn])
-        rec.escalation = {"reason": esc.reason, "step": esc.step, "detail": esc.detail}
+        rec.escalation = esc
         return CallResult(NetworkOutcome.ANSWERED, record=rec, sip_status=200)
 
 
@@ -72,19 +72,21 @@ async def test_disk_full_keeps_the_escalation_raises_the_alarm_takes_no_calls_an
         first = next(iter(dialer.live))
         fill(small_fs)  # the disk fills during the first call
         runner.go.set()
-        await until(lambda: not health.STORAGE.ok)
-        status = health.status()["storage"]
+        await until(lambda: not spool.alarm.ok)
+        status = spool.alarm.as_dict()
         assert status["ok"] is False and "database or disk is full" in status["error"] and status["since"]
         assert any("ALARM storage" in r.getMessage() for r in caplog.records)
-        assert any(f"escalation of attempt {first} kept in the spool" in r.getMessage() for r in caplog.records)
+        # the spool logs from the database's writer thread, just after the alarm: wait for it
+        await until(lambda: any(f"escalation of attempt {first} kept in the spool" in r.getMessage()
+                                for r in caplog.records))
         for _ in range(30):  # while the disk is full: the escalation is in the spool or (a small write
             # still fitting the database's journal) already in the queue; no new call is taken
             await asyncio.sleep(0.05)
             queued = db.run(lambda s: s.exec(select(Escalation.attempt_id)).all(), write=False)
             assert len(spool) == 1 or queued == [first]
-            assert runner.started == 1 and not health.STORAGE.ok
+            assert runner.started == 1 and not spool.alarm.ok
         os.remove(small_fs / "filler")  # space returns: no restart
-        await until(lambda: health.STORAGE.ok and not len(spool))
+        await until(lambda: spool.alarm.ok and not len(spool))
         await until(lambda: db.run(lambda s: s.exec(select(Campaign)).one(), write=False).status == "done")
     finally:
         stop.set()
@@ -116,7 +118,7 @@ def test_the_spool_survives_a_restart_and_replays_once(tmp_path, sqlite_db):
            "detail": "", "priority": 1, "created_at": utcnow()}
     EscalationSpool(tmp_path / "s").keep(row)
     again = EscalationSpool(tmp_path / "s")  # a restarted worker finds it
-    assert len(again) == 1 and health.STORAGE.spooled == 1
+    assert len(again) == 1 and again.alarm.spooled == 1
     again.keep(row)  # the same escalation twice is one
     assert again.replay(sqlite_db) == 1 and len(again) == 0
     assert EscalationSpool(tmp_path / "s").replay(sqlite_db) == 0
@@ -126,7 +128,7 @@ def test_the_spool_survives_a_restart_and_replays_once(tmp_path, sqlite_db):
 
 async def test_inbound_calls_get_503_while_the_storage_alarm_is_raised(tmp_path):
     from bot.telephony.settings import TelephonySettings
-    from bot.telephony.sip import SipEndpoint
+    from bot.telephony.sip.endpoint import SipEndpoint
 
     async def inbound(call):
         await call.ended.wait()
@@ -136,19 +138,20 @@ async def test_inbound_calls_get_503_while_the_storage_alarm_is_raised(tmp_path)
                                              inbound_sources=("127.0.0.0/8",), **kw), on_inbound=inbound)
 
     bot, phone = endpoint(), endpoint()
-    bot.accepting = health.storage_ok  # as `veribot serve` wires it
+    alarm = StorageHealth()
+    bot.accepting = lambda: alarm.ok  # as `veribot serve` wires it (the worker spool's alarm)
     await bot.start()
     await phone.start()
     try:
         target = f"sip:bot@127.0.0.1:{bot.local_addr[1]}"
-        health.STORAGE.failed(OSError("database or disk is full"))
+        alarm.failed(OSError("database or disk is full"))
         refused = await phone.dial(target)
         assert refused.call is None and refused.status == 503
-        health.STORAGE.recovered()
+        alarm.recovered()
         taken = await phone.dial(target)
         assert taken.call is not None
         taken.call.hangup()
     finally:
-        health.STORAGE.recovered()
+        alarm.recovered()
         await phone.stop()
         await bot.stop()

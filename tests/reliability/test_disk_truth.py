@@ -14,12 +14,11 @@ import os
 import pytest
 from sqlmodel import select
 
-from bot.campaigns import health
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.spool import EscalationSpool
-from bot.telephony import storage_fault
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.softphone import Resident, Softphone, parse_answers
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.outage.escalation_spool import EscalationSpool
+from bot.telephony.calls import storage_fault
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.calls.softphone import Resident, Softphone, parse_answers
 from storage.db import Database
 from storage.models import Attempt, Campaign, Escalation, Person, Result, Turn
 from tests.campaigns.campaign_fakes import add_campaign
@@ -66,9 +65,9 @@ async def test_a_call_in_progress_hears_the_truth_and_its_callback_case_survives
         assert any("ALARM storage" in r.getMessage() for r in caplog.records)
         assert any(f"attempt {attempt}: storage failed during the call" in r.getMessage() for r in caplog.records)
         assert len(spool) == 1 or rows(db, Escalation)  # durable before the promise: spooled (or committed)
-        assert not health.STORAGE.ok or len(spool) == 1 or dialer._unfinished
+        assert not spool.alarm.ok or len(spool) == 1 or dialer._unfinished
         os.remove(small_fs / "filler")  # space returns: no restart
-        await until(lambda: health.STORAGE.ok and not len(spool) and not dialer._unfinished)
+        await until(lambda: spool.alarm.ok and not len(spool) and not dialer._unfinished)
         await until(lambda: rows(db, Campaign)[0].status == "done")
     finally:
         stop.set()

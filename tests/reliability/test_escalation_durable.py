@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from bot.attempt.attempt import Attempt as CallAttempt
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns import claims as ops
-from bot.campaigns.policy import RetryPolicy
-from bot.campaigns.recorder import CallRecorder
+from bot.campaigns.dialing import claims as ops
+from bot.campaigns.dialing.policy import RetryPolicy
 from bot.dialog.events import CallRecord, Escalate, EscalationReason, Outcome
 from storage.models import Attempt, Escalation, Person
 from tests.campaigns.campaign_fakes import Clock, add_campaign
@@ -39,8 +39,8 @@ def _escalations(db):
 async def test_the_escalation_is_queued_when_it_happens_and_survives_a_kill(db):
     clock = Clock()
     claim = _claim(db, clock)
-    rec = CallRecorder(db, claim, clock=clock)
-    rec.observe(ESC)
+    rec = CallAttempt(db, claim, clock=clock)
+    rec.record(ESC)
     await _applied(db)
     rows = _escalations(db)  # the call is still going on (the goodbye is being spoken)
     assert [(e.attempt_id, e.reason, e.step, e.status) for e in rows] == \
@@ -57,12 +57,12 @@ async def test_the_escalation_is_queued_when_it_happens_and_survives_a_kill(db):
 async def test_the_end_of_an_escalated_call_writes_no_second_row(db):
     clock = Clock()
     claim = _claim(db, clock)
-    rec = CallRecorder(db, claim, clock=clock)
-    rec.observe(ESC)
+    rec = CallAttempt(db, claim, clock=clock)
+    rec.record(ESC)
     record = CallRecord("verification", "v1", "zh-CN", outcome=Outcome.ESCALATED, slots={}, transcript=[])
-    record.escalation = {"reason": ESC.reason, "step": ESC.step, "detail": ESC.detail}
+    record.escalation = ESC
     clock.advance(3)
-    assert await rec.finish(CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200), RetryPolicy()) \
+    assert await rec.settle(CallResult(NetworkOutcome.ANSWERED, record=record, sip_status=200), RetryPolicy()) \
         == "escalated"
     rows = _escalations(db)
     assert len(rows) == 1 and rows[0].created_at < clock()  # dated when the dialog escalated

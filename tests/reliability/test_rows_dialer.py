@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.calls import CallResult, NetworkOutcome
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.dialog_versions import ScriptSource
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.scripts.dialog_versions import ScriptSource
 from bot.dialog.script import load_script_text
 from bot.simulate import parse_answer
 from storage.models import Attempt, DialogVersion, Person, Result

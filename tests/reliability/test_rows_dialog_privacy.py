@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.dialog_versions import ScriptSource
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.scripts.dialog_versions import ScriptSource
 from bot.dialog.script import ScriptError, load_script_text
 from bot.simulate import run_text
 from tests.campaigns.campaign_fakes import Clock, TextRunner, add_campaign, settle

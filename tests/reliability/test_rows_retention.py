@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlmodel import SQLModel, select
 
-from bot.campaigns.dialer import Dialer
-from bot.campaigns.retention import purge
+from bot.campaigns.dialing.dialer import Dialer
+from bot.campaigns.people.retention import purge
 from storage.models import Attempt, FollowUpSource, InboundCall, Person
 from tests.campaigns.campaign_fakes import T0, Clock, ScriptedRunner, add_campaign, settle
 

@@ -41,7 +41,7 @@ def config(tmp_path, monkeypatch):
 def test_csv_export_neutralises_formulas_keeps_phones_and_starts_with_a_bom(config, capsys):
     capsys.readouterr()
     out = config / "r.csv"
-    assert main(["results", "export", "--campaign", "c1", "--format", "csv", "-o", str(out)]) == 0
+    assert main(["results", "export", "--campaign", "c1", "--format", "csv", "-o", str(out), "--layout", "plain"]) == 0
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # Excel shows Chinese correctly only with it
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
@@ -74,7 +74,7 @@ def test_xlsx_export_writes_text_cells_never_formulas(config, capsys):
     ("张三", "张三"), ("a=b", "a=b"), ("", ""), (5, 5), (-5, -5), (None, None),
 ])
 def test_neutralise(value, expected):
-    from bot.campaigns.export import neutralise, risky
+    from bot.campaigns.results.export import neutralise, risky
 
     assert neutralise(value) == expected
     assert risky(value) == (value != expected)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from bot.campaigns.people import ImportRejected, ImportReport, parse_people, read_table
+from bot.campaigns.people.list_import import ImportRejected, ImportReport, parse_people, read_table
 from bot.dialog.script import Script, ScriptError, load_script_text
 from bot.dialog.yamlsafe import Document, DocumentError, load_document
 

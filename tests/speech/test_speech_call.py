@@ -60,7 +60,7 @@ async def test_silence_only_call(speech, short_script, tmp_path):
     record, transport = await call(speech, short_script, turns, tmp_path)
     kinds = [t.kind for t in record.transcript if t.speaker == "caller"]
     assert kinds[:2] == ["silence", "silence"]
-    assert record.outcome == "escalated" and record.escalation["reason"] == "unresolved"
+    assert record.outcome == "escalated" and record.escalation.reason == "unresolved"
     assert list(tmp_path.iterdir()) == []  # nothing was heard, no clips
 
 

@@ -1,5 +1,5 @@
 """The zh-CN prompts, rendered by `veribot prompts render` with the default voice, are
-understood by an independent machine listener (Whisper base, audio/listener.py): character
+understood by an independent machine listener (Whisper base, audio/intelligibility.py): character
 error rate <= 0.15 over the prompts of a cooperative call. Real voice, real listener."""
 
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from audio.listener import Listener, errors
+from audio.intelligibility import Listener, errors
 
 ROOT = Path(__file__).parents[2]
 pytestmark = pytest.mark.slow

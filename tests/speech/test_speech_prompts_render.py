@@ -10,7 +10,7 @@ from pathlib import Path
 from audio import g711
 from audio.espeak import Espeak
 from audio.synthesis import PromptCache
-from bot.prompts_cli import line_audio
+from bot.cli.prompts import line_audio
 
 ROOT = Path(__file__).parents[2]
 

@@ -12,7 +12,7 @@ import pytest
 from audio import wav
 from audio.recordings import RecordedPromptCache, RecordedVoice, RecordingError, decode_upload, join, pieces
 from audio.synthesis import PromptCache
-from bot.campaigns import prompt_recordings as pr
+from bot.campaigns.scripts import prompt_recordings as pr
 from bot.dialog.script import load_script_text
 from storage.db import Database
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from audio import synthesis, wav
-from audio.listener import errors, units
+from audio.intelligibility import errors, units
 from audio.piper_voice import PiperVoice, speakable
 from audio.synthesis import PromptCache, synthesizer_for
 from audio.tts_worker import WorkerProcess

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from bot.telephony.settings import TelephonySettings
-from bot.telephony.sip import SipEndpoint
+from bot.telephony.sip.endpoint import SipEndpoint
 
 _rtp_base = itertools.count(20000 + (os.getpid() % 400) * 20, 200)
 

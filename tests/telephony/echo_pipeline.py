@@ -16,7 +16,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
 from bot.pipeline.frames import CallerHangUpFrame
-from bot.telephony.amd import rms
+from bot.telephony.detection.answering_machine import rms
 
 TONE = (b"\x00\x20\x00\xe0") * 4000  # 1 s of a loud square-ish wave
 

@@ -1,6 +1,6 @@
 """One veribot worker as its own process, for the Kamailio test: `python lb_worker.py CONFIG NAME`.
 
-Starts `bot.telephony.service.start_endpoint` with the config's `[telephony]` section and a
+Starts `bot.telephony.calls.worker_endpoint.start_endpoint` with the config's `[telephony]` section and a
 raw inbound handler that plays a little audio until the caller hangs up. Prints `ready PORT`
 once it listens and `call NAME CALL-ID` for every call it takes (the test reads stdout)."""
 
@@ -11,8 +11,8 @@ import signal
 import sys
 
 from bot.config import load_config
-from bot.telephony.service import start_endpoint
-from bot.telephony.sip_call import SipCall
+from bot.telephony.calls.worker_endpoint import start_endpoint
+from bot.telephony.sip.call import SipCall
 
 
 async def main(config_path: str, name: str) -> None:

@@ -1,7 +1,7 @@
 """What veribot overrides or works around in aiosipua 0.7.1 (issue 10 item 6), one test per
 behaviour, so that an upgrade fails here — loudly, naming the workaround — rather than in a
 live call. Three kinds:
-  * the private methods our subclasses override (bot/telephony/agents.py, guard.py) still
+  * the private methods our subclasses override (bot/telephony/sip/agents.py, guard.py) still
     exist with the shape we override, and aiosipua still dispatches through them;
   * each override does its job through the real endpoint;
   * the library bugs we work around are still there (when one is fixed upstream, the test
@@ -17,8 +17,8 @@ import pytest
 from aiosipua import IncomingCall, OutgoingCall, SipMessage, SipUAC, SipUAS, UdpSipTransport
 from raw_sip import RawSip
 
-from bot.telephony.agents import EdgeUAC, EdgeUAS
-from bot.telephony.guard import GuardedUdpTransport, stamp_via_received
+from bot.telephony.sip.agents import EdgeUAC, EdgeUAS
+from bot.telephony.sip.guard import GuardedUdpTransport, stamp_via_received
 
 OVERRIDDEN = [  # (class, method, its parameters as we override or call it)
     (SipUAS, "_handle_request", ["self", "request", "addr"]),

@@ -10,8 +10,8 @@ from sip_peers import REPO
 
 from bot.calls import CallRequest, NetworkOutcome
 from bot.dialog.script import load_script
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.sip_call import SipCall
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.sip.call import SipCall
 
 SCRIPT = REPO / "tests" / "telephony" / "fixtures" / "short.en-US.yaml"
 

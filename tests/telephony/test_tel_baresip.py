@@ -14,9 +14,9 @@ from sip_peers import REPO, Baresip, silent_wav
 from audio.synthesis import speak
 from bot.calls import CallRequest, NetworkOutcome
 from bot.dialog.script import load_script
-from bot.telephony.amd import rms
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.service import inbound_handler
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.calls.worker_endpoint import inbound_handler
+from bot.telephony.detection.answering_machine import rms
 from bot.telephony.settings import TelephonySettings
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
@@ -85,7 +85,7 @@ async def test_baresip_calls_back_and_is_recognized_or_greeted(make_endpoint, tm
         try:
             await handler(call)
         finally:
-            results.append(call.extra.get("unknown_caller", False))
+            results.append(call.unknown_caller)
             finished.set()
 
     bot = await make_endpoint(inbound)

@@ -12,8 +12,8 @@ from datetime import timedelta
 from sip_peers import REPO
 from sqlmodel import select
 
-from bot.campaigns.inbound import Callbacks
-from bot.telephony.service import inbound_handler
+from bot.campaigns.inbound.callbacks import Callbacks
+from bot.telephony.calls.worker_endpoint import inbound_handler
 from bot.telephony.settings import TelephonySettings
 from storage.models import (
     Attempt,
@@ -73,7 +73,7 @@ async def _call_back(make_endpoint, db, keys: str | None, *, hang_up_after: floa
         try:
             await handler(call)
         finally:
-            extra.update(call.extra)
+            extra.update({k: True for k in ("verified", "unknown_caller") if getattr(call, k)})
             finished.set()
 
     bot = await make_endpoint(inbound, inbound_sources=(), trusted_sources=trusted)
@@ -120,6 +120,8 @@ async def test_a_wrong_code_is_told_so_and_changes_no_person(make_endpoint, sqli
     assert any("does not match any call from us" in t for t in said)
     assert not any("was genuine" in t for t in said)
     assert extra.get("unknown_caller") is True
+    # the reply was the last word: not the unknown-caller greeting on top of it
+    assert not any("We cannot confirm who is calling" in t for t in said) and said[-1].endswith("Goodbye.")
     (row,) = _rows(db, InboundCall)
     assert (row.verified, row.outcome, row.code_attempt_id) == (False, "wrong_code", None)
     person = _rows(db, Person)[0]
@@ -167,6 +169,10 @@ async def test_a_code_given_to_another_number_proves_the_call_not_the_caller(mak
     db.run(lambda s: [setattr(a, "phone", "+8613900000009") or s.add(a) for a in s.exec(select(Attempt)).all()])
     extra, said = await _call_back(make_endpoint, db, CODE + "#")
     assert any("was genuine" in t for t in said) and extra.get("unknown_caller") is True
+    # told the call was genuine, then why the questions cannot go on from this phone: never
+    # "genuine" followed by "we cannot confirm who is calling" (issue 22)
+    assert not any("cannot confirm who is calling" in t for t in said)
+    assert any("different phone than the one we called" in t for t in said[-1:])
     (row,) = _rows(db, InboundCall)
     assert (row.verified, row.outcome) == (False, "genuine_other_number")
     assert _rows(db, Person)[0].state == PersonState.PENDING and len(_rows(db, Attempt)) == 1
@@ -217,13 +223,13 @@ async def test_in_chinese_and_a_locked_number_is_recorded_too(sqlite_db) -> None
 
     callbacks = Callbacks(db)
     verify = callbacks.verifier(AGENCY, "zh-CN", speak=speak, timeout=1)
-    assert await verify(_KeyingCall(CODE + "#"), "13800000001") is True
+    assert bool(await verify(_KeyingCall(CODE + "#"), "13800000001")) is True
     genuine = next(t for t in said if t.startswith("核验成功"))
     assert "兰州市公安局" in genuine and "工号6201-0427" in genuine and "月" in genuine and "日" in genuine
     for _ in range(3):
-        assert await verify(_KeyingCall("111111"), "13800000001") is False
+        assert bool(await verify(_KeyingCall("111111"), "13800000001")) is False
     assert sum("核验码与我们的来电记录不符" in t for t in said) == 3
-    assert await verify(_KeyingCall(CODE), "13800000001") is False  # locked: even the right code
+    assert bool(await verify(_KeyingCall(CODE), "13800000001")) is False  # locked: even the right code
     assert "核验失败次数过多" in said[-1]
     rows = _rows(db, InboundCall)
     assert [r.outcome for r in rows] == ["genuine", "wrong_code", "wrong_code", "wrong_code", "locked"]

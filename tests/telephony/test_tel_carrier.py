@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.telephony.carrier import (
+from bot.telephony.detection.carrier_announcements import (
     BUSY,
     INVALID_NUMBER,
     POWERED_OFF,
@@ -122,7 +122,7 @@ async def _opening(detector, audio: bytes, locale: str = "zh-CN") -> str:
 
 
 async def test_a_long_human_greeting_stays_human_and_a_voicemail_is_a_machine_by_its_words():
-    from bot.telephony.amd import GreetingRule, MachineDetector
+    from bot.telephony.detection.answering_machine import GreetingRule, MachineDetector
 
     talk = pcm(tone(300, 5.0), silence(1.0))  # 5 s of continuous "speech": past the 3.5 s limit
     heard = {"text": ""}
@@ -142,7 +142,8 @@ async def test_a_long_human_greeting_stays_human_and_a_voicemail_is_a_machine_by
 def test_the_speech_conversation_offers_its_ear_for_the_opening():
     from types import SimpleNamespace
 
-    from bot.telephony.runner import SipCallRunner, speech_conversation
+    from bot.telephony.calls.conversation import speech_conversation
+    from bot.telephony.calls.sip_runner import SipCallRunner
 
     used = []
 

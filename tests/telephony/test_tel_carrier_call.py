@@ -1,6 +1,6 @@
 """A real SIP call whose far end answers with a carrier announcement (the natural Mandarin voice,
 some after a SIT tone): the attempt gets the announcement's outcome and that outcome's retry time,
-never a conversation with a recording. Whisper base hears the opening (audio/listener.py)."""
+never a conversation with a recording. Whisper base hears the opening (audio/intelligibility.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from sip_peers import REPO
 
-from audio.listener import Listener
+from audio.intelligibility import Listener
 from audio.synthesis import PromptCache, synthesizer_for
+from bot.attempt.attempt import outcome_of
 from bot.calls import CallRequest, NetworkOutcome
-from bot.campaigns.policy import RetryPolicy
-from bot.campaigns.recorder import outcome_of
+from bot.campaigns.dialing.policy import RetryPolicy
 from bot.dialog.script import load_script
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.sip_call import SipCall
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.sip.call import SipCall
 
 SCRIPT = REPO / "dialogs" / "verification.zh-CN.yaml"
 NOW = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ import asyncio
 from sip_peers import invite_statuses
 
 from bot.calls import NetworkOutcome
-from bot.telephony.runner import outcome_for
-from bot.telephony.sip_call import SipCall
+from bot.telephony.calls.sip_runner import outcome_for
+from bot.telephony.sip.call import SipCall
 
 
 async def _wait(predicate, seconds: float = 5.0) -> None:
@@ -177,7 +177,7 @@ async def test_a_bare_number_without_a_trunk_is_a_clear_failure(make_endpoint) -
 
 
 async def test_reinvite_from_the_far_end_is_answered_and_can_move_the_media(make_endpoint) -> None:
-    from bot.telephony import sdp
+    from bot.telephony.sip import sdp
 
     heard = bytearray()
 
@@ -190,7 +190,7 @@ async def test_reinvite_from_the_far_end_is_answered_and_can_move_the_media(make
     statuses = invite_statuses(phone)
     out = await phone.dial(f"sip:bot@127.0.0.1:{bot.local_addr[1]}")
     call = out.call
-    from bot.telephony.media import MediaStream
+    from bot.telephony.media.rtp_stream import MediaStream
 
     moved = MediaStream("127.0.0.1", phone.ports, on_audio=heard.extend)  # the phone moves its media
     await moved.open()

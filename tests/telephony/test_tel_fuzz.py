@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from raw_sip import RawSip
 from sip_peers import FIXTURES
 
-from bot.telephony import sdp
-from bot.telephony.guard import SipParseError, parse_message
-from bot.telephony.rtp import DtmfEvent, RtpPacket, parse_dtmf, parse_rtp
-from bot.telephony.sdp import SdpError
+from bot.telephony.media.rtp import DtmfEvent, RtpPacket, parse_dtmf, parse_rtp
+from bot.telephony.sip import sdp
+from bot.telephony.sip.guard import SipParseError, parse_message
+from bot.telephony.sip.sdp import SdpError
 
 FUZZ = settings(max_examples=int(os.environ.get("VERIBOT_FUZZ_EXAMPLES", "400")), deadline=500,
                 derandomize=not os.environ.get("VERIBOT_FUZZ_EXAMPLES"),  # CI: the same examples every run

@@ -23,7 +23,7 @@ from sip_peers import REPO, Baresip, Kamailio, free_tcp_port, free_udp_port, sce
 from sqlmodel import select
 
 from audio.synthesis import speak
-from bot.telephony.verify import CODE_PROMPT
+from bot.dialog.catalogue import catalogue_for
 from storage.models import (
     Attempt,
     AttemptState,
@@ -52,6 +52,7 @@ def _config(tmp: Path, db_url: str, sip: int) -> Path:
     path.write_text(f"""
 [agency]
 name = "City Police"
+badge = "6201-0427"
 caller_id = "96110"
 callback_number = "96110"
 [service]
@@ -146,7 +147,7 @@ async def test_kill_9_mid_inbound_calls_then_restart_sends_each_caller_a_bye(db,
     config = _config(tmp_path, _worker_url(db), sip)
     resident = Baresip("caller", tmp_path, silent_wav(tmp_path / "mic.wav", 120))
     (resident.dir / "accounts").write_text(f"<sip:{RESIDENT}@127.0.0.1>;regint=0;audio_codecs=PCMU,PCMA\n")
-    prompt = await speak(CODE_PROMPT["en"].format(digits=len(CODE)), "en-US")
+    prompt = await speak(catalogue_for("en-US").say("verify.code", {}, digits=len(CODE)), "en-US")
     first = Serve(config, tmp_path / "serve-1.log")
     second = sipp = None
     proxy = Kamailio(tmp_path, [sip])

@@ -12,8 +12,8 @@ from sip_peers import REPO
 from sqlmodel import select
 
 from bot.calls import Answered
-from bot.campaigns.inbound_legs import InboundLegs, take_orphans
-from bot.telephony.service import InboundMatch, end_predecessors_calls, inbound_handler
+from bot.campaigns.inbound.legs import InboundLegs, take_orphans
+from bot.telephony.calls.worker_endpoint import InboundMatch, end_predecessors_calls, inbound_handler
 from bot.telephony.settings import TelephonySettings
 from storage.models import Attempt, AttemptState, Campaign, InboundLeg, Person, PersonState, utcnow
 

@@ -9,8 +9,8 @@ import asyncio
 from sip_peers import REPO
 from sqlmodel import select
 
-from bot.campaigns.inbound import Callbacks
-from bot.telephony.service import inbound_handler
+from bot.campaigns.inbound.callbacks import Callbacks
+from bot.telephony.calls.worker_endpoint import inbound_handler
 from bot.telephony.settings import TelephonySettings
 from storage.models import Attempt, Campaign, CampaignStatus, Person, PersonState, Result, Turn
 
@@ -29,7 +29,7 @@ async def _callback(make_endpoint, handler, *, hang_up_after: float | None = Non
         try:
             await handler(call)
         finally:
-            extra.update(call.extra)
+            extra.update({k: True for k in ("verified", "unknown_caller") if getattr(call, k)})
             finished.set()
 
     bot = await make_endpoint(inbound, inbound_sources=(), trusted_sources=("127.0.0.1",))
@@ -112,7 +112,7 @@ async def _quiet(text: str, locale: str) -> bytes:
 
 
 async def test_a_caller_who_keys_the_right_code_is_matched_over_a_real_call(make_endpoint) -> None:
-    from bot.telephony.verify import keypad_verifier
+    from bot.telephony.calls.caller_verification import keypad_verifier
 
     looked_up: list[str] = []
     verify = keypad_verifier({"13800000001": "4721"}.get, locale="en-US", speak=_quiet, timeout=5)
@@ -157,7 +157,7 @@ class _FakeCall:
 
 
 async def test_wrong_codes_fail_and_three_lock_the_number_out() -> None:
-    from bot.telephony.verify import Lockout, keypad_verifier
+    from bot.telephony.calls.caller_verification import Lockout, keypad_verifier
 
     now = [0.0]
     verify = keypad_verifier({"13800000001": "4721"}.get, speak=_quiet, timeout=1,

@@ -19,12 +19,13 @@ from audio.fakes import EnergyOnlySession, FakeRecognizer
 from audio.recordings import speak_recorded
 from audio.scheduler import RecognitionPool
 from bot.calls import CallRequest, NetworkOutcome
-from bot.campaigns import prompt_recordings
-from bot.campaigns.dialog_versions import ScriptSource
+from bot.campaigns.scripts import prompt_recordings
+from bot.campaigns.scripts.dialog_versions import ScriptSource
 from bot.dialog.script import load_script
 from bot.pipeline.resources import SpeechResources, SpeechSettings
-from bot.telephony.amd import rms
-from bot.telephony.runner import SipCallRunner, speech_conversation
+from bot.telephony.calls.conversation import speech_conversation
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.detection.answering_machine import rms
 from storage.db import Database
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]

@@ -17,9 +17,9 @@ from loguru import logger
 from test_tel_twilio import _dtmf, _serve, _start
 
 from audio import g711
-from bot.telephony.rtp import RtpPacket
-from bot.telephony.sip_call import SipCall
-from bot.telephony.transport import RtpCallTransport
+from bot.telephony.media.pipecat_transport import RtpCallTransport
+from bot.telephony.media.rtp import RtpPacket
+from bot.telephony.sip.call import SipCall
 
 LOUD = b"\x00\x40\x00\xc0" * 80  # 160 samples, ~16000 amplitude
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from audio import g711
-from bot.telephony.media import MediaStream, PortPool
-from bot.telephony.rtp import DtmfEvent, RtpPacket, parse_dtmf, parse_rtp
+from bot.telephony.media.rtp import DtmfEvent, RtpPacket, parse_dtmf, parse_rtp
+from bot.telephony.media.rtp_stream import MediaStream, PortPool
 
 GOOD = RtpPacket(0, 1000, 160_000, 0x1234, bytes(range(160)), marker=True).to_bytes()
 

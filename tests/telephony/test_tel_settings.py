@@ -7,8 +7,8 @@ import pytest
 from bot.calls import NetworkOutcome
 from bot.config import from_dict, from_section
 from bot.privacy import mask_phone
-from bot.telephony.amd import GreetingRule
-from bot.telephony.runner import outcome_for
+from bot.telephony.calls.sip_runner import outcome_for
+from bot.telephony.detection.answering_machine import GreetingRule
 from bot.telephony.settings import Secret, TelephonySettings
 
 

@@ -12,7 +12,7 @@ import socket
 from raw_sip import RawSip
 from sip_peers import invite_statuses
 
-from bot.telephony.sip_call import SipCall
+from bot.telephony.sip.call import SipCall
 
 
 def _handler(started: list[str]):
@@ -170,7 +170,7 @@ async def test_media_in_the_trunks_configured_range_is_allowed(make_endpoint) ->
 
 
 async def test_reinvite_moving_media_outside_policy_is_refused(make_endpoint) -> None:
-    from bot.telephony import sdp
+    from bot.telephony.sip import sdp
 
     bot = await make_endpoint(_handler([]))
     phone = await make_endpoint()
@@ -239,9 +239,9 @@ async def test_two_thousand_tagged_options_with_the_defaults_are_banned(make_end
 
 
 def test_the_ban_expires_and_trusted_sources_are_never_limited() -> None:
-    from bot.telephony.edge_policy import EdgePolicy
-    from bot.telephony.guard import RateLimit
     from bot.telephony.settings import TelephonySettings
+    from bot.telephony.sip.edge_policy import EdgePolicy
+    from bot.telephony.sip.guard import RateLimit
 
     policy = EdgePolicy.from_settings(TelephonySettings(trusted_sources=("10.1.0.0/16",), trunk="sip:192.0.2.7:5060"))
     rate = RateLimit(1.0, 3, 60.0, policy.is_trusted)

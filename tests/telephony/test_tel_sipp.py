@@ -13,9 +13,9 @@ from sip_peers import REPO, free_udp_port, run_sipp, scenario, start_sipp
 from audio.synthesis import speak
 from bot.calls import CallRequest, NetworkOutcome
 from bot.dialog.script import load_script
-from bot.telephony.pcap import rtp_packets, write_pcap
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.service import inbound_handler
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.calls.worker_endpoint import inbound_handler
+from bot.telephony.media.pcap import rtp_packets, write_pcap
 from bot.telephony.settings import Secret
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
@@ -120,7 +120,8 @@ async def test_forty_inbound_calls_twenty_at_once_with_speech_and_dtmf(make_endp
         verify=lambda call, number: True,  # as if every caller proved who they are
     )
     ep = await make_endpoint(handler, capacity=25, inbound_dialog=str(SCRIPT), media_inactivity=30,
-                             trusted_sources=("127.0.0.1",))  # SIPp plays the trunk
+                             trusted_sources=("127.0.0.1",),  # SIPp plays the trunk
+                             inbound_share=1.0)  # an inbound-only worker: every line may take a call
     sf = scenario("uac_pcmu_pcap.xml", tmp_path, CALLER_PCAP=str(pcap))
     tasks_before = len(asyncio.all_tasks())
     code, out = await run_sipp(

@@ -11,7 +11,7 @@ import socket
 import pytest
 from sip_peers import FIXTURES
 
-from bot.telephony.sip_call import SipCall
+from bot.telephony.sip.call import SipCall
 
 CASES = sorted((FIXTURES / "rfc4475").glob("*/*.*"))
 # valid/: RFC 4475 3.1.1 and 3.4; app/: 3.2-3.3, well-formed, for the user agent to answer;
@@ -198,7 +198,7 @@ def _options(sock: socket.socket, call_id: str) -> bytes:
 async def test_truncated_and_random_rtp_from_the_peer_never_ends_the_call(make_endpoint) -> None:
     import os
 
-    from bot.telephony.rtp import RtpPacket
+    from bot.telephony.media.rtp import RtpPacket
 
     got_audio = bytearray()
 
@@ -229,7 +229,7 @@ async def test_truncated_and_random_rtp_from_the_peer_never_ends_the_call(make_e
 def test_edge_checks_follow_rfc4475() -> None:
     from aiosipua import SipMessage
 
-    from bot.telephony.guard import check_request, check_response
+    from bot.telephony.sip.guard import check_request, check_response
 
     def why(name: str) -> str | None:
         path = next(p for p in CASES if p.stem == name)

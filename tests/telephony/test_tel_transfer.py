@@ -11,8 +11,8 @@ from sip_peers import REPO, free_udp_port, start_sipp
 
 from bot.calls import CallRequest, NetworkOutcome
 from bot.dialog.script import load_script
-from bot.telephony.runner import SipCallRunner
-from bot.telephony.softphone import Resident, Softphone, parse_answers
+from bot.telephony.calls.sip_runner import SipCallRunner
+from bot.telephony.calls.softphone import Resident, Softphone, parse_answers
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 SCRIPT = REPO / "tests" / "telephony" / "fixtures" / "short.en-US.yaml"  # the real script, short greeting
@@ -30,7 +30,7 @@ async def test_requested_human_is_transferred_to_the_operator(make_endpoint, tmp
         result = await SipCallRunner(bot).run(request)
         assert result.network is NetworkOutcome.ANSWERED
         assert result.detail == "transferred"
-        assert result.record.escalation["reason"] == "requested_human"
+        assert result.record.escalation.reason == "requested_human"
         assert any("transferring" in t.text for t in result.record.transcript)  # spoken notice first
         await asyncio.wait_for(phone.finished.wait(), 10)
         assert phone.calls[0].transferred_to.endswith(f":{op_port}")
@@ -57,7 +57,7 @@ async def test_a_failed_transfer_leaves_the_case_for_the_queue(make_endpoint, tm
         result = await SipCallRunner(bot).run(request)
         assert result.network is NetworkOutcome.ANSWERED and result.detail != "transferred"
         assert result.record.outcome == "escalated"  # stored with its transcript: the queue takes it
-        assert result.record.escalation["reason"] == "requested_human"
+        assert result.record.escalation.reason == "requested_human"
         assert await asyncio.wait_for(operator.wait(), 10) == 0  # the operator line was busy
         assert bot.busy == 0 and not bot.ports.in_use
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.calls import CallRequest
 from bot.dialog.events import Escalate, EscalationReason
 from bot.dialog.script import load_script
-from bot.telephony import runner
+from bot.telephony.calls import sip_runner as runner
 
 ZH = Path(__file__).resolve().parents[2] / "dialogs" / "verification.zh-CN.yaml"
 
@@ -29,10 +29,11 @@ class _Call:
     def __init__(self, transfer_ok: bool) -> None:
         self.ended = asyncio.Event()
         self.media = _Media()
-        self.extra: dict = {}
+        self.transferred = False
         self.ok = transfer_ok
 
     async def transfer(self, uri: str) -> bool:
+        self.transferred = self.ok  # as SipCall.transfer: True once the operator answered
         return self.ok
 
 
@@ -64,7 +65,7 @@ async def test_a_failed_transfer_tells_the_resident_who_will_call_back(monkeypat
 
 async def test_a_transfer_that_works_says_nothing_more(monkeypatch) -> None:
     call, said = await _run(monkeypatch, transfer_ok=True)
-    assert said == [] and call.extra["transferred"] is True
+    assert said == [] and call.transferred is True
 
 
 async def test_without_an_operator_line_the_dialog_itself_already_said_it(monkeypatch) -> None:

@@ -8,8 +8,8 @@ import asyncio
 
 from echo_pipeline import KeyEcho, loud_frames, run_pipeline
 
-from bot.telephony.sip_call import SipCall
-from bot.telephony.transport import RtpCallTransport
+from bot.telephony.media.pipecat_transport import RtpCallTransport
+from bot.telephony.sip.call import SipCall
 
 
 async def _run(call: SipCall, echo: KeyEcho) -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from audio.g711 import PT_PCMU, decode, encode
-from bot.telephony.twilio import (
+from bot.telephony.twilio.media_streams import (
     StreamError,
     StreamStart,
     TwilioCallTransport,
@@ -171,7 +171,7 @@ async def test_media_stream_on_call_finds_the_person_and_reports_the_result() ->
 
     from bot.dialog.events import CallRecord
     from bot.dialog.script import load_script
-    from bot.telephony.service import InboundMatch, media_stream_on_call
+    from bot.telephony.calls.worker_endpoint import InboundMatch, media_stream_on_call
 
     script = load_script(REPO / "tests" / "telephony" / "fixtures" / "short.en-US.yaml")
     ran, results = [], []
@@ -266,7 +266,7 @@ MESSAGES = st.one_of(
           suppress_health_check=[HealthCheck.too_slow])
 @given(MESSAGES)
 def test_any_message_is_either_dropped_with_a_stream_error_or_converts_cleanly(text: str) -> None:
-    from bot.telephony.twilio_msg import check_message, decode
+    from bot.telephony.twilio.messages import check_message, decode
 
     try:
         event = check_message(decode(text))

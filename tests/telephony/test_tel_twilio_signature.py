@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.telephony.twilio import media_stream_handler
-from bot.telephony.twilio_auth import HEADER, signature, signed, valid
+from bot.telephony.twilio.media_streams import media_stream_handler
+from bot.telephony.twilio.signature import HEADER, signature, signed, valid
 
 TOKEN = "12345"
 SID = "MZ0123456789abcdef0123456789abcdef"
@@ -145,8 +145,8 @@ async def test_the_mounted_route_runs_the_named_attempt_through_the_speech_pipel
     import bot.pipeline.run
     from bot.config import from_dict
     from bot.dialog.events import CallRecord
-    from bot.telephony.service import InboundMatch
-    from bot.telephony.twilio_mount import mount_twilio
+    from bot.telephony.calls.worker_endpoint import InboundMatch
+    from bot.telephony.twilio.mount import mount_twilio
 
     ran, results = [], []
 

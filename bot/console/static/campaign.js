@@ -23,6 +23,34 @@
       document.getElementById(`n-${k}`).textContent = n[k];
     }
     bar.style.width = n.people ? `${Math.round((100 * n.done) / n.people)}%` : "0%";
+    if (data.attempts) showAttempts(data.attempts);
+  }
+
+  // 最近通话: the latest calls, refreshed with the progress; each row opens its transcript
+  const attemptRows = document.getElementById("attempt-rows");
+  const attemptHeads = attemptRows ? [...document.querySelectorAll("#attempts thead th")].map((th) => th.textContent.trim()) : [];
+  function showAttempts(list) {
+    if (!attemptRows) return;
+    const cell = (text, i, cls) => {
+      const el = document.createElement("td");
+      el.textContent = text;
+      if (attemptHeads[i]) el.dataset.label = attemptHeads[i];
+      if (cls) el.className = cls;
+      return el;
+    };
+    attemptRows.replaceChildren();
+    if (!list.length) {
+      const tr = document.createElement("tr"); tr.className = "empty";
+      const c = cell(attemptRows.dataset.empty, -1); c.colSpan = 4; tr.append(c); attemptRows.append(tr);
+      return;
+    }
+    for (const a of list) {
+      const tr = document.createElement("tr"); tr.dataset.attempt = a.id;
+      const who = cell("", 1); const link = document.createElement("a");
+      link.href = `/calls/${a.id}`; link.textContent = a.name; who.append(link);
+      tr.append(cell(a.started, 0), who, cell(a.result, 2), cell(a.why, 3, "reason"));
+      attemptRows.append(tr);
+    }
   }
 
   async function poll() {

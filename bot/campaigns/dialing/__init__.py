@@ -1,0 +1,1 @@
+"""The dialer: claims, scheduling policy, test calls, and why a campaign is (not) dialling."""

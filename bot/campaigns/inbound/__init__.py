@@ -1,0 +1,1 @@
+"""Residents calling back: callbacks, call codes, their replies, and inbound SIP legs kept in storage."""

@@ -1,0 +1,1 @@
+"""Which script a campaign's calls run: published dialog versions and recorded prompts."""

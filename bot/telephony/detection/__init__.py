@@ -1,0 +1,1 @@
+"""Who or what answered: answering machines and carrier announcements."""
