@@ -101,7 +101,7 @@ def right(row: Row, got: nlu.Parse) -> bool:
         return key(want) == key(got)
     if row.expect == "places":
         return (len(want.value) == len(got.value or []) and all(
-            w["when"] == g["when"] and _overlap(w["place"], g["place"]) >= 0.5 for w, g in zip(want.value, got.value, strict=True)))
+            w["when"] == g["when"] and _overlap(w["place"], g["place"]) >= 0.5 for w, g in zip(want.value, got.value or [], strict=True)))
     return want == got
 
 

@@ -76,9 +76,13 @@ def _near(heard: list[tuple[str, str, str]], name: list[tuple[str, str, str]]) -
 
 def correct(text: str, city: str | None) -> Correction:
     """`text` with one sound-alike of the city's districts replaced by the district's name.
-    Nothing changes when the text already names one of them, or when no window is near one."""
+    Nothing changes when the text already names one of them (`name` says which), or when no
+    window is near one (`name` is "")."""
     names = place_names(city)
-    if not text or not names or any(n in text for n in names):
+    named = next((n for n in sorted(names, key=len, reverse=True) if n in text), None)
+    if named is not None:
+        return Correction(text, "", named)
+    if not text or not names:
         return Correction(text, "", "")
     for name in sorted(names, key=len, reverse=True):
         if len(name) < 3 or name[-1] not in SUFFIX_SOUNDS:

@@ -148,16 +148,17 @@ def understood(phrases: tuple[str, ...], text: str) -> object:
     return repr((parse.value, parse.intent))
 
 
-def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[str], tuple[str, bool]]:
-    """Open answers' place names put right by sound against the area's gazetteer."""
+def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[str], tuple[str, bool | None]]:
+    """Open answers' place names put right by sound against the area's gazetteer: (text, True) when
+    it names a district word for word or by the same sound, False by a near sound, None: none."""
     from bot.nlu import gazetteer
     from bot.nlu.address import default_area
 
     city = (area or default_area())[1]
 
-    def fix(text: str) -> tuple[str, bool]:
+    def fix(text: str) -> tuple[str, bool | None]:
         found = gazetteer.correct(text, city)
-        return found.text, found.exact
+        return found.text, (found.exact if found.name else None)
 
     return fix
 

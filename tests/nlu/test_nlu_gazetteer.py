@@ -37,3 +37,8 @@ def test_sound_alikes_become_the_district(heard, fixed, exact):
 def test_other_words_are_left_alone(text):
     assert correct(text, "兰州市").text == text
     assert correct(text, "兰州市").heard == ""
+
+
+def test_a_district_named_as_written_is_reported():
+    found = correct("我住在城关区东港街道", "兰州市")
+    assert (found.text, found.heard, found.name) == ("我住在城关区东港街道", "", "城关区")

@@ -118,3 +118,15 @@ def test_an_answer_the_prompt_names_is_no_grammar_match_certainty():
 def test_the_prompt_lead_echoed_is_nothing_and_a_voiced_turn_still_is_not_silence():
     heard = _heard([("以下是普通话的回答。", -0.3), ("阴性，", -0.6)], "test_result")
     assert heard.text == "阴性，"
+
+
+def test_an_address_naming_a_district_as_written_is_kept_though_its_street_is_misspelt():
+    from bot.pipeline.ears import place_fixer
+
+    fix = place_fixer(("甘肃省", "兰州市"))
+    named = choose([Heard("七里河区、登、黄路", -1.0)], judge=None, place=fix)
+    assert named.text == "七里河区、登、黄路" and named.confidence >= 0.5
+    near = choose([Heard("高满信", -0.1)], judge=None, place=fix)
+    assert near.text == "皋兰县" and near.confidence < 0.5  # read back: 您是说皋兰县，对吗？
+    nowhere = choose([Heard("我不告诉你", -1.0)], judge=None, place=fix)
+    assert nowhere.text == "我不告诉你" and nowhere.confidence < 0.5
