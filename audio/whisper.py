@@ -169,12 +169,13 @@ class WhisperEar:
             judge = lambda text: self.judge(phrases, text)  # noqa: E731
         elif phrases:  # no understanding given: the phrases themselves are the grammar
             judge = lambda text: (_CLAUSE.sub("", text) in expected) or None  # noqa: E731
-        voiced = voiced_seconds(pcm, sample_rate) >= 0.1
+        spoken = voiced_seconds(pcm, sample_rate)
+        voiced = spoken >= 0.1
         raw = hyps[0].text.replace("\ufffd", "").strip() if hyps else ""
         named = {c for c in _CLAUSE.split(prompt or "") if c}  # what Whisper says when unsure (绿色的 -> 黄码):
         # the prompt's answers heard word for word are no grammar-match certainty
         return choose(heard, judge=judge, place=self.place if not phrases else None, voiced=voiced, raw=raw,
-                      grammar=expected - named)
+                      grammar=expected - named, spoken=spoken)
 
     def _clean(self, text: str, language: str, prompt: str) -> str:
         """Simplified, no invented credits, no recital of the prompt's answers; "" when Whisper

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from audio.recognizer import Recognition
+from audio.recognizer import Recognition, syllables
 
 MARGIN = 0.5  # mean log probability per token a judged hypothesis may trail the best one by
 NOT_BEST = 0.6  # confidence factor when the judged hypothesis was not the best
@@ -50,13 +50,16 @@ class Heard:
 
 def choose(heard: Sequence[Heard], *, judge: Callable[[str], object] | None = None,
            place: Callable[[str], tuple[str, bool | None]] | None = None, voiced: bool = True,
-           raw: str = "", grammar: frozenset[str] = frozenset()) -> Recognition:
+           raw: str = "", grammar: frozenset[str] = frozenset(), spoken: float = 0.0) -> Recognition:
     """The recognition of one turn from its n-best `heard` (best first). `judge`: the closed
     question's understanding (None: open question). `place(text)` -> (text, exact): the area's
     place names put right (exact: True named as written, False by a near sound, None: no place). `raw`: the best hypothesis as
     Whisper wrote it, kept for an open answer that cleaning emptied while the caller spoke.
     `grammar`: the question's phrases written without spaces; the best hypothesis being one of
-    them word for word, with every hypothesis meaning the same, is as sure as a grammar match."""
+    them word for word, with every hypothesis meaning the same, is as sure as a grammar match.
+    `spoken`: seconds of voiced audio; more than the answer's syllables take (0.25 s + 0.3 s a
+    syllable, the rule audio.recognizer.calibrate measured for Vosk) means Whisper fitted a short
+    answer to longer speech (两次，都做了 heard as 三次, 你再说一遍 as 三次): read back."""
     usable = [h for h in heard if h.text]
     if judge is None:
         return _open(usable, place, voiced, raw)
@@ -71,7 +74,7 @@ def choose(heard: Sequence[Heard], *, judge: Callable[[str], object] | None = No
         conf = _prob(h.score) * (0.6 + 0.4 * agree) * (1.0 if rank == 0 else NOT_BEST)
         if rank == 0 and agree == 1.0 and _PUNCT.sub("", h.text) in grammar:
             conf = max(conf, IN_GRAMMAR)
-        if _CONFUSABLE_COUNT.search(_PUNCT.sub("", h.text)):
+        if _CONFUSABLE_COUNT.search(_PUNCT.sub("", h.text)) or spoken > 0.25 + 0.3 * max(1, syllables(h.text)):
             conf = min(conf, READ_BACK)
         return _rec(h.text, conf)
     top = usable[0]  # nothing the question understands: the parser reads the free transcript

@@ -104,7 +104,7 @@ def _heard(hyps, expect):
 
     rec = whisper.WhisperRecognizer(_ear([Hypothesis(t, s) for t, s in hyps]), "zh")
     rec.expect(nlu.grammar_phrases("zh-CN", expect))
-    rec.accept((np.sin(np.arange(8000) / 3.0) * 8000).astype("<i2").tobytes())  # 1 s of sound
+    rec.accept((np.sin(np.arange(4000) / 3.0) * 8000).astype("<i2").tobytes() + bytes(8000))  # 0.5 s of sound
     return rec.finish()
 
 
@@ -130,3 +130,9 @@ def test_an_address_naming_a_district_as_written_is_kept_though_its_street_is_mi
     assert near.text == "皋兰县" and near.confidence < 0.5  # read back: 您是说皋兰县，对吗？
     nowhere = choose([Heard("我不告诉你", -1.0)], judge=None, place=fix)
     assert nowhere.text == "我不告诉你" and nowhere.confidence < 0.5
+
+
+def test_a_short_answer_fitted_to_longer_speech_is_read_back():
+    heard = [Heard("三次", -0.2), Heard("三次。", -0.3)]
+    assert choose(heard, judge=judge_for("count"), spoken=0.6).confidence > 0.5  # 2 syllables in 0.6 s
+    assert choose(heard, judge=judge_for("count"), spoken=1.4).confidence < 0.5  # 两次，都做了 heard as 三次
