@@ -22,20 +22,16 @@ Handlers a script does not have are skipped with the behaviour before them (acce
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot import nlu
 from bot.dialog.events import EscalationReason, Outcome, Utterance
-from bot.nlu.identity import not_the_person
-from bot.nlu.text import compact
+from bot.nlu.identity import answer_to_not_the_person
 
 _Base = object  # a mixin of bot.dialog.engine.Conversation (which imports this module)
 
 SURE_NO = 0.8  # an identity "no" heard below this is confirmed before the call ends as a wrong number
 OPT_OUT_NOTE = "asked not to be called again"
-_CLAIMS = re.compile(r"(?<!不)(?<!不是)(我是|是我|我就是|就是我|是本人|我本人)|\b(it'?s me|it is me|i am|this is (he|she|him|her)|speaking)\b")
-_BARE_NOT = re.compile(r"^(嗯|对)?(不是|不是的|不是本人|我不是|不是他|不是她)(啊|呀|的|哦)?$")
 
 
 class Answering(_Base):
@@ -65,16 +61,12 @@ class Answering(_Base):
         return False
 
     def _confirmed_not_person(self, value: Any) -> Any:
-        """The answer to "您不是{name}本人，对吗？": "对" and a bare "不是" both say not the person."""
+        """The answer to "您不是{name}本人，对吗？": "对" and a bare "不是" both say not the person
+        ("yes" to the confirmation); "不对，我是本人" asks the identity question again ("no")."""
         if self.pending != "no" or self.step is not self.identity:
             return value
-        if _CLAIMS.search(compact(self._heard) if self.script.locale.startswith("zh") else self._heard.lower()):
-            return "no"  # "不对，我是本人" / "no, it's me": the identity question is asked again
-        if value != "no":
-            return value
-        if _BARE_NOT.match(compact(self._heard)) or not_the_person(self.script.locale, self._heard, self.vars.get("name")):
-            return "yes"  # "不是" / "我不是": yes, not the person
-        return value
+        said = answer_to_not_the_person(self.script.locale, self._heard, self.vars.get("name"))
+        return value if said is None else ("yes" if said else "no")
 
     def _ask_district(self, value: dict[str, Any]) -> bool:
         step = self.step
