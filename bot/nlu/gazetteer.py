@@ -97,3 +97,31 @@ def correct(text: str, city: str | None) -> Correction:
             if off is not None:
                 return Correction(text[:i] + name + text[i + len(name):], window, name, off == 0)
     return Correction(text, "", "")
+
+
+@lru_cache(maxsize=1)
+def _relation_sounds() -> dict[tuple[str, ...], str]:
+    from bot.nlu.zh_tracing import RELATIONS
+
+    words = {w for ws in RELATIONS.values() for w in ws.split() if len(w) >= 2}
+    return {tuple(s for s, _, _ in _pinyin(w)): w for w in words}
+
+
+def relation_words(text: str) -> str:
+    """Relation words of the tracing questions written by sound ("我同是李明" -> "我同事李明": Whisper
+    base on synthetic speech): a two- or three-character window with the same toneless pinyin as one
+    of bot.nlu.zh_tracing's relation words becomes that word. Exact sound only (no near matches)."""
+    sounds = _relation_sounds()
+    out, i = text, 0
+    while i < len(out) - 1:
+        for size in (3, 2):
+            window = out[i:i + size]
+            if len(window) < size or not all("\u4e00" <= c <= "\u9fff" for c in window):
+                continue
+            word = sounds.get(tuple(s for s, _, _ in _pinyin(window)))
+            if word is not None and word != window:
+                out = out[:i] + word + out[i + size:]
+                i += size - 1
+                break
+        i += 1
+    return out

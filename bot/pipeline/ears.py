@@ -149,7 +149,8 @@ def understood(phrases: tuple[str, ...], text: str) -> object:
 
 
 def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[str], tuple[str, bool | None]]:
-    """Open answers' place names put right by sound against the area's gazetteer: (text, True) when
+    """Open answers' relation words (tracing) and place names put right by sound against the area's
+    gazetteer: (text, True) when
     it names a district word for word or by the same sound, False by a near sound, None: none."""
     from bot.nlu import gazetteer
     from bot.nlu.address import default_area
@@ -157,7 +158,7 @@ def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[
     city = (area or default_area())[1]
 
     def fix(text: str) -> tuple[str, bool | None]:
-        found = gazetteer.correct(text, city)
+        found = gazetteer.correct(gazetteer.relation_words(text), city)
         return found.text, (found.exact if found.name else None)
 
     return fix

@@ -42,3 +42,12 @@ def test_other_words_are_left_alone(text):
 def test_a_district_named_as_written_is_reported():
     found = correct("我住在城关区东港街道", "兰州市")
     assert (found.text, found.heard, found.name) == ("我住在城关区东港街道", "", "城关区")
+
+
+def test_relation_words_written_by_sound_become_the_word():
+    from bot.nlu.gazetteer import relation_words
+
+    assert relation_words("我同是李明，电话是一三九") == "我同事李明，电话是一三九"
+    assert nlu.parse("zh-CN", "contacts", relation_words("我同是李明，电话是13909312233")).value[0]["relation"] == "colleague"
+    for text in ("我老婆", "今天天气不错", "我住在城关区"):
+        assert relation_words(text) == text
