@@ -223,13 +223,6 @@ def drop_recital(text: str, prompt: str) -> str:
     return text.replace("\ufffd", "")
 
 
-def first_answer(prompt: str) -> str | None:
-    """The first answer the prompt names (the decoy): Whisper's guess when unsure, so hearing
-    it is no evidence of its own."""
-    clauses = [c for c in _CLAUSE.split(prompt) if c]
-    return clauses[1] if len(clauses) > 2 else None
-
-
 def prompt_for(phrases: list[str] | None, language: str) -> str:
     """The initial prompt for a question: a lead sentence, then the first few of its expected
     answers (give them one per value: `WhisperEar(choose=…)`)."""
