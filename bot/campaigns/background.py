@@ -29,6 +29,7 @@ from bot.campaigns.dialing.dialer import Dialer
 from bot.campaigns.outage.escalation_spool import EscalationSpool
 from bot.campaigns.people.retention import audio_roots, purge
 from bot.campaigns.results.webhook import WebhookPusher, WebhookSettings
+from bot.campaigns.scripts import agency_overrides
 from bot.campaigns.scripts.dialog_versions import ScriptSource
 from storage.db import Database
 from storage.models import utcnow
@@ -53,6 +54,7 @@ def build_dialer(config: Any, runner: CallRunner, db: Database, spool: Escalatio
         parser=call_parser(config),
         spool=spool if spool is not None else worker_spool(config),
         suppression_days=config.campaigns.suppression_days,
+        live_variables=lambda: agency_overrides.load(config.var_dir),
     )
 
 

@@ -56,6 +56,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from audio.synthesis import PromptCache, SynthesisError, synthesizer_for
     from bot.config import ConfigError, load_config
     from bot.dialog.script import ScriptError, load_script
+    from bot.dialog.speakable import with_sample_code
     from bot.pipeline.resources import SpeechSettings
     from bot.simulate import load_person
 
@@ -71,7 +72,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         return 2
     cache = PromptCache(settings.prompt_cache, synth)
     try:
-        index = render_prompts(script, person, config.variables, args.out, cache, codec)
+        # a sample {call_code} (a dialled call says its own): the greeting is rendered too, never "{call_code}"
+        index = render_prompts(script, person, with_sample_code(config.variables), args.out, cache, codec)
     except SynthesisError as exc:
         print(f"veribot prompts render: a prompt could not be synthesized: {exc}", file=sys.stderr)
         return 1

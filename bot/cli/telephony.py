@@ -128,7 +128,7 @@ def softphone_command(args: argparse.Namespace) -> int:
         lo, _, hi = args.rtp_ports.partition("-")
         settings = from_section(TelephonySettings, "telephony", {
             "listen": args.listen, "rtp_ports": f"{lo}-{hi}", "capacity": args.capacity, "media_inactivity": 30,
-            "trusted_sources": ["0.0.0.0/0", "::/0"]})  # plays residents: anyone calls
+            "trusted_sources": ["0.0.0.0/0", "::/0"], "inbound_share": 1.0})  # plays residents: anyone calls, every line
     except Exception as exc:  # bad file, bad script, bad address: one clear line
         return _fail(str(getattr(exc, "errors", None) or exc))
     try:

@@ -18,12 +18,14 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.campaigns.outage.storage_alarm import StorageHealth
+from bot.campaigns.scripts import agency_overrides
 from bot.console import (
     auth,
     i18n,
     labels,
     views_accounts,
     views_admin,
+    views_agency,
     views_campaigns,
     views_cases,
     views_dialogs,
@@ -104,12 +106,13 @@ def build_app(database: Database, settings: ConsoleSettings | None = None, *, di
     app[CONSOLE] = Console(
         database=database, settings=settings, jinja=jinja,
         dialogs_dir=dialogs_dir or Path("dialogs"), var_dir=var_dir or Path("var"),
-        variables=dict(variables or {}), campaigns_config=dict(campaigns_config or {}),
+        variables={**(variables or {}), **agency_overrides.load(var_dir or Path("var"))},  # an admin's number/badge
+        campaigns_config=dict(campaigns_config or {}),
         throttle=auth.LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
         results_outbox=results_outbox,
         storage_alarm=alarm,
     )
-    for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin, views_dnc):
+    for module in (views_accounts, views_cases, views_dialogs, views_campaigns, views_admin, views_dnc, views_agency):
         module.setup(app)
     app.router.add_get(r"/lang/{locale:zh-CN|en-US}", choose_language)
     app.router.add_get("/healthz", healthz)

@@ -48,7 +48,7 @@ WORDS: dict[str, str] = {
     # kinds of record in the audit trail
     "campaign": N_("Campaign"), "escalation": N_("Case"), "user": N_("User"), "turn": N_("Recording"),
     "dialog_version": N_("Dialog version"), "page": N_("Page"), "person": N_("Person"),
-    "queue": N_("Queue"),
+    "queue": N_("Queue"), "attempt": N_("Call"), "agency": N_("Agency"),
     # why a number is on the do-not-call list
     "manual": N_("Added by staff"), "resident": N_("The resident asked"), "import": N_("Marked in the imported list"),
     # how a call ended on our side (Attempt.detail / end reason)
@@ -92,7 +92,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "recording.save": N_("Prompt recording saved"), "recording.remove": N_("Prompt recording removed"),
     "campaign.followup_created": N_("Follow-up campaign created"), "webhook.resend": N_("Deliveries sent again"),
     "campaign.done": N_("Campaign finished"), "campaign.paused": N_("Campaign paused"),
-    "agency.settings": N_("Agency number and badge changed"),
+    "agency.settings": N_("Agency number and badge changed"), "call.view": N_("Call transcript opened"),
 }
 
 ACTORS: dict[str, str] = {

@@ -11,6 +11,8 @@
   once (`ask_district`); a second answer with one completes it; without one the address is kept as
   heard but the person is escalated (unresolved) at the end instead of completed: never settled
   without a district;
+- a hedge ("记不清了", "说不好", "i'm not sure") is neither an answer nor misheard: the script's `unsure`
+  sentence ("没关系，您可以想一想再回答。"), then the question again (a failure, bounded as others);
 - a contact named without a phone is asked for the number (`ask_phone`: its first sentence with
   {contact} = the name said, its second for a contact named by relation only), once per contact;
   "没有"/"不知道"/silence leaves it without one.
@@ -20,19 +22,16 @@ Handlers a script does not have are skipped with the behaviour before them (acce
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from bot import nlu
 from bot.dialog.events import EscalationReason, Outcome, Utterance
-from bot.nlu.identity import not_the_person
-from bot.nlu.text import compact
+from bot.nlu.identity import answer_to_not_the_person
 
 _Base = object  # a mixin of bot.dialog.engine.Conversation (which imports this module)
 
 SURE_NO = 0.8  # an identity "no" heard below this is confirmed before the call ends as a wrong number
 OPT_OUT_NOTE = "asked not to be called again"
-_CLAIMS = re.compile(r"(?<!不)(?<!不是)(我是|是我|我就是|就是我|是本人|我本人)|\b(it'?s me|it is me|i am|this is (he|she|him|her)|speaking)\b")
-_BARE_NOT = re.compile(r"^(嗯|对)?(不是|不是的|不是本人|我不是|不是他|不是她)(啊|呀|的|哦)?$")
 
 
 class Answering(_Base):
@@ -62,16 +61,12 @@ class Answering(_Base):
         return False
 
     def _confirmed_not_person(self, value: Any) -> Any:
-        """The answer to "您不是{name}本人，对吗？": "对" and a bare "不是" both say not the person."""
+        """The answer to "您不是{name}本人，对吗？": "对" and a bare "不是" both say not the person
+        ("yes" to the confirmation); "不对，我是本人" asks the identity question again ("no")."""
         if self.pending != "no" or self.step is not self.identity:
             return value
-        if _CLAIMS.search(compact(self._heard) if self.script.locale.startswith("zh") else self._heard.lower()):
-            return "no"  # "不对，我是本人" / "no, it's me": the identity question is asked again
-        if value != "no":
-            return value
-        if _BARE_NOT.match(compact(self._heard)) or not_the_person(self.script.locale, self._heard, self.vars.get("name")):
-            return "yes"  # "不是" / "我不是": yes, not the person
-        return value
+        said = answer_to_not_the_person(self.script.locale, self._heard, self.vars.get("name"))
+        return value if said is None else ("yes" if said else "no")
 
     def _ask_district(self, value: dict[str, Any]) -> bool:
         step = self.step
@@ -96,6 +91,13 @@ class Answering(_Base):
         if isinstance(both, dict) and both.get("district") == value.get("district"):
             return both
         return {**value, "raw": f"{held.get('raw') or ''} {value.get('raw') or ''}".strip()}
+
+    def _unsure(self, text: str) -> str | None:
+        """The script's `unsure` sentence when `text` is a hedge ("记不清了", "i'm not sure"), else None."""
+        handler = self.script.handlers.get("unsure")
+        if not (handler and handler.say) or not nlu.hedged(self.script.locale, text):
+            return None
+        return handler.say[0]
 
     @staticmethod
     def _closed(step: Any) -> bool:
@@ -130,15 +132,23 @@ class Answering(_Base):
         """An escalation's detail, with the resident's request not to be called noted on the case."""
         return f"{detail}; {OPT_OUT_NOTE}" if self.opt_out and OPT_OUT_NOTE not in detail else detail
 
-    def _final_outcome(self, outcome: Outcome) -> Outcome | None:
-        """The outcome the call ends with (None: escalated instead, done here)."""
+    def _final_outcome(self, outcome: Outcome) -> Outcome:
+        """The outcome the call ends with."""
         if outcome == Outcome.WRONG_NUMBER and self.opt_out:
             return Outcome.DO_NOT_CALL  # "别再打了 … 我不是他": the wrong number asked not to be called
-        if outcome == Outcome.COMPLETED and self.unsettled:
-            self._escalate(EscalationReason.UNRESOLVED, f"kept as heard, to settle: {', '.join(self.unsettled)} "
-                                                        "(an address without a district)", say=False)
-            return None
         return outcome
+
+    def _unsettled_escalated(self) -> bool:
+        """At the end of a call that would complete: an answer kept as heard but not settled (an
+        address without a district) makes it a case instead, at that question, and the resident is
+        told an operator will be in touch (the `escalate` handler), not goodbye as if all were done."""
+        if not self.unsettled:
+            return False
+        slot = self.unsettled[0]
+        self.step = next((s for s in self.script.steps.values() if s.slot == slot), self.step)
+        self._escalate(EscalationReason.UNRESOLVED, f"kept as heard, to settle: {', '.join(self.unsettled)} "
+                                                    "(an address without a district)")
+        return True
 
     # ------------------------------------------------------------ a contact's phone
     def _ask_phones(self) -> bool:

@@ -47,7 +47,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "service.nothing_more": (),  # a verified caller with nothing to answer now
     "resume.cut_off": ("name",),  # a call resumed after the earlier one was cut off
     "resume.cut_off_unnamed": (),
-    "resume.handed_back": ("name",),  # the bot calls again after an operator handed the case back
+    "resume.handed_back": ("name",),  # after an operator handed the case back, or on the resident's callback
     "resume.handed_back_unnamed": (),
     "durations.hours": ("hours",),  # {callback_within}
     "durations.minutes": ("minutes",),

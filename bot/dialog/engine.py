@@ -159,7 +159,7 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         elif parsed.intent:
             self._on_intent(parsed.intent)
         elif parsed.value is None:
-            self._failure("no_match")
+            self._failure("no_match", unsure=self._unsure(text))
         else:
             self._on_value(parsed.value, ev.confidence)
 
@@ -204,7 +204,8 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         target = dict(step.branches).get(str(value), step.next)
         self._goto(target)
 
-    def _failure(self, kind: str, denied: bool = False) -> None:
+    def _failure(self, kind: str, denied: bool = False, unsure: str | None = None) -> None:
+        """`unsure`: the caller hedged ("记不清了"): that sentence, then the question (not "I didn't catch")."""
         step = self.step
         self.failures[kind] += 1
         limit = step.max_failures or self.script.settings.max_failures
@@ -212,8 +213,10 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
             self._escalate(EscalationReason.UNRESOLVED, f"{self.failures['no_input']} no-input, {self.failures['no_match']} no-match")
             return
         self.phase = "ask"
-        if denied:
-            self._say(step.prompt, f"{step.id}.prompt", remember=True, reset=True)
+        if denied or unsure:
+            if unsure:
+                self._say(unsure, "handlers.unsure.0", remember=True, reset=True)
+            self._say(step.prompt, f"{step.id}.prompt", remember=True, reset=not unsure)
         else:
             prompts = step.no_input if kind == "no_input" else step.no_match
             i = min(self.failures[kind], len(prompts)) - 1
@@ -243,7 +246,9 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
                     elif str(self.prefilled[step.slot]) == "yes":  # "no" or anything else: asked again
                         self.record.slots[step.slot] = "yes"
                         self.resumed = True
-                        after = "handed_back" if self.vars.get("resume_after") == "handed_back" else "cut_off"
+                        # the earlier call was cut off (default); or the case was handed back, or the
+                        # resident called us back: nothing was cut off (the catalogue's handed_back line)
+                        after = "cut_off" if self.vars.get("resume_after", "cut_off") == "cut_off" else "handed_back"
                         self._say(self.script.resume_for(after) or "", "resume", step=None)
                 if self.record.slots.get(step.slot) is not None:  # answered already: never asked again
                     step_id = dict(step.branches).get(str(self.record.slots[step.slot]), step.next)
@@ -259,6 +264,8 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
                     self._say(step.say, f"{step.id}.say", remember=True)
                 self._say(step.prompt, f"{step.id}.prompt", remember=True)
                 self._out.append(self._listen())
+                return
+            if step.end == "completed" and self._unsettled_escalated():
                 return
             if step.say:
                 self._say(step.say, f"{step.id}.say")
@@ -285,10 +292,7 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         self._finish(Outcome.ESCALATED)
 
     def _finish(self, outcome: Outcome) -> None:
-        final = self._final_outcome(outcome)
-        if final is None:
-            return  # escalated instead
-        outcome = final
+        outcome = self._final_outcome(outcome)
         self.record.outcome = outcome
         self.record.last_step = self.step.id if self.step else None
         self.phase = "done"

@@ -31,9 +31,9 @@ BUILTIN_VARIABLES = ("agency", "caller_id", "callback_number", "badge", "call_co
                      "callback_within", "callback_minutes",
                      "contact")  # contact: the name of the contact asked for a number (handler ask_phone)
 # human_callback: said instead of `human` when no operator line is configured (variable operator_line "")
-# confirm_not_person / ask_district / ask_phone: what only answers may be stored (bot.dialog.answering)
+# confirm_not_person / ask_district / ask_phone / unsure: what only answers may be stored (bot.dialog.answering)
 HANDLERS = ("who", "repeat", "refuse", "human", "human_callback", "wrong_number", "do_not_call", "escalate",
-            "corrected", "confirm_not_person", "ask_district", "ask_phone")
+            "corrected", "confirm_not_person", "ask_district", "ask_phone", "unsure")
 VAR_RX = re.compile(r"\{(\w+)\}")
 class ScriptError(ValueError):
     """A script that cannot run. `.errors` are line-numbered `Problem`s."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.dialog.model import VAR_RX, Script
 
-PER_CALL = ("call_code", "value", "resume_after")
+PER_CALL = ("call_code", "value", "resume_after", "contact")  # contact: the contact asked for a number (ask_phone)
 SAMPLE_CALL_CODE = "1 2 3 4 5 6"  # what the simulators say for {call_code} (a dialled call says its own)
 CONFIG_KEY = {"agency": "[agency] name", "badge": "[agency] badge", "callback_number": "[agency] callback_number",
               "caller_id": "[agency] caller_id", "callback_minutes": "[agency] callback_minutes",

@@ -4,6 +4,7 @@ Interface used by the rest of veribot:
     parse(locale, expect, text, area=None) -> Parse
     make_parser(default_province, default_city) -> Parser   (parse with the [nlu] area bound)
     grammar_phrases(locale, expect) -> list[str]   (phrases a recognizer grammar should allow)
+    hedged(locale, text) -> bool   ("记不清了", "i'm not sure": not an answer, and not misheard)
 Locale modules live in bot/nlu/<lang>.py (zh, en, ko): each reads an answer (`read`: the intent
 found, its phrases blanked) and offers value parsers per expect; which parser serves which
 (locale, expect) is one table, bot.nlu.table, where "is this an answer at all" (bot.nlu.answers) is
@@ -46,6 +47,13 @@ def make_parser(default_province: str | None = _BUILT_IN, default_city: str | No
         return parse(locale, expect, text, area=area)
 
     return parse_answer
+
+
+def hedged(locale: str, text: str) -> bool:
+    """Whether the answer is a hedge ("记不清了", "说不好", "i'm not sure"): not sure, not misheard."""
+    from bot.nlu import table
+
+    return table.hedged(locale, text)
 
 
 def grammar_phrases(locale: str, expect: str) -> list[str]:

@@ -49,7 +49,7 @@ _INTENTS: dict[str, str] = {
         r"\brefuse\b|^skip|skip (it|this|that)|pass on (it|this|that)|i'?ll pass|next question|keep (it|that) to myself|not comfortable (sharing|saying|telling|answering|giving)|uncomfortable|confidential|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
         r"\bdecline\b|(don'?t|do not) have (the )?time|call (me )?(back )?(later|another time|tomorrow)|not a good time|bad time|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
-        r"(do ?n[o']?t|dont) want to (do this|talk)|(do ?n[o']?t|do not) feel like (answering|talking|saying|telling)|(not|never) (answering|telling)|call (me )?back later|"
+        r"(do ?n[o']?t|dont) want to (do this|talk)|(do ?n[o']?t|dont|do not) wanna (answer|say|tell|talk|share)|(do ?n[o']?t|do not) feel like (answering|talking|saying|telling)|(not|never) (answering|telling)|call (me )?back later|"
         r"(do ?n[o']?t|do not|won'?t|will not|not) (give|giving|tell|telling|share|sharing) (out )?(you )?(my|that|this|it|any)\b|"
         r"(not|never) (giving|sharing) (you|that|it|out)"
     ),
@@ -58,7 +58,7 @@ _INTENTS: dict[str, str] = {
         r"who are you|why (are|do|did|would) you (calling|call|ringing|ring|want)|what('?s| is) (this|it|the call) "
         r"(about|regarding|for)|what do you want|where (are|is) (you|this|it) (calling )?from|"
         r"(what|which) (company|organization|organisation|agency|department|office|outfit)|"
-        r"is this a scam|prove (it|that|who)|verify (this|that|you|who|it)|legit|legitimate|spam|telemarket|robocall|fraud|phishing|how'?d you get|how (do|does) you (have|know) (my|this)|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
+        r"is this a (scam|robot|bot|machine|recording|computer)|prove (it|that|who)|verify (this|that|you|who|it)|legit|legitimate|spam|telemarket|robocall|fraud|phishing|how'?d you get|how (do|does) you (have|know) (my|this)|are you a (scam|robot|bot|machine|real)|scam|how did you get (my|this) number|"
         r"who gave you|who do you (work|represent)|who sent you|what('?s| is) this call|identify yourself|"
         r"who am i (talking|speaking) (to|with)|why do you need to know|who wants to know|who'?s asking|who is asking|"
         r"why (do|would|does) (you|anyone|the government) (need|want) (that|this|it|to know|my)|"
@@ -232,7 +232,7 @@ HEDGES = re.compile(
     r"\b(?:(?:i'?m|i am|we'?re|not) )?(?:not )?(?:really |quite |entirely |totally |a hundred percent |100 percent |too |so )?"
     r"(?:sure|certain)\b(?: to be honest)?|"
     r"\b(?:i )?(?:can'?t|cannot|can not|don'?t|do not|couldn'?t) (?:quite |really )?(?:remember|recall|say|tell)\b|"
-    r"\bi (?:forget|forgot)\b|\bno idea\b|\bhard to say\b|\bwho knows\b|\b(?:i )?(?:don'?t|do not) (?:really )?know\b"
+    r"\bi (?:forget|forgot)\b|\bno idea\b|\b(?:i have )?no clue\b|\bbeats me\b|\b(?:i'?m )?unsure\b|\bhard to say\b|\bwho knows\b|\b(?:i )?(?:don'?t|do not) (?:really )?know\b"
 )
 
 

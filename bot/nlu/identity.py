@@ -39,3 +39,21 @@ def not_the_person(locale: str, text: str, name: str | None = None) -> bool:
         who = "본인|저|제가" + (f"|{re.escape(name.strip())}" if name and name.strip() else "")
         return bool(re.search(rf"({who})\s?(님)?(이|가|은|는)?\s?(아니|아닌|아닙)", body))
     return False
+
+
+# The answer to "您不是{name}本人，对吗？" / "you are not {name}, is that right?"
+_CLAIMS_ZH = re.compile(r"(?<!不)(?<!不是)(我是|是我|我就是|就是我|是本人|我本人)")
+_CLAIMS_EN = re.compile(r"\b(it'?s me|it is me|i am|this is (he|she|him|her)|speaking)\b")
+_BARE_NOT_ZH = re.compile(r"^(嗯|对)?(不是|不是的|不是本人|我不是|不是他|不是她)(啊|呀|的|哦)?$")
+
+
+def answer_to_not_the_person(locale: str, text: str, name: str | None = None) -> bool | None:
+    """True: not the person ("不是", "我不是他"); False: says they are ("不对，我是本人", "no, it's me");
+    None: neither (the yes/no of the answer decides: "对" = right, not the person)."""
+    text = (text or "")[:MAX_CHARS]
+    zh = locale.split("-")[0].lower() == "zh"
+    if (_CLAIMS_ZH.search(compact(text)) if zh else _CLAIMS_EN.search(text.lower())):
+        return False
+    if zh and _BARE_NOT_ZH.match(compact(text)):
+        return True
+    return True if not_the_person(locale, text, name) else None

@@ -61,6 +61,16 @@ def parse(locale: str, expect: str, text: str, area: tuple[str | None, str | Non
     return Parse(answers.judge(lang, expect, heard, value), heard.intent)
 
 
+def hedged(locale: str, text: str) -> bool:
+    """Whether `text` is (or holds) a hedge: "记不清了", "说不好", "i'm not sure" (not an answer, and
+    not something misheard: the dialog says so truthfully)."""
+    lang = locale.split("-")[0].lower()
+    module = {"zh": zh, "en": en}.get(lang)
+    if module is None:
+        return False
+    return module.without_hedges(module.read((text or "")[:MAX_CHARS]).rest)[1]
+
+
 def _own(result: Parse, expect: str) -> Parse:
     """A locale's own parse(): a list expect's value is a list or None, whatever it gives."""
     if expect in ("contacts", "places") and not isinstance(result.value, list):

@@ -63,6 +63,7 @@ _RELATION_RE = re.compile("|".join(sorted(map(re.escape, _RELATION_OF), key=len,
 
 def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text or "")
+    text = re.sub(r"(?<=[0-9])[-–—.·](?=[0-9])", "", text)  # "139-09-312-233" as Whisper writes a number
     text = re.sub(r"[，,。.；;！!？?：:]+", "|", text)
     return re.sub(r"\s+", "", text)
 

@@ -77,8 +77,11 @@ def call_audio_dir(resources: SpeechResources, request: CallRequest) -> Path:
 
 
 def call_variables(request: CallRequest) -> dict[str, Any]:
-    """What the call's prompts may name: the agency's variables and the person's fields."""
-    return {**request.variables, **{k: v for k, v in request.person.items() if v is not None}}
+    """What the call's prompts may name: the agency's variables and the person's fields, as the
+    script's locale says them (bot.dialog.catalogue: phone numbers in groups, {callback_within})."""
+    given = {**request.variables, **{k: v for k, v in request.person.items() if v is not None}}
+    system = getattr(request.script, "system", None)
+    return system.spoken(given, request.script.locale) if system is not None else given
 
 
 def grammar_phrases_for(listen: Listen) -> list[str] | None:

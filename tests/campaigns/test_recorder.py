@@ -37,13 +37,13 @@ async def test_answers_are_results_when_heard_and_a_changed_answer_replaces_the_
     claim = _claim(db, clock)
     rec = CallAttempt(db, claim, clock=clock)
     rec.dialog_version = "v7"
-    rec.observe(SlotFilled("identity", "yes", "identity"))
-    rec.observe(Turn(Speaker.CALLER, "是", step="identity"))
-    rec.observe(SlotFilled("nat_count", 1, "nat_count"))
+    rec.record(SlotFilled("identity", "yes", "identity"))
+    rec.record(Turn(Speaker.CALLER, "是", step="identity"))
+    rec.record(SlotFilled("nat_count", 1, "nat_count"))
     await _applied(db)
     assert _results(db, claim.attempt_id) == {"identity": "yes", "nat_count": 1}  # the call is still going on
     assert db.run(lambda s: s.get(Attempt, claim.attempt_id), write=False).state == "in_call"
-    rec.observe(SlotFilled("nat_count", 2, "nat_count"))  # "不对，是两次"
+    rec.record(SlotFilled("nat_count", 2, "nat_count"))  # "不对，是两次"
     await _applied(db)
     assert _results(db, claim.attempt_id)["nat_count"] == 2
 
@@ -71,12 +71,12 @@ async def test_a_played_prompt_gives_its_turn_the_line_time_and_the_audio(db, tm
     assert claim.call_code and len(claim.call_code) == 6 and claim.call_code.isdigit()
     rec = CallAttempt(db, claim, clock=clock)
     notice = "请您即日起居家隔离。"
-    rec.observe(Turn(Speaker.BOT, notice, step="notice", kind="prompt"))
-    rec.observe(Turn(Speaker.CALLER, "好的", step="notice", at=31.5))
+    rec.record(Turn(Speaker.BOT, notice, step="notice", kind="prompt"))
+    rec.record(Turn(Speaker.CALLER, "好的", step="notice", at=31.5))
     wav = tmp_path / "bot-01-notice.wav"
     wav.write_bytes(b"RIFF....")
-    rec.observe(PromptPlayed(notice, "notice", 27.04, 30.9, True, str(wav), "ab" * 32))
-    rec.observe(PromptPlayed("not said on this call", None, 40.0, 41.0))  # no such turn: ignored
+    rec.record(PromptPlayed(notice, "notice", 27.04, 30.9, True, str(wav), "ab" * 32))
+    rec.record(PromptPlayed("not said on this call", None, 40.0, 41.0))  # no such turn: ignored
     await _applied(db)
     rows = db.run(lambda s: s.exec(select(TurnRow).where(TurnRow.attempt_id == claim.attempt_id)
                                    .order_by(TurnRow.seq)).all(), write=False)

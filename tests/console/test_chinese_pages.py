@@ -81,7 +81,7 @@ async def test_no_page_shows_untranslated_english(client: TestClient, database: 
     await client.post("/campaigns", data={"csrf": token, "name": "流调三批", "dialog": "survey.zh-CN"})
     pages = ["/queue", f"/cases/{seeded['cases'][0]}", f"/cases/{survey['case']}", "/campaigns",
              f"/campaigns/{seeded['campaign']}", f"/campaigns/{seeded['campaign']}/results",
-             f"/campaigns/{survey['campaign']}/results", "/dashboard", "/audit", "/users", "/dnc", "/dialogs"]
+             f"/campaigns/{survey['campaign']}/results", "/dashboard", "/audit", "/users", "/dnc", "/dialogs", "/agency"]
     # not scanned: the dialog editor, whose help names the script's syntax ({agency}, dtmf:1, <silence>)
     found = {}
     for path in pages:

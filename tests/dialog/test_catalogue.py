@@ -108,6 +108,8 @@ def test_a_handed_back_case_is_not_told_the_call_was_cut_off():
     assert not any("中断" in t for t in texts)
     assert "张伟您好，我们继续完成上次还没有问完的几个问题。" in texts
     assert ("resume.handed_back", script.resume_for("handed_back")) in script.prompt_templates()
+    called = CallSession(script, {"name": "张伟"}, {**VARS, "resume_after": "called_back"}, stored).start()
+    assert not any("中断" in a.text for a in called if isinstance(a, Say))  # the resident called us back
 
 
 def test_callback_from_another_phone_is_told_why_not_that_it_cannot_be_identified():
@@ -128,3 +130,32 @@ def test_a_broken_catalogue_beside_a_script_is_a_script_error(tmp_path):
     from bot.dialog.script import ScriptError
     with pytest.raises(ScriptError, match="storage_fault.promised' is missing"):
         load_script(tmp_path / "s.yaml")
+
+
+def test_no_resident_sentence_is_written_in_python_where_sentences_are_said():
+    """The modules that say things to residents hold no Chinese or Korean text and no English
+    sentence outside docstrings and comments: what they say comes from the catalogues."""
+    import ast
+    import re
+
+    places = [*(ROOT / "bot" / "dialog").glob("*.py"), *(ROOT / "bot" / "telephony" / "calls").glob("*.py"),
+              *(ROOT / "bot" / "campaigns" / "inbound").glob("*.py"), ROOT / "bot" / "settings.py",
+              ROOT / "bot" / "pipeline" / "prompt_texts.py"]
+    cjk = re.compile(r"[\u3400-\u9fff\uac00-\ud7af]")
+    english = re.compile(r"^(Hello|Sorry|Please|Thank|Goodbye|This is|We |To |That |Too |You )")
+    found = []
+    for path in places:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                if re.search(r"\(\?|\||\\b", node.value):  # a pattern of what callers say, not a sentence
+                    continue
+                if cjk.search(node.value) or english.match(node.value):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:40]!r}")
+    # names, not sentences: the desk's default name ([agency] name) and the default area of the
+    # address understanding ([nlu] default_province / default_city)
+    allowed = {"'兰州市公安局'", "'甘肃省'", "'兰州市'"}
+    assert [f for f in found if f.split(": ", 1)[1] not in allowed] == []

@@ -86,3 +86,13 @@ def test_story_through_the_cli(stem: str, tmp_path: Path):
     assert set(record) >= {"outcome", "escalation", "slots", "transcript"}
     assert all(set(t) >= {"speaker", "text"} for t in record["transcript"])
     check(record, story["expect"], stem)
+
+
+def test_the_tracing_scripts_speak_nothing_unfilled():
+    """{contact} (ask_phone) is the dialog's own, like {value}: lint --config and serve accept the survey."""
+    from bot.dialog.speakable import unspeakable
+
+    for name in ("survey.zh-CN.yaml", "survey.en-US.yaml"):
+        script = load_script(ROOT / "dialogs" / name)
+        assert not [p for p in unspeakable(script, {**VARS, "badge": "1234", "callback_minutes": 120})
+                    if "contact" in p], name

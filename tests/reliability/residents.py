@@ -25,7 +25,7 @@ async def main(port: int, rtp: str) -> None:
     lo, _, hi = rtp.partition("-")
     settings = TelephonySettings(listen=("127.0.0.1", port), rtp_ports=(int(lo), int(hi)), capacity=100,
                                  media_inactivity=30, trusted_sources=("127.0.0.0/8",),
-                                 inbound_sources=("127.0.0.0/8",))
+                                 inbound_sources=("127.0.0.0/8",), inbound_share=1.0)  # callees only
     resident = Resident([Answer("dtmf", "1")] * 40, "en-US", prompt_gap=0.4)
 
     async def answer(call: SipCall) -> None:

@@ -40,7 +40,7 @@ async def test_the_escalation_is_queued_when_it_happens_and_survives_a_kill(db):
     clock = Clock()
     claim = _claim(db, clock)
     rec = CallAttempt(db, claim, clock=clock)
-    rec.observe(ESC)
+    rec.record(ESC)
     await _applied(db)
     rows = _escalations(db)  # the call is still going on (the goodbye is being spoken)
     assert [(e.attempt_id, e.reason, e.step, e.status) for e in rows] == \
@@ -58,7 +58,7 @@ async def test_the_end_of_an_escalated_call_writes_no_second_row(db):
     clock = Clock()
     claim = _claim(db, clock)
     rec = CallAttempt(db, claim, clock=clock)
-    rec.observe(ESC)
+    rec.record(ESC)
     record = CallRecord("verification", "v1", "zh-CN", outcome=Outcome.ESCALATED, slots={}, transcript=[])
     record.escalation = ESC
     clock.advance(3)

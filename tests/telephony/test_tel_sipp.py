@@ -120,7 +120,8 @@ async def test_forty_inbound_calls_twenty_at_once_with_speech_and_dtmf(make_endp
         verify=lambda call, number: True,  # as if every caller proved who they are
     )
     ep = await make_endpoint(handler, capacity=25, inbound_dialog=str(SCRIPT), media_inactivity=30,
-                             trusted_sources=("127.0.0.1",))  # SIPp plays the trunk
+                             trusted_sources=("127.0.0.1",),  # SIPp plays the trunk
+                             inbound_share=1.0)  # an inbound-only worker: every line may take a call
     sf = scenario("uac_pcmu_pcap.xml", tmp_path, CALLER_PCAP=str(pcap))
     tasks_before = len(asyncio.all_tasks())
     code, out = await run_sipp(

@@ -93,6 +93,7 @@ class Dialer:
         spool: EscalationSpool | None = None,
         suppression_days: float = 30.0,
         start_rate: float = 0.0,
+        live_variables: Callable[[], dict[str, str]] | None = None,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -101,6 +102,7 @@ class Dialer:
         self.ttl = timedelta(seconds=claim_ttl)
         self.max_calls = max_calls
         self.variables = dict(variables or {})
+        self.live_variables = live_variables  # read as each call starts: the console's agency number/badge
         self.scripts = scripts or ScriptSource(db)
         self.on_final = on_final
         self.poll_seconds = poll_seconds
@@ -309,8 +311,9 @@ class Dialer:
                     recordings: dict[str, bytes] | None = None, delay: float = 0.0) -> None:
         rec = Attempt(self.db, claim, script, clock=self.clock, outbox=self.outbox, spool=self.spool,
                       suppression_days=self.suppression_days)
-        request = rec.request({**localised(self.variables, script.locale), **code_variables(claim.call_code),
-                               **claim.variables},
+        live = self.live_variables() if self.live_variables else {}  # an admin's number/badge, read per call
+        request = rec.request({**localised({**self.variables, **live}, script.locale),
+                               **code_variables(claim.call_code), **claim.variables},
                               parser=self.parser, recordings=recordings or {})
         try:
             try:

@@ -167,7 +167,9 @@ class Callbacks:
         self._live[claim.attempt_id] = (claim, rec)
         log.info("callback matched to person %s (attempt %s)", claim.person_id, claim.attempt_id)
         return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.record,),
-                            parser=self.parser, variables=code_variables(self._codes.pop(phone, None)), guard=rec)
+                            parser=self.parser, variables={**code_variables(self._codes.pop(phone, None)),
+                                                           "resume_after": "called_back"},  # not "cut off"
+                            guard=rec)
 
     async def stream_lookup(self, params: dict[str, str]) -> Any:
         """A Twilio media stream (`bot.telephony.calls.worker_endpoint.media_stream_on_call`): its TwiML

@@ -124,7 +124,7 @@ def code_verifier(check: Callable[[str, str], Any], *, locale: str = "zh-CN", di
     lock = lockout or Lockout()
     cat = catalogue or catalogue_for(locale)
 
-    async def verify(call: SipCall, number: str) -> bool:
+    async def verify(call: SipCall, number: str) -> Verdict:
         say = speak
         if say is None:
             from audio.synthesis import speak as say

@@ -188,7 +188,7 @@ class RtpCallTransport(BaseTransport):
 
     def carried_seconds(self) -> float:
         """Seconds of the bot's audio this call's line has sent (PlaybackLog: what was played)."""
-        return self._call.media.audio_sent / (2 * SAMPLE_RATE)
+        return self.call.media.audio_sent / (2 * SAMPLE_RATE)
 
     def input(self) -> RtpInput:
         return self._input
