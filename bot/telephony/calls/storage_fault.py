@@ -59,7 +59,8 @@ async def watch_storage(guard: StorageGuard, request: HeldRequest, poll: float =
     """Until cancelled (the call ended): on a storage failure, keep the callback case and end the
     dialog with the truth. Returns True once it has done so."""
     while True:  # polled: the alarm is raised from the database's writer thread, not the loop
-        if guard.storage_failing() and request.sessions:
+        # the dialog must have started (answered): before that there is no step to keep the case at
+        if guard.storage_failing() and request.sessions and request.sessions[-1].started:
             break
         await asyncio.sleep(poll)
     session = request.sessions[-1]
