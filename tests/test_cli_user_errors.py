@@ -185,7 +185,7 @@ def test_prompts_render_speaks_the_agency_of_the_config(tmp_path: Path) -> None:
                   timeout=300)
     assert out.returncode == 0, out.stderr
     texts = " ".join(p["text"] for p in json.loads((tmp_path / "prompts" / "index.json").read_text(encoding="utf-8")))
-    assert "서울시 방역본부" in texts and "120" in texts
+    assert "서울시 방역본부" in texts and "일 이 공" in texts  # 120, said digit by digit (dialogs/system.ko-KR.yaml)
 
 
 def test_serve_names_a_busy_sip_port_and_a_missing_inbound_dialog(config: Path) -> None:

@@ -155,9 +155,10 @@ def cmd_lint(args: argparse.Namespace) -> int:
         print(f"{len(exc.errors)} error(s)", file=sys.stderr)
         return 1
     said = []
-    if catalogue_path(script.locale, args.path) is None:
-        said.append(f"{args.path}:1: no system catalogue for {script.locale}: add system.{script.locale}.yaml "
-                    f"beside the script (the system's own sentences would be another language's)")
+    if catalogue_path(script.locale, args.path) is None:  # a warning: the script itself is valid
+        print(f"{args.path}: warning: no system catalogue for {script.locale}: add system.{script.locale}.yaml "
+              f"beside the script (until then the system's own sentences are "
+              f"{script.system.locale if script.system else 'missing'}'s)", file=sys.stderr)
     if args.config:
         try:
             config = load_config(args.config)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import shutil
 import signal
@@ -54,7 +55,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def unspeakable_at_start(config: Config) -> list[str]:
     """What the scripts calls will run (those of `[serve] locales` in `dialogs_dir`, and the
-    inbound dialog) would say empty or unknown with this config (bot.dialog.speakable)."""
+    inbound dialog) would say empty or unknown with this config (bot.dialog.speakable), counting
+    the official number and badge an admin set in the console."""
+    from bot.campaigns.scripts import agency_overrides
     from bot.dialog.model import ScriptError
     from bot.dialog.script import load_script
     from bot.dialog.speakable import unspeakable
@@ -69,7 +72,8 @@ def unspeakable_at_start(config: Config) -> list[str]:
         except ScriptError:
             continue  # a broken script is refused where it is used, with its own message
         if script.locale in config.serve.locales or path.name == Path(config.telephony.inbound_dialog).name:
-            out += [line for line in unspeakable(script, config.variables) if line not in out]
+            variables = {**config.variables, **agency_overrides.load(config.var_dir)}
+            out += [line for line in unspeakable(script, variables) if line not in out]
     return out
 
 
@@ -132,7 +136,14 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     if parts.dialer or parts.sip:  # calls will speak: nothing empty or unknown may be said
         unsaid = await asyncio.to_thread(unspeakable_at_start, config)
         if unsaid:
-            raise UserError(unsaid[0] + (f" (and {len(unsaid) - 1} more)" if len(unsaid) > 1 else ""))
+            # The console still starts (an admin sets the badge and official number there), but no
+            # call is placed or taken: a resident must never hear an empty or unknown value.
+            import sys
+
+            more = f" (and {len(unsaid) - 1} more)" if len(unsaid) > 1 else ""
+            print(f"veribot serve: calls held, the console only: {unsaid[0]}{more}; set it in the console "
+                  "(机构设置) or config.toml, then restart veribot serve", file=sys.stderr, flush=True)
+            parts = dataclasses.replace(parts, dialer=False, sip=False)
     outbox = bool(config.webhook.url)  # results go to the health department: resolutions too
     database = Database.from_config(config)
     try:

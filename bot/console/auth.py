@@ -8,21 +8,18 @@ so `" Bf2"`, `"bf2\t"` and `"ｂｆ２"` are one account to both.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import os
 import secrets
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlmodel import Session, func, select
 
+from bot.console import hashing
 from bot.console.throttle import LoginThrottle, normalise_username  # noqa: F401  (re-exported)
 from storage.models import Role, User, WebSession, utcnow
 
@@ -143,35 +140,17 @@ def find_login(s: Session, username: str) -> LoginCandidate:
 
 def verify_password(hashed: str, password: str) -> tuple[bool, str | None]:
     """(matches, a new hash when the stored one's parameters are out of date). CPU-heavy (argon2):
-    run it in `HASHING`, never on the event loop or the database's writer thread."""
-    if not _verify(hashed, password):
-        return False, None
-    return True, _hasher.hash(password) if _hasher.check_needs_rehash(hashed) else None
+    the console runs it in the hashing process (`check_login_password`)."""
+    return hashing.verify(hashed, password)
 
 
-# Password hashing has its own threads, as many as half the cores: argon2 releases the GIL, so a
-# login burst uses at most those cores (and 64 MiB each) and never the thread that commits the
-# calls' answers. Logins waiting beyond MAX_WAITING are refused at once (503), memory bounded.
-HASHING = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="veribot-hash")
-MAX_WAITING = 200
-_waiting = 0
-
-
-class HashingBusy(RuntimeError):
-    """Too many logins are waiting for a password check: try again in a few seconds."""
+HashingBusy = hashing.HashingBusy
 
 
 async def check_login_password(candidate: LoginCandidate, password: str) -> tuple[bool, str | None]:
-    """`verify_password` in the hashing threads; HashingBusy when too many are already waiting."""
-    global _waiting
-    if _waiting >= MAX_WAITING:
-        raise HashingBusy("too many logins at once")
-    _waiting += 1
-    try:
-        matches, rehash = await asyncio.get_running_loop().run_in_executor(
-            HASHING, verify_password, candidate.password_hash, password)
-    finally:
-        _waiting -= 1
+    """The password checked in the hashing process (bot.console.hashing), never on the event loop
+    or the database's threads; HashingBusy when too many logins are already waiting."""
+    matches, rehash = await hashing.check(candidate.password_hash, password)
     return matches and candidate.id is not None and not candidate.disabled, rehash
 
 
@@ -197,13 +176,6 @@ def verify_login(s: Session, username: str, password: str) -> User | None:
     record_login(s, candidate.id, new_hash)
     s.flush()
     return s.get(User, candidate.id)
-
-
-def _verify(hashed: str, password: str) -> bool:
-    try:
-        return _hasher.verify(hashed, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def start_session(s: Session, user_id: int, source: str) -> str:

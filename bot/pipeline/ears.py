@@ -111,7 +111,8 @@ def _fallback(ears: Ears, locale: str, why: str, models_dir: Path, fallback: str
         return EarStatus(locale, None, None, f"{why}; Whisper fallback not installed: {missing}")
     try:
         if ears.whisper is None:
-            ears.whisper = whisper.WhisperEar(models_dir, workers=threads, choose=one_per_value)
+            ears.whisper = whisper.WhisperEar(models_dir, workers=threads, choose=one_per_value,
+                                              judge=understood, place=place_fixer(area))
     except Exception as exc:  # joining or loading the model failed
         return EarStatus(locale, None, None, f"{why}; Whisper fallback did not load: {exc}")
     ear, language, prompt = ears.whisper, whisper.LANGUAGES[locale], area_prompt(locale, area)
@@ -120,6 +121,47 @@ def _fallback(ears: Ears, locale: str, why: str, models_dir: Path, fallback: str
 
 
 _EXPECTS = ("yes_no", "health_code", "count", "test_result")
+
+
+@lru_cache(maxsize=64)
+def _expect_of(phrases: tuple[str, ...]) -> tuple[str, str] | None:
+    from bot import nlu
+
+    for locale in whisper.LANGUAGES:
+        for expect in _EXPECTS:
+            if tuple(nlu.grammar_phrases(locale, expect)) == phrases:
+                return locale, expect
+    return None
+
+
+def understood(phrases: tuple[str, ...], text: str) -> object:
+    """What the question whose grammar is `phrases` understands in `text`: (value, intent), or
+    None when nothing (Whisper's n-best are judged by this: a closed set heard as a grammar)."""
+    from bot import nlu
+
+    found = _expect_of(tuple(phrases))
+    if found is None:  # phrases of no known question: the phrases themselves are the grammar
+        return text.replace(" ", "").strip("，,。.？?！!") in {p.replace(" ", "") for p in phrases} or None
+    parse = nlu.parse(found[0], found[1], text)
+    if parse.value is None and parse.intent is None:
+        return None
+    return repr((parse.value, parse.intent))
+
+
+def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[str], tuple[str, bool | None]]:
+    """Open answers' relation words (tracing) and place names put right by sound against the area's
+    gazetteer: (text, True) when
+    it names a district word for word or by the same sound, False by a near sound, None: none."""
+    from bot.nlu import gazetteer
+    from bot.nlu.address import default_area
+
+    city = (area or default_area())[1]
+
+    def fix(text: str) -> tuple[str, bool | None]:
+        found = gazetteer.correct(gazetteer.relation_words(text), city)
+        return found.text, (found.exact if found.name else None)
+
+    return fix
 
 
 @lru_cache(maxsize=64)

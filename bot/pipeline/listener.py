@@ -259,7 +259,10 @@ class CallerListener(FrameProcessor):
         # After a settle the rest of the turn is the pause the VAD heard as silence: decoding it would
         # only cost a second Vosk FinalResult (~8 ms of CPU per turn, a fifth of recognition at 150
         # calls, benchmarks/call_load.py), so the words settled are the answer. The clip keeps it all.
-        chunk, self._unfed = (b"" if settled else bytes(self._unfed)), bytearray()
+        # A recognizer that decodes whole turns (Whisper) is given the rest and decides itself whether
+        # it holds speech (a weak last syllable the VAD took for the pause) or reuses the settled words.
+        rest = settled and not getattr(self.recognizer, "hears_after_settle", False)
+        chunk, self._unfed = (b"" if rest else bytes(self._unfed)), bytearray()
         turn, self._turn = bytes(self._turn), bytearray()
         kept: list[str] = []
 

@@ -1,0 +1,138 @@
+"""Choosing among Whisper's n-best (audio.whisper_choice) and sizing its window
+(audio.whisper_phone): a closed question takes the best hypothesis it understands, anything
+else goes to the parser as heard at a confidence that is read back, a near place name is read
+back, and a turn in which the caller spoke never comes back as silence."""
+
+from __future__ import annotations
+
+from audio.whisper_choice import READ_BACK, Heard, choose
+from audio.whisper_phone import MAX_FRAMES, window_frames
+from bot.pipeline.ears import understood
+
+HEALTH = ("绿 码", "黄 码", "红 码")
+
+
+def judge_for(expect: str):
+    from bot import nlu
+
+    phrases = tuple(nlu.grammar_phrases("zh-CN", expect))
+    return lambda text: understood(phrases, text)
+
+
+def test_window_is_fitted_to_the_answer():
+    assert window_frames(8000, 500) == 500  # 0.5 s: the minimum window
+    assert window_frames(16000 * 7, 500) == 700
+    assert window_frames(16000 * 60, 500) == MAX_FRAMES
+
+
+def test_a_judged_hypothesis_close_to_the_best_is_taken():
+    got = choose([Heard("普马", -0.7), Heard("红码", -0.9)], judge=judge_for("health_code"))
+    assert got.text == "红码" and got.confidence < 0.5  # not the best: read back
+
+
+def test_the_best_judged_hypothesis_agreed_by_the_nbest_is_sure():
+    got = choose([Heard("绿码", -0.05), Heard("绿码。", -0.1)], judge=judge_for("health_code"))
+    assert got.text == "绿码" and got.confidence >= 0.9
+
+
+def test_off_topic_goes_to_the_parser_as_heard_below_confirmation():
+    got = choose([Heard("今天天气不错", -0.1), Heard("今天天气不错。", -0.2)], judge=judge_for("health_code"))
+    assert got.text == "今天天气不错" and got.confidence <= READ_BACK
+
+
+def test_a_refusal_is_understood_too():
+    got = choose([Heard("我不想回答", -0.1)], judge=judge_for("count"))
+    assert got.text == "我不想回答" and got.confidence > 0.5
+
+
+def test_voiced_turn_is_never_silence():
+    lost = choose([Heard("", -1.0)], judge=judge_for("health_code"), voiced=True, raw="字幕由Amara提供")
+    assert lost.text and lost.confidence < 0.5
+    assert choose([Heard("", -1.0)], judge=judge_for("health_code"), voiced=False, raw="x").text == ""
+    assert choose([], judge=None, voiced=True, raw="嗯").text == "嗯"
+
+
+def test_a_place_put_right_by_a_near_sound_is_read_back():
+    fix = lambda t: ("榆中县", False) if t == "宇宙县" else (t, True)  # noqa: E731
+    got = choose([Heard("宇宙县", -0.1)], judge=None, place=fix)
+    assert got.text == "榆中县" and got.confidence <= READ_BACK
+    assert choose([Heard("城关区", -0.1)], judge=None, place=fix).confidence > 0.5
+
+
+def test_a_grammar_phrase_agreed_by_every_hypothesis_is_as_sure_as_a_grammar_match():
+    grammar = frozenset({"是的", "不是"})
+    got = choose([Heard("是的。", -1.1), Heard("是的", -1.3)], judge=judge_for("yes_no"), grammar=grammar)
+    assert got.confidence >= 0.9
+    split = choose([Heard("四次", -0.3), Heard("十次", -0.4)], judge=judge_for("count"), grammar=frozenset({"四次"}))
+    assert split.confidence < 0.9  # the n-best disagree on the value: no grammar-match certainty
+
+
+def test_a_count_whisper_confuses_is_read_back_even_when_all_agree():
+    heard = [Heard("四次", -0.05), Heard("四次。", -0.1)]
+    assert choose(heard, judge=judge_for("count"), grammar=frozenset({"四次"})).confidence < 0.5
+    sure = choose([Heard("两次", -0.05), Heard("两次。", -0.1)], judge=judge_for("count"), grammar=frozenset({"两次"}))
+    assert sure.confidence >= 0.9
+    assert choose([Heard("一共三次", -0.05)], judge=judge_for("count")).confidence > 0.5
+
+
+class _Phone:
+    """Whisper's n-best, scripted (a unit test of the choice around the real model)."""
+
+    def __init__(self, hyps):
+        self.hyps = hyps
+
+    def hear(self, audio, language, prompt, **_):
+        return self.hyps
+
+
+def _ear(hyps):
+    from audio import whisper
+    from bot.pipeline.ears import one_per_value
+
+    ear = whisper.WhisperEar.__new__(whisper.WhisperEar)
+    ear.phone, ear.beam_size, ear.choose, ear.judge, ear.place = _Phone(hyps), 4, one_per_value, understood, None
+    ear.stats, ear._fold = whisper.EarStats(), whisper._folder()
+    return ear
+
+
+def _heard(hyps, expect):
+    import numpy as np
+
+    from audio import whisper
+    from audio.whisper_phone import Hypothesis
+    from bot import nlu
+
+    rec = whisper.WhisperRecognizer(_ear([Hypothesis(t, s) for t, s in hyps]), "zh")
+    rec.expect(nlu.grammar_phrases("zh-CN", expect))
+    rec.accept((np.sin(np.arange(4000) / 3.0) * 8000).astype("<i2").tobytes() + bytes(8000))  # 0.5 s of sound
+    return rec.finish()
+
+
+def test_an_answer_the_prompt_names_is_no_grammar_match_certainty():
+    guessed = _heard([("黄码", -0.3), ("黄码。", -0.35)], "health_code")  # Whisper says the prompt's answers when unsure
+    assert guessed.text == "黄码" and guessed.confidence < 0.9
+    sure = _heard([("是的", -0.3), ("是的。", -0.35)], "yes_no")  # a grammar phrase the prompt does not name
+    assert sure.confidence >= 0.9
+
+
+def test_the_prompt_lead_echoed_is_nothing_and_a_voiced_turn_still_is_not_silence():
+    heard = _heard([("以下是普通话的回答。", -0.3), ("阴性，", -0.6)], "test_result")
+    assert heard.text == "阴性，"
+
+
+def test_an_address_naming_a_district_as_written_is_kept_though_its_street_is_misspelt():
+    from bot.pipeline.ears import place_fixer
+
+    fix = place_fixer(("甘肃省", "兰州市"))
+    named = choose([Heard("七里河区、登、黄路", -1.0)], judge=None, place=fix)
+    assert named.text == "七里河区、登、黄路" and named.confidence >= 0.5
+    near = choose([Heard("高满信", -0.1)], judge=None, place=fix)
+    assert near.text == "皋兰县" and near.confidence < 0.5  # read back: 您是说皋兰县，对吗？
+    nowhere = choose([Heard("我不告诉你", -1.0)], judge=None, place=fix)
+    assert nowhere.text == "我不告诉你" and nowhere.confidence < 0.5
+
+
+def test_a_short_answer_fitted_to_longer_speech_is_read_back():
+    heard = [Heard("三次", -0.2), Heard("三次。", -0.3)]
+    assert choose(heard, judge=judge_for("count"), spoken=0.6).confidence > 0.5  # 2 syllables in 0.6 s
+    assert choose(heard, judge=judge_for("count"), spoken=1.4).confidence < 0.5  # 两次，都做了 heard as 三次
