@@ -255,7 +255,28 @@ async def speak(text: str, locale: str, store: bool = True) -> bytes:
     (cached in memory; `store=False`: not cached, a sentence naming a person). Raises
     SynthesisError (a RuntimeError). With human takes: audio/recordings.py `speak_recorded`."""
     cache = speaker(locale)
-    pcm = cache.cached(text) if store else None
+    if not store:
+        return await _render_once(cache, text, locale)
+    pcm = cache.cached(text)
     if pcm is None:
         pcm = await asyncio.to_thread(cache.render, text, store)
     return pcm
+
+
+# Sentences that name a person are never kept, but calls that need the same one at the same time
+# (twenty callbacks hearing one greeting) share a single synthesis while it runs: nothing outlives it.
+_rendering: dict[tuple[str, str], asyncio.Future[bytes]] = {}
+
+
+async def _render_once(cache: PromptCache, text: str, locale: str) -> bytes:
+    key, loop = (locale, text), asyncio.get_running_loop()
+    task = _rendering.get(key)
+    if task is None or task.get_loop() is not loop:
+        task = _rendering[key] = asyncio.ensure_future(asyncio.to_thread(cache.render, text, False))
+
+        def done(t: asyncio.Future[bytes], k: tuple[str, str] = key) -> None:
+            if _rendering.get(k) is t:
+                del _rendering[k]
+
+        task.add_done_callback(done)
+    return await asyncio.shield(task)
