@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.console import dialogs, views_recordings
 from bot.console.context import console
-from bot.console.labels import N_, Labeller, word
+from bot.console.labels import N_, Labeller, ScriptLabels, word
 from bot.console.page import audit_event, db, gettext, labeller, render, require
 from bot.console.simulator import ChatError
 from storage.models import Role
@@ -82,18 +82,20 @@ async def simulate_start(request: web.Request) -> web.Response:
     person = {"name": str(body.get("person_name") or gettext(request)(N_("Test Person")))[:100]}
     sim = console(request).simulator
     chat_id, state = sim.start(user.id, script, person, console(request).variables)
-    return web.json_response({"ok": True, "chat": chat_id, **_labelled(request, state)})
+    return web.json_response({"ok": True, "chat": chat_id, **_labelled(request, state, script)})
 
 
 async def simulate_answer(request: web.Request) -> web.Response:
     user = await require(request, Role.ADMIN)
     body = await _json_body(request)
     sim = console(request).simulator
+    chat = sim.chats.get(str(body.get("chat", "")))
+    script = chat.conversation.script if chat is not None else None  # its titles label the result
     try:
         state = sim.answer(user.id, str(body.get("chat", "")), str(body.get("answer", "")))
     except ChatError as exc:
         return web.json_response({"ok": False, "message": str(exc)}, status=404)
-    return web.json_response({"ok": True, **_labelled(request, state)})
+    return web.json_response({"ok": True, **_labelled(request, state, script)})
 
 
 SYSTEM_LINES = {"listen": N_("Listening: %(step)s"), "escalate": N_("Escalated to an operator (%(reason)s) at %(step)s"),
@@ -110,9 +112,9 @@ def _line(labels: Labeller, line: dict[str, Any]) -> dict[str, Any]:
     return {**line, "text": labels._(SYSTEM_LINES[event]) % params}
 
 
-def _labelled(request: web.Request, state: dict[str, Any]) -> dict[str, Any]:
-    """The chat state, and for a finished call its outcome and slots in the reader's language."""
-    labels = labeller(request)
+def _labelled(request: web.Request, state: dict[str, Any], script: Any = None) -> dict[str, Any]:
+    """The chat state, and for a finished call its outcome, and its slots as the script titles them."""
+    labels = labeller(request, ScriptLabels.of(script) if script is not None else None)
     state = {**state, "lines": [_line(labels, line) for line in state.get("lines", [])]}
     record = state.get("record")
     if not record:

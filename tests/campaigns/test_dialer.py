@@ -325,7 +325,10 @@ async def test_start_rate_paces_the_calls_a_worker_starts(db):
     await task
     assert len(runner.started) == 20  # every line was used
     gaps = [b - a for a, b in zip(runner.started, runner.started[1:], strict=False)]
-    assert min(gaps) >= 0.05 - 0.005, gaps  # one start per 1/rate s (timers may fire late, never early)
+    # one start slot per 1/rate s: a slot's timer may fire late, which shortens the gap to the next
+    # (on-time) slot, but the starts never run ahead of the rate
+    assert sum(gaps) / len(gaps) >= 0.05 - 0.002, gaps
+    assert min(gaps) >= 0.05 - 0.02, gaps
 
 
 async def test_start_rate_bounds_a_round_and_zero_means_no_limit(db):
