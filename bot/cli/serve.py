@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import shutil
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,6 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
         if unsaid:
             # The console still starts (an admin sets the badge and official number there), but no
             # call is placed or taken: a resident must never hear an empty or unknown value.
-            import sys
-
             more = f" (and {len(unsaid) - 1} more)" if len(unsaid) > 1 else ""
             print(f"veribot serve: calls held, the console only: {unsaid[0]}{more}; set it in the console "
                   "(机构设置) or config.toml, then restart veribot serve", file=sys.stderr, flush=True)
