@@ -154,6 +154,9 @@ def test_every_page_touched_fits_reads_and_passes_axe(env: dict[str, Any], width
         page.wait_for_timeout(400)
         assert fits(page) <= 1, f"{path} is wider than {width}px"
         screen(page, f"page-{name}", width)
+        clipped = page.evaluate("Math.max(0, ...[...document.querySelectorAll('table')]"
+                                ".map(t => t.getBoundingClientRect().right))")
+        assert clipped <= width + 1, f"{path}: a table is clipped at {width}px (scrolls sideways inside its box)"
         bad = violations(page)  # at both widths: the phone layout has its own markup (cards, menus)
         if bad:
             found[f"{path} at {width}px"] = bad
