@@ -127,7 +127,8 @@ async def run_call(
                           personal=personal, public=public_texts(script, request.variables))
     # seconds of bot audio the line has sent (the transport counts it): what decides a prompt complete
     dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir,
-                                  carried=getattr(transport, "carried_seconds", None))
+                                  carried=getattr(transport, "carried_seconds", None),
+                                  now=getattr(transport, "line_seconds", None))
     player.on_audio = dialog.playback.rendered
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
     worker = PipelineWorker(
