@@ -95,3 +95,17 @@ def test_kill_9_loses_at_most_the_last_second(tmp_path: Path) -> None:
         proc.wait(10)
     left, right = read(tmp_path / FILE_NAME)  # a whole WAV: the header's sizes match what was written
     assert 2 * RATE <= len(left) <= 3 * RATE and (left == 500).all() and (right == 500).all()
+
+
+def test_a_burst_starts_at_the_transports_line_time_not_the_last_clock_tick() -> None:
+    """The processor's line clock ticks every 0.1 s: a burst started 80 ms after the last tick is
+    dated by the transport's received-audio count (what the recording's positions are)."""
+    from bot.pipeline.playback import PlaybackLog
+
+    notes: list = []
+    log = PlaybackLog(notes.append, now=lambda: 1.08)
+    log.sent("您好", "greeting", 0.9)
+    log.rendered("您好", bytes(3200))  # 0.2 s
+    log.started(1.0)  # the last tick
+    log.stopped(1.3)
+    assert [(n.started_at, n.ended_at, n.complete) for n in notes] == [(1.08, 1.28, True)]
