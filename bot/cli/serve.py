@@ -121,6 +121,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.console.context import CONSOLE
     from bot.dialog.model import ScriptError
     from bot.dialog.script import load_script
+    from bot.pipeline.headroom import Admission, Headroom, HeadroomProbe
     from bot.telephony.calls.sip_runner import SipCallRunner
     from bot.telephony.calls.worker_endpoint import start_endpoint
     from bot.telephony.twilio.mount import TwilioConfigError, start_twilio
@@ -201,7 +202,15 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 sip_host, sip_port = config.telephony.listen
                 raise UserError(f"cannot listen for SIP on {sip_host}:{sip_port}: {exc.strerror or exc}") from None
             stoppers.append(endpoint.stop)
-            endpoint.accepting = lambda: spool.alarm.ok  # database refusing writes: callbacks get 503 too
+            # no new call while the database refuses writes or the worker has no headroom: 503 + Retry-After
+            headroom = Headroom(config.worker)
+            admission = Admission(headroom, lambda: spool.alarm.ok)
+            endpoint.accepting, endpoint.held_because = admission.accepting, admission.why
+            app[CONSOLE].admission = admission
+            pool = getattr(resources, "recognition", None)
+            probe = HeadroomProbe(headroom, queue_wait=pool.final_wait if pool is not None else None,
+                                  late_frames=lambda: sum(c.media.stats.late for c in list(endpoint.calls.values())))
+            tasks.append(asyncio.create_task(probe.run(stop), name="headroom"))
             app[CONSOLE].call_runner = SipCallRunner(endpoint, converse)  # the campaign page's test call
             app[CONSOLE].call_parser = call_parser(config)
             log.info("SIP endpoint started on %s:%d (callbacks verified by call code)", *endpoint.local_addr[:2])
@@ -210,7 +219,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 log.warning("campaign dialer not started: it calls through the SIP endpoint, which is off")
             else:
                 runner = SipCallRunner(endpoint, converse)
-                tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database, spool), name="dialer"))
+                tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database, spool, admission.holding),
+                                                 name="dialer"))
                 log.info("campaign dialer started")
         await stop.wait()
     finally:
