@@ -117,6 +117,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.campaigns.background import call_parser, run_dialer, worker_spool
     from bot.campaigns.inbound.call_codes import GuessBudget
     from bot.campaigns.inbound.callbacks import Callbacks
+    from bot.campaigns.scripts import agency_overrides
     from bot.console.app import build_app
     from bot.console.context import CONSOLE
     from bot.dialog.model import ScriptError
@@ -160,7 +161,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                           code_valid_days=config.agency.code_valid_days, guess_budget=GuessBudget(
                               config.agency.code_guesses_per_hour, config.agency.code_guesses_per_day,
                               config.agency.code_guesses_per_code),
-                          suppression_days=config.campaigns.suppression_days, spool=spool)
+                          suppression_days=config.campaigns.suppression_days, spool=spool,
+                          live_variables=lambda: agency_overrides.load(config.var_dir))  # the console's number/badge
     web_runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
     await web_runner.setup()
     stoppers: list[Callable[[], Awaitable[Any]]] = []
