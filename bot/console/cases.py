@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from audio.call_recording import recording_path
 from bot import nlu
 from bot.attempt import attempt as attempts
 from bot.attempt.claiming import NotClaimable
@@ -260,6 +261,12 @@ def release(s: Session, case_id: int, user_id: int, audit: AuditEntry | None = N
     """Give a claimed case back to the queue without resolving it; False when `user_id` does
     not hold it (nothing changes). The attempt writes the rows (bot.attempt.claiming)."""
     return attempts.Attempt.release_case(s, case_id, user_id, audit=audit)
+
+
+def call_recording_file(audio_dir: str | None, var_dir: Path) -> Path | None:
+    """The call's whole stereo recording (audio/call_recording.py), if it was kept and is still there."""
+    path = recording_path(audio_dir)
+    return audio_file(str(path), audio_dir, var_dir) if path is not None else None
 
 
 def audio_file(audio_path: str, audio_dir: str | None, var_dir: Path) -> Path | None:
