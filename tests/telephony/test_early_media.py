@@ -85,9 +85,9 @@ async def _attempt(ep, phone: str, ear: Listener) -> tuple:
 
 
 @contextlib.asynccontextmanager
-async def _carrier(tmp_path: Path, opening: bytes, status: str | None):
-    """SIPp as the carrier: 183 + `opening` as early media, then `status` ("480 Temporarily
-    Unavailable") or, with None, nothing until our CANCEL. Yields (its SIP port, the process)."""
+async def _carrier(tmp_path: Path, opening: bytes, status: str | None, media_ip: str = "127.0.0.1"):
+    """SIPp as the carrier: 183 + `opening` as early media (from `media_ip`), then `status` ("480
+    Temporarily Unavailable") or, with None, nothing until our CANCEL. Yields (its SIP port, the process)."""
     pcap = write_pcap(tmp_path / "early.pcap", rtp_packets([opening]))
     play_ms = str(len(opening) * 1000 // 16000)
     if status is None:
@@ -96,7 +96,7 @@ async def _carrier(tmp_path: Path, opening: bytes, status: str | None):
         code, reason = status.split(" ", 1)
         sf = scenario("uas_early_media.xml", tmp_path, PCAP=str(pcap), PLAY_MS=play_ms, STATUS=code, REASON=reason)
     port = free_udp_port()
-    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-mi", media_ip,
                              "-mp", str(free_udp_port()), "-m", "1", "-aa"], tmp_path)
     try:
         await asyncio.sleep(0.3)
@@ -132,12 +132,21 @@ async def test_an_announcement_in_early_media_ends_the_attempt_with_its_outcome(
         assert await asyncio.wait_for(sipp.wait(), 10) == 0
 
 
-async def test_a_ringback_tone_in_early_media_rings_on_as_before(make_endpoint, tmp_path: Path, ear) -> None:
-    async with _carrier(tmp_path, ringback(6), None) as (port, sipp):
-        ep = await make_endpoint(ring_timeout=4.0)
+@pytest.mark.parametrize("case", ["ringback", "outside_media_policy"])
+async def test_early_media_that_is_no_announcement_to_hear_rings_on_as_before(make_endpoint, tmp_path: Path, voice,
+                                                                              ear, case) -> None:
+    """A ringback tone is not speech (never even transcribed); an announcement whose SDP names a
+    media address outside the media policy (not the signalling peer, not in media_networks) is not
+    listened to, as an answer's SDP there would be refused. Both ring until the ring timeout."""
+    if case == "ringback":
+        opening, media_ip = ringback(4), "127.0.0.1"
+    else:
+        opening, media_ip = SILENCE * 800 + await asyncio.to_thread(voice.render, CASES[0][0]), "127.0.0.2"
+    async with _carrier(tmp_path, opening, None, media_ip) as (port, sipp):
+        ep = await make_endpoint(ring_timeout=3.0)
         result, took, asked = await _attempt(ep, f"sip:13800000000@127.0.0.1:{port}", ear)
         assert (result.network, result.sip_status, asked) == (NetworkOutcome.NO_ANSWER, 408, 0)
-        assert took >= 4.0
+        assert took >= 3.0
         assert await asyncio.wait_for(sipp.wait(), 10) == 0  # CANCELled on the ring timeout
 
 
@@ -145,7 +154,7 @@ async def test_early_media_through_kamailio(make_endpoint, tmp_path: Path, voice
     """The bot dials through Kamailio (its trunk); the 183, the early media's SDP and our CANCEL
     go through the proxy; the RTP comes straight from the carrier (the media policy's trunk peer)."""
     speech = await asyncio.to_thread(voice.render, CASES[0][0])
-    async with _carrier(tmp_path, SILENCE * 800 + speech + SILENCE * 8000, None) as (port, sipp):
+    async with _carrier(tmp_path, SILENCE * 800 + speech, None) as (port, sipp):
         proxy = Kamailio(tmp_path, [port])
         proxy.start()
         try:

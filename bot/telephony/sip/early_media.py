@@ -100,10 +100,11 @@ class EarlyMedia:
             self.connected_at = time.monotonic()
             self._watch = asyncio.ensure_future(self._run())
 
-    async def ring(self, out: OutgoingCall, ring_timeout: float) -> str | None:
+    async def ring(self, out: OutgoingCall, ring_timeout: float, cancel: Callable[[], object]) -> str | None:
         """Wait as `out.wait_answered(ring_timeout)` does. The carrier outcome heard in early media
         (before the answer, or settled from what was heard when a final error or the ring
-        timeout came first), else None once answered; TimeoutError / RuntimeError as before."""
+        timeout came first), else None once answered; TimeoutError / RuntimeError as before.
+        On the ring timeout `cancel()` (the CANCEL) goes out first: settling takes a recognizer's time."""
         answered = asyncio.ensure_future(out.wait_answered(timeout=ring_timeout))
         try:
             await asyncio.wait({answered, self.outcome}, return_when=asyncio.FIRST_COMPLETED)
@@ -112,7 +113,9 @@ class EarlyMedia:
             try:
                 answered.result()
                 return None
-            except (TimeoutError, RuntimeError):
+            except (TimeoutError, RuntimeError) as exc:
+                if isinstance(exc, TimeoutError):
+                    cancel()
                 heard = await self.settle()
                 if heard is None:
                     raise

@@ -137,7 +137,7 @@ class SipEndpoint(InDialogRequests):
                 media, s.codecs, lambda host: self.policy.media_allowed(host, remote[0]), transcribe, locale)
             self._early[out.call_id] = early
             try:
-                heard = await early.ring(out, s.ring_timeout)
+                heard = await early.ring(out, s.ring_timeout, lambda: out.cancel(self.uac))
             except TimeoutError:
                 out.cancel(self.uac)
                 with contextlib.suppress(TimeoutError, RuntimeError):
