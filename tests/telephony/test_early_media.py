@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,9 @@ from sip_peers import REPO, Kamailio, free_udp_port, scenario, start_sipp
 
 from audio.intelligibility import Listener
 from audio.synthesis import PromptCache, synthesizer_for
+from bot.attempt.attempt import outcome_of
 from bot.calls import Answered, CallRequest, NetworkOutcome
+from bot.campaigns.dialing.policy import RetryPolicy
 from bot.dialog.script import load_script
 from bot.telephony.calls.sip_runner import SipCallRunner
 from bot.telephony.media.pcap import rtp_packets, write_pcap
@@ -107,6 +110,8 @@ async def _carrier(tmp_path: Path, opening: bytes, status: str | None, media_ip:
             await sipp.wait()
 
 
+RETRY_FIRST = {NetworkOutcome.POWERED_OFF: 3600, NetworkOutcome.INVALID_NUMBER: 86400,  # the outcome's own rule
+               NetworkOutcome.UNREACHABLE: 1800, NetworkOutcome.BUSY: 600}
 CASES = [  # each announcement once; SIT or not, and each ending, spread over them
     ("您拨打的用户已关机，请稍后再拨。", False, "480 Temporarily Unavailable", NetworkOutcome.POWERED_OFF),
     ("您拨打的号码是空号，请查证后再拨。", True, "486 Busy Here", NetworkOutcome.INVALID_NUMBER),
@@ -127,6 +132,11 @@ async def test_an_announcement_in_early_media_ends_the_attempt_with_its_outcome(
         assert result.network is network, (result, asked)
         assert result.sip_status == (int(final.split()[0]) if final else 487)  # 487: our CANCEL
         assert result.detail == "carrier announcement in early media" and asked >= 1
+        # stored and retried as the same announcement after answer is (test_tel_carrier_call.py)
+        now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+        assert outcome_of(result) == network.value and result.placed
+        decision = RetryPolicy().decide(outcome_of(result), 1, now)
+        assert decision.final_state is None and decision.retry_at == now + timedelta(seconds=RETRY_FIRST[network])
         assert took < RING_TIMEOUT - 3
         # SIPp's scenario ends only after our ACK (and, with no final, our CANCEL)
         assert await asyncio.wait_for(sipp.wait(), 10) == 0

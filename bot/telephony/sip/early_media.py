@@ -182,7 +182,10 @@ class EarlyMedia:
         heard = None
         if voiced >= 0.2 and self.transcribe is not None and self.transcriptions < self.rule.max_transcriptions:
             self.transcriptions += 1
-            heard = await asyncio.to_thread(carrier.classify, pcm, self.transcribe, self.locale)
+            try:
+                heard = await asyncio.to_thread(carrier.classify, pcm, self.transcribe, self.locale)
+            except Exception:  # listening must never fail the call: it rings on as before
+                log.exception("early media could not be classified")
         if heard is None and sit:
             heard = carrier.UNREACHABLE  # a SIT without words the grammar knows
         if heard is not None and not self.outcome.done():
