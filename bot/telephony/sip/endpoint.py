@@ -66,7 +66,8 @@ class SipEndpoint(InDialogRequests):
         self.uas.on_refer = self._on_refer
         self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
         self.registration: Registration | None = None
-        self.accepting: Callable[[], bool] = lambda: True  # False: new inbound calls get 503 (storage alarm)
+        self.accepting: Callable[[], bool] = lambda: True  # False: new inbound calls get 503 (storage alarm, headroom)
+        self.held_because: Callable[[], str] = lambda: "storage alarm"  # why not accepting, for the log
         self._early: dict[str, EarlyMedia] = {}  # ringing outbound INVITEs by Call-ID (their 18x SDP)
 
     @property
@@ -155,7 +156,6 @@ class SipEndpoint(InDialogRequests):
             if heard is not None:  # no dialog: the INVITE is CANCELled (unless a final error ended it)
                 out.cancel(self.uac)
                 await media.close()
-                self.finals.take(out.call_id)
                 return DialOutcome(None, out._reject_code or 487, "carrier announcement in early media", carrier=heard)
             try:
                 choice = sdp.choose(out.sdp_answer, s.codecs)
@@ -199,7 +199,7 @@ class SipEndpoint(InDialogRequests):
             return
         if not self.accepting():
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
-            log.warning("inbound call refused: this worker takes no new calls (storage alarm)")
+            log.warning("inbound call refused: this worker takes no new calls (%s)", self.held_because())
             return
         if not self.policy.is_trusted(source) and self.sources.count(source) >= s.per_source_limit:
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
