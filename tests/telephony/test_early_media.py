@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,20 +17,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sip_peers import REPO, Kamailio, free_udp_port, scenario, start_sipp
+from sqlmodel import select
 
 from audio.intelligibility import Listener
 from audio.synthesis import PromptCache, synthesizer_for
+from bot.attempt.attempt import Attempt as CallAttempt
 from bot.attempt.attempt import outcome_of
 from bot.calls import Answered, CallRequest, NetworkOutcome
+from bot.campaigns.dialing import claims as ops
 from bot.campaigns.dialing.policy import RetryPolicy
 from bot.dialog.script import load_script
 from bot.telephony.calls.sip_runner import SipCallRunner
 from bot.telephony.media.pcap import rtp_packets, write_pcap
+from storage.models import Attempt, Person, Turn
+from tests.campaigns.campaign_fakes import Clock, add_campaign
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 SCRIPT = REPO / "dialogs" / "verification.zh-CN.yaml"
 RING_TIMEOUT = 15.0
 SILENCE = b"\x00\x00"
+AGENCY = {"agency": "兰州市公安局", "callback_number": "96110"}
 
 
 def sit() -> bytes:
@@ -67,7 +74,7 @@ class Heard:
         return self.ear.transcribe(pcm, locale)
 
 
-async def _attempt(ep, phone: str, ear: Listener) -> tuple:
+async def _attempt(ep, phone: str, ear: Listener, request: CallRequest | None = None) -> tuple:
     """Run one attempt; returns (result, seconds, what the recognizer was asked) and asserts that
     no dialog started: no conversation, no `Answered`, slot and port given back."""
     notes: list = []
@@ -76,8 +83,8 @@ async def _attempt(ep, phone: str, ear: Listener) -> tuple:
     async def converse(call, request):  # never reached: nobody answered
         talked.append(call)
 
-    request = CallRequest("early", phone, {"name": "李雷"}, load_script(SCRIPT), observers=(notes.append,),
-                          variables={"agency": "兰州市公安局", "callback_number": "96110"})
+    request = request or CallRequest("early", phone, {"name": "李雷"}, load_script(SCRIPT), variables=AGENCY)
+    request = dataclasses.replace(request, observers=(*request.observers, notes.append))
     heard = Heard(ear)
     started = time.monotonic()
     result = await SipCallRunner(ep, converse, transcribe=heard).run(request)
@@ -160,9 +167,16 @@ async def test_early_media_that_is_no_announcement_to_hear_rings_on_as_before(ma
         assert await asyncio.wait_for(sipp.wait(), 10) == 0  # CANCELled on the ring timeout
 
 
-async def test_early_media_through_kamailio(make_endpoint, tmp_path: Path, voice, ear) -> None:
+async def test_early_media_through_kamailio_to_the_stored_attempt(make_endpoint, tmp_path: Path, voice, ear,
+                                                                  pg_db) -> None:
     """The bot dials through Kamailio (its trunk); the 183, the early media's SDP and our CANCEL
-    go through the proxy; the RTP comes straight from the carrier (the media policy's trunk peer)."""
+    go through the proxy, the RTP comes straight from the carrier. The call is a real Attempt on
+    PostgreSQL: it ends powered_off with that outcome's retry time, no dialog stored, no turn."""
+    clock = Clock()
+    cid = add_campaign(pg_db, people=[("+8613800000000", 1)])
+    claim = pg_db.run(lambda s: ops.claim_due(s, cid, 1, "w1", clock, timedelta(seconds=600)))[0]
+    pg_db.run(lambda s: ops.mark_dialling(s, [claim.attempt_id], clock()))
+    attempt = CallAttempt(pg_db, claim, load_script(SCRIPT), clock=clock)
     speech = await asyncio.to_thread(voice.render, CASES[0][0])
     async with _carrier(tmp_path, SILENCE * 800 + speech, None) as (port, sipp):
         proxy = Kamailio(tmp_path, [port])
@@ -170,9 +184,17 @@ async def test_early_media_through_kamailio(make_endpoint, tmp_path: Path, voice
         try:
             await asyncio.sleep(1.0)  # Kamailio takes a moment to listen
             ep = await make_endpoint(ring_timeout=RING_TIMEOUT, trunk=f"sip:127.0.0.1:{proxy.port}")
-            result, took, _ = await _attempt(ep, "13800000000", ear)  # a bare number: via the trunk
+            # a bare number: via the trunk
+            result, took, _ = await _attempt(ep, claim.phone, ear, attempt.request(AGENCY))
             assert (result.network, result.sip_status) == (NetworkOutcome.POWERED_OFF, 487)
             assert took < RING_TIMEOUT - 3
             assert await asyncio.wait_for(sipp.wait(), 10) == 0
         finally:
             proxy.stop()
+    assert await attempt.settle(result, RetryPolicy()) == "powered_off"
+    row = pg_db.run(lambda s: s.get(Attempt, claim.attempt_id), write=False)
+    assert (row.outcome, row.network_outcome, row.sip_status, row.sip_dialog) == ("powered_off", "powered_off", 487, None)
+    assert not pg_db.run(lambda s: s.exec(select(Turn).where(Turn.attempt_id == claim.attempt_id)).all(), write=False)
+    person = pg_db.run(lambda s: s.get(Person, claim.person_id), write=False)
+    assert (person.state, person.last_outcome) == ("pending", "powered_off")
+    assert person.next_attempt_at.replace(tzinfo=UTC) == clock() + timedelta(hours=1)  # powered_off's own rule
