@@ -94,6 +94,15 @@ async def test_sdp_outside_the_media_policy_is_not_listened_to() -> None:
         await media.close()
 
 
+async def test_a_long_ringback_is_not_kept() -> None:
+    media = MediaStream("127.0.0.1", PortPool(1, 2))  # never opened: the audio is fed as RTP would
+    early = EarlyMedia(media, ("PCMU",), lambda host: True, None, "zh-CN", RULE)
+    tone = (np.sin(2 * np.pi * 450 * np.arange(160) / 8000) * 5000).astype("<i2").tobytes()
+    for _ in range(50 * 40):  # 40 s of ringback, 20 ms at a time
+        early._on_audio(tone)
+    assert len(early._pcm) <= 6 * 16000 and early._voiced == 0.0
+
+
 def test_ringback_and_sit_are_tones_and_broadband_sound_is_not() -> None:
     t = np.arange(160) / 8000
     for freqs in ((450.0,), (425.0,), (440.0, 480.0), (913.8,), (1776.7,)):

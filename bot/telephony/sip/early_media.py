@@ -159,6 +159,10 @@ class EarlyMedia:
                     self._start = max(self._start, at - FRAME_BYTES - int(0.2 * RATE) * 2)  # 200 ms lead-in
                 self._voiced += FRAME_SECONDS
                 self._last_voice = time.monotonic()
+        if self._voiced == 0.0 and len(self._pcm) > 6 * 2 * RATE:  # ringing for long: keep the last second
+            cut = (len(self._pcm) - 2 * RATE) // FRAME_BYTES * FRAME_BYTES
+            del self._pcm[:cut]
+            self._start = max(0, self._start - cut)
 
     async def _run(self) -> None:
         r = self.rule
