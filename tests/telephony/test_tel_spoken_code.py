@@ -12,8 +12,11 @@ import numpy as np
 from sqlmodel import select
 from test_tel_call_codes import AGENCY, CODE, _seed
 
+from audio.recognizer import Recognition
 from bot.campaigns.inbound.call_codes import GuessBudget
 from bot.campaigns.inbound.callbacks import Callbacks
+from bot.nlu.spoken_code import code_phrases
+from bot.telephony.calls.caller_verification import spoken_code_ear
 from storage.models import CodeGuess, InboundCall, Person
 
 RATE = 8000
@@ -143,3 +146,30 @@ async def test_a_said_guess_over_budget_is_locked_in_the_same_call(sqlite_db) ->
     assert (await verify(call, "13800000001")).proved is False
     assert said[1].startswith("抱歉") and "核验失败次数过多" in said[-1]
     assert _outcomes(sqlite_db) == ["locked"]
+
+
+class _Recognizer:
+    def __init__(self, text: str, confidence: float) -> None:
+        self.result, self.expected, self.fed, self.closed = Recognition(text, confidence), None, b"", False
+
+    def expect(self, phrases) -> None:
+        self.expected = phrases
+
+    def accept(self, pcm: bytes) -> None:
+        self.fed += pcm
+
+    def finish(self) -> Recognition:
+        return self.result
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_ear_gets_the_digits_and_an_unsure_hearing_is_no_code() -> None:
+    """An unsure recognition is unclear (asked again, no guess), not a wrong guess that costs the
+    resident one of their 3 an hour."""
+    sure = _Recognizer("我的核验码是587148。", 0.8)
+    assert spoken_code_ear(lambda: sure, "zh-CN")(VOICE) == "我的核验码是587148。"
+    assert sure.expected == code_phrases("zh-CN") and sure.fed == VOICE and sure.closed
+    unsure = _Recognizer("我的核验码 138900次。", 0.2)
+    assert spoken_code_ear(lambda: unsure, "zh-CN")(VOICE) == "" and unsure.closed
