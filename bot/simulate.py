@@ -40,15 +40,6 @@ def parse_answer(line: str, lineno: int = 0) -> list[Event]:
     return [Utterance(text, confidence)]
 
 
-def desk_variables(variables: dict[str, Any], var_dir: str | Path) -> dict[str, Any]:
-    """The desk's variables as a call placed now says them: config.toml's `[agency]` values under
-    the official number and badge an admin set in the console (var/agency-overrides.json), as the
-    dialer's Attempt has them (bot/campaigns/dialing/dialer.py)."""
-    from bot.campaigns.scripts import agency_overrides
-
-    return {**variables, **agency_overrides.load(var_dir)}
-
-
 def load_person(arg: str) -> dict[str, Any]:
     """--person takes inline JSON or a path to a JSON file."""
     raw = arg if arg.lstrip()[:1] in ("{", "[") else Path(arg).read_text(encoding="utf-8")

@@ -29,6 +29,12 @@ def load(var_dir: str | Path) -> dict[str, str]:
     return {k: str(data[k]) for k in FIELDS if isinstance(data, dict) and data.get(k)}
 
 
+def applied(variables: dict[str, str], var_dir: str | Path) -> dict[str, str]:
+    """The desk's variables as a call placed now says them: config.toml's `[agency]` values under
+    the number and badge an admin set (`veribot simulate`; the dialer reads `load` per call)."""
+    return {**variables, **load(var_dir)}
+
+
 def check(number: str, badge: str) -> dict[str, str]:
     number, badge = number.strip(), badge.strip()
     if not _NUMBER.fullmatch(number):

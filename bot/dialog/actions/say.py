@@ -21,7 +21,7 @@ def build(c: Checker, path: tuple, m: dict, kw: dict) -> None:
 
 def enter(conv: Any, step: Any) -> str | None:
     if step.say:
-        conv._say(step.say, f"{step.id}.say")
+        conv.say(step.say, f"{step.id}.say")
     return step.next
 
 
