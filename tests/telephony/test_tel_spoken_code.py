@@ -16,6 +16,7 @@ from audio.recognizer import Recognition
 from bot.campaigns.inbound.call_codes import GuessBudget
 from bot.campaigns.inbound.callbacks import Callbacks
 from bot.nlu.spoken_code import code_phrases
+from bot.pipeline.ears import EarStatus
 from bot.telephony.calls.caller_verification import spoken_code_ear
 from storage.models import CodeGuess, InboundCall, Person
 
@@ -173,3 +174,37 @@ def test_the_ear_gets_the_digits_and_an_unsure_hearing_is_no_code() -> None:
     assert sure.expected == code_phrases("zh-CN") and sure.fed == VOICE and sure.closed
     unsure = _Recognizer("我的核验码 138900次。", 0.2)
     assert spoken_code_ear(lambda: unsure, "zh-CN")(VOICE) == "" and unsure.closed
+
+
+class _Resources:
+    """The worker's SpeechResources as the verifier uses them: which ear hears, a recognizer."""
+
+    def __init__(self, engine: str | None, text: str = "") -> None:
+        self.engine, self.text, self.made = engine, text, 0
+
+    def ear(self, locale: str) -> EarStatus:
+        return EarStatus(locale, self.engine, None)
+
+    def recognizer(self, locale: str) -> _Recognizer:
+        self.made += 1
+        return _Recognizer(self.text, 0.8)
+
+
+async def test_serve_s_resources_let_a_locale_with_an_ear_say_the_code(sqlite_db) -> None:
+    """`veribot serve` passes its SpeechResources: a locale they hear may say the code, one
+    without an ear keys it (the old question)."""
+    _seed(sqlite_db)
+    said: list[str] = []
+
+    async def speak(text: str, locale: str) -> bytes:
+        said.append(text)
+        return b""
+
+    ears = _Resources("whisper", "我的核验码是四七二，幺零九")
+    verify = Callbacks(sqlite_db).verifier(AGENCY, "zh-CN", speak=speak, timeout=1, resources=ears)
+    call = _TalkingCall(("say", ""))
+    assert (await verify(call, "13800000001")).proved is True and ears.made == 1
+    deaf = Callbacks(sqlite_db).verifier(AGENCY, "zh-CN", speak=speak, timeout=1, resources=_Resources(None))
+    said.clear()
+    assert (await deaf(_TalkingCall(("keys", CODE + "#")), "13800000001")).proved is True
+    assert said[0].startswith("如需核实我们打给您的电话，请输入")  # keys only
