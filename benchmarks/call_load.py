@@ -221,7 +221,11 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             if now >= next_sample:
                 was = headroom.holding() is not None
                 probe_feed.sample(now)
-                opened.clear() if headroom.holding() is not None else opened.set()
+                if headroom.holding() is not None:
+                    opened.clear()
+                    pace[0] = 0.0  # start slots booked before this hold are void: paced anew when it ends
+                else:
+                    opened.set()
                 if was:
                     gate["held"] += now - max(next_sample - 0.25, t)
                 next_sample = now + 0.25
