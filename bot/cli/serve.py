@@ -117,6 +117,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.campaigns.background import call_parser, run_dialer, worker_spool
     from bot.campaigns.inbound.call_codes import GuessBudget
     from bot.campaigns.inbound.callbacks import Callbacks
+    from bot.campaigns.scripts import agency_overrides
     from bot.console.app import build_app
     from bot.console.context import CONSOLE
     from bot.dialog.model import ScriptError
@@ -160,7 +161,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                           code_valid_days=config.agency.code_valid_days, guess_budget=GuessBudget(
                               config.agency.code_guesses_per_hour, config.agency.code_guesses_per_day,
                               config.agency.code_guesses_per_code),
-                          suppression_days=config.campaigns.suppression_days, spool=spool)
+                          suppression_days=config.campaigns.suppression_days, spool=spool,
+                          live_variables=lambda: agency_overrides.load(config.var_dir))  # the console's number/badge
     web_runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
     await web_runner.setup()
     stoppers: list[Callable[[], Awaitable[Any]]] = []
@@ -191,11 +193,16 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
         if parts.sip:
             try:
                 inbound_locale = load_script(config.telephony.inbound_dialog).locale
-                # a callback runs the person's dialog only once its caller keyed the code of a call
-                # to that number (caller ID is a claim); every callback is recorded
+                # a callback runs the person's dialog only once its caller keyed (or said, when the
+                # locale has an ear) the code of a call to that number; every callback is recorded
+                hear = None
+                if resources is not None and resources.ear(inbound_locale).hears:
+                    from bot.telephony.calls.caller_verification import spoken_code_ear
+
+                    hear = spoken_code_ear(lambda: resources.recognizer(inbound_locale), inbound_locale)
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
                                                 on_result=callbacks.on_result, legs=callbacks.legs,
-                                                verify=callbacks.verifier(config.variables, inbound_locale))
+                                                verify=callbacks.verifier(config.variables, inbound_locale, hear=hear))
             except ScriptError as exc:
                 raise UserError(f"[telephony] inbound_dialog: {str(exc).splitlines()[0]}") from None
             except OSError as exc:

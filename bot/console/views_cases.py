@@ -149,12 +149,12 @@ async def claim(request: web.Request) -> web.Response:
     user = await require(request, *WORKERS)
     case_id = _case_id(request)
     try:
-        await db(request, cases.claim, case_id, user.id, console(request).settings.claim_minutes)
+        await db(request, cases.claim, case_id, user.id, console(request).settings.claim_minutes,
+                 audit=AuditEntry(user.username, client(request)))  # the audit row commits with the claim
     except cases.CaseError as exc:
         await audit_event(request, f"case.claim_refused.{exc.code}", "escalation", case_id)
         status = 404 if exc.code == "missing" else 409
         return web.json_response({"error": exc.code, "message": _message(request, exc)}, status=status)
-    await audit_event(request, "case.claim", "escalation", case_id)
     return web.json_response({"ok": True, "url": f"/cases/{case_id}"})
 
 
@@ -184,8 +184,9 @@ async def _case_page(request: web.Request, case_id: int, error: str = "", status
     labels = await _labels(request, view)
     view.unresolved = [f.slot for f in labels.fields if view.slots.get(f.slot) in (None, "", {})]
     lists = {f.slot: list_text(f.expect, view.slots.get(f.slot), labels._) for f in labels.fields if f.is_list}
+    whole_call = await asyncio.to_thread(cases.call_recording_file, view.attempt.audio_dir, console(request).var_dir)
     return render(request, "case.html", status=status, case=view, fields=labels.fields, lists=lists, error=error,
-                  form=form or {}, labels=labels,
+                  form=form or {}, labels=labels, whole_call=whole_call is not None,
                   asks_notice=cases.notice_missing(view.slots, labels.fields))
 
 
@@ -242,10 +243,9 @@ async def resolve(request: web.Request) -> web.Response:
 async def release(request: web.Request) -> web.Response:
     user = await require(request, *WORKERS)
     case_id = _case_id(request)
-    if not await db(request, cases.release, case_id, user.id):
+    if not await db(request, cases.release, case_id, user.id, AuditEntry(user.username, client(request))):
         await audit_event(request, "case.release_refused", "escalation", case_id, detail="not held by this user")
         raise web.HTTPConflict(text=gettext(request)(N_("you do not hold this case")))
-    await audit_event(request, "case.release", "escalation", case_id)
     raise web.HTTPSeeOther("/queue")
 
 
@@ -264,6 +264,19 @@ async def audio(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text=gettext(request)(N_("audio file not available")))
     if _first_request_of_a_playback(request, turn_id):
         await audit_event(request, "case.audio_playback", "turn", turn_id)
+    return web.FileResponse(real, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
+
+
+async def call_audio(request: web.Request) -> web.StreamResponse:
+    """The whole call's stereo recording (bot left, resident right), when its campaign keeps one."""
+    case_id = _case_id(request)
+    await _check_access(request, case_id)
+    view = await db(request, cases.load_case, case_id)
+    real = await asyncio.to_thread(cases.call_recording_file, view.attempt.audio_dir, console(request).var_dir)
+    if real is None:
+        raise web.HTTPNotFound(text=gettext(request)(N_("audio file not available")))
+    if _first_request_of_a_playback(request, -(view.attempt.id or 0)):  # keyed apart from the turns' ids
+        await audit_event(request, "case.call_playback", "attempt", view.attempt.id or "")
     return web.FileResponse(real, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
 
 
@@ -295,3 +308,4 @@ def setup(app: web.Application) -> None:
     r.add_post(r"/cases/{case_id:\d+}/resolve", resolve)
     r.add_post(r"/cases/{case_id:\d+}/release", release)
     r.add_get(r"/cases/{case_id:\d+}/audio/{turn_id:\d+}", audio)
+    r.add_get(r"/cases/{case_id:\d+}/audio/call", call_audio)

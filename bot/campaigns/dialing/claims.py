@@ -49,6 +49,7 @@ class Claim:
     # the dialog's own variables for this call: {"resume_after": "handed_back"} when an operator
     # handed the case back (the resume line must not say the call was cut off)
     variables: dict[str, str] = field(default_factory=dict)
+    record_call: bool = False  # the campaign keeps the whole call as a stereo recording (record_calls)
 
 
 def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Callable[[], datetime],
@@ -124,6 +125,7 @@ def claim_due(s: Session, campaign_id: int, want: int, worker: str, clock: Calla
                     "risk_category": person.risk_category},
             prefilled=prefilled.get(person.id, {}), call_code=att.call_code,
             variables={"resume_after": "handed_back"} if person.last_outcome == "returned_to_bot" else {},
+            record_call=bool(camp.record_calls),
         ))
     return claims
 
