@@ -197,7 +197,9 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 # locale has an ear) the code of a call to that number; every callback is recorded
                 verify = callbacks.verifier(config.variables, inbound_locale, resources=resources)
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
-                                                on_result=callbacks.on_result, legs=callbacks.legs, verify=verify)
+                                                on_result=callbacks.on_result, legs=callbacks.legs, verify=verify,
+                                                variables=agency_overrides.Overlaid(  # the console's number/badge
+                                                    config.variables, lambda: agency_overrides.load(config.var_dir)))
             except ScriptError as exc:
                 raise UserError(f"[telephony] inbound_dialog: {str(exc).splitlines()[0]}") from None
             except OSError as exc:

@@ -74,3 +74,36 @@ async def test_a_callback_says_the_badge_and_number_set_in_the_console(sqlite_db
     conv = run_text(script, found.person, ["你们是谁"], {**localised(CONFIG, script.locale), **found.variables})
     who = [t.text for t in conv.record.transcript if t.speaker == "bot" and "工号" in t.text]
     assert who and "工号GA2031" in who[0] and "零九三一，幺二三四五" in who[0], who
+
+
+class _Caller:
+    """Just enough of a SipCall for the inbound handler's greeting of a caller it cannot match."""
+
+    def __init__(self) -> None:
+        self.sip_dialog, self.remote_number, self.ended, self.media = None, "13900000009", asyncio.Event(), self
+        self.unknown_caller = self.verified = False
+
+    def play(self, pcm: bytes) -> None:
+        pass
+
+    async def drained(self) -> None:
+        await asyncio.sleep(0)
+
+
+async def test_a_caller_not_matched_hears_the_number_set_in_the_console(tmp_path, monkeypatch) -> None:
+    from bot.telephony.calls import worker_endpoint
+    from bot.telephony.settings import TelephonySettings
+
+    said: list[str] = []
+
+    async def speak(text: str, locale: str) -> bytes:
+        said.append(text)
+        return b""
+
+    monkeypatch.setattr(worker_endpoint, "speak", speak)
+    desk = agency_overrides.Overlaid(CONFIG, lambda: agency_overrides.load(tmp_path))  # as serve passes it
+    handler = worker_endpoint.inbound_handler(TelephonySettings(inbound_dialog="dialogs/verification.zh-CN.yaml"), desk)
+    agency_overrides.save(tmp_path, {"callback_number": "0931-12345", "badge": "GA2031"})  # after start-up
+    caller = _Caller()
+    await handler(caller)
+    assert caller.unknown_caller and "官方电话零九三一，幺二三四五" in said[-1], said

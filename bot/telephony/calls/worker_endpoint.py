@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -81,7 +81,7 @@ async def _maybe(value: Any) -> Any:
 
 def inbound_handler(
     settings: TelephonySettings,
-    variables: dict[str, str],
+    variables: Mapping[str, str],
     lookup: Callable[[str], Any] | None = None,
     converse: Converse | None = None,
     on_result: Callable[[CallRequest, CallResult], Any] | None = None,
@@ -92,7 +92,7 @@ def inbound_handler(
 
     script = load_script(settings.inbound_dialog)  # fails at start-up, not mid-call
     run = converse or keypad_conversation
-    variables = localised(variables, script.locale)
+    desk = variables  # read at each call: the number/badge an admin sets while serving (record22)
     system = script.system  # the sentences below: dialogs/system.<locale>.yaml (bot.dialog.catalogue)
 
     async def say(call: SipCall, text: str) -> None:
@@ -109,6 +109,7 @@ def inbound_handler(
                 legs.release(leg)
 
     async def answer(call: SipCall, dialog: dict[str, Any]) -> None:
+        variables = localised(dict(desk), script.locale)
         verdict = await _maybe(verify(call, call.remote_number)) if verify and lookup else False
         proved = bool(verdict)
         if not proved and isinstance(verdict, Verdict) and verdict.told:  # its reply was the last word
@@ -159,9 +160,13 @@ async def start_endpoint(
     on_result: Callable[[CallRequest, CallResult], Any] | None = None,
     verify: Verifier | None = None,
     legs: LegStore | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> SipEndpoint:
+    """`variables`: the desk's, read at each call (default config.variables; `veribot serve` adds
+    the number and badge an admin set in the console)."""
     settings = TelephonySettings.from_config(config)
-    handler = on_inbound or inbound_handler(settings, config.variables, lookup, converse, on_result, verify, legs)
+    desk = config.variables if variables is None else variables
+    handler = on_inbound or inbound_handler(settings, desk, lookup, converse, on_result, verify, legs)
     endpoint = SipEndpoint(settings, on_inbound=handler)
     await endpoint.start()
     if legs is not None:
