@@ -175,7 +175,8 @@ class WhisperEar:
         named = {c for c in _CLAUSE.split(prompt or "") if c}  # what Whisper says when unsure (绿色的 -> 黄码):
         # the prompt's answers heard word for word are no grammar-match certainty
         return choose(heard, judge=judge, place=self.place if not phrases else None, voiced=voiced, raw=raw,
-                      grammar=expected - named, spoken=spoken)
+                      grammar=expected - named, spoken=spoken,
+                      expected=tuple(dict.fromkeys(p.replace(" ", "") for p in phrases)))
 
     def _clean(self, text: str, language: str, prompt: str) -> str:
         """Simplified, no invented credits, no recital of the prompt's answers; "" when Whisper

