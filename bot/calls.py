@@ -57,6 +57,7 @@ class CallRequest:
     # (audio/recordings.py; bot/campaigns/scripts/prompt_recordings.py stores them per dialog version)
     recordings: Mapping[str, bytes] = field(default_factory=dict)
     guard: StorageGuard | None = None  # the attempt that stores the call (None: nothing stored, not watched)
+    record_call: bool = False  # keep the whole call as a stereo WAV in its clip folder (audio/call_recording.py)
 
     def session(self, *more: Observer) -> CallSession:
         """The call's dialog session, observed by this request's observers and `more`."""

@@ -103,6 +103,8 @@ class Campaign(SQLModel, table=True):
     retention_days: int = 30
     created_at: datetime = Field(default_factory=utcnow)
     purged_at: datetime | None = None
+    # keep each call whole as a stereo WAV beside its clips (audio/call_recording.py; revision 0011)
+    record_calls: bool = False
 
 
 class Person(SQLModel, table=True):

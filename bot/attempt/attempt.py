@@ -94,7 +94,7 @@ class Attempt:
         observed (`record`) and guarded by this attempt."""
         return CallRequest(attempt_id=self.attempt_id, phone=self.claim.phone, person=self.person,
                            script=self.script, prefilled_slots=self.claim.prefilled, observers=(self.record,),
-                           variables=variables, guard=self, **more)
+                           variables=variables, guard=self, **{"record_call": self.claim.record_call, **more})
 
     def _played(self, note: PromptPlayed) -> None:
         """The line played a prompt: its turn gets the line time and, for evidence steps, the audio."""

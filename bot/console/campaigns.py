@@ -164,7 +164,7 @@ def failure_reason(a: Attempt, _: Gettext) -> str:
 
 
 def update_settings(s: Session, campaign_id: int, form: dict[str, str], actor: str, source: str) -> list[str]:
-    """Change the calling window, time zone, lines, retries and priority of a campaign (audited with the names of
+    """Change the calling window, time zone, lines, retries, priority and whole-call recording of a campaign (audited with the names of
     the fields changed); CampaignError with an English msgid when a value is not usable."""
     camp = get(s, campaign_id)
     start, end = form.get("window_start", "").strip(), form.get("window_end", "").strip()
@@ -176,7 +176,8 @@ def update_settings(s: Session, campaign_id: int, form: dict[str, str], actor: s
     start, end = window.start.strftime("%H:%M"), window.end.strftime("%H:%M")  # 9:00 -> 09:00
     if not lines.isdigit() or not 1 <= int(lines) <= 200:
         raise CampaignError(N_("Lines: a whole number from 1 to 200."))
-    new: dict[str, Any] = {"window_start": start, "window_end": end, "timezone": tz, "concurrency": int(lines)}
+    new: dict[str, Any] = {"window_start": start, "window_end": end, "timezone": tz, "concurrency": int(lines),
+                           "record_calls": form.get("record_calls") == "1"}  # an unticked box is not sent
     policy, priority = retries.parse(form, camp)  # RetryFormError: the view words it
     if policy is not None:
         new["retry_policy"] = policy

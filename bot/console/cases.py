@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
+from audio.call_recording import recording_path
 from bot import nlu
 from bot.attempt import attempt as attempts
 from bot.attempt.resolution import AuditEntry, NotHolder
@@ -274,6 +275,12 @@ def release(s: Session, case_id: int, user_id: int) -> bool:
                    Escalation.claimed_by == user_id)
             .values(status=EscalationStatus.OPEN, claimed_by=None, claim_expires_at=None))
     return s.execute(stmt).rowcount > 0
+
+
+def call_recording_file(audio_dir: str | None, var_dir: Path) -> Path | None:
+    """The call's whole stereo recording (audio/call_recording.py), if it was kept and is still there."""
+    path = recording_path(audio_dir)
+    return audio_file(str(path), audio_dir, var_dir) if path is not None else None
 
 
 def audio_file(audio_path: str, audio_dir: str | None, var_dir: Path) -> Path | None:

@@ -184,8 +184,9 @@ async def _case_page(request: web.Request, case_id: int, error: str = "", status
     labels = await _labels(request, view)
     view.unresolved = [f.slot for f in labels.fields if view.slots.get(f.slot) in (None, "", {})]
     lists = {f.slot: list_text(f.expect, view.slots.get(f.slot), labels._) for f in labels.fields if f.is_list}
+    whole_call = await asyncio.to_thread(cases.call_recording_file, view.attempt.audio_dir, console(request).var_dir)
     return render(request, "case.html", status=status, case=view, fields=labels.fields, lists=lists, error=error,
-                  form=form or {}, labels=labels,
+                  form=form or {}, labels=labels, whole_call=whole_call is not None,
                   asks_notice=cases.notice_missing(view.slots, labels.fields))
 
 
@@ -267,6 +268,19 @@ async def audio(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(real, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
 
 
+async def call_audio(request: web.Request) -> web.StreamResponse:
+    """The whole call's stereo recording (bot left, resident right), when its campaign keeps one."""
+    case_id = _case_id(request)
+    await _check_access(request, case_id)
+    view = await db(request, cases.load_case, case_id)
+    real = await asyncio.to_thread(cases.call_recording_file, view.attempt.audio_dir, console(request).var_dir)
+    if real is None:
+        raise web.HTTPNotFound(text=gettext(request)(N_("audio file not available")))
+    if _first_request_of_a_playback(request, -(view.attempt.id or 0)):  # keyed apart from the turns' ids
+        await audit_event(request, "case.call_playback", "attempt", view.attempt.id or "")
+    return web.FileResponse(real, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
+
+
 def _first_request_of_a_playback(request: web.Request, turn_id: int) -> bool:
     """One audit row per playback: a browser fetches one clip in several range requests
     (and again when the operator seeks), so only a request from the start of the file
@@ -295,3 +309,4 @@ def setup(app: web.Application) -> None:
     r.add_post(r"/cases/{case_id:\d+}/resolve", resolve)
     r.add_post(r"/cases/{case_id:\d+}/release", release)
     r.add_get(r"/cases/{case_id:\d+}/audio/{turn_id:\d+}", audio)
+    r.add_get(r"/cases/{case_id:\d+}/audio/call", call_audio)

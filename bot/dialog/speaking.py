@@ -55,6 +55,10 @@ class Speaking(_Base):
             self.last_prompts.append(say)
         self._emit(say, **turn)
 
+    def emit(self, output: Any) -> None:
+        """Hand a driver an output (an action's: `Listen`, `Pause`, ...) after what came before."""
+        self._out.append(output)
+
     def _emit(self, say: Say, **turn: Any) -> None:
         self._turn(Speaker.BOT, say.text, kind="prompt", **turn)
         self._out.append(say)

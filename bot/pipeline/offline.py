@@ -32,6 +32,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.transports.base_transport import BaseTransport
 
+from audio.call_recording import CallRecording
 from bot.pipeline.frames import CallerHangUpFrame
 from bot.pipeline.line import CallerTurn, LineClock, speech_span
 
@@ -64,6 +65,7 @@ class LineOutput(FrameProcessor):
         self._have_audio = asyncio.Event()
         self._generation = 0
         self._writer: asyncio.Task | None = None
+        self.recording: CallRecording | None = None  # the whole call on record: bot side
 
     @property
     def busy(self) -> bool:
@@ -102,6 +104,8 @@ class LineOutput(FrameProcessor):
             self.interruptions.append(self.line.now)
             del self.track[self.line.now * 2 :]
             self.end = min(self.end, self.line.now)
+            if self.recording is not None:
+                self.recording.cut(self.line.now)
 
     async def _stop(self) -> None:
         if self._writer:
@@ -135,6 +139,8 @@ class LineOutput(FrameProcessor):
             if len(self.track) < start * 2:
                 self.track.extend(bytes(start * 2 - len(self.track)))
             self.track[start * 2 :] = chunk
+            if self.recording is not None:
+                self.recording.sent(chunk, at=start)
             self.end = start + len(chunk) // 2
             self.carried += len(chunk) // 2
 
@@ -170,6 +176,7 @@ class ScriptedCaller(FrameProcessor):
         self.hung_up = False
         self._ending = False  # the bot ended the call: the line plays out, the caller is silent
         self._feeder: asyncio.Task | None = None
+        self.recording: CallRecording | None = None  # the whole call on record: caller side
 
     async def process_frame(self, frame: Frame, direction: FrameDirection):
         await super().process_frame(frame, direction)
@@ -208,6 +215,8 @@ class ScriptedCaller(FrameProcessor):
             if self._ending:
                 if self.line.now > self.output.end + ENDING_LIMIT:
                     break  # the bot's output never finished the call: stop the line
+                if self.recording is not None:
+                    self.recording.heard(bytes(2 * self.chunk))  # the caller is silent: the line goes on
                 self.line.advance(self.chunk)
                 await asyncio.sleep(self.chunk / RATE if self.realtime else 0)
                 continue
@@ -246,6 +255,8 @@ class ScriptedCaller(FrameProcessor):
             if len(chunk) < n * 2:
                 chunk += bytes(n * 2 - len(chunk))
             self.track += chunk
+            if self.recording is not None:
+                self.recording.heard(chunk)
             await self.push_frame(InputAudioRawFrame(audio=chunk, sample_rate=RATE, num_channels=1))
             self.line.advance(n)
             if self.realtime:  # a phone line does not wait for the bot to listen
@@ -288,6 +299,11 @@ class LineTransport(BaseTransport):
         self._output = LineOutput(self.line, out_chunk_samples)
         self._input = ScriptedCaller(self.line, self._output, turns, chunk_samples=chunk_samples,
                                      realtime=realtime, max_seconds=max_seconds)
+
+    def record_to(self, recording: CallRecording) -> None:
+        """Keep the whole call on the line's own timeline (audio/call_recording.py)."""
+        self._input.recording = recording
+        self._output.recording = recording
 
     def hang_up(self) -> None:
         """Drop the line (the watchdog's last resort)."""

@@ -49,9 +49,12 @@ class _Prompt:
 class PlaybackLog:
     def __init__(self, notify: Callable[[PromptPlayed], None], clip_dir: Path | None = None,
                  keep_steps: tuple[str, ...] = KEEP_STEPS, rate: int = CALL_RATE,
-                 carried: Callable[[], float] | None = None) -> None:
+                 carried: Callable[[], float] | None = None, now: Callable[[], float] | None = None) -> None:
         self.notify, self.clip_dir, self.keep_steps, self.rate = notify, clip_dir, keep_steps, rate
         self.carried = carried  # seconds of bot audio the line has sent so far (None: not counted)
+        # the line clock as the transport counts it now (caller audio received): the processor's
+        # clock ticks every 0.1 s, so a burst's start read from it can be that much early
+        self.now = now
         self._queue: deque[_Prompt] = deque()
         self._burst_at: float | None = None
         self._burst_carried = 0.0
@@ -70,6 +73,8 @@ class PlaybackLog:
                 return
 
     def started(self, line: float) -> None:
+        if self.now is not None:
+            line = max(line, self.now())
         if self._burst_at is None:
             self._burst_at = line
             self._burst_carried = self.carried() if self.carried is not None else 0.0
@@ -100,6 +105,8 @@ class PlaybackLog:
             cursor = start + length
 
     def _report(self, p: _Prompt, start: float, end: float, complete: bool) -> None:
+        if not p.text:  # a pause: it takes line time, it is no prompt
+            return
         audio = digest = None
         if p.step in self.keep_steps and p.pcm is not None and self.clip_dir is not None:
             self._kept += 1

@@ -52,6 +52,7 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
+from audio import call_recording
 from audio.vad import SpeechDetector
 from bot import nlu
 from bot.calls import CallRequest
@@ -109,6 +110,7 @@ async def run_call(
 
     clip_dir = audio_dir if audio_dir is not None else call_audio_dir(resources, request)
     clip_dir.mkdir(parents=True, exist_ok=True)
+    recording = call_recording.start(transport, clip_dir) if request.record_call else None
     session = request.session()
     s = resources.settings
     listener = CallerListener(
@@ -125,7 +127,8 @@ async def run_call(
                           personal=personal, public=public_texts(script, request.variables))
     # seconds of bot audio the line has sent (the transport counts it): what decides a prompt complete
     dialog.playback = PlaybackLog(lambda note: _tell(session, note), clip_dir,
-                                  carried=getattr(transport, "carried_seconds", None))
+                                  carried=getattr(transport, "carried_seconds", None),
+                                  now=getattr(transport, "line_seconds", None))
     player.on_audio = dialog.playback.rendered
     pipeline = Pipeline([transport.input(), listener, dialog, player, transport.output()])
     worker = PipelineWorker(
@@ -162,6 +165,8 @@ async def run_call(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if recording is not None:
+            await recording.aclose()  # what is left of the whole call, and the file closed
     return dialog.close("call ended")
 
 

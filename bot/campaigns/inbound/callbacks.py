@@ -28,6 +28,7 @@ one goes on to the person's dialog (tests/telephony/test_tel_call_codes.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ from bot.campaigns.inbound.callback_replies import reply_for
 from bot.campaigns.inbound.legs import InboundLegs
 from bot.campaigns.outage.escalation_spool import EscalationSpool
 from bot.campaigns.people.list_import import normalise_phone
+from bot.campaigns.scripts.agency_overrides import Overlaid
 from storage.db import Database
 from storage.models import (
     ACTIVE_ATTEMPT_STATES,
@@ -65,7 +67,8 @@ class Callbacks:
     def __init__(self, db: Database, *, region: str = "CN", outbox: bool = False, worker_id: str | None = None,
                  claim_ttl: float = 600.0, clock: Any = utcnow, parser: Any = None,
                  code_valid_days: float = 14.0, guess_budget: GuessBudget | None = None,
-                 suppression_days: float = 30.0, spool: EscalationSpool | None = None) -> None:
+                 suppression_days: float = 30.0, spool: EscalationSpool | None = None,
+                 live_variables: Callable[[], dict[str, str]] | None = None) -> None:
         self.db = db
         self.region = region
         self.outbox = outbox
@@ -75,6 +78,8 @@ class Callbacks:
         self.parser = parser  # answer understanding for the calls (campaigns.service.call_parser(config))
         self.suppression_days = suppression_days  # [campaigns] suppression_days, as the dialer's calls
         self.spool = spool  # the worker's (the dialer's): escalations the database refused, and the storage alarm
+        # read as each callback starts: the console's official number/badge, as the dialer's calls (record22)
+        self.live_variables = live_variables or dict
         self._live: dict[Any, tuple[Claim, CallAttempt]] = {}
         self.code_valid = timedelta(days=code_valid_days)
         self._codes: dict[str, str] = {}  # phone -> the code that proved it (said again in the dialog)
@@ -94,7 +99,8 @@ class Callbacks:
 
         options.setdefault("digits", CODE_DIGITS)
         options.setdefault("lockout", self.guard)
-        return code_verifier(check, locale=locale, on_locked=locked, variables=variables, **options)
+        spoken = Overlaid(variables, self.live_variables)  # record22: the console's number/badge, live
+        return code_verifier(check, locale=locale, on_locked=locked, variables=spoken, **options)
 
     async def _record(self, number: str, match: Any, outcome: str) -> None:
         """A callback that was not checked (its number is locked): recorded all the same."""
@@ -137,7 +143,8 @@ class Callbacks:
         log.info("callback %s", outcome)
         if outcome == "genuine" and phone:
             self._codes[phone] = keyed
-        return outcome == "genuine", reply_for(outcome, locale, variables, called_at, tz), outcome == "wrong_code"
+        spoken = {**variables, **self.live_variables()}  # record22: the console's number/badge
+        return outcome == "genuine", reply_for(outcome, locale, spoken, called_at, tz), outcome == "wrong_code"
 
     @staticmethod
     def _person_for(s: Session, phone: str | None, match: Any) -> Person | None:
@@ -167,7 +174,8 @@ class Callbacks:
         self._live[claim.attempt_id] = (claim, rec)
         log.info("callback matched to person %s (attempt %s)", claim.person_id, claim.attempt_id)
         return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.record,),
-                            parser=self.parser, variables={**code_variables(self._codes.pop(phone, None)),
+                            parser=self.parser, variables={**self.live_variables(),  # record22
+                                                           **code_variables(self._codes.pop(phone, None)),
                                                            "resume_after": "called_back"},  # not "cut off"
                             guard=rec)
 
@@ -187,7 +195,8 @@ class Callbacks:
         rec = self._attempt(claim)
         self._live[claim.attempt_id] = (claim, rec)
         return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.record,),
-                            parser=self.parser, variables=code_variables(code), guard=rec)
+                            parser=self.parser, variables={**self.live_variables(), **code_variables(code)},
+                            guard=rec)  # record22: the console's number/badge
 
     def _stream_claim(self, s: Session, attempt_id: int, code: str) -> Claim | None:
         import hmac

@@ -8,7 +8,8 @@ A bundle is JSON: a `header` (format, person, when, the signer's public key), `e
 order — the person, each attempt (times, outcome, dialog version, call code), the script
 version it ran (its YAML text, when published), every turn (text, who, step, wall time
 `at`, line-clock time `line_at`), the audio clips of the notice steps' turns (bytes, base64,
-with SHA-256), the answers, and the callbacks — each entry carrying the hash of the one before
+with SHA-256), the whole call's stereo recording when the campaign keeps one (`recording`:
+bot left, resident right, on the line clock; named by SHA-256 and size), the answers, and the callbacks — each entry carrying the hash of the one before
 (`prev`) and its own (`hash`, SHA-256 of its canonical JSON); `head` is the last hash, and
 `signature` is Ed25519 over the header and head. Changing, dropping or reordering anything breaks
 a hash or the signature.
@@ -34,6 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session, col, select
 
+from audio.call_recording import recording_path
 from storage.models import Attempt, Campaign, DialogVersion, InboundCall, Person, Result, Turn, utcnow
 
 FORMAT = "veribot-evidence/1"
@@ -200,6 +202,10 @@ def build_bundle(s: Session, person_id: int, key: Ed25519PrivateKey, *, audio_ro
                 "played": (t.parse or {}).get("played") if t.kind == "prompt" else None,
                 "audio": _clip(t.audio_path, roots) if t.step in notice_steps and t.audio_path else None,
             })
+        whole = recording_path(att.audio_dir)
+        if whole is not None and whole.is_file():  # the campaign kept the whole call (record_calls)
+            bodies.append({"kind": "recording", "attempt_id": att.id, "channels": ["bot", "resident"],
+                           "audio": _clip(str(whole), roots, embed=False)})
     for r in s.exec(select(Result).where(Result.person_id == person_id).order_by(col(Result.id))).all():
         bodies.append({"kind": "result", "attempt_id": r.attempt_id, "slot": r.slot, "value": r.value,
                        "dialog_version": r.dialog_version, "source": r.source, "at": _iso(r.created_at)})
@@ -217,13 +223,18 @@ def _script_entry(s: Session, name: str, version: str) -> dict[str, Any]:
             "yaml_sha256": hashlib.sha256(text.encode()).hexdigest() if text is not None else None}
 
 
-def _clip(path: str, roots: list[Path]) -> dict[str, Any]:
-    """The clip's bytes when the file is inside an allowed root; else why it is not there."""
+def _clip(path: str, roots: list[Path], embed: bool = True) -> dict[str, Any]:
+    """The clip's bytes when the file is inside an allowed root; else why it is not there.
+    `embed=False` (the whole call, up to tens of MB): named by its SHA-256 and size only."""
     real = Path(path).resolve()
     if not any(real.is_relative_to(r) for r in roots):
         return {"file": Path(path).name, "missing": "outside the audio folders"}
     if not real.is_file():
         return {"file": real.name, "missing": "file not found (purged?)"}
+    if not embed:
+        with real.open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        return {"file": real.name, "sha256": digest, "bytes": real.stat().st_size}
     data = real.read_bytes()
     if len(data) > MAX_CLIP_BYTES:
         return {"file": real.name, "missing": f"larger than {MAX_CLIP_BYTES} bytes",

@@ -27,6 +27,7 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
+from audio.call_recording import CallRecording
 from bot.telephony.sip.call import SipCall
 
 SAMPLE_RATE = 8000
@@ -62,6 +63,8 @@ class RtpInput(BaseInputTransport):
         self._heard: asyncio.Queue[InputAudioRawFrame] = asyncio.Queue()  # datagram callback -> pump
         self._chunk_bytes = max(1, chunk_ms // 20) * 320  # caller audio pushed in chunks of this size
         self._pending = bytearray()
+        self.recording: CallRecording | None = None  # the whole call on record: caller side
+        self.received = 0  # samples of caller audio received: the line clock, current to the packet
 
     async def start(self, frame: StartFrame) -> None:
         await super().start(frame)
@@ -76,6 +79,9 @@ class RtpInput(BaseInputTransport):
 
     def _on_audio(self, pcm: bytes) -> None:
         """From the RTP socket's callback (sync): queue the chunk for the pump."""
+        self.received += len(pcm) // 2
+        if self.recording is not None:
+            self.recording.heard(pcm)
         self._pending += pcm
         if len(self._pending) < self._chunk_bytes:
             return
@@ -189,6 +195,15 @@ class RtpCallTransport(BaseTransport):
     def carried_seconds(self) -> float:
         """Seconds of the bot's audio this call's line has sent (PlaybackLog: what was played)."""
         return self.call.media.audio_sent / (2 * SAMPLE_RATE)
+
+    def line_seconds(self) -> float:
+        """The line clock now (seconds of caller audio received), for the PlaybackLog's times."""
+        return self._input.received / SAMPLE_RATE
+
+    def record_to(self, recording: CallRecording) -> None:
+        """Keep the whole call: the caller's audio as heard, the bot's as each 20 ms leaves."""
+        self._input.recording = recording
+        self.call.media.on_sent = recording.sent
 
     def input(self) -> RtpInput:
         return self._input

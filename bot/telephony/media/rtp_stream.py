@@ -51,6 +51,7 @@ class MediaStats:
     foreign: int = 0
     unknown_payload: int = 0
     dtmf_received: int = 0
+    late: int = 0  # frames sent more than one frame after their slot (the loop was busy): admission control
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -85,6 +86,7 @@ class MediaStream:
         self.on_audio = on_audio
         self.on_dtmf = on_dtmf
         self.on_inactive = on_inactive
+        self.on_sent: Callable[[bytes], None] | None = None  # each 20 ms of audio sent (the call's recording)
         self.peer: tuple[str, int] | None = None
         self.payload_type = g711.PT_PCMU
         self.dtmf_payload_type: int | None = 101
@@ -200,6 +202,8 @@ class MediaStream:
         while not self.closed:
             n += 1
             delay = start + n * TICK - time.monotonic()
+            if delay < -TICK:
+                self.stats.late += 1
             if delay < -0.2:  # the loop was starved: restart the clock rather than burst
                 start, n = time.monotonic(), 0
             elif delay > 0:
@@ -222,6 +226,8 @@ class MediaStream:
                     self.audio_sent += len(chunk)  # played audio that left on the line (evidence times)
                 if len(chunk) < FRAME_BYTES:
                     chunk += b"\x00" * (FRAME_BYTES - len(chunk))
+                if self.on_sent is not None and self.peer is not None and self.sending:
+                    self.on_sent(chunk)
                 self._send(self.payload_type, g711.encode(chunk, self.payload_type), self._ts)
             if not self._out:
                 self._drained.set()

@@ -64,7 +64,8 @@ class SipEndpoint(InDialogRequests):
         self.uas.on_refer = self._on_refer
         self.on_refer: TransferHandler | None = None  # we are the transferee (softphone)
         self.registration: Registration | None = None
-        self.accepting: Callable[[], bool] = lambda: True  # False: new inbound calls get 503 (storage alarm)
+        self.accepting: Callable[[], bool] = lambda: True  # False: new inbound calls get 503 (storage alarm, headroom)
+        self.held_because: Callable[[], str] = lambda: "storage alarm"  # why not accepting, for the log
 
     @property
     def busy(self) -> int:
@@ -181,7 +182,7 @@ class SipEndpoint(InDialogRequests):
             return
         if not self.accepting():
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
-            log.warning("inbound call refused: this worker takes no new calls (storage alarm)")
+            log.warning("inbound call refused: this worker takes no new calls (%s)", self.held_because())
             return
         if not self.policy.is_trusted(source) and self.sources.count(source) >= s.per_source_limit:
             self._refuse(inc, 503, "Service Unavailable", {"Retry-After": str(s.retry_after)})
