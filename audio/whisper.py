@@ -42,7 +42,7 @@ LEADS = {"zh": "以下是普通话的回答。", "en": "Answers on a phone call.
 # (measured: "五次" and "七次" heard as "一次", "黄码" as "绿码"); a decoy that means nothing
 # turns that guess into a no-match (asked again) instead of a wrong value.
 DECOYS = {"zh": "喂", "en": "hello"}
-LEAD_ECHO = 3  # characters of the lead sentence Whisper must say for its words to be taken for an echo
+LEAD_ECHO = 2  # characters of the lead sentence Whisper must say for its words to be taken for an echo
 # Whisper's hallucinations on near-silence (subtitle credits learned from video).
 _INVENTED = re.compile(r"(字幕|訂閱|订阅|点赞|感谢观看|謝謝觀看|谢谢观看|明镜|請不吝|请不吝|Amara)")
 MAX_TURN_SECONDS = 30.0
@@ -186,7 +186,7 @@ class WhisperEar:
         said = _CLAUSE.sub("", text)
         if said and (said == _CLAUSE.sub("", normalise(prompt or "", language, self._fold))
                      or len(said) >= LEAD_ECHO and said in _CLAUSE.sub("", LEADS.get(language, ""))):
-            return ""  # (a short answer inside the lead sentence, 是 in 以下是…, is an answer, not an echo)
+            return ""  # (a one-word answer inside the lead sentence, 是 in 以下是…, is an answer; 普通 is its echo)
         return text
 
 

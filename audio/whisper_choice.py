@@ -46,6 +46,10 @@ RESCUED = 0.3  # confidence of an answer kept only so that it is not lost
 SHARPNESS = 1.0
 PLACE_NAMED = 0.75  # an open answer naming one of the area's districts word for word
 NEAR_GRAMMAR = 0.65  # an expected phrase heard by a near sound, every valued hypothesis agreeing
+# The whole n-best (three or more hypotheses, every one with a value) saying one value: its mean
+# log probability counts for this much (阴性 said, 阴性，/阴性。/阴性 at -0.7: 0.59, not 0.49 read back;
+# 黄码 guessed for 绿色 at -1.3 stays under 0.5).
+UNANIMOUS = 0.75
 SUPPORT = 1.5  # hypotheses within this of the best vote for or against a value
 IN_GRAMMAR = 0.9  # a grammar phrase word for word, all n-best agreeing (what a Vosk grammar match gets)
 # Counts Whisper base confuses on 8 kHz audio, every hypothesis agreeing (measured: 十次 heard as
@@ -87,6 +91,8 @@ def choose(heard: Sequence[Heard], *, judge: Callable[[str], object] | None = No
             continue
         agree = valued.count(key) / max(1, len(valued))
         conf = _prob(h.score) * (0.6 + 0.4 * agree) * (1.0 if rank == 0 else NOT_BEST)
+        if agree == 1.0 and valued.count(key) >= 3:
+            conf = max(conf, _prob(UNANIMOUS * h.score) * (1.0 if rank == 0 else NOT_BEST))
         said = _PUNCT.sub("", h.text)
         # above it only sound-alikes that mean nothing (每日 over 没有): a mishearing of it, not other words
         first = rank == 0 or all(resembles(_PUNCT.sub("", u.text), like or said) for u in usable[:rank])

@@ -207,3 +207,17 @@ def test_a_named_answer_said_two_ways_by_the_nbest_is_taken_said_one_way_it_is_r
     got = choose(guessed, judge=judge_for("health_code"), grammar=frozenset(health) - {"绿码", "黄码", "红码"},
                  expected=health)
     assert got.confidence < 0.5
+
+
+def test_the_whole_nbest_saying_one_value_is_taken_a_weak_guess_is_still_read_back():
+    results = tuple(p.replace(" ", "") for p in __import__("bot").nlu.grammar_phrases("zh-CN", "test_result"))
+    grammar = frozenset(results) - {"阴性", "阳性", "还没出结果"}
+    said = [Heard("阴性，", -0.7), Heard("阴性。", -1.08), Heard("阴性", -1.54), Heard("阴性?", -1.58)]  # measured
+    assert choose(said, judge=judge_for("test_result"), grammar=grammar, expected=results).confidence >= 0.5
+    guessed = [Heard("阳性，", -1.3), Heard("阳性。", -1.5), Heard("阳性", -1.9)]
+    assert choose(guessed, judge=judge_for("test_result"), grammar=grammar, expected=results).confidence < 0.5
+
+
+def test_words_of_the_prompts_lead_sentence_alone_are_its_echo():
+    heard = _heard([("普通。", -0.5), ("好的。", -1.31)], "yes_no")  # 普通 from 以下是普通话的回答 (好的 said)
+    assert heard.text == "好的。"
