@@ -162,7 +162,14 @@ def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[
 
     def fix(text: str) -> tuple[str, bool | None]:
         found = gazetteer.correct(gazetteer.relation_words(text), city)
-        return found.text, (found.exact or _one_off_of_four(found.heard, found.name) if found.name else None)
+        if not found.name:
+            return found.text, None
+        # another of the area's places beside it (区里河区、西固区: Whisper reciting the prompt's list
+        # after a district it heard one syllable off): which one was meant is not known, read back
+        other = gazetteer.correct(found.text.replace(found.name, "", 1), city)
+        if other.name and other.name != found.name:
+            return found.text, False
+        return found.text, found.exact or _one_off_of_four(found.heard, found.name)
 
     return fix
 

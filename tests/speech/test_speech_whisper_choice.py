@@ -221,3 +221,12 @@ def test_the_whole_nbest_saying_one_value_is_taken_a_weak_guess_is_still_read_ba
 def test_words_of_the_prompts_lead_sentence_alone_are_its_echo():
     heard = _heard([("普通。", -0.5), ("好的。", -1.31)], "yes_no")  # 普通 from 以下是普通话的回答 (好的 said)
     assert heard.text == "好的。"
+
+
+def test_an_address_naming_two_of_the_areas_districts_is_read_back():
+    from bot.pipeline.ears import place_fixer
+
+    fix = place_fixer(("甘肃省", "兰州市"))
+    text, exact = fix("区里河区、西固区、环动")  # measured: 七里河区敦煌路, the prompt's 西固区 recited after it
+    assert exact is False  # 您是说…，对吗？ rather than 西固区 stored unconfirmed
+    assert fix("七里河区敦煌路")[1] is True
