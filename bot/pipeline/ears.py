@@ -167,11 +167,20 @@ def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[
         # another of the area's places beside it (区里河区、西固区: Whisper reciting the prompt's list
         # after a district it heard one syllable off): which one was meant is not known, read back
         other = gazetteer.correct(found.text.replace(found.name, "", 1), city)
-        if other.name and other.name != found.name:
+        if other.name and other.name != found.name or not _parsed_as(found.text, found.name):
             return found.text, False
         return found.text, found.exact or _one_off_of_four(found.heard, found.name)
 
     return fix
+
+
+def _parsed_as(text: str, name: str) -> bool:
+    """Whether the address parser reads `text` as in the place `name` (a district or a town of the
+    area): 七里河区争黄龙 was parsed as 延安市黄龙县 (the street heard as another province's county)."""
+    from bot import nlu
+
+    value = nlu.parse("zh-CN", "address", text).value
+    return isinstance(value, dict) and name in {value.get("district"), value.get("town"), value.get("street")}
 
 
 def _one_off_of_four(heard: str, name: str) -> bool:

@@ -230,3 +230,10 @@ def test_an_address_naming_two_of_the_areas_districts_is_read_back():
     text, exact = fix("区里河区、西固区、环动")  # measured: 七里河区敦煌路, the prompt's 西固区 recited after it
     assert exact is False  # 您是说…，对吗？ rather than 西固区 stored unconfirmed
     assert fix("七里河区敦煌路")[1] is True
+
+
+def test_an_address_the_parser_puts_elsewhere_than_the_district_heard_is_read_back():
+    from bot.pipeline.ears import place_fixer
+
+    fix = place_fixer(("甘肃省", "兰州市"))
+    assert fix("七里河区争黄龙")[1] is False  # measured: parsed as 延安市黄龙县, would be stored unconfirmed
