@@ -195,14 +195,9 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 inbound_locale = load_script(config.telephony.inbound_dialog).locale
                 # a callback runs the person's dialog only once its caller keyed (or said, when the
                 # locale has an ear) the code of a call to that number; every callback is recorded
-                hear = None
-                if resources is not None and resources.ear(inbound_locale).hears:
-                    from bot.telephony.calls.caller_verification import spoken_code_ear
-
-                    hear = spoken_code_ear(lambda: resources.recognizer(inbound_locale), inbound_locale)
+                verify = callbacks.verifier(config.variables, inbound_locale, resources=resources)
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
-                                                on_result=callbacks.on_result, legs=callbacks.legs,
-                                                verify=callbacks.verifier(config.variables, inbound_locale, hear=hear))
+                                                on_result=callbacks.on_result, legs=callbacks.legs, verify=verify)
             except ScriptError as exc:
                 raise UserError(f"[telephony] inbound_dialog: {str(exc).splitlines()[0]}") from None
             except OSError as exc:

@@ -12,8 +12,12 @@ import numpy as np
 from sqlmodel import select
 from test_tel_call_codes import AGENCY, CODE, _seed
 
+from audio.recognizer import Recognition
 from bot.campaigns.inbound.call_codes import GuessBudget
 from bot.campaigns.inbound.callbacks import Callbacks
+from bot.nlu.spoken_code import code_phrases
+from bot.pipeline.ears import EarStatus
+from bot.telephony.calls.caller_verification import spoken_code_ear
 from storage.models import CodeGuess, InboundCall, Person
 
 RATE = 8000
@@ -143,3 +147,64 @@ async def test_a_said_guess_over_budget_is_locked_in_the_same_call(sqlite_db) ->
     assert (await verify(call, "13800000001")).proved is False
     assert said[1].startswith("抱歉") and "核验失败次数过多" in said[-1]
     assert _outcomes(sqlite_db) == ["locked"]
+
+
+class _Recognizer:
+    def __init__(self, text: str, confidence: float) -> None:
+        self.result, self.expected, self.fed, self.closed = Recognition(text, confidence), None, b"", False
+
+    def expect(self, phrases) -> None:
+        self.expected = phrases
+
+    def accept(self, pcm: bytes) -> None:
+        self.fed += pcm
+
+    def finish(self) -> Recognition:
+        return self.result
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_ear_gets_the_digits_and_an_unsure_hearing_is_no_code() -> None:
+    """An unsure recognition is unclear (asked again, no guess), not a wrong guess that costs the
+    resident one of their 3 an hour."""
+    sure = _Recognizer("我的核验码是587148。", 0.8)
+    assert spoken_code_ear(lambda: sure, "zh-CN")(VOICE) == "我的核验码是587148。"
+    assert sure.expected == code_phrases("zh-CN") and sure.fed == VOICE and sure.closed
+    unsure = _Recognizer("我的核验码 138900次。", 0.2)
+    assert spoken_code_ear(lambda: unsure, "zh-CN")(VOICE) == "" and unsure.closed
+
+
+class _Resources:
+    """The worker's SpeechResources as the verifier uses them: which ear hears, a recognizer."""
+
+    def __init__(self, engine: str | None, text: str = "") -> None:
+        self.engine, self.text, self.made = engine, text, 0
+
+    def ear(self, locale: str) -> EarStatus:
+        return EarStatus(locale, self.engine, None)
+
+    def recognizer(self, locale: str) -> _Recognizer:
+        self.made += 1
+        return _Recognizer(self.text, 0.8)
+
+
+async def test_serve_s_resources_let_a_locale_with_an_ear_say_the_code(sqlite_db) -> None:
+    """`veribot serve` passes its SpeechResources: a locale they hear may say the code, one
+    without an ear keys it (the old question)."""
+    _seed(sqlite_db)
+    said: list[str] = []
+
+    async def speak(text: str, locale: str) -> bytes:
+        said.append(text)
+        return b""
+
+    ears = _Resources("whisper", "我的核验码是四七二，幺零九")
+    verify = Callbacks(sqlite_db).verifier(AGENCY, "zh-CN", speak=speak, timeout=1, resources=ears)
+    call = _TalkingCall(("say", ""))
+    assert (await verify(call, "13800000001")).proved is True and ears.made == 1
+    deaf = Callbacks(sqlite_db).verifier(AGENCY, "zh-CN", speak=speak, timeout=1, resources=_Resources(None))
+    said.clear()
+    assert (await deaf(_TalkingCall(("keys", CODE + "#")), "13800000001")).proved is True
+    assert said[0].startswith("如需核实我们打给您的电话，请输入")  # keys only

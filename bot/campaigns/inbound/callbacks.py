@@ -88,9 +88,14 @@ class Callbacks:
         self.guard = CodeGuard(db, self._phone, budget=guess_budget, valid=self.code_valid, clock=clock)
 
     def verifier(self, variables: dict[str, str], locale: str, **options: Any) -> Any:
-        """`start_endpoint(verify=...)`: asks for the call code (bot.telephony.calls.caller_verification.code_verifier);
-        with `hear=spoken_code_ear(resources.recognizer-of-locale, locale)` the caller may say it too."""
-        from bot.telephony.calls.caller_verification import code_verifier
+        """`start_endpoint(verify=...)`: asks for the call code (bot.telephony.calls.caller_verification.code_verifier).
+        `resources=` the worker's SpeechResources: when they hear `locale`, the caller may say the
+        code too (`hear=spoken_code_ear(...)`, the locale's recognizer given the code's digits)."""
+        from bot.telephony.calls.caller_verification import code_verifier, spoken_code_ear
+
+        resources = options.pop("resources", None)
+        if resources is not None and options.get("hear") is None and resources.ear(locale).hears:
+            options["hear"] = spoken_code_ear(lambda: resources.recognizer(locale), locale)
 
         async def check(number: str, code: str, final: bool = True) -> tuple[bool, str, bool]:
             return await self.check_code(number, code, variables, locale, final=final)
