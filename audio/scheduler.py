@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class RecognitionPool:
         if any(i.kind != "feed" for i in stream.items):
             if not stream.in_finals:
                 stream.in_finals = True
+                stream.final_since = time.monotonic()  # final_wait(): admission control reads it
                 self._finals.append(stream)
                 self._cv.notify()
         elif not stream.in_feeds and stream.pending_bytes() >= stream.feed_bytes:
@@ -108,6 +110,13 @@ class RecognitionPool:
                 stream.busy = False
                 self._schedule(stream)
 
+    def final_wait(self) -> float:
+        """Seconds the oldest turn end in the queue has waited for a thread (0: none waits):
+        the recognition queue's wait that a worker's admission control watches."""
+        with self._cv:
+            waiting = [s.final_since for s in self._finals if s.in_finals and not s.busy]
+        return max(0.0, time.monotonic() - min(waiting)) if waiting else 0.0
+
     def close(self) -> None:
         with self._cv:
             self._closed = True
@@ -128,6 +137,7 @@ class RecognitionStream:
         self.busy = False
         self.in_finals = False
         self.in_feeds = False
+        self.final_since = 0.0  # when it joined the pool's queue of turn ends (monotonic)
         self.closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
 

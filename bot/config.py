@@ -29,6 +29,7 @@ from bot.settings import (
     TelephonySettings,
     TwilioSettings,
     WebhookSettings,
+    WorkerSettings,
 )
 
 DEFAULT_PATH = Path("config.toml")
@@ -39,6 +40,7 @@ SECTIONS: dict[str, type] = {
     "serve": ServeSettings, "speech": SpeechSettings, "database": DatabaseSettings,
     "campaigns": CampaignsSettings, "dialer": DialerSettings, "webhook": WebhookSettings,
     "telephony": TelephonySettings, "twilio": TwilioSettings, "evidence": EvidenceSettings,
+    "worker": WorkerSettings,
 }
 
 
@@ -62,6 +64,7 @@ class Config:
     telephony: TelephonySettings = field(default_factory=TelephonySettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
     written: dict[str, dict[str, Any]] = field(default_factory=dict)  # the file's own tables
 
     @property

@@ -216,6 +216,33 @@ class DialerSettings:
 
 
 @dataclass(frozen=True, config=STRICT)
+class WorkerSettings:
+    """[worker]: admission control (bot/pipeline/headroom.py). The worker stops starting and
+    accepting new calls when one sign of its headroom, over the last `window_seconds`, reaches its
+    `*_stop` level (0: that sign is not watched), and takes calls again once every sign has stayed at
+    or below its `*_resume` level for `resume_after_seconds`. Calls in progress are never touched."""
+
+    admission: bool = True  # false: the signs are still measured, but no call is ever held back
+    lag_stop_ms: float = 60.0  # event-loop lag, p99 of a 10 ms timer's lateness
+    lag_resume_ms: float = 25.0
+    queue_wait_stop_ms: float = 400.0  # the longest wait of a caller's turn end for a recognition thread
+    queue_wait_resume_ms: float = 150.0
+    late_frames_stop: float = 25.0  # frames sent late on the line (all calls) within the window
+    late_frames_resume: float = 0.0
+    window_seconds: float = 2.0
+    resume_after_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        for stop, resume in (("lag_stop_ms", "lag_resume_ms"), ("queue_wait_stop_ms", "queue_wait_resume_ms"),
+                             ("late_frames_stop", "late_frames_resume")):
+            hi, lo = getattr(self, stop), getattr(self, resume)
+            if hi < 0 or lo < 0 or (hi and lo >= hi):
+                raise ValueError(f"[worker] {resume} must be below {stop} (both 0 or more; {stop} = 0: not watched)")
+        if self.window_seconds <= 0 or self.resume_after_seconds < 0:
+            raise ValueError("[worker] window_seconds must be positive and resume_after_seconds 0 or more")
+
+
+@dataclass(frozen=True, config=STRICT)
 class WebhookSettings:
     """[webhook]. TODO(lead): bot/campaigns/webhook.WebhookSettings still reads the raw section."""
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.dialog.actions import perform_table
 from bot.dialog.engine import Parser
 from bot.dialog.events import Dtmf, Event, HangUp, NoInput, Say, Utterance
 from bot.dialog.script import Script
@@ -51,30 +52,59 @@ def load_person(arg: str) -> dict[str, Any]:
     return person
 
 
+class TextLine:
+    """The text driver's line primitives (bot.dialog.actions.Line): prompts to `on_say`, pauses
+    to `on_wait` and counted in `waited` (no clock: a text call does not wait)."""
+
+    def __init__(self, on_say: Callable[[Say], None] | None = None,
+                 on_wait: Callable[[float], None] | None = None) -> None:
+        self.on_say, self.on_wait = on_say, on_wait
+        self.waited: list[float] = []
+
+    def speak(self, say: Say) -> None:
+        if self.on_say:
+            self.on_say(say)
+
+    def wait(self, seconds: float) -> None:
+        self.waited.append(seconds)
+        if self.on_wait:
+            self.on_wait(seconds)
+
+    def listen(self, listen: Any) -> None:
+        return None  # the next answer line is the caller's turn
+
+    def escalate(self, escalate: Any) -> None:
+        return None  # in the record
+
+    def end(self, end: Any) -> None:
+        return None  # in the record
+
+
 def run_text(script: Script, person: dict, answers: Iterable[str], variables: dict | None = None,
              on_say: Callable[[Say], None] | None = None, *, prefilled_slots: dict | None = None,
-             parser: Parser | None = None, observers: Iterable[Observer] = ()) -> CallSession:
+             parser: Parser | None = None, observers: Iterable[Observer] = (),
+             line: TextLine | None = None) -> CallSession:
     """Play answers (one caller turn per item) until the call ends; then the caller hangs up.
-    Returns the closed session (`.record` is the call's record)."""
+    Returns the closed session (`.record` is the call's record). `line`: where outputs go
+    (default: prompts to `on_say`)."""
     session = CallSession(script, person, variables, prefilled_slots, parser=parser, observers=observers)
-    _show(session.start(), on_say)
+    perform = perform_table(line or TextLine(on_say))  # the dialog's outputs, by type
+
+    def show(actions: list) -> None:
+        for a in actions:
+            perform[type(a)](a)
+
+    show(session.start())
     lines = iter(answers)
     lineno = 0
     # the call's end is checked before the next answer is asked for: a terminal is not
     # prompted again after the goodbye
-    while not session.finished and (line := next(lines, None)) is not None:
+    while not session.finished and (line_text := next(lines, None)) is not None:
         lineno += 1
-        for event in parse_answer(line, lineno):
-            _show(session.feed(event), on_say)
+        for event in parse_answer(line_text, lineno):
+            show(session.feed(event))
     session.close()
     return session
-
-
-def _show(actions: list, on_say: Callable[[Say], None] | None) -> None:
-    if on_say:
-        for a in actions:
-            if isinstance(a, Say):
-                on_say(a)
 
 
 def interactive(script: Script, person: dict, variables: dict, stdin: TextIO, stdout: TextIO,
@@ -103,7 +133,10 @@ def interactive(script: Script, person: dict, variables: dict, stdin: TextIO, st
             elif line:
                 yield line
 
-    return run_text(script, person, _safe(lines(), stdout), variables, on_say=say, parser=parser)
+    def wait(seconds: float) -> None:
+        print(f"bot> ({seconds:g} s pause)", file=stdout, flush=True)
+
+    return run_text(script, person, _safe(lines(), stdout), variables, parser=parser, line=TextLine(say, wait))
 
 
 def _safe(lines: Iterable[str], stdout: TextIO) -> Iterable[str]:

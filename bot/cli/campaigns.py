@@ -205,10 +205,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from bot.campaigns.dialing import holds
     from bot.campaigns.dialing.why import explain
     from bot.campaigns.store import CampaignError, get_campaign, status_counts
+    from storage.models import utcnow
 
-    _, db = _open(args)
+    config, db = _open(args)
 
     from bot.console.i18n import translations
     from bot.console.labels import STATUS_LINES, word
@@ -221,6 +225,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         why = explain(s, camp, counts)  # the campaign page's own reason, in the chosen language
         counts["why"] = _(why.msgid) % why.params if why.params else _(why.msgid)
         counts["next_call"] = why.next_call.isoformat() if why.next_call else None
+        # workers whose admission control holds new calls back now (bot/campaigns/dialing/holds.py)
+        held = holds.current(s, utcnow(), timedelta(seconds=config.dialer.claim_ttl))
+        counts["held_back"] = [{**h.as_dict(), "text": h.text(_)} for h in held]
         return counts
 
     try:
@@ -231,6 +238,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(r, ensure_ascii=False))
     else:
         for k, v in r.items():
+            if k == "held_back":
+                for h in v:
+                    print(f"{_(STATUS_LINES.get(k, k))}: {h['text']}")
+                continue
             shown = word(v, _) if k == "status" else ("—" if v is None else v)
             print(f"{_(STATUS_LINES.get(k, k))}: {shown}")
     return EXIT_OK

@@ -74,6 +74,7 @@ def cmd_nlu(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from bot.campaigns.scripts import agency_overrides
     from bot.dialog.speakable import unspeakable, with_sample_code
     from bot.nlu import make_parser
     from bot.simulate import AnswerError, interactive, load_person, parse_answer, run_text
@@ -94,8 +95,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"veribot simulate: {exc}", file=sys.stderr)
         return 2
     parser = make_parser(*config.nlu.area)  # [nlu] default area for ambiguous district names
-    variables = with_sample_code(config.variables)  # a sample {call_code}: never the placeholder
-    for line in unspeakable(script, config.variables):  # what a real call would refuse to say
+    desk = agency_overrides.applied(config.variables, config.var_dir)  # the console's number/badge, as a call's
+    variables = with_sample_code(desk)  # a sample {call_code}: never the placeholder
+    for line in unspeakable(script, desk):  # what a real call would refuse to say
         print(f"veribot simulate: warning: {line}", file=sys.stderr)
     if answers is None:
         conv = interactive(script, person, variables, sys.stdin, sys.stdout, parser=parser)

@@ -117,10 +117,12 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.campaigns.background import call_parser, run_dialer, worker_spool
     from bot.campaigns.inbound.call_codes import GuessBudget
     from bot.campaigns.inbound.callbacks import Callbacks
+    from bot.campaigns.scripts import agency_overrides
     from bot.console.app import build_app
     from bot.console.context import CONSOLE
     from bot.dialog.model import ScriptError
     from bot.dialog.script import load_script
+    from bot.pipeline.headroom import Admission, Headroom, HeadroomProbe
     from bot.telephony.calls.sip_runner import SipCallRunner
     from bot.telephony.calls.worker_endpoint import start_endpoint
     from bot.telephony.twilio.mount import TwilioConfigError, start_twilio
@@ -159,7 +161,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                           code_valid_days=config.agency.code_valid_days, guess_budget=GuessBudget(
                               config.agency.code_guesses_per_hour, config.agency.code_guesses_per_day,
                               config.agency.code_guesses_per_code),
-                          suppression_days=config.campaigns.suppression_days, spool=spool)
+                          suppression_days=config.campaigns.suppression_days, spool=spool,
+                          live_variables=lambda: agency_overrides.load(config.var_dir))  # the console's number/badge
     web_runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=5.0)
     await web_runner.setup()
     stoppers: list[Callable[[], Awaitable[Any]]] = []
@@ -190,18 +193,26 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
         if parts.sip:
             try:
                 inbound_locale = load_script(config.telephony.inbound_dialog).locale
-                # a callback runs the person's dialog only once its caller keyed the code of a call
-                # to that number (caller ID is a claim); every callback is recorded
+                # a callback runs the person's dialog only once its caller keyed (or said, when the
+                # locale has an ear) the code of a call to that number; every callback is recorded
+                verify = callbacks.verifier(config.variables, inbound_locale, resources=resources)
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
-                                                on_result=callbacks.on_result, legs=callbacks.legs,
-                                                verify=callbacks.verifier(config.variables, inbound_locale))
+                                                on_result=callbacks.on_result, legs=callbacks.legs, verify=verify)
             except ScriptError as exc:
                 raise UserError(f"[telephony] inbound_dialog: {str(exc).splitlines()[0]}") from None
             except OSError as exc:
                 sip_host, sip_port = config.telephony.listen
                 raise UserError(f"cannot listen for SIP on {sip_host}:{sip_port}: {exc.strerror or exc}") from None
             stoppers.append(endpoint.stop)
-            endpoint.accepting = lambda: spool.alarm.ok  # database refusing writes: callbacks get 503 too
+            # no new call while the database refuses writes or the worker has no headroom: 503 + Retry-After
+            headroom = Headroom(config.worker)
+            admission = Admission(headroom, lambda: spool.alarm.ok)
+            endpoint.accepting, endpoint.held_because = admission.accepting, admission.why
+            app[CONSOLE].admission = admission
+            pool = getattr(resources, "recognition", None)
+            probe = HeadroomProbe(headroom, queue_wait=pool.final_wait if pool is not None else None,
+                                  late_frames=lambda: sum(c.media.stats.late for c in list(endpoint.calls.values())))
+            tasks.append(asyncio.create_task(probe.run(stop), name="headroom"))
             app[CONSOLE].call_runner = SipCallRunner(endpoint, converse)  # the campaign page's test call
             app[CONSOLE].call_parser = call_parser(config)
             log.info("SIP endpoint started on %s:%d (callbacks verified by call code)", *endpoint.local_addr[:2])
@@ -210,7 +221,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 log.warning("campaign dialer not started: it calls through the SIP endpoint, which is off")
             else:
                 runner = SipCallRunner(endpoint, converse)
-                tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database, spool), name="dialer"))
+                tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database, spool, admission.holding),
+                                                 name="dialer"))
                 log.info("campaign dialer started")
         await stop.wait()
     finally:

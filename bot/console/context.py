@@ -34,6 +34,7 @@ class Console:
     call_parser: Any = None  # the calls' answer understanding ([nlu] area)
     test_calls: set[Any] = field(default_factory=set)  # running test-call tasks (kept from the GC)
     storage_alarm: Any = None  # the worker's StorageHealth (bot.campaigns.outage.storage_alarm), on the dashboard
+    admission: Any = None  # the worker's Admission (bot/pipeline/headroom.py) when it takes calls: the dashboard
 
 
 CONSOLE: web.AppKey[Console] = web.AppKey("console", Console)

@@ -73,6 +73,7 @@ STEP_NAMES: dict[str, str] = {
 AUDIT_ACTIONS: dict[str, str] = {
     "login": N_("Logged in"), "logout": N_("Logged out"), "login.failed": N_("Failed login"),
     "login.throttled": N_("Login blocked (too many failures)"), "setup.admin_created": N_("First administrator created"),
+    "worker.holding": N_("Worker holding new calls back (no headroom)"), "worker.resumed": N_("Worker taking new calls again"),
     "user.add": N_("User added"), "user.disable": N_("User disabled"), "user.enable": N_("User enabled"),
     "denied": N_("Access denied"), "denied.case": N_("Case held by another operator: access denied"),
     "case.view": N_("Case opened"), "case.claim": N_("Case claimed"), "case.close": N_("Case closed"),
@@ -164,6 +165,7 @@ STATUS_LINES: dict[str, str] = {
     "escalated": N_("Escalated to an operator"), "failed": N_("Failed"), "wrong_number": N_("Wrong number"),
     "do_not_call": N_("Do not call"), "deleted": N_("Deleted"), "attempts": N_("Calls placed"),
     "window": N_("Calling window"), "concurrency": N_("Lines"), "why": N_("Why"), "next_call": N_("Next call"),
+    "held_back": N_("Held back"),
 }
 
 

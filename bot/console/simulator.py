@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.dialog.actions import perform_table
 from bot.dialog.events import Action, End, Escalate, Listen, Say
 from bot.dialog.script import Script
 from bot.dialog.session import CallSession
@@ -23,21 +24,37 @@ class ChatError(LookupError):
     pass
 
 
+class _ChatLine:
+    """The simulator's line primitives (bot.dialog.actions.Line): each output a chat line."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def speak(self, a: Say) -> None:
+        self.lines.append({"who": "bot", "text": a.text})
+
+    def wait(self, seconds: float) -> None:
+        self.lines.append({"who": "system", "text": f"pause: {seconds:g} s", "event": "pause", "seconds": seconds})
+
+    def listen(self, a: Listen) -> None:
+        self.lines.append({"who": "system", "text": f"listening: {a.step} (expects {a.expect})",
+                           "event": "listen", "step": a.step})
+
+    def escalate(self, a: Escalate) -> None:
+        self.lines.append({"who": "system", "text": f"escalated: {a.reason} at {a.step}",
+                           "event": "escalate", "step": a.step, "reason": a.reason})
+
+    def end(self, a: End) -> None:
+        self.lines.append({"who": "system", "text": f"call ended: {a.outcome}", "event": "end", "outcome": a.outcome})
+
+
 def describe(actions: list[Action]) -> list[dict[str, Any]]:
-    """Actions as chat lines for the browser."""
-    out: list[dict[str, Any]] = []
+    """Actions as chat lines for the browser (one table, output type -> chat line)."""
+    line = _ChatLine()
+    perform = perform_table(line)
     for a in actions:
-        if isinstance(a, Say):
-            out.append({"who": "bot", "text": a.text})
-        elif isinstance(a, Listen):
-            out.append({"who": "system", "text": f"listening: {a.step} (expects {a.expect})",
-                        "event": "listen", "step": a.step})
-        elif isinstance(a, Escalate):
-            out.append({"who": "system", "text": f"escalated: {a.reason} at {a.step}",
-                        "event": "escalate", "step": a.step, "reason": a.reason})
-        elif isinstance(a, End):
-            out.append({"who": "system", "text": f"call ended: {a.outcome}", "event": "end", "outcome": a.outcome})
-    return out
+        perform[type(a)](a)
+    return line.lines
 
 
 @dataclass

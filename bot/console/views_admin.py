@@ -48,15 +48,18 @@ async def dashboard_page(request: web.Request) -> web.Response:
     current_user(request)
     campaigns = await db(request, _campaigns)
     return render(request, "dashboard.html", campaigns=campaigns, selected=_campaign_id(request),
-                  figures=await _figures(request), system=system_status(console(request).storage_alarm))
+                  figures=await _figures(request),
+                  system=system_status(console(request).storage_alarm, console(request).admission, gettext(request)))
 
 
-def system_status(alarm: Any) -> dict[str, Any]:
-    """This worker's ears per locale (which engine hears each language, or keys only) and its
-    storage alarm, for the dashboard."""
+def system_status(alarm: Any, admission: Any = None, _: Any = None) -> dict[str, Any]:
+    """This worker's ears per locale (which engine hears each language, or keys only), its
+    storage alarm and, while its admission control holds new calls, why (in the reader's language)."""
+    from bot.campaigns.dialing.holds import admission_line
     from bot.pipeline.ears import speech_status
 
-    return {"speech": speech_status(), "storage": alarm.as_dict()}
+    return {"speech": speech_status(), "storage": alarm.as_dict(),
+            "holding": admission_line(admission, _) if admission is not None else ""}
 
 
 async def dashboard_json(request: web.Request) -> web.Response:

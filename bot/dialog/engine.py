@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import nlu
+from bot.dialog.actions import STOP, action_for
 from bot.dialog.answering import Answering
 from bot.dialog.asking import Asking
 from bot.dialog.events import (
@@ -233,53 +234,17 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         self._out.append(self._listen())
 
     def _goto(self, step_id: str | None) -> None:
+        """Enter steps from `step_id` on, each by its action (bot.dialog.actions), until one waits
+        for the caller or ends the call."""
         for _ in range(len(self.script.steps) + 1):
             if step_id is None:
                 raise ConversationError("a step without next (lint should have caught this)")
             step = self.script.steps[step_id]
             self.step, self.failures = step, {"no_input": 0, "no_match": 0}
             self.phase = "moving"
-            if step.is_ask:
-                if step.slot in self.prefilled and self.record.slots.get(step.slot) is None:
-                    if step is not self.identity:
-                        self.record.slots[step.slot] = self.prefilled[step.slot]
-                    elif str(self.prefilled[step.slot]) == "yes":  # "no" or anything else: asked again
-                        self.record.slots[step.slot] = "yes"
-                        self.resumed = True
-                        # the earlier call was cut off (default); or the case was handed back, or the
-                        # resident called us back: nothing was cut off (the catalogue's handed_back line)
-                        after = "cut_off" if self.vars.get("resume_after", "cut_off") == "cut_off" else "handed_back"
-                        self._say(self.script.resume_for(after) or "", "resume", step=None)
-                if self.record.slots.get(step.slot) is not None:  # answered already: never asked again
-                    step_id = dict(step.branches).get(str(self.record.slots[step.slot]), step.next)
-                    continue
-                self.last_prompts = []
-                if step.slot in self.tentative:  # heard early, not sure: confirm it in one sentence
-                    self.phase, self.pending = "confirm", self.tentative.pop(step.slot)
-                    self._say(step.confirm.prompt, f"{step.id}.confirm", value=step.label(self.pending), remember=True)
-                    self._out.append(self._listen())
-                    return
-                self.phase = "ask"
-                if step.say:
-                    self._say(step.say, f"{step.id}.say", remember=True)
-                self._say(step.prompt, f"{step.id}.prompt", remember=True)
-                self._out.append(self._listen())
+            step_id = action_for(step).enter(self, step)
+            if step_id is STOP:
                 return
-            if step.end == "completed" and self._unsettled_escalated():
-                return
-            if step.say:
-                self._say(step.say, f"{step.id}.say")
-            if step.end:
-                if step.end == "escalated":
-                    self._escalate(EscalationReason(step.reason), f"script step {step.id}", say=False)
-                else:
-                    self._finish(Outcome(step.end))
-                return
-            if step.branch_slot:
-                value = self.record.slots.get(step.branch_slot)
-                step_id = dict(step.branches).get(str(value), step.next)
-            else:
-                step_id = step.next
         raise ConversationError("the script loops without asking anything")
 
     def _escalate(self, reason: EscalationReason, detail: str, handler_say: str = "escalate", say: bool = True) -> None:

@@ -3,6 +3,7 @@ variables, DTMF keys, reprompts. Every problem carries the line it is about."""
 
 from __future__ import annotations
 
+from bot.dialog.actions import action_for
 from bot.dialog.model import BUILTIN_VARIABLES, VAR_RX, Script, Step
 from bot.dialog.yamlsafe import Document, Problem
 
@@ -30,30 +31,15 @@ def lint_document(doc: Document, script: Script) -> list[Problem]:
     if not problems:
         _check_graph(script, err)
 
-    # asks: reprompts and DTMF
-    handler_keys = {h.dtmf: name for name, h in script.handlers.items() if h.dtmf}
+    # handlers' keys; each step by its action (bot.dialog.actions: asks' reprompts and keys, branches' slots)
     seen_keys: dict[str, str] = {}
     for name, h in script.handlers.items():
         if h.dtmf and h.dtmf in seen_keys:
             err(("handlers", name, "dtmf"), f"DTMF key {h.dtmf} is mapped twice (handlers {seen_keys[h.dtmf]} and {name})")
         elif h.dtmf:
             seen_keys[h.dtmf] = name
-    filled = {s.slot for s in steps.values() if s.is_ask}
     for s in steps.values():
-        if s.is_ask:
-            for kind in ("no_input", "no_match"):
-                if not getattr(s, kind):
-                    err(("steps", s.id), f"ask {s.id!r} has no {kind} reprompts (reprompts.{kind})")
-            long = s.end_silence or script.settings.end_silence
-            short = s.end_silence_complete or script.settings.end_silence_complete
-            if short > long:
-                where = ("steps", s.id, "end_silence_complete" if s.end_silence_complete else "end_silence")
-                err(where, f"ask {s.id!r}: end_silence_complete ({short}) must not be longer than end_silence ({long})")
-            for key, _ in s.dtmf:
-                if key in handler_keys:
-                    err(("steps", s.id, "dtmf", key), f"DTMF key {key} is mapped twice (ask {s.id!r} and handler {handler_keys[key]})")
-        if s.branch_slot and s.branch_slot not in filled:
-            err(("steps", s.id, "branch"), f"step {s.id!r} branches on slot {s.branch_slot!r} that no ask fills")
+        action_for(s).lint(script, s, err)
 
     if script.settings.end_silence_complete > script.settings.end_silence:
         err(("settings", "end_silence_complete"), "settings: end_silence_complete must not be longer than end_silence")

@@ -96,6 +96,17 @@ class Step:
     title: str | None = None  # the answer's short name for people (console, exports): "健康码"
     # branch on an already filled slot
     branch_slot: str | None = None
+    action: str = ""  # the step's kind (a bot.dialog.actions name); "": read from the fields above
+    params: tuple[tuple[str, Any], ...] = ()  # an action's own values, e.g. (("seconds", 2),) for pause
+
+    @property
+    def kind(self) -> str:
+        if self.action:
+            return self.action
+        return "ask" if self.expect else "end" if self.end else "branch" if self.branch_slot else "say"
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return dict(self.params).get(name, default)
 
     @property
     def is_ask(self) -> bool:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.nlu.gazetteer import town_place
 from bot.nlu.regions import CITY, COUNTY, PROVINCE, Divisions, Region, divisions
 from bot.nlu.soundalike import sound_mentions
 
@@ -140,12 +141,19 @@ def parse_address(text: str, area: tuple[str | None, str | None] | None = None) 
         heard = [Mention(*m, implied=True) for m in sound_mentions(compact, d)]
         found = sorted(found + [h for h in heard if not _overlaps(h, found)], key=lambda m: m.start)
     province, city, district = resolve(found, d, area)
+    province_name, city_name = province.name if province else None, city.name if city else None
+    if district is None:  # a town or street of the city settles it when one district has it (record22)
+        town = town_place(compact, city_name or area[1])
+        if town is not None and len(town[1]) == 1:
+            district = town[1][0]
+            city_name = city_name or area[1]
+            province_name = province_name or (area[0] if city_name == area[1] else None)
     last_end = max((m.end for m in found), default=0)
     detail = compact[last_end:] if found else _LEAD.sub("", compact)
     return {
         "raw": raw,
-        "province": province.name if province else None,
-        "city": city.name if city else None,
+        "province": province_name,
+        "city": city_name,
         "district": district,
         "detail": detail or None,
     }

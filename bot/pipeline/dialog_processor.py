@@ -3,8 +3,9 @@
 Events in: the call starts (StartFrame), CallerAnswerFrame -> Utterance, InputDTMFFrame ->
 Dtmf, no input within the question's timeout (counted on the line clock from the end of
 the bot's prompt) -> NoInput, CallerHangUpFrame/EndFrame/CancelFrame -> HangUp.
-Actions out: Say -> PromptFrame, Listen -> ExpectAnswerFrame (upstream, to the listener),
-End -> EndWorkerFrame after the queued prompts (the goodbye is played before hang-up).
+Actions out, through one table (bot.dialog.actions.perform_table over this driver's `_Line`):
+Say -> PromptFrame, a pause -> a PromptFrame of silence, Listen -> ExpectAnswerFrame (upstream,
+to the listener), End -> EndWorkerFrame after the queued prompts (the goodbye is played first).
 Barge-in: caller speech or a key during a prompt that allows it -> InterruptionFrame."""
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from bot.dialog.events import Action, CallRecord, Dtmf, End, Listen, NoInput, Say, Utterance
+from bot.dialog.actions import perform_table
+from bot.dialog.events import Action, CallRecord, Dtmf, End, Escalate, Listen, NoInput, Say, Utterance
 from bot.dialog.session import CallSession
 from bot.pipeline.frames import (
     CallerAnswerFrame,
@@ -58,6 +60,7 @@ class DialogProcessor(FrameProcessor):
         self.ended = False
         self.last_progress = time.monotonic()  # for the watchdog
         self.playback: Any = None  # bot.pipeline.playback.PlaybackLog: what the line played, when
+        self.perform = perform_table(_Line(self))  # the dialog's outputs, by type
 
     # ------------------------------------------------------------ frames
     async def process_frame(self, frame: Frame, direction: FrameDirection):
@@ -141,25 +144,49 @@ class DialogProcessor(FrameProcessor):
             await self._perform(self.session.feed(NoInput(at=self.line, audio=clip)))
 
     async def _perform(self, actions: list[Action]) -> None:
-        for action in actions:
-            if isinstance(action, Say):
-                if self.playback is not None:
-                    self.playback.sent(action.text, next((t.step for t in reversed(self.session.record.transcript)
-                                                          if t.kind == "prompt" and t.text == action.text), None),
-                                       self.line)
-                self.prompts_pending += 1
-                self.prompt_sent_at = self.line
-                self.barge_in = action.barge_in
-                self.no_input_deadline = None
-                await self.push_frame(PromptFrame(text=action.text, key=action.key, barge_in=action.barge_in))
-            elif isinstance(action, Listen):
-                self.listen = action
-                self.unheard_clip = None  # a new question: earlier wordless audio is not its evidence
-                await self.push_frame(ExpectAnswerFrame(listen=action), FrameDirection.UPSTREAM)
-            elif isinstance(action, End):
-                self.listen = None
-                self.ended = True
-                await self.push_frame(EndWorkerFrame(reason=f"dialog ended: {action.outcome}"))
+        for action in actions:  # one table, output type -> the line's primitive (bot.dialog.actions)
+            await self.perform[type(action)](action)
         if self.session.finished and not self.ended:
             self.ended = True
             await self.push_frame(EndWorkerFrame(reason="dialog finished"))
+
+
+class _Line:
+    """The pipeline's line primitives (bot.dialog.actions.Line): frames pushed by the processor."""
+
+    def __init__(self, processor: DialogProcessor) -> None:
+        self.p = processor
+
+    async def speak(self, say: Say) -> None:
+        p = self.p
+        if p.playback is not None:
+            p.playback.sent(say.text, next((t.step for t in reversed(p.session.record.transcript)
+                                            if t.kind == "prompt" and t.text == say.text), None), p.line)
+        await self._queue(PromptFrame(text=say.text, key=say.key, barge_in=say.barge_in))
+
+    async def wait(self, seconds: float) -> None:
+        """Silence on the line, queued after the prompts before it (the player renders it)."""
+        if self.p.playback is not None:
+            self.p.playback.sent("", None, self.p.line)
+        await self._queue(PromptFrame(key="pause", silence=seconds, barge_in=self.p.barge_in))
+
+    async def _queue(self, frame: PromptFrame) -> None:
+        p = self.p
+        p.prompts_pending += 1
+        p.prompt_sent_at = p.line
+        p.barge_in = frame.barge_in
+        p.no_input_deadline = None
+        await p.push_frame(frame)
+
+    async def listen(self, listen: Listen) -> None:
+        self.p.listen = listen
+        self.p.unheard_clip = None  # a new question: earlier wordless audio is not its evidence
+        await self.p.push_frame(ExpectAnswerFrame(listen=listen), FrameDirection.UPSTREAM)
+
+    async def escalate(self, escalate: Escalate) -> None:
+        return None  # the runner transfers or queues the case (it sees the session's notes)
+
+    async def end(self, end: End) -> None:
+        self.p.listen = None
+        self.p.ended = True
+        await self.p.push_frame(EndWorkerFrame(reason=f"dialog ended: {end.outcome}"))

@@ -60,3 +60,4 @@ class PromptFrame(DataFrame):
     text: str = ""
     key: str = ""
     barge_in: bool = True
+    silence: float = 0.0  # no text: this many seconds of silence on the line (a `pause`)

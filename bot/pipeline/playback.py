@@ -105,6 +105,8 @@ class PlaybackLog:
             cursor = start + length
 
     def _report(self, p: _Prompt, start: float, end: float, complete: bool) -> None:
+        if not p.text:  # a pause: it takes line time, it is no prompt
+            return
         audio = digest = None
         if p.step in self.keep_steps and p.pcm is not None and self.clip_dir is not None:
             self._kept += 1

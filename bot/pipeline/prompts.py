@@ -42,7 +42,10 @@ class PromptPlayer(FrameProcessor):
             await self.push_frame(frame, direction)
             return
         shared = self.public is None or frame.text in self.public
-        pcm = self.cache.cached(frame.text) if shared else self.personal.get(frame.text)
+        if frame.silence and not frame.text:  # a pause: silence at the call's rate
+            pcm = bytes(int(frame.silence * self.cache.sample_rate) * 2)
+        else:
+            pcm = self.cache.cached(frame.text) if shared else self.personal.get(frame.text)
         if pcm is None:
             try:
                 loop = asyncio.get_running_loop()

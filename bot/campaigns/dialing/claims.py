@@ -211,7 +211,8 @@ def recover(s: Session, now: datetime, worker: str | None = None, policies: dict
     return n
 
 
-def unplace(s: Session, attempt_id: int, now: datetime, retry_at: datetime) -> None:
+def unplace(s: Session, attempt_id: int, now: datetime, retry_at: datetime,
+            detail: str = "not dialled: this worker's lines were full") -> None:
     """An attempt this worker never placed (its own lines were full: a 503 of ours, not the
     network's): it costs the person nothing. The attempt is closed as never dialled and the
     person is pending again from `retry_at` with their attempt count as before the claim."""
@@ -219,7 +220,7 @@ def unplace(s: Session, attempt_id: int, now: datetime, retry_at: datetime) -> N
     if att is None or att.state not in ACTIVE_ATTEMPT_STATES:
         return
     att.state, att.ended_at, att.outcome = AttemptState.INTERRUPTED, now, "interrupted"
-    att.detail = "not dialled: this worker's lines were full"
+    att.detail = detail
     s.add(att)
     p = s.get(Person, att.person_id)
     if p is not None and p.state == PersonState.IN_PROGRESS:

@@ -18,6 +18,12 @@ same prompts, the same questions at the same moment): their answers then reach r
 burst (150 lines started within 3 s on 2 cores: p95 1.57 s instead of 0.26 s; benchmarks/call_load.py
 --start-spread, README "Performance").
 
+Admission control: `holding()` (the worker's Headroom, bot/pipeline/headroom.py) says when the
+worker has no headroom for one more call. Then no round claims anyone, and a call claimed earlier that
+is still waiting for its start slot is not dialled: its person is pending again a poll later (declined
+now, called later, nobody dropped). `start_rate` stays as it is. Each hold and its end is an audit row
+(bot.campaigns.dialing.holds), so `veribot campaigns status` and the console can say it.
+
 Time comes from `clock` (aware UTC), so windows and retry delays are tested without sleeping.
 """
 
@@ -39,6 +45,7 @@ from sqlmodel import select
 from bot.attempt.attempt import Attempt, outcome_of
 from bot.calls import CallResult, CallRunner, NetworkOutcome
 from bot.campaigns.dialing import claims as ops
+from bot.campaigns.dialing import holds
 from bot.campaigns.dialing.claims import Claim
 from bot.campaigns.dialing.policy import CallingWindow, RetryPolicy
 from bot.campaigns.inbound.call_codes import code_variables
@@ -94,6 +101,7 @@ class Dialer:
         suppression_days: float = 30.0,
         start_rate: float = 0.0,
         live_variables: Callable[[], dict[str, str]] | None = None,
+        holding: Callable[[], Any] | None = None,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -120,6 +128,10 @@ class Dialer:
         self.parser = parser  # answer understanding for the calls (None: bot.nlu.parse, default area)
         self.suppression_days = suppression_days  # a wrong number is not dialled by other campaigns
         self.live: dict[int, asyncio.Task] = {}  # attempt id -> call task
+        self.holding = holding  # the worker's Headroom.holding: a Reason (as_dict) while no new call may start
+        self._held: Any = None  # the hold last written to the audit log (None: taking calls)
+        self._hold_noted: datetime | None = None
+        self.held_back = 0  # claimed calls not dialled because the worker held (their people dialled later)
         self._wake = asyncio.Event()
         self._started = False
         self._last_beat: datetime | None = None
@@ -207,6 +219,8 @@ class Dialer:
             await self._end_orphans(orphans)
             self._last_beat = now
         started: list[Claim] = []
+        if await self._hold(now):  # no headroom for one more call: nobody is claimed this round
+            return started
         campaigns = await self.db.arun(
             lambda s: s.exec(select(Campaign).where(Campaign.status == CampaignStatus.RUNNING)
                              .order_by(Campaign.priority, Campaign.id)).all(), write=False)
@@ -218,6 +232,18 @@ class Dialer:
                 break
             started += await self._tick_campaign(camp, now, room, share)
         return started
+
+    async def _hold(self, now: datetime) -> bool:
+        """True while the worker holds new calls; writes each hold, its refresh and its end."""
+        reason = self.holding() if self.holding is not None else None
+        held = reason.as_dict() if reason is not None else None
+        changed = (held is None) != (self._held is None) or (
+            held is not None and self._held is not None and held["code"] != self._held["code"])
+        refresh = held is not None and self._hold_noted is not None and now - self._hold_noted >= self.ttl / 3
+        if changed or refresh:
+            await self.db.arun(lambda s: holds.record(s, self.worker_id, held, now))
+            self._held, self._hold_noted = held, now
+        return held is not None
 
     async def _end_orphans(self, dialogs: list[dict[str, Any]]) -> None:
         """SIP dialogs of calls whose worker died: the runner ends them (BYE from the stored state)."""
@@ -319,6 +345,12 @@ class Dialer:
             try:
                 if delay > 0:  # its start slot (start_rate)
                     await asyncio.sleep(delay)
+                if self.holding is not None and self.holding() is not None:  # no headroom now: dialled later
+                    self.held_back += 1
+                    retry_at = self.clock() + timedelta(seconds=self.poll_seconds)
+                    await self.db.arun(lambda s: ops.unplace(s, claim.attempt_id, self.clock(), retry_at,
+                                                             "not dialled: the worker held new calls (headroom)"))
+                    return
                 result = await self.runner.run(request)
             except asyncio.CancelledError:
                 result = CallResult(NetworkOutcome.FAILED, detail="interrupted: dialer stopping")

@@ -28,6 +28,7 @@ one goes on to the person's dialog (tests/telephony/test_tel_call_codes.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ from bot.campaigns.inbound.callback_replies import reply_for
 from bot.campaigns.inbound.legs import InboundLegs
 from bot.campaigns.outage.escalation_spool import EscalationSpool
 from bot.campaigns.people.list_import import normalise_phone
+from bot.campaigns.scripts.agency_overrides import Overlaid
 from storage.db import Database
 from storage.models import (
     ACTIVE_ATTEMPT_STATES,
@@ -65,7 +67,8 @@ class Callbacks:
     def __init__(self, db: Database, *, region: str = "CN", outbox: bool = False, worker_id: str | None = None,
                  claim_ttl: float = 600.0, clock: Any = utcnow, parser: Any = None,
                  code_valid_days: float = 14.0, guess_budget: GuessBudget | None = None,
-                 suppression_days: float = 30.0, spool: EscalationSpool | None = None) -> None:
+                 suppression_days: float = 30.0, spool: EscalationSpool | None = None,
+                 live_variables: Callable[[], dict[str, str]] | None = None) -> None:
         self.db = db
         self.region = region
         self.outbox = outbox
@@ -75,6 +78,8 @@ class Callbacks:
         self.parser = parser  # answer understanding for the calls (campaigns.service.call_parser(config))
         self.suppression_days = suppression_days  # [campaigns] suppression_days, as the dialer's calls
         self.spool = spool  # the worker's (the dialer's): escalations the database refused, and the storage alarm
+        # read as each callback starts: the console's official number/badge, as the dialer's calls (record22)
+        self.live_variables = live_variables or dict
         self._live: dict[Any, tuple[Claim, CallAttempt]] = {}
         self.code_valid = timedelta(days=code_valid_days)
         self._codes: dict[str, str] = {}  # phone -> the code that proved it (said again in the dialog)
@@ -83,18 +88,25 @@ class Callbacks:
         self.guard = CodeGuard(db, self._phone, budget=guess_budget, valid=self.code_valid, clock=clock)
 
     def verifier(self, variables: dict[str, str], locale: str, **options: Any) -> Any:
-        """`start_endpoint(verify=...)`: asks for the call code (bot.telephony.calls.caller_verification.code_verifier)."""
-        from bot.telephony.calls.caller_verification import code_verifier
+        """`start_endpoint(verify=...)`: asks for the call code (bot.telephony.calls.caller_verification.code_verifier).
+        `resources=` the worker's SpeechResources: when they hear `locale`, the caller may say the
+        code too (`hear=spoken_code_ear(...)`, the locale's recognizer given the code's digits)."""
+        from bot.telephony.calls.caller_verification import code_verifier, spoken_code_ear
 
-        async def check(number: str, keyed: str) -> tuple[bool, str, bool]:
-            return await self.check_code(number, keyed, variables, locale)
+        resources = options.pop("resources", None)
+        if resources is not None and options.get("hear") is None and resources.ear(locale).hears:
+            options["hear"] = spoken_code_ear(lambda: resources.recognizer(locale), locale)
+
+        async def check(number: str, code: str, final: bool = True) -> tuple[bool, str, bool]:
+            return await self.check_code(number, code, variables, locale, final=final)
 
         async def locked(number: str) -> None:
             await self._record(number, None, "locked")
 
         options.setdefault("digits", CODE_DIGITS)
         options.setdefault("lockout", self.guard)
-        return code_verifier(check, locale=locale, on_locked=locked, variables=variables, **options)
+        spoken = Overlaid(variables, self.live_variables)  # record22: the console's number/badge, live
+        return code_verifier(check, locale=locale, on_locked=locked, variables=spoken, **options)
 
     async def _record(self, number: str, match: Any, outcome: str) -> None:
         """A callback that was not checked (its number is locked): recorded all the same."""
@@ -115,8 +127,10 @@ class Callbacks:
             return None
 
     async def check_code(self, number: str, keyed: str, variables: dict[str, str],
-                         locale: str) -> tuple[bool, str, bool]:
-        """(proved, what to tell the caller, wrong code); records the callback."""
+                         locale: str, *, final: bool = True) -> tuple[bool, str, bool]:
+        """(proved, what to tell the caller, wrong code); records the callback. `final=False`: a
+        said code the caller will be asked for again when it is wrong, so a wrong one is not the
+        callback's outcome (its guess is counted all the same: CodeGuard) and nothing is told yet."""
         phone = self._phone(number)
         now = self.clock()
 
@@ -124,6 +138,8 @@ class Callbacks:
             match = find_code(s, phone, keyed, now, self.code_valid) if keyed else None
             if match is None:
                 outcome = "wrong_code" if keyed else "no_code"
+                if not final:
+                    return outcome, None, None
             else:
                 outcome = "genuine" if match.same_number(phone or "") else "genuine_other_number"
             person = self._person_for(s, phone, match)
@@ -134,10 +150,13 @@ class Callbacks:
             return outcome, match.called_at if match else None, tz
 
         outcome, called_at, tz = await self.db.arun(unit)
+        if not final and outcome == "wrong_code":
+            return False, "", True
         log.info("callback %s", outcome)
         if outcome == "genuine" and phone:
             self._codes[phone] = keyed
-        return outcome == "genuine", reply_for(outcome, locale, variables, called_at, tz), outcome == "wrong_code"
+        spoken = {**variables, **self.live_variables()}  # record22: the console's number/badge
+        return outcome == "genuine", reply_for(outcome, locale, spoken, called_at, tz), outcome == "wrong_code"
 
     @staticmethod
     def _person_for(s: Session, phone: str | None, match: Any) -> Person | None:
@@ -167,7 +186,8 @@ class Callbacks:
         self._live[claim.attempt_id] = (claim, rec)
         log.info("callback matched to person %s (attempt %s)", claim.person_id, claim.attempt_id)
         return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.record,),
-                            parser=self.parser, variables={**code_variables(self._codes.pop(phone, None)),
+                            parser=self.parser, variables={**self.live_variables(),  # record22
+                                                           **code_variables(self._codes.pop(phone, None)),
                                                            "resume_after": "called_back"},  # not "cut off"
                             guard=rec)
 
@@ -187,7 +207,8 @@ class Callbacks:
         rec = self._attempt(claim)
         self._live[claim.attempt_id] = (claim, rec)
         return InboundMatch(claim.person, claim.prefilled, claim.attempt_id, observers=(rec.record,),
-                            parser=self.parser, variables=code_variables(code), guard=rec)
+                            parser=self.parser, variables={**self.live_variables(), **code_variables(code)},
+                            guard=rec)  # record22: the console's number/badge
 
     def _stream_claim(self, s: Session, attempt_id: int, code: str) -> Claim | None:
         import hmac

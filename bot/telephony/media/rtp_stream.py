@@ -51,6 +51,7 @@ class MediaStats:
     foreign: int = 0
     unknown_payload: int = 0
     dtmf_received: int = 0
+    late: int = 0  # frames sent more than one frame after their slot (the loop was busy): admission control
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -201,6 +202,8 @@ class MediaStream:
         while not self.closed:
             n += 1
             delay = start + n * TICK - time.monotonic()
+            if delay < -TICK:
+                self.stats.late += 1
             if delay < -0.2:  # the loop was starved: restart the clock rather than burst
                 start, n = time.monotonic(), 0
             elif delay > 0:
