@@ -55,13 +55,13 @@ async def test_bot_audio_lands_where_the_line_clock_is(tmp_path: Path) -> None:
 
 async def test_a_long_call_is_written_as_it_goes_in_bounded_memory(tmp_path: Path) -> None:
     rec = CallRecording.open(tmp_path)
-    chunk = frame(300, 480)  # 60 ms pieces, 20 minutes of both sides
+    chunk = frame(300, 1600)  # 200 ms pieces, 20 minutes of both sides
     tracemalloc.start()
     try:
-        for i in range(20 * 60 * RATE // 480):
+        for i in range(20 * 60 * RATE // 1600):
+            rec.sent(chunk)  # the bot's 200 ms leave as the line clock reaches them, the caller's arrive
             rec.heard(chunk)
-            rec.sent(chunk)
-            if i % 200 == 0 and rec._last is not None:  # a call gives the writer 12 s for 12 s of audio:
+            if i % 60 == 0 and rec._last is not None:  # a call gives the writer 12 s for 12 s of audio:
                 rec._last.result(10)  # the test feeds faster than real time, so it lets the writer keep up
         _, peak = tracemalloc.get_traced_memory()
     finally:
