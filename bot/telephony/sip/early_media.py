@@ -5,6 +5,10 @@ nothing until our ring timeout. `EarlyMedia` listens to that audio with the same
 and announcement classifier as the opening after answer (bot.telephony.detection.carrier_announcements)
 and tells the endpoint the carrier outcome, so the INVITE is CANCELled and no dialog starts.
 
+aiosipua (0.7.1) hands an 18x only to `OutgoingCall.on_ringing`, without the response (no SDP);
+the endpoint's `EdgeUAC.on_response` sees every response first and passes those of a ringing
+INVITE to `provisional()` here.
+
 Ringback tones (a single tone, 425/450 Hz, or two close ones) and silence are not speech here,
 so a plain ringing call is never transcribed and goes on ringing as before. Music (a colour
 ring-back tone) is transcribed at most `max_transcriptions` times and, matching nothing, ignored.
