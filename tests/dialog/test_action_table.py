@@ -181,3 +181,16 @@ def test_every_driver_dispatches_outputs_through_one_table():
         text = (root / path).read_text(encoding="utf-8")
         assert "perform_table(" in text and not chain.search(text), path
     assert [a.name for a in actions.actions()][:4] == ["say", "ask", "branch", "end"]  # found in the package
+
+
+def test_console_simulator_says_the_pause_in_the_readers_language(pause):
+    """The editor's chat shows the pause line in Chinese, like its other system lines."""
+    from bot.console.i18n import translations
+    from bot.console.labels import Labeller
+    from bot.console.simulator import Simulator
+    from bot.console.views_dialogs import _line
+
+    _, state = Simulator().start(1, load_script_text(SCRIPT), {"name": "Li"}, {})
+    labels = Labeller(translations("zh-CN").gettext, "zh-CN")
+    shown = [_line(labels, ln)["text"] for ln in state["lines"] if ln.get("event") == "pause"]
+    assert shown == ["静默 2 秒"]
