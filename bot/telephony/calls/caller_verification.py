@@ -120,11 +120,13 @@ PREROLL = 0.3  # s of audio kept before the first voiced frame (a soft first syl
 SURE_CODE = 0.3
 
 
-async def read_answer(call: SipCall, count: int, seconds: float, *, listen: bool = False) -> tuple[str, bytes]:
-    """(keyed, speech): up to `count` DTMF digits (ended early by '#'), or with `listen` the caller's
-    speech (8 kHz PCM) when they talk instead, ended by `END_OF_SPEECH` of quiet. A key pressed
-    takes over from speech. An energy gate, hand-written: the turn's end is all that is needed
-    here, and the recognizer (given the code's digits) judges what was said."""
+async def read_answer(call: SipCall, count: int, seconds: float, *, listen: bool = False,
+                      typed: list[str] | None = None) -> tuple[str, bytes]:
+    """(keyed, speech): up to `count` DTMF digits (ended early by '#'; `typed`: keys pressed during
+    the prompt, kept), or with `listen` the caller's speech (8 kHz PCM) when they talk instead,
+    ended by `END_OF_SPEECH` of quiet. A key pressed takes over from speech. An energy gate,
+    hand-written: the turn's end is all that is needed here, and the recognizer (given the code's
+    digits) judges what was said."""
     got: list[str] = []
     done = asyncio.Event()
     speech, pre = bytearray(), bytearray()
@@ -165,6 +167,9 @@ async def read_answer(call: SipCall, count: int, seconds: float, *, listen: bool
         elif len(speech) >= MAX_SPEECH * 16000:
             done.set()
 
+    for digit in typed or ():
+        if not done.is_set():
+            on_dtmf(digit)
     call.media.on_dtmf = on_dtmf
     if listen:
         call.media.on_audio = on_audio
@@ -239,10 +244,20 @@ def code_verifier(check: Callable[..., Any], *, locale: str = "zh-CN", digits: i
                 call.media.play(await say(text, locale))
                 await call.media.drained()
 
+        original = call.media.on_dtmf
+        try:
+            return await ask(call, number, tell, original)
+        finally:
+            call.media.on_dtmf = original
+
+    async def ask(call: SipCall, number: str, tell: Callable[[str], Any], original: Any) -> Verdict:
         for step, key in enumerate(steps):
             last = step == len(steps) - 1
+            typed: list[str] = []
+            call.media.on_dtmf = typed.append  # keys pressed during the question are kept
             await tell(cat.say(key, variables or {}, digits=digits))
-            keyed, speech = await read_answer(call, digits, timeout, listen=spoken and not last)
+            keyed, speech = await read_answer(call, digits, timeout, listen=spoken and not last, typed=typed)
+            call.media.on_dtmf = original
             code = keyed
             if not keyed and speech and hear is not None:
                 code = read_code(await asyncio.to_thread(hear, speech), locale, digits) or ""
