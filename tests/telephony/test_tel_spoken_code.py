@@ -2,7 +2,7 @@
 as well as key it; an unclear answer (no six digits) is asked once more and is no guess; a wrong
 said code is counted like a keyed one, asked once more, then keys are asked for; the lockout is
 the same for both. The ear is scripted here (what the recognizer wrote); the real Mandarin voice
-over SIP is tests/telephony/test_tel_spoken_code_call.py."""
+over SIP is tests/telephony/test_tel_spoken_code_call.py (bot/telephony/calls/spoken_answer.py)."""
 
 from __future__ import annotations
 
