@@ -65,7 +65,8 @@ async def editor_page(request: web.Request, slug: str = "", errors: list[dict[st
         notice = gettext(request)(N_("Version %(v)s is published and active: new calls use it.")) % {"v": published}
     return render(request, "editor.html", status=422 if errors else 200, slug=key, name=name, locale=locale,
                   source=source, versions=rows, active=active, recordings=recordings, notice=notice,
-                  refused=errors or [])
+                  refused=errors or [],
+                  labels=labeller(request, ScriptLabels.of(script) if script is not None else None))  # step titles
 
 
 SPEAKABLE = {"unknown": N_("It says {%(var)s}, which nothing fills (unknown variable): set %(key)s."),
