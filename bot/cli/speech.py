@@ -146,7 +146,7 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 async def _call(config, script, person, turns, out: Path, chunk: int):
     from audio.models import ModelMissing
-    from bot.calls import CallRequest
+    from bot.attempt.offline import OfflineAttempt
     from bot.dialog.speakable import with_sample_code
     from bot.pipeline.offline import LineTransport
     from bot.pipeline.resources import SpeechResources
@@ -159,9 +159,9 @@ async def _call(config, script, person, turns, out: Path, chunk: int):
         if not ear.hears:  # a call through the speech pipeline that could not hear: say why
             raise ModelMissing(ear.detail)
         transport = LineTransport(turns, chunk_samples=chunk)
-        request = CallRequest(attempt_id=out.name, phone="", person=person, script=script,
-                              variables=with_sample_code(config.variables))  # never "{call_code}" spoken
-        record = await run_call(transport, request, resources, audio_dir=out / "clips")
+        attempt = OfflineAttempt(out.name, person, script, out / "clips")  # placed as every call is
+        request = attempt.request(with_sample_code(config.variables))  # never "{call_code}" spoken
+        record = await run_call(transport, request, resources, audio_dir=attempt.clip_dir)
         return record.to_json(), transport
     finally:
         resources.close()

@@ -1,8 +1,9 @@
 """The escalation queue in the database: list, claim, read, resolve, hand back.
 
-A claim is one conditional UPDATE, so two operators can never hold one case: the row
-changes only while it is open or its previous claim has expired, and exactly one of two
-racing updates matches. Claims expire (`claim_minutes`) so an abandoned case returns.
+The rows of a case (claim, release, resolve, with their audit rows) are written by the attempt
+(bot.attempt.claiming, bot.attempt.resolution), in the console's one transaction. A claim is one
+conditional UPDATE, so two operators can never hold one case; claims expire (`claim_minutes`)
+so an abandoned case returns.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from audio.call_recording import recording_path
 from bot import nlu
 from bot.attempt import attempt as attempts
+from bot.attempt.claiming import NotClaimable
 from bot.attempt.resolution import AuditEntry, NotHolder
 from bot.campaigns.dialing.policy import CallingWindow
 from bot.console.labels import N_
@@ -89,30 +90,19 @@ def queue(s: Session, now: datetime | None = None, callback_minutes: float = 120
     return rows
 
 
-def claim(s: Session, case_id: int, user_id: int, minutes: float, now: datetime | None = None) -> None:
-    """Claim (or renew one's own claim on) a case; CaseError('taken') if another holds it."""
-    now = now or utcnow()
-    claimable = and_(
-        Escalation.id == case_id,
-        or_(
-            Escalation.status == EscalationStatus.OPEN,
-            and_(Escalation.status == EscalationStatus.CLAIMED,
-                 or_(Escalation.claimed_by == user_id, col(Escalation.claim_expires_at) < now,
-                     col(Escalation.claim_expires_at).is_(None))),
-        ),
-    )
-    stmt = (update(Escalation).where(claimable)
-            .values(status=EscalationStatus.CLAIMED, claimed_by=user_id,
-                    claim_expires_at=now + timedelta(minutes=minutes)))
-    changed = s.execute(stmt).rowcount  # type: ignore[attr-defined]
-    if changed == 1:
-        return
-    esc = s.get(Escalation, case_id)
-    if esc is None:
-        raise CaseError("missing", N_("no such case"))
-    if esc.status in (EscalationStatus.RESOLVED, EscalationStatus.RETURNED_TO_BOT):
-        raise CaseError("closed", N_("this case is already closed"))
-    raise CaseError("taken", N_("another operator holds this case"))
+def claim(s: Session, case_id: int, user_id: int, minutes: float, now: datetime | None = None,
+          audit: AuditEntry | None = None) -> None:
+    """Claim (or renew one's own claim on) a case; CaseError('taken') if another holds it. The
+    rows (the case and `audit`) are the attempt's to write (bot.attempt.claiming), in this one
+    transaction."""
+    try:
+        attempts.Attempt.claim_case(s, case_id, user_id, minutes, now=now or utcnow(), audit=audit)
+    except NotClaimable as exc:
+        raise CaseError(exc.code, _CLAIM_REFUSED[exc.code]) from None
+
+
+_CLAIM_REFUSED = {"missing": N_("no such case"), "closed": N_("this case is already closed"),
+                  "taken": N_("another operator holds this case")}
 
 
 def holder(s: Session, case_id: int, now: datetime | None = None) -> int | None:
@@ -267,14 +257,10 @@ def handed_back(s: Session, case_id: int) -> tuple[Campaign, datetime | None] | 
     return (camp, next_call(camp)) if camp is not None else None
 
 
-def release(s: Session, case_id: int, user_id: int) -> bool:
+def release(s: Session, case_id: int, user_id: int, audit: AuditEntry | None = None) -> bool:
     """Give a claimed case back to the queue without resolving it; False when `user_id` does
-    not hold it (nothing changes)."""
-    stmt = (update(Escalation)
-            .where(Escalation.id == case_id, Escalation.status == EscalationStatus.CLAIMED,
-                   Escalation.claimed_by == user_id)
-            .values(status=EscalationStatus.OPEN, claimed_by=None, claim_expires_at=None))
-    return s.execute(stmt).rowcount > 0
+    not hold it (nothing changes). The attempt writes the rows (bot.attempt.claiming)."""
+    return attempts.Attempt.release_case(s, case_id, user_id, audit=audit)
 
 
 def call_recording_file(audio_dir: str | None, var_dir: Path) -> Path | None:

@@ -37,6 +37,9 @@ async def save(request: web.Request) -> web.Response:
     form = await request.post()
     typed = {k: str(form.get(k, ""))[:40] for k in agency_overrides.FIELDS}
     _ = gettext(request)
+    unspoken = await _would_say_empty(request, {k: v.strip() for k, v in typed.items()})
+    if unspoken:  # "工号，" with nothing after it: refused, naming the field and where it is said
+        return await page(request, error=" ".join(unspoken), status=400, typed=typed)
     try:
         values = agency_overrides.check(typed["callback_number"], typed["badge"])
     except agency_overrides.OverrideError as exc:
@@ -47,6 +50,26 @@ async def save(request: web.Request) -> web.Response:
     console(request).variables.update(values)  # the console's own test calls and simulator too
     await audit_event(request, "agency.settings", "agency", "", detail="changed: " + ",".join(changed))
     return await page(request, notice=_(N_("Saved: calls placed from now on give this number and badge.")))
+
+
+async def _would_say_empty(request: web.Request, values: dict[str, str]) -> list[str]:
+    """What the scripts calls run (each dialog's active version, else its file) would say empty
+    with these values, in the words of the dialog editor (bot.dialog.speakable, as lint and serve)."""
+    from bot.console import dialogs
+    from bot.console.page import db
+    from bot.console.views_dialogs import spoken_problems
+    from bot.console.views_recordings import script_of
+
+    variables = {**console(request).variables, **values}
+    files = await asyncio.to_thread(dialogs.script_files, console(request).dialogs_dir)
+    out: list[str] = []
+    for entry in await db(request, dialogs.list_dialogs, files):
+        script = await script_of(request, entry.name, entry.locale, None)
+        if script is None:
+            continue
+        found = [p for p in spoken_problems(request, script, variables) if p["var"] in agency_overrides.FIELDS]
+        out += [f"{entry.slug}: {p['message']}" for p in found if f"{entry.slug}: {p['message']}" not in out]
+    return out
 
 
 def setup(app: web.Application) -> None:

@@ -149,12 +149,12 @@ async def claim(request: web.Request) -> web.Response:
     user = await require(request, *WORKERS)
     case_id = _case_id(request)
     try:
-        await db(request, cases.claim, case_id, user.id, console(request).settings.claim_minutes)
+        await db(request, cases.claim, case_id, user.id, console(request).settings.claim_minutes,
+                 audit=AuditEntry(user.username, client(request)))  # the audit row commits with the claim
     except cases.CaseError as exc:
         await audit_event(request, f"case.claim_refused.{exc.code}", "escalation", case_id)
         status = 404 if exc.code == "missing" else 409
         return web.json_response({"error": exc.code, "message": _message(request, exc)}, status=status)
-    await audit_event(request, "case.claim", "escalation", case_id)
     return web.json_response({"ok": True, "url": f"/cases/{case_id}"})
 
 
@@ -243,10 +243,9 @@ async def resolve(request: web.Request) -> web.Response:
 async def release(request: web.Request) -> web.Response:
     user = await require(request, *WORKERS)
     case_id = _case_id(request)
-    if not await db(request, cases.release, case_id, user.id):
+    if not await db(request, cases.release, case_id, user.id, AuditEntry(user.username, client(request))):
         await audit_event(request, "case.release_refused", "escalation", case_id, detail="not held by this user")
         raise web.HTTPConflict(text=gettext(request)(N_("you do not hold this case")))
-    await audit_event(request, "case.release", "escalation", case_id)
     raise web.HTTPSeeOther("/queue")
 
 

@@ -37,6 +37,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "storage_fault.unpromised": (),  # it is not: no promise
     "verify.keypad": ("digits",),  # keypad_verifier's question
     "verify.code": ("digits",),  # code_verifier's question
+    "verify.code_say": ("digits",),  # code_verifier's question when the caller may say the code
+    "verify.code_again": ("digits",),  # a said code unclear or wrong: asked once more
+    "verify.code_keys": ("digits",),  # then keyed
     "verify.locked": (),  # too many wrong codes for this number
     "callback.genuine": ("when",),  # the code proves a call of ours (with {badge})
     "callback.genuine_no_badge": ("when",),  # the same when no badge is configured

@@ -14,6 +14,7 @@ simulators — a sample one, so they never show the placeholder).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from bot.dialog.model import VAR_RX, Script
@@ -31,11 +32,29 @@ def with_sample_code(variables: dict[str, Any]) -> dict[str, Any]:
     return variables if variables.get("call_code") else {**variables, "call_code": SAMPLE_CALL_CODE}
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing a script would say wrong: where (the prompt's key), the variable, what is wrong
+    ("unknown": nothing fills it; "empty": the key to set is empty; "language": the agency name
+    is in another language than the script's), the key to set, and the line lint prints."""
+
+    where: str
+    var: str
+    kind: str
+    key: str
+    line: str
+
+
 def unspeakable(script: Script, variables: dict[str, Any]) -> list[str]:
     """One line per problem: where the script says it, the variable, the key to set."""
+    return [p.line for p in problems(script, variables)]
+
+
+def problems(script: Script, variables: dict[str, Any]) -> list[Problem]:
+    """What `unspeakable` says, one `Problem` each (the console words them in its language)."""
     spoken = script.system.spoken(variables, script.locale) if script.system is not None else dict(variables)
     name = script.path or script.name
-    out: list[str] = []
+    out: list[Problem] = []
     seen: set[str] = set()
     for key, template in script.prompt_templates():
         for var in VAR_RX.findall(template):
@@ -46,13 +65,16 @@ def unspeakable(script: Script, variables: dict[str, Any]) -> list[str]:
             where = CONFIG_KEY.get(var, f"variable {var}")
             if var not in spoken:
                 seen.add(var)
-                out.append(f"{name}: {key} says {{{var}}}, which nothing fills (unknown variable)")
+                out.append(Problem(key, var, "unknown", where,
+                                   f"{name}: {key} says {{{var}}}, which nothing fills (unknown variable)"))
             elif not str(spoken[var]).strip():
                 seen.add(var)
-                out.append(f"{name}: {key} says {{{var}}}, but {where} is empty: set it in config.toml")
+                out.append(Problem(key, var, "empty", where,
+                                   f"{name}: {key} says {{{var}}}, but {where} is empty: set it in config.toml"))
             elif var == "agency" and script.locale.split("-")[0] != "zh" and _HAN.search(str(spoken[var])):
                 seen.add(var)
                 lang = script.locale.split("-")[0]
-                out.append(f"{name}: {key} says {{agency}} in {script.locale} as {spoken[var]!r}: "
-                           f"give the desk's {lang} name in [agency] names (e.g. names = {{ \"{lang}\" = \"...\" }})")
+                out.append(Problem(key, var, "language", "[agency] names",
+                                   f"{name}: {key} says {{agency}} in {script.locale} as {spoken[var]!r}: give the "
+                                   f"desk's {lang} name in [agency] names (e.g. names = {{ \"{lang}\" = \"...\" }})"))
     return out

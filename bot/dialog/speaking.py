@@ -55,6 +55,10 @@ class Speaking(_Base):
             self.last_prompts.append(say)
         self._emit(say, **turn)
 
+    def say(self, template: str, key: str) -> None:
+        """Say a prompt of the current step (an action's: `say`, or its own sentence)."""
+        self._say(template, key)
+
     def emit(self, output: Any) -> None:
         """Hand a driver an output (an action's: `Listen`, `Pause`, ...) after what came before."""
         self._out.append(output)

@@ -141,7 +141,11 @@ def understood(phrases: tuple[str, ...], text: str) -> object:
     """What the question whose grammar is `phrases` understands in `text`: (value, intent), or
     None when nothing (Whisper's n-best are judged by this: a closed set heard as a grammar)."""
     from bot import nlu
+    from bot.nlu.spoken_code import grammar_locale, read_code
 
+    code_locale = grammar_locale(phrases)  # a call code said back: the n-best that says six digits
+    if code_locale is not None:
+        return read_code(text, code_locale)
     found = _expect_of(tuple(phrases))
     if found is None:  # phrases of no known question: the phrases themselves are the grammar
         return text.replace(" ", "").strip("，,。.？?！!") in {p.replace(" ", "") for p in phrases} or None
@@ -195,7 +199,10 @@ def _one_off_of_four(heard: str, name: str) -> bool:
 @lru_cache(maxsize=64)
 def _one_per_value(phrases: tuple[str, ...]) -> tuple[str, ...]:
     from bot import nlu
+    from bot.nlu.spoken_code import grammar_locale
 
+    if grammar_locale(phrases):  # a call code: the prompt names the question, never digits to recite
+        return phrases[:1]
     for locale in whisper.LANGUAGES:
         for expect in _EXPECTS:
             if tuple(nlu.grammar_phrases(locale, expect)) != phrases:

@@ -29,7 +29,8 @@ def database(db: Database) -> Database:
 async def client(database: Database, tmp_path: Path) -> AsyncIterator[TestClient]:
     settings = ConsoleSettings(secure_cookies=False, login_max_failures=3)
     app = build_app(database, settings, dialogs_dir=REPO / "dialogs", var_dir=tmp_path / "var",
-                    variables={"agency": "测试局", "caller_id": "96110", "callback_number": "96110"})
+                    variables={"agency": "测试局", "agency.en": "Test Bureau", "caller_id": "96110",
+                               "callback_number": "96110", "badge": "6201-0427", "callback_minutes": "120"})  # a desk that can publish
     # English, so assertions read as the messages are written; tests/console/test_i18n.py asks in Chinese
     async with TestClient(TestServer(app, host="127.0.0.1"), headers={"Accept-Language": "en-US"}) as c:
         yield c

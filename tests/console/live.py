@@ -31,6 +31,7 @@ def write_config(tmp: Path, db_url: str) -> Path:
     config.write_text(f"""
 [agency]
 badge = "6201-0427"   # serve refuses to place calls that would say an empty staff number
+names = {{ en = "Lanzhou Public Security Bureau" }}   # an English script says the desk's English name
 
 [service]
 host = "127.0.0.1"

@@ -30,7 +30,7 @@ def lint(script: Any, step: Any, err: Any) -> None:
 
 def enter(conv: Any, step: Any) -> str | None:
     if step.say:
-        conv._say(step.say, f"{step.id}.say")
+        conv.say(step.say, f"{step.id}.say")
     conv.emit(Pause(step.param("seconds")))
     return step.next
 

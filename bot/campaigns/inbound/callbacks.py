@@ -88,11 +88,17 @@ class Callbacks:
         self.guard = CodeGuard(db, self._phone, budget=guess_budget, valid=self.code_valid, clock=clock)
 
     def verifier(self, variables: dict[str, str], locale: str, **options: Any) -> Any:
-        """`start_endpoint(verify=...)`: asks for the call code (bot.telephony.calls.caller_verification.code_verifier)."""
-        from bot.telephony.calls.caller_verification import code_verifier
+        """`start_endpoint(verify=...)`: asks for the call code (bot.telephony.calls.caller_verification.code_verifier).
+        `resources=` the worker's SpeechResources: when they hear `locale`, the caller may say the
+        code too (`hear=spoken_code_ear(...)`, the locale's recognizer given the code's digits)."""
+        from bot.telephony.calls.caller_verification import code_verifier, spoken_code_ear
 
-        async def check(number: str, keyed: str) -> tuple[bool, str, bool]:
-            return await self.check_code(number, keyed, variables, locale)
+        resources = options.pop("resources", None)
+        if resources is not None and options.get("hear") is None and resources.ear(locale).hears:
+            options["hear"] = spoken_code_ear(lambda: resources.recognizer(locale), locale)
+
+        async def check(number: str, code: str, final: bool = True) -> tuple[bool, str, bool]:
+            return await self.check_code(number, code, variables, locale, final=final)
 
         async def locked(number: str) -> None:
             await self._record(number, None, "locked")
@@ -121,8 +127,10 @@ class Callbacks:
             return None
 
     async def check_code(self, number: str, keyed: str, variables: dict[str, str],
-                         locale: str) -> tuple[bool, str, bool]:
-        """(proved, what to tell the caller, wrong code); records the callback."""
+                         locale: str, *, final: bool = True) -> tuple[bool, str, bool]:
+        """(proved, what to tell the caller, wrong code); records the callback. `final=False`: a
+        said code the caller will be asked for again when it is wrong, so a wrong one is not the
+        callback's outcome (its guess is counted all the same: CodeGuard) and nothing is told yet."""
         phone = self._phone(number)
         now = self.clock()
 
@@ -130,6 +138,8 @@ class Callbacks:
             match = find_code(s, phone, keyed, now, self.code_valid) if keyed else None
             if match is None:
                 outcome = "wrong_code" if keyed else "no_code"
+                if not final:
+                    return outcome, None, None
             else:
                 outcome = "genuine" if match.same_number(phone or "") else "genuine_other_number"
             person = self._person_for(s, phone, match)
@@ -140,6 +150,8 @@ class Callbacks:
             return outcome, match.called_at if match else None, tz
 
         outcome, called_at, tz = await self.db.arun(unit)
+        if not final and outcome == "wrong_code":
+            return False, "", True
         log.info("callback %s", outcome)
         if outcome == "genuine" and phone:
             self._codes[phone] = keyed

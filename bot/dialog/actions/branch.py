@@ -22,7 +22,7 @@ def lint(script: Any, step: Any, err: Any) -> None:
 
 def enter(conv: Any, step: Any) -> str | None:
     if step.say:
-        conv._say(step.say, f"{step.id}.say")
+        conv.say(step.say, f"{step.id}.say")
     value = conv.record.slots.get(step.branch_slot)
     return dict(step.branches).get(str(value), step.next)
 

@@ -27,7 +27,7 @@ def enter(conv: Any, step: Any) -> object:
     if step.end == "completed" and conv._unsettled_escalated():
         return STOP
     if step.say:
-        conv._say(step.say, f"{step.id}.say")
+        conv.say(step.say, f"{step.id}.say")
     if step.end == "escalated":
         conv._escalate(EscalationReason(step.reason), f"script step {step.id}", say=False)
     else:

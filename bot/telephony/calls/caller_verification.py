@@ -23,8 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.dialog.catalogue import Catalogue, catalogue_for
+from bot.nlu.spoken_code import code_phrases, read_code
 from bot.privacy import mask_phone
+from bot.telephony.calls.spoken_answer import read_answer, spoken_code_ear
 from bot.telephony.sip.call import SipCall
+
+__all__ = ["Lockout", "Verdict", "code_verifier", "keypad_verifier", "read_answer", "read_digits", "spoken_code_ear"]
 
 log = logging.getLogger(__name__)
 
@@ -106,49 +110,83 @@ async def read_digits(call: SipCall, count: int, seconds: float) -> str:
     return "".join(got)
 
 
-def code_verifier(check: Callable[[str, str], Any], *, locale: str = "zh-CN", digits: int = 6,
+def code_verifier(check: Callable[..., Any], *, locale: str = "zh-CN", digits: int = 6,
                   timeout: float = 15.0, lockout: Lockout | None = None,
                   speak: Callable[[str, str], Any] | None = None,
                   on_locked: Callable[[str], Any] | None = None,
                   variables: dict[str, str] | None = None,
-                  catalogue: Catalogue | None = None) -> Callable[[SipCall, str], Any]:
+                  catalogue: Catalogue | None = None,
+                  hear: Callable[[bytes], str] | None = None) -> Callable[[SipCall, str], Any]:
     """Asks every caller for the code of a call they had from us (`on_locked(number)`, may be
-    async, is told of a caller refused because their number is locked). `check(number, keyed) ->
-    (proved, reply, wrong)` (may be async) says whether the code proves the caller's number,
-    what to tell them (the call was genuine and by whom / the code is wrong), and whether it
-    was a wrong code. The lockout (`acquire(number)` -> ticket or None, `release(ticket)`, either
-    may be async; bot.campaigns.inbound.call_codes.CodeGuard keeps it in the database) counts the
-    guess before it is checked and uncounts it unless it was wrong. A locked number is told so and
-    not checked. Returns a `Verdict`. The sentences are the locale's catalogue's verify.code /
-    verify.locked."""
+    async, is told of a caller refused because their number is locked). `check(number, code,
+    final=True) -> (proved, reply, wrong)` (may be async) says whether the code proves the caller's
+    number, what to tell them (the call was genuine and by whom / the code is wrong), and whether it
+    was a wrong code; `final=False` is a said code that will be asked again when wrong (nothing to
+    tell yet). The lockout (`acquire(number)` -> ticket or None, `release(ticket)`, either may be
+    async; bot.campaigns.inbound.call_codes.CodeGuard keeps it in the database) counts the guess
+    before it is checked and uncounts it unless it was wrong. A locked number is told so and not
+    checked. Returns a `Verdict`.
+
+    `hear(pcm) -> text` (blocking, run in a thread: the locale's recognizer with the code's digits
+    as its expected set, `spoken_code_ear`): the caller may also SAY the code (verify.code_say); a
+    said code that is unclear (not `digits` digits) or wrong is asked once more (verify.code_again),
+    then keyed (verify.code_keys). A said code counts against the lockout exactly as a keyed one; an
+    unclear one is no guess. Without `hear` the code is keyed (verify.code)."""
     lock = lockout or Lockout()
     cat = catalogue or catalogue_for(locale)
+    spoken = hear is not None and bool(code_phrases(locale))
+    steps = ("verify.code_say", "verify.code_again", "verify.code_keys") if spoken else ("verify.code",)
 
     async def verify(call: SipCall, number: str) -> Verdict:
         say = speak
         if say is None:
             from audio.synthesis import speak as say
-        call.media.play(await say(cat.say("verify.code", variables or {}, digits=digits), locale))
-        await call.media.drained()
-        keyed = await read_digits(call, digits, timeout)
-        ticket = await _maybe(lock.acquire(number))
-        if ticket is None:
-            log.warning("caller %s: verification locked after repeated failures", mask_phone(number))
-            proved, reply, wrong = False, cat.say("verify.locked", variables or {}), False
-            if on_locked is not None:
-                await _maybe(on_locked(number))
-        else:
+
+        async def tell(text: str) -> None:
+            if text and not call.ended.is_set():
+                call.media.play(await say(text, locale))
+                await call.media.drained()
+
+        original = call.media.on_dtmf
+        try:
+            return await ask(call, number, tell, original)
+        finally:
+            call.media.on_dtmf = original
+
+    async def ask(call: SipCall, number: str, tell: Callable[[str], Any], original: Any) -> Verdict:
+        for step, key in enumerate(steps):
+            last = step == len(steps) - 1
+            typed: list[str] = []
+            call.media.on_dtmf = typed.append  # keys pressed during the question are kept
+            await tell(cat.say(key, variables or {}, digits=digits))
+            keyed, speech = await read_answer(call, digits, timeout, listen=spoken and not last, typed=typed)
+            call.media.on_dtmf = original
+            code = keyed
+            if not keyed and speech and hear is not None:
+                code = read_code(await asyncio.to_thread(hear, speech), locale, digits) or ""
+                log.info("caller %s: a said code %s", mask_phone(number), "heard" if code else "not heard")
+            final = last or bool(keyed) or call.ended.is_set()
+            if not final and not code:
+                continue  # unclear or nothing said: asked again, no guess counted
+            ticket = await _maybe(lock.acquire(number))
+            if ticket is None:
+                log.warning("caller %s: verification locked after repeated failures", mask_phone(number))
+                if on_locked is not None:
+                    await _maybe(on_locked(number))
+                await tell(cat.say("verify.locked", variables or {}))
+                return Verdict(False, told=True)
             wrong = True  # a check that fails midway leaves the guess counted
             try:
-                proved, reply, wrong = await _maybe(check(number, keyed))
+                proved, reply, wrong = await _maybe(check(number, code) if final else check(number, code, final=False))
             finally:
                 if not wrong:
                     await _maybe(lock.release(ticket))
-        if reply and not call.ended.is_set():
-            call.media.play(await say(reply, locale))
-            await call.media.drained()
-        log.info("caller %s: call code %s", mask_phone(number), "proved the number" if proved else "did not prove it")
-        return Verdict(bool(proved), told=bool(reply) and not proved)
+            if wrong and not final:
+                continue  # a wrong said code: counted, asked again
+            await tell(reply)
+            log.info("caller %s: call code %s", mask_phone(number), "proved the number" if proved else "did not prove it")
+            return Verdict(bool(proved), told=bool(reply) and not proved)
+        return Verdict(False)
 
     return verify
 

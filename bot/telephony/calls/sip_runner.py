@@ -123,12 +123,13 @@ class SipCallRunner:
         except Exception:  # the call still goes out: prompts are rendered on demand
             log.exception("prompts for attempt %s not rendered ahead", request.attempt_id)
         try:
-            dialed = await self.endpoint.dial(request.phone)  # a bare number goes @ the trunk
+            dialed = await self.endpoint.dial(request.phone,  # a bare number goes @ the trunk
+                                              transcribe=self.transcribe, locale=request.script.locale)
         except OSError as exc:
             log.error("dial %s failed: %s", mask_phone(request.phone), exc)
             return CallResult(NetworkOutcome.FAILED, detail=str(exc))
-        if dialed.call is None:
-            net = outcome_for(dialed.status)
+        if dialed.call is None:  # a carrier announcement in early media: its outcome, as after answer
+            net = NetworkOutcome(dialed.carrier) if dialed.carrier else outcome_for(dialed.status)
             log.info("attempt %s to %s: %s (%s)", request.attempt_id, mask_phone(request.phone), net, dialed.status)
             return CallResult(net, sip_status=dialed.status, retry_after=dialed.retry_after, detail=dialed.reason,
                               placed=not dialed.local)

@@ -94,6 +94,7 @@ class DialOutcome:
     reason: str = ""
     retry_after: float | None = None
     local: bool = False  # refused by this worker (its lines full) before anything was sent
+    carrier: str | None = None  # a carrier announcement heard in early media (powered_off, ...): CANCELled
 
 
 def dialog_state(dialog: Any, remote_addr: tuple[str, int]) -> dict[str, Any]:

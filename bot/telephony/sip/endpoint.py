@@ -16,11 +16,13 @@ from aiosipua import DialogState, IncomingCall, Registration, SipDigestAuth, Sip
 from aiosipua.headers import parse_address, parse_uri
 
 from bot.privacy import PhoneMaskFilter, mask_phone
+from bot.telephony.detection.carrier_announcements import Transcribe
 from bot.telephony.media.rtp_stream import MediaStream, PortPool
 from bot.telephony.settings import TelephonySettings
 from bot.telephony.sip import sdp
 from bot.telephony.sip.agents import EdgeUAC, EdgeUAS
 from bot.telephony.sip.call import DialOutcome, SipCall, answered_dialog_state, dialog_state
+from bot.telephony.sip.early_media import EarlyMedia
 from bot.telephony.sip.edge_policy import EdgePolicy, SourceCalls, mask_ip
 from bot.telephony.sip.guard import GuardedUdpTransport, RateLimit
 from bot.telephony.sip.in_dialog import InDialogRequests, TransferHandler
@@ -66,6 +68,7 @@ class SipEndpoint(InDialogRequests):
         self.registration: Registration | None = None
         self.accepting: Callable[[], bool] = lambda: True  # False: new inbound calls get 503 (storage alarm, headroom)
         self.held_because: Callable[[], str] = lambda: "storage alarm"  # why not accepting, for the log
+        self._early: dict[str, EarlyMedia] = {}  # ringing outbound INVITEs by Call-ID (their 18x SDP)
 
     @property
     def busy(self) -> int:
@@ -111,8 +114,10 @@ class SipEndpoint(InDialogRequests):
         return MediaStream(self.settings.listen[0], self.ports, inactivity=self.settings.media_inactivity)
 
     # ------------------------------------------------------------------ outbound
-    async def dial(self, uri: str, *, caller_id: str | None = None, headers: dict[str, str] | None = None) -> DialOutcome:
-        """Place a call. Answered: DialOutcome.call is live (run it with `supervise`)."""
+    async def dial(self, uri: str, *, caller_id: str | None = None, headers: dict[str, str] | None = None,
+                   transcribe: Transcribe | None = None, locale: str = "zh-CN") -> DialOutcome:
+        """Place a call. Answered: DialOutcome.call is live (run it with `supervise`). A carrier announcement
+        in early media CANCELs the INVITE: DialOutcome.carrier (bot.telephony.sip.early_media)."""
         s = self.settings
         if self.busy >= s.capacity:
             return DialOutcome(None, 503, "worker at capacity", float(s.retry_after), local=True)
@@ -129,8 +134,11 @@ class SipEndpoint(InDialogRequests):
                 from_uri, to_uri, remote, sdp.offer(self.local_addr[0], media.port, s.codecs),
                 extra_headers=headers, user_agent="veribot", auth=self._auth(),
             )
+            heard, early = None, EarlyMedia(
+                media, s.codecs, lambda host: self.policy.media_allowed(host, remote[0]), transcribe, locale)
+            self._early[out.call_id] = early
             try:
-                await out.wait_answered(timeout=s.ring_timeout)
+                heard = await early.ring(out, s.ring_timeout, lambda: out.cancel(self.uac))
             except TimeoutError:
                 out.cancel(self.uac)
                 with contextlib.suppress(TimeoutError, RuntimeError):
@@ -142,6 +150,13 @@ class SipEndpoint(InDialogRequests):
                 await media.close()
                 final = self.finals.take(out.call_id)
                 return DialOutcome(None, out._reject_code, out._reject_reason, retry_after_seconds(final))
+            finally:
+                early.stop()
+                self._early.pop(out.call_id, None)
+            if heard is not None:  # no dialog: the INVITE is CANCELled (unless a final error ended it)
+                out.cancel(self.uac)
+                await media.close()
+                return DialOutcome(None, out._reject_code or 487, "carrier announcement in early media", carrier=heard)
             try:
                 choice = sdp.choose(out.sdp_answer, s.codecs)
             except ValueError as exc:
@@ -167,6 +182,8 @@ class SipEndpoint(InDialogRequests):
             self.setting_up -= 1
 
     def _on_response(self, resp: SipResponse) -> None:
+        if (early := self._early.get(resp.call_id or "")) is not None:
+            early.provisional(resp)  # a 180/183 with SDP: its early media is heard
         ack = self.finals.received(resp)
         if ack is not None:
             self.transport.send(*ack)  # RFC 3261 17.1.1.3 (pitfall 2)
