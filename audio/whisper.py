@@ -42,6 +42,7 @@ LEADS = {"zh": "以下是普通话的回答。", "en": "Answers on a phone call.
 # (measured: "五次" and "七次" heard as "一次", "黄码" as "绿码"); a decoy that means nothing
 # turns that guess into a no-match (asked again) instead of a wrong value.
 DECOYS = {"zh": "喂", "en": "hello"}
+LEAD_ECHO = 2  # characters of the lead sentence Whisper must say for its words to be taken for an echo
 # Whisper's hallucinations on near-silence (subtitle credits learned from video).
 _INVENTED = re.compile(r"(字幕|訂閱|订阅|点赞|感谢观看|謝謝觀看|谢谢观看|明镜|請不吝|请不吝|Amara)")
 MAX_TURN_SECONDS = 30.0
@@ -175,7 +176,8 @@ class WhisperEar:
         named = {c for c in _CLAUSE.split(prompt or "") if c}  # what Whisper says when unsure (绿色的 -> 黄码):
         # the prompt's answers heard word for word are no grammar-match certainty
         return choose(heard, judge=judge, place=self.place if not phrases else None, voiced=voiced, raw=raw,
-                      grammar=expected - named, spoken=spoken)
+                      grammar=expected - named, spoken=spoken,
+                      expected=tuple(dict.fromkeys(p.replace(" ", "") for p in phrases)))
 
     def _clean(self, text: str, language: str, prompt: str) -> str:
         """Simplified, no invented credits, no recital of the prompt's answers; "" when Whisper
@@ -183,8 +185,8 @@ class WhisperEar:
         text = drop_recital(normalise(text, language, self._fold), prompt)
         said = _CLAUSE.sub("", text)
         if said and (said == _CLAUSE.sub("", normalise(prompt or "", language, self._fold))
-                     or said in _CLAUSE.sub("", LEADS.get(language, ""))):
-            return ""
+                     or len(said) >= LEAD_ECHO and said in _CLAUSE.sub("", LEADS.get(language, ""))):
+            return ""  # (a one-word answer inside the lead sentence, 是 in 以下是…, is an answer; 普通 is its echo)
         return text
 
 

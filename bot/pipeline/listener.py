@@ -32,6 +32,12 @@ CLOCK_BYTES = int(0.1 * RATE) * 2
 PROBE_AFTER = int(0.08 * RATE)  # samples of silence after which the words so far are judged complete or not
 HOLD_AFTER = int(0.25 * RATE)  # trailing silence beyond this is held back from the recognizer
 MAX_TURN_BYTES = 30 * RATE * 2  # a turn longer than 30 s is cut and recognized
+# A live caller waits at most this long (wall clock) for the answer's recognition after the turn
+# ends; then the call goes on with what is known (see `_answer_frame`). Offline calls (`veribot
+# call`, a `line` given) are not real time and wait for the recognition whatever it takes.
+RECOGNITION_BOUND = 2.5
+LATE_CONFIDENCE = 0.3  # the words heard at the pause, taken when the final result is late: read back
+UNHEARD = "<unheard>"  # the answer when recognition is behind and nothing was heard yet: a no-match
 
 
 class CallerListener(FrameProcessor):
@@ -44,6 +50,7 @@ class CallerListener(FrameProcessor):
         *,
         clip_dir: Path | None = None,
         line=None,  # an offline LineClock to acknowledge heard audio to (tests, `veribot call`)
+        bound: float | None = RECOGNITION_BOUND,  # s a turn end waits for recognition (None: no bound)
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -54,6 +61,8 @@ class CallerListener(FrameProcessor):
         self.grammar_for = grammar_for
         self.clip_dir = clip_dir
         self.line = line
+        self.bound = None if line is not None else bound
+        self.late_answers = 0  # answers not recognized within the bound (the call went on without them)
         self._heard = 0  # bytes of caller audio received
         self._clock_mark = 0
         self._preroll = bytearray()
@@ -278,13 +287,27 @@ class CallerListener(FrameProcessor):
             self._turn_listen, self._grammar_due = None, True
         if self.line is not None:
             self.line.turn_ended()  # the offline caller now waits for the bot's reply
-        self._interim = self._partial = ""
-        await self._emit((future, step, self._turn_start, end, kept, continues))
+        so_far, self._interim, self._partial = self._partial, "", ""  # words heard up to the pause
+        await self._emit((future, step, self._turn_start, end, kept, continues, so_far))
 
     async def _answer_frame(self, future, step, start: float, end: float, kept: list[str],
-                            continues: bool = False) -> CallerAnswerFrame:
+                            continues: bool = False, so_far: str = "") -> CallerAnswerFrame:
+        """The answer, once recognized. When recognition is behind (a burst of turn ends) a live call
+        waits `bound` seconds for it, then degrades, never to no-input: the words settled at the
+        caller's pause, at a confidence that has them read back (您是说…，对吗？), or, with none,
+        an answer nobody understands (`UNHEARD`): a closed question then says it did not catch
+        that and offers the keypad. The late result is dropped."""
         try:
-            result: Recognition = await future
+            if self.bound is None:
+                result: Recognition = await future
+            else:
+                result = await asyncio.wait_for(asyncio.shield(future), self.bound)
+        except TimeoutError:
+            self.late_answers += 1
+            future.add_done_callback(_retrieve)
+            log.warning("recognition of the answer at step %s took over %.1f s: %s", step, self.bound,
+                        "read back what the pause settled" if so_far else "asking again with the keypad")
+            result = Recognition(so_far, LATE_CONFIDENCE) if so_far else Recognition(UNHEARD, 0.0)
         except Exception:  # a failed recognition is an answer not understood, not a dead call
             log.exception("recognition of the answer at step %s failed", step)
             self.failed_answers += 1
@@ -292,3 +315,9 @@ class CallerListener(FrameProcessor):
         return CallerAnswerFrame(text=result.text, confidence=result.confidence, step=step,
                                  speech_start=start, speech_end=end, words=list(result.words),
                                  clip=kept[0] if kept else None, continues=continues)
+
+
+def _retrieve(future) -> None:
+    """A late recognition's outcome is not wanted; its failure is logged, not left unretrieved."""
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("late recognition failed: %s", future.exception())

