@@ -75,9 +75,15 @@ def escalation_spool_path(config: Any) -> Path:
 
 
 def call_parser(config: Any) -> Any:
-    """Answer understanding for the calls: bot.nlu.parse with the [nlu] default area bound."""
+    """Answer understanding for the calls: bot.nlu.parse with the [nlu] default area bound. The
+    division table and the area's towns and streets are loaded here, at start-up (≈1 s), not by the
+    first call that names a town: that call's parse would hold every call on the loop meanwhile."""
     from bot.nlu import make_parser
+    from bot.nlu.address import warm_up
+    from bot.nlu.gazetteer import town_districts
 
+    warm_up()
+    town_districts(config.nlu.area[1] or None)
     return make_parser(*config.nlu.area)
 
 

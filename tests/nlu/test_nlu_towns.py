@@ -65,3 +65,16 @@ def test_a_shared_town_asks_for_the_district_then_keeps_both():
     assert any("哪个区县" in s for s in said)
     address = conv.record.slots["residence"]
     assert address["district"] == "榆中县" and "城关镇" in (address.get("detail") or address.get("raw")), address
+
+
+def test_the_workers_parser_loads_the_towns_at_start_up_not_in_a_call():
+    """`call_parser` (serve's) reads the division and town tables before the first call: a call's
+    parse runs on the loop every call shares, and reading them takes about a second."""
+    from bot.campaigns.background import call_parser
+    from bot.config import load_config
+    from bot.nlu import gazetteer
+
+    gazetteer.town_districts.cache_clear()
+    call_parser(load_config(None))
+    assert gazetteer.town_districts.cache_info().currsize == 1
+    assert "西果园镇" in gazetteer.town_districts("兰州市")
