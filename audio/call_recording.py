@@ -147,9 +147,10 @@ class CallRecording:
             return
         try:
             fn()
-        except (OSError, wave.Error):  # a full disk loses the recording, never the call
+        except (OSError, wave.Error) as exc:  # a full disk loses the recording, never the call
             self._failed = True
-            log.exception("call recording %s: not written", self.path.parent.name)
+            why = getattr(exc, "strerror", None) or type(exc).__name__  # not the path: the folder is the attempt's
+            log.error("call recording of attempt %s not written (%s)", self.path.parent.name, why)
 
     def _start(self) -> None:
         self._file = f = open(self.path, "wb")  # closed in _finish: held across writes

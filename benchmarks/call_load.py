@@ -134,9 +134,9 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
 
     rng = random.Random(seed)
     ramp = spread if spread is not None else (n - 1) / rate
-    headroom = Headroom(WorkerSettings(admission=admission))
     lines: set = set()  # transports of the calls live now (their missed frames count as late frames)
     gate = {"declined": 0, "later": 0, "held": 0.0, "live": 0, "max_live": 0}
+    headroom = Headroom(WorkerSettings(admission=admission), in_progress=lambda: gate["live"])
     probe_feed = HeadroomProbe(headroom, queue_wait=resources.recognition.final_wait,
                                late_frames=lambda: gate.get("missed_ended", 0) + sum(
                                    t.input().missed_deadlines + t.input().hearing_late for t in lines))

@@ -231,8 +231,14 @@ class WorkerSettings:
     late_frames_resume: float = 0.0
     window_seconds: float = 2.0
     resume_after_seconds: float = 5.0
+    # A worker with fewer calls in progress than this always takes one more: with (almost) nothing to
+    # protect, a hold only makes the desk wait, and lag on a box busy with other work (an upload, a
+    # build) must not stop a desk's first calls.
+    min_calls: int = 4
 
     def __post_init__(self) -> None:
+        if self.min_calls < 0:
+            raise ValueError("[worker] min_calls must be 0 or more")
         for stop, resume in (("lag_stop_ms", "lag_resume_ms"), ("queue_wait_stop_ms", "queue_wait_resume_ms"),
                              ("late_frames_stop", "late_frames_resume")):
             hi, lo = getattr(self, stop), getattr(self, resume)

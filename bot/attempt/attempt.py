@@ -42,7 +42,7 @@ from sqlmodel import Session
 
 from bot.attempt.claiming import claim_case, release_case
 from bot.attempt.payload import result_payload
-from bot.attempt.resolution import resolve
+from bot.attempt.resolution import close_test_case, resolve
 from bot.attempt.rows import is_slot, mark_in_call, put_result, store_dialog, turn_row, what_of
 from bot.calls import Answered, CallRequest, CallResult, NetworkOutcome
 from bot.campaigns.dialing import claims as ops
@@ -65,6 +65,7 @@ class Attempt:
     resolve = staticmethod(resolve)  # an operator's end of the case (no call): bot.attempt.resolution
     claim_case = staticmethod(claim_case)  # an operator's hold on the case: bot.attempt.claiming
     release_case = staticmethod(release_case)
+    close_test_case = staticmethod(close_test_case)  # a console test call's case: never queued
 
     def __init__(self, db: Database, claim: Claim, script: Any = None, *, clock: Callable = utcnow,
                  outbox: bool = False, spool: EscalationSpool | None = None,

@@ -68,3 +68,10 @@ def resolve(s: Session, case_id: int, user_id: int, slots: dict[str, Any], note:
         payload = result_payload(s, esc.attempt_id, outcome="resolved_by_operator", state="completed", at=now)
         webhook.enqueue(s, esc.campaign_id, esc.attempt_id, payload, now, key=f"resolution-{esc.id}")
     return esc
+
+
+def close_test_case(s: Session, attempt_id: int, now: datetime) -> None:
+    """A console test call's escalation never reaches the operators' queue: it is closed as the
+    call is settled (in the caller's transaction)."""
+    s.execute(update(Escalation).where(Escalation.attempt_id == attempt_id)
+              .values(status=EscalationStatus.RESOLVED, note="测试电话 test call", resolved_at=now))

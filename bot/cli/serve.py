@@ -205,7 +205,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 raise UserError(f"cannot listen for SIP on {sip_host}:{sip_port}: {exc.strerror or exc}") from None
             stoppers.append(endpoint.stop)
             # no new call while the database refuses writes or the worker has no headroom: 503 + Retry-After
-            headroom = Headroom(config.worker)
+            headroom = Headroom(config.worker, in_progress=lambda: endpoint.busy)
             admission = Admission(headroom, lambda: spool.alarm.ok)
             endpoint.accepting, endpoint.held_because = admission.accepting, admission.why
             app[CONSOLE].admission = admission

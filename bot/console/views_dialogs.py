@@ -143,7 +143,7 @@ async def simulate_answer(request: web.Request) -> web.Response:
 
 
 SYSTEM_LINES = {"listen": N_("Listening: %(step)s"), "escalate": N_("Escalated to an operator (%(reason)s) at %(step)s"),
-                "end": N_("Call ended: %(outcome)s")}
+                "end": N_("Call ended: %(outcome)s"), "pause": N_("Pause: %(seconds)s s")}
 
 
 def _line(labels: Labeller, line: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def _line(labels: Labeller, line: dict[str, Any]) -> dict[str, Any]:
     if event not in SYSTEM_LINES:
         return line
     params = {"step": labels.step(line.get("step")), "reason": word(line.get("reason"), labels._),
-              "outcome": word(line.get("outcome"), labels._)}
+              "outcome": word(line.get("outcome"), labels._), "seconds": f"{line.get('seconds', 0):g}"}
     return {**line, "text": labels._(SYSTEM_LINES[event]) % params}
 
 

@@ -56,9 +56,11 @@ class Reason:
 class Headroom:
     """The hold decision from samples (see the module text). Not thread-safe: the event loop feeds it."""
 
-    def __init__(self, settings: WorkerSettings | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settings: WorkerSettings | None = None, clock: Callable[[], float] = time.monotonic,
+                 in_progress: Callable[[], int] | None = None) -> None:
         self.settings = settings or WorkerSettings()
         self.clock = clock
+        self.in_progress = in_progress  # calls this worker has now (None: not counted, min_calls ignored)
         self._lags: deque[tuple[float, float]] = deque()  # (time, ms)
         self._waits: deque[tuple[float, float]] = deque()
         self._late: deque[tuple[float, int]] = deque()
@@ -106,12 +108,18 @@ class Headroom:
         resume = {"loop_lag": s.lag_resume_ms, "queue_wait": s.queue_wait_resume_ms,
                   "late_frames": s.late_frames_resume}
         over = next((Reason(k, signs[k], stop[k]) for k in SIGNS if stop[k] > 0 and signs[k] >= stop[k]), None)
+        few = self.in_progress is not None and self.in_progress() < s.min_calls  # nothing to protect
         if self.reason is None:
-            if over is not None and s.admission:
+            if over is not None and s.admission and not few:
                 self.reason, self.since, self._calm_since = over, t, None
                 self.holds += 1
                 log.warning("worker holds new calls: %s (calls in progress go on)", over.text())
             return self.reason
+        if few:
+            log.warning("worker takes new calls again: fewer than %d calls in progress (held %.0f s)",
+                        s.min_calls, t - (self.since or t))
+            self.reason = self.since = self._calm_since = None
+            return None
         if over is not None:
             self.reason = over  # the latest sign that keeps it holding
         calm = all(signs[k] <= resume[k] for k in SIGNS if stop[k] > 0)

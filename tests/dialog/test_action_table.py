@@ -165,3 +165,32 @@ def _gaps(pcm: bytes, window: float = 0.02) -> list[float]:
         else:
             run += 1
     return [g for g in gaps if g > 0.1]
+
+
+def test_every_driver_dispatches_outputs_through_one_table():
+    """No driver names an output type in an isinstance chain: each builds its table from the
+    actions (so a new action's output reaches it without an edit)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    drivers = ["bot/pipeline/dialog_processor.py", "bot/telephony/calls/keypad_conversation.py", "bot/simulate.py",
+               "bot/console/simulator.py"]
+    chain = re.compile(r"isinstance\(\w+, \(?(Say|Listen|End|Escalate)\b")
+    for path in drivers:
+        text = (root / path).read_text(encoding="utf-8")
+        assert "perform_table(" in text and not chain.search(text), path
+    assert [a.name for a in actions.actions()][:4] == ["say", "ask", "branch", "end"]  # found in the package
+
+
+def test_console_simulator_says_the_pause_in_the_readers_language(pause):
+    """The editor's chat shows the pause line in Chinese, like its other system lines."""
+    from bot.console.i18n import translations
+    from bot.console.labels import Labeller
+    from bot.console.simulator import Simulator
+    from bot.console.views_dialogs import _line
+
+    _, state = Simulator().start(1, load_script_text(SCRIPT), {"name": "Li"}, {})
+    labels = Labeller(translations("zh-CN").gettext, "zh-CN")
+    shown = [_line(labels, ln)["text"] for ln in state["lines"] if ln.get("event") == "pause"]
+    assert shown == ["静默 2 秒"]

@@ -55,12 +55,14 @@ async def test_bot_audio_lands_where_the_line_clock_is(tmp_path: Path) -> None:
 
 async def test_a_long_call_is_written_as_it_goes_in_bounded_memory(tmp_path: Path) -> None:
     rec = CallRecording.open(tmp_path)
-    chunk = frame(300, 480)  # 60 ms pieces, 20 minutes of both sides
+    chunk = frame(300, 1600)  # 200 ms pieces, 20 minutes of both sides
     tracemalloc.start()
     try:
-        for _ in range(20 * 60 * RATE // 480):
+        for i in range(20 * 60 * RATE // 1600):
+            rec.sent(chunk)  # the bot's 200 ms leave as the line clock reaches them, the caller's arrive
             rec.heard(chunk)
-            rec.sent(chunk)
+            if i % 60 == 0 and rec._last is not None:  # a call gives the writer 12 s for 12 s of audio:
+                rec._last.result(10)  # the test feeds faster than real time, so it lets the writer keep up
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -109,3 +111,13 @@ def test_a_burst_starts_at_the_transports_line_time_not_the_last_clock_tick() ->
     log.started(1.0)  # the last tick
     log.stopped(1.3)
     assert [(n.started_at, n.ended_at, n.complete) for n in notes] == [(1.08, 1.28, True)]
+
+
+async def test_a_recording_that_cannot_be_written_never_breaks_the_call(tmp_path: Path, caplog) -> None:
+    (tmp_path / FILE_NAME).mkdir()  # the file's place is taken: every write fails (as on a full disk)
+    rec = CallRecording.open(tmp_path)
+    for _ in range(100):
+        rec.heard(frame(7))
+        rec.sent(frame(9))
+    await rec.aclose()  # no exception reaches the call
+    assert rec._failed and "call recording" in caplog.text and str(tmp_path.parent) not in caplog.text

@@ -41,6 +41,22 @@ def test_loop_lag_over_the_stop_level_holds_with_its_reason():
     assert "event-loop lag" in reason.text() and h.holds == 1
 
 
+def test_a_worker_with_fewer_calls_than_min_calls_never_holds_and_a_hold_ends_when_they_go():
+    """Lag from other work on the box (CI, an upload) must not stop a desk's first calls: with fewer
+    calls in progress than `min_calls` there is nothing to protect."""
+    calls = {"n": 1}
+    h = Headroom(S, in_progress=lambda: calls["n"])
+    t = lags(h, 90, 0, 3)
+    assert h.check(t) is None and h.holds == 0
+    calls["n"] = S.min_calls
+    assert h.check(t) is not None and h.holds == 1
+    calls["n"] = S.min_calls - 1  # calls ended: the hold ends at once, lag or not
+    h.note_lag(90, t + 0.25)
+    assert h.check(t + 0.25) is None
+    with pytest.raises(ValueError, match="min_calls"):
+        WorkerSettings(min_calls=-1)
+
+
 def test_hysteresis_resume_only_after_every_sign_stayed_below_resume_for_long_enough():
     h = Headroom(S)
     h.note_lag(100, 0)

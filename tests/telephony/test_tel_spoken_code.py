@@ -2,7 +2,7 @@
 as well as key it; an unclear answer (no six digits) is asked once more and is no guess; a wrong
 said code is counted like a keyed one, asked once more, then keys are asked for; the lockout is
 the same for both. The ear is scripted here (what the recognizer wrote); the real Mandarin voice
-over SIP is tests/telephony/test_tel_spoken_code_call.py."""
+over SIP is tests/telephony/test_tel_spoken_code_call.py (bot/telephony/calls/spoken_answer.py)."""
 
 from __future__ import annotations
 
@@ -208,3 +208,20 @@ async def test_serve_s_resources_let_a_locale_with_an_ear_say_the_code(sqlite_db
     said.clear()
     assert (await deaf(_TalkingCall(("keys", CODE + "#")), "13800000001")).proved is True
     assert said[0].startswith("如需核实我们打给您的电话，请输入")  # keys only
+
+
+class _EagerCall(_TalkingCall):
+    """A resident who knows the code and keys it while the question is still playing."""
+
+    def play(self, pcm: bytes) -> None:
+        if self.answers:
+            for k in self.answers.pop(0)[1]:
+                self.on_dtmf(k)
+
+
+async def test_keys_pressed_during_the_question_are_kept(sqlite_db) -> None:
+    _seed(sqlite_db)
+    said: list[str] = []
+    call = _EagerCall(("keys", CODE))
+    assert (await _verifier(sqlite_db, call, said)(call, "13800000001")).proved is True
+    assert call.on_dtmf is None  # the call's own key handler is back

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.attempt.attempt import Attempt as CallAttempt
@@ -32,8 +31,6 @@ from storage.models import (
     AuditEvent,
     Campaign,
     CampaignStatus,
-    Escalation,
-    EscalationStatus,
     Person,
     PersonState,
     utcnow,
@@ -120,7 +117,6 @@ async def run(db: Database, runner: CallRunner, trial: Trial, variables: dict[st
         result = CallResult(NetworkOutcome.FAILED, detail=f"test call: {type(exc).__name__}: {exc}"[:300])
     outcome = outcome_of(result)
     await rec.settle(result, RetryPolicy(), outcome=outcome)
-    await db.arun(lambda s: s.execute(  # a test call's escalation never reaches the operators' queue
-        update(Escalation).where(Escalation.attempt_id == trial.claim.attempt_id)
-        .values(status=EscalationStatus.RESOLVED, note="测试电话 test call", resolved_at=utcnow())))
+    # a test call's escalation never reaches the operators' queue
+    await db.arun(lambda s: CallAttempt.close_test_case(s, trial.claim.attempt_id, utcnow()))
     return outcome

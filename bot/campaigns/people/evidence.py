@@ -9,7 +9,8 @@ order — the person, each attempt (times, outcome, dialog version, call code), 
 version it ran (its YAML text, when published), every turn (text, who, step, wall time
 `at`, line-clock time `line_at`), the audio clips of the notice steps' turns (bytes, base64,
 with SHA-256), the whole call's stereo recording when the campaign keeps one (`recording`:
-bot left, resident right, on the line clock; named by SHA-256 and size), the answers, and the callbacks — each entry carrying the hash of the one before
+bot left, resident right, on the line clock; named by SHA-256 and size, not embedded), the
+answers, and the callbacks — each entry carrying the hash of the one before
 (`prev`) and its own (`hash`, SHA-256 of its canonical JSON); `head` is the last hash, and
 `signature` is Ed25519 over the header and head. Changing, dropping or reordering anything breaks
 a hash or the signature.

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.dialog.actions import actions  # the package is loaded before its modules
 from bot.dialog.actions.spec import ActionSpec, Checker, Line
 from bot.dialog.events import Say
 
 
 def build(c: Checker, path: tuple, m: dict, kw: dict) -> None:
-    from bot.dialog.actions import actions  # the message names every action there is
-
     names = [a.name for a in actions()]
     if not kw["say"]:
         c.err(path, f"step {path[-1]!r} must {', '.join(names[:-1])} or {names[-1]}")
