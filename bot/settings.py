@@ -341,6 +341,7 @@ class TelephonySettings:
     amd_greeting_seconds: float = 3.5  # continuous speech longer than this = machine
     amd_machine_message: str = ""
     carrier_detect: bool = False  # screen the opening for carrier announcements / SIT even without AMD
+    early_media: bool = True  # listen to a ringing call's 180/183 audio for carrier announcements (early_media.py)
     inbound_dialog: str = "dialogs/verification.zh-CN.yaml"
     unknown_caller_message: str = ""  # {agency} {callback_number}; empty: built-in per language
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.console.slots import RELATIONS, Field, fields_of
+from bot.privacy import mask_phone
 
 
 def N_(msgid: str) -> str:
@@ -235,6 +236,7 @@ class Labeller:
     _: Gettext
     locale: str
     script: ScriptLabels = field(default_factory=ScriptLabels)
+    mask_phones: bool = False  # lists (the results table) mask contacts' phones as the person's; a case shows them
 
     @property
     def _script_speaks_mine(self) -> bool:
@@ -279,8 +281,10 @@ class Labeller:
             else:
                 rel = item.get("relation")
                 rel = self._(RELATIONS[rel]) if rel in RELATIONS else rel
+                phone = str(item.get("phone") or "")
+                phone = mask_phone(phone) if phone and self.mask_phones else phone
                 out.append((item.get("name") or self._("(name not given)")) + (f"（{rel}）" if rel else "")
-                           + (f" {item['phone']}" if item.get("phone") else ""))
+                           + (f" {phone}" if phone else ""))
         return "；".join(out)
 
     def step(self, step: str | None) -> str:

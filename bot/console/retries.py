@@ -16,6 +16,9 @@ OUTCOMES: dict[str, str] = {
     "no_answer": N_("No answer"), "busy": N_("Busy"), "congestion": N_("Network busy"),
     "declined": N_("Declined"), "machine": N_("Answering machine"), "hung_up": N_("Hung up mid-call"),
     "failed": N_("Call failed"),
+    # carrier announcements (early media or after answer): their own defaults in dialing/policy.py
+    "powered_off": N_("Phone switched off"), "invalid_number": N_("Number not in service"),
+    "unreachable": N_("Unreachable"),
 }
 
 
@@ -54,6 +57,8 @@ def parse(form: dict[str, str], camp: Campaign) -> tuple[dict[str, Any] | None, 
         return None, priority
     policy = dict(camp.retry_policy or {})
     for outcome in OUTCOMES:
+        if f"retry_{outcome}_max" not in form and f"retry_{outcome}_delays" not in form:
+            continue  # a page rendered before this outcome was listed: its rule stays as it is
         most, waits = form.get(f"retry_{outcome}_max", "").strip(), form.get(f"retry_{outcome}_delays", "")
         if not most.isdigit() or not 1 <= int(most) <= 20:
             raise RetryFormError(N_("Attempts: a whole number from 1 to 20 (%(outcome)s)."), outcome)

@@ -4,6 +4,7 @@ start / pause / resume, live progress, the results table with filters, export.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import logging
 import tempfile
@@ -228,7 +229,8 @@ async def results_page(request: web.Request) -> web.Response:
     await audit_event(request, "campaign.results_view", "campaign", camp.id or "",
                       detail=f"state={f.state} health_code={f.health_code} offset={f.offset} search={bool(f.who)} "
                              f"rows={len(rows)}")
-    labels = labeller(request, await _script_labels(request, camp))
+    # contacts' phones masked in the list as the person's is (the case page shows them in full)
+    labels = dataclasses.replace(labeller(request, await _script_labels(request, camp)), mask_phones=True)
     return render(request, "results.html", camp=camp, rows=rows, f=f, slots=[x.slot for x in labels.fields],
                   states=camps.states(), page=camps.PAGE, labels=labels, layouts=await _layouts(),
                   default_layout=layout.DEFAULT_LAYOUT)

@@ -89,7 +89,7 @@ async def test_survey_results_and_plain_export_carry_contacts_and_places(
     await login(client, "admin1")
     base = f"/campaigns/{seeded['campaign']}"
     page = await (await client.get(f"{base}/results")).text()
-    assert "密接人员（姓名/关系/电话）" in page and "王芳（spouse） +8613812345678" in page
+    assert "密接人员（姓名/关系/电话）" in page and "王芳（spouse） +86138****5678" in page  # masked in the list
     assert "西关十字的超市" in page
     export = await client.get(f"{base}/export.csv?layout=plain")
     rows = list(csv.reader(io.StringIO((await export.read()).decode("utf-8-sig"))))

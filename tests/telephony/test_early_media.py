@@ -26,7 +26,9 @@ from bot.attempt.attempt import outcome_of
 from bot.calls import Answered, CallRequest, NetworkOutcome
 from bot.campaigns.dialing import claims as ops
 from bot.campaigns.dialing.policy import RetryPolicy
+from bot.config import load_config
 from bot.dialog.script import load_script
+from bot.settings import TelephonySettings
 from bot.telephony.calls.sip_runner import SipCallRunner
 from bot.telephony.media.pcap import rtp_packets, write_pcap
 from storage.models import Attempt, Person, Turn
@@ -165,6 +167,24 @@ async def test_early_media_that_is_no_announcement_to_hear_rings_on_as_before(ma
         assert (result.network, result.sip_status, asked) == (NetworkOutcome.NO_ANSWER, 408, 0)
         assert took >= 3.0
         assert await asyncio.wait_for(sipp.wait(), 10) == 0  # CANCELled on the ring timeout
+
+
+async def test_early_media_off_leaves_an_announcement_unheard(make_endpoint, tmp_path: Path, voice, ear) -> None:
+    """`[telephony] early_media = false`: the switched-off announcement before the answer is not
+    listened to (never transcribed); the call rings on to the ring timeout as before early media."""
+    opening = SILENCE * 800 + await asyncio.to_thread(voice.render, CASES[0][0]) + SILENCE * 800
+    async with _carrier(tmp_path, opening, None) as (port, sipp):
+        ep = await make_endpoint(ring_timeout=3.0, early_media=False)
+        result, took, asked = await _attempt(ep, f"sip:13800000000@127.0.0.1:{port}", ear)
+        assert (result.network, result.sip_status, asked) == (NetworkOutcome.NO_ANSWER, 408, 0)
+        assert took >= 3.0
+        assert await asyncio.wait_for(sipp.wait(), 10) == 0  # CANCELled on the ring timeout
+
+
+def test_early_media_is_on_unless_the_setting_says_false(tmp_path: Path) -> None:
+    assert TelephonySettings().early_media is True
+    (tmp_path / "veribot.toml").write_text("[telephony]\nearly_media = false\n", encoding="utf-8")
+    assert load_config(tmp_path / "veribot.toml").telephony.early_media is False
 
 
 async def test_early_media_through_kamailio_to_the_stored_attempt(make_endpoint, tmp_path: Path, voice, ear,

@@ -2,7 +2,8 @@
 
 One `tick()` does one round: heartbeat + recovery, then for each running campaign inside its
 calling window, claim what its concurrency (and this worker's `max_calls`) allows — the claim is
-committed before anything is dialled — mark those attempts dialling, and start one task per call.
+committed before anything is dialled — mark those attempts dialling, and start one task per call
+(`CallSteps`, one_call.py: its start slot under `start_rate`, the runner, the final record).
 `run(stop)` ticks until `stop` is set, then lets live calls finish (up to `drain_seconds`).
 
 Several workers on one database share a campaign by free capacity: in `run`, a round claims only
@@ -11,18 +12,9 @@ round that got all it asked for, the worker pauses a random 0.5–1.5 poll inter
 and after one of its calls ends it waits a random 0–1 poll interval before claiming again — so the
 other workers, polling meanwhile, get their turn instead of the fastest one taking every line.
 
-`start_rate` (calls a second, 0: no limit) paces how fast a worker starts calls: a campaign with
-150 free lines fills them over 150/rate seconds, one call every 1/rate s, instead of dialling all at
-once. Carriers limit call attempts per second anyway, and calls started together run in step (the
-same prompts, the same questions at the same moment): their answers then reach recognition in one
-burst (150 lines started within 3 s on 2 cores: p95 1.57 s instead of 0.26 s; benchmarks/call_load.py
---start-spread, README "Performance").
-
-Admission control: `holding()` (the worker's Headroom, bot/pipeline/headroom.py) says when the
-worker has no headroom for one more call. Then no round claims anyone, and a call claimed earlier that
-is still waiting for its start slot is not dialled: its person is pending again a poll later (declined
-now, called later, nobody dropped). `start_rate` stays as it is. Each hold and its end is an audit row
-(bot.campaigns.dialing.holds), so `veribot campaigns status` and the console can say it.
+Admission control: while `holding()` (the worker's Headroom, bot/pipeline/headroom.py) says the worker
+has no headroom for one more call, no round claims anyone (nor dials a claimed call, one_call.py). Each
+hold and its end is an audit row (bot.campaigns.dialing.holds) for `veribot campaigns status` and the console.
 
 Time comes from `clock` (aware UTC), so windows and retry delays are tested without sleeping.
 """
@@ -31,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import random
 import socket
@@ -42,23 +33,19 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
-from bot.attempt.attempt import Attempt, outcome_of
-from bot.calls import CallResult, CallRunner, NetworkOutcome
+from bot.calls import CallRunner
 from bot.campaigns.dialing import claims as ops
 from bot.campaigns.dialing import holds
 from bot.campaigns.dialing.claims import Claim
+from bot.campaigns.dialing.one_call import CallSteps
 from bot.campaigns.dialing.policy import CallingWindow, RetryPolicy
-from bot.campaigns.inbound.call_codes import code_variables
 from bot.campaigns.outage.escalation_spool import EscalationSpool
 from bot.campaigns.scripts.dialog_versions import ScriptSource
 from bot.dialog.engine import Parser
-from bot.settings import localised
 from storage.db import Database
 from storage.models import AuditEvent, Campaign, CampaignStatus, utcnow
 
 log = logging.getLogger(__name__)
-
-Ack = Callable[[Claim, str], None]
 
 
 def default_worker_id() -> str:
@@ -79,7 +66,7 @@ def _dead_local_process(worker: str) -> bool:
     return False
 
 
-class Dialer:
+class Dialer(CallSteps):
     def __init__(
         self,
         db: Database,
@@ -91,7 +78,7 @@ class Dialer:
         max_calls: int = 50,
         variables: dict[str, str] | None = None,
         scripts: ScriptSource | None = None,
-        on_final: Ack | None = None,
+        on_final: Callable[[Claim, str], None] | None = None,  # each person's final outcome
         poll_seconds: float = 1.0,
         drain_seconds: float = 120.0,
         claim_share: float = 0.5,
@@ -253,18 +240,6 @@ class Dialer:
             except Exception:
                 log.exception("ending %d orphaned call(s) failed", len(dialogs))
 
-    async def _pay_debts(self) -> None:
-        """Write what ended calls still owe the database: spooled escalations, final records."""
-        if len(self.spool):
-            await asyncio.to_thread(self.spool.replay, self.db)
-        while self._unfinished:
-            rec, claim, policy, result, outcome = self._unfinished[0]
-            await self._finish(rec, claim, policy, result, outcome)
-            self._unfinished.pop(0)
-            if claim in self._live_claims:
-                self._live_claims.remove(claim)
-            log.warning("attempt %s: final record stored after the database recovered", claim.attempt_id)
-
     async def _tick_campaign(self, camp: Campaign, now: datetime, room: int, share: float) -> list[Claim]:
         try:
             window = CallingWindow.parse(camp.window_start, camp.window_end, camp.timezone)
@@ -302,87 +277,6 @@ class Dialer:
             self.live[c.attempt_id] = task
             task.add_done_callback(lambda _t, c=c: self._release(c))
         return claims
-
-    def _start_budget(self) -> int | None:
-        """How many more calls may be given a start slot within the next poll interval (None: no limit)."""
-        if not self.start_rate:
-            return None
-        now = asyncio.get_running_loop().time()
-        horizon = max(self.poll_seconds, 1 / self.start_rate)
-        booked = max(0.0, self._next_start - now)  # start slots already handed out ahead of now
-        return max(0, math.floor((horizon - booked) * self.start_rate + 1e-9))
-
-    def _start_delay(self) -> float:
-        """Seconds the next call waits for its start slot (one call every 1/start_rate s)."""
-        if not self.start_rate:
-            return 0.0
-        now = asyncio.get_running_loop().time()
-        at = max(self._next_start, now)
-        self._next_start = at + 1 / self.start_rate
-        return at - now
-
-    def _release(self, claim: Claim) -> None:
-        """A call task ended (even one cancelled before it ran): free its line."""
-        self.live.pop(claim.attempt_id, None)
-        if claim in self._live_claims:
-            self._live_claims.remove(claim)
-        self._wake.set()
-
-    # ------------------------------------------------------------ one call
-    def _recordings(self, script: Any) -> dict[str, bytes]:
-        recordings_for = getattr(self.scripts, "recordings_for", None)  # a test's source may have none
-        return recordings_for(script) if recordings_for is not None else {}
-
-    async def _call(self, claim: Claim, script: Any, policy: RetryPolicy,
-                    recordings: dict[str, bytes] | None = None, delay: float = 0.0) -> None:
-        rec = Attempt(self.db, claim, script, clock=self.clock, outbox=self.outbox, spool=self.spool,
-                      suppression_days=self.suppression_days)
-        live = self.live_variables() if self.live_variables else {}  # an admin's number/badge, read per call
-        request = rec.request({**localised({**self.variables, **live}, script.locale),
-                               **code_variables(claim.call_code), **claim.variables},
-                              parser=self.parser, recordings=recordings or {})
-        try:
-            try:
-                if delay > 0:  # its start slot (start_rate)
-                    await asyncio.sleep(delay)
-                if self.holding is not None and self.holding() is not None:  # no headroom now: dialled later
-                    self.held_back += 1
-                    retry_at = self.clock() + timedelta(seconds=self.poll_seconds)
-                    await self.db.arun(lambda s: ops.unplace(s, claim.attempt_id, self.clock(), retry_at,
-                                                             "not dialled: the worker held new calls (headroom)"))
-                    return
-                result = await self.runner.run(request)
-            except asyncio.CancelledError:
-                result = CallResult(NetworkOutcome.FAILED, detail="interrupted: dialer stopping")
-                await asyncio.shield(self._finish(rec, claim, policy, result, "interrupted"))
-                raise
-            except Exception as exc:
-                log.error("attempt %s: runner failed: %s", claim.attempt_id, type(exc).__name__)
-                result = CallResult(NetworkOutcome.FAILED, detail=f"runner error: {type(exc).__name__}")
-            if not result.placed:  # refused by our own capacity: not the resident's attempt
-                retry_at = self.clock() + timedelta(seconds=result.retry_after or self.poll_seconds)
-                await self.db.arun(lambda s: ops.unplace(s, claim.attempt_id, self.clock(), retry_at))
-                log.info("attempt %s not placed (this worker's lines were full): person pending again",
-                         claim.attempt_id)
-                return
-            try:
-                await self._finish(rec, claim, policy, result, outcome_of(result))
-            except SQLAlchemyError as exc:  # disk full / database down: kept, retried by every tick
-                self.alarm.failed(exc)
-                log.error("attempt %s: final record not stored (%s); retried until the database takes it",
-                          claim.attempt_id, type(exc).__name__)
-                self._unfinished.append((rec, claim, policy, result, outcome_of(result)))
-                self._live_claims.append(claim)  # the campaign is not done while it is owed
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the record could not be written: recovery marks the attempt interrupted
-            log.exception("attempt %s: final record not stored", claim.attempt_id)
-
-    async def _finish(self, rec: Attempt, claim: Claim, policy: RetryPolicy, result: CallResult,
-                      outcome: str) -> None:
-        await rec.settle(result, policy, outcome=outcome, now=self.clock())
-        if self.on_final is not None:
-            self.on_final(claim, outcome)
 
     # ------------------------------------------------------------ campaign state
     async def _set_status(self, camp: Campaign, status: str, why: str) -> None:

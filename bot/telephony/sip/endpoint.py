@@ -136,7 +136,8 @@ class SipEndpoint(InDialogRequests):
             )
             heard, early = None, EarlyMedia(
                 media, s.codecs, lambda host: self.policy.media_allowed(host, remote[0]), transcribe, locale)
-            self._early[out.call_id] = early
+            if s.early_media:  # off: no 18x reaches the listener, so it only waits for the answer
+                self._early[out.call_id] = early
             try:
                 heard = await early.ring(out, s.ring_timeout, lambda: out.cancel(self.uac))
             except TimeoutError:
