@@ -118,6 +118,7 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
             self._turn(Speaker.CALLER, f"dtmf:{event.digit}", kind="dtmf", confidence=1.0, at=event.at)
             self._phone_heard(None, "")
         elif isinstance(event, Dtmf):
+            self._heard = ""  # a key is sure: not the words said before it
             self._on_dtmf(event)
         elif isinstance(event, Utterance):
             self._on_utterance(event)
@@ -184,6 +185,8 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
             self._failure("no_match")
             return
         value = self._with_partial(value)
+        if nlu.tentative(self.script.locale, self._heard):
+            confidence = 0.0  # "好像是绿码", "两三次": heard, but not said as sure: confirmed, never stored as sure
         if self._held_back(value, confidence):
             return
         if step.confirm and (confidence < step.confirm.below or step.confirm.below >= 1):  # below: 1 = always

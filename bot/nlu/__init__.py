@@ -5,6 +5,7 @@ Interface used by the rest of veribot:
     make_parser(default_province, default_city) -> Parser   (parse with the [nlu] area bound)
     grammar_phrases(locale, expect) -> list[str]   (phrases a recognizer grammar should allow)
     hedged(locale, text) -> bool   ("记不清了", "i'm not sure": not an answer, and not misheard)
+    tentative(locale, text) -> bool   ("好像是绿码", "两三次", "probably negative": a value said unsurely)
 Locale modules live in bot/nlu/<lang>.py (zh, en, ko): each reads an answer (`read`: the intent
 found, its phrases blanked) and offers value parsers per expect; which parser serves which
 (locale, expect) is one table, bot.nlu.table, where "is this an answer at all" (bot.nlu.answers) is
@@ -54,6 +55,13 @@ def hedged(locale: str, text: str) -> bool:
     from bot.nlu import table
 
     return table.hedged(locale, text)
+
+
+def tentative(locale: str, text: str) -> bool:
+    """Whether the answer gives its value unsurely ("好像是绿码", "i think it's green"): confirmed, not stored as sure."""
+    from bot.nlu.unsure import tentative as unsure
+
+    return unsure(locale, text)
 
 
 def grammar_phrases(locale: str, expect: str) -> list[str]:

@@ -33,7 +33,8 @@ _INTENTS: dict[str, str] = {
     "do_not_call": (  # "don't call this number again": the number goes on the do-not-call list
         r"(stop|quit|cease) (calling|ringing|phoning)|(do ?n[o']?t|dont|do not|never) (ever )?call (me|this number|here)( ever)?( again| anymore| any more)?\b(?! (back|later|tomorrow))|"
         r"(take|remove|delete) (me|my number|this number) (off|from)|(remove|delete|erase) (my|this) (number|phone number)|put me on (the|your|a) do.?not.?call|do.?not.?call list|"
-        r"(don'?t|do not) (ring|phone|contact) me (again|anymore|any more)|lose my number"
+        r"(don'?t|do not) (ring|phone|contact) me (again|anymore|any more)|lose my number|"
+        r"(do ?n[o']?t|dont|do not|never) call (again|anymore|any more)\b|(if you|you) call (me |here )?again,? (and )?i'?(ll| will) (report|sue|complain)"
     ),
     "human": (
         r"\b(human|operator|agent|representative|supervisor|manager|receptionist|dispatcher)s?\b|"
