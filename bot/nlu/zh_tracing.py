@@ -2,13 +2,13 @@
 
 contacts -> [{"name", "relation", "phone"}] in the order first mentioned. Mentions are found on the
 text with spaces removed: relation words (老婆 -> spouse, 同事 -> colleague, …), names (a common
-surname and one or two more characters where a name can stand; 老王/小李; whatever follows 叫/名字是),
+surname and one or two more characters where a name can stand; 老王/小李; 王阿姨/李师傅; whatever follows 叫/名字是),
 and phone numbers said digit by digit or in groups (幺 = 1). A mention joins the contact before it
 when nothing separates them ("我同事李明"), or across a pause when it refers back ("…，他叫林峰",
 "…，是我朋友", "老婆电话…" for the 老婆 named earlier); a name after "同事李明和" shares its relation.
 "一起上班/出差" makes a contact with no relation word a colleague. Nobody named -> [].
 
-places -> [{"place", "when"}]: per clause, the time said (前天下午, 12月1号, 三天前 …, as said) and the
+places -> [{"place", "when"}]: per clause, every time said (前天下午, 12月1号, 三天前, 下午三点左右 …, as said) and the
 place after 去/到/在 up to what was done there ("在单位食堂吃的饭" -> 单位食堂); "菜市场和超市" are two
 places at the same time. "哪都没去" / "一直在家" -> [].
 
@@ -57,6 +57,8 @@ _BACKREF = re.compile(r"(?:他|她)?(?:叫|是|就是|名字是|名字叫)$|(?:�
 _SEPARATORS = re.compile(r"还有|以及|和|跟|与|、|\||另外")
 _WORK = re.compile(r"一起(?:上班|工作|出差|开会|值班)|上班的|同一个单位")
 _STUDY = re.compile(r"一起(?:上学|上课)")
+# "王阿姨", "李师傅": a surname and a form of address is one person's name, not a relative
+_TITLED = re.compile(rf"(?:{'|'.join(_SURNAMES)})(?:阿姨|叔叔|大爷|大妈|大娘|大姐|大哥|师傅|老师|奶奶|爷爷)")
 _PHONE = re.compile("[0-9零〇洞一幺二两三四五六七八九拐勾]{7,}")
 _RELATION_RE = re.compile("|".join(sorted(map(re.escape, _RELATION_OF), key=len, reverse=True)))
 
@@ -122,6 +124,10 @@ def parse_contacts(text: str) -> list[dict[str, Any]]:
         digits = "".join(ZH_DIGITS.get(c, c) for c in m.group())
         mentions.append((m.start(), m.end(), "phone", e164(digits, "CN") or ""))
     taken = [(a, b) for a, b, _, _ in mentions]
+    for m in _TITLED.finditer(body):
+        if not any(a <= m.start() < b for a, b in taken):
+            mentions.append((m.start(), m.end(), "name", m.group()))
+    taken = [(a, b) for a, b, _, _ in mentions]
     for m in _RELATION_RE.finditer(body):
         if not any(a <= m.start() < b for a, b in taken):
             mentions.append((m.start(), m.end(), "relation", m.group()))
@@ -184,7 +190,7 @@ _DAY = (rf"大前天|前天|昨天|今天|今早|昨晚|前几天|这几天|{_NU
         rf"这个?(?:星期|礼拜|周)[一二三四五六日天]|(?:星期|礼拜|周)[一二三四五六日天]|上?周末|上周|上个?星期|"
         rf"{_NUM}月{_NUM}(?:号|日)|{_NUM}(?:号|日)")
 _PART = "早上|上午|中午|下午|傍晚|晚上|凌晨|夜里|早晨|半夜"
-_HOUR = rf"{_NUM}点(?:半|多|钟)?"
+_HOUR = rf"(?:大概|大约)?{_NUM}点(?:半|多|钟)?(?:左右)?"
 _WHEN = re.compile(rf"(?:(?:{_DAY})|(?:{_PART})|(?:{_HOUR}))+")
 _GO = re.compile(r"(?:去了|去过|到了|到过|逛了|去|到|在)(?:了)?(?:一趟|趟|一下)?")
 _PLACE_END = re.compile(r"做|吃|买|上班|上课|接|看|办|玩|坐|取|存|待|呆|的时候|然后|还有|又|再|之后|以后|了|过|\|")
@@ -198,9 +204,9 @@ def parse_places(text: str) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     for clause in _CLAUSE.split(body):
-        when_m = _WHEN.search(clause)
-        when = when_m.group() if when_m else None
-        rest = clause[: when_m.start()] + "|" + clause[when_m.end():] if when_m else clause
+        times = list(_WHEN.finditer(clause))  # "上周六去过西站万达，下午三点左右": every time said
+        when = "".join(m.group() for m in times) or None
+        rest = re.sub(_WHEN, "|", clause) if times else clause
         for go in _GO.finditer(rest):
             tail = rest[go.end():]
             end = _PLACE_END.search(tail)

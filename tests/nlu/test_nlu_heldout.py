@@ -110,3 +110,25 @@ def test_heldout_answer(locale: str, expect: str, text: str, value, intent, sure
 
 def test_there_are_enough_heldout_cases():
     assert len(CASES) >= 60
+
+
+TRACING = [
+    ("contacts", "我 妈 电话 一三八 一二三四 五六七八", [{"name": None, "relation": "parent", "phone": "+8613812345678"}]),
+    ("contacts", "跟 我 同事 小 张 一起 他 手机 幺 三 九 零 九 三 一 二 二 三 三",
+     [{"name": "小张", "relation": "colleague", "phone": "+8613909312233"}]),
+    ("contacts", "我 老公 张 伟 一三九 零九三一 二二三三 还有 邻居 王 阿姨",
+     [{"name": "张伟", "relation": "spouse", "phone": "+8613909312233"},
+      {"name": "王阿姨", "relation": "neighbour", "phone": None}]),  # 王阿姨 is one neighbour, not a relative
+    ("contacts", "跟 楼下 李 师傅 下 了 棋", [{"name": "李师傅", "relation": None, "phone": None}]),
+    ("contacts", "和 朋友 李 强 吃 饭 了 电话 不 知道", [{"name": "李强", "relation": "friend", "phone": None}]),
+    ("places", "昨天 上午 去 了 东方红 广场", [{"place": "东方红广场", "when": "昨天上午"}]),
+    ("places", "上 周六 去 过 西站 万达 下午 三 点 左右", [{"place": "西站万达", "when": "上周六下午三点左右"}]),
+    ("places", "前天 晚上 在 正宁路 夜市 吃 的 饭 大概 八 点", [{"place": "正宁路夜市", "when": "前天晚上大概八点"}]),
+    ("places", "十二 号 去 了 兰大 二院 看病", [{"place": "兰大二院", "when": "十二号"}]),
+]
+
+
+@pytest.mark.parametrize(("expect", "text", "value"), TRACING, ids=[t[1] for t in TRACING])
+def test_heldout_tracing(expect: str, text: str, value):
+    """Contacts with relation and phone said in groups; places with every time said, the time not in the place."""
+    assert parse(Z, expect, text).value == value
