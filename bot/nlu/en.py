@@ -39,7 +39,7 @@ _INTENTS: dict[str, str] = {
     "human": (
         r"\b(human|operator|agent|representative|supervisor|manager|receptionist|dispatcher)s?\b|"
         r"(real|live|actual|another) (person|human|one|people)|\b(a|some|to an?) (person|someone|somebody)\b|"
-        r"(talk|speak) (to|with) (someone|somebody|a person|people)|transfer me|customer service|"
+        r"(talk|speak) (to|with) (someone|somebody|a person|people)|transfer me|put me through|customer service|"
         r"not (talk|speak)(ing)? to a (machine|robot|bot|computer)"
     ),
     "refuse": (

@@ -22,7 +22,8 @@ _ZH = re.compile(
 )
 _EN = re.compile(
     r"\b(i think|i guess|i believe|i suppose|probably|maybe|perhaps|possibly|likely|should be|must be|"
-    r"about|around|roughly|approximately|or so|kind of|sort of|pretty sure|i reckon)\b|"
+    r"or so|kind of|sort of|pretty sure|i reckon)\b|"
+    r"\b(about|around|roughly|approximately) (one|two|three|four|five|six|seven|eight|nine|ten|once|twice|a few|\d+)\b|"
     r"\b(one|two|three|four|five|six|seven|eight|nine|\d) or (two|three|four|five|six|seven|eight|nine|ten|\d+)\b"
 )
 

@@ -51,6 +51,11 @@ CONVS = [  # (id, dialog, name, answers, outcome, escalation, slots, what the bo
  ("tracing-refuse", S, "赵敏", ["是 的","这 是 个人 隐私","不 告诉 你"], "escalated", "uncooperative", {}, []),
  ("tracing-hedge", S, "赵敏", ["是 的","记 不 清 了","没有 接触 过 人","哪 都 没 去"], "completed", None, {"contacts":[], "places":[]}, []),
  ("tracing-opt-out", S, "赵敏", ["是 的","别 再 打 了","别 再 打 了"], "escalated", "uncooperative", {}, []),
+ ("annoyed-at-identity", V, "王伟", ["你 管 我 是 不 是", "有 完 没 完"], "escalated", "uncooperative", {"identity": None}, []),
+ ("no-health-code-not-wrong-number", V, "王伟", ["是 我", OK[0], "我 没 有 健康 码 老年 人 不 用 手机", "<hangup>"],
+  "hung_up", None, {"identity": "yes", "health_code": None}, []),
+ ("wife-answers", V, "王伟", ["你 找 我 老公 啊 他 上班 去 了", "对"], "wrong_number", None, {"identity": "no"}, []),
+ ("en-put-through", VE, "John Smith", ["yes", "put me through to someone"], "escalated", "requested_human", {"identity": "yes"}, []),
  # en
  ("en-refuse-twice", VE, "John Smith", ["yes","I'd rather not say","none of your business"], "escalated", "uncooperative", {"identity":"yes"}, []),
  ("en-human", VE, "John Smith", ["let me talk to a real person"], "escalated", "requested_human", {}, []),

@@ -75,7 +75,16 @@ CASES = [
     (Z, "yes_no", "那 好 吧", "yes", None, SURE),
     (Z, "yes_no", "应该 的", "yes", None, SURE),
     (Z, "health_code", "不 可能 是 红 码 绿 码", "green", None, SURE),
+    # annoyance at the identity question is a refusal, never a "no" (that would close a wrong number)
+    (Z, "yes_no", "你 管 我 是 不 是", None, "refuse", SURE),
+    (Z, "yes_no", "有 完 没 完", None, "refuse", SURE),
+    (Z, "yes_no", "你 找 我 老公 啊 他 上班 去 了", "no", None, SURE),  # his wife answered
+    (Z, "health_code", "我 没 有 健康 码 老年 人 不 用 手机", None, None, SURE),  # not a wrong number
+    (Z, "yes_no", "这个 号 不 用 了", "no", "wrong_number", SURE),
     # en-US
+    (E, "yes_no", "put me through to someone", None, "human", SURE),
+    (E, "yes_no", "yeah that's me, what's this about", "yes", "who", SURE),  # "about" is not "about two"
+    (E, "yes_no", "I guess so", "yes", None, UNSURE),
     (E, "yes_no", "I'd rather not say", None, "refuse", SURE),
     (E, "health_code", "none of your business", None, "refuse", SURE),
     (E, "count", "I'm hanging up", None, "refuse", SURE),
