@@ -49,7 +49,7 @@ _INTENTS: dict[str, str] = {
         r"no comment|leave me alone|(i'?d|i would)? ?prefer not( to)?|stop (bothering|asking)|do ?n[o']?t (bother|ask) me|"
         r"\brefuse\b|^skip|skip (it|this|that)|pass on (it|this|that)|i'?ll pass|next question|keep (it|that) to myself|not comfortable (sharing|saying|telling|answering|giving)|uncomfortable|confidential|(that'?s|that is|it'?s|it is) (private|personal|my business)|not telling|"
         r"why should i (tell|answer|say)|not your business|\bgo away\b|get lost|not interested|"
-        r"\bdecline\b|(don'?t|do not) have (the )?time|call (me )?(back )?(later|another time|tomorrow)|not a good time|bad time|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
+        r"\bdecline\b|^(not now|not right now)\b|(don'?t|do not) have (the )?time|call (me )?(back )?(later|another time|tomorrow)|not a good time|bad time|(can'?t|cannot|can not) (talk|answer) (right )?now|i'?m busy|^no time|i (have|got) no time (for|to talk)|hang(ing)? up|"
         r"(do ?n[o']?t|dont) want to (do this|talk)|(do ?n[o']?t|dont|do not) wanna (answer|say|tell|talk|share)|(do ?n[o']?t|do not) feel like (answering|talking|saying|telling)|(not|never) (answering|telling)|call (me )?back later|"
         r"(do ?n[o']?t|do not|won'?t|will not|not) (give|giving|tell|telling|share|sharing) (out )?(you )?(my|that|this|it|any)\b|"
         r"(not|never) (giving|sharing) (you|that|it|out)"

@@ -17,12 +17,12 @@ from bot.nlu.text import MAX_CHARS, compact
 _NUM = "零一二两俩三四五六七八九十"
 _ZH = re.compile(
     r"(?<!不)(好像|应该|可能|大概|大约|也许|估计|似乎|貌似|差不多|印象中|应当)(?!的$)|我(觉|感)得|我记得(好像)?|"
-    rf"左右|[{_NUM}]来(次|回|遍)|(?<![{_NUM}])([一二两三四五六七八九])([三四五六七八九十])(次|回|遍|个|趟)|"
+    rf"左右|[{_NUM}]来(次|回|遍)|(?<![{_NUM}])(?P<lo>[一二两三四五六七八九])(?P<hi>[三四五六七八九十])(次|回|遍|个|趟)|"
     r"(是|码|色|性|次|回)吧$"
 )
 _EN = re.compile(
     r"\b(i think|i guess|i believe|i suppose|probably|maybe|perhaps|possibly|likely|should be|must be|"
-    r"or so|kind of|sort of|pretty sure|i reckon)\b|"
+    r"or so|kind of|sort of|pretty sure|i reckon|a couple|a few)\b|"
     r"\b(about|around|roughly|approximately) (one|two|three|four|five|six|seven|eight|nine|ten|once|twice|a few|\d+)\b|"
     r"\b(one|two|three|four|five|six|seven|eight|nine|\d) or (two|three|four|five|six|seven|eight|nine|ten|\d+)\b"
 )
@@ -30,10 +30,10 @@ _EN = re.compile(
 
 def _zh_range_ok(m: re.Match[str]) -> bool:
     """"三四次" is a range; "十三次" is not (caught by the lookbehind), "一二" ascending only."""
-    if m.group(4) is None:
+    if m.group("lo") is None:
         return True
     order = "一二两三四五六七八九十"
-    return order.index(m.group(5)) > order.index(m.group(4))
+    return order.index(m.group("hi")) > order.index(m.group("lo"))
 
 
 def tentative(locale: str, text: str) -> bool:

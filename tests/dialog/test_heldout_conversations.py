@@ -19,7 +19,8 @@ from bot.simulate import run_text
 
 ROOT = Path(__file__).resolve().parents[2]
 VARS = {"agency": "兰州市公安局", "callback_number": "96110", "caller_id": "96110"}
-V, S, VE = "verification.zh-CN.yaml", "survey.zh-CN.yaml", "verification.en-US.yaml"
+V, S, VE, SE = "verification.zh-CN.yaml", "survey.zh-CN.yaml", "verification.en-US.yaml", "survey.en-US.yaml"
+EN = ["12 Main Street, Chengguan District", "green", "no", "twice", "negative", "okay"]
 OK = ["城关区 白银 路 12 号","绿 码","没有","两 次","阴性","好的"]
 CONVS = [  # (id, dialog, name, answers, outcome, escalation, slots, what the bot says)
  ("refuse-then-cooperate", V, "王伟", ["是 我","住 哪 是 我 自己 的 事","那 行 吧 城关区 白银 路 12 号",*OK[1:]], "completed", None, {"health_code":"green"}, ["配合疫情防控的义务"]),
@@ -56,6 +57,23 @@ CONVS = [  # (id, dialog, name, answers, outcome, escalation, slots, what the bo
   "hung_up", None, {"identity": "yes", "health_code": None}, []),
  ("wife-answers", V, "王伟", ["你 找 我 老公 啊 他 上班 去 了", "对"], "wrong_number", None, {"identity": "no"}, []),
  ("en-put-through", VE, "John Smith", ["yes", "put me through to someone"], "escalated", "requested_human", {"identity": "yes"}, []),
+ ("zh-refuse-later-at-identity", V, "王伟", ["等 我 下班 再 说", "我 不 跟 你 说 了"], "escalated", "uncooperative", {"identity": None}, []),
+ ("en-not-now-at-identity", VE, "John Smith", ["not now", "it's not a good time"], "escalated", "uncooperative", {"identity": None}, []),
+ ("en-unsure-identity-confirmed", VE, "John Smith", ["I'm not sure it's me you want", "yes", *EN], "completed", None, {"identity": "yes"}, []),
+ ("en-survey-contacts", SE, "Mary Lee", ["yes","my husband Tom, his number is five five five, zero one zero one, two three four","I went to the supermarket yesterday afternoon"], "completed", None, {}, []),
+ ("en-survey-nobody", SE, "Mary Lee", ["yes","nobody, I live alone","I stayed home"], "completed", None, {"contacts":[],"places":[]}, []),
+ ("en-survey-hedge", SE, "Mary Lee", ["yes","I can't remember","nobody","nowhere"], "completed", None, {"contacts":[],"places":[]}, []),
+ ("en-survey-refuse", SE, "Mary Lee", ["yes","that's private","I'm not telling you"], "escalated", "uncooperative", {}, []),
+ ("zh-survey-phone-asked", S, "赵敏", ["是 的","我 朋友 李 强","一三九 零九三一 二二三三","昨天 去 了 超市"], "completed", None, {"contacts":[{"name":"李强","relation":"friend","phone":"+8613909312233"}]}, []),
+ ("zh-correction-code-later", V, "王伟", ["是 我",OK[0],"绿 码","没有","哦 不 对 刚才 说错 了 是 黄 码","两 次","阴性","好的"], "completed", None, {"health_code":"yellow"}, []),
+ ("zh-correction-count", V, "王伟", ["是 我",OK[0],"绿 码","没有","做 了 两 次 不 对 三 次","阴性","好的"], "completed", None, {"nat_count":3}, []),
+ ("zh-who-midway", V, "王伟", ["是 我",OK[0],"你们 到底 是 哪 的","绿 码",*OK[2:]], "completed", None, {"health_code":"green"}, []),
+ ("zh-repeat", V, "王伟", ["是 我","啥","城关区 白银 路 12 号",*OK[1:]], "completed", None, {}, []),
+ ("zh-isolation-hedge", V, "王伟", ["是 我",OK[0],"绿 码","应该 没有 吧","对","两 次","阴性","好的"], "completed", None, {"isolation":"no"}, []),
+ ("zh-notice-grumble", V, "王伟", ["是 我",*OK[:-1],"知道 了 知道 了"], "completed", None, {"notice_ack":"yes"}, []),
+ ("en-correction", VE, "John Smith", ["yes",EN[0],"green, no wait, yellow","no","twice","negative","okay"], "completed", None, {"health_code":"yellow"}, []),
+ ("en-hedge-identity", VE, "John Smith", ["I guess so","yes",*EN], "completed", None, {"identity":"yes"}, []),
+ ("en-count-words", VE, "John Smith", ["yes",EN[0],"green","no","I got tested three times","negative","okay"], "completed", None, {"nat_count":3}, []),
  # en
  ("en-refuse-twice", VE, "John Smith", ["yes","I'd rather not say","none of your business"], "escalated", "uncooperative", {"identity":"yes"}, []),
  ("en-human", VE, "John Smith", ["let me talk to a real person"], "escalated", "requested_human", {}, []),

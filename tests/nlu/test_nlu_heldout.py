@@ -81,7 +81,18 @@ CASES = [
     (Z, "yes_no", "你 找 我 老公 啊 他 上班 去 了", "no", None, SURE),  # his wife answered
     (Z, "health_code", "我 没 有 健康 码 老年 人 不 用 手机", None, None, SURE),  # not a wrong number
     (Z, "yes_no", "这个 号 不 用 了", "no", "wrong_number", SURE),
+    (Z, "yes_no", "我 不 跟 你 说 了", None, "refuse", SURE),
+    (Z, "yes_no", "没 这 必要 吧", None, "refuse", SURE),
+    (Z, "yes_no", "等 我 下班 再 说", None, "refuse", SURE),  # call back later, not "say again"
+    (Z, "yes_no", "不 是 我 还 能 是 谁", "yes", None, SURE),  # "who else would it be"
+    (Z, "count", "十 来 次", 10, None, UNSURE),
+    (Z, "count", "两 三 回 吧", 2, None, UNSURE),
+    (Z, "address", "我 不 方便 透露 住址", None, "refuse", SURE),
+    (Z, "address", "你 问 这个 干 嘛", None, "who", SURE),
     # en-US
+    (E, "yes_no", "not now", None, "refuse", SURE),  # never an identity "no"
+    (E, "count", "a couple of times", 2, None, UNSURE),
+    (E, "count", "three or four times", 3, None, UNSURE),
     (E, "yes_no", "put me through to someone", None, "human", SURE),
     (E, "yes_no", "yeah that's me, what's this about", "yes", "who", SURE),  # "about" is not "about two"
     (E, "yes_no", "I guess so", "yes", None, UNSURE),
