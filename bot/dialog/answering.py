@@ -11,6 +11,8 @@
   once (`ask_district`); a second answer with one completes it; without one the address is kept as
   heard but the person is escalated (unresolved) at the end instead of completed: never settled
   without a district;
+- a value said unsurely ("好像是绿码", "两三次", "i think it's green", "not sure, but it's me") is
+  confirmed with the question's `confirm` prompt, as one heard with low confidence;
 - a hedge ("记不清了", "说不好", "i'm not sure") is neither an answer nor misheard: the script's `unsure`
   sentence ("没关系，您可以想一想再回答。"), then the question again (a failure, bounded as others);
 - a contact named without a phone is asked for the number (`ask_phone`: its first sentence with
@@ -22,6 +24,7 @@ Handlers a script does not have are skipped with the behaviour before them (acce
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot import nlu
@@ -30,6 +33,7 @@ from bot.nlu.identity import answer_to_not_the_person
 
 _Base = object  # a mixin of bot.dialog.engine.Conversation (which imports this module)
 
+log = logging.getLogger(__name__)
 SURE_NO = 0.8  # an identity "no" heard below this is confirmed before the call ends as a wrong number
 OPT_OUT_NOTE = "asked not to be called again"
 
@@ -98,6 +102,15 @@ class Answering(_Base):
         if not (handler and handler.say) or not nlu.hedged(self.script.locale, text):
             return None
         return handler.say[0]
+
+    def _said_unsurely(self) -> bool:
+        """Whether the answer just heard gives its value unsurely ("好像是绿码", "两三次", "i think it's
+        green") or with a hedge: the value is confirmed, never stored as sure (bot.nlu.tentative)."""
+        try:
+            return nlu.tentative(self.script.locale, self._heard) or nlu.hedged(self.script.locale, self._heard)
+        except Exception:  # one odd answer must never end a call: taken as said surely
+            log.exception("unsure check failed at step %s", self.step.id)
+            return False
 
     @staticmethod
     def _closed(step: Any) -> bool:

@@ -185,7 +185,7 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
             self._failure("no_match")
             return
         value = self._with_partial(value)
-        if nlu.tentative(self.script.locale, self._heard) or nlu.hedged(self.script.locale, self._heard):
+        if self._said_unsurely():
             confidence = 0.0  # "好像是绿码", "两三次", "not sure, it's me": not said as sure: confirmed
         if self._held_back(value, confidence):
             return

@@ -119,3 +119,12 @@ def test_heldout_through_the_cli(cid: str, tmp_path: Path):
         capture_output=True, text=True, cwd=ROOT, check=True,
     )  # fmt: skip
     _check(json.loads(out.stdout), outcome, escalation, slots, says)
+
+
+def test_an_unsure_check_that_fails_never_ends_the_call(monkeypatch: pytest.MonkeyPatch):
+    def broken(locale: str, text: str) -> bool:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("bot.nlu.tentative", broken)
+    conv = run_text(load_script(ROOT / "dialogs" / V), {"name": "王伟"}, ["是 我", *OK], VARS)
+    _check(conv.record.to_json(), "completed", None, {"health_code": "green"}, [])
