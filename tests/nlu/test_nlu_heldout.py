@@ -152,3 +152,16 @@ TRACING = [
 def test_heldout_tracing(expect: str, text: str, value):
     """Contacts with relation and phone said in groups; places with every time said, the time not in the place."""
     assert parse(Z, expect, text).value == value
+
+
+@pytest.mark.parametrize("locale", [Z, E, "ko-KR"])
+def test_the_unsure_check_never_raises(locale: str):
+    """Whatever the recognizer gives ("十来次" once raised): a bool, never an error."""
+    import random
+
+    rng = random.Random(locale)
+    alphabet = "一二两三四五六七八九十来次回遍个趟好像应该吧是码左右 aboutwo3or,.?"
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert tentative(locale, text) in (True, False)
+    assert tentative(Z, "做" * 100_000 + "两三次") in (True, False)
