@@ -128,3 +128,14 @@ def test_an_unsure_check_that_fails_never_ends_the_call(monkeypatch: pytest.Monk
     monkeypatch.setattr("bot.nlu.tentative", broken)
     conv = run_text(load_script(ROOT / "dialogs" / V), {"name": "王伟"}, ["是 我", *OK], VARS)
     _check(conv.record.to_json(), "completed", None, {"health_code": "green"}, [])
+
+
+@pytest.mark.parametrize("answers", [["是 我", "以后 别 打 了", "再 打 我 就 投诉"],
+                                     ["yes it's me", "stop calling", "if you call again I'll report you"]])
+def test_the_listed_persons_opt_out_is_noted_on_the_case(answers: list[str]):
+    """Not a silent opt-out: the listed person's "don't call again" is persuaded once, then a case for
+    an operator with the request noted (a wrong number's request is what the list is for)."""
+    dialog = V if answers[0] == "是 我" else VE
+    record = run_text(load_script(ROOT / "dialogs" / dialog), {"name": "王伟"}, answers, VARS).record.to_json()
+    assert record["outcome"] == "escalated" and record["escalation"]["reason"] == "uncooperative", record["escalation"]
+    assert "asked not to be called again" in record["escalation"]["detail"]
