@@ -5,7 +5,8 @@
   parsers (their `yes_no` blanks hedges; a refusal is never a "no");
 - contacts / places: `[]` ("nobody", "nowhere") only when the answer says so ("没有", "没接触过人",
   "就我一个人", "nobody", "i stayed home"); a garbled answer ("。"), a filler or a hedge ("记不清了")
-  names nothing and is nothing understood (None: asked again), never "none";
+  names nothing and is nothing understood (None: asked again), never "none"; nor are people there
+  but not named ("我不认识他们名字", "跟几个人吃了饭");
 - address: it must name a place — a province, city or district, or a street, estate, village or
   building word ("白银路", "幸福小区", "12 main street"). "在外面", "在上班", "我老婆王风，她电话是…",
   "i'm at work" are not addresses (None). Whether the place has a district is the dialog's
@@ -40,6 +41,8 @@ _EN_PLACE = re.compile(
 _EN_NOT_PLACE = re.compile(r"\b(?:number|phone|cell|mobile)\b")
 # an explicit "nobody" / "nowhere" (the only way to an empty list)
 _ZH_NONE = re.compile(r"没|无|不|一个人|自己|独自|单独|谁都|哪都|哪儿都|哪里都|在家|家里|宅")
+# zh: some people there, only not named ("我不认识他们名字", "跟几个人吃了饭"): not "nobody"
+_ZH_SOME = re.compile(r"他们|她们|几个|一些|有人|好多|很多|好几")
 _EN_NONE = re.compile(
     r"\b(?:no|nope|nah|nobody|noone|none|nowhere|not|never|nothing|alone|myself|didn'?t|haven'?t|hasn'?t|wasn'?t|"
     r"home|stayed|staying|anyone|anybody|anywhere)\b"
@@ -60,7 +63,7 @@ def _says_none(lang: str, heard: Heard) -> bool:
         from bot.nlu.zh import without_hedges
 
         rest, hedged = without_hedges(heard.rest)
-        return not hedged and bool(_ZH_NONE.search(rest))
+        return not hedged and bool(_ZH_NONE.search(rest)) and not _ZH_SOME.search(rest)
     if lang == "en":
         from bot.nlu.en import without_hedges
 

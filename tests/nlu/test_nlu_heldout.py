@@ -141,6 +141,10 @@ TRACING = [
       {"name": "王阿姨", "relation": "neighbour", "phone": None}]),  # 王阿姨 is one neighbour, not a relative
     ("contacts", "跟 楼下 李 师傅 下 了 棋", [{"name": "李师傅", "relation": None, "phone": None}]),
     ("contacts", "和 朋友 李 强 吃 饭 了 电话 不 知道", [{"name": "李强", "relation": "friend", "phone": None}]),
+    ("contacts", "我 不 认识 他们 名字", None),  # some people, not named: asked again, never "nobody"
+    ("contacts", "跟 好 几 个 人 吃 饭 不 知道 叫 啥", None),  # 啥 is no name
+    ("contacts", "没 接触 谁", []),
+    ("places", "昨天 去 了 趟 医院 拿 药 下午 两 点 多", [{"place": "医院", "when": "昨天下午两点多"}]),
     ("places", "昨天 上午 去 了 东方红 广场", [{"place": "东方红广场", "when": "昨天上午"}]),
     ("places", "上 周六 去 过 西站 万达 下午 三 点 左右", [{"place": "西站万达", "when": "上周六下午三点左右"}]),
     ("places", "前天 晚上 在 正宁路 夜市 吃 的 饭 大概 八 点", [{"place": "正宁路夜市", "when": "前天晚上大概八点"}]),
