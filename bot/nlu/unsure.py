@@ -21,7 +21,7 @@ _ZH = re.compile(
     r"(是|码|色|性|次|回)吧$"
 )
 _EN = re.compile(
-    r"\b(i think|i guess|i believe|i suppose|probably|maybe|perhaps|possibly|likely|should be|must be|"
+    r"\b(i think|i (don'?t|do not) think|once or twice|i guess|i believe|i suppose|probably|maybe|perhaps|possibly|likely|should be|must be|"
     r"or so|kind of|sort of|pretty sure|i reckon|a couple|a few)\b|"
     r"\b(about|around|roughly|approximately) (one|two|three|four|five|six|seven|eight|nine|ten|once|twice|a few|\d+)\b|"
     r"\b(one|two|three|four|five|six|seven|eight|nine|\d) or (two|three|four|five|six|seven|eight|nine|ten|\d+)\b"

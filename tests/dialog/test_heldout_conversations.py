@@ -75,6 +75,7 @@ CONVS = [  # (id, dialog, name, answers, outcome, escalation, slots, what the bo
  ("en-hedge-identity", VE, "John Smith", ["I guess so","yes",*EN], "completed", None, {"identity":"yes"}, []),
  ("en-count-words", VE, "John Smith", ["yes",EN[0],"green","no","I got tested three times","negative","okay"], "completed", None, {"nat_count":3}, []),
  ("tracing-unnamed-not-nobody", S, "赵敏", ["是 的", "我 不 认识 他们 名字", "<hangup>"], "hung_up", None, {"contacts": None}, []),
+ ("en-unsure-no-at-identity", VE, "John Smith", ["I don't think so", "no, it's me", "yes", *EN], "completed", None, {"identity": "yes"}, []),
  # en
  ("en-refuse-twice", VE, "John Smith", ["yes","I'd rather not say","none of your business"], "escalated", "uncooperative", {"identity":"yes"}, []),
  ("en-human", VE, "John Smith", ["let me talk to a real person"], "escalated", "requested_human", {}, []),

@@ -91,6 +91,11 @@ CASES = [
     (Z, "address", "你 问 这个 干 嘛", None, "who", SURE),
     # en-US
     (E, "yes_no", "not now", None, "refuse", SURE),  # never an identity "no"
+    (E, "yes_no", "I don't think so", "no", None, UNSURE),  # an unsure "no": confirmed before a wrong number
+    (E, "count", "once or twice", 1, None, UNSURE),
+    (E, "yes_no", "what is this regarding", None, "who", SURE),
+    (E, "yes_no", "quit calling this number", None, "do_not_call", SURE),
+    (E, "yes_no", "he doesn't live here anymore", "no", "wrong_number", SURE),
     (E, "count", "a couple of times", 2, None, UNSURE),
     (E, "count", "three or four times", 3, None, UNSURE),
     (E, "yes_no", "put me through to someone", None, "human", SURE),
