@@ -130,9 +130,21 @@ def test_only_dead_predecessors_and_overdue_legs_are_taken_each_call_once(db):
     assert db.run(lambda s: take_orphans(s, now, "me", 3600, is_dead=lambda w: w == "host:dead")) == []
 
 
+def test_a_running_workers_sweep_takes_dead_siblings_calls_never_its_own(db):
+    now = utcnow()
+    db.run(lambda s: s.add_all([
+        InboundLeg(worker="host:dead", started_at=now, sip_dialog=_dialog("dead-sibling")),
+        InboundLeg(worker="me", started_at=now, sip_dialog=_dialog("mine-live")),
+        InboundLeg(worker="host:alive", started_at=now, sip_dialog=_dialog("live"))]))
+    dead = {"host:dead", "me"}  # `me` only looks dead (a test's is_dead): its own calls are still never taken
+    taken = db.run(lambda s: take_orphans(s, now, "me", 3600, is_dead=dead.__contains__, own=False))
+    assert [d["call_id"] for d in taken] == ["dead-sibling"]
+    assert sorted(leg.sip_dialog["call_id"] for leg in _legs(db)) == ["live", "mine-live"]
+
+
 async def test_a_worker_starts_even_when_storage_refuses_the_lookup(make_endpoint, caplog):
     class Refusing:
-        async def orphans(self, stale_after: float) -> list:
+        async def orphans(self, stale_after: float, own: bool = True) -> list:
             raise OSError("disk I/O error")
 
     bot = await make_endpoint()

@@ -22,8 +22,9 @@ WORKER = Path(__file__).parent / "lb_worker.py"
 class Worker:
     """A worker process; `arrivals` collects (monotonic time read, name, Call-ID) per call."""
 
-    def __init__(self, name: str, tmp: Path, rtp_base: int, arrivals: list[tuple[float, str, str]]) -> None:
-        self.name = name
+    def __init__(self, name: str, tmp: Path, rtp_base: int, arrivals: list[tuple[float, str, str]],
+                 args: tuple[str, ...] = ()) -> None:
+        self.name, self.args = name, args  # args: lb_worker's optional DB-URL SCHEMA
         self.port = free_udp_port()
         self.config = tmp / f"worker-{name}.toml"
         self.config.write_text(
@@ -36,7 +37,7 @@ class Worker:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(WORKER), str(self.config), self.name,
+            sys.executable, str(WORKER), str(self.config), self.name, *self.args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
         )
         assert self.proc.stdout is not None
