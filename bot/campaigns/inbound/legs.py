@@ -89,7 +89,10 @@ def take_orphans(s: Session, now: datetime, worker_id: str, stale_after: float,
     for worker in gone:
         ops.recover(s, now, worker=worker, dialogs=dialogs)
     stale = col(InboundLeg.started_at) < now - timedelta(seconds=stale_after)
-    legs = s.exec(select(InboundLeg).where(col(InboundLeg.worker).in_(gone) | stale)).all()
+    q = select(InboundLeg).where(col(InboundLeg.worker).in_(gone) | stale)
+    if s.get_bind().dialect.name == "postgresql":  # workers sweeping at once: each leg ended by one of them
+        q = q.with_for_update(skip_locked=True)
+    legs = s.exec(q).all()
     dialogs += [leg.sip_dialog for leg in legs]
     if legs:
         s.execute(delete(InboundLeg).where(col(InboundLeg.id).in_([leg.id for leg in legs])))
