@@ -130,9 +130,39 @@ def test_only_dead_predecessors_and_overdue_legs_are_taken_each_call_once(db):
     assert db.run(lambda s: take_orphans(s, now, "me", 3600, is_dead=lambda w: w == "host:dead")) == []
 
 
+def test_a_running_workers_sweep_takes_dead_siblings_calls_never_its_own(db):
+    now = utcnow()
+
+    def seed(s):
+        camp = Campaign(name="c", status="running", concurrency=2)
+        s.add(camp)
+        s.flush()
+        for n, worker in enumerate(["host:dead", "me"]):  # a dialled call each, answered
+            person = Person(campaign_id=camp.id, name="Li Lei", phone=f"+861380000000{n}",
+                            state=PersonState.IN_PROGRESS, attempt_count=1)
+            s.add(person)
+            s.flush()
+            s.add(Attempt(person_id=person.id, campaign_id=camp.id, phone=person.phone, state=AttemptState.IN_CALL,
+                          claimed_by=worker, claimed_at=now, claim_expires_at=now + timedelta(hours=1),
+                          started_at=now, sip_dialog=_dialog(f"dialled-by-{worker}")))
+        s.add_all([InboundLeg(worker="host:dead", started_at=now, sip_dialog=_dialog("dead-sibling")),
+                   InboundLeg(worker="me", started_at=now, sip_dialog=_dialog("mine-live")),
+                   InboundLeg(worker="host:alive", started_at=now, sip_dialog=_dialog("live"))])
+
+    db.run(seed)
+    dead = {"host:dead", "me"}  # `me` only looks dead (a test's is_dead): its own calls are still never taken
+    taken = db.run(lambda s: take_orphans(s, now, "me", 3600, is_dead=dead.__contains__, own=False))
+    assert sorted(d["call_id"] for d in taken) == ["dead-sibling", "dialled-by-host:dead"]
+    assert sorted(leg.sip_dialog["call_id"] for leg in _legs(db)) == ["live", "mine-live"]
+    atts = {a.claimed_by or a.sip_dialog["call_id"]: a for a in db.run(lambda s: s.exec(select(Attempt)).all(),
+                                                                        write=False)}
+    assert atts["me"].state == AttemptState.IN_CALL and atts["me"].sip_dialog is not None
+    assert [a.state for k, a in atts.items() if k != "me"] == [AttemptState.INTERRUPTED]
+
+
 async def test_a_worker_starts_even_when_storage_refuses_the_lookup(make_endpoint, caplog):
     class Refusing:
-        async def orphans(self, stale_after: float) -> list:
+        async def orphans(self, stale_after: float, own: bool = True) -> list:
             raise OSError("disk I/O error")
 
     bot = await make_endpoint()

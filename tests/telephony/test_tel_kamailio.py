@@ -22,8 +22,9 @@ WORKER = Path(__file__).parent / "lb_worker.py"
 class Worker:
     """A worker process; `arrivals` collects (monotonic time read, name, Call-ID) per call."""
 
-    def __init__(self, name: str, tmp: Path, rtp_base: int, arrivals: list[tuple[float, str, str]]) -> None:
-        self.name = name
+    def __init__(self, name: str, tmp: Path, rtp_base: int, arrivals: list[tuple[float, str, str]],
+                 args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+        self.name, self.args, self.env = name, args, env  # args: lb_worker's optional DB-URL SCHEMA; env: added
         self.port = free_udp_port()
         self.config = tmp / f"worker-{name}.toml"
         self.config.write_text(
@@ -36,8 +37,9 @@ class Worker:
 
     async def start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(WORKER), str(self.config), self.name,
+            sys.executable, str(WORKER), str(self.config), self.name, *self.args,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            env={**os.environ, **self.env} if self.env else None,
         )
         assert self.proc.stdout is not None
         line = await asyncio.wait_for(self.proc.stdout.readline(), 20)

@@ -68,26 +68,31 @@ class InboundLegs:
             "inbound leg %s not cleared: %s (a restarted worker may send it a needless BYE)",
             leg_id, type(f.exception()).__name__))
 
-    async def orphans(self, stale_after: float) -> list[dict[str, Any]]:
-        """Dialogs of calls whose worker is gone, removed from storage (see the module text)."""
+    async def orphans(self, stale_after: float, own: bool = True) -> list[dict[str, Any]]:
+        """Dialogs of calls whose worker is gone, removed from storage (see the module text).
+        `own=False` (a running worker's sweep): not this worker id's, which are its live calls."""
         now = self.clock()
-        dialogs = await self.db.arun(lambda s: take_orphans(s, now, self.worker_id, stale_after))
+        dialogs = await self.db.arun(lambda s: take_orphans(s, now, self.worker_id, stale_after, own=own))
         if dialogs:
             log.warning("%d call(s) left by a worker that is gone: ending them", len(dialogs))
         return dialogs
 
 
 def take_orphans(s: Session, now: datetime, worker_id: str, stale_after: float,
-                 is_dead: Any = _dead_local_process) -> list[dict[str, Any]]:
+                 is_dead: Any = _dead_local_process, own: bool = True) -> list[dict[str, Any]]:
     """In one transaction: recover the attempts of dead predecessors (their dialogs collected),
-    delete their legs and legs older than `stale_after` seconds; one dialog per Call-ID."""
+    delete their legs and legs older than `stale_after` seconds; one dialog per Call-ID.
+    `own`: `worker_id`'s too (at its start: an earlier run's)."""
     workers = set(s.exec(select(InboundLeg.worker).distinct()).all()) | set(ops.active_workers(s))
-    gone = sorted(w for w in workers if w == worker_id or is_dead(w))
+    gone = sorted(w for w in workers if (own and w == worker_id) or (w != worker_id and is_dead(w)))
     dialogs: list[dict[str, Any]] = []
     for worker in gone:
         ops.recover(s, now, worker=worker, dialogs=dialogs)
     stale = col(InboundLeg.started_at) < now - timedelta(seconds=stale_after)
-    legs = s.exec(select(InboundLeg).where(col(InboundLeg.worker).in_(gone) | stale)).all()
+    q = select(InboundLeg).where(col(InboundLeg.worker).in_(gone) | stale)
+    if s.get_bind().dialect.name == "postgresql":  # workers sweeping at once: each leg ended by one of them
+        q = q.with_for_update(skip_locked=True)
+    legs = s.exec(q).all()
     dialogs += [leg.sip_dialog for leg in legs]
     if legs:
         s.execute(delete(InboundLeg).where(col(InboundLeg.id).in_([leg.id for leg in legs])))

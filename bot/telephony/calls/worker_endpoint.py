@@ -23,13 +23,18 @@
     (`bot.campaigns.inbound.legs.InboundLegs`); at start the endpoint ends (BYE) the calls
     a dead predecessor left there and on their attempts, so no caller's leg outlives its
     worker by more than the restart. A matched call's dialog also goes on its attempt.
-  * `on_inbound(call)` — replaces all of the above (but `legs`) with a raw handler of `SipCall`s.
+    While it runs, every `sweep_seconds` (5 s) it also ends the calls of a dead sibling: a
+    worker of this host whose process is gone (SIGKILL, OOM) — its inbound legs and its dialled
+    attempts' dialogs — so their residents get a BYE within seconds, not at a restart.
+  * `on_inbound(call)` — replaces all of the above (but `legs`: its calls' dialogs are held
+    too) with a raw handler of `SipCall`s.
 Returns a `SipEndpoint` (`.stop()`, `.busy`, `.calls`, `.dial()`); for outbound calls
 wrap it in `bot.telephony.calls.sip_runner.SipCallRunner(endpoint, converse)`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Mapping
@@ -52,6 +57,7 @@ from bot.telephony.sip.endpoint import InboundHandler, SipEndpoint
 
 log = logging.getLogger(__name__)
 
+SWEEP_SECONDS = 5.0  # how often a worker looks for the calls of a dead sibling (one small query)
 Verifier = Callable[[SipCall, str], Any]  # (call, claimed number) -> bool, may be async
 
 
@@ -60,7 +66,7 @@ class LegStore(Protocol):
 
     async def hold(self, dialog: dict[str, Any]) -> Any: ...  # -> a key for `release`
     def release(self, leg: Any) -> None: ...
-    async def orphans(self, stale_after: float) -> list[dict[str, Any]]: ...  # dead predecessors' dialogs
+    async def orphans(self, stale_after: float, own: bool = True) -> list[dict[str, Any]]: ...  # dead workers'
 
 
 @dataclass(frozen=True)
@@ -99,16 +105,8 @@ def inbound_handler(
         call.media.play(await speak(text, script.locale))
         await call.media.drained()
 
-    async def handle(call: SipCall) -> None:
+    async def answer(call: SipCall) -> None:
         dialog = call.sip_dialog
-        leg = await legs.hold(dialog) if legs is not None and dialog else None
-        try:
-            await answer(call, dialog)
-        finally:  # however the call ended here: nothing for a restarted worker to end
-            if legs is not None:
-                legs.release(leg)
-
-    async def answer(call: SipCall, dialog: dict[str, Any]) -> None:
         variables = localised(dict(desk), script.locale)
         verdict = await _maybe(verify(call, call.remote_number)) if verify and lookup else False
         proved = bool(verdict)
@@ -149,7 +147,52 @@ def inbound_handler(
             if on_result is not None:
                 await _maybe(on_result(request, result))
 
+    return holding_legs(answer, legs)
+
+
+def holding_legs(handler: InboundHandler, legs: LegStore | None) -> InboundHandler:
+    """`handler` with each answered call's dialog in `legs` while it lasts (a BYE after a crash)."""
+    if legs is None:
+        return handler
+
+    async def handle(call: SipCall) -> None:
+        dialog = call.sip_dialog
+        leg = await legs.hold(dialog) if dialog else None
+        try:
+            await handler(call)
+        finally:  # however the call ended here: nothing for a restarted worker to end
+            legs.release(leg)
+
     return handle
+
+
+class WorkerEndpoint(SipEndpoint):
+    """A `SipEndpoint` that, given `legs`, ends its dead predecessors' calls at start and its dead
+    siblings' calls every `sweep_seconds` while it runs (`stop()` ends the sweep)."""
+
+    def __init__(self, settings: TelephonySettings, on_inbound: InboundHandler, legs: LegStore | None,
+                 sweep_seconds: float) -> None:
+        super().__init__(settings, on_inbound=on_inbound)
+        self.legs, self.sweep_seconds = legs, sweep_seconds
+        self._sweep: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        if self.legs is not None:
+            await end_predecessors_calls(self, self.legs)
+            if self.sweep_seconds > 0:
+                self._sweep = asyncio.ensure_future(self._sweep_dead_siblings(self.legs))
+
+    async def _sweep_dead_siblings(self, legs: LegStore) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            await end_predecessors_calls(self, legs, own=False)
+
+    async def stop(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
+            await asyncio.gather(self._sweep, return_exceptions=True)
+        await super().stop()
 
 
 async def start_endpoint(
@@ -161,25 +204,28 @@ async def start_endpoint(
     verify: Verifier | None = None,
     legs: LegStore | None = None,
     variables: Mapping[str, str] | None = None,
+    sweep_seconds: float = SWEEP_SECONDS,
 ) -> SipEndpoint:
     """`variables`: the desk's, read at each call (default config.variables; `veribot serve` adds
-    the number and badge an admin set in the console)."""
+    the number and badge an admin set in the console). `sweep_seconds` <= 0: no sweep."""
     settings = TelephonySettings.from_config(config)
     desk = config.variables if variables is None else variables
-    handler = on_inbound or inbound_handler(settings, desk, lookup, converse, on_result, verify, legs)
-    endpoint = SipEndpoint(settings, on_inbound=handler)
+    if on_inbound is not None:
+        handler = holding_legs(on_inbound, legs)
+    else:
+        handler = inbound_handler(settings, desk, lookup, converse, on_result, verify, legs)
+    endpoint = WorkerEndpoint(settings, handler, legs, sweep_seconds)
     await endpoint.start()
-    if legs is not None:
-        await end_predecessors_calls(endpoint, legs)
     return endpoint
 
 
-async def end_predecessors_calls(endpoint: SipEndpoint, legs: LegStore) -> None:
-    """BYE every call a dead predecessor of this worker left up (see `legs` above), through the
-    dialled calls' path (`SipCallRunner.end_orphans`). Legs older than the longest call are
-    ended too, whoever held them. Storage failing here is logged: the worker still starts."""
+async def end_predecessors_calls(endpoint: SipEndpoint, legs: LegStore, own: bool = True) -> None:
+    """BYE every call a dead worker left up (see `legs` above): with `own`, this worker id's
+    earlier run's too (at start only: later they are this run's live calls). Through the dialled
+    calls' path (`SipCallRunner.end_orphans`). Legs older than the longest call are ended too,
+    whoever held them. Storage failing here is logged: the worker goes on."""
     try:
-        dialogs = await legs.orphans(stale_after=endpoint.settings.max_call_seconds + 60)
+        dialogs = await legs.orphans(stale_after=endpoint.settings.max_call_seconds + 60, own=own)
     except Exception:
         log.exception("calls left by a dead worker not looked up: their callers wait for their media timeout")
         return
