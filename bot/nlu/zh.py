@@ -37,7 +37,7 @@ _NO = ("解除隔离 结束隔离 隔离结束 隔离完 隔离完了 隔离期�
 _NEUTRAL = ("不知道 不清楚 不太清楚 不确定 不记得 记不清 忘了 不好说 说不好 说不清 是不是 对不对 是吗 真的吗 有没有 "
             "在不在 好不好 行不行 可不可以 能不能")
 # Words that only contain a polarity character ("现在" is not "在", "这是" is a copula): matched and skipped.
-_SKIP = ("不错 不相信 不信 对不起 不好意思 没事 没关系 现在 实在 存在 你好 您好 还好 好像 好几 最好 但是 可是 还是 要是 只是 总是 于是 倒是 "
+_SKIP = ("不错 不相信 不信 不是说过 对不起 不好意思 没事 没关系 现在 实在 存在 你好 您好 还好 好像 好几 最好 但是 可是 还是 要是 只是 总是 于是 倒是 "
          "不过 银行 进行 旅行 行程 对面 对方 所在 这是 那是 就是说 是这样 是哪 是谁 是什么")
 _POLARITY: dict[str, tuple[str | None, bool]] = {}
 # "我 是 他 老婆": someone else answered the phone -> no.

@@ -76,6 +76,8 @@ CONVS = [  # (id, dialog, name, answers, outcome, escalation, slots, what the bo
  ("en-count-words", VE, "John Smith", ["yes",EN[0],"green","no","I got tested three times","negative","okay"], "completed", None, {"nat_count":3}, []),
  ("tracing-unnamed-not-nobody", S, "赵敏", ["是 的", "我 不 认识 他们 名字", "<hangup>"], "hung_up", None, {"contacts": None}, []),
  ("en-unsure-no-at-identity", VE, "John Smith", ["I don't think so", "no, it's me", "yes", *EN], "completed", None, {"identity": "yes"}, []),
+ ("scam-question-not-a-no", V, "王伟", ["你 不 是 骗子 吧", "是 我", *OK], "completed", None, {"identity": "yes"}, ["疫情防控工作专班"]),
+ ("decline-politely-not-a-no", V, "王伟", ["不 用 了 谢谢", "不 要 打扰 我"], "escalated", "uncooperative", {"identity": None}, []),
  # en
  ("en-refuse-twice", VE, "John Smith", ["yes","I'd rather not say","none of your business"], "escalated", "uncooperative", {"identity":"yes"}, []),
  ("en-human", VE, "John Smith", ["let me talk to a real person"], "escalated", "requested_human", {}, []),

@@ -89,6 +89,20 @@ CASES = [
     (Z, "count", "两 三 回 吧", 2, None, UNSURE),
     (Z, "address", "我 不 方便 透露 住址", None, "refuse", SURE),
     (Z, "address", "你 问 这个 干 嘛", None, "who", SURE),
+    # said at the identity question with 不/没 in it: none of them is a "no" (that closes a wrong number)
+    (Z, "yes_no", "我 没 听 过 你们 这个 单位", None, "who", SURE),
+    (Z, "yes_no", "不 太 想 说", None, "refuse", SURE),
+    (Z, "yes_no", "不 用 了 谢谢", None, "refuse", SURE),
+    (Z, "yes_no", "我 不 想 接 这种 电话", None, "refuse", SURE),
+    (Z, "yes_no", "不 要 打扰 我", None, "refuse", SURE),
+    (Z, "yes_no", "没 必要 吧", None, "refuse", SURE),
+    (Z, "yes_no", "不 是 说 过 了 吗", None, None, SURE),
+    (Z, "yes_no", "我 没 犯 什么 事 吧", None, "who", SURE),
+    (Z, "yes_no", "我 不 信", None, "who", SURE),
+    (Z, "yes_no", "不 会 是 骗子 吧", None, "who", SURE),  # not a "yes"
+    (Z, "yes_no", "你 不 是 骗子 吧", None, "who", SURE),  # not a "no"
+    (Z, "yes_no", "是 我 你们 不 是 骗子 吧", "yes", "who", SURE),
+    (Z, "yes_no", "不 跟 机器 说 话", None, "human", SURE),
     # en-US
     (E, "yes_no", "not now", None, "refuse", SURE),  # never an identity "no"
     (E, "yes_no", "I don't think so", "no", None, UNSURE),  # an unsure "no": confirmed before a wrong number
