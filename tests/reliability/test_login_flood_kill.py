@@ -8,6 +8,7 @@ every hash, and a kill 14 s into a 300-request burst lost every answer of four c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -42,8 +43,10 @@ class Lines:
     """A child process whose stdout lines are kept with the time each was read."""
 
     def __init__(self, *args: str) -> None:
+        # its own process group: stop() also ends what it started (the password-hashing forkserver
+        # outlives a SIGKILLed parent and would stay behind after the suite)
         self.p = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env={**os.environ, "PYTHONPATH": str(REPO)})
+                                  env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
         self.lines: queue.Queue[tuple[float, str]] = queue.Queue()
         self.seen: list[tuple[float, str]] = []
         self.err: list[str] = []
@@ -71,6 +74,8 @@ class Lines:
         if self.p.poll() is None:
             self.p.kill()
         self.p.wait(10)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.p.pid, signal.SIGKILL)  # the group outlives its leader
 
 
 def _worker_url(db) -> str:
