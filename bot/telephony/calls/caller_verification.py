@@ -25,7 +25,7 @@ from typing import Any
 from bot.dialog.catalogue import Catalogue, catalogue_for
 from bot.nlu.spoken_code import code_phrases, read_code
 from bot.privacy import mask_phone
-from bot.telephony.calls.spoken_answer import read_answer, spoken_code_ear
+from bot.telephony.calls.spoken_answer import keys_until, read_answer, spoken_code_ear
 from bot.telephony.sip.call import SipCall
 
 __all__ = ["Lockout", "Verdict", "code_verifier", "keypad_verifier", "read_answer", "read_digits", "spoken_code_ear"]
@@ -86,18 +86,9 @@ async def _maybe(value: Any) -> Any:
 
 async def read_digits(call: SipCall, count: int, seconds: float) -> str:
     """Up to `count` DTMF digits (ended early by '#'), or what came before the timeout."""
-    got: list[str] = []
     done = asyncio.Event()
+    got, on_dtmf = keys_until(count, done)
     previous = call.media.on_dtmf
-
-    def on_dtmf(digit: str) -> None:
-        if digit == "#":
-            done.set()
-        elif len(got) < count:
-            got.append(digit)
-            if len(got) == count:
-                done.set()
-
     call.media.on_dtmf = on_dtmf
     try:
         ended = asyncio.ensure_future(call.ended.wait())

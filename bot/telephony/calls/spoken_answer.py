@@ -25,18 +25,9 @@ PREROLL = 0.3  # s of audio kept before the first voiced frame (a soft first syl
 SURE_CODE = 0.3
 
 
-async def read_answer(call: SipCall, count: int, seconds: float, *, listen: bool = False,
-                      typed: list[str] | None = None) -> tuple[str, bytes]:
-    """(keyed, speech): up to `count` DTMF digits (ended early by '#'; `typed`: keys pressed during
-    the prompt, kept), or with `listen` the caller's speech (8 kHz PCM) when they talk instead,
-    ended by `END_OF_SPEECH` of quiet. A key pressed takes over from speech. An energy gate,
-    hand-written: the turn's end is all that is needed here, and the recognizer (given the code's
-    digits) judges what was said."""
+def keys_until(count: int, done: asyncio.Event) -> tuple[list[str], Callable[[str], None]]:
+    """(the digits keyed, a DTMF handler): up to `count` digits, `done` set at the last one or at '#'."""
     got: list[str] = []
-    done = asyncio.Event()
-    speech, pre = bytearray(), bytearray()
-    counts = {"voiced": 0, "quiet": 0}
-    previous, previous_audio = call.media.on_dtmf, getattr(call.media, "on_audio", None)
 
     def on_dtmf(digit: str) -> None:
         if digit == "#":
@@ -45,6 +36,22 @@ async def read_answer(call: SipCall, count: int, seconds: float, *, listen: bool
             got.append(digit)
             if len(got) == count:
                 done.set()
+
+    return got, on_dtmf
+
+
+async def read_answer(call: SipCall, count: int, seconds: float, *, listen: bool = False,
+                      typed: list[str] | None = None) -> tuple[str, bytes]:
+    """(keyed, speech): up to `count` DTMF digits (ended early by '#'; `typed`: keys pressed during
+    the prompt, kept), or with `listen` the caller's speech (8 kHz PCM) when they talk instead,
+    ended by `END_OF_SPEECH` of quiet. A key pressed takes over from speech. An energy gate,
+    hand-written: the turn's end is all that is needed here, and the recognizer (given the code's
+    digits) judges what was said."""
+    done = asyncio.Event()
+    got, on_dtmf = keys_until(count, done)
+    speech, pre = bytearray(), bytearray()
+    counts = {"voiced": 0, "quiet": 0}
+    previous, previous_audio = call.media.on_dtmf, getattr(call.media, "on_audio", None)
 
     def on_audio(pcm: bytes) -> None:
         if previous_audio is not None:
