@@ -13,7 +13,6 @@ MIN_SYLLABLES = 2  # one-syllable answers are too easily near each other (æ˜¯/å
 
 
 @lru_cache(maxsize=4096)
-@lru_cache(maxsize=4096)
 def syllables_of(text: str) -> tuple[tuple[str, str, str], ...]:
     """(syllable, initial, final) per Han character, toneless; () when the text has anything else."""
     from pypinyin import Style, lazy_pinyin
