@@ -154,3 +154,18 @@ async def settle(dialer) -> None:
     """Let the calls started so far finish."""
     while dialer.live:
         await asyncio.gather(*list(dialer.live.values()), return_exceptions=True)
+
+
+class KeyingCall:
+    """Just enough of a SipCall for the callback verifier (bot.campaigns.inbound.callbacks): keys
+    `keys` after the first prompt."""
+
+    def __init__(self, keys: str) -> None:
+        self.keys, self.ended, self.media, self.on_dtmf = keys, asyncio.Event(), self, None
+
+    def play(self, pcm: bytes) -> None:
+        keys, self.keys = self.keys, ""
+        asyncio.get_running_loop().call_later(0.05, lambda: [self.on_dtmf(k) for k in keys])
+
+    async def drained(self) -> None:
+        await asyncio.sleep(0)
