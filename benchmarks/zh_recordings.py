@@ -131,6 +131,7 @@ VARIANTS = {v.name: v for v in (
     Variant("lead-3s", lead=3.0, trail=3.0),
     Variant("room-noise", lead=2.0, trail=2.0, noise_db=25),
     Variant("quiet-35dBFS", _quiet, lead=1.0, trail=1.0),
+    Variant("quiet-ulaw", _quiet, fmt="ulaw@8000", lead=0.8, trail=3.0),
     Variant("clipped", _clipped),
     Variant("hum-hiss-15dB", lead=1.0, trail=1.0, noise_db=15, noise="hum"),
     Variant("babble", _babble),
