@@ -35,6 +35,7 @@ class _Item:
     kind: str = "feed"  # feed | settle (the caller paused: words so far, now) | final (ends a turn) | close
     after: Callable[[], None] | None = None  # final: run once the result is known
     future: asyncio.Future | None = None
+    since: float = 0.0  # settle/final: when asked (turn_times() measures from it)
 
 
 class RecognitionPool:
@@ -48,6 +49,7 @@ class RecognitionPool:
         self._feeds: deque[RecognitionStream] = deque()
         self._pid: int | None = None
         self._closed = False
+        self._turned: deque[float] = deque(maxlen=1024)  # turn_times(): appended by the threads
 
     # ------------------------------------------------------------ scheduling
     def _ensure_threads(self) -> None:
@@ -117,6 +119,14 @@ class RecognitionPool:
             waiting = [s.final_since for s in self._finals if s.in_finals and not s.busy]
         return max(0.0, time.monotonic() - min(waiting)) if waiting else 0.0
 
+    def turn_times(self) -> list[float]:
+        """Seconds each settle and turn end recognized since the previous call took from being asked
+        to its result (queue, busy stream and CPU wait included): admission control reads them."""
+        out = []
+        while self._turned:
+            out.append(self._turned.popleft())
+        return out
+
     def close(self) -> None:
         with self._cv:
             self._closed = True
@@ -167,7 +177,7 @@ class RecognitionStream:
         if self.closed or (not pcm and grammar is KEEP and not settle):
             return
         if settle:
-            self._submit(_Item(grammar, bytearray(pcm), "settle"))
+            self._submit(_Item(grammar, bytearray(pcm), "settle", since=time.monotonic()))
         else:
             self._submit(None if grammar is KEEP else _Item(grammar, bytearray(pcm)), pcm)
 
@@ -178,7 +188,7 @@ class RecognitionStream:
         if self.closed:
             raise RuntimeError("recognition stream is closed")
         fut = asyncio.get_running_loop().create_future()
-        self._submit(_Item(grammar, bytearray(pcm), "final", after, fut))
+        self._submit(_Item(grammar, bytearray(pcm), "final", after, fut, time.monotonic()))
         return fut
 
     async def finish(self, pcm: bytes = b"", grammar: Any = KEEP, after: Callable[[], None] | None = None):
@@ -228,6 +238,7 @@ class RecognitionStream:
                     audio = bytearray()
                 settle = getattr(rec, "settle", None)  # optional: the protocol's partial() otherwise
                 text = settle() if settle is not None else rec.partial()
+                self.pool._turned.append(time.monotonic() - item.since)
                 if self.on_partial is not None and self._loop is not None:
                     _call(self._loop, self.on_partial, text)
                 continue
@@ -243,6 +254,7 @@ class RecognitionStream:
                     if item.after is not None:
                         item.after()
                 finally:
+                    self.pool._turned.append(time.monotonic() - item.since)
                     _resolve(item.future, result)
                 return
         if audio:
