@@ -26,10 +26,12 @@ wait and turnaround, frames missed on the line, CPU wait; starts ramped) and a l
 is due while the worker holds, or before the ramp lets one more start, waits in line until it is
 admitted. The columns at the end: `declined` (call starts the worker held back), `later` (of those,
 started once admitted; the rest were still waiting when the run ended: none was dropped), `held s`
-(seconds the workers held, summed), `lines max` (most calls live at once), `workers`, `held on`
-(the signs that held). `--busy N` starts N CPU-burning processes for the run (the box shared with
-other work); `--timeline` prints every sign a second per worker; `--workers 1,2` runs each N with
-each worker count and ends with calls per box against workers (the scale-out table).
+(seconds the workers held, summed), `lines max` (most calls live at once), `meaning%` (turns ended by
+meaning: the short silence after a complete answer, bot/pipeline/turn_meaning.py), `batched%` (turns
+whose Whisper decoding ran in a batch with other calls'), `workers`, `held on` (the signs that held).
+`--busy N` starts N CPU-burning processes for the run (the box shared with other work); `--timeline`
+prints every sign a second per worker; `--workers 1,2` runs each N with each worker count and ends
+with calls per box against workers (the scale-out table).
 
 Lines start at the shipped dialer's pace (`[dialer] start_rate` a second per worker) unless
 `--start-spread` says otherwise; the window of `--seconds` opens once every line has started and
@@ -265,10 +267,26 @@ def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, 
     stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk, spread, rate, person, variables,
                                   admission))
     t1 = resource.getrusage(resource.RUSAGE_SELF)
+    from bot.pipeline.turn_meaning import COUNTS
+
+    stats["meaning"] = dict(COUNTS)  # this worker's turns ended by meaning, pauses decoded/skipped
+    stats["batched"] = resources.recognition.batched  # turn ends decoded in a batch with others
     stats["cpu"] = (t1.ru_utime - t0.ru_utime) + (t1.ru_stime - t0.ru_stime)
     stats["wall"] = time.monotonic() - w0
     conn.send(stats)
     conn.close()
+
+
+def _share(results: list[dict], part: str, whole: str) -> str:
+    """% of the workers' turns (bot/pipeline/turn_meaning.COUNTS): `meaning%` = ended by meaning."""
+    n = sum(r.get("meaning", {}).get(whole, 0) for r in results)
+    return f"{100 * sum(r.get('meaning', {}).get(part, 0) for r in results) / n:.0f}" if n else "-"
+
+
+def _batched(results: list[dict]) -> str:
+    """% of turns whose recognition was decoded in a batch with other calls' (Whisper only)."""
+    n = sum(r.get("meaning", {}).get("turns", 0) for r in results)
+    return f"{100 * sum(r.get('batched', 0) for r in results) / n:.0f}" if n else "-"
 
 
 def _burn() -> None:
@@ -403,7 +421,8 @@ def main() -> int:
     print(f"{'N':>4} {'calls':>5} {'CPU%1core':>9} {'PSS MB':>7} {'MB/call':>7} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'p95-eos ms':>10} {'missed':>7} {'(late':>6} {'behind)':>7} {'done%':>6} {'talk%':>6} "
           f"{'lag p99 ms':>10} {'gc ms/s':>7} {'gc max ms':>9} {'slots ok%':>9} "
-          f"{'declined':>8} {'later':>5} {'held s':>6} {'lines max':>9} {'workers':>7} {'held on':<12}")
+          f"{'declined':>8} {'later':>5} {'held s':>6} {'lines max':>9} {'meaning%':>8} {'batched%':>8} "
+          f"{'workers':>7} {'held on':<12}")
     print(f"admission control: {'off' if args.no_admission else 'on ([worker] defaults)'}; "
           f"extra busy processes: {args.busy}")
     ctx = mp.get_context("fork")
@@ -452,7 +471,8 @@ def main() -> int:
               f"{missed:>7} {late:>6} {behind:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f} "
               f"{percentile(lags, .99) * 1000:>10.0f} {gc_ms:>7.1f} {max(r['gc_max'] for r in results) * 1000:>9.0f} "
               f"{ok:>9} {sum(r['declined'] for r in results):>8} {sum(r['later'] for r in results):>5} "
-              f"{sum(r['held'] for r in results):>6.0f} {sum(r['max_live'] for r in results):>9} {workers:>7} "
+              f"{sum(r['held'] for r in results):>6.0f} {sum(r['max_live'] for r in results):>9} "
+              f"{_share(results, 'by_meaning', 'turns'):>8} {_batched(results):>8} {workers:>7} "
               f"{','.join(sorted({c for r in results for c in r['held_on']})) or '-':<12}", flush=True)
         scale.setdefault(workers, []).append({"N": n, "p95 ms": percentile(lat, .95) * 1000, "missed": missed,
                                               "lines": sum(r["max_live"] for r in results)})
