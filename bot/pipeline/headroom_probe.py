@@ -8,10 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.pipeline.headroom import Headroom
+from typing import Any
 
 
 def run_delay_seconds(pid: str = "self") -> float | None:
@@ -34,12 +31,13 @@ def run_delay_seconds(pid: str = "self") -> float | None:
 
 
 class HeadroomProbe:
-    """`queue_wait()`: seconds the oldest waiting turn end has waited; `late_frames()`: a running
+    """`headroom`: the worker's bot.pipeline.headroom.Headroom (not imported: it imports this module).
+    `queue_wait()`: seconds the oldest waiting turn end has waited; `late_frames()`: a running
     count of frames sent late; `turn_times()`: turnarounds (seconds) of turn ends recognized since
     the previous call (audio.scheduler.RecognitionPool.turn_times); `cpu_wait()`: a running total of
     seconds the process's threads waited for a core (default: run_delay_seconds; None: not read)."""
 
-    def __init__(self, headroom: Headroom, *, queue_wait: Callable[[], float] | None = None,
+    def __init__(self, headroom: Any, *, queue_wait: Callable[[], float] | None = None,
                  late_frames: Callable[[], int] | None = None,
                  turn_times: Callable[[], list[float]] | None = None,
                  cpu_wait: Callable[[], float | None] | None = run_delay_seconds,
