@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.cli import UserError
 from bot.config import Config, load_config
+from bot.console import lifeline
 from bot.worker import configure_worker_process
 
 log = logging.getLogger("veribot.serve")
@@ -51,6 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or config.service.host
     port = args.port if args.port is not None else config.service.port
     configure_worker_process()  # process-wide settings, once, before any part starts
+    lifeline.install()  # helper processes (password checks, parsing) die with this one, even on kill -9
     return asyncio.run(serve(config, host, port))
 
 
