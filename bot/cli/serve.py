@@ -215,6 +215,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
             app[CONSOLE].admission = admission
             pool = getattr(resources, "recognition", None)
             probe = HeadroomProbe(headroom, queue_wait=pool.final_wait if pool is not None else None,
+                                  turn_times=pool.turn_times if pool is not None else None,
                                   late_frames=lambda: sum(c.media.stats.late for c in list(endpoint.calls.values())))
             tasks.append(asyncio.create_task(probe.run(stop), name="headroom"))
             app[CONSOLE].call_runner = SipCallRunner(endpoint, converse)  # the campaign page's test call
