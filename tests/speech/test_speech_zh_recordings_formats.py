@@ -87,3 +87,28 @@ def test_unreadable_recording_gives_veribot_call_a_one_line_error(tmp_path, cont
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "02.wav" in lines[0] and why in lines[0], lines[0]
+
+
+def _tone(seconds: float, amp: float) -> np.ndarray:
+    t = np.arange(int(8000 * seconds)) / 8000
+    return amp * np.sin(2 * np.pi * 440 * t)
+
+
+def test_a_quiet_short_answer_in_seconds_of_silence_is_raised_to_phone_level() -> None:
+    x = np.concatenate([np.zeros(24000), _tone(0.4, 800), np.zeros(16000)])  # 0.4 s at -32 dBFS in 5 s
+    y = np.frombuffer(wav.phone_level(x.astype("<i2").tobytes()), dtype="<i2").astype(float)
+    speech = y[24000:27200]
+    assert 2800 < np.sqrt((speech**2).mean()) < 3700  # -20 dBFS, measured on the answer, not the silence
+    assert not y[:24000].any() and not y[27200:].any()  # silence stays silence
+
+
+@pytest.mark.parametrize("amp", [5000.0, 40000.0])  # already at phone level; clipped
+def test_loud_or_clipped_recordings_are_left_as_they_are(amp: float) -> None:
+    pcm = np.clip(_tone(1.0, amp), -32768, 32767).astype("<i2").tobytes()
+    assert wav.phone_level(pcm) == pcm
+
+
+def test_hiss_alone_is_raised_no_more_than_30_db() -> None:
+    hiss = np.random.default_rng(1).normal(0, 3, 8000)
+    y = np.frombuffer(wav.phone_level(hiss.astype("<i2").tobytes()), dtype="<i2").astype(float)
+    assert np.sqrt((y**2).mean()) < 3 * 31.7 * 1.1
