@@ -147,6 +147,10 @@ class WhisperEar:
         noise = np.random.default_rng(0).normal(0, 0.05, 16000).astype(np.float32)
         self.phone.hear(noise, "zh", None, beam=1)  # warm-up: the first decoding of a process
         # initialises CTranslate2 (seconds), not the first caller's
+        from audio.whisper_sound import syllables_of
+
+        syllables_of("是的")  # pypinyin loads its dictionaries (seconds of CPU, under the import lock): at
+        # load, not on a recognition thread at a caller's first answer (py-spy, call_load --locale zh-CN)
 
     def recognizer(self, locale: str, sample_rate: int = 8000, free_prompt: str | None = None) -> WhisperRecognizer:
         """One call's recognizer; `free_prompt` is used for open answers (no phrases)."""
