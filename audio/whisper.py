@@ -134,7 +134,7 @@ class WhisperEar:
         from audio.whisper_phone import PhoneWhisper
 
         self.path = whisper_model_dir(models_dir)
-        self.phone = PhoneWhisper(self.path, workers=workers, threads=threads)
+        self.phone = _below_the_loop(lambda: PhoneWhisper(self.path, workers=workers, threads=threads))
         from audio.whisper_batch import BatchingModel
 
         self.phone.model = BatchingModel(self.phone.model)  # turn ends that come together decode as one batch
@@ -195,6 +195,29 @@ class WhisperEar:
                      or len(said) >= LEAD_ECHO and said in _CLAUSE.sub("", LEADS.get(language, ""))):
             return ""  # (a one-word answer inside the lead sentence, 是 in 以下是…, is an answer; 普通 is its echo)
         return text
+
+
+def _below_the_loop(make: Callable[[], object]):
+    """`make()` on a thread niced as the recognition threads are (audio.scheduler.lower_priority):
+    CTranslate2 decodes on threads of its own, made with the model, which inherit that nice; made
+    on the event loop's thread they decoded at the loop's priority and took its cores under load."""
+    from audio.scheduler import lower_priority
+
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        lower_priority()
+        try:
+            out["model"] = make()
+        except BaseException as exc:  # raised again on the caller's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=run, name="whisper-load")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]  # type: ignore[misc]
+    return out["model"]
 
 
 def _folder():

@@ -137,3 +137,40 @@ def test_a_failed_batch_fails_each_member_not_the_thread():
     for t in threads:
         t.join(10)
     assert errors == ["model broke", "model broke"]
+
+
+def _nice() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_recognition_runs_below_the_loop_whatever_the_process_nice():
+    """Recognition threads run RECOGNITION_NICE below the main thread, relative to it (under
+    `nice -n 10`, a fixed nice 5 put them above the loop); so do the threads the Whisper model
+    makes for itself (audio.whisper._below_the_loop: they inherit the nice of the thread that loads it)."""
+    import os
+
+    from audio.scheduler import RECOGNITION_NICE, lower_priority
+    from audio.whisper import _below_the_loop
+
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    if base + RECOGNITION_NICE > 19:
+        base = 19 - RECOGNITION_NICE  # (min(19, …): a process already at the bottom stays there)
+    seen: list[int] = []
+
+    def pool_thread() -> None:
+        lower_priority()
+        seen.append(_nice())
+
+    t = threading.Thread(target=pool_thread)
+    t.start()
+    t.join()
+
+    def make() -> threading.Thread:  # as CTranslate2 starts its decoding threads with the model
+        inner = threading.Thread(target=lambda: seen.append(_nice()))
+        inner.start()
+        return inner
+
+    _below_the_loop(make).join()
+    assert seen == [base + RECOGNITION_NICE] * 2
