@@ -124,8 +124,16 @@ class _Trimmed:
     """A batch member's result cut to its own length limit (the batch ran to the longest)."""
 
     def __init__(self, result, max_new: int) -> None:
+        self._result = result
         self.sequences_ids = [ids[:max_new] for ids in result.sequences_ids]
         self.scores = list(result.scores) if result.scores else []
+
+    def __getattr__(self, name: str):
+        return getattr(self._result, name)
+
+
+BATCHED_OPTIONS = frozenset({"beam_size", "num_hypotheses", "max_length", "return_scores", "suppress_blank",
+                             "patience", "length_penalty"})  # a generate with other options runs alone
 
 
 class BatchingModel:
@@ -139,7 +147,8 @@ class BatchingModel:
 
     def generate(self, features, prompts, **kwargs):
         meeting: Meeting | None = getattr(_local, "meeting", None)
-        if meeting is None or len(prompts) != 1 or getattr(_local, "decoded", False):
+        if (meeting is None or len(prompts) != 1 or getattr(_local, "decoded", False)
+                or not BATCHED_OPTIONS.issuperset(kwargs)):
             return self._model.generate(features, prompts, **kwargs)
         _local.decoded = True
         return meeting.decode(self._model, features, list(prompts[0]), kwargs)

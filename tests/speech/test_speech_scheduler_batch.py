@@ -174,3 +174,24 @@ def test_recognition_runs_below_the_loop_whatever_the_process_nice():
 
     _below_the_loop(make).join()
     assert seen == [base + RECOGNITION_NICE] * 2
+
+
+def test_a_generate_with_other_options_runs_alone_inside_a_batch():
+    """A decoding the batch does not know (the expected answers scored with the decoder's logits)
+    runs at once, alone, untrimmed; the member's plain decoding still meets the others."""
+    fake = FakeModel()
+    model = BatchingModel(fake)
+    meeting = Meeting(2, timeout=5)
+    got: list[int] = []
+
+    def member(n: int) -> None:
+        with meeting.join():
+            model.generate(np.zeros((1, 3, 4), np.float32), [[7, n]], max_length=3, return_logits_vocab=True)
+            got.append(model.generate(np.zeros((1, 3, 4), np.float32), [[7, n]], max_length=4)[0].sequences_ids[0][0])
+
+    threads = [threading.Thread(target=member, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(got) == [1, 2] and sorted(fake.batches) == [1, 1, 2]
