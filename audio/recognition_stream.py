@@ -5,6 +5,7 @@ off on the call's recognizer and hands results back to the loop."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class _Item:
     kind: str = "feed"  # feed | settle (the caller paused: words so far, now) | final (ends a turn) | close
     after: Callable[..., None] | None = None  # final: run once the result is known; settle: gets the words
     future: asyncio.Future | None = None
+    since: float = 0.0  # settle/final: when asked (the pool's turn_times() measure from it)
 
 
 class RecognitionStream:
@@ -73,7 +75,7 @@ class RecognitionStream:
         if self.closed or (not pcm and grammar is KEEP and not settle):
             return
         if settle:
-            self._submit(_Item(grammar, bytearray(pcm), "settle", on_settled))
+            self._submit(_Item(grammar, bytearray(pcm), "settle", on_settled, since=time.monotonic()))
         else:
             self._submit(None if grammar is KEEP else _Item(grammar, bytearray(pcm)), pcm)
 
@@ -84,7 +86,7 @@ class RecognitionStream:
         if self.closed:
             raise RuntimeError("recognition stream is closed")
         fut = asyncio.get_running_loop().create_future()
-        self._submit(_Item(grammar, bytearray(pcm), "final", after, fut))
+        self._submit(_Item(grammar, bytearray(pcm), "final", after, fut, time.monotonic()))
         return fut
 
     async def finish(self, pcm: bytes = b"", grammar: Any = KEEP, after: Callable[[], None] | None = None):
@@ -138,6 +140,7 @@ class RecognitionStream:
                     audio = bytearray()
                 settle = getattr(rec, "settle", None)  # optional: the protocol's partial() otherwise
                 text = settle() if settle is not None else rec.partial()
+                self._turned(item)
                 report = item.after or self.on_partial
                 if report is not None and self._loop is not None:
                     _call(self._loop, report, text)
@@ -154,12 +157,19 @@ class RecognitionStream:
                     if item.after is not None:
                         item.after()
                 finally:
+                    self._turned(item)
                     _resolve(item.future, result)
                 return
         if audio:
             rec.accept(bytes(audio))
             if self.on_partial is not None and self._loop is not None:
                 _call(self._loop, self.on_partial, rec.partial())
+
+    def _turned(self, item: _Item) -> None:
+        """How long this settle or turn end took from being asked to its result (admission control)."""
+        turned = getattr(self.pool, "_turned", None)
+        if turned is not None and item.since:
+            turned.append(time.monotonic() - item.since)
 
     def fail(self, items: list[_Item], exc: BaseException) -> None:
         for item in items:

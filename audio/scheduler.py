@@ -46,6 +46,7 @@ class RecognitionPool:
         self._feeds: deque[RecognitionStream] = deque()
         self._pid: int | None = None
         self._closed = False
+        self._turned: deque[float] = deque(maxlen=1024)  # turn_times(): appended by the streams' threads
 
     # ------------------------------------------------------------ scheduling
     def _ensure_threads(self) -> None:
@@ -160,6 +161,14 @@ class RecognitionPool:
         with self._cv:
             waiting = [s.final_since for s in self._finals if s.in_finals and not s.busy]
         return max(0.0, time.monotonic() - min(waiting)) if waiting else 0.0
+
+    def turn_times(self) -> list[float]:
+        """Seconds each settle and turn end recognized since the previous call took from being asked
+        to its result (queue, busy stream and CPU wait included): admission control reads them."""
+        out = []
+        while self._turned:
+            out.append(self._turned.popleft())
+        return out
 
     def close(self) -> None:
         with self._cv:

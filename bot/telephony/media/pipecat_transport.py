@@ -33,6 +33,7 @@ from bot.telephony.sip.call import SipCall
 
 SAMPLE_RATE = 8000
 AHEAD_SECONDS = 0.06  # audio queued ahead of the clock: small, so barge-in cuts quickly
+OUT_CHUNK_MS = 60  # the bot's audio handed to the line per write
 HANGUP_GRACE = 2.0  # the pipeline's own time to record the hang-up and end
 
 
@@ -50,7 +51,10 @@ def call_params() -> TransportParams:
         audio_in_sample_rate=SAMPLE_RATE,
         audio_out_enabled=True,
         audio_out_sample_rate=SAMPLE_RATE,
-        audio_out_10ms_chunks=2,
+        # pipecat's output sender costs two Tasks (asyncio.wait_for, Python 3.11) and a frame pushed
+        # on per chunk: 60 ms chunks do that a third as often (issue 23). The RTP clock still sends
+        # 20 ms packets; barge-in still drops everything unsent at once (RtpOutput.process_frame).
+        audio_out_10ms_chunks=OUT_CHUNK_MS // 10,
         audio_out_end_silence_secs=0,
     )
 

@@ -201,7 +201,10 @@ class MediaStream:
             return
         self._seq = seq = (self._seq + 1) & 0xFFFF
         head = RTP_HEADER.pack(0x80, (0x80 if marker else 0) | (pt & 0x7F), seq, ts, self._ssrc)
-        self._transport.sendto(head + payload, self.peer)  # no packet object: this runs 50 times a second a call
+        # no packet object: this runs 50 times a second a call. transport.sendto rather than the raw
+        # socket: 1.2 of 4.8 µs a packet in benchmarks/rtp_bench.py, not measurable for 100 streams
+        # (benchmarks/stream_bench.py: 0.052 CPU s per call-minute both ways)
+        self._transport.sendto(head + payload, self.peer)
         self.stats.sent += 1
 
     def _clock_frame(self, late: bool, now: float) -> None:
