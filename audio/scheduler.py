@@ -7,47 +7,46 @@ gathered, so under load the recognizer gets bigger pieces (less overhead per sec
 audio) instead of the calls queueing behind one another, and a stream whose turn has ended
 goes before streams that only have audio to feed, because a turn end is what the caller is
 waiting on. A stream is worked on by one thread at a time, so its (not thread-safe)
-recognizer needs no lock. Threads are started on first use and again after a fork."""
+recognizer needs no lock. Threads are started on first use and again after a fork.
+
+Turn ends queued together whose recognizers share a `batch_key` (one Whisper model) are taken
+by one thread at once (it waits `BATCH_WAIT` for them), up to `batch`, and decoded as one batch
+(audio/whisper_batch.py): Whisper's decoder costs less per answer in a batch. Vosk recognizers
+have no key and are worked on one by one as before."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from audio.recognizer import Recognizer
+from audio.recognition_stream import KEEP, RecognitionStream, _Item  # noqa: F401 (KEEP, RecognitionStream: this module's API)
 
 log = logging.getLogger(__name__)
 
-KEEP = object()  # an item that does not change the grammar
-
-
-@dataclass
-class _Item:
-    grammar: Any  # KEEP, None (free decoding) or a phrase list
-    audio: bytearray = field(default_factory=bytearray)
-    kind: str = "feed"  # feed | settle (the caller paused: words so far, now) | final (ends a turn) | close
-    after: Callable[[], None] | None = None  # final: run once the result is known
-    future: asyncio.Future | None = None
+BATCH = 8  # turn ends of one model decoded as one batch at most (audio/whisper_batch.py)
+BATCH_WAIT = 0.005  # s a batchable turn end waits for others (a Whisper decoding takes ~0.1-0.3 s of CPU)
 
 
 class RecognitionPool:
-    def __init__(self, threads: int = 2, name: str = "recognize"):
-        if threads < 1:
-            raise ValueError("threads must be at least 1")
+    def __init__(self, threads: int = 2, name: str = "recognize", batch: int = BATCH):
+        """`batch`: turn ends queued together whose recognizers share a `batch_key` (a Whisper
+        model) are taken by one thread at once, up to this many, their decoding batched (1: never)."""
+        if threads < 1 or batch < 1:
+            raise ValueError("threads and batch must be at least 1")
         self.threads = threads
         self.name = name
+        self.batch = batch
+        self.batched = 0  # turn ends decoded in a batch with others
+        self._helpers = None  # threads for a batch's other members (made on first use, per process)
         self._cv = threading.Condition()
         self._finals: deque[RecognitionStream] = deque()
         self._feeds: deque[RecognitionStream] = deque()
         self._pid: int | None = None
         self._closed = False
+        self._turned: deque[float] = deque(maxlen=1024)  # turn_times(): appended by the streams' threads
 
     # ------------------------------------------------------------ scheduling
     def _ensure_threads(self) -> None:
@@ -62,6 +61,7 @@ class RecognitionPool:
             self._feeds.clear()
         self._pid = os.getpid()
         self._closed = False
+        self._helpers = None
         for i in range(self.threads):
             threading.Thread(target=self._run, name=f"{self.name}-{i}", daemon=True).start()
 
@@ -101,14 +101,59 @@ class RecognitionPool:
                     return
                 stream.busy = True
                 items = stream.take()
+                mates = self._mates(stream, items)
+                helpers = self._helper_threads() if mates else None
+            if not mates:
+                self._work(stream, items)
+                continue
+            from audio.whisper_batch import together
+
+            self.batched += 1 + len(mates)
+            jobs = [(lambda s=s, it=it: self._work(s, it)) for s, it in [(stream, items), *mates]]
             try:
-                stream.work(items)
-            except Exception as exc:  # a broken recognizer must not take the thread with it
-                log.exception("recognition failed")
-                stream.fail(items, exc)
-            with self._cv:
-                stream.busy = False
-                self._schedule(stream)
+                together(jobs, helpers)
+            except Exception:  # _work catches the recognizers' failures: this is the batch machinery's
+                log.exception("batched recognition failed")
+
+    def _work(self, stream: RecognitionStream, items: list[_Item]) -> None:
+        try:
+            stream.work(items)
+        except Exception as exc:  # a broken recognizer must not take the thread with it
+            log.exception("recognition failed")
+            stream.fail(items, exc)
+        with self._cv:
+            stream.busy = False
+            self._schedule(stream)
+
+    def _mates(self, stream: RecognitionStream, items: list[_Item]) -> list[tuple[RecognitionStream, list[_Item]]]:
+        """Other queued turn ends to decode in one batch with `stream`'s (caller holds the lock):
+        same `batch_key` (one Whisper model), nothing but audio and pauses before their turn end."""
+        key = getattr(stream.recognizer, "batch_key", None)
+        if self.batch < 2 or key is None or not items or items[-1].kind != "final":
+            return []
+        until = time.monotonic() + BATCH_WAIT  # turns that end together reach the queue within a few ms
+        while (left := until - time.monotonic()) > 0:
+            self._cv.wait(left)
+        mates = []
+        for s in list(self._finals):
+            if len(mates) == self.batch - 1:
+                break
+            if (s.busy or getattr(s.recognizer, "batch_key", None) is not key
+                    or next((i.kind for i in s.items if i.kind not in ("feed", "settle")), None) != "final"):
+                continue
+            self._finals.remove(s)
+            s.in_finals, s.busy = False, True
+            mates.append((s, s.take()))
+        return mates
+
+    def _helper_threads(self):
+        """Threads for a batch's other members (below the event loop, as the pool's own; caller holds the lock)."""
+        if self._helpers is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._helpers = ThreadPoolExecutor(max_workers=max(1, self.threads * (self.batch - 1)),
+                                               thread_name_prefix=f"{self.name}-batch", initializer=_lower_priority)
+        return self._helpers
 
     def final_wait(self) -> float:
         """Seconds the oldest turn end in the queue has waited for a thread (0: none waits):
@@ -117,143 +162,18 @@ class RecognitionPool:
             waiting = [s.final_since for s in self._finals if s.in_finals and not s.busy]
         return max(0.0, time.monotonic() - min(waiting)) if waiting else 0.0
 
+    def turn_times(self) -> list[float]:
+        """Seconds each settle and turn end recognized since the previous call took from being asked
+        to its result (queue, busy stream and CPU wait included): admission control reads them."""
+        out = []
+        while self._turned:
+            out.append(self._turned.popleft())
+        return out
+
     def close(self) -> None:
         with self._cv:
             self._closed = True
             self._cv.notify_all()
-
-
-class RecognitionStream:
-    """One call's recognizer (an `audio.recognizer.Recognizer`) as seen from the event loop.
-    `on_partial(text)` is called on the event loop with what the turn sounds like so far."""
-
-    def __init__(self, pool: RecognitionPool, recognizer: Recognizer, *, feed_bytes: int = 3200,
-                 on_partial: Callable[[str], None] | None = None):
-        self.pool = pool
-        self.recognizer = recognizer
-        self.feed_bytes = feed_bytes
-        self.on_partial = on_partial
-        self.items: deque[_Item] = deque()
-        self.busy = False
-        self.in_finals = False
-        self.in_feeds = False
-        self.final_since = 0.0  # when it joined the pool's queue of turn ends (monotonic)
-        self.closed = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def pending_bytes(self) -> int:
-        return sum(len(i.audio) for i in self.items)
-
-    # ------------------------------------------------------------ event-loop side
-    def _submit(self, item: _Item | None, pcm: bytes = b"") -> None:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        self.pool._ensure_threads()
-        with self.pool._cv:
-            if item is None:  # audio: joins the last queued piece when nothing comes between
-                last = self.items[-1] if self.items else None
-                if last is not None and last.kind == "feed":
-                    last.audio += pcm
-                else:
-                    self.items.append(_Item(KEEP, bytearray(pcm)))
-            else:
-                self.items.append(item)
-            self.pool._schedule(self)
-
-    def feed(self, pcm: bytes, grammar: Any = KEEP, *, settle: bool = False) -> None:
-        """Queue caller audio (after a grammar change, unless KEEP). Never blocks. `settle`: the
-        caller paused; have the words so far decoded to the end at once, ahead of plain feeding
-        (recognizer.settle()), and reported to on_partial."""
-        if self.closed or (not pcm and grammar is KEEP and not settle):
-            return
-        if settle:
-            self._submit(_Item(grammar, bytearray(pcm), "settle"))
-        else:
-            self._submit(None if grammar is KEEP else _Item(grammar, bytearray(pcm)), pcm)
-
-    def end_turn(self, pcm: bytes = b"", grammar: Any = KEEP,
-                 after: Callable[[], None] | None = None) -> asyncio.Future:
-        """The last audio of a turn; the future gets the turn's result (recognizer.finish()).
-        `after` runs on the recognition thread once the result is known (e.g. writing the clip)."""
-        if self.closed:
-            raise RuntimeError("recognition stream is closed")
-        fut = asyncio.get_running_loop().create_future()
-        self._submit(_Item(grammar, bytearray(pcm), "final", after, fut))
-        return fut
-
-    async def finish(self, pcm: bytes = b"", grammar: Any = KEEP, after: Callable[[], None] | None = None):
-        """end_turn, awaited."""
-        return await self.end_turn(pcm, grammar, after)
-
-    async def close(self) -> None:
-        """Drop queued audio and free the recognizer once no thread is using it."""
-        if self.closed:
-            return
-        self.closed = True
-        fut = asyncio.get_running_loop().create_future()
-        with self.pool._cv:
-            for item in self.items:
-                if item.future is not None:
-                    _cancel(item.future)
-            self.items.clear()
-        try:
-            self._submit(_Item(KEEP, kind="close", future=fut))
-        except RuntimeError:  # the pool is closed (shutting down): the recognizer goes with it
-            return
-        await fut
-
-    # ------------------------------------------------------------ thread side
-    def take(self) -> list[_Item]:
-        """Everything up to and including the first turn end (caller holds the pool lock)."""
-        out = []
-        while self.items:
-            item = self.items.popleft()
-            out.append(item)
-            if item.kind in ("final", "close"):
-                break
-        return out
-
-    def work(self, items: list[_Item]) -> None:
-        rec, audio = self.recognizer, bytearray()
-        for item in items:
-            if item.grammar is not KEEP:
-                if audio:
-                    rec.accept(bytes(audio))
-                    audio = bytearray()
-                rec.expect(item.grammar)
-            audio += item.audio
-            if item.kind == "settle":
-                if audio:
-                    rec.accept(bytes(audio))
-                    audio = bytearray()
-                settle = getattr(rec, "settle", None)  # optional: the protocol's partial() otherwise
-                text = settle() if settle is not None else rec.partial()
-                if self.on_partial is not None and self._loop is not None:
-                    _call(self._loop, self.on_partial, text)
-                continue
-            if item.kind == "close":
-                rec.close()
-                _resolve(item.future, None)
-                return
-            if item.kind == "final":
-                if audio:
-                    rec.accept(bytes(audio))
-                result = rec.finish()
-                try:
-                    if item.after is not None:
-                        item.after()
-                finally:
-                    _resolve(item.future, result)
-                return
-        if audio:
-            rec.accept(bytes(audio))
-            if self.on_partial is not None and self._loop is not None:
-                _call(self._loop, self.on_partial, rec.partial())
-
-    def fail(self, items: list[_Item], exc: BaseException) -> None:
-        for item in items:
-            if item.future is not None:
-                _call(item.future.get_loop(), _set_exception, item.future, exc)
 
 
 RECOGNITION_NICE = 5  # recognition threads yield the cores to the event loops that hear the calls
@@ -268,30 +188,3 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RECOGNITION_NICE)
     except (AttributeError, OSError):
         pass
-
-
-def _resolve(fut: asyncio.Future | None, value: Any) -> None:
-    if fut is not None:
-        _call(fut.get_loop(), _set_result, fut, value)
-
-
-def _call(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
-    try:
-        loop.call_soon_threadsafe(fn, *args)
-    except RuntimeError:  # the call's loop is gone (the call ended): nobody is waiting
-        pass
-
-
-def _set_result(fut: asyncio.Future, value: Any) -> None:
-    if not fut.done():
-        fut.set_result(value)
-
-
-def _set_exception(fut: asyncio.Future, exc: BaseException) -> None:
-    if not fut.done():
-        fut.set_exception(exc)
-
-
-def _cancel(fut: asyncio.Future) -> None:
-    if not fut.done():
-        fut.cancel()

@@ -4,7 +4,8 @@ Engines that are not safe to run in the calling process (pyttsx3 is not thread-s
 hang on repeated `runAndWait()`; TensorFlow 2.15 needs numpy<2 and so its own venv) run in
 one separate process each. A request is one JSON line, the reply one JSON line
 `["ok", detail]` or `["error", detail]`. A worker that hangs past `timeout` or dies is
-killed and replaced on the next request. Calls are serialised by a lock."""
+killed and replaced on the next request. Calls are serialised by a lock. A worker whose parent
+dies (`veribot serve` SIGKILLed) exits within a second, even in the middle of a request."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import os
 import select
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PARENT_ENV = "VERIBOT_TTS_PARENT"  # the pid the worker must not outlive
+PARENT_POLL = 0.5  # seconds between the worker's looks at its parent
 
 
 class SynthesisError(RuntimeError):
@@ -52,7 +56,8 @@ class WorkerProcess:
             self._proc = None
 
     def _start(self) -> None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                   **{PARENT_ENV: str(os.getpid())})
         self._proc = subprocess.Popen(
             self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, text=True, bufsize=1,
@@ -118,12 +123,27 @@ class WorkerProcess:
             self._kill()
 
 
+def exit_with_parent(parent: int, every: float = PARENT_POLL) -> None:
+    """A daemon thread ends this process as soon as `parent` is no longer its parent. Its input
+    closing would end it too, but only after the request in hand (an engine may hang for good).
+    Not PR_SET_PDEATHSIG: that fires when the parent's *thread* that started the worker ends,
+    and workers are started from whichever thread asks first."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def serve(make_handler) -> None:
     """The worker side: `make_handler()` loads the engine and returns `handle(request) ->
     detail`, called per JSON line on stdin. Anything the engine prints goes to stderr;
-    stdout carries replies only."""
+    stdout carries replies only. The worker ends with the process that started it."""
     import sys
 
+    exit_with_parent(int(os.environ.get(PARENT_ENV) or os.getppid()))
     out = sys.stdout
     sys.stdout = sys.stderr
     handle = make_handler()

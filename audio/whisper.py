@@ -137,6 +137,9 @@ class WhisperEar:
 
         self.path = whisper_model_dir(models_dir)
         self.phone = PhoneWhisper(self.path, workers=workers, threads=threads)
+        from audio.whisper_batch import BatchingModel
+
+        self.phone.model = BatchingModel(self.phone.model)  # turn ends that come together decode as one batch
         self.beam_size = beam_size
         self.choose = choose
         self.judge = judge
@@ -300,6 +303,11 @@ class WhisperRecognizer:
     """One call's recognizer: audio is kept until finish(), then transcribed in one go."""
 
     hears_after_settle = True  # the listener hands over the audio after a settle (see _hear)
+
+    @property
+    def batch_key(self) -> object:
+        """Turn ends of recognizers with the same key are decoded in one batch (audio/scheduler.py)."""
+        return self.ear
 
     def __init__(self, ear: WhisperEar, language: str, sample_rate: int = 8000, free_prompt: str | None = None):
         self.ear = ear

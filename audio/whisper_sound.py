@@ -7,21 +7,10 @@ such a hypothesis is that phrase, when no phrase of another meaning is as near."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+
+from audio.pinyin import syllables_of
 
 MIN_SYLLABLES = 2  # one-syllable answers are too easily near each other (是/十/四) to be matched by sound
-
-
-@lru_cache(maxsize=4096)
-def syllables_of(text: str) -> tuple[tuple[str, str, str], ...]:
-    """(syllable, initial, final) per Han character, toneless; () when the text has anything else."""
-    from pypinyin import Style, lazy_pinyin
-
-    if not text or not all("\u4e00" <= c <= "\u9fff" for c in text):
-        return ()
-    chars = list(text)
-    return tuple(zip(lazy_pinyin(chars), lazy_pinyin(chars, style=Style.INITIALS, strict=False),
-                     lazy_pinyin(chars, style=Style.FINALS, strict=False), strict=True))
 
 
 def distance(heard: str, phrase: str) -> float | None:

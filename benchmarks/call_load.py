@@ -22,11 +22,16 @@ worker process, and the longest collection: it stalls the loop; at 150 calls a f
 
 Admission control (on unless `--no-admission`): each worker process watches its own headroom as
 `veribot serve` does ([worker] in config.toml, bot/pipeline/headroom.py: loop lag, recognition queue
-wait, frames missed on the line) and a line whose next call is due while the worker holds waits
-until it resumes. The columns at the end: `declined` (call starts the worker held back), `later`
-(of those, started once the headroom returned; the rest were still waiting when the run ended: none
-was dropped), `held s` (seconds the workers held, summed), `lines max` (most calls live at once).
-`--busy N` starts N CPU-burning processes for the run (the box shared with other work).
+wait and turnaround, frames missed on the line, CPU wait; starts ramped) and a line whose next call
+is due while the worker holds, or before the ramp lets one more start, waits in line until it is
+admitted. The columns at the end: `declined` (call starts the worker held back), `later` (of those,
+started once admitted; the rest were still waiting when the run ended: none was dropped), `held s`
+(seconds the workers held, summed), `lines max` (most calls live at once), `meaning%` (turns ended by
+meaning: the short silence after a complete answer, bot/pipeline/turn_meaning.py), `batched%` (turns
+whose Whisper decoding ran in a batch with other calls'), `workers`, `held on` (the signs that held).
+`--busy N` starts N CPU-burning processes for the run (the box shared with other work); `--timeline`
+prints every sign a second per worker; `--workers 1,2` runs each N with each worker count and ends
+with calls per box against workers (the scale-out table).
 
 Lines start at the shipped dialer's pace (`[dialer] start_rate` a second per worker) unless
 `--start-spread` says otherwise; the window of `--seconds` opens once every line has started and
@@ -127,7 +132,7 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
     random for four turns, or an object whose `draw(rng)` gives one call's answers and the slots they
     mean (zh-CN: benchmarks/zh_load.py), counted in stats["right"]."""
     from bot.calls import CallRequest
-    from bot.pipeline.headroom import Headroom, HeadroomProbe
+    from bot.pipeline.headroom import Headroom, HeadroomProbe, Reason
     from bot.pipeline.offline import CallerTurn, LineTransport
     from bot.pipeline.run import run_call
     from bot.settings import WorkerSettings
@@ -136,13 +141,15 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
     ramp = spread if spread is not None else (n - 1) / rate
     lines: set = set()  # transports of the calls live now (their missed frames count as late frames)
     gate = {"declined": 0, "later": 0, "held": 0.0, "live": 0, "max_live": 0}
-    headroom = Headroom(WorkerSettings(admission=admission), in_progress=lambda: gate["live"])
+    headroom = Headroom(WorkerSettings(admission=admission), in_progress=lambda: len(lines))
     probe_feed = HeadroomProbe(headroom, queue_wait=resources.recognition.final_wait,
+                               turn_times=resources.recognition.turn_times,
                                late_frames=lambda: gate.get("missed_ended", 0) + sum(
                                    t.input().missed_deadlines + t.input().hearing_late for t in lines))
+    turnstile = asyncio.Lock()  # lines whose call waits for the worker: first come, first started
     opens = time.monotonic() + ramp
     stop_at = opens + seconds
-    stats = {"latency": [], "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0,
+    stats = {"latency": [], "turns": [], "timeline": [], "late": 0, "behind": 0, "chunks": 0, "calls": 0, "completed": 0, "talk": 0.0, "line": 0.0,
              "right": 0}
     # the silence that ends a complete answer: the short one of end of turn by meaning when set
     end_silence = getattr(script.settings, "end_silence_complete", None) or script.settings.end_silence
@@ -156,7 +163,7 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             else:
                 pcms, meant = [rng.choice(answers) for _ in range(4)], None
             turns = [CallerTurn("speech", pcm=pcm) for pcm in pcms]
-            if headroom.holding() is not None:  # the worker holds new calls: this line's call waits
+            if turnstile.locked() or not headroom.admit():  # held, or starts ramped: this line's call waits
                 gate["declined"] += 1
                 if not await taking(stop_at):
                     break
@@ -178,6 +185,8 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             starts = out.first_audio_after
             for end in caller.speech_ends:
                 later = [s for s in starts if s > end]
+                if later:
+                    stats["turns"].append((began + end / 8000 - opens, (later[0] - end) / 8000))
                 if later and began + end / 8000 >= opens:  # the line runs at wall-clock pace
                     stats["latency"].append((later[0] - end) / 8000)
             stats["talk"] += sum(e - s for s, e in zip(caller.speech_onsets, caller.speech_ends, strict=True)) / 8000
@@ -193,22 +202,16 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
                 stats["right"] += rec.outcome == "completed" and slots_right(rec.slots, meant)
 
     lags: list[float] = []
-    opened = asyncio.Event()  # set while the worker takes new calls
-    opened.set()
-    pace = [0.0]  # when the next held-back call may start: at the dialer's start_rate, as `veribot serve`
 
     async def taking(until: float) -> bool:
-        """Wait until the worker takes calls again and this call's start slot comes; False: the run ended."""
-        while True:
-            try:
-                await asyncio.wait_for(opened.wait(), max(0.0, until - time.monotonic()))
-            except TimeoutError:
-                return False
-            now = time.monotonic()
-            pace[0] = max(pace[0], now) + 1 / rate
-            await asyncio.sleep(pace[0] - 1 / rate - now)
-            if headroom.holding() is None:
-                return True
+        """Wait, in line, until the worker admits this call (its hold ended and the ramp lets one
+        more start); False: the run ended first (the call was never dropped, just not started)."""
+        async with turnstile:
+            while time.monotonic() < until:
+                if headroom.admit():
+                    return True
+                await asyncio.sleep(min(0.25, max(0.01, headroom.next_start())))
+            return False
 
     async def probe() -> None:  # event-loop lag: how late a 10 ms timer fires (and the worker's headroom)
         next_sample = time.monotonic()
@@ -221,13 +224,16 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
             if now >= next_sample:
                 was = headroom.holding() is not None
                 probe_feed.sample(now)
-                if headroom.holding() is not None:
-                    opened.clear()
-                    pace[0] = 0.0  # start slots booked before this hold are void: paced anew when it ends
-                else:
-                    opened.set()
                 if was:
                     gate["held"] += now - max(next_sample - 0.25, t)
+                if headroom.holding() is not None:
+                    gate.setdefault("held_on", set()).add(headroom.holding().code)
+                if now - opens >= len(stats["timeline"]) - ramp:  # one row a second (--timeline)
+                    cpu = resource.getrusage(resource.RUSAGE_SELF)
+                    stats["timeline"].append({"t": now - opens, "live": len(lines), "starts": headroom.starts,
+                                              "cpu": cpu.ru_utime + cpu.ru_stime, "near": headroom.near(now),
+                                              "hold": (headroom.holding() or Reason("-")).code,
+                                              **headroom.signs(now)})
                 next_sample = now + 0.25
 
     gc_time = [0.0, 0.0, 0.0]  # total, start of the current collection, longest
@@ -246,6 +252,7 @@ async def run_slots(resources, script, answers, n: int, seconds: float, seed: in
     stats["lag"], stats["gc"], stats["gc_max"] = lags, gc_time[0], gc_time[2]
     stats["end_silence"] = end_silence
     stats.update({k: gate[k] for k in ("declined", "later", "held", "max_live")})
+    stats["held_on"] = sorted(gate.get("held_on", ()))
     return stats
 
 
@@ -260,10 +267,26 @@ def worker(conn, resources, script, answers, n: int, seconds: float, seed: int, 
     stats = asyncio.run(run_slots(resources, script, answers, n, seconds, seed, chunk, spread, rate, person, variables,
                                   admission))
     t1 = resource.getrusage(resource.RUSAGE_SELF)
+    from bot.pipeline.turn_meaning import COUNTS
+
+    stats["meaning"] = dict(COUNTS)  # this worker's turns ended by meaning, pauses decoded/skipped
+    stats["batched"] = resources.recognition.batched  # turn ends decoded in a batch with others
     stats["cpu"] = (t1.ru_utime - t0.ru_utime) + (t1.ru_stime - t0.ru_stime)
     stats["wall"] = time.monotonic() - w0
     conn.send(stats)
     conn.close()
+
+
+def _share(results: list[dict], part: str, whole: str) -> str:
+    """% of the workers' turns (bot/pipeline/turn_meaning.COUNTS): `meaning%` = ended by meaning."""
+    n = sum(r.get("meaning", {}).get(whole, 0) for r in results)
+    return f"{100 * sum(r.get('meaning', {}).get(part, 0) for r in results) / n:.0f}" if n else "-"
+
+
+def _batched(results: list[dict]) -> str:
+    """% of turns whose recognition was decoded in a batch with other calls' (Whisper only)."""
+    n = sum(r.get("meaning", {}).get("turns", 0) for r in results)
+    return f"{100 * sum(r.get('batched', 0) for r in results) / n:.0f}" if n else "-"
 
 
 def _burn() -> None:
@@ -271,6 +294,33 @@ def _burn() -> None:
     x = 0
     while True:
         x = (x * 31 + 7) % 1_000_003
+
+
+def print_timeline(results: list[dict]) -> None:
+    """--timeline: per worker, one line a second from the window's opening (negative: lines still starting)."""
+    for w, r in enumerate(results):
+        print(f"  worker {w}: t s, live, starts, lag p99 ms, queue wait ms, late frames, recognition p95 ms, "
+              "cpu wait ms/s, CPU%, near, hold, turn p95 ms (turns ending that second)")
+        prev = None
+        for row in r["timeline"]:
+            t = row["t"]
+            turns = [x for e, x in r["turns"] if t - 1 <= e < t]
+            cpu = 100 * (row["cpu"] - prev["cpu"]) / max(t - prev["t"], 1e-9) if prev else float("nan")
+            print(f"  {t:5.0f} {row['live']:4} {row['starts']:4} {row['loop_lag']:6.0f} {row['queue_wait']:6.0f} "
+                  f"{row['late_frames']:5.0f} {row['recognition']:6.0f} {row['cpu_wait']:6.0f} {cpu:5.0f} "
+                  f"{'near' if row['near'] else '-':>4} {row['hold']:>11} "
+                  f"{percentile(turns, .95) * 1000 if turns else float('nan'):6.0f}")
+            prev = row
+
+
+def print_scale(scale: dict[int, list[dict]], machine: str, target_ms: float = 400) -> None:
+    """Calls per box against worker processes: the largest N measured with p95 <= target and 0 missed."""
+    print(f"scale-out (p95 <= {target_ms:.0f} ms and 0 missed frames; {machine})")
+    print(f"{'workers':>7} {'calls ok':>8} {'per worker':>10}  (N: p95 ms / missed / lines max)")
+    for workers, rows in scale.items():
+        ok = max((r["N"] for r in rows if r["p95 ms"] <= target_ms and r["missed"] == 0), default=0)
+        runs = ", ".join(f"{r['N']}: {r['p95 ms']:.0f}/{r['missed']}/{r['lines']}" for r in rows)
+        print(f"{workers:>7} {ok:>8} {ok / workers:>10.0f}  ({runs})")
 
 
 def main() -> int:
@@ -281,7 +331,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", default="10,20,30,40,50", help="comma-separated N")
     ap.add_argument("--seconds", type=float, default=30.0, help="measured window per N")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--workers", default=str(os.cpu_count() or 1),
+                    help="worker processes; comma-separated (1,2,4) to run every N with each count and print "
+                         "calls per box against workers (the scale-out table)")
+    ap.add_argument("--timeline", action="store_true",
+                    help="after each run, one line a second per worker: calls live, starts, each headroom sign, "
+                         "CPU and the turn latency p95 of turns ending that second (what moves first)")
     ap.add_argument("--chunk-ms", type=int, default=20, help="audio frame size on the line (20 = RTP's)")
     ap.add_argument("--start-spread", type=float, default=None,
                     help="lines start at random moments within this many seconds (3 in the figures before "
@@ -321,6 +376,7 @@ def main() -> int:
 
     configure_worker_process()  # before the workers fork: they inherit it
     print(describe())
+    counts = [int(x) for x in str(args.workers).split(",")]
     print(f"workers={args.workers} (forked after loading the model), window={args.seconds:.0f} s per N, "
           f"frames of {args.chunk_ms} ms")
     from bot.settings import DialerSettings
@@ -365,12 +421,14 @@ def main() -> int:
     print(f"{'N':>4} {'calls':>5} {'CPU%1core':>9} {'PSS MB':>7} {'MB/call':>7} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'p95-eos ms':>10} {'missed':>7} {'(late':>6} {'behind)':>7} {'done%':>6} {'talk%':>6} "
           f"{'lag p99 ms':>10} {'gc ms/s':>7} {'gc max ms':>9} {'slots ok%':>9} "
-          f"{'declined':>8} {'later':>5} {'held s':>6} {'lines max':>9}")
+          f"{'declined':>8} {'later':>5} {'held s':>6} {'lines max':>9} {'meaning%':>8} {'batched%':>8} "
+          f"{'workers':>7} {'held on':<12}")
     print(f"admission control: {'off' if args.no_admission else 'on ([worker] defaults)'}; "
           f"extra busy processes: {args.busy}")
     ctx = mp.get_context("fork")
-    for n in [int(x) for x in args.calls.split(",")]:
-        per = [n // args.workers + (1 if i < n % args.workers else 0) for i in range(args.workers)]
+    scale: dict[int, list[dict]] = {}
+    for workers, n in [(w, int(x)) for w in counts for x in args.calls.split(",")]:
+        per = [n // workers + (1 if i < n % workers else 0) for i in range(workers)]
         procs, pipes = [], []
         burners = [ctx.Process(target=_burn, daemon=True) for _ in range(args.busy)]
         for b in burners:
@@ -413,8 +471,15 @@ def main() -> int:
               f"{missed:>7} {late:>6} {behind:>7} {100 * done / max(calls, 1):>6.0f} {talk:>6.0f} "
               f"{percentile(lags, .99) * 1000:>10.0f} {gc_ms:>7.1f} {max(r['gc_max'] for r in results) * 1000:>9.0f} "
               f"{ok:>9} {sum(r['declined'] for r in results):>8} {sum(r['later'] for r in results):>5} "
-              f"{sum(r['held'] for r in results):>6.0f} {sum(r['max_live'] for r in results):>9}",
-              flush=True)
+              f"{sum(r['held'] for r in results):>6.0f} {sum(r['max_live'] for r in results):>9} "
+              f"{_share(results, 'by_meaning', 'turns'):>8} {_batched(results):>8} {workers:>7} "
+              f"{','.join(sorted({c for r in results for c in r['held_on']})) or '-':<12}", flush=True)
+        scale.setdefault(workers, []).append({"N": n, "p95 ms": percentile(lat, .95) * 1000, "missed": missed,
+                                              "lines": sum(r["max_live"] for r in results)})
+        if args.timeline:
+            print_timeline(results)
+    if len(counts) > 1:
+        print_scale(scale, describe())
     voice.close()
     return 0
 

@@ -26,8 +26,11 @@ worker > 100 ms after the one before: held up in the worker or at the residents)
 `PSS MB` (peak, all workers), `MB/call` (beyond the idle loaded workers), `done%`, `talk%`
 (voiced caller audio / line time), `lag p99 ms` (how late a 10 ms timer fires on the workers'
 loops), `gc ms/s` (per worker); then `res CPU%` (the residents, % of one core), `other%` (CPU the
-rest of the machine used meanwhile: other jobs, the host's steal) and `load` (1-minute load average). The last line names the knee for a list of N: the largest N with
-p95 ≤ `--target-ms` and 0 missed, and what limited the next N.
+rest of the machine used meanwhile: other jobs, the host's steal), `load` (1-minute load
+average) and `s/call-min` (the workers' CPU seconds per minute of one line: little distorted by
+a busy box). The last line names the knee for a list of N: the largest N with p95 ≤
+`--target-ms` and 0 missed, and what limited the next N. `--profile DIR` runs py-spy on each
+worker for the window (raw collapsed stacks per thread).
 The workers are benchmarks/sip_load_worker.py processes.
 `--keypad` measures the SIP/RTP stack alone (DTMF answers, espeak-ng prompts, no recognizer)."""
 
@@ -36,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 WORKER = Path(__file__).with_name("sip_load_worker.py")
 FIXED_ANSWER = "네."  # with a fixed --end-silence the residents answer this (as in the README's SIP figures)
-EXTRA = [("res CPU%", 8, ".0f"), ("other%", 6, ".0f"), ("load", 5, ".1f")]
+EXTRA = [("res CPU%", 8, ".0f"), ("other%", 6, ".0f"), ("load", 5, ".1f"), ("s/call-min", 10, ".3f")]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -77,7 +81,8 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
     passed = ["--seconds", str(args.seconds), "--chunk-ms", str(args.chunk_ms), "--softphone-port",
               str(args.softphone_port), *(["--turn-taking", args.turn_taking] if args.turn_taking else
                                           ["--end-silence", str(args.end_silence)]),
-              *(["--lockstep"] if args.lockstep else []), *(["--keypad"] if args.keypad else [])]
+              *(["--lockstep"] if args.lockstep else []), *(["--keypad"] if args.keypad else []),
+              "--loop", args.loop]
     kids = [subprocess.Popen([sys.executable, str(WORKER), *passed, "--calls", str(k)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
                              preexec_fn=pinned(args.worker_cpus))
@@ -88,12 +93,16 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
             if not ln:
                 raise SystemExit(f"a worker process died while loading (exit {kid.wait()})")
         idle += float(ln.split()[1])
+    spies = [profile(args.profile, kid.pid, n, k) for k, kid in enumerate(kids)] if args.profile else []
     p0, b0, t0 = cpu_seconds(phone_pid), busy_seconds(), time.monotonic()
     for kid in kids:
         kid.stdin.write("go\n")
         kid.stdin.flush()
     results = [json.loads(kid.stdout.readline()) for kid in kids]
     wall = time.monotonic() - t0
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        spy.wait(60)
     res_cpu, busy = 100 * (cpu_seconds(phone_pid) - p0) / wall, 100 * (busy_seconds() - b0) / wall
     for kid in kids:
         kid.wait(60)
@@ -112,7 +121,16 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
         "lag p99 ms": percentile([x for r in results for x in r["lags"]], .99) * 1000,
         "gc ms/s": sum(r["gc"] / r["wall"] for r in results) * 1000 / len(results),
         "res CPU%": res_cpu, "other%": max(0.0, busy - cpu - res_cpu), "load": os.getloadavg()[0],
+        "s/call-min": cpu / 100 * 60 / n,  # the workers' CPU seconds per minute of one line
     }
+
+
+def profile(out: Path, pid: int, n: int, k: int) -> subprocess.Popen:
+    """py-spy samples one worker for the window (collapsed stacks per thread, GIL-holding or not)."""
+    out.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([os.environ.get("PY_SPY", "py-spy"), "record", "--pid", str(pid), "--rate", "100",
+                             "--threads", "--format", "raw", "--nonblocking", "-o", str(out / f"n{n}-worker{k}.txt")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def cpu_list(text: str) -> set[int]:
@@ -185,6 +203,10 @@ if __name__ == "__main__":
     ap.add_argument("--lockstep", action="store_true",
                     help="start all N calls at once (a burst: their turns then end together)")
     ap.add_argument("--softphone-port", type=int, default=5399)
+    ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio",
+                    help="the workers' event loop (uvloop: measured against asyncio's, issue 23)")
+    ap.add_argument("--profile", type=Path, help="py-spy each worker for the window into this folder "
+                    "(raw collapsed stacks per thread; py-spy on PATH or $PY_SPY)")
     ap.add_argument("--keypad", action="store_true",
                     help="SIP/RTP stack alone: espeak-ng prompts, DTMF answers, no speech pipeline")
     parsed = ap.parse_args()

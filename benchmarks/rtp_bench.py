@@ -4,7 +4,12 @@ aiortp (issue 10). Rounds alternate between all cases (a loaded machine slows th
 each figure is a case's best round, in µs per operation.
 
 Run:  .venv/bin/python benchmarks/rtp_bench.py [--n 20000] [--rounds 7]
-Needs aiortp installed (`pip install aiortp==0.8.0`) only for the comparison."""
+Needs aiortp installed (`pip install aiortp==0.8.0`) only for the comparison.
+
+Issue 23 (the wire's time): `--streams 100 --seconds 10` also runs that many real MediaStreams in
+pairs on loopback (each sends its 20 ms frames to its partner and decodes the partner's) for the
+window, driven by a task per stream (the old design) and by the worker's one MediaClock, and
+prints the CPU seconds per call-minute of each (`--uvloop`: on uvloop's loop as well)."""
 
 from __future__ import annotations
 
@@ -42,6 +47,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=20000, help="operations per case per round")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--streams", type=int, default=0, help="also drive this many RTP streams (pairs on loopback)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="window of each --streams run")
+    ap.add_argument("--uvloop", action="store_true", help="--streams runs on uvloop as well")
     args = ap.parse_args()
     n = args.n
 
@@ -92,6 +100,7 @@ def main() -> int:
             await allocator.release(port)
 
         rows.append(("port take + release", "aiortp", (allocate_release, max(1, n // 50), "async")))
+    rows += packet_rows(n)
     best: dict[tuple[str, str], float] = {}
     for _ in range(args.rounds):
         for what, who, (fn, count, *is_async) in rows:
@@ -101,7 +110,63 @@ def main() -> int:
     for what in dict.fromkeys(r[0] for r in rows):
         figures = "  ".join(f"{who}={us:7.2f} µs" for (w, who), us in best.items() if w == what)
         print(f"{what:{width}s}  {figures}")
+    if args.streams:
+        from stream_bench import drive
+
+        for mode in ("tasks", "clock"):
+            for loop_kind in ("asyncio", "uvloop") if args.uvloop else ("asyncio",):
+                print(drive(args.streams, args.seconds, mode, loop_kind), flush=True)
     return 0
+
+
+def packet_rows(n: int) -> list:
+    """Per-packet paths of the media stream, before and after issue 23 (µs each)."""
+    import socket
+
+    from audio import g711
+    from bot.telephony.media import rtp
+
+    payload, pcm = bytes(range(160)), bytes(320)
+    wire = rtp.RtpPacket(0, 1234, 567890, 0x5EED, payload, False).to_bytes()
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.setblocking(False)
+    dest = sink.getsockname()
+    sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+
+    def drain() -> None:
+        sink.setblocking(False)
+        try:
+            while True:
+                sink.recv(2048)
+        except BlockingIOError:
+            pass
+
+    def raw_send() -> None:
+        out.sendto(wire, dest)
+
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    transport, _ = loop.run_until_complete(loop.create_datagram_endpoint(asyncio.DatagramProtocol,
+                                                                         local_addr=("127.0.0.1", 0)))
+
+    def transport_send() -> None:
+        transport.sendto(wire, dest)
+
+    def fast_rx() -> bytes:
+        return g711.decode(wire[12:], wire[1] & 0x7F) if wire[0] == 0x80 else b""
+
+    return [
+        ("frame out (build)", "packet object", (lambda: rtp.RtpPacket(0, 1, 2, 3, payload, False).to_bytes(), n)),
+        ("frame out (build)", "header pack", (lambda: rtp.RTP_HEADER.pack(0x80, 0, 1, 2, 3) + payload, n)),
+        ("silent frame payload", "encode", (lambda: g711.encode(pcm, 0), n)),
+        ("frame in (parse + decode)", "parse_rtp", (lambda: g711.decode(rtp.parse_rtp(wire).payload, 0), n)),
+        ("frame in (parse + decode)", "fast path", (fast_rx, n)),
+        ("sendto loopback (drained)", "socket", (lambda: (raw_send(), drain()), n // 4)),
+        ("sendto loopback (drained)", "transport", (lambda: (transport_send(), drain()), n // 4)),
+    ]
 
 
 if __name__ == "__main__":

@@ -229,18 +229,37 @@ class WorkerSettings:
     queue_wait_resume_ms: float = 150.0
     late_frames_stop: float = 25.0  # frames sent late on the line (all calls) within the window
     late_frames_resume: float = 0.0
+    recognition_stop_ms: float = 300.0  # p95 of a turn end's recognition turnaround (queue + CPU)
+    recognition_resume_ms: float = 150.0
+    cpu_wait_stop_ms: float = 800.0  # ms a second the worker's threads waited for a core (0: not watched)
+    cpu_wait_resume_ms: float = 400.0
     window_seconds: float = 2.0
     resume_after_seconds: float = 5.0
     # A worker with fewer calls in progress than this always takes one more: with (almost) nothing to
     # protect, a hold only makes the desk wait, and lag on a box busy with other work (an upload, a
     # build) must not stop a desk's first calls.
     min_calls: int = 4
+    # Starting calls count (a new call's load shows only seconds later): at most `starts_per_second`
+    # new calls a second, evenly spaced, and `ramp_per_second` while a sign is at `near` of its stop
+    # level or more (0: no limit).
+    starts_per_second: float = 5.0
+    ramp_per_second: float = 1.0
+    near: float = 0.5
+    # Slow start: calls started within `young_seconds` (their first prompt and answer: load the signs
+    # do not show yet) may be at most `young_share` times the older calls in progress (or min_calls).
+    young_seconds: float = 6.0
+    young_share: float = 1.0
 
     def __post_init__(self) -> None:
         if self.min_calls < 0:
             raise ValueError("[worker] min_calls must be 0 or more")
+        if self.young_seconds < 0 or self.young_share <= 0:
+            raise ValueError("[worker] young_seconds must be 0 or more and young_share positive")
+        if self.starts_per_second < 0 or self.ramp_per_second < 0 or not 0 < self.near <= 1:
+            raise ValueError("[worker] starts_per_second and ramp_per_second must be 0 or more, near in (0, 1]")
         for stop, resume in (("lag_stop_ms", "lag_resume_ms"), ("queue_wait_stop_ms", "queue_wait_resume_ms"),
-                             ("late_frames_stop", "late_frames_resume")):
+                             ("late_frames_stop", "late_frames_resume"),
+                             ("recognition_stop_ms", "recognition_resume_ms"), ("cpu_wait_stop_ms", "cpu_wait_resume_ms")):
             hi, lo = getattr(self, stop), getattr(self, resume)
             if hi < 0 or lo < 0 or (hi and lo >= hi):
                 raise ValueError(f"[worker] {resume} must be below {stop} (both 0 or more; {stop} = 0: not watched)")

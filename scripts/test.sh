@@ -12,4 +12,5 @@ if [ -x scripts/services/postgres.sh ]; then
 fi
 ruff check .
 mkdir -p var/test-artifacts
-python -m pytest -q -p no:cacheprovider "$@"  # -m: the repo root is on sys.path, as when developers run it
+# --durations: the 30 slowest tests named at the end of every run, so the suite's time (~30 min) is seen
+python -m pytest -q -p no:cacheprovider --durations=30 "$@"  # -m: the repo root is on sys.path, as when developers run it

@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.cli import UserError
 from bot.config import Config, load_config
+from bot.console import lifeline
 from bot.worker import configure_worker_process
 
 log = logging.getLogger("veribot.serve")
@@ -51,6 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or config.service.host
     port = args.port if args.port is not None else config.service.port
     configure_worker_process()  # process-wide settings, once, before any part starts
+    lifeline.install()  # helper processes (password checks, parsing) die with this one, even on kill -9
     return asyncio.run(serve(config, host, port))
 
 
@@ -213,6 +215,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
             app[CONSOLE].admission = admission
             pool = getattr(resources, "recognition", None)
             probe = HeadroomProbe(headroom, queue_wait=pool.final_wait if pool is not None else None,
+                                  turn_times=pool.turn_times if pool is not None else None,
                                   late_frames=lambda: sum(c.media.stats.late for c in list(endpoint.calls.values())))
             tasks.append(asyncio.create_task(probe.run(stop), name="headroom"))
             app[CONSOLE].call_runner = SipCallRunner(endpoint, converse)  # the campaign page's test call

@@ -5,20 +5,21 @@ thread that commits the calls' answers up to 290 ms of stalls on a loaded 2-core
 (measured: a 5 ms sleep in another thread overslept by p99 57 ms, max 287 ms; with the hashing
 in another process p99 39 ms, max 49 ms). So checks run in one worker process (started
 from a clean forkserver, not a fork of the threaded server), one at a time: a login burst uses
-at most one core and 64 MiB, and never the server's GIL. This module imports only argon2, so the
-worker starts fast."""
+at most one core and 64 MiB, and never the server's GIL. This module imports only argon2 and
+bot.console.lifeline (the stdlib only), so the worker starts fast; it dies with the server."""
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from bot.console.lifeline import forkserver_context
 
 _hasher = PasswordHasher()
 MAX_WAITING = 200  # logins waiting for a check beyond this are refused at once (503): memory bounded
@@ -44,7 +45,7 @@ def _executor() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         workers = max(1, (os.cpu_count() or 2) // 2)
-        _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+        _pool = ProcessPoolExecutor(workers, mp_context=forkserver_context())  # dies with this process
         atexit.register(close)
     return _pool
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from audio.pinyin import Syllable, is_han, syllables_of
 from bot.nlu.regions import COUNTY, divisions
 
 # Areas without an adcode that residents name as their district (city -> names).
@@ -61,16 +62,7 @@ def place_names(city: str | None) -> tuple[str, ...]:
     return (*names, *EXTRA_AREAS.get(region.name, ()))
 
 
-def _pinyin(text: str) -> list[tuple[str, str, str]]:
-    """(syllable, initial, final) per character, toneless."""
-    from pypinyin import Style, lazy_pinyin
-
-    chars = list(text)
-    return list(zip(lazy_pinyin(chars), lazy_pinyin(chars, style=Style.INITIALS, strict=False),
-                    lazy_pinyin(chars, style=Style.FINALS, strict=False), strict=True))
-
-
-def _near(heard: list[tuple[str, str, str]], name: list[tuple[str, str, str]]) -> int | None:
+def _near(heard: tuple[Syllable, ...], name: tuple[Syllable, ...]) -> int | None:
     """Same length; the last syllable (区/县) sounds right; at most one other syllable differs,
     and that one keeps its initial or its final. The number of syllables off, or None."""
     if len(heard) != len(name):
@@ -98,11 +90,11 @@ def correct(text: str, city: str | None) -> Correction:
     for name in sorted(names, key=len, reverse=True):
         if len(name) < 3 or name[-1] not in SUFFIX_SOUNDS:
             continue
-        want = _pinyin(name)
+        want = syllables_of(name)
         for i in range(len(text) - len(name) + 1):
             window = text[i:i + len(name)]
-            got = _pinyin(window)
-            if got[-1][0] not in SUFFIX_SOUNDS[name[-1]] or not all("\u4e00" <= c <= "\u9fff" for c in window):
+            got = syllables_of(window)  # () when the window is not all Han
+            if not got or got[-1][0] not in SUFFIX_SOUNDS[name[-1]]:
                 continue
             off = _near(got, want)
             if off is not None:
@@ -115,7 +107,7 @@ def _relation_sounds() -> dict[tuple[str, ...], str]:
     from bot.nlu.zh_tracing import RELATIONS
 
     words = {w for ws in RELATIONS.values() for w in ws.split() if len(w) >= 2}
-    return {tuple(s for s, _, _ in _pinyin(w)): w for w in words}
+    return {tuple(s for s, _, _ in sounds): w for w in words if (sounds := syllables_of(w))}
 
 
 def relation_words(text: str) -> str:
@@ -127,9 +119,9 @@ def relation_words(text: str) -> str:
     while i < len(out) - 1:
         for size in (3, 2):
             window = out[i:i + size]
-            if len(window) < size or not all("\u4e00" <= c <= "\u9fff" for c in window):
+            if len(window) < size or not is_han(window):
                 continue
-            word = sounds.get(tuple(s for s, _, _ in _pinyin(window)))
+            word = sounds.get(tuple(s for s, _, _ in syllables_of(window)))
             if word is not None and word != window:
                 out = out[:i] + word + out[i + size:]
                 i += size - 1

@@ -17,11 +17,13 @@ from pathlib import Path
 from pipecat.frames.frames import CancelFrame, EndFrame, Frame, InputAudioRawFrame, InterimTranscriptionFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from audio.recognizer import Recognition, Recognizer
+from audio.recognizer import Recognizer
 from audio.scheduler import KEEP, RecognitionPool, RecognitionStream
 from audio.vad import SpeechDetector
 from audio.wav import write_wav
+from bot.pipeline import turn_meaning
 from bot.pipeline.frames import CallerAnswerFrame, CallerSpeechFrame, ExpectAnswerFrame, LineClockFrame
+from bot.pipeline.late_answer import LATE_CONFIDENCE, UNHEARD, recognized  # noqa: F401 (LATE_CONFIDENCE, UNHEARD: the listener's words)
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,6 @@ MAX_TURN_BYTES = 30 * RATE * 2  # a turn longer than 30 s is cut and recognized
 # ends; then the call goes on with what is known (see `_answer_frame`). Offline calls (`veribot
 # call`, a `line` given) are not real time and wait for the recognition whatever it takes.
 RECOGNITION_BOUND = 2.5
-LATE_CONFIDENCE = 0.3  # the words heard at the pause, taken when the final result is late: read back
-UNHEARD = "<unheard>"  # the answer when recognition is behind and nothing was heard yet: a no-match
 
 
 class CallerListener(FrameProcessor):
@@ -70,8 +70,13 @@ class CallerListener(FrameProcessor):
         self._unfed = bytearray()
         self._held = bytearray()
         self._in_turn = False
-        self._probed = False  # the current pause's words were sent to be judged
+        self._probed = False  # the current pause was noticed (PROBE_AFTER of silence)
+        self._settled = False  # the current pause's words were sent to be decoded and judged
+        self._pause = 0  # pauses noticed: a pause's words are judged only during that pause
+        self._in_flight: int | None = None  # the pause whose words are being decoded (turn_meaning)
         self._short_end = False  # the current pause is judged the end of a complete answer
+        self.meaning_ends = 0  # turns ended by meaning (the short silence after a complete answer)
+        self.pauses_skipped = 0  # pauses not decoded: turn_meaning.worth_judging said no
         self._continue_until: float | None = None  # speech starting before this continues the last answer
         self._after: object = None  # the Listen the last answer (ended by meaning) was to
         self._turn_listen: object = None  # a continuation's turn: heard as the previous question's
@@ -142,22 +147,23 @@ class CallerListener(FrameProcessor):
     def _on_partial(self, text: str) -> None:  # on the loop, from the recognition thread
         if self._in_turn:
             self._partial = text
-            if self._probed:  # words heard up to a pause: judged only while the caller is silent
-                self._end_by_meaning(text)
+
+    def _on_settled(self, pause: int, text: str) -> None:  # on the loop: the words at pause `pause`
+        if self._in_flight == pause:
+            self._in_flight = None
+        if self._in_turn and pause == self._pause and self._settled:  # still that pause: judge it
+            self._partial = text
+            self._end_by_meaning(text)
 
     def _end_by_meaning(self, text: str) -> None:
-        """End of turn by meaning (the seam to the dialog: `Listen.complete`): once the caller is
-        silent and the words heard so far already answer the question, a short silence ends the
-        turn (`end_silence_complete`); otherwise the question's full `end_silence`."""
+        """End of turn by meaning (the seam to the dialog: `Listen.complete`, bot/pipeline/turn_meaning):
+        once the caller is silent and the words heard so far already answer the question, a short
+        silence ends the turn (`end_silence_complete`); otherwise the question's full `end_silence`."""
         listen = self._turn_listen or self._listen
-        complete = getattr(listen, "complete", None)
-        if complete is None or getattr(listen, "end_silence_complete", None) is None:
+        done = turn_meaning.complete(listen, text)
+        if done is None:
             return
-        try:
-            done = bool(text) and self.detector.trailing_silence > 0 and complete(text)
-        except Exception:  # understanding failed: wait the full silence, as without the seam
-            log.exception("end-of-turn check failed at step %s", listen.step)
-            done = False
+        done = done and self.detector.trailing_silence > 0
         self._short_end = done
         self.detector.set_end_silence(listen.end_silence_complete if done else listen.end_silence)
 
@@ -205,7 +211,8 @@ class CallerListener(FrameProcessor):
         """A new turn starts with the full end-of-turn silence. Speech that starts within the full
         silence of an answer ended early by meaning is that answer going on (the caller paused, the
         bot took it for the end): it is heard with that question's grammar and marked `continues`."""
-        self._probed = self._short_end = False
+        self._probed = self._settled = self._short_end = False
+        self._pause += 1
         self._continues = self._continue_until is not None and at <= self._continue_until
         self._continue_until = None
         if self._continues and self._after is not None and self._after is not self._listen:
@@ -217,19 +224,28 @@ class CallerListener(FrameProcessor):
     def _probe_silence(self) -> None:
         """As soon as the caller falls silent, have everything said so far recognized to the end at
         once (the stream's `settle`, ahead of other calls' plain feeding): the words that come back
-        are what end of turn by meaning judges (`_on_partial`). When the caller speaks again, the
-        turn is back to the question's full end-of-turn silence until the next pause is judged."""
+        are what end of turn by meaning judges (`_on_settled`), within the bounds of a whole-turn
+        decoder's cost (`turn_meaning.worth_judging`). When the caller speaks again, the turn is back
+        to the question's full end-of-turn silence until the next pause is judged."""
         silent = self.detector.trailing_silence
         if not silent:
             if self._probed:
-                self._probed = self._short_end = False
+                self._probed = self._settled = self._short_end = False
                 listen = self._turn_listen or self._listen
                 if listen is not None:
                     self.detector.set_end_silence(listen.end_silence)
             return
         if silent >= PROBE_AFTER and not self._probed:
             self._probed = True
-            self._feed(settle=True)
+            self._pause += 1
+            if not turn_meaning.worth_judging(self.recognizer, self.stream.pool, self._turn_listen or self._listen,
+                                              self._turn, self._in_flight is not None):
+                self.pauses_skipped += 1
+                turn_meaning.COUNTS["skipped"] += 1
+                return
+            turn_meaning.COUNTS["decoded"] += 1
+            self._settled, self._in_flight = True, self._pause
+            self._feed(settle=True, pause=self._pause)
 
     def _take(self, pcm: bytes) -> None:
         self._turn += pcm
@@ -247,9 +263,10 @@ class CallerListener(FrameProcessor):
         listen = self._turn_listen or self._listen
         return self.grammar_for(listen) if listen else None
 
-    def _feed(self, settle: bool = False) -> None:
+    def _feed(self, settle: bool = False, pause: int = 0) -> None:
         chunk, self._unfed = bytes(self._unfed), bytearray()
-        self.stream.feed(chunk, self._take_grammar(), settle=settle)
+        on_settled = (lambda text: self._on_settled(pause, text)) if settle else None
+        self.stream.feed(chunk, self._take_grammar(), settle=settle, on_settled=on_settled)
 
     async def _answer(self, end: float) -> None:
         """Hand the turn's last audio to recognition; the answer frame follows when it is known
@@ -259,8 +276,11 @@ class CallerListener(FrameProcessor):
         continues, self._continues = self._continues, False
         if self._short_end and listen is not None:  # ended by meaning: the caller may yet go on
             self._continue_until, self._after = end + listen.end_silence, listen
-        settled = self._probed  # everything said up to this pause was settled, and nobody spoke since
-        self._probed = self._short_end = False
+        settled = self._settled  # everything said up to this pause was settled, and nobody spoke since
+        self.meaning_ends += self._short_end
+        turn_meaning.COUNTS.update(turns=1, by_meaning=int(self._short_end))
+        self._probed = self._settled = self._short_end = False
+        self._in_flight = None  # a settle still queued is dropped by the stream (the final covers it)
         clip = None
         if self.clip_dir is not None and self._turn:
             self._clips += 1
@@ -292,32 +312,10 @@ class CallerListener(FrameProcessor):
 
     async def _answer_frame(self, future, step, start: float, end: float, kept: list[str],
                             continues: bool = False, so_far: str = "") -> CallerAnswerFrame:
-        """The answer, once recognized. When recognition is behind (a burst of turn ends) a live call
-        waits `bound` seconds for it, then degrades, never to no-input: the words settled at the
-        caller's pause, at a confidence that has them read back (您是说…，对吗？), or, with none,
-        an answer nobody understands (`UNHEARD`): a closed question then says it did not catch
-        that and offers the keypad. The late result is dropped."""
-        try:
-            if self.bound is None:
-                result: Recognition = await future
-            else:
-                result = await asyncio.wait_for(asyncio.shield(future), self.bound)
-        except TimeoutError:
-            self.late_answers += 1
-            future.add_done_callback(_retrieve)
-            log.warning("recognition of the answer at step %s took over %.1f s: %s", step, self.bound,
-                        "read back what the pause settled" if so_far else "asking again with the keypad")
-            result = Recognition(so_far, LATE_CONFIDENCE) if so_far else Recognition(UNHEARD, 0.0)
-        except Exception:  # a failed recognition is an answer not understood, not a dead call
-            log.exception("recognition of the answer at step %s failed", step)
-            self.failed_answers += 1
-            result = Recognition("", 0.0)
+        """The answer, once recognized (bot/pipeline/late_answer: a live call waits `bound` for it)."""
+        result, outcome = await recognized(future, self.bound, step, so_far)
+        self.late_answers += outcome == "late"
+        self.failed_answers += outcome == "failed"
         return CallerAnswerFrame(text=result.text, confidence=result.confidence, step=step,
                                  speech_start=start, speech_end=end, words=list(result.words),
                                  clip=kept[0] if kept else None, continues=continues)
-
-
-def _retrieve(future) -> None:
-    """A late recognition's outcome is not wanted; its failure is logged, not left unretrieved."""
-    if not future.cancelled() and future.exception() is not None:
-        log.warning("late recognition failed: %s", future.exception())

@@ -1,16 +1,18 @@
-"""Fakes for the dialer tests: an injectable clock, scripted runners, a text-conversation runner."""
+"""Fakes for the dialer tests: an injectable clock, scripted runners, a text-conversation runner;
+the main loop of their worker scripts and the no-double-dialling check of their crash tests."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from bot.calls import CallRequest, CallResult, NetworkOutcome
 from bot.dialog.events import CallRecord, Escalate, EscalationReason, Note, Outcome, Speaker, Turn
 from bot.simulate import parse_answer
-from storage.models import Campaign, CampaignStatus, Person
+from storage.models import Attempt, Campaign, CampaignStatus, Person
 
 # 10:00 in Shanghai: inside the default 09:00–20:00 window
 T0 = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -154,3 +156,51 @@ async def settle(dialer) -> None:
     """Let the calls started so far finish."""
     while dialer.live:
         await asyncio.gather(*list(dialer.live.values()), return_exceptions=True)
+
+
+class KeyingCall:
+    """Just enough of a SipCall for the callback verifier (bot.campaigns.inbound.callbacks): keys
+    `keys` after the first prompt."""
+
+    def __init__(self, keys: str) -> None:
+        self.keys, self.ended, self.media, self.on_dtmf = keys, asyncio.Event(), self, None
+
+    def play(self, pcm: bytes) -> None:
+        keys, self.keys = self.keys, ""
+        asyncio.get_running_loop().call_later(0.05, lambda: [self.on_dtmf(k) for k in keys])
+
+    async def drained(self) -> None:
+        await asyncio.sleep(0)
+
+
+async def dial_until_done(db, dialer, poll: float) -> None:
+    """A worker script's main loop: print READY, run `dialer` until no campaign is running and no
+    call of this worker is live."""
+    from sqlmodel import select
+
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        print("READY", flush=True)
+        while True:
+            await asyncio.sleep(poll)
+            running = await db.arun(lambda s: s.exec(select(Campaign.id).where(
+                Campaign.status == CampaignStatus.RUNNING)).first(), write=False)
+            if running is None and not dialer.live:
+                stop.set()
+                return
+
+    await asyncio.gather(dialer.run(stop), watch())
+
+
+def assert_never_two_attempts_at_once(attempts: Iterable[Attempt]) -> None:
+    """Every attempt ended, and no number was in two attempts at once: their lifetimes (claimed to
+    ended) never overlap (no double dialling after crashes and recoveries)."""
+    spans = defaultdict(list)
+    for a in attempts:
+        assert a.ended_at is not None, f"attempt {a.id} left active ({a.state})"
+        spans[a.phone].append((a.claimed_at, a.ended_at))
+    for phone, ss in spans.items():
+        ss.sort()
+        for (_, end), (start, _) in zip(ss, ss[1:], strict=False):
+            assert end <= start, phone

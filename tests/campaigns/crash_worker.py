@@ -13,12 +13,10 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).parent)]
 
-from campaign_fakes import RandomRunner, TalkingRunner  # noqa: E402
-from sqlmodel import select  # noqa: E402
+from campaign_fakes import RandomRunner, TalkingRunner, dial_until_done  # noqa: E402
 
 from bot.campaigns.dialing.dialer import Dialer  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import Campaign, CampaignStatus  # noqa: E402
 
 
 async def main(url: str, worker: str, seed: int, mode: str) -> None:
@@ -43,19 +41,7 @@ async def main(url: str, worker: str, seed: int, mode: str) -> None:
         sys.stdout.flush()
 
     dialer = Dialer(db, runner, worker_id=worker, on_final=ack, poll_seconds=0.02, claim_ttl=3600)
-    stop = asyncio.Event()
-
-    async def watch():
-        print("READY", flush=True)
-        while True:
-            await asyncio.sleep(0.1)
-            running = await db.arun(lambda s: s.exec(select(Campaign.id).where(
-                Campaign.status == CampaignStatus.RUNNING)).first(), write=False)
-            if running is None and not dialer.live:
-                stop.set()
-                return
-
-    await asyncio.gather(dialer.run(stop), watch())
+    await dial_until_done(db, dialer, poll=0.1)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from campaign_fakes import SLOTS
+from campaign_fakes import SLOTS, assert_never_two_attempts_at_once
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -116,14 +116,7 @@ def test_sigkill_at_random_moments_loses_nothing(db):
         if p.state in ("completed", "escalated"):
             assert last[pid].outcome == p.state
     # 4. no number ever had two active attempts: their lifetimes never overlap
-    spans = defaultdict(list)
-    for a in attempts:
-        assert a.ended_at is not None, f"attempt {a.id} left active ({a.state})"
-        spans[a.phone].append((a.claimed_at, a.ended_at))
-    for phone, ss in spans.items():
-        ss.sort()
-        for (_, end), (start, _) in zip(ss, ss[1:], strict=False):
-            assert end <= start, phone
+    assert_never_two_attempts_at_once(attempts)
     assert db.run(lambda s: s.exec(select(Campaign)).one(), write=False).status == "done"
     if db.dialect == "sqlite":
         with Database(db.url).engine.connect() as conn:

@@ -13,6 +13,7 @@ from bot.dialog.script import load_script
 from bot.settings import localised
 from bot.simulate import run_text
 from storage.models import Attempt, AttemptState, Campaign, CampaignStatus, Person, PersonState, utcnow
+from tests.campaigns.campaign_fakes import KeyingCall
 
 CONFIG = {"agency": "兰州市公安局", "callback_number": "96110", "caller_id": "96110", "badge": ""}
 PHONE, CODE = "+8613800000001", "472109"
@@ -36,20 +37,6 @@ def _seed(db) -> None:
     db.run(seed)
 
 
-class _KeyingCall:
-    """Just enough of a SipCall for the verifier: keys `keys` after the first prompt."""
-
-    def __init__(self, keys: str) -> None:
-        self.keys, self.ended, self.media, self.on_dtmf = keys, asyncio.Event(), self, None
-
-    def play(self, pcm: bytes) -> None:
-        keys, self.keys = self.keys, ""
-        asyncio.get_running_loop().call_later(0.05, lambda: [self.on_dtmf(k) for k in keys])
-
-    async def drained(self) -> None:
-        await asyncio.sleep(0)
-
-
 async def test_a_callback_says_the_badge_and_number_set_in_the_console(sqlite_db, tmp_path) -> None:
     _seed(sqlite_db)
     said: list[str] = []
@@ -61,10 +48,10 @@ async def test_a_callback_says_the_badge_and_number_set_in_the_console(sqlite_db
     callbacks = Callbacks(sqlite_db, live_variables=lambda: agency_overrides.load(tmp_path))
     verify = callbacks.verifier(CONFIG, "zh-CN", speak=speak, timeout=1)  # built at start-up, as serve does
     agency_overrides.save(tmp_path, {"callback_number": "0931-12345", "badge": "GA2031"})  # set while running
-    assert bool(await verify(_KeyingCall("111111"), "13800000001")) is False
+    assert bool(await verify(KeyingCall("111111"), "13800000001")) is False
     wrong = next(t for t in said if "核验码与我们的来电记录不符" in t)
     assert "零九三一，幺二三四五" in wrong, wrong  # the saved number, as people say it
-    assert bool(await verify(_KeyingCall(CODE + "#"), "13800000001")) is True
+    assert bool(await verify(KeyingCall(CODE + "#"), "13800000001")) is True
     genuine = next(t for t in said if t.startswith("核验成功"))
     assert "工号GA2031" in genuine, genuine
     found = await callbacks.lookup(PHONE)

@@ -60,3 +60,20 @@ def test_campaigns_status_says_which_worker_holds_calls_back_and_why(tmp_path, m
     assert "暂停接入: 工作进程 box-a:41" in out and "事件循环处理滞后（延迟 p99 130 毫秒，上限 60 毫秒）" in out
     assert "box-b" not in out
     db.dispose()
+
+
+def test_the_new_signs_read_in_chinese_where_a_hold_is_said():
+    """The recognition turnaround and the CPU wait that can now hold a worker are said in Chinese
+    by the dashboard line and `campaigns status` (both through holds.reason_text)."""
+    from bot.console.i18n import translations
+
+    zh = translations("zh-CN").gettext
+    assert holds.reason_text({"code": "recognition", "value": 512.3, "limit": 300}, zh) == \
+        "居民等待语音识别结果（p95 512 毫秒，上限 300 毫秒）"
+    assert holds.reason_text({"code": "cpu_wait", "value": 640, "limit": 400}, zh) == \
+        "工作进程等待 CPU（每秒 640 毫秒，上限 400 毫秒）"
+    headroom = Headroom(WorkerSettings(), in_progress=lambda: 10)
+    headroom.note_turnaround(900)
+    headroom.check()
+    line = holds.admission_line(Admission(headroom, lambda: True), zh)
+    assert line.startswith("本工作进程已暂停接入新通话：居民等待语音识别结果（p95 900 毫秒")

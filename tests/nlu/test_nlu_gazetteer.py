@@ -51,3 +51,18 @@ def test_relation_words_written_by_sound_become_the_word():
     assert nlu.parse("zh-CN", "contacts", relation_words("我同是李明，电话是13909312233")).value[0]["relation"] == "colleague"
     for text in ("我老婆", "今天天气不错", "我住在城关区"):
         assert relation_words(text) == text
+
+
+def test_place_names_whisper_and_relation_words_compare_sounds_by_one_pinyin_function():
+    """One toneless pinyin (audio.pinyin, the layer both may import): the Whisper listener's near misses
+    and the gazetteer's corrections cannot drift apart (they were two copies)."""
+    from audio import pinyin, whisper_sound
+    from bot.nlu import gazetteer
+
+    assert whisper_sound.syllables_of is pinyin.syllables_of is gazetteer.syllables_of
+    assert not hasattr(gazetteer, "_pinyin")
+    assert pinyin.syllables_of("是的") == (("shi", "sh", "i"), ("de", "d", "e"))
+    assert pinyin.syllables_of("是的2") == () and pinyin.syllables_of("") == ()
+    # windows with a digit or a letter are skipped, a Han window next to them still corrected
+    assert correct("3号宇宙县", "兰州市").text == "3号榆中县"
+    assert correct("ab县", "兰州市").text == "ab县"

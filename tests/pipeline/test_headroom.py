@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from audio.scheduler import RecognitionPool, RecognitionStream
-from bot.pipeline.headroom import Admission, Headroom, HeadroomProbe
+from bot.pipeline.headroom import Admission, Headroom, HeadroomProbe, Reason
 from bot.settings import WorkerSettings
 
 S = WorkerSettings(lag_stop_ms=60, lag_resume_ms=25, queue_wait_stop_ms=400, queue_wait_resume_ms=150,
@@ -175,3 +175,210 @@ async def test_the_recognition_queue_wait_is_how_long_the_oldest_turn_end_has_wa
     finally:
         release.set()
         pool.close()
+
+
+# ------------------------------------------------------------ the burst cliff (issue 23.3, second pass)
+def test_recognition_turnaround_holds_before_the_loop_lags_and_resumes_with_hysteresis():
+    """Under a burst the loop stays punctual (recognition runs below it) while callers wait for their
+    turn ends to be recognized: that turnaround is the sign that sees the cliff."""
+    calls = {"n": 40}
+    h = Headroom(S, in_progress=lambda: calls["n"])
+    t = 0.0
+    for _ in range(8):  # healthy: turn ends recognized in 40 ms, the loop on time
+        h.note_lag(3, t)
+        h.note_turnaround(40, t)
+        assert h.check(t) is None
+        t += 0.25
+    for ms in (120, 250, 380, 420, 450):  # the queue builds; the loop lag does not move
+        h.note_lag(3, t)
+        h.note_turnaround(ms, t)
+        h.check(t)
+        t += 0.25
+    reason = h.holding()
+    assert reason is not None and reason.code == "recognition" and reason.limit == S.recognition_stop_ms
+    assert "recognition turnaround p95" in reason.text() and h.signs(t)["loop_lag"] == 3
+    for _ in range(12):  # back to 40 ms, but not yet calm for resume_after_seconds
+        h.note_turnaround(40, t)
+        h.check(t)
+        t += 0.25
+    assert h.holding() is not None
+    for _ in range(20):
+        h.note_turnaround(40, t)
+        h.check(t)
+        t += 0.25
+    assert h.holding() is None and h.holds == 1
+
+
+def test_cpu_wait_is_watched_only_when_a_stop_level_is_set():
+    calls = lambda: 10  # noqa: E731
+    off = Headroom(WorkerSettings(cpu_wait_stop_ms=0, cpu_wait_resume_ms=0), in_progress=calls)
+    off.note_cpu_wait(900, 0)
+    assert off.check(0) is None and off.signs(0)["cpu_wait"] == 900
+    on = Headroom(WorkerSettings(cpu_wait_stop_ms=300, cpu_wait_resume_ms=100), in_progress=calls)
+    on.note_cpu_wait(200, 0)
+    on.note_cpu_wait(500, 0.25)  # mean over the window: 350
+    assert on.check(0.25).code == "cpu_wait"
+    with pytest.raises(ValueError, match="cpu_wait_resume_ms must be below cpu_wait_stop_ms"):
+        WorkerSettings(cpu_wait_stop_ms=100, cpu_wait_resume_ms=100)
+
+
+def _burst(h: Headroom, live: dict, starts_per_second: float, seconds: float, t: float = 0.0) -> list[float]:
+    """Calls asking to start `starts_per_second` a second for `seconds`, each retrying every 10 ms
+    until admitted (the probe checks every 250 ms); returns when each started."""
+    started, waiting, ask = [], 0, t
+    end = t + seconds
+    while t < end + 60 and (t < end or waiting):
+        while ask <= t and ask < end:
+            waiting += 1
+            ask += 1 / starts_per_second
+        while waiting and h.admit(t):
+            waiting -= 1
+            live["n"] += 1
+            started.append(t)
+        if abs(t * 4 - round(t * 4)) < 1e-6:
+            h.check(t)
+        t = round(t + 0.01, 2)
+    return started
+
+
+def test_a_burst_of_starts_is_ramped_evenly_and_none_is_dropped():
+    """150 lines starting within 3 s on two workers: 25 a second each. A new call's load shows only
+    seconds later, so the starts themselves are spaced: at most starts_per_second, evenly."""
+    live = {"n": 0}
+    h = Headroom(S, in_progress=lambda: live["n"])
+    started = _burst(h, live, 25, 3)
+    assert len(started) == 75  # every call starts, later
+    after_min = started[S.min_calls:]  # the first min_calls go at once: nothing to protect yet
+    gaps = [b - a for a, b in zip(after_min, after_min[1:], strict=False)]
+    assert min(gaps) >= 1 / S.starts_per_second - 1e-9
+    assert started[-1] >= (75 - S.min_calls - 1) / S.starts_per_second
+    assert started[S.min_calls - 1] < 0.2  # the first ones, as they asked
+
+
+def test_slow_start_new_calls_wait_until_the_older_ones_load_shows():
+    """A call's load shows only once it has asked and been answered (young_seconds): the calls younger
+    than that may be at most young_share times the older ones, so the load doubles at most per
+    young_seconds however many lines are waiting, and the signs see each step before the next."""
+    live = {"n": 0}
+    h = Headroom(S, in_progress=lambda: live["n"])
+    started = _burst(h, live, 25, 3)
+    by = {t: sum(1 for s in started if s < t) for t in (S.young_seconds, 2 * S.young_seconds, 3 * S.young_seconds)}
+    assert by[S.young_seconds] == S.min_calls  # nothing older yet: min_calls only
+    assert by[2 * S.young_seconds] <= 2 * S.min_calls and by[3 * S.young_seconds] <= 4 * S.min_calls
+    assert len(started) == 75  # none dropped: all started, later
+    reason = Headroom(S, in_progress=lambda: 8)
+    for i in range(4):
+        reason.note_start(i * 0.25)
+    assert reason.may_start(1.5) == Reason("young", 4, 4.0) and "load not shown yet" in reason.may_start(1.5).text()
+    assert reason.may_start(S.young_seconds + 0.1) is None  # they are old enough now
+    with pytest.raises(ValueError, match="young_share"):
+        WorkerSettings(young_share=0)
+
+
+def test_near_its_limit_the_worker_starts_new_calls_one_a_second():
+    live = {"n": 10}
+    h = Headroom(S, in_progress=lambda: live["n"])
+    assert h.start_rate(0) == S.starts_per_second and not h.near(0)
+    h.note_turnaround(0.6 * S.recognition_stop_ms, 0)  # past `near` of the stop level, not at it
+    assert h.check(0) is None and h.near(0) and h.start_rate(0) == S.ramp_per_second
+    assert h.admit(0) and not h.admit(0.5)
+    assert h.may_start(0.5).code == "ramp" and h.next_start(0.5) == pytest.approx(0.5)
+    assert h.admit(1.0)
+    h.note_turnaround(40, 5)  # the slow turnaround left the window: full pace again
+    assert not h.near(5) and h.admit(5) and h.admit(5 + 1 / S.starts_per_second)
+
+
+def test_a_held_worker_admits_nobody_and_off_means_never_ramped():
+    live = {"n": 10}
+    h = Headroom(S, in_progress=lambda: live["n"])
+    h.note_lag(100, 0)
+    assert h.check(0) is not None and not h.admit(0) and h.may_start(0).code == "loop_lag"
+    off = Headroom(WorkerSettings(admission=False), in_progress=lambda: live["n"])
+    assert all(off.admit(0) for _ in range(20))
+    unlimited = Headroom(WorkerSettings(starts_per_second=0, ramp_per_second=0, young_seconds=0),
+                         in_progress=lambda: live["n"])
+    assert all(unlimited.admit(0) for _ in range(20))
+    with pytest.raises(ValueError, match="near"):
+        WorkerSettings(near=0)
+
+
+def test_calls_started_elsewhere_count_as_starts():
+    """The dialer starts its calls itself (paced by [dialer] start_rate): a rise of the calls in progress
+    the ramp did not admit still counts, so an inbound call right after waits its turn."""
+    live = {"n": 10}
+    h = Headroom(S, in_progress=lambda: live["n"])
+    h.check(0)
+    assert h.admit(0.0)
+    live["n"] += 1  # the admitted one: not counted twice
+    h.check(0.25)
+    assert h.starts == 1 and h.admit(0.25)
+    live["n"] += 3  # the admitted one and two dialled calls
+    h.check(0.3)
+    assert h.starts == 4 and not h.admit(0.31) and h.admit(0.51)
+
+
+def test_inbound_admission_counts_each_call_and_says_when_the_ramp_refused_one():
+    live = {"n": 10}
+    h = Headroom(S, in_progress=lambda: live["n"])
+    a = Admission(h, lambda: True)
+    assert a.accepting() and h.starts == 1
+    assert not a.accepting() and "call starts ramped" in a.why()
+    assert a.holding() is None and a.as_dict()["holding"] is False  # a ramp is not a hold
+
+
+def test_the_probe_feeds_turnarounds_and_the_cpu_wait_per_second():
+    h = Headroom(S)
+    waited, turns = [1.0], [[0.05, 0.5]]
+    probe = HeadroomProbe(h, turn_times=lambda: turns.pop() if turns else [], cpu_wait=lambda: waited[0])
+    probe.sample(0)
+    waited[0] = 1.1  # 100 ms of waiting for a core in 0.25 s
+    probe.sample(0.25)
+    signs = h.signs(0.25)
+    assert signs["recognition"] == 500 and signs["cpu_wait"] == pytest.approx(400)
+    quiet = Headroom(S)
+    unread = HeadroomProbe(quiet, cpu_wait=lambda: None)  # not Linux: nothing to read, nothing noted
+    unread.sample(0)
+    unread.sample(0.25)
+    assert quiet.signs(0.25)["cpu_wait"] == 0
+
+
+class _Slow:
+    """A recognizer that takes `delay` seconds to finish a turn."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def expect(self, phrases): ...
+    def accept(self, pcm): ...
+    def partial(self): return ""
+    def close(self): ...
+
+    def finish(self):
+        threading.Event().wait(self.delay)
+        return None
+
+
+async def test_the_pool_reports_each_turn_ends_turnaround_once():
+    pool = RecognitionPool(threads=1, name="test-turnaround")
+    try:
+        stream = RecognitionStream(pool, _Slow(0.05))
+        assert pool.turn_times() == []
+        await stream.end_turn(b"\0" * 320)
+        times = pool.turn_times()
+        assert len(times) == 1 and times[0] >= 0.05
+        assert pool.turn_times() == []  # read once
+    finally:
+        pool.close()
+
+
+def test_run_delay_is_read_from_the_kernel_where_it_says():
+    from pathlib import Path
+
+    from bot.pipeline.headroom_probe import run_delay_seconds
+
+    waited = run_delay_seconds()
+    if Path("/proc/self/schedstat").exists():  # Linux with scheduler statistics (CI's kernel has them)
+        assert isinstance(waited, float) and waited >= 0
+    else:
+        assert waited is None
+    assert run_delay_seconds("no-such-pid") is None

@@ -41,7 +41,7 @@ def silent_after_speech(listener: CallerListener) -> None:
     listener._in_turn = True
     listener.detector.feed(tone(0.5) + bytes(int(0.1 * 8000) * 2))  # speech, then 100 ms of silence
     assert listener.detector.trailing_silence > 0
-    listener._probed = True  # the words up to this pause were sent to be judged (_probe_silence)
+    listener._probed = listener._settled = True  # the words up to this pause were sent to be judged (_probe_silence)
 
 
 def end_silence(listener: CallerListener) -> float:
@@ -53,9 +53,9 @@ def test_a_complete_answer_ends_the_turn_after_the_short_silence(listener):
     assert listen.end_silence == 0.8 and listen.end_silence_complete == 0.15
     listener.expect(listen)
     silent_after_speech(listener)
-    listener._on_partial("绿 码")
+    listener._on_settled(listener._pause, "绿 码")
     assert end_silence(listener) == pytest.approx(0.15, abs=0.02)
-    listener._on_partial("嗯 那个")  # the recognizer revised what it heard: not an answer, wait
+    listener._on_settled(listener._pause, "嗯 那个")  # the recognizer revised what it heard: not an answer, wait
     assert end_silence(listener) == pytest.approx(0.8, abs=0.02)
 
 
@@ -64,9 +64,9 @@ def test_an_answer_still_going_waits_the_full_silence(listener):
     assert listen.end_silence == 1.2
     listener.expect(listen)
     silent_after_speech(listener)
-    listener._on_partial("我 住 在")
+    listener._on_settled(listener._pause, "我 住 在")
     assert end_silence(listener) == pytest.approx(1.2, abs=0.02)
-    listener._on_partial("我 住 在 城关区 白银 路")
+    listener._on_settled(listener._pause, "我 住 在 城关区 白银 路")
     assert end_silence(listener) == pytest.approx(0.15, abs=0.02)
 
 
@@ -74,7 +74,8 @@ def test_while_the_caller_speaks_nothing_is_shortened(listener):
     listener.expect(the_question("identity"))
     listener._in_turn = True
     listener.detector.feed(tone(0.5))  # still speaking
-    listener._on_partial("是 的")
+    listener._settled = True  # (words of an earlier pause arriving late)
+    listener._on_settled(listener._pause, "是 的")
     assert end_silence(listener) == pytest.approx(0.8, abs=0.02)
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[2])]
 
-from sqlmodel import select  # noqa: E402
 
 from bot.calls import Answered  # noqa: E402
 from bot.campaigns.dialing.dialer import Dialer  # noqa: E402
@@ -24,7 +23,7 @@ from bot.telephony.calls.sip_runner import SipCallRunner  # noqa: E402
 from bot.telephony.settings import TelephonySettings  # noqa: E402
 from bot.telephony.sip.endpoint import SipEndpoint  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import Campaign, CampaignStatus  # noqa: E402
+from tests.campaigns.campaign_fakes import dial_until_done  # noqa: E402
 
 
 class Runner(SipCallRunner):
@@ -54,20 +53,8 @@ async def main(url: str, port: int, residents: int, rtp: str) -> None:
         sys.stdout.flush()
 
     dialer = Dialer(db, Runner(endpoint), on_final=ack, poll_seconds=0.1, claim_ttl=3600)
-    stop = asyncio.Event()
-
-    async def watch():
-        print("READY", flush=True)
-        while True:
-            await asyncio.sleep(0.2)
-            running = await db.arun(lambda s: s.exec(select(Campaign.id).where(
-                Campaign.status == CampaignStatus.RUNNING)).first(), write=False)
-            if running is None and not dialer.live:
-                stop.set()
-                return
-
     try:
-        await asyncio.gather(dialer.run(stop), watch())
+        await dial_until_done(db, dialer, poll=0.2)
     finally:
         await endpoint.stop()
 

@@ -24,6 +24,7 @@ import pytest
 from sqlmodel import select
 
 from storage.models import Attempt, Campaign, Person, Result, Turn
+from tests.campaigns.campaign_fakes import assert_never_two_attempts_at_once
 
 HERE = Path(__file__).parent
 DIALOG = HERE / "fixtures" / "keypad.en-US.yaml"
@@ -158,14 +159,7 @@ def test_kill_workers_mid_call_over_sip_loses_nothing_and_leaves_no_leg(db, tmp_
     assert not late, f"legs outlived their worker by more than {LEG_GRACE} s: {late} (logs: {tmp_path})"
     assert {leg["end_reason"] for leg, _ in orphans} == {"remote_bye"}
     # 4. no double dialling: no number in two attempts at once; everyone completed
-    spans = defaultdict(list)
-    for a in attempts:
-        assert a.ended_at is not None, f"attempt {a.id} left active ({a.state})"
-        spans[a.phone].append((a.claimed_at, a.ended_at))
-    for phone, ss in spans.items():
-        ss.sort()
-        for (_, end), (start, _) in zip(ss, ss[1:], strict=False):
-            assert end <= start, phone
+    assert_never_two_attempts_at_once(attempts)
     people = db.run(lambda s: s.exec(select(Person)).all(), write=False)
     assert {p.state for p in people} == {"completed"}
     assert len(legs) >= len([a for a in attempts if a.started_at]) - 1  # every dialled attempt rang a resident

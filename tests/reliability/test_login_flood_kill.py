@@ -43,8 +43,8 @@ class Lines:
     """A child process whose stdout lines are kept with the time each was read."""
 
     def __init__(self, *args: str) -> None:
-        # its own process group: stop() also ends what it started (the password-hashing forkserver
-        # outlives a SIGKILLed parent and would stay behind after the suite)
+        # its own process group: stop() also ends what it started, should anything outlive it (helpers
+        # die with a SIGKILLed serve since bot.console.lifeline: test_helpers_die_with_serve.py)
         self.p = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
         self.lines: queue.Queue[tuple[float, str]] = queue.Queue()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,6 +84,49 @@ async def start_sipp(args: list[str], cwd: Path):
         sipp, *args, "-nostdin", "-trace_err", cwd=str(cwd),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
+
+
+@contextlib.asynccontextmanager
+async def sipp_call(scenario_file: Path, cwd: Path, *options: str) -> AsyncIterator[tuple[int, Any]]:
+    """SIPp on a free loopback UDP port running `scenario_file` for one call (`options`: more of
+    its command line); yields (its port, the process), kills it if still running afterwards."""
+    import asyncio
+
+    port = free_udp_port()
+    sipp = await start_sipp(["-sf", str(scenario_file), "-i", "127.0.0.1", "-p", str(port), "-m", "1", *options], cwd)
+    try:
+        await asyncio.sleep(0.3)  # listening
+        yield port, sipp
+    finally:
+        if sipp.returncode is None:
+            sipp.kill()
+            await sipp.wait()
+
+
+class WatchedInbound:
+    """The bot's inbound handler, watched: `finished` is set when it returns, and `extra` then says
+    whether the caller was `verified` or an `unknown_caller`."""
+
+    def __init__(self, handler: Any) -> None:
+        import asyncio
+
+        self.handler, self.finished, self.extra = handler, asyncio.Event(), {}
+
+    async def __call__(self, call: Any) -> None:
+        try:
+            await self.handler(call)
+        finally:
+            self.extra.update({k: True for k in ("verified", "unknown_caller") if getattr(call, k)})
+            self.finished.set()
+
+
+async def call_the_bot(make_endpoint: Any, handler: Any, trusted: tuple[str, ...] = ("127.0.0.1",)) -> tuple:
+    """A resident's number (13800000001) calls a bot endpoint running `handler` behind the trusted
+    trunk `trusted`; returns (the watched handler, the phone's dial outcome)."""
+    watched = WatchedInbound(handler)
+    bot = await make_endpoint(watched, inbound_sources=(), trusted_sources=trusted)
+    phone = await make_endpoint()
+    return watched, await phone.dial(f"sip:96110@127.0.0.1:{bot.local_addr[1]}", caller_id="13800000001")
 
 
 class Baresip:

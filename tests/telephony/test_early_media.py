@@ -8,7 +8,6 @@ no dialog started. A 183 with a ringback tone only rings on as before. Whisper b
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sip_peers import REPO, Kamailio, free_udp_port, scenario, start_sipp
+from sip_peers import REPO, Kamailio, free_udp_port, scenario, sipp_call
 from sqlmodel import select
 
 from audio.intelligibility import Listener
@@ -83,8 +82,7 @@ async def _attempt(ep, phone: str, ear: Listener, request: CallRequest | None = 
     return result, took, heard.calls
 
 
-@contextlib.asynccontextmanager
-async def _carrier(tmp_path: Path, opening: bytes, status: str | None, media_ip: str = "127.0.0.1"):
+def _carrier(tmp_path: Path, opening: bytes, status: str | None, media_ip: str = "127.0.0.1"):
     """SIPp as the carrier: 183 + `opening` as early media (from `media_ip`), then `status` ("480
     Temporarily Unavailable") or, with None, nothing until our CANCEL. Yields (its SIP port, the process)."""
     pcap = write_pcap(tmp_path / "early.pcap", rtp_packets([opening]))
@@ -94,16 +92,7 @@ async def _carrier(tmp_path: Path, opening: bytes, status: str | None, media_ip:
     else:
         code, reason = status.split(" ", 1)
         sf = scenario("uas_early_media.xml", tmp_path, PCAP=str(pcap), PLAY_MS=play_ms, STATUS=code, REASON=reason)
-    port = free_udp_port()
-    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-mi", media_ip,
-                             "-mp", str(free_udp_port()), "-m", "1", "-aa"], tmp_path)
-    try:
-        await asyncio.sleep(0.3)
-        yield port, sipp
-    finally:
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
+    return sipp_call(sf, tmp_path, "-mi", media_ip, "-mp", str(free_udp_port()), "-aa")
 
 
 RETRY_FIRST = {NetworkOutcome.POWERED_OFF: 3600, NetworkOutcome.INVALID_NUMBER: 86400,  # the outcome's own rule

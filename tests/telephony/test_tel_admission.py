@@ -1,6 +1,7 @@
 """Admission control at the SIP edge: while the worker's headroom holds new calls, an INVITE gets
 503 with Retry-After (real SIP endpoints on loopback) and the log says why; once the headroom is
-back the same caller is answered. Calls in progress are not touched."""
+back the same caller is answered, and a burst of INVITEs is spaced out (the start ramp). Calls in
+progress are not touched."""
 
 from __future__ import annotations
 
@@ -63,6 +64,16 @@ async def test_inbound_invite_gets_503_with_retry_after_while_the_worker_holds_a
         assert headroom.check() is None
         taken = await phone.dial(target)
         assert taken.call is not None and taken.status == 200
+        # a burst of INVITEs is ramped: the next one within 1/starts_per_second is told to come back
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            ramped = await phone.dial(target)
+        assert (ramped.call, ramped.status) == (None, 503)
+        assert any("call starts ramped" in r.getMessage() for r in caplog.records)
+        clock.t += 1 / headroom.settings.starts_per_second
+        spaced = await phone.dial(target)
+        assert spaced.call is not None and spaced.status == 200
+        spaced.call.hangup()
         taken.call.hangup()
         first.call.hangup()
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sip_peers import REPO
+from sip_peers import REPO, call_the_bot
 from sqlmodel import select
 
 from bot.campaigns.inbound.callbacks import Callbacks
@@ -27,6 +27,7 @@ from storage.models import (
     Turn,
     utcnow,
 )
+from tests.campaigns.campaign_fakes import KeyingCall
 
 SCRIPT = REPO / "dialogs" / "verification.en-US.yaml"
 AGENCY = {"agency": "兰州市公安局", "agency.en": "Lanzhou Public Security Bureau", "callback_number": "96110",
@@ -66,19 +67,7 @@ async def _call_back(make_endpoint, db, keys: str | None, *, hang_up_after: floa
     verify = callbacks.verifier(AGENCY, "en-US", speak=speak, timeout=4)
     handler = inbound_handler(TelephonySettings(inbound_dialog=str(SCRIPT)), AGENCY, lookup=callbacks.lookup,
                               on_result=callbacks.on_result, verify=verify)
-    finished = asyncio.Event()
-    extra: dict = {}
-
-    async def inbound(call) -> None:
-        try:
-            await handler(call)
-        finally:
-            extra.update({k: True for k in ("verified", "unknown_caller") if getattr(call, k)})
-            finished.set()
-
-    bot = await make_endpoint(inbound, inbound_sources=(), trusted_sources=trusted)
-    phone = await make_endpoint()
-    out = await phone.dial(f"sip:96110@127.0.0.1:{bot.local_addr[1]}", caller_id="13800000001")
+    watched, out = await call_the_bot(make_endpoint, handler, trusted)
     if out.call is None:
         return {"refused": out.status}, said
     await asyncio.sleep(0.5)
@@ -86,8 +75,8 @@ async def _call_back(make_endpoint, db, keys: str | None, *, hang_up_after: floa
         out.call.media.send_dtmf(keys)
     await asyncio.sleep(hang_up_after)
     out.call.hangup()
-    await asyncio.wait_for(finished.wait(), 30)
-    return extra, said
+    await asyncio.wait_for(watched.finished.wait(), 30)
+    return watched.extra, said
 
 
 def _rows(db, table):
@@ -198,20 +187,6 @@ async def test_a_twilio_stream_runs_only_the_attempt_whose_code_it_carries(sqlit
     assert found.variables == {"call_code": "4 7 2 1 0 9"}
 
 
-class _KeyingCall:
-    """Just enough of a SipCall for the verifier: keys `keys` after the first prompt."""
-
-    def __init__(self, keys: str) -> None:
-        self.keys, self.ended, self.media, self.on_dtmf = keys, asyncio.Event(), self, None
-
-    def play(self, pcm: bytes) -> None:
-        keys, self.keys = self.keys, ""
-        asyncio.get_running_loop().call_later(0.05, lambda: [self.on_dtmf(k) for k in keys])
-
-    async def drained(self) -> None:
-        await asyncio.sleep(0)
-
-
 async def test_in_chinese_and_a_locked_number_is_recorded_too(sqlite_db) -> None:
     db = sqlite_db
     _seed(db)
@@ -223,13 +198,13 @@ async def test_in_chinese_and_a_locked_number_is_recorded_too(sqlite_db) -> None
 
     callbacks = Callbacks(db)
     verify = callbacks.verifier(AGENCY, "zh-CN", speak=speak, timeout=1)
-    assert bool(await verify(_KeyingCall(CODE + "#"), "13800000001")) is True
+    assert bool(await verify(KeyingCall(CODE + "#"), "13800000001")) is True
     genuine = next(t for t in said if t.startswith("核验成功"))
     assert "兰州市公安局" in genuine and "工号6201-0427" in genuine and "月" in genuine and "日" in genuine
     for _ in range(3):
-        assert bool(await verify(_KeyingCall("111111"), "13800000001")) is False
+        assert bool(await verify(KeyingCall("111111"), "13800000001")) is False
     assert sum("核验码与我们的来电记录不符" in t for t in said) == 3
-    assert bool(await verify(_KeyingCall(CODE), "13800000001")) is False  # locked: even the right code
+    assert bool(await verify(KeyingCall(CODE), "13800000001")) is False  # locked: even the right code
     assert "核验失败次数过多" in said[-1]
     rows = _rows(db, InboundCall)
     assert [r.outcome for r in rows] == ["genuine", "wrong_code", "wrong_code", "wrong_code", "locked"]

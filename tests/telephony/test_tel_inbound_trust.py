@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sip_peers import REPO
+from sip_peers import REPO, call_the_bot
 from sqlmodel import select
 
 from bot.campaigns.inbound.callbacks import Callbacks
@@ -22,25 +22,13 @@ PHONE = "+8613800000001"
 async def _callback(make_endpoint, handler, *, hang_up_after: float | None = None) -> dict:
     """The listed person's number calls the bot from the trusted trunk (127.0.0.1); returns
     the bot-side call's `extra` once its handler is done."""
-    finished = asyncio.Event()
-    extra: dict = {}
-
-    async def inbound(call) -> None:
-        try:
-            await handler(call)
-        finally:
-            extra.update({k: True for k in ("verified", "unknown_caller") if getattr(call, k)})
-            finished.set()
-
-    bot = await make_endpoint(inbound, inbound_sources=(), trusted_sources=("127.0.0.1",))
-    phone = await make_endpoint()
-    out = await phone.dial(f"sip:96110@127.0.0.1:{bot.local_addr[1]}", caller_id="13800000001")
+    watched, out = await call_the_bot(make_endpoint, handler)
     assert out.call is not None
     if hang_up_after is not None:
         await asyncio.sleep(hang_up_after)
         out.call.hangup()
-    await asyncio.wait_for(finished.wait(), 30)
-    return extra
+    await asyncio.wait_for(watched.finished.wait(), 30)
+    return watched.extra
 
 
 async def test_a_number_match_without_verification_is_an_unknown_caller(make_endpoint) -> None:

@@ -14,7 +14,7 @@ import socket
 import aiohttp
 from echo_pipeline import KeyEcho, loud_frames, run_pipeline
 from loguru import logger
-from test_tel_twilio import _dtmf, _serve, _start
+from test_tel_twilio import _dtmf, _echo_call, _serve, _start
 
 from audio import g711
 from bot.telephony.media.pipecat_transport import RtpCallTransport
@@ -141,13 +141,7 @@ async def test_hang_up_while_the_bot_speaks_ends_the_pipeline_without_send_after
 
 
 async def _twilio_hang_up_mid_prompt(caplog, say_stop: bool) -> tuple[KeyEcho, list[str]]:
-    echo = KeyEcho()
-    done = asyncio.Event()
-
-    async def on_call(transport, start) -> None:
-        await run_pipeline(transport, echo)
-        done.set()
-
+    echo, done, on_call = _echo_call()
     runner, url = await _serve(on_call)
     try:
         with _problems(caplog) as problems:

@@ -4,11 +4,10 @@ speech and DTMF from a pcap, and blind transfer to an operator."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 import pytest
-from sip_peers import REPO, free_udp_port, run_sipp, scenario, start_sipp
+from sip_peers import REPO, free_udp_port, run_sipp, scenario, sipp_call
 
 from audio.synthesis import speak
 from bot.calls import CallRequest, NetworkOutcome
@@ -27,20 +26,9 @@ def _request(phone: str) -> CallRequest:
                        variables={"agency": "City Police", "callback_number": "96110", "caller_id": "96110"})
 
 
-@contextlib.asynccontextmanager
-async def _sipp_trunk(name: str, tmp_path: Path):
-    """A SIPp trunk running scenario `name` for one call, expecting user veribot / s3cret;
-    yields (its port, the process) and kills it if still running afterwards."""
-    port = free_udp_port()
-    sf = scenario(name, tmp_path, USER="veribot", PASSWORD="s3cret")
-    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
-    try:
-        await asyncio.sleep(0.3)
-        yield port, sipp
-    finally:
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
+def _sipp_trunk(name: str, tmp_path: Path):
+    """A SIPp trunk running scenario `name` for one call, expecting user veribot / s3cret."""
+    return sipp_call(scenario(name, tmp_path, USER="veribot", PASSWORD="s3cret"), tmp_path)
 
 
 async def _leak_free(ep) -> None:
@@ -57,20 +45,13 @@ async def _leak_free(ep) -> None:
     [("uas_busy.xml", NetworkOutcome.BUSY, 486), ("uas_ring_noanswer.xml", NetworkOutcome.NO_ANSWER, 408)],
 )
 async def test_outbound_failures_map_to_outcomes_and_are_acked(make_endpoint, tmp_path: Path, name, outcome, status) -> None:
-    port = free_udp_port()
-    sipp = await start_sipp(["-sf", str(scenario(name, tmp_path)), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
-    try:
-        await asyncio.sleep(0.3)
+    async with sipp_call(scenario(name, tmp_path), tmp_path) as (port, sipp):
         ep = await make_endpoint(ring_timeout=1.0)
         result = await SipCallRunner(ep).run(_request(f"sip:resident@127.0.0.1:{port}"))
         assert (result.network, result.sip_status) == (outcome, status)
         await _leak_free(ep)
         # SIPp's scenario ends only once it got our ACK for the final response (pitfall 2)
         assert await asyncio.wait_for(sipp.wait(), 10) == 0
-    finally:
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
 
 
 @pytest.mark.parametrize(
@@ -84,20 +65,13 @@ async def test_outbound_failures_map_to_outcomes_and_are_acked(make_endpoint, tm
     ],
 )
 async def test_final_responses_map_to_outcomes(make_endpoint, tmp_path: Path, status, reason, extra, outcome, retry) -> None:
-    port = free_udp_port()
     sf = scenario("uas_reject.xml", tmp_path, STATUS=str(status), REASON=reason, EXTRA=extra or "X-Test: 1")
-    sipp = await start_sipp(["-sf", str(sf), "-i", "127.0.0.1", "-p", str(port), "-m", "1"], tmp_path)
-    try:
-        await asyncio.sleep(0.3)
+    async with sipp_call(sf, tmp_path) as (port, sipp):
         ep = await make_endpoint()
         result = await SipCallRunner(ep).run(_request(f"sip:resident@127.0.0.1:{port}"))
         assert (result.network, result.sip_status, result.retry_after) == (outcome, status, retry)
         await _leak_free(ep)
         assert await asyncio.wait_for(sipp.wait(), 10) == 0  # our ACK arrived
-    finally:
-        if sipp.returncode is None:
-            sipp.kill()
-            await sipp.wait()
 
 
 @pytest.mark.parametrize(("password", "status"), [("s3cret", 486), ("wrong", 403)])

