@@ -101,9 +101,11 @@ class PhoneWhisper:
         tok = self.tokenizer(language)
         feats = self.encode(audio) if isinstance(audio, np.ndarray) else audio
         start = self.prompt_tokens(language, prompt)
+        held = {} if only is None else {"suppress_tokens": self._suppressed(language, only)}  # (a list: unhashable,
+        # so only given when held: audio.whisper_batch groups requests by their options)
         result = self.model.generate(feats, [start], beam_size=beam, num_hypotheses=beam,
                                      max_length=len(start) + max_new, return_scores=True,
-                                     suppress_blank=True, suppress_tokens=self._suppressed(language, only))[0]
+                                     suppress_blank=True, **held)[0]
         seen: dict[str, Hypothesis] = {}
         for ids, score in zip(result.sequences_ids, result.scores, strict=False):
             text = tok.decode([i for i in ids if i < tok.eot]).strip()
@@ -111,9 +113,7 @@ class PhoneWhisper:
                 seen[text] = Hypothesis(text, float(score))
         return list(seen.values())
 
-    def _suppressed(self, language: str, only: frozenset[str] | None) -> list[int]:
-        if only is None:
-            return [-1]  # the model's own list
+    def _suppressed(self, language: str, only: frozenset[str]) -> list[int]:
         with self._lock:
             got = self._allowed.get((language, only))
         if got is None:
