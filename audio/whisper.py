@@ -126,15 +126,17 @@ class WhisperEar:
     def __init__(self, models_dir: str | Path, *, workers: int = 2, beam_size: int = BEAM,
                  choose: Callable[[list[str]], list[str]] | None = None,
                  judge: Callable[[tuple[str, ...], str], object] | None = None,
-                 place: Callable[[str], tuple[str, bool]] | None = None, threads: int = 1):
+                 place: Callable[[str], tuple[str, bool]] | None = None, threads: int = 1,
+                 closed: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None):
         """`choose(phrases)`: the answers to name in a question's prompt (default: the first
         few); one per distinct value works best. `judge(phrases, text)`: what the question of
         `phrases` understands in `text` (None: nothing), so that a closed question is heard as a
-        grammar; `place(text)` -> (text, exact): the area's place names put right by sound."""
+        grammar; `place(text)` -> (text, exact): the area's place names put right by sound;
+        `closed(phrases)`: the answers the decoder scores for a closed question (audio.whisper_grammar)."""
         from audio.whisper_phone import PhoneWhisper
 
         self.path = whisper_model_dir(models_dir)
-        self.phone = PhoneWhisper(self.path, workers=workers, threads=threads)
+        self.phone = _below_the_loop(lambda: PhoneWhisper(self.path, workers=workers, threads=threads))
         from audio.whisper_batch import BatchingModel
 
         self.phone.model = BatchingModel(self.phone.model)  # turn ends that come together decode as one batch
@@ -142,11 +144,18 @@ class WhisperEar:
         self.choose = choose
         self.judge = judge
         self.place = place
+        self.closed = closed
         self.stats = EarStats()
+        self.trace: Callable[[dict], None] | None = None  # benchmarks: each closed answer's scores
+        self._keys: dict[tuple[str, ...], tuple[object, ...]] = {}  # each question's phrases, understood
         self._fold = _folder()
         noise = np.random.default_rng(0).normal(0, 0.05, 16000).astype(np.float32)
         self.phone.hear(noise, "zh", None, beam=1)  # warm-up: the first decoding of a process
         # initialises CTranslate2 (seconds), not the first caller's
+        from audio.whisper_sound import syllables_of
+
+        syllables_of("是的")  # pypinyin loads its dictionaries (seconds of CPU, under the import lock): at
+        # load, not on a recognition thread at a caller's first answer (py-spy, call_load --locale zh-CN)
 
     def recognizer(self, locale: str, sample_rate: int = 8000, free_prompt: str | None = None) -> WhisperRecognizer:
         """One call's recognizer; `free_prompt` is used for open answers (no phrases)."""
@@ -163,24 +172,72 @@ class WhisperEar:
         audio = np.frombuffer(resample(pcm, sample_rate, 16000), dtype="<i2").astype(np.float32) / 32768.0
         if audio.size < 1600 or float(np.abs(audio).max()) < 0.003:  # < 0.1 s or silence: nothing said
             return Recognition("", 0.0)
-        cpu = time.process_time()  # CTranslate2 computes on its own threads: the process's CPU
-        hyps = self.phone.hear(audio, language, prompt or None, beam=self.beam_size,
-                               max_new=int(12 + 8 * audio.size / 16000))  # an answer, not a recitation
-        self.stats.add(time.process_time() - cpu, audio.size / 16000)
-        heard = [Heard(self._clean(h.text, language, prompt), h.score) for h in hyps]
         judge = None
         if phrases and self.judge is not None:
             judge = lambda text: self.judge(phrases, text)  # noqa: E731
         elif phrases:  # no understanding given: the phrases themselves are the grammar
             judge = lambda text: (_CLAUSE.sub("", text) in expected) or None  # noqa: E731
+        cpu = time.process_time()  # CTranslate2 computes on its own threads: the process's CPU
+        encoded = self.phone.encode(audio)
+        closed = judge is not None and language == "zh"  # its phrases scored by the decoder: a greedy free transcript
+        hyps = self.phone.hear(encoded, language, prompt or None, beam=1 if closed else self.beam_size,
+                               max_new=int(12 + 8 * audio.size / 16000))  # an answer, not a recitation
+        heard = [Heard(self._clean(h.text, language, prompt), h.score) for h in hyps]
+        forced, info = (self._forced(encoded, hyps, heard, language, prompt, phrases, judge)
+                        if closed else (None, {}))  # (English answers: the n-best, as before)
+        self.stats.add(time.process_time() - cpu, audio.size / 16000)
+        if forced is not None and self.trace is None:
+            return forced
         spoken = voiced_seconds(pcm, sample_rate)
         voiced = spoken >= 0.1
         raw = hyps[0].text.replace("\ufffd", "").strip() if hyps else ""
         named = {c for c in _CLAUSE.split(prompt or "") if c}  # what Whisper says when unsure (绿色的 -> 黄码):
         # the prompt's answers heard word for word are no grammar-match certainty
-        return choose(heard, judge=judge, place=self.place if not phrases else None, voiced=voiced, raw=raw,
+        free = choose(heard, judge=judge, place=self.place if not phrases else None, voiced=voiced, raw=raw,
                       grammar=expected - named, spoken=spoken,
                       expected=tuple(dict.fromkeys(p.replace(" ", "") for p in phrases)))
+        if self.trace is not None and info:
+            self.trace({**info, "fallback": (free.text, free.confidence), "spoken": spoken})
+        return forced or free
+
+    def _forced(self, encoded, hyps, heard, language: str, prompt: str, phrases: tuple[str, ...],
+                judge) -> tuple[Recognition | None, dict]:
+        """The closed question's expected phrases scored by the decoder (audio.whisper_grammar);
+        None when the free transcript is clearly more likely and means something else."""
+        from audio.whisper_choice import READ_BACK, confusable_count
+        from audio.whisper_grammar import Scored, decide, expected_set, likely
+
+        every = self.closed(phrases) if self.closed is not None else expected_set(phrases)
+        if not every:
+            return None, {}
+        keys = self._keys.get(phrases)
+        if keys is None:
+            keys = self._keys[phrases] = dict(zip(every, (judge(c) for c in every), strict=True))
+        raw = hyps[0].text.replace("\ufffd", "").strip() if hyps else ""
+        # what the answer sounds like in the question's words (its vocabulary): the phrases nearest it
+        # Scored after the question's prompt (its lead and answers, one per value): after the lead sentence
+        # alone the full benchmark heard 3 answers more of 306, but the -6 semitone voice's 是绿码 and
+        # 是阴性 lost to 吃零码 and 是阳性 (with the prompt: -5.5 against -3.8 for 吃饼码; 4.6 ahead of 是阳性)
+        lead = prompt or None
+        near = self.phone.hear(encoded, language, lead, beam=BEAM, max_new=12, only=frozenset(every))
+        cands = likely(every, [_CLAUSE.sub("", h.text) for h in near] + [_CLAUSE.sub("", h.text) for h in heard])
+        # Each phrase is scored followed by 。: align scores no end-of-text token, so a phrase cut short
+        # would score higher; the full stop after it says where the answer ends. (Whisper's own end
+        # mark, when it wrote one, measured worse: after a leading "，" every phrase scored ~-36.)
+        tail = "。"
+        free_text = raw.rstrip("".join(_ENDS)) + tail
+        # the free transcript is scored too ("" when Whisper heard nothing: the full stop alone)
+        lps = self.phone.score(encoded, language, lead, [c + tail for c in cands] + [free_text])
+        scored = [Scored(c, lp, keys[c]) for c, lp in zip(cands, lps, strict=False)]
+        said = _CLAUSE.sub("", heard[0].text) if heard else ""
+        free = Scored(said, lps[-1], judge(said) if said else None)
+        held = _CLAUSE.sub("", near[0].text) if near else ""
+        got = decide(scored, free, Scored(held, 0.0, judge(held) if held else None))
+        if got is not None and confusable_count(got[0]):
+            got = (got[0], min(got[1], READ_BACK))
+        info = {"free": [(h.text, h.score) for h in hyps], "said": said, "tail": tail, "near": [h.text for h in near],
+                "scored": [(s.text, s.logp) for s in scored], "free_logp": free.logp}
+        return (None if got is None else Recognition(got[0], got[1], ((got[0], got[1]),))), info
 
     def _clean(self, text: str, language: str, prompt: str) -> str:
         """Simplified, no invented credits, no recital of the prompt's answers; "" when Whisper
@@ -191,6 +248,29 @@ class WhisperEar:
                      or len(said) >= LEAD_ECHO and said in _CLAUSE.sub("", LEADS.get(language, ""))):
             return ""  # (a one-word answer inside the lead sentence, 是 in 以下是…, is an answer; 普通 is its echo)
         return text
+
+
+def _below_the_loop(make: Callable[[], object]):
+    """`make()` on a thread niced as the recognition threads are (audio.scheduler.lower_priority):
+    CTranslate2 decodes on threads of its own, made with the model, which inherit that nice; made
+    on the event loop's thread they decoded at the loop's priority and took its cores under load."""
+    from audio.scheduler import lower_priority
+
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        lower_priority()
+        try:
+            out["model"] = make()
+        except BaseException as exc:  # raised again on the caller's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=run, name="whisper-load")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]  # type: ignore[misc]
+    return out["model"]
 
 
 def _folder():
@@ -214,6 +294,7 @@ def normalise(text: str, language: str, fold=None) -> str:
 
 
 _CLAUSE = re.compile(r"[，,。.、？?！!；;\s]+")
+_ENDS = frozenset("。.，,？?！!")
 
 
 def drop_recital(text: str, prompt: str) -> str:

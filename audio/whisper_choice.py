@@ -58,6 +58,11 @@ _CONFUSABLE_COUNT = re.compile(r"(?:^|[^一二三四五六七八九十两])[一�
 _PUNCT = re.compile(r"[，,。.、？?！!；;\s]+")
 
 
+def confusable_count(text: str) -> bool:
+    """A count Whisper base confuses on 8 kHz audio (一/四/七/十次): always read back."""
+    return bool(_CONFUSABLE_COUNT.search(_PUNCT.sub("", text)))
+
+
 @dataclass(frozen=True)
 class Heard:
     text: str  # cleaned (simplified, no invented credits, no recital); "" if nothing usable
@@ -104,7 +109,7 @@ def choose(heard: Sequence[Heard], *, judge: Callable[[str], object] | None = No
             h, conf = Heard(like, h.score), max(conf, NEAR_GRAMMAR)  # the expected phrase it is or sounds like
         elif like is not None and not judge(h.text):
             h = Heard(like, h.score)  # understood only as the phrase it sounds like: the parser gets that
-        if _CONFUSABLE_COUNT.search(_PUNCT.sub("", h.text)) or spoken > 0.25 + 0.3 * max(1, syllables(h.text)):
+        if confusable_count(h.text) or spoken > 0.25 + 0.3 * max(1, syllables(h.text)):
             conf = min(conf, READ_BACK)
         return _rec(h.text, conf)
     top = usable[0]  # nothing the question understands: the parser reads the free transcript

@@ -27,7 +27,9 @@ import numpy as np
 
 RATE = 16000
 HOP = 160  # samples per mel frame at 16 kHz
-MIN_FRAMES = 1000  # 10 s: measured against 500 (5 s): 75 vs 73 of 89 right, fewer wrong values; 0.28 vs 0.155 s CPU
+MIN_FRAMES = 500  # 5 s. Before the closed answers were scored by the decoder, 1000 heard 75 of 89 and 500 73
+# (0.28 vs 0.155 s CPU); with the scoring (audio.whisper_grammar) 500 frames rank the right phrase first as
+# 1000 do (docs/speech.md), at half the encoder's and the scoring's cost
 MAX_FRAMES = 3000  # Whisper's own 30 s window
 STEP = 100  # windows come in steps of 1 s (fewer distinct shapes)
 
@@ -60,6 +62,7 @@ class PhoneWhisper:
         self._hf = tokenizers.Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self._mel = FeatureExtractor(feature_size=self.model.n_mels)
         self._tokenizers: dict[str, object] = {}
+        self._allowed: dict[tuple[str, frozenset[str]], list[int]] = {}  # suppress lists of hear(only=…)
         self._lock = threading.Lock()
 
     def tokenizer(self, language: str):
@@ -91,14 +94,18 @@ class PhoneWhisper:
         return self.model.encode(ctranslate2.StorageView.from_array(self.features(audio)), to_cpu=True)
 
     def hear(self, audio: np.ndarray | object, language: str, prompt: str | None, *, beam: int = 4,
-             max_new: int = 24) -> list[Hypothesis]:
-        """The n-best transcripts of `audio` (16 kHz float, or its encode()), best first."""
+             max_new: int = 24, only: frozenset[str] | None = None) -> list[Hypothesis]:
+        """The n-best transcripts of `audio` (16 kHz float, or its encode()), best first. `only`:
+        texts whose tokens (and 。，) are the only ones Whisper may write (a closed question's
+        phrases: its vocabulary, not yet its grammar; cheap, one beam search)."""
         tok = self.tokenizer(language)
         feats = self.encode(audio) if isinstance(audio, np.ndarray) else audio
         start = self.prompt_tokens(language, prompt)
+        held = {} if only is None else {"suppress_tokens": self._suppressed(language, only)}  # (a list: unhashable,
+        # so only given when held: audio.whisper_batch groups requests by their options)
         result = self.model.generate(feats, [start], beam_size=beam, num_hypotheses=beam,
                                      max_length=len(start) + max_new, return_scores=True,
-                                     suppress_blank=True)[0]
+                                     suppress_blank=True, **held)[0]
         seen: dict[str, Hypothesis] = {}
         for ids, score in zip(result.sequences_ids, result.scores, strict=False):
             text = tok.decode([i for i in ids if i < tok.eot]).strip()
@@ -106,3 +113,31 @@ class PhoneWhisper:
                 seen[text] = Hypothesis(text, float(score))
         return list(seen.values())
 
+    def _suppressed(self, language: str, only: frozenset[str]) -> list[int]:
+        with self._lock:
+            got = self._allowed.get((language, only))
+        if got is None:
+            tok = self.tokenizer(language)
+            keep = {i for t in (*only, "。，") for i in tok.encode(t)}
+            got = [-1, *(i for i in range(tok.eot) if i not in keep)]
+            with self._lock:
+                self._allowed[(language, only)] = got
+        return got
+
+    def score(self, encoded: object, language: str, prompt: str | None, texts: list[str]) -> list[float]:
+        """Forced decoding: the log probability Whisper's decoder gives each of `texts` after the
+        prompt, for the audio `encoded` (encode()'s output), in one batch through CTranslate2's
+        `align` (its `text_token_probs`: softmax over text tokens only, so the end of text is not
+        scored; end each text with a mark such as 。 to score where it ends)."""
+        import ctranslate2
+
+        if not texts:
+            return []
+        tok = self.tokenizer(language)
+        seqs = [tok.encode(t) for t in texts]
+        enc = np.asarray(encoded)
+        tiled = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(enc[:1], len(seqs), axis=0)))
+        start = self.prompt_tokens(language, prompt)[:-1]  # align adds <|notimestamps|> and the end itself
+        found = self.model.align(tiled, start, seqs, enc.shape[1] * 2, median_filter_width=1)
+        return [float(np.log(np.maximum(np.asarray(r.text_token_probs, dtype=np.float64), 1e-30)).sum())
+                for r in found]

@@ -21,6 +21,7 @@ expect (~60), for developers."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -148,6 +149,7 @@ def main() -> int:
     ap.add_argument("--speakers", help="comma-separated speaker names (default: all): "
                     + ", ".join(s.name for s in SPEAKERS))
     ap.add_argument("-v", "--verbose", action="store_true", help="print every answer, not only misses")
+    ap.add_argument("--dump", type=Path, help="write each answer's decoder scores here (JSON lines), to calibrate")
     args = ap.parse_args()
     print(describe())
     print("voices are synthetic: " + "; ".join(s.describe for s in SPEAKERS)
@@ -169,6 +171,10 @@ def main() -> int:
     if not status.hears:
         return 1
     recognizer = ears.factories["zh-CN"]()
+    traced: list[dict] = []
+    if ears.whisper is not None:
+        ears.whisper.trace = traced.append
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     per: dict[str, Tally] = {}
     by_speaker: dict[str, Tally] = {}
     off = Tally()
@@ -196,6 +202,11 @@ def main() -> int:
         tally.right += ok
         tally.nlu_miss += nlu_miss(row)
         tally.cpu.append(cpu)
+        if dump is not None:
+            dump.write(json.dumps({"expect": row.expect, "text": row.text, "value": row.value, "speaker": row.speaker,
+                                   "heard": heard.text, "conf": heard.confidence, "ok": ok,
+                                   "trace": traced[-1] if traced else None}, ensure_ascii=False) + "\n")
+        traced.clear()
         if args.verbose or not ok:
             print(f"{row.expect:11s} {row.speaker:7s} {row.text:16s} -> {heard.text or '<nothing>':20s} "
                   f"{heard.confidence:.2f} {'' if ok else 'WRONG'}{' (NLU miss as written)' if nlu_miss(row) else ''}")

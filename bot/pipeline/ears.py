@@ -112,7 +112,7 @@ def _fallback(ears: Ears, locale: str, why: str, models_dir: Path, fallback: str
     try:
         if ears.whisper is None:
             ears.whisper = whisper.WhisperEar(models_dir, workers=threads, choose=one_per_value,
-                                              judge=understood, place=place_fixer(area))
+                                              judge=understood, place=place_fixer(area), closed=closed_set)
     except Exception as exc:  # joining or loading the model failed
         return EarStatus(locale, None, None, f"{why}; Whisper fallback did not load: {exc}")
     ear, language, prompt = ears.whisper, whisper.LANGUAGES[locale], area_prompt(locale, area)
@@ -153,6 +153,28 @@ def understood(phrases: tuple[str, ...], text: str) -> object:
     if parse.value is None and parse.intent is None:
         return None
     return repr((parse.value, parse.intent))
+
+
+# Said forms of a count the Vosk grammar lacks (issue 20: 做了X次/一共X次): scored beside its phrases.
+_COUNT_FORMS = ("一共{}次", "做过{}次")
+_COUNTED = ("一", "两", "三", "四", "五", "六", "七", "八", "九", "十")
+_MORE = {"yes_no": ("我不是", "不是我"), "count": tuple(f.format(n) for f in _COUNT_FORMS for n in _COUNTED)}
+
+
+@lru_cache(maxsize=64)
+def closed_set(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    """A closed question's answers as Whisper's decoder scores them (audio.whisper_grammar): its
+    grammar phrases that say a value, without spaces, and the said forms the grammar lacks; ()
+    for a question of no known expect (a call code: its n-best are judged as before). Refusals,
+    questions and other talk are heard through the free transcript and the parser."""
+    from bot.nlu.zh_grammar import INTENT_PHRASES
+
+    found = _expect_of(tuple(phrases))
+    if found is None or found[0] != "zh-CN":
+        return ()
+    talk = {p.replace(" ", "") for p in INTENT_PHRASES}
+    said = [p.replace(" ", "") for p in phrases if p.replace(" ", "") not in talk]
+    return tuple(p for p in dict.fromkeys([*said, *_MORE.get(found[1], ())]) if understood(phrases, p) is not None)
 
 
 def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[str], tuple[str, bool | None]]:

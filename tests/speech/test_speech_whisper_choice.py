@@ -81,6 +81,9 @@ class _Phone:
     def __init__(self, hyps):
         self.hyps = hyps
 
+    def encode(self, audio):
+        return audio
+
     def hear(self, audio, language, prompt, **_):
         return self.hyps
 
@@ -92,6 +95,7 @@ def _ear(hyps):
     ear = whisper.WhisperEar.__new__(whisper.WhisperEar)
     ear.phone, ear.beam_size, ear.choose, ear.judge, ear.place = _Phone(hyps), 4, one_per_value, understood, None
     ear.stats, ear._fold = whisper.EarStats(), whisper._folder()
+    ear.closed, ear.trace, ear._keys = (lambda phrases: ()), None, {}  # no decoder scoring: the n-best's choice
     return ear
 
 
