@@ -47,7 +47,7 @@ def test_quiet_recordings_with_silence_and_noise_around_settle_every_slot(tmp_pa
     record = json.loads(proc.stdout)
     settled, right, silent, said = rec.score(record)
     assert silent == 0, said  # no answer lost as no-input
-    assert record["outcome"] == "completed", said
+    assert record["outcome"] == "completed", (record["outcome"], record["escalation"], said)
     slots = dict(record["slots"])
     assert slots["residence"]["district"] == "城关区", said
     assert {k: slots[k] for k in ("identity", "health_code", "isolation", "nat_count", "nat_result", "notice_ack")} \
