@@ -136,7 +136,7 @@ class WhisperEar:
         from audio.whisper_phone import PhoneWhisper
 
         self.path = whisper_model_dir(models_dir)
-        self.phone = PhoneWhisper(self.path, workers=workers, threads=threads)
+        self.phone = _below_the_loop(lambda: PhoneWhisper(self.path, workers=workers, threads=threads))
         from audio.whisper_batch import BatchingModel
 
         self.phone.model = BatchingModel(self.phone.model)  # turn ends that come together decode as one batch
@@ -152,6 +152,10 @@ class WhisperEar:
         noise = np.random.default_rng(0).normal(0, 0.05, 16000).astype(np.float32)
         self.phone.hear(noise, "zh", None, beam=1)  # warm-up: the first decoding of a process
         # initialises CTranslate2 (seconds), not the first caller's
+        from audio.whisper_sound import syllables_of
+
+        syllables_of("是的")  # pypinyin loads its dictionaries (seconds of CPU, under the import lock): at
+        # load, not on a recognition thread at a caller's first answer (py-spy, call_load --locale zh-CN)
 
     def recognizer(self, locale: str, sample_rate: int = 8000, free_prompt: str | None = None) -> WhisperRecognizer:
         """One call's recognizer; `free_prompt` is used for open answers (no phrases)."""
@@ -245,6 +249,29 @@ class WhisperEar:
                      or len(said) >= LEAD_ECHO and said in _CLAUSE.sub("", LEADS.get(language, ""))):
             return ""  # (a one-word answer inside the lead sentence, 是 in 以下是…, is an answer; 普通 is its echo)
         return text
+
+
+def _below_the_loop(make: Callable[[], object]):
+    """`make()` on a thread niced as the recognition threads are (audio.scheduler.lower_priority):
+    CTranslate2 decodes on threads of its own, made with the model, which inherit that nice; made
+    on the event loop's thread they decoded at the loop's priority and took its cores under load."""
+    from audio.scheduler import lower_priority
+
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        lower_priority()
+        try:
+            out["model"] = make()
+        except BaseException as exc:  # raised again on the caller's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=run, name="whisper-load")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]  # type: ignore[misc]
+    return out["model"]
 
 
 def _folder():

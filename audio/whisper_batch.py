@@ -15,6 +15,7 @@ Hand-written: a barrier whose size shrinks as members leave is not what threadin
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -88,31 +89,51 @@ class _Member:
 
 
 def _run_batches(model, requests: list[dict[str, Any]]) -> None:
-    import ctranslate2
-
     groups: dict[tuple, list[dict[str, Any]]] = {}
-    for r in requests:
-        key = (r["features"].shape, tuple(sorted((k, v) for k, v in r["kwargs"].items() if k != "max_length")))
+    for r in requests:  # CTranslate2 batches equal shapes, and prompts of one length (its start token
+        # must be at the same position in all): in a call centre, calls at the same question
+        key = (r["features"].shape, len(r["prompt"]),
+               tuple(sorted((k, v) for k, v in r["kwargs"].items() if k != "max_length")))
         groups.setdefault(key, []).append(r)
     for group in groups.values():
-        kwargs = dict(group[0]["kwargs"])
-        kwargs["max_length"] = max(r["kwargs"].get("max_length", 448) for r in group)
         try:
-            feats = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.concatenate([r["features"] for r in group])))
-            results = model.generate(feats, [r["prompt"] for r in group], **kwargs)
-            for r, res in zip(group, results, strict=True):
-                r["result"] = [_Trimmed(res, r["kwargs"].get("max_length", 448) - len(r["prompt"]))]
-        except Exception as exc:  # every member of the failed batch gets the error
+            _decode(model, group)
+        except Exception:  # decoded one by one: each member gets its own result or error
+            if len(group) == 1:
+                group[0]["error"] = sys.exc_info()[1]
+                continue
             for r in group:
-                r["error"] = exc
+                try:
+                    _decode(model, [r])
+                except Exception as exc:
+                    r["error"] = exc
+
+
+def _decode(model, group: list[dict[str, Any]]) -> None:
+    import ctranslate2
+
+    kwargs = dict(group[0]["kwargs"])
+    kwargs["max_length"] = max(r["kwargs"].get("max_length", 448) for r in group)
+    feats = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.concatenate([r["features"] for r in group])))
+    results = model.generate(feats, [r["prompt"] for r in group], **kwargs)
+    for r, res in zip(group, results, strict=True):
+        r["result"] = [_Trimmed(res, r["kwargs"].get("max_length", 448) - len(r["prompt"]))]
 
 
 class _Trimmed:
     """A batch member's result cut to its own length limit (the batch ran to the longest)."""
 
     def __init__(self, result, max_new: int) -> None:
+        self._result = result
         self.sequences_ids = [ids[:max_new] for ids in result.sequences_ids]
         self.scores = list(result.scores) if result.scores else []
+
+    def __getattr__(self, name: str):
+        return getattr(self._result, name)
+
+
+BATCHED_OPTIONS = frozenset({"beam_size", "num_hypotheses", "max_length", "return_scores", "suppress_blank",
+                             "patience", "length_penalty"})  # a generate with other options runs alone
 
 
 class BatchingModel:
@@ -126,7 +147,8 @@ class BatchingModel:
 
     def generate(self, features, prompts, **kwargs):
         meeting: Meeting | None = getattr(_local, "meeting", None)
-        if meeting is None or len(prompts) != 1 or getattr(_local, "decoded", False):
+        if (meeting is None or len(prompts) != 1 or getattr(_local, "decoded", False)
+                or not BATCHED_OPTIONS.issuperset(kwargs)):
             return self._model.generate(features, prompts, **kwargs)
         _local.decoded = True
         return meeting.decode(self._model, features, list(prompts[0]), kwargs)

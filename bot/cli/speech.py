@@ -88,7 +88,7 @@ def cmd_models_path(args: argparse.Namespace) -> int:
 
 def load_turns(directory: Path):
     """Caller turns from DIR, in name order: .wav speech, .dtmf keys, .silence no input."""
-    from audio.wav import read_call_audio
+    from audio.wav import read_caller_recording
     from bot.pipeline.offline import CallerTurn
 
     if not directory.is_dir():
@@ -97,7 +97,7 @@ def load_turns(directory: Path):
     for f in sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")):
         ext = f.suffix.lower()
         if ext == ".wav":
-            turns.append(CallerTurn("speech", pcm=read_call_audio(f), name=f.name))
+            turns.append(CallerTurn("speech", pcm=read_caller_recording(f), name=f.name))
         elif ext == ".dtmf":
             keys = "".join(f.read_text(encoding="utf-8").split())
             turns.append(CallerTurn("dtmf", keys=keys, name=f.name))

@@ -26,6 +26,8 @@ class FakeModel:
         self.batches: list[int] = []
 
     def generate(self, features, prompts, **kwargs):
+        if len({len(p) for p in prompts}) > 1:  # as CTranslate2: the start token at one position in all
+            raise ValueError("requires the <|startoftranscript|> token to be at the same position in all batches")
         self.batches.append(np.asarray(features).shape[0])
         return [_Result([p[-1], 99, 98, 97][: kwargs["max_length"] - len(p)]) for p in prompts]
 
@@ -34,8 +36,8 @@ class Decoding:
     """A recognizer whose finish() decodes through the (batching) model: token `n` is its answer;
     n None: nothing to decode (silence)."""
 
-    def __init__(self, model, n: int | None, gate: threading.Event | None = None) -> None:
-        self.model, self.n, self.gate = model, n, gate
+    def __init__(self, model, n: int | None, gate: threading.Event | None = None, prompt: int = 1) -> None:
+        self.model, self.n, self.gate, self.prompt = model, n, gate, prompt
         self.batch_key = model
 
     def expect(self, phrases) -> None:
@@ -52,7 +54,8 @@ class Decoding:
             assert self.gate.wait(5)
         if self.n is None:
             return Recognition("", 0.0)
-        res = self.model.generate(np.zeros((1, 3, 4), np.float32), [[7, self.n]], max_length=4)[0]
+        prompt = [7] * self.prompt + [self.n]  # the question's prompt, then the answer's own token
+        res = self.model.generate(np.zeros((1, 3, 4), np.float32), [prompt], max_length=len(prompt) + 2)[0]
         return Recognition(" ".join(map(str, res.sequences_ids[0])), 0.9)
 
     def close(self) -> None:
@@ -74,6 +77,27 @@ async def test_turn_ends_queued_together_are_one_batch():
     results = [await asyncio.wait_for(f, 10) for f in finals]
     assert [r.text for r in results] == ["1 99", "2 99", "", "3 99"]  # each its own
     assert fake.batches == [3] and pool.batched == 4  # the silent one left the batch without a decoding
+    for s in [blocker, *streams]:
+        await s.close()
+    pool.close()
+
+
+async def test_calls_at_different_questions_are_batched_by_prompt_length():
+    fake = FakeModel()
+    model = BatchingModel(fake)
+    pool = RecognitionPool(1, batch=8)
+    gate = threading.Event()
+    blocker = RecognitionStream(pool, Decoding(object(), None, gate), feed_bytes=1)
+    held = blocker.end_turn(b"\x01\x00")
+    await asyncio.sleep(0.05)
+    streams = [RecognitionStream(pool, Decoding(model, n, prompt=p), feed_bytes=1)
+               for n, p in ((1, 1), (2, 3), (3, 1), (4, 3), (5, 2))]
+    finals = [s.end_turn(b"\x01\x00") for s in streams]
+    gate.set()
+    await held
+    results = [await asyncio.wait_for(f, 10) for f in finals]
+    assert [r.text for r in results] == ["1 99", "2 99", "3 99", "4 99", "5 99"]
+    assert sorted(fake.batches) == [1, 2, 2]  # one batch per prompt length, none failed
     for s in [blocker, *streams]:
         await s.close()
     pool.close()
@@ -113,3 +137,61 @@ def test_a_failed_batch_fails_each_member_not_the_thread():
     for t in threads:
         t.join(10)
     assert errors == ["model broke", "model broke"]
+
+
+def _nice() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_recognition_runs_below_the_loop_whatever_the_process_nice():
+    """Recognition threads run RECOGNITION_NICE below the main thread, relative to it (under
+    `nice -n 10`, a fixed nice 5 put them above the loop); so do the threads the Whisper model
+    makes for itself (audio.whisper._below_the_loop: they inherit the nice of the thread that loads it)."""
+    import os
+
+    from audio.scheduler import RECOGNITION_NICE, lower_priority
+    from audio.whisper import _below_the_loop
+
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    if base + RECOGNITION_NICE > 19:
+        base = 19 - RECOGNITION_NICE  # (min(19, …): a process already at the bottom stays there)
+    seen: list[int] = []
+
+    def pool_thread() -> None:
+        lower_priority()
+        seen.append(_nice())
+
+    t = threading.Thread(target=pool_thread)
+    t.start()
+    t.join()
+
+    def make() -> threading.Thread:  # as CTranslate2 starts its decoding threads with the model
+        inner = threading.Thread(target=lambda: seen.append(_nice()))
+        inner.start()
+        return inner
+
+    _below_the_loop(make).join()
+    assert seen == [base + RECOGNITION_NICE] * 2
+
+
+def test_a_generate_with_other_options_runs_alone_inside_a_batch():
+    """A decoding the batch does not know (the expected answers scored with the decoder's logits)
+    runs at once, alone, untrimmed; the member's plain decoding still meets the others."""
+    fake = FakeModel()
+    model = BatchingModel(fake)
+    meeting = Meeting(2, timeout=5)
+    got: list[int] = []
+
+    def member(n: int) -> None:
+        with meeting.join():
+            model.generate(np.zeros((1, 3, 4), np.float32), [[7, n]], max_length=3, return_logits_vocab=True)
+            got.append(model.generate(np.zeros((1, 3, 4), np.float32), [[7, n]], max_length=4)[0].sequences_ids[0][0])
+
+    threads = [threading.Thread(target=member, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert sorted(got) == [1, 2] and sorted(fake.batches) == [1, 1, 2]

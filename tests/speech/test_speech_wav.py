@@ -50,9 +50,9 @@ def test_bad_files_give_clear_errors(data, message):
 
 
 def test_unsupported_encoding_is_named():
-    fmt = struct.pack("<HHIIHH", 3, 1, 8000, 32000, 4, 32)  # IEEE float
+    fmt = struct.pack("<HHIIHH", 0x11, 1, 8000, 4000, 256, 4)  # IMA ADPCM (IEEE float is read now)
     data = b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data\x00\x00\x00\x00"
-    with pytest.raises(wav.AudioFormatError, match="format tag 3, 32 bits"):
+    with pytest.raises(wav.AudioFormatError, match="format tag 17, 4 bits"):
         wav.parse_wav(data)
 
 

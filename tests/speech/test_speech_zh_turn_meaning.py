@@ -95,3 +95,51 @@ async def test_green_code_is_ended_by_meaning(ears, green_code):
     assert lst.meaning_ends == 1, f"the turn waited the full silence: the pause's words were {heard!r}"
     assert nlu.parse("zh-CN", "health_code", result.text).value == "green"
     assert ears.whisper.stats.answers == decodings + 1  # the pause's decoding was the answer's
+
+
+async def test_turn_ends_at_different_questions_batch_with_the_real_model(ears, green_code):
+    """Four calls' turns end together on one Whisper model, two questions (prompts of different
+    lengths: CTranslate2 batches only prompts whose start token is at one position): each call
+    hears its own answer, decoded in batches (audio/whisper_batch.py)."""
+    import threading
+
+    from audio.recognition_stream import RecognitionStream
+    from audio.recognizer import Recognition
+
+    class Held:  # holds the pool's only thread until every turn end is queued
+        def __init__(self, gate):
+            self.gate = gate
+
+        def expect(self, phrases):
+            pass
+
+        def accept(self, pcm):
+            pass
+
+        def finish(self):
+            assert self.gate.wait(10)
+            return Recognition("", 0.0)
+
+        def close(self):
+            pass
+
+    pool = RecognitionPool(1, batch=8)
+    gate = threading.Event()
+    blocker = RecognitionStream(pool, Held(gate), feed_bytes=1)
+    held = blocker.end_turn(b"\x01\x00")
+    await asyncio.sleep(0.05)
+    asked = ["health_code", "yes_no", "health_code", "yes_no"]
+    streams = [RecognitionStream(pool, ears.factories["zh-CN"](), feed_bytes=1 << 30) for _ in asked]
+    finals = []
+    for s, expect in zip(streams, asked, strict=True):
+        s.feed(b"", nlu.grammar_phrases("zh-CN", expect))
+        finals.append(s.end_turn(green_code + bytes(int(0.3 * RATE) * 2)))
+    gate.set()
+    await held
+    results = [await asyncio.wait_for(f, 120) for f in finals]
+    for s in [blocker, *streams]:
+        await s.close()
+    pool.close()
+    assert pool.batched == 4
+    assert nlu.parse("zh-CN", "health_code", results[0].text).value == "green"
+    assert results[0].text == results[2].text and results[1].text == results[3].text
