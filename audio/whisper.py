@@ -168,6 +168,7 @@ class WhisperEar:
         from audio.recognizer import voiced_seconds
         from audio.wav import resample
         from audio.whisper_choice import Heard, choose
+        from audio.whisper_phone import OPEN_FRAMES
 
         audio = np.frombuffer(resample(pcm, sample_rate, 16000), dtype="<i2").astype(np.float32) / 32768.0
         if audio.size < 1600 or float(np.abs(audio).max()) < 0.003:  # < 0.1 s or silence: nothing said
@@ -178,8 +179,8 @@ class WhisperEar:
         elif phrases:  # no understanding given: the phrases themselves are the grammar
             judge = lambda text: (_CLAUSE.sub("", text) in expected) or None  # noqa: E731
         cpu = time.process_time()  # CTranslate2 computes on its own threads: the process's CPU
-        encoded = self.phone.encode(audio)
         closed = judge is not None and language == "zh"  # its phrases scored by the decoder: a greedy free transcript
+        encoded = self.phone.encode(audio, None if closed else OPEN_FRAMES)
         hyps = self.phone.hear(encoded, language, prompt or None, beam=1 if closed else self.beam_size,
                                max_new=int(12 + 8 * audio.size / 16000))  # an answer, not a recitation
         heard = [Heard(self._clean(h.text, language, prompt), h.score) for h in hyps]

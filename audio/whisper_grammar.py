@@ -86,8 +86,8 @@ LEAD_CAP = 8.0
 # Logistic weights over features(), fitted on the even rows of benchmarks/zh_ear_accuracy.py's answers
 # (right or not at first hearing) and checked on the odd rows (benchmarks/zh_ear_calibrate.py; 2026-12-08,
 # 306 + 49 answers, 5 synthetic voices). The bias is moved down from the fit's 0.41 until no more wrong
-# values are taken without a read-back than before this scoring (13 of 306; the check half 7 of 153):
-# the features do not separate right from wrong well enough for the 1% the issue asks (docs/speech.md).
+# values are taken without a read-back than before this scoring (11 of 306 after, 13 before; the check
+# half 6 of 153): the features do not separate right from wrong well enough for the issue's 1%.
 WEIGHTS = (-1.042, 0.234, 0.177, 0.745)
 BIAS = -0.75
 

@@ -29,7 +29,9 @@ RATE = 16000
 HOP = 160  # samples per mel frame at 16 kHz
 MIN_FRAMES = 500  # 5 s. Before the closed answers were scored by the decoder, 1000 heard 75 of 89 and 500 73
 # (0.28 vs 0.155 s CPU); with the scoring (audio.whisper_grammar) 500 frames rank the right phrase first as
-# 1000 do (docs/speech.md), at half the encoder's and the scoring's cost
+# 1000 do (docs/speech.md), at half the encoder's and the scoring's cost. Open answers (addresses, free
+# text) keep OPEN_FRAMES: at 500 the benchmark's addresses were heard 35 of 65, at 1000 38
+OPEN_FRAMES = 1000
 MAX_FRAMES = 3000  # Whisper's own 30 s window
 STEP = 100  # windows come in steps of 1 s (fewer distinct shapes)
 
@@ -74,10 +76,10 @@ class PhoneWhisper:
                 tok = self._tokenizers[language] = Tokenizer(self._hf, True, task="transcribe", language=language)
             return tok
 
-    def features(self, audio: np.ndarray) -> np.ndarray:
+    def features(self, audio: np.ndarray, min_frames: int | None = None) -> np.ndarray:
         """Log-mel features of 16 kHz float audio in a window fitted to it ([1, mels, frames]).
         The audio is padded with silence before the mel transform, as Whisper pads to 30 s."""
-        frames = window_frames(audio.size, self.min_frames)
+        frames = window_frames(audio.size, min_frames or self.min_frames)
         audio = np.pad(audio[: frames * HOP], (0, max(0, frames * HOP - audio.size)))
         mel = self._mel(audio, padding=0)[:, :frames]
         return np.ascontiguousarray(mel[None], dtype=np.float32)
@@ -87,11 +89,11 @@ class PhoneWhisper:
         lead = [tok.sot_prev, *tok.encode(" " + prompt.strip())[-200:]] if prompt else []
         return [*lead, *tok.sot_sequence, tok.no_timestamps]
 
-    def encode(self, audio: np.ndarray):
+    def encode(self, audio: np.ndarray, min_frames: int | None = None):
         """The encoder's output for `audio` (16 kHz float), for hear() and score()."""
         import ctranslate2
 
-        return self.model.encode(ctranslate2.StorageView.from_array(self.features(audio)), to_cpu=True)
+        return self.model.encode(ctranslate2.StorageView.from_array(self.features(audio, min_frames)), to_cpu=True)
 
     def hear(self, audio: np.ndarray | object, language: str, prompt: str | None, *, beam: int = 4,
              max_new: int = 24, only: frozenset[str] | None = None) -> list[Hypothesis]:

@@ -81,7 +81,7 @@ class _Phone:
     def __init__(self, hyps):
         self.hyps = hyps
 
-    def encode(self, audio):
+    def encode(self, audio, min_frames=None):
         return audio
 
     def hear(self, audio, language, prompt, **_):
