@@ -9,11 +9,12 @@ import asyncio
 from datetime import timedelta
 
 from sqlmodel import select
-from test_tel_call_codes import AGENCY, CODE, _KeyingCall, _seed
+from test_tel_call_codes import AGENCY, CODE, _seed
 
 from bot.campaigns.inbound.call_codes import GuessBudget
 from bot.campaigns.inbound.callbacks import Callbacks
 from storage.models import CodeGuess, InboundCall, Person, utcnow
+from tests.campaigns.campaign_fakes import KeyingCall
 
 SPELLINGS = ("+8613800000001", "8613800000001", "138-0000-0001", "008613800000001", "(138)0000-0001",
              "+86 138 0000 0001")
@@ -45,24 +46,24 @@ async def test_a_locked_number_is_locked_in_every_spelling_and_for_every_worker(
     clock, said = Clock(), []
     verify = _verifier(db, clock, said)
     for _ in range(3):
-        assert (await verify(_KeyingCall("111111"), "13800000001")).proved is False
+        assert (await verify(KeyingCall("111111"), "13800000001")).proved is False
     # another worker (or this one restarted): the lock is in the database, keyed on +8613800000001
     other = _verifier(db, clock, said)
     for spelling in SPELLINGS:
-        assert (await other(_KeyingCall(CODE + "#"), spelling)).proved is False, spelling
+        assert (await other(KeyingCall(CODE + "#"), spelling)).proved is False, spelling
         assert "核验失败次数过多" in said[-1]
     assert _outcomes(db) == ["wrong_code"] * 3 + ["locked"] * len(SPELLINGS)
     person = db.run(lambda s: s.exec(select(Person)).one(), write=False)
     assert person.attempt_count == 1 and person.state == "pending"  # nobody proved, nothing changed
     clock.now += timedelta(hours=1, seconds=1)  # the hour's budget comes back
-    assert (await other(_KeyingCall(CODE + "#"), "(138)0000-0001")).proved is True
+    assert (await other(KeyingCall(CODE + "#"), "(138)0000-0001")).proved is True
 
 
 async def test_a_burst_of_simultaneous_guesses_is_counted_before_any_is_checked(db) -> None:
     _seed(db)
     clock, said = Clock(), []
     verify = _verifier(db, clock, said)
-    results = await asyncio.gather(*(verify(_KeyingCall(f"{i:06d}"), SPELLINGS[i % 6]) for i in range(20)))
+    results = await asyncio.gather(*(verify(KeyingCall(f"{i:06d}"), SPELLINGS[i % 6]) for i in range(20)))
     assert not any(results)
     outcomes = _outcomes(db)
     assert outcomes.count("wrong_code") == 3 and outcomes.count("locked") == 17
@@ -73,12 +74,12 @@ async def test_a_right_code_is_not_counted_and_the_budget_is_per_day_and_per_cod
     clock, said = Clock(), []
     verify = _verifier(db, clock, said)
     for _ in range(5):
-        assert (await verify(_KeyingCall(CODE + "#"), "13800000001")).proved is True  # right codes cost nothing
+        assert (await verify(KeyingCall(CODE + "#"), "13800000001")).proved is True  # right codes cost nothing
     assert db.run(lambda s: s.exec(select(CodeGuess)).all(), write=False) == []
     wrong = 0
     for _ in range(8):  # 3 an hour, but 10 a day
         for _ in range(3):
-            if (await verify(_KeyingCall("111111"), "+8613800000001")).proved is False and said[-1].startswith("您输入的"):
+            if (await verify(KeyingCall("111111"), "+8613800000001")).proved is False and said[-1].startswith("您输入的"):
                 wrong += 1
         clock.now += timedelta(hours=1, minutes=1)
     assert wrong == 10
@@ -86,11 +87,11 @@ async def test_a_right_code_is_not_counted_and_the_budget_is_per_day_and_per_cod
     for _ in range(4):
         clock.now += timedelta(days=1, minutes=1)
         for _ in range(3):
-            if (await verify(_KeyingCall("111111"), "+8613800000001")).proved is False and said[-1].startswith("您输入的"):
+            if (await verify(KeyingCall("111111"), "+8613800000001")).proved is False and said[-1].startswith("您输入的"):
                 wrong += 1
             clock.now += timedelta(hours=1, minutes=1)
     assert wrong == 20
-    assert (await verify(_KeyingCall(CODE + "#"), "+8613800000001")).proved is False  # the code is spent
+    assert (await verify(KeyingCall(CODE + "#"), "+8613800000001")).proved is False  # the code is spent
     assert "核验失败次数过多" in said[-1]
 
 
@@ -103,5 +104,5 @@ async def test_the_budget_is_configurable(db) -> None:
         return b""
 
     verify = Callbacks(db, guess_budget=GuessBudget(per_hour=1)).verifier(AGENCY, "zh-CN", speak=speak, timeout=1)
-    assert (await verify(_KeyingCall("111111"), "13800000001")).proved is False
-    assert (await verify(_KeyingCall(CODE), "008613800000001")).proved is False and "核验失败次数过多" in said[-1]
+    assert (await verify(KeyingCall("111111"), "13800000001")).proved is False
+    assert (await verify(KeyingCall(CODE), "008613800000001")).proved is False and "核验失败次数过多" in said[-1]
