@@ -97,8 +97,10 @@ async def run_level(args: argparse.Namespace, resources, script) -> dict:
 
     n = args.calls[0]
     m = {"latency": [], "late": 0, "behind": 0, "talk": 0.0, "line": 0.0, "calls": 0, "completed": 0}
+    # the simulated residents stand in for a trunk: one source carrying every call, which a deployment lists
+    # in [telephony] trusted_sources (untrusted, the edge guard rate-limits it: "SIP source rate-limited")
     endpoint = SipEndpoint(TelephonySettings(listen=("127.0.0.1", 0), capacity=n + 5, rtp_ports=(30000, 39999),
-                                             ring_timeout=10, media_inactivity=20))
+                                             ring_timeout=10, media_inactivity=20, trusted_sources=("127.0.0.1",)))
     stream_cls = metered_media(m)
     endpoint._media = lambda: stream_cls(endpoint.local_addr[0], endpoint.ports, inactivity=20)  # type: ignore[method-assign]
     await endpoint.start()
