@@ -62,23 +62,30 @@ class Decoding:
         pass
 
 
-async def test_turn_ends_queued_together_are_one_batch():
-    fake = FakeModel()
-    model = BatchingModel(fake)
-    pool = RecognitionPool(1, batch=8)
+async def decoded_queued_together(pool: RecognitionPool, recognizers: list[Decoding]) -> list[Recognition]:
+    """Every recognizer's turn end queued while the pool's only thread is busy (so they are queued
+    together), then released: each turn's result, in order; the streams are closed after."""
     gate = threading.Event()
     blocker = RecognitionStream(pool, Decoding(object(), None, gate), feed_bytes=1)
     held = blocker.end_turn(b"\x01\x00")  # the pool's only thread waits on this one
     await asyncio.sleep(0.05)
-    streams = [RecognitionStream(pool, Decoding(model, n), feed_bytes=1) for n in (1, 2, None, 3)]
+    streams = [RecognitionStream(pool, r, feed_bytes=1) for r in recognizers]
     finals = [s.end_turn(b"\x01\x00") for s in streams]
     gate.set()
     await held
     results = [await asyncio.wait_for(f, 10) for f in finals]
-    assert [r.text for r in results] == ["1 99", "2 99", "", "3 99"]  # each its own
-    assert fake.batches == [3] and pool.batched == 4  # the silent one left the batch without a decoding
     for s in [blocker, *streams]:
         await s.close()
+    return results
+
+
+async def test_turn_ends_queued_together_are_one_batch():
+    fake = FakeModel()
+    model = BatchingModel(fake)
+    pool = RecognitionPool(1, batch=8)
+    results = await decoded_queued_together(pool, [Decoding(model, n) for n in (1, 2, None, 3)])
+    assert [r.text for r in results] == ["1 99", "2 99", "", "3 99"]  # each its own
+    assert fake.batches == [3] and pool.batched == 4  # the silent one left the batch without a decoding
     pool.close()
 
 
@@ -86,20 +93,10 @@ async def test_calls_at_different_questions_are_batched_by_prompt_length():
     fake = FakeModel()
     model = BatchingModel(fake)
     pool = RecognitionPool(1, batch=8)
-    gate = threading.Event()
-    blocker = RecognitionStream(pool, Decoding(object(), None, gate), feed_bytes=1)
-    held = blocker.end_turn(b"\x01\x00")
-    await asyncio.sleep(0.05)
-    streams = [RecognitionStream(pool, Decoding(model, n, prompt=p), feed_bytes=1)
-               for n, p in ((1, 1), (2, 3), (3, 1), (4, 3), (5, 2))]
-    finals = [s.end_turn(b"\x01\x00") for s in streams]
-    gate.set()
-    await held
-    results = [await asyncio.wait_for(f, 10) for f in finals]
+    results = await decoded_queued_together(
+        pool, [Decoding(model, n, prompt=p) for n, p in ((1, 1), (2, 3), (3, 1), (4, 3), (5, 2))])
     assert [r.text for r in results] == ["1 99", "2 99", "3 99", "4 99", "5 99"]
     assert sorted(fake.batches) == [1, 2, 2]  # one batch per prompt length, none failed
-    for s in [blocker, *streams]:
-        await s.close()
     pool.close()
 
 
