@@ -184,14 +184,14 @@ class WhisperEar:
         hyps = self.phone.hear(encoded, language, prompt or None, beam=1 if closed else self.beam_size,
                                max_new=int(12 + 8 * audio.size / 16000))  # an answer, not a recitation
         heard = [Heard(self._clean(h.text, language, prompt), h.score) for h in hyps]
-        forced, info = (self._forced(encoded, hyps, heard, language, prompt, phrases, judge)
+        raw = hyps[0].text.replace("\ufffd", "").strip() if hyps else ""
+        forced, info = (self._forced(encoded, hyps, heard, raw, language, prompt, phrases, judge)
                         if closed else (None, {}))  # (English answers: the n-best, as before)
         self.stats.add(time.process_time() - cpu, audio.size / 16000)
         if forced is not None and self.trace is None:
             return forced
         spoken = voiced_seconds(pcm, sample_rate)
         voiced = spoken >= 0.1
-        raw = hyps[0].text.replace("\ufffd", "").strip() if hyps else ""
         named = {c for c in _CLAUSE.split(prompt or "") if c}  # what Whisper says when unsure (绿色的 -> 黄码):
         # the prompt's answers heard word for word are no grammar-match certainty
         free = choose(heard, judge=judge, place=self.place if not phrases else None, voiced=voiced, raw=raw,
@@ -201,7 +201,7 @@ class WhisperEar:
             self.trace({**info, "fallback": (free.text, free.confidence), "spoken": spoken})
         return forced or free
 
-    def _forced(self, encoded, hyps, heard, language: str, prompt: str, phrases: tuple[str, ...],
+    def _forced(self, encoded, hyps, heard, raw: str, language: str, prompt: str, phrases: tuple[str, ...],
                 judge) -> tuple[Recognition | None, dict]:
         """The closed question's expected phrases scored by the decoder (audio.whisper_grammar);
         None when the free transcript is clearly more likely and means something else."""
@@ -214,7 +214,6 @@ class WhisperEar:
         keys = self._keys.get(phrases)
         if keys is None:
             keys = self._keys[phrases] = dict(zip(every, (judge(c) for c in every), strict=True))
-        raw = hyps[0].text.replace("\ufffd", "").strip() if hyps else ""
         # what the answer sounds like in the question's words (its vocabulary): the phrases nearest it
         # Scored after the question's prompt (its lead and answers, one per value): after the lead sentence
         # alone the full benchmark heard 3 answers more of 306, but the -6 semitone voice's 是绿码 and
