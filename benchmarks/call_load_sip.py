@@ -50,10 +50,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from call_load import SHORT_ANSWERS, _turn_keys, percentile
+from call_load import SHORT_ANSWERS, _turn_keys, percentile, pss_mb
 from load_table import header, knee, row
 from machine_info import describe
 from sip_load_worker import sip_dialog
@@ -106,8 +107,21 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
     for kid in kids:
         kid.stdin.write("go\n")
         kid.stdin.flush()
+    # peak memory sampled from here: reading a worker's /proc/PID/smaps_rollup walks its page tables,
+    # 30-45 ms for a 0.7 GB worker, and done on the worker's own loop every 2 s it stalled every line
+    # at once (late frames for all calls: the late frames of the idle 150-call run were mostly this)
+    peak, sampled = [0.0], threading.Event()
+
+    def sample_pss() -> None:
+        while not sampled.wait(2.0):
+            peak[0] = max(peak[0], sum(pss_mb(kid.pid) for kid in kids))
+
+    sampler = threading.Thread(target=sample_pss, daemon=True)
+    sampler.start()
     results = [json.loads(kid.stdout.readline()) for kid in kids]
     wall = time.monotonic() - t0
+    sampled.set()
+    sampler.join()
     for spy in spies:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
         spy.wait(60)
@@ -117,7 +131,7 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
     lat = [x for r in results for x in r["latency"]]
     late, behind = sum(r["late"] for r in results), sum(r["behind"] for r in results)
     calls = sum(r["calls"] for r in results)
-    pss = sum(r["pss"] for r in results)
+    pss = max(peak[0], sum(r["pss"] for r in results))  # the workers' own figure: read once, after the window
     cpu = 100 * sum(r["cpu"] / r["wall"] for r in results)
     return {
         "N": n, "calls": calls, "CPU%1core": cpu,

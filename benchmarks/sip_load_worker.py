@@ -141,18 +141,14 @@ async def run_level(args: argparse.Namespace, resources, script) -> dict:
     lags: list[float] = []
     peak = [pss_mb()]
 
-    async def probe() -> None:  # event-loop lag: how late a 10 ms timer fires; peak memory every 2 s
-        k = 0
+    async def probe() -> None:  # event-loop lag: how late a 10 ms timer fires (peak memory: the parent samples it)
         while True:
             t = time.monotonic()
             await asyncio.sleep(0.01)
             lags.append(time.monotonic() - t - 0.01)
-            k += 1
             if (why := headroom.holding()) is not None:
                 held["s"] += time.monotonic() - t
                 held["on"].add(why.code)
-            if k % 200 == 0:
-                peak[0] = max(peak[0], pss_mb())
 
     gc_time = [0.0, 0.0]
 
