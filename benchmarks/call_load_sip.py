@@ -27,7 +27,8 @@ worker > 100 ms after the one before: held up in the worker or at the residents)
 (voiced caller audio / line time), `lag p99 ms` (how late a 10 ms timer fires on the workers'
 loops), `gc ms/s` (per worker); then `res CPU%` (the residents, % of one core), `other%` (CPU the
 rest of the machine used meanwhile: other jobs, the host's steal), `load` (1-minute load
-average) and `s/call-min` (the workers' CPU seconds per minute of one line: little distorted by
+average) and `s/call-min` (the workers' CPU seconds per minute of one line, over the line time the
+calls held — with admission fewer than N lines may be up: little distorted by
 a busy box); then, as call_load.py, admission control (on unless `--no-admission`): each worker
 watches its headroom as `veribot serve` does ([worker] defaults, bot/pipeline/headroom.py) and starts
 each call through the dialer's StartGate (bot/pipeline/headroom_gate.py: held, or ramped 5/s -> 1/s
@@ -138,7 +139,9 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
     for r in results:
         for k, v in r["threads"].items():
             threads[k] = threads.get(k, 0.0) + v
-    per_line = 60 / (wall * n)  # CPU s per minute of one line, like s/call-min
+    # CPU s per minute of one line: over the line time the calls held (caller audio received), not N
+    # x the window: with admission fewer than N lines are up, and dividing by N flattered the figure
+    per_line = 60 / max(sum(r["line"] for r in results), 1e-9)
     return {
         "_threads": "worker threads, CPU s per call-minute (the residents': res CPU%): " + ", ".join(
             f"{k} {v * per_line:.3f}" for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v > 0),
@@ -151,7 +154,7 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
         "lag p99 ms": percentile([x for r in results for x in r["lags"]], .99) * 1000,
         "gc ms/s": sum(r["gc"] / r["wall"] for r in results) * 1000 / len(results),
         "res CPU%": res_cpu, "other%": max(0.0, busy - cpu - res_cpu), "load": os.getloadavg()[0],
-        "s/call-min": cpu / 100 * 60 / n,  # the workers' CPU seconds per minute of one line
+        "s/call-min": sum(r["cpu"] for r in results) * per_line,  # the workers' CPU s per minute of one line
         "declined": sum(r["declined"] for r in results), "later": sum(r["later"] for r in results),
         "held s": sum(r["held"] for r in results), "lines max": sum(r["max_live"] for r in results),
         "held on": ",".join(sorted({c for r in results for c in r["held_on"]})) or "-",
