@@ -131,7 +131,6 @@ async def run_level(args: argparse.Namespace, resources, script) -> dict:
             k += 1
             if not await gate.wait(deadline=deadline):  # the window ended while this call waited: not started
                 break
-            held["max_live"] = max(held["max_live"], endpoint.busy + 1)
             req = CallRequest(f"b{n}-{os.getpid()}-{i}-{k}", f"sip:resident@127.0.0.1:{args.softphone_port}",
                               {"name": "김민수"}, script)
             result = await runner.run(req)
@@ -146,6 +145,7 @@ async def run_level(args: argparse.Namespace, resources, script) -> dict:
             t = time.monotonic()
             await asyncio.sleep(0.01)
             lags.append(time.monotonic() - t - 0.01)
+            held["max_live"] = max(held["max_live"], endpoint.busy)  # calls set up or live now
             if (why := headroom.holding()) is not None:
                 held["s"] += time.monotonic() - t
                 held["on"].add(why.code)
