@@ -37,7 +37,8 @@ workers held, summed), `lines max` (most calls live at once, summed over the wor
 signs that held). The workers place the calls (outbound, as the dialer does), so the residents never
 see a 503: the wait is the worker's. The last line names the knee for a list of N: the largest N with p95 ≤
 `--target-ms` and 0 missed, and what limited the next N. `--profile DIR` runs py-spy on each
-worker for the window (raw collapsed stacks per thread).
+worker for the window (raw collapsed stacks per thread). Under each row: the workers' CPU by thread
+(event loop, recognition, prompt rendering...) in CPU seconds per call-minute.
 The workers are benchmarks/sip_load_worker.py processes.
 `--keypad` measures the SIP/RTP stack alone (DTMF answers, espeak-ng prompts, no recognizer)."""
 
@@ -50,10 +51,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from call_load import SHORT_ANSWERS, _turn_keys, percentile
+from call_load import SHORT_ANSWERS, _turn_keys, percentile, pss_mb
 from load_table import header, knee, row
 from machine_info import describe
 from sip_load_worker import sip_dialog
@@ -106,8 +108,21 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
     for kid in kids:
         kid.stdin.write("go\n")
         kid.stdin.flush()
+    # peak memory sampled from here: reading a worker's /proc/PID/smaps_rollup walks its page tables,
+    # 30-45 ms for a 0.7 GB worker, and done on the worker's own loop every 2 s it stalled every line
+    # at once (late frames for all calls: the late frames of the idle 150-call run were mostly this)
+    peak, sampled = [0.0], threading.Event()
+
+    def sample_pss() -> None:
+        while not sampled.wait(2.0):
+            peak[0] = max(peak[0], sum(pss_mb(kid.pid) for kid in kids))
+
+    sampler = threading.Thread(target=sample_pss, daemon=True)
+    sampler.start()
     results = [json.loads(kid.stdout.readline()) for kid in kids]
     wall = time.monotonic() - t0
+    sampled.set()
+    sampler.join()
     for spy in spies:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
         spy.wait(60)
@@ -117,9 +132,16 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
     lat = [x for r in results for x in r["latency"]]
     late, behind = sum(r["late"] for r in results), sum(r["behind"] for r in results)
     calls = sum(r["calls"] for r in results)
-    pss = sum(r["pss"] for r in results)
+    pss = max(peak[0], sum(r["pss"] for r in results))  # the workers' own figure: read once, after the window
     cpu = 100 * sum(r["cpu"] / r["wall"] for r in results)
+    threads: dict[str, float] = {}
+    for r in results:
+        for k, v in r["threads"].items():
+            threads[k] = threads.get(k, 0.0) + v
+    per_line = 60 / (wall * n)  # CPU s per minute of one line, like s/call-min
     return {
+        "_threads": "worker threads, CPU s per call-minute (the residents': res CPU%): " + ", ".join(
+            f"{k} {v * per_line:.3f}" for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v > 0),
         "N": n, "calls": calls, "CPU%1core": cpu,
         "PSS MB": pss, "MB/call": (pss - idle) / n,
         "p50 ms": percentile(lat, .5) * 1000, "p95 ms": percentile(lat, .95) * 1000,
@@ -186,6 +208,7 @@ def main(args: argparse.Namespace) -> int:
         for n in args.calls:
             rows.append(level(args, n, phone.pid, eos))
             print(row(rows[-1], EXTRA), flush=True)
+            print("    " + rows[-1].pop("_threads"), flush=True)
     finally:
         phone.terminate()
         phone.wait(10)
