@@ -47,6 +47,10 @@ LEAD_ECHO = 2  # characters of the lead sentence Whisper must say for its words 
 _INVENTED = re.compile(r"(字幕|訂閱|订阅|点赞|感谢观看|謝謝觀看|谢谢观看|明镜|請不吝|请不吝|Amara)")
 MAX_TURN_SECONDS = 30.0
 AFTER_SETTLE = 0.04  # s of voiced audio after a settle that make the turn decoded again
+# Pause words less sure than this are no complete answer (the turn waits its full silence): on
+# half-said answers (做了, 一共, 是 at a count) Whisper base's words scored 0.03-0.2 in 9 of 16
+# simulated renderings; answers under it are read back anyway, so an early end saves nothing.
+SETTLE_FLOOR = 0.2
 BEAM = 4  # n-best per answer (audio.whisper_choice picks): 2 hypotheses let a misheard count (四 for 十) look agreed
 
 
@@ -165,6 +169,14 @@ class WhisperEar:
                    expected: frozenset[str] = frozenset(), phrases: tuple[str, ...] = ()) -> Recognition:
         """The turn's recognition (audio.whisper_choice): with `phrases` (a closed question) the
         best n-best hypothesis the question understands, else the free transcript."""
+        return self.hear_turn(pcm, sample_rate, language, prompt, expected, phrases)[0]
+
+    def hear_turn(self, pcm: bytes, sample_rate: int, language: str, prompt: str,
+                  expected: frozenset[str] = frozenset(), phrases: tuple[str, ...] = ()) -> tuple[Recognition, bool]:
+        """transcribe(), and whether the free transcript means what the closed question's scoring
+        chose (True without scoring). At a pause the scoring picks the likeliest whole answer for a
+        half-said one ("做了……" scored as 四次, "是……" as 四): the free transcript says something
+        else (四人, 再来), so the pause's words are not taken for a complete answer (`settle`)."""
         from audio.recognizer import voiced_seconds
         from audio.wav import resample
         from audio.whisper_choice import Heard, choose
@@ -172,7 +184,7 @@ class WhisperEar:
 
         audio = np.frombuffer(resample(pcm, sample_rate, 16000), dtype="<i2").astype(np.float32) / 32768.0
         if audio.size < 1600 or float(np.abs(audio).max()) < 0.003:  # < 0.1 s or silence: nothing said
-            return Recognition("", 0.0)
+            return Recognition("", 0.0), True
         judge = None
         if phrases and self.judge is not None:
             judge = lambda text: self.judge(phrases, text)  # noqa: E731
@@ -188,8 +200,9 @@ class WhisperEar:
         forced, info = (self._forced(encoded, hyps, heard, raw, language, prompt, phrases, judge)
                         if closed else (None, {}))  # (English answers: the n-best, as before)
         self.stats.add(time.process_time() - cpu, audio.size / 16000)
+        agreed = forced is None or bool(info.get("said")) and judge(info["said"]) == judge(forced.text)
         if forced is not None and self.trace is None:
-            return forced
+            return forced, agreed
         spoken = voiced_seconds(pcm, sample_rate)
         voiced = spoken >= 0.1
         named = {c for c in _CLAUSE.split(prompt or "") if c}  # what Whisper says when unsure (绿色的 -> 黄码):
@@ -199,7 +212,7 @@ class WhisperEar:
                       expected=tuple(dict.fromkeys(p.replace(" ", "") for p in phrases)))
         if self.trace is not None and info:
             self.trace({**info, "fallback": (free.text, free.confidence), "spoken": spoken})
-        return forced or free
+        return forced or free, agreed
 
     def _forced(self, encoded, hyps, heard, raw: str, language: str, prompt: str, phrases: tuple[str, ...],
                 judge) -> tuple[Recognition | None, dict]:
@@ -346,6 +359,7 @@ class WhisperRecognizer:
         self._expected: frozenset[str] = frozenset()
         self._phrases: tuple[str, ...] = ()
         self._settled: tuple[int, Recognition] | None = None  # (audio bytes, result) at the last settle()
+        self._agreed = True  # the last decoding's free transcript meant what the scoring chose (hear_turn)
         self.fed_samples = 0
 
     def expect(self, phrases: list[str] | None) -> None:
@@ -376,16 +390,20 @@ class WhisperRecognizer:
             return self._settled[1]  # nothing said since the pause: the same words
         if not self._audio:
             return Recognition("", 0.0)
-        result = self.ear.transcribe(bytes(self._audio), self.sample_rate, self.language, self._prompt,
-                                     self._expected, self._phrases)
+        result, self._agreed = self.ear.hear_turn(bytes(self._audio), self.sample_rate, self.language, self._prompt,
+                                                  self._expected, self._phrases)
         self._settled = (len(self._audio), result)
         return result
 
     def settle(self) -> str:
         """The caller paused: what the turn says so far, decoded now (the short window makes this
         cheap), so that end of turn by meaning can judge it; the turn goes on, and finish() reuses
-        this result when nothing more was said."""
-        return self._hear().text
+        this result when nothing more was said. "" (not yet an answer: the full end-of-turn silence)
+        when the free transcript does not mean what the closed question's scoring chose: a mid-answer
+        pause ("做了……两次") is scored as some whole answer, which the free transcript does not say;
+        and "" under SETTLE_FLOOR (做了 heard as 再来 at 0.03, a request to repeat)."""
+        heard = self._hear()
+        return heard.text if self._agreed and heard.confidence >= SETTLE_FLOOR else ""
 
     def finish(self) -> Recognition:
         result = self._hear()

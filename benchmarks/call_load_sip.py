@@ -28,7 +28,14 @@ worker > 100 ms after the one before: held up in the worker or at the residents)
 loops), `gc ms/s` (per worker); then `res CPU%` (the residents, % of one core), `other%` (CPU the
 rest of the machine used meanwhile: other jobs, the host's steal), `load` (1-minute load
 average) and `s/call-min` (the workers' CPU seconds per minute of one line: little distorted by
-a busy box). The last line names the knee for a list of N: the largest N with p95 ≤
+a busy box); then, as call_load.py, admission control (on unless `--no-admission`): each worker
+watches its headroom as `veribot serve` does ([worker] defaults, bot/pipeline/headroom.py) and starts
+each call through the dialer's StartGate (bot/pipeline/headroom_gate.py: held, or ramped 5/s -> 1/s
+near a limit, the call waits in line): `declined` (call starts that waited), `later` (of those, started
+once admitted; the rest were still waiting when the window ended: none dropped), `held s` (seconds the
+workers held, summed), `lines max` (most calls live at once, summed over the workers), `held on` (the
+signs that held). The workers place the calls (outbound, as the dialer does), so the residents never
+see a 503: the wait is the worker's. The last line names the knee for a list of N: the largest N with p95 ≤
 `--target-ms` and 0 missed, and what limited the next N. `--profile DIR` runs py-spy on each
 worker for the window (raw collapsed stacks per thread).
 The workers are benchmarks/sip_load_worker.py processes.
@@ -56,7 +63,8 @@ sys.path.insert(0, str(ROOT))
 
 WORKER = Path(__file__).with_name("sip_load_worker.py")
 FIXED_ANSWER = "네."  # with a fixed --end-silence the residents answer this (as in the README's SIP figures)
-EXTRA = [("res CPU%", 8, ".0f"), ("other%", 6, ".0f"), ("load", 5, ".1f"), ("s/call-min", 10, ".3f")]
+EXTRA = [("res CPU%", 8, ".0f"), ("other%", 6, ".0f"), ("load", 5, ".1f"), ("s/call-min", 10, ".3f"),
+         ("declined", 8, "d"), ("later", 5, "d"), ("held s", 6, ".0f"), ("lines max", 9, "d"), ("held on", 12, "s")]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -82,7 +90,7 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
               str(args.softphone_port), *(["--turn-taking", args.turn_taking] if args.turn_taking else
                                           ["--end-silence", str(args.end_silence)]),
               *(["--lockstep"] if args.lockstep else []), *(["--keypad"] if args.keypad else []),
-              "--loop", args.loop]
+              "--loop", args.loop, *(["--no-admission"] if args.no_admission else [])]
     kids = [subprocess.Popen([sys.executable, str(WORKER), *passed, "--calls", str(k)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
                              preexec_fn=pinned(args.worker_cpus))
@@ -122,6 +130,9 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
         "gc ms/s": sum(r["gc"] / r["wall"] for r in results) * 1000 / len(results),
         "res CPU%": res_cpu, "other%": max(0.0, busy - cpu - res_cpu), "load": os.getloadavg()[0],
         "s/call-min": cpu / 100 * 60 / n,  # the workers' CPU seconds per minute of one line
+        "declined": sum(r["declined"] for r in results), "later": sum(r["later"] for r in results),
+        "held s": sum(r["held"] for r in results), "lines max": sum(r["max_live"] for r in results),
+        "held on": ",".join(sorted({c for r in results for c in r["held_on"]})) or "-",
     }
 
 
@@ -207,6 +218,8 @@ if __name__ == "__main__":
                     help="the workers' event loop (uvloop: measured against asyncio's, issue 23)")
     ap.add_argument("--profile", type=Path, help="py-spy each worker for the window into this folder "
                     "(raw collapsed stacks per thread; py-spy on PATH or $PY_SPY)")
+    ap.add_argument("--no-admission", action="store_true",
+                    help="start every line's calls whatever the worker's headroom (the figures before admission control)")
     ap.add_argument("--keypad", action="store_true",
                     help="SIP/RTP stack alone: espeak-ng prompts, DTMF answers, no speech pipeline")
     parsed = ap.parse_args()

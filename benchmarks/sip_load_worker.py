@@ -90,6 +90,9 @@ def metered_media(m: dict):
 async def run_level(args: argparse.Namespace, resources, script) -> dict:
     """One worker's share of a level: `args.calls[0]` lines for `args.seconds`; raw figures."""
     from bot.calls import CallRequest
+    from bot.pipeline.headroom import Admission, Headroom, HeadroomProbe
+    from bot.pipeline.headroom_gate import StartGate
+    from bot.settings import WorkerSettings
     from bot.telephony.calls.conversation import speech_conversation
     from bot.telephony.calls.sip_runner import SipCallRunner
     from bot.telephony.settings import TelephonySettings
@@ -105,6 +108,19 @@ async def run_level(args: argparse.Namespace, resources, script) -> dict:
     endpoint._media = lambda: stream_cls(endpoint.local_addr[0], endpoint.ports, inactivity=20)  # type: ignore[method-assign]
     await endpoint.start()
     runner = SipCallRunner(endpoint, speech_conversation(resources, args.chunk_ms) if resources else None)
+    # admission control wired as `veribot serve` wires it (bot/cli/serve.py): the worker's headroom, its
+    # probe, 503 + Retry-After inbound, and every outbound call started through the dialer's StartGate
+    headroom = Headroom(WorkerSettings(admission=not args.no_admission), in_progress=lambda: endpoint.busy)
+    admission = Admission(headroom)
+    endpoint.accepting, endpoint.held_because = admission.accepting, admission.why
+    pool = getattr(resources, "recognition", None)
+    feed = HeadroomProbe(headroom, queue_wait=pool.final_wait if pool is not None else None,
+                         turn_times=pool.turn_times if pool is not None else None,
+                         late_frames=lambda: sum(c.media.stats.late for c in list(endpoint.calls.values())))
+    gate = StartGate(headroom)
+    stop = asyncio.Event()
+    feeding = asyncio.ensure_future(feed.run(stop))
+    held = {"s": 0.0, "on": set(), "max_live": 0}
     deadline = time.monotonic() + args.seconds
     rng = random.Random(n * 7919 + os.getpid())
 
@@ -113,6 +129,9 @@ async def run_level(args: argparse.Namespace, resources, script) -> dict:
         k = 0
         while time.monotonic() < deadline:
             k += 1
+            if not await gate.wait(deadline=deadline):  # the window ended while this call waited: not started
+                break
+            held["max_live"] = max(held["max_live"], endpoint.busy + 1)
             req = CallRequest(f"b{n}-{os.getpid()}-{i}-{k}", f"sip:resident@127.0.0.1:{args.softphone_port}",
                               {"name": "김민수"}, script)
             result = await runner.run(req)
@@ -129,6 +148,9 @@ async def run_level(args: argparse.Namespace, resources, script) -> dict:
             await asyncio.sleep(0.01)
             lags.append(time.monotonic() - t - 0.01)
             k += 1
+            if (why := headroom.holding()) is not None:
+                held["s"] += time.monotonic() - t
+                held["on"].add(why.code)
             if k % 200 == 0:
                 peak[0] = max(peak[0], pss_mb())
 
@@ -142,15 +164,25 @@ async def run_level(args: argparse.Namespace, resources, script) -> dict:
 
     gc.callbacks.append(on_gc)
     prober = asyncio.ensure_future(probe())
-    r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    r0, t0 = _cpu(), time.monotonic()
     await asyncio.gather(*(line(i) for i in range(n)))
-    r1, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - t0
+    r1, wall = _cpu(), time.monotonic() - t0
     prober.cancel()
+    stop.set()
+    await feeding
     gc.callbacks.remove(on_gc)
     peak[0] = max(peak[0], pss_mb())
     await endpoint.stop()
-    return {**m, "lags": lags, "gc": gc_time[0], "wall": wall, "pss": peak[0],
-            "cpu": (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)}
+    return {**m, "lags": lags, "declined": gate.declined, "later": gate.later, "held": held["s"],
+            "max_live": held["max_live"], "held_on": sorted(held["on"]), "gc": gc_time[0], "wall": wall, "pss": peak[0],
+            "cpu": r1 - r0}
+
+
+def _cpu() -> float:
+    """CPU seconds of this worker and of the children it reaped: the espeak-ng that renders each
+    call's opening naming the person (never cached) is the bot's work too, not the box's `other%`."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def child(args: argparse.Namespace) -> None:
@@ -199,4 +231,5 @@ if __name__ == "__main__":
     ap.add_argument("--lockstep", action="store_true")
     ap.add_argument("--keypad", action="store_true")
     ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    ap.add_argument("--no-admission", action="store_true")
     child(ap.parse_args())

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 def build_dialer(config: Any, runner: CallRunner, db: Database, spool: EscalationSpool | None = None,
-                 holding: Any = None) -> Dialer:
+                 holding: Any = None, starts: Any = None) -> Dialer:
     d = config.dialer
     hook = WebhookSettings.from_section(config.section("webhook"))
     return Dialer(
@@ -57,6 +57,7 @@ def build_dialer(config: Any, runner: CallRunner, db: Database, spool: Escalatio
         suppression_days=config.campaigns.suppression_days,
         live_variables=lambda: agency_overrides.load(config.var_dir),
         holding=holding,  # the worker's admission control (bot/pipeline/headroom.py)
+        starts=starts,  # and its start ramp (bot/pipeline/headroom_gate.py)
     )
 
 
@@ -88,12 +89,12 @@ def call_parser(config: Any) -> Any:
 
 
 async def run_dialer(config: Any, runner: CallRunner, stop: asyncio.Event, db: Database | None = None,
-                     spool: EscalationSpool | None = None, holding: Any = None) -> None:
+                     spool: EscalationSpool | None = None, holding: Any = None, starts: Any = None) -> None:
     """Dial, push results and purge until `stop` is set (see module doc). Raises on bad config."""
     own = db is None
     db = db or Database.from_config(config)
     await asyncio.to_thread(db.upgrade)
-    dialer = build_dialer(config, runner, db, spool, holding)
+    dialer = build_dialer(config, runner, db, spool, holding, starts)
     hook = WebhookSettings.from_section(config.section("webhook"))
     jobs = [dialer.run(stop), _purge_loop(config, db, stop)]
     if hook is not None:

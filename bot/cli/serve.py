@@ -125,6 +125,7 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
     from bot.dialog.model import ScriptError
     from bot.dialog.script import load_script
     from bot.pipeline.headroom import Admission, Headroom, HeadroomProbe
+    from bot.pipeline.headroom_gate import StartGate
     from bot.telephony.calls.sip_runner import SipCallRunner
     from bot.telephony.calls.worker_endpoint import start_endpoint
     from bot.telephony.twilio.mount import TwilioConfigError, start_twilio
@@ -226,7 +227,8 @@ async def serve(config: Config, host: str, port: int, stop: asyncio.Event | None
                 log.warning("campaign dialer not started: it calls through the SIP endpoint, which is off")
             else:
                 runner = SipCallRunner(endpoint, converse)
-                tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database, spool, admission.holding),
+                tasks.append(asyncio.create_task(run_dialer(config, runner, stop, database, spool, admission.holding,
+                                                            StartGate(headroom)),
                                                  name="dialer"))
                 log.info("campaign dialer started")
         await stop.wait()

@@ -160,7 +160,7 @@ class CallerListener(FrameProcessor):
         once the caller is silent and the words heard so far already answer the question, a short
         silence ends the turn (`end_silence_complete`); otherwise the question's full `end_silence`."""
         listen = self._turn_listen or self._listen
-        done = turn_meaning.complete(listen, text)
+        done = turn_meaning.complete(listen, text, whole=turn_meaning.whole_turn(self.recognizer))
         if done is None:
             return
         done = done and self.detector.trailing_silence > 0

@@ -10,13 +10,16 @@ variables alone, the same for everybody."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from bot.dialog.script import render
 
 
-def prompt_texts(script: Any, variables: dict[str, Any] | None = None) -> list[tuple[str, str]]:
-    """(key, text) of every prompt of `script` that `variables` can fill, in script order."""
+def prompt_texts(script: Any, variables: dict[str, Any] | None = None,
+                 area: tuple[str | None, str | None] | None = None) -> list[tuple[str, str]]:
+    """(key, text) of every prompt of `script` that `variables` can fill, in script order.
+    `area`: the (province, city) whose districts an address is read back as (default: the NLU's)."""
     values = dict(variables or {})
     if getattr(script, "system", None) is not None:  # as the call says them (bot.dialog.catalogue)
         values = script.system.spoken(values, script.locale)
@@ -24,12 +27,39 @@ def prompt_texts(script: Any, variables: dict[str, Any] | None = None) -> list[t
     for key, template in script.prompt_templates():
         if "{value}" in template:
             step = script.steps.get(key.split(".")[0])
-            labels = [label for _, label in (step.labels if step else ())]
+            labels = [label for _, label in (step.labels if step else ())] or read_back_values(step, area)
             texts = [_try_render(template, {**values, "value": v}) for v in labels]
         else:
             texts = [_try_render(template, values)]
         out += [(key, text) for text in texts if text]
     return out
+
+
+# A count is read back as said ("您是说做了2次，对吗？"): these are rendered ahead, the rest on demand.
+READ_BACK_COUNTS = range(0, 21)
+
+
+def read_back_values(step: Any, area: tuple[str | None, str | None] | None = None) -> list[str]:
+    """A read-back's closed set beyond a step's labels, as the dialog says the value (Step.label):
+    each count of READ_BACK_COUNTS, and for an address each district and county of the area (an
+    address heard as a district alone reads back as its name; one with a street reads back as
+    heard: that names where the person lives and is spoken from the call's memory, not cached).
+    The same for everybody, so rendered once into the shared prompt cache: a read-back on a warm
+    worker synthesizes nothing between the answer and the reply."""
+    expect = getattr(step, "expect", None)
+    if expect == "count":
+        return [str(n) for n in READ_BACK_COUNTS]
+    if expect == "address":
+        return list(_districts(area))
+    return []
+
+
+@functools.lru_cache(maxsize=8)
+def _districts(area: tuple[str | None, str | None] | None) -> tuple[str, ...]:
+    from bot.nlu.address import default_area
+    from bot.nlu.gazetteer import place_names
+
+    return place_names((area or default_area())[1])
 
 
 # the call's code (CallRequest.variables) and the person's fields (CallRequest.person)

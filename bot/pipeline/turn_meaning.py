@@ -24,6 +24,7 @@ silence.) For such recognizers (`hears_after_settle`) a pause is decoded only wh
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 
 from audio.recognizer import voiced_seconds
@@ -33,22 +34,43 @@ log = logging.getLogger(__name__)
 RATE = 8000
 MIN_VOICED = 0.1  # s of voiced audio below which a turn holds no word worth a decoding (audio.whisper: < 0.1 s is nothing)
 MAX_SECONDS = 8.0  # s of turn beyond which a pause is not judged by a whole-turn decoder
+_BARE_NUMERAL = re.compile(r"[零一二两三四五六七八九十0-9]")
+_MARKS = re.compile(r"[\s，,。.、？?！!；;]+")
 # This process's turns (for benchmarks/call_load.py): "turns" ended, "by_meaning" of them,
 # pauses "decoded" and "skipped" (worth_judging said no).
 COUNTS: Counter[str] = Counter()
 
 
-def complete(listen, text: str) -> bool | None:
+def complete(listen, text: str, whole: bool = False) -> bool | None:
     """Whether `text` (the words at the caller's pause) already answers `listen`'s question; None
-    when the question has no rule (no `complete` or no `end_silence_complete`)."""
+    when the question has no rule (no `complete` or no `end_silence_complete`). A count that is one
+    bare numeral is not yet complete: "是……两次" paused after 是 was heard as 四 (Whisper base, 3 of 4
+    simulated speakers), and residents say the measure word (两次, 做了三次); it waits the full silence.
+    `whole` (a recognizer that decodes the whole turn at a pause, `whole_turn`): only words giving the
+    question a value are complete; a request or refusal alone waits the full silence (做了 heard as
+    再来, "again", at 0.2-0.4: it ended a count's turn mid-answer)."""
     rule = getattr(listen, "complete", None)
     if rule is None or getattr(listen, "end_silence_complete", None) is None:
         return None
+    if (getattr(listen, "expect", None) == "count" and str(getattr(listen, "locale", "")).startswith("zh")
+            and _BARE_NUMERAL.fullmatch(_MARKS.sub("", text or ""))):
+        return False
     try:
+        if whole and text and _no_value(listen, text):
+            return False
         return bool(text) and bool(rule(text))
     except Exception:  # understanding failed: wait the full silence, as without the seam
         log.exception("end-of-turn check failed at step %s", getattr(listen, "step", None))
         return False
+
+
+def _no_value(listen, text: str) -> bool:
+    from bot import nlu
+
+    expect, locale = getattr(listen, "expect", None), getattr(listen, "locale", None)
+    if not expect or not locale or expect == "text":
+        return False
+    return nlu.parse(locale, expect, text).value is None
 
 
 def whole_turn(recognizer) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from campaign_fakes import Clock, ScriptedRunner, add_campaign, settle
+from campaign_fakes import Clock, ScriptedRunner, add_campaign, answered, settle
 from sqlmodel import select
 
 from bot.campaigns.dialing import holds
@@ -82,3 +82,50 @@ async def test_a_call_waiting_for_its_start_slot_when_the_hold_begins_is_put_bac
     await settle(dialer)
     assert [r.phone for r in runner.requests] == ["+8613800000001", "+8613800000002"]
     assert person(db, "+8613800000002").state == "completed"
+
+
+class HeadroomClock:
+    """The headroom's clock; the start gate's sleep advances it (no real waiting)."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+        await asyncio.sleep(0)
+
+
+async def test_the_dialer_honours_the_headroom_start_ramp_5_a_second_then_1_a_second_near_a_limit(db):
+    """One rule for every new call (bot/pipeline/headroom_gate.py): the dialer's claimed calls are
+    dialled no faster than the worker's Headroom lets calls start, and a hold that begins while
+    they wait puts the rest back, as a hold before their start slot does."""
+    from bot.pipeline.headroom import Headroom
+    from bot.pipeline.headroom_gate import StartGate
+    from bot.settings import WorkerSettings
+
+    t = HeadroomClock()
+    headroom = Headroom(WorkerSettings(window_seconds=1000), clock=t)
+    add_campaign(db, people=[(f"+86138000000{i:02d}", i) for i in range(6)], concurrency=6)
+    started = []
+
+    def dialled(_request):
+        started.append(t.t)
+        if len(started) == 3:  # three calls started with headroom to spare, then a sign nears its limit:
+            headroom.note_lag(40, t.t)  # 40 ms >= near (0.5) x lag_stop_ms 60: starts ramp to 1 a second
+        if len(started) == 5:
+            headroom.note_lag(90, t.t)  # over the stop level: the worker holds
+            headroom.check(t.t)
+        return answered()
+
+    runner = ScriptedRunner(dialled)
+    dialer = Dialer(db, runner, worker_id="w1", clock=Clock(), holding=headroom.holding,
+                    starts=StartGate(headroom, sleep=t.sleep))
+    assert len(await dialer.tick()) == 6
+    await settle(dialer)
+    gaps = [round(b - a, 2) for a, b in zip(started, started[1:], strict=False)]
+    assert gaps == [0.2, 0.2, 1.0, 1.0], gaps  # 1/starts_per_second, then 1/ramp_per_second
+    assert dialer.held_back == 1  # the sixth waited in line when the hold began: its person is pending again
+    assert sorted(p.state for p in [person(db, f"+86138000000{i:02d}") for i in range(6)]).count("pending") == 1

@@ -13,8 +13,9 @@ and after one of its calls ends it waits a random 0–1 poll interval before cla
 other workers, polling meanwhile, get their turn instead of the fastest one taking every line.
 
 Admission control: while `holding()` (the worker's Headroom, bot/pipeline/headroom.py) says the worker
-has no headroom for one more call, no round claims anyone (nor dials a claimed call, one_call.py). Each
-hold and its end is an audit row (bot.campaigns.dialing.holds) for `veribot campaigns status` and the console.
+has no headroom for one more call, no round claims anyone (nor dials a claimed call, one_call.py: it
+also waits for `starts`, the headroom's start ramp). Each hold and its end is an audit row
+(bot.campaigns.dialing.holds) for `veribot campaigns status` and the console.
 
 Time comes from `clock` (aware UTC), so windows and retry delays are tested without sleeping.
 """
@@ -88,7 +89,7 @@ class Dialer(CallSteps):
         suppression_days: float = 30.0,
         start_rate: float = 0.0,
         live_variables: Callable[[], dict[str, str]] | None = None,
-        holding: Callable[[], Any] | None = None,
+        holding: Callable[[], Any] | None = None, starts: Any = None,
     ) -> None:
         self.db = db
         self.runner = runner
@@ -115,7 +116,7 @@ class Dialer(CallSteps):
         self.parser = parser  # answer understanding for the calls (None: bot.nlu.parse, default area)
         self.suppression_days = suppression_days  # a wrong number is not dialled by other campaigns
         self.live: dict[int, asyncio.Task] = {}  # attempt id -> call task
-        self.holding = holding  # the worker's Headroom.holding: a Reason (as_dict) while no new call may start
+        self.holding, self.starts = holding, starts  # the worker's Headroom.holding (a Reason while no call may start), StartGate
         self._held: Any = None  # the hold last written to the audit log (None: taking calls)
         self._hold_noted: datetime | None = None
         self.held_back = 0  # claimed calls not dialled because the worker held (their people dialled later)

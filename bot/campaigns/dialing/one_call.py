@@ -10,6 +10,10 @@ burst (150 lines started within 3 s on 2 cores: p95 1.57 s instead of 0.26 s; be
 
 A call claimed while the worker had headroom but still waiting for its start slot when the worker
 holds (`holding()`, bot/pipeline/headroom.py) is not dialled: its person is pending again a poll later.
+After its start slot a call passes the worker's `starts` (StartGate, bot/pipeline/headroom_gate.py):
+the same rule inbound calls and the SIP load benchmark's calls pass, so the dialer honours the
+headroom's start ramp (5 starts a second, 1 a second near a limit, slow start), not just its holds;
+a call whose wait ends in a hold is not dialled either.
 A final record the database refuses (disk full, database down) is kept and written by the next tick
 that can (`_pay_debts`), with the escalations spooled meanwhile.
 
@@ -60,6 +64,7 @@ class CallSteps:
     poll_seconds: float
     start_rate: float
     holding: Callable[[], Any] | None
+    starts: Any  # the worker's StartGate (bot/pipeline/headroom_gate.py) or None
     held_back: int
     on_final: Callable[[Claim, str], None] | None
     _next_start: float
@@ -87,6 +92,9 @@ class CallSteps:
         self._next_start = at + 1 / self.start_rate
         return at - now
 
+    def _holding_now(self) -> bool:
+        return self.holding is not None and self.holding() is not None
+
     # ------------------------------------------------------------ one call
     def _release(self, claim: Claim) -> None:
         """A call task ended (even one cancelled before it ran): free its line."""
@@ -111,8 +119,8 @@ class CallSteps:
             try:
                 if delay > 0:  # its start slot (start_rate)
                     await asyncio.sleep(delay)
-                if self.holding is not None and self.holding() is not None:  # no headroom now: dialled later
-                    self.held_back += 1
+                if self._holding_now() or (self.starts is not None and not await self.starts.wait(give_up=self._holding_now)):
+                    self.held_back += 1  # no headroom now (held, or held while its start was ramped): dialled later
                     retry_at = self.clock() + timedelta(seconds=self.poll_seconds)
                     await self.db.arun(lambda s: ops.unplace(s, claim.attempt_id, self.clock(), retry_at,
                                                              "not dialled: the worker held new calls (headroom)"))
