@@ -27,7 +27,8 @@ worker > 100 ms after the one before: held up in the worker or at the residents)
 (voiced caller audio / line time), `lag p99 ms` (how late a 10 ms timer fires on the workers'
 loops), `gc ms/s` (per worker); then `res CPU%` (the residents, % of one core), `other%` (CPU the
 rest of the machine used meanwhile: other jobs, the host's steal), `load` (1-minute load
-average) and `s/call-min` (the workers' CPU seconds per minute of one line: little distorted by
+average) and `s/call-min` (the workers' CPU seconds per minute of one line, over the line time the
+calls held — with admission fewer than N lines may be up: little distorted by
 a busy box); then, as call_load.py, admission control (on unless `--no-admission`): each worker
 watches its headroom as `veribot serve` does ([worker] defaults, bot/pipeline/headroom.py) and starts
 each call through the dialer's StartGate (bot/pipeline/headroom_gate.py: held, or ramped 5/s -> 1/s
@@ -37,7 +38,8 @@ workers held, summed), `lines max` (most calls live at once, summed over the wor
 signs that held). The workers place the calls (outbound, as the dialer does), so the residents never
 see a 503: the wait is the worker's. The last line names the knee for a list of N: the largest N with p95 ≤
 `--target-ms` and 0 missed, and what limited the next N. `--profile DIR` runs py-spy on each
-worker for the window (raw collapsed stacks per thread).
+worker for the window (raw collapsed stacks per thread). Under each row: the workers' CPU by thread
+(event loop, recognition, prompt rendering...) in CPU seconds per call-minute.
 The workers are benchmarks/sip_load_worker.py processes.
 `--keypad` measures the SIP/RTP stack alone (DTMF answers, espeak-ng prompts, no recognizer)."""
 
@@ -50,10 +52,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from call_load import SHORT_ANSWERS, _turn_keys, percentile
+from call_load import SHORT_ANSWERS, _turn_keys, percentile, pss_mb
 from load_table import header, knee, row
 from machine_info import describe
 from sip_load_worker import sip_dialog
@@ -106,8 +109,21 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
     for kid in kids:
         kid.stdin.write("go\n")
         kid.stdin.flush()
+    # peak memory sampled from here: reading a worker's /proc/PID/smaps_rollup walks its page tables,
+    # 30-45 ms for a 0.7 GB worker, and done on the worker's own loop every 2 s it stalled every line
+    # at once (late frames for all calls: the late frames of the idle 150-call run were mostly this)
+    peak, sampled = [0.0], threading.Event()
+
+    def sample_pss() -> None:
+        while not sampled.wait(2.0):
+            peak[0] = max(peak[0], sum(pss_mb(kid.pid) for kid in kids))
+
+    sampler = threading.Thread(target=sample_pss, daemon=True)
+    sampler.start()
     results = [json.loads(kid.stdout.readline()) for kid in kids]
     wall = time.monotonic() - t0
+    sampled.set()
+    sampler.join()
     for spy in spies:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
         spy.wait(60)
@@ -117,9 +133,18 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
     lat = [x for r in results for x in r["latency"]]
     late, behind = sum(r["late"] for r in results), sum(r["behind"] for r in results)
     calls = sum(r["calls"] for r in results)
-    pss = sum(r["pss"] for r in results)
+    pss = max(peak[0], sum(r["pss"] for r in results))  # the workers' own figure: read once, after the window
     cpu = 100 * sum(r["cpu"] / r["wall"] for r in results)
+    threads: dict[str, float] = {}
+    for r in results:
+        for k, v in r["threads"].items():
+            threads[k] = threads.get(k, 0.0) + v
+    # CPU s per minute of one line: over the line time the calls held (caller audio received), not N
+    # x the window: with admission fewer than N lines are up, and dividing by N flattered the figure
+    per_line = 60 / max(sum(r["line"] for r in results), 1e-9)
     return {
+        "_threads": "worker threads, CPU s per call-minute (the residents': res CPU%): " + ", ".join(
+            f"{k} {v * per_line:.3f}" for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v > 0),
         "N": n, "calls": calls, "CPU%1core": cpu,
         "PSS MB": pss, "MB/call": (pss - idle) / n,
         "p50 ms": percentile(lat, .5) * 1000, "p95 ms": percentile(lat, .95) * 1000,
@@ -129,7 +154,7 @@ def level(args: argparse.Namespace, n: int, phone_pid: int, eos: float) -> dict:
         "lag p99 ms": percentile([x for r in results for x in r["lags"]], .99) * 1000,
         "gc ms/s": sum(r["gc"] / r["wall"] for r in results) * 1000 / len(results),
         "res CPU%": res_cpu, "other%": max(0.0, busy - cpu - res_cpu), "load": os.getloadavg()[0],
-        "s/call-min": cpu / 100 * 60 / n,  # the workers' CPU seconds per minute of one line
+        "s/call-min": sum(r["cpu"] for r in results) * per_line,  # the workers' CPU s per minute of one line
         "declined": sum(r["declined"] for r in results), "later": sum(r["later"] for r in results),
         "held s": sum(r["held"] for r in results), "lines max": sum(r["max_live"] for r in results),
         "held on": ",".join(sorted({c for r in results for c in r["held_on"]})) or "-",
@@ -186,6 +211,7 @@ def main(args: argparse.Namespace) -> int:
         for n in args.calls:
             rows.append(level(args, n, phone.pid, eos))
             print(row(rows[-1], EXTRA), flush=True)
+            print("    " + rows[-1].pop("_threads"), flush=True)
     finally:
         phone.terminate()
         phone.wait(10)

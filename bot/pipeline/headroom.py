@@ -138,9 +138,14 @@ class Headroom:
     def _levels(self, which: int) -> dict[str, float]:
         return {k: float(getattr(self.settings, names[which])) for k, names in LEVELS.items()}
     # ------------------------------------------------------------ decision
-    def _few(self) -> bool:
-        """Fewer calls in progress than min_calls: nothing to protect (never held, never ramped)."""
-        return self.in_progress is not None and self.in_progress() < self.settings.min_calls
+    def _few(self, starting: float | None = None) -> bool:
+        """Fewer calls in progress than min_calls: nothing to protect (never held, never ramped).
+        `starting` (now): the calls started within young_seconds count too: a call admitted shows in
+        the count only once it dials (its opening is rendered first), and a burst must not all pass as few."""
+        if self.in_progress is None:
+            return False
+        young = self.young_room(starting)[0] if starting is not None else 0
+        return max(self.in_progress(), young) < self.settings.min_calls
 
     def check(self, now: float | None = None) -> Reason | None:
         """Update and return the hold: the Reason new calls wait for, or None (take calls)."""
@@ -196,7 +201,7 @@ class Headroom:
         t = self.clock() if now is None else now
         if self.reason is not None:
             return self.reason
-        if not self.settings.admission or self._few():
+        if not self.settings.admission or self._few(starting=t):
             return None
         rate = self.start_rate(t)
         if rate > 0 and self._last_start is not None and t - self._last_start < 1 / rate:

@@ -49,3 +49,21 @@ async def test_a_wait_that_gives_up_starts_nothing_and_is_counted_declined_not_l
     assert (gate.declined, gate.later, headroom.starts) == (1, 0, 0)
     assert not await gate.wait(deadline=0.0)  # a monotonic deadline already past: no wait at all
     assert (gate.declined, gate.later) == (2, 0)
+
+
+async def test_calls_admitted_but_not_yet_dialling_count_so_a_burst_is_ramped_past_min_calls():
+    """The worker counts its calls at the SIP endpoint (serve: endpoint.busy), and an admitted call
+    shows there only once it dials; a burst used to pass as 'fewer than min_calls' and start at once
+    (the SIP benchmark: 30 lines, none ramped, 3 in progress at each start)."""
+    clock = Clock()
+    headroom = Headroom(WorkerSettings(min_calls=4), clock=clock, in_progress=lambda: 0)  # none dials yet
+    gate = StartGate(headroom, sleep=clock.sleep)
+    started: list[float] = []
+
+    async def call() -> None:
+        assert await gate.wait()
+        started.append(clock.t)
+
+    await asyncio.gather(*(call() for _ in range(6)))
+    assert started[:4] == [100.0] * 4  # min_calls start at once: nothing to protect yet
+    assert started[4] > 100.0 and gate.declined == 2  # the rest are ramped / slow-started
