@@ -220,7 +220,7 @@ class WhisperEar:
         """The closed question's expected phrases scored by the decoder (audio.whisper_grammar);
         None when the free transcript is clearly more likely and means something else."""
         from audio.whisper_choice import READ_BACK, confusable_count
-        from audio.whisper_grammar import Scored, decide, expected_set, likely
+        from audio.whisper_grammar import Scored, decide, expected_set, likely, unit
 
         every = self.closed(phrases) if self.closed is not None else expected_set(phrases)
         if not every:
@@ -239,7 +239,7 @@ class WhisperEar:
         # would score higher; the full stop after it says where the answer ends. (Whisper's own end
         # mark, when it wrote one, measured worse: after a leading "，" every phrase scored ~-36.)
         tail = "。"
-        free_text = raw.rstrip("".join(_ENDS)) + tail
+        free_text = unit(raw).rstrip("".join(_ENDS)) + tail  # Whisper looping (是我，是我，…) scored once
         # the free transcript is scored too ("" when Whisper heard nothing: the full stop alone)
         lps = self.phone.score(encoded, language, lead, [c + tail for c in cands] + [free_text])
         scored = [Scored(c, lp, keys[c]) for c, lp in zip(cands, lps, strict=False)]
