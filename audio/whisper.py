@@ -48,9 +48,10 @@ _INVENTED = re.compile(r"(字幕|訂閱|订阅|点赞|感谢观看|謝謝觀看|
 MAX_TURN_SECONDS = 30.0
 AFTER_SETTLE = 0.04  # s of voiced audio after a settle that make the turn decoded again
 # Pause words less sure than this are no complete answer (the turn waits its full silence): on
-# half-said answers (做了, 一共, 是 at a count) Whisper base's words scored 0.03-0.2 in 9 of 16
-# simulated renderings; answers under it are read back anyway, so an early end saves nothing.
-SETTLE_FLOOR = 0.2
+# half-said answers (做了, 一共, 是 at a count) Whisper base's words scored 0.03-0.29 in 10 of 18
+# simulated renderings (做了 as 四次 at 0.29, freely heard the same); answers under it are read
+# back anyway, so an early end saves little (right answers under it: 一共五次 0.26, 绿的 0.13-0.2).
+SETTLE_FLOOR = 0.3
 BEAM = 4  # n-best per answer (audio.whisper_choice picks): 2 hypotheses let a misheard count (四 for 十) look agreed
 
 
@@ -180,7 +181,7 @@ class WhisperEar:
         from audio.recognizer import voiced_seconds
         from audio.wav import resample
         from audio.whisper_choice import Heard, choose
-        from audio.whisper_phone import OPEN_FRAMES
+        from audio.whisper_phone import CLOSED_FRAMES, OPEN_FRAMES
 
         audio = np.frombuffer(resample(pcm, sample_rate, 16000), dtype="<i2").astype(np.float32) / 32768.0
         if audio.size < 1600 or float(np.abs(audio).max()) < 0.003:  # < 0.1 s or silence: nothing said
@@ -192,7 +193,7 @@ class WhisperEar:
             judge = lambda text: (_CLAUSE.sub("", text) in expected) or None  # noqa: E731
         cpu = time.process_time()  # CTranslate2 computes on its own threads: the process's CPU
         closed = judge is not None and language == "zh"  # its phrases scored by the decoder: a greedy free transcript
-        encoded = self.phone.encode(audio, None if closed else OPEN_FRAMES)
+        encoded = self.phone.encode(audio, CLOSED_FRAMES if closed else OPEN_FRAMES)
         hyps = self.phone.hear(encoded, language, prompt or None, beam=1 if closed else self.beam_size,
                                max_new=int(12 + 8 * audio.size / 16000))  # an answer, not a recitation
         heard = [Heard(self._clean(h.text, language, prompt), h.score) for h in hyps]
@@ -219,7 +220,7 @@ class WhisperEar:
         """The closed question's expected phrases scored by the decoder (audio.whisper_grammar);
         None when the free transcript is clearly more likely and means something else."""
         from audio.whisper_choice import READ_BACK, confusable_count
-        from audio.whisper_grammar import Scored, decide, expected_set, likely
+        from audio.whisper_grammar import Scored, decide, expected_set, likely, unit
 
         every = self.closed(phrases) if self.closed is not None else expected_set(phrases)
         if not every:
@@ -238,7 +239,7 @@ class WhisperEar:
         # would score higher; the full stop after it says where the answer ends. (Whisper's own end
         # mark, when it wrote one, measured worse: after a leading "，" every phrase scored ~-36.)
         tail = "。"
-        free_text = raw.rstrip("".join(_ENDS)) + tail
+        free_text = unit(raw).rstrip("".join(_ENDS)) + tail  # Whisper looping (是我，是我，…) scored once
         # the free transcript is scored too ("" when Whisper heard nothing: the full stop alone)
         lps = self.phone.score(encoded, language, lead, [c + tail for c in cands] + [free_text])
         scored = [Scored(c, lp, keys[c]) for c, lp in zip(cands, lps, strict=False)]

@@ -32,6 +32,14 @@ MIN_FRAMES = 500  # 5 s. Before the closed answers were scored by the decoder, 1
 # 1000 do (docs/speech.md), at half the encoder's and the scoring's cost. Open answers (addresses, free
 # text) keep OPEN_FRAMES: at 500 the benchmark's addresses were heard 35 of 65, at 1000 38
 OPEN_FRAMES = 1000
+# A closed answer scored by the decoder (audio.whisper_grammar): its window, at least MIN_FRAMES as
+# every answer's. Measured 2026-12-08 on the shared box (load 8-10, figures inflated alike;
+# benchmarks/whisper_cost.py --only stages, 21 answers), CPU per answer: 0.395 s at 500 frames, 0.356
+# at 400, 0.385 at 300 (encoder 0.083 / 0.070 / 0.061, align 0.189 / 0.162 / 0.164; at 300 the free
+# greedy transcript ran longer, 0.055 -> 0.087). zh_ear_accuracy.py --quick heard as many at 400 as
+# at 500 (33/52), but at 400 the zh-CN call test beside CPU burners (test_speech_zh_conversation.py)
+# hung up uncompleted 3 runs of 4 where 500 passed: kept at 500 until the full benchmark says more.
+CLOSED_FRAMES = 500
 MAX_FRAMES = 3000  # Whisper's own 30 s window
 STEP = 100  # windows come in steps of 1 s (fewer distinct shapes)
 

@@ -163,12 +163,66 @@ def pools(audio_pcm: list[bytes], rounds: int) -> None:
             print(f"{together:>17} {batch:>5} {c:>12.3f} {w:>13.3f}", flush=True)
 
 
+def stages(windows: tuple[int, ...] = (500, 400, 300)) -> None:
+    """--only stages: the product's zh-CN ear on each closed answer of the shipped script (one per
+    question type and speaker), process CPU per answer split by stage, for each closed window
+    (audio.whisper_phone.CLOSED_FRAMES): mel, encoder (with mel), free greedy decoding, the held beam
+    over the question's vocabulary, and the scoring's align."""
+    from zh_load import ANSWERS, NATURAL
+    from zh_voices import Callers
+
+    import audio.whisper_phone as wp
+    from bot import nlu
+    from bot.pipeline.ears import load_ears
+
+    expect = {"identity": "yes_no", "health_code": "health_code", "isolation": "yes_no", "nat_count": "count",
+              "nat_result": "test_result", "notice_ack": "yes_no"}
+    clips = []
+    with Callers(Path("var/zh_callers")) as callers:
+        for slot, pool in ANSWERS:
+            for text, _ in pool if slot in expect else ():
+                clips.append((expect[slot], bytes(3200) + callers.say(text, NATURAL[len(clips) % len(NATURAL)])
+                              + bytes(2400)))
+    ears = load_ears(["zh-CN"], Path("var/models"), "whisper", 1)
+    phone, spent = ears.whisper.phone, {}
+
+    def timed(name, fn):
+        def run(*a, **k):
+            t = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                key = name(k) if callable(name) else name
+                spent[key] = spent.get(key, 0.0) + time.process_time() - t
+        return run
+
+    phone.features = timed("mel", phone.features)
+    phone.encode = timed("encode+mel", phone.encode)
+    phone.hear = timed(lambda k: "held beam" if k.get("only") else "free greedy", phone.hear)
+    phone.score = timed("align", phone.score)
+    was = wp.CLOSED_FRAMES
+    print(f"\nper closed answer, CPU s ({len(clips)} answers; the product's ear, one thread)")
+    for frames in windows:
+        wp.CLOSED_FRAMES, spent = frames, {}
+        t = time.process_time()
+        for kind, pcm in clips:
+            rec = ears.factories["zh-CN"]()
+            rec.expect(nlu.grammar_phrases("zh-CN", kind))
+            rec.accept(pcm)
+            rec.finish()
+        total = (time.process_time() - t) / len(clips)
+        print(f"  window {frames:>4}: total {total:.3f}  " + "  ".join(f"{k} {v / len(clips):.3f}" for k, v in spent.items()),
+              flush=True)
+    wp.CLOSED_FRAMES = was
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--answers", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--models", type=Path, default=None, help="default: the product's (var/models)")
-    ap.add_argument("--only", default="parts,layouts,pool", help="which tables: parts, layouts, pool")
+    ap.add_argument("--only", default="parts,layouts,pool",
+                    help="which tables: parts, layouts, pool, stages (the zh-CN ear's closed answers by stage and window)")
     args = ap.parse_args()
     from audio.models import DEFAULT_MODELS_DIR
     from audio.whisper import whisper_model_dir
@@ -184,6 +238,8 @@ def main() -> int:
         layouts(path, audio, args.rounds)
     if "pool" in args.only:
         pools(pcms, args.rounds)
+    if "stages" in args.only:
+        stages()
     print(describe())
     return 0
 

@@ -49,15 +49,12 @@ def outcome(r: dict) -> tuple[str, float, tuple[float, ...] | None]:
     free = grammar.Scored(t["said"], t["free_logp"], understood(phrases, t["said"]) if t["said"] else None)
     held = _MARKS.sub("", t["near"][0]) if t.get("near") else ""
     near = grammar.Scored(held, 0.0, understood(phrases, held) if held else None)
-    valued = [s for s in scored if s.key is not None]
-    if not valued:
+    got = grammar.decide(scored, free, near)  # as the ear decides (its rules and caps included)
+    if got is None:  # the free transcript goes to the parser
         return t["fallback"][0], t["fallback"][1], None
-    best = max(valued, key=lambda s: s.logp)
-    if not grammar._for(free, best, scored, near) and free.logp > best.logp + grammar.FREE_WINS:
-        return t["fallback"][0], t["fallback"][1], None
-    f = grammar.features(best, scored, free, near)
-    conf = grammar.confidence(f)
-    return best.text, min(conf, READ_BACK) if confusable_count(best.text) else conf, f
+    best = max((s for s in scored if s.key is not None), key=lambda s: s.logp)
+    text, conf = got
+    return text, min(conf, READ_BACK) if confusable_count(text) else conf, grammar.features(best, scored, free, near)
 
 
 def tally(rows: list[dict], confirm_below: float = 0.5) -> dict[str, int]:

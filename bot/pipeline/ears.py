@@ -186,7 +186,8 @@ def place_fixer(area: tuple[str | None, str | None] | None = None) -> Callable[[
 
     city = (area or default_area())[1]
     gazetteer.town_districts(city)  # its town table (~2 s of CPU) read now, at load and before workers fork,
-    # not by the first address without a district on a call's event loop (py-spy, call_load --locale zh-CN)
+    # not by the first address without a district on a call's event loop (py-spy, call_load --locale zh-CN);
+    gazetteer._town_table.cache_clear()  # then the whole country's table let go (~50 MB): the city's towns stay
 
     def fix(text: str) -> tuple[str, bool | None]:
         found = gazetteer.correct(gazetteer.relation_words(text), city)

@@ -10,6 +10,8 @@ from sqlmodel import SQLModel, select
 
 from storage.models import Campaign, Person
 
+MIGRATE_EACH_TEST = True  # tests/conftest.py: this module's `db` is migrated by alembic, not copied
+
 
 def _diff(db):
     with db.engine.connect() as conn:
