@@ -40,6 +40,10 @@ from bot.dialog.speaking import Speaking
 
 log = logging.getLogger(__name__)
 
+# A "yes" to a read-back heard less sure than this (Whisper base: 是 at 0.2 for a half-heard word)
+# does not confirm the value: the read-back is said again once, then the question (`_doubt`).
+SURE_YES = 0.3
+
 Parser = Callable[[str, str, str], nlu.Parse]  # (locale, expect, text) -> Parse, e.g. bot.nlu.parse
 
 
@@ -67,6 +71,7 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
         self.step: Step | None = None
         self.phase = "idle"  # idle | ask | confirm | done
         self.pending: Any = None  # value awaiting confirmation
+        self.doubted: tuple[str, Any] | None = None  # (step, value) whose read-back got an unsure "yes" once
         self.failures = {"no_input": 0, "no_match": 0}
         self.refusals = 0
         self.handler_uses: dict[str, int] = {}
@@ -175,7 +180,10 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
     def _on_value(self, value: Any, confidence: float) -> None:
         step = self.step
         if self.phase == "confirm":
-            if self._confirmed_not_person(value) == "yes":
+            confirmed = self._confirmed_not_person(value)
+            if confirmed == "yes" and confidence < SURE_YES and self._doubt():
+                return  # an unsure "yes" to a read-back: asked once more, never taken as confirmed
+            if confirmed == "yes":
                 self._accept(self.pending)
             else:  # denied: ask the question itself again (bounded by the failure limit)
                 self.phase = "ask"
@@ -195,6 +203,20 @@ class Conversation(Answering, Asking, Initiative, Resuming, Speaking):
             self._out.append(self._listen())
             return
         self._accept(value)
+
+    def _doubt(self) -> bool:
+        """A read-back ("您是说X，对吗？") answered "yes" below SURE_YES: the first time the read-back is
+        said again (with the keypad, 1/2); the second, it counts as denied and the question is asked
+        again (bounded by the failure limit). True: handled (the value is not stored)."""
+        key = (self.step.id, self.pending)
+        if self.doubted != key:
+            self.doubted = key
+            self._reask()
+            return True
+        self.doubted = None
+        self.phase = "ask"
+        self._failure("no_match", denied=True)
+        return True
 
     # ------------------------------------------------------------ moves
     def _accept(self, value: Any) -> None:

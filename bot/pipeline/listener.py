@@ -21,14 +21,14 @@ from audio.recognizer import Recognizer
 from audio.scheduler import KEEP, RecognitionPool, RecognitionStream
 from audio.vad import SpeechDetector
 from audio.wav import write_wav
-from bot.pipeline import turn_meaning
+from bot.pipeline import onset, turn_meaning
 from bot.pipeline.frames import CallerAnswerFrame, CallerSpeechFrame, ExpectAnswerFrame, LineClockFrame
 from bot.pipeline.late_answer import LATE_CONFIDENCE, UNHEARD, recognized  # noqa: F401 (LATE_CONFIDENCE, UNHEARD: the listener's words)
 
 log = logging.getLogger(__name__)
 
 RATE = 8000
-PREROLL = int(0.4 * RATE) * 2  # bytes of audio kept before the detected start
+PREROLL = onset.HISTORY  # bytes of audio kept before the detected start (the turn starts at bot/pipeline/onset)
 FEED_BYTES = int(0.2 * RATE) * 2  # recognizer is fed at least 200 ms at a time, not per frame
 CLOCK_BYTES = int(0.1 * RATE) * 2
 PROBE_AFTER = int(0.08 * RATE)  # samples of silence after which the words so far are judged complete or not
@@ -184,7 +184,9 @@ class CallerListener(FrameProcessor):
                 self._turn = bytearray()
                 self._unfed = bytearray()
                 self._held = bytearray()
-                self._take(bytes(self._preroll) + pcm)  # pre-roll: the start is detected late
+                history = bytes(self._preroll) + pcm  # pre-roll: the start is detected late
+                detected = ev.sample - (self._heard - len(history)) // 2
+                self._take(history[onset.turn_start(history, detected):])
                 await self._emit(CallerSpeechFrame(started=True, at=at))
             elif not ev.started and self._in_turn:
                 self._in_turn = False

@@ -23,6 +23,33 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
+def udp_bound(port: int) -> bool:
+    """Whether some process has a UDP socket bound to `port` (IPv4 or IPv6): datagrams sent to it
+    are queued from then on, so a peer that bound it is ready to be sent to."""
+    suffix = f":{port:04X}"
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            if any(line.split()[1].endswith(suffix) for line in list(f)[1:]):
+                return True
+    return False
+
+
+async def until_udp_bound(port: int, proc: Any = None, within: float = 30.0) -> None:
+    """Wait (generously: a busy machine starts processes slowly) until `port` is bound; fails
+    at once if `proc` (a Popen or asyncio process) exited first."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + within
+    while not udp_bound(port):
+        code = getattr(proc, "returncode", None) if proc is not None else None
+        if proc is not None and hasattr(proc, "poll"):
+            code = proc.poll()
+        assert code is None, f"the peer exited ({code}) before listening on UDP {port}"
+        assert time.monotonic() < deadline, f"nothing listens on UDP {port} after {within:.0f} s"
+        await asyncio.sleep(0.05)
+
+
 def free_tcp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -90,12 +117,10 @@ async def start_sipp(args: list[str], cwd: Path):
 async def sipp_call(scenario_file: Path, cwd: Path, *options: str) -> AsyncIterator[tuple[int, Any]]:
     """SIPp on a free loopback UDP port running `scenario_file` for one call (`options`: more of
     its command line); yields (its port, the process), kills it if still running afterwards."""
-    import asyncio
-
     port = free_udp_port()
     sipp = await start_sipp(["-sf", str(scenario_file), "-i", "127.0.0.1", "-p", str(port), "-m", "1", *options], cwd)
     try:
-        await asyncio.sleep(0.3)  # listening
+        await until_udp_bound(port, sipp)  # listening
         yield port, sipp
     finally:
         if sipp.returncode is None:

@@ -108,3 +108,35 @@ def test_ringback_and_sit_are_tones_and_broadband_sound_is_not() -> None:
     for freqs in ((450.0,), (425.0,), (440.0, 480.0), (913.8,), (1776.7,)):
         assert is_tone(sum(np.sin(2 * np.pi * f * t) for f in freqs) * 4000)
     assert not is_tone(np.frombuffer(voice_like(0.02), dtype="<i2").astype(np.float64))
+
+
+def _sit() -> bytes:
+    parts = [(913.8, 0.274), (1370.6, 0.274), (1776.7, 0.380)]
+    return np.concatenate([np.sin(2 * np.pi * f * np.arange(int(8000 * d)) / 8000) * 6000
+                           for f, d in parts]).astype("<i2").tobytes()
+
+
+async def test_words_after_a_sit_still_coming_are_not_cut_off_by_the_tones_clock() -> None:
+    """`after_sit` counts from the tone or the last voice: words that go on past it after the SIT
+    (a long announcement, or late packets on a busy machine) are heard whole, not classified
+    half-way (half the words match nothing, and a SIT alone would say `unreachable`)."""
+    rule = EarlyRule(min_speech=0.3, end_silence=0.3, after_sit=0.4, settle_within=2.0)
+    asked: list[float] = []
+
+    def ear(pcm: bytes, locale: str) -> str:
+        asked.append(len(pcm) / 16000)
+        return "您拨打的用户正在通话中，请稍后再拨。" if len(pcm) >= 16000 else "您拨打的"
+
+    media = MediaStream("127.0.0.1", PortPool(1, 1))  # never opened: the audio is handed in below
+    early = EarlyMedia(media, ("PCMU",), lambda host: True, ear, "zh-CN", rule)
+    watch = asyncio.ensure_future(early._run())
+    try:
+        sound = _sit() + voice_like(1.2)  # the words go on 1.2 s after the tone: past `after_sit`
+        for i in range(0, len(sound), 320):
+            early._on_audio(sound[i:i + 320])
+            await asyncio.sleep(0.02)
+        assert await asyncio.wait_for(early.outcome, 5) == "busy", asked
+        assert len(asked) == 1 and asked[0] >= 1.0
+    finally:
+        watch.cancel()
+        early.stop()

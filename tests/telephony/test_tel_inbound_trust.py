@@ -5,12 +5,14 @@ stored against the person, even from the trusted trunk."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from sip_peers import REPO, call_the_bot
 from sqlmodel import select
 
 from bot.campaigns.inbound.callbacks import Callbacks
-from bot.telephony.calls.worker_endpoint import inbound_handler
+from bot.dialog.events import Turn as Said
+from bot.telephony.calls.worker_endpoint import InboundMatch, inbound_handler
 from bot.telephony.settings import TelephonySettings
 from storage.models import Attempt, Campaign, CampaignStatus, Person, PersonState, Result, Turn
 
@@ -19,15 +21,16 @@ AGENCY = {"agency": "City Police", "callback_number": "96110", "caller_id": "961
 PHONE = "+8613800000001"
 
 
-async def _callback(make_endpoint, handler, *, hang_up_after: float | None = None) -> dict:
-    """The listed person's number calls the bot from the trusted trunk (127.0.0.1); returns
-    the bot-side call's `extra` once its handler is done."""
+async def _callback(make_endpoint, handler, *, hang_up_when: asyncio.Event | None = None) -> dict:
+    """The listed person's number calls the bot from the trusted trunk (127.0.0.1) and, given
+    `hang_up_when`, hangs up once it is set; returns the bot-side call's `extra` once its handler
+    is done. Bounds are generous: a busy machine is slow, never wrong."""
     watched, out = await call_the_bot(make_endpoint, handler)
     assert out.call is not None
-    if hang_up_after is not None:
-        await asyncio.sleep(hang_up_after)
+    if hang_up_when is not None:
+        await asyncio.wait_for(hang_up_when.wait(), 60)
         out.call.hangup()
-    await asyncio.wait_for(watched.finished.wait(), 30)
+    await asyncio.wait_for(watched.finished.wait(), 60)
     return watched.extra
 
 
@@ -87,9 +90,17 @@ async def test_only_a_verified_caller_is_matched(make_endpoint) -> None:
     assert checks == ["13800000001"] and extra.get("unknown_caller") is True
     assert looked_up == [] and results == []
 
-    handler = inbound_handler(settings, AGENCY, lookup=lookup, on_result=lambda r, res: results.append(res),
+    asked = asyncio.Event()  # the dialog asked for the matched person: the caller hangs up then
+
+    def matched(number: str) -> InboundMatch:
+        def seen(note: object) -> None:
+            if isinstance(note, Said) and note.text == "Am I speaking with Li Lei?":
+                asked.set()
+        return InboundMatch(lookup(number), observers=(seen,))
+
+    handler = inbound_handler(settings, AGENCY, lookup=matched, on_result=lambda r, res: results.append(res),
                               verify=lambda call, number: True)
-    extra = await _callback(make_endpoint, handler, hang_up_after=4.0)
+    extra = await _callback(make_endpoint, handler, hang_up_when=asked)
     assert "unknown_caller" not in extra and looked_up == ["13800000001"]
     (result,) = results
     assert "Am I speaking with Li Lei?" in [t.text for t in result.record.transcript]
@@ -103,9 +114,16 @@ async def test_a_caller_who_keys_the_right_code_is_matched_over_a_real_call(make
     from bot.telephony.calls.caller_verification import keypad_verifier
 
     looked_up: list[str] = []
-    verify = keypad_verifier({"13800000001": "4721"}.get, locale="en-US", speak=_quiet, timeout=5)
+    asked, matched = asyncio.Event(), asyncio.Event()
+
+    async def question(text: str, locale: str) -> bytes:
+        asked.set()  # the verifier is listening for keys from its question on
+        return await _quiet(text, locale)
+
+    # the keys' timeout is not what this test is about: long, so a late loop cannot end the wait
+    verify = keypad_verifier({"13800000001": "4721"}.get, locale="en-US", speak=question, timeout=60)
     handler = inbound_handler(TelephonySettings(inbound_dialog=str(SCRIPT)), AGENCY,
-                              lookup=lambda n: looked_up.append(n) or {"name": "Li Lei"}, verify=verify)
+                              lookup=lambda n: looked_up.append(n) or matched.set() or {"name": "Li Lei"}, verify=verify)
     finished = asyncio.Event()
 
     async def inbound(call) -> None:
@@ -117,15 +135,13 @@ async def test_a_caller_who_keys_the_right_code_is_matched_over_a_real_call(make
     bot = await make_endpoint(inbound)
     phone = await make_endpoint()
     out = await phone.dial(f"sip:96110@127.0.0.1:{bot.local_addr[1]}", caller_id="13800000001")
-    await asyncio.sleep(0.5)
+    await asyncio.wait_for(asked.wait(), 60)
     out.call.media.send_dtmf("4721")
-    for _ in range(100):
-        if looked_up:
-            break
-        await asyncio.sleep(0.05)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(matched.wait(), 60)
     assert looked_up == ["13800000001"]
     out.call.hangup()
-    await asyncio.wait_for(finished.wait(), 15)
+    await asyncio.wait_for(finished.wait(), 60)
 
 
 class _FakeCall:
@@ -158,3 +174,20 @@ async def test_wrong_codes_fail_and_three_lock_the_number_out() -> None:
     assert await verify(_FakeCall("4721"), "13800000001") is False  # locked: even the right code
     now[0] += 3601
     assert await verify(_FakeCall("4721"), "13800000001") is True  # the lock expires
+
+
+class _EagerCall(_FakeCall):
+    """A caller who keys the code while the question is still playing (or whose keys the bot's
+    loop, late on a busy machine, handles before it got to listening)."""
+
+    def play(self, pcm: bytes) -> None:
+        for key in self.keys:
+            self.on_dtmf(key)
+
+
+async def test_keys_pressed_during_the_question_are_kept() -> None:
+    from bot.telephony.calls.caller_verification import keypad_verifier
+
+    verify = keypad_verifier({"13800000001": "4721"}.get, speak=_quiet, timeout=60)
+    assert await asyncio.wait_for(verify(_EagerCall("4721"), "13800000001"), 10) is True
+    assert await asyncio.wait_for(verify(_EagerCall("1111"), "13800000001"), 10) is False  # and checked

@@ -84,13 +84,20 @@ async def _maybe(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-async def read_digits(call: SipCall, count: int, seconds: float) -> str:
-    """Up to `count` DTMF digits (ended early by '#'), or what came before the timeout."""
-    done = asyncio.Event()
-    got, on_dtmf = keys_until(count, done)
+async def read_digits(call: SipCall, count: int, seconds: float,
+                      keys: tuple[list[str], asyncio.Event] | None = None) -> str:
+    """Up to `count` DTMF digits (ended early by '#'), or what came before the timeout. `keys`:
+    (digits, done) of a `keys_until` handler already installed (keys pressed during a prompt)."""
+    if keys is None:
+        done = asyncio.Event()
+        got, on_dtmf = keys_until(count, done)
+    else:
+        (got, done), on_dtmf = keys, call.media.on_dtmf
     previous = call.media.on_dtmf
     call.media.on_dtmf = on_dtmf
     try:
+        if done.is_set():
+            return "".join(got)
         ended = asyncio.ensure_future(call.ended.wait())
         waiting = asyncio.ensure_future(done.wait())
         await asyncio.wait({ended, waiting}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
@@ -195,9 +202,16 @@ def keypad_verifier(secret_for: Callable[[str], Any], *, locale: str = "zh-CN", 
         else:
             say = speak
         text = cat.say("verify.keypad", {}, digits=digits)
-        call.media.play(await say(text, locale))
-        await call.media.drained()
-        keyed = await read_digits(call, digits, timeout)
+        done = asyncio.Event()
+        got, on_dtmf = keys_until(digits, done)
+        original = call.media.on_dtmf
+        call.media.on_dtmf = on_dtmf  # keys pressed during the question (or a late loop) are kept
+        try:
+            call.media.play(await say(text, locale))
+            await call.media.drained()
+            keyed = await read_digits(call, digits, timeout, keys=(got, done))
+        finally:
+            call.media.on_dtmf = original
         secret = secret_for(number)
         secret = await secret if inspect.isawaitable(secret) else secret
         if lock.locked(number):

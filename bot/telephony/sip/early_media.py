@@ -42,9 +42,12 @@ class EarlyRule:
     min_speech: float = 0.8  # seconds of voice before an utterance is worth transcribing
     end_silence: float = 0.6  # an utterance ends after this long without voice (or without RTP)
     max_utterance: float = 8.0  # a longer one is transcribed as it stands
-    after_sit: float = 6.0  # after a SIT tone, the words are awaited this long
+    after_sit: float = 6.0  # after a SIT tone (or the last voice after it), the words are awaited this long
     max_transcriptions: int = 3  # per call: music on the line must not keep a recognizer busy
-    settle_within: float = 10.0  # a final response waits this long for the running classification
+    # a final response (or the ring timeout) waits this long for the classification: a bound, so a
+    # stuck recognizer cannot hold the line, but generous, as on a loaded worker Whisper takes many
+    # seconds and giving up stores the far end's ending (no_answer ...) instead of the words' outcome
+    settle_within: float = 30.0
 
 
 def is_tone(frame: np.ndarray) -> bool:
@@ -175,7 +178,10 @@ class EarlyMedia:
             now = time.monotonic()
             ended = self._voiced >= r.min_speech and now - self._last_voice >= r.end_silence
             long = self._voiced >= r.max_utterance
-            sit_over = self._sit_at is not None and (ended or long or now - self._sit_at >= r.after_sit)
+            # the words are awaited `after_sit` from the tone or from the last voice heard: words
+            # still coming (or late, on a busy machine) are not cut off by the tone's clock
+            sit_over = self._sit_at is not None and (
+                ended or long or now - max(self._sit_at, self._last_voice) >= r.after_sit)
             if sit_over or ((ended or long) and self.transcribe is not None
                             and self.transcriptions < r.max_transcriptions):
                 self._job = asyncio.ensure_future(self._classify())

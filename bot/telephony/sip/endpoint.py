@@ -33,7 +33,10 @@ for _mod in ["aiosipua", *(f"aiosipua.{m.name}" for m in pkgutil.iter_modules(ai
     logging.getLogger(_mod).addFilter(PhoneMaskFilter())  # aiosipua logs whole URIs: mask numbers
 
 InboundHandler = Callable[[SipCall], Awaitable[object]]
-HANGUP_GRACE = 5.0  # seconds the call handler gets to finish its record after the far end hangs up
+# seconds the call handler gets to finish its record after the far end hangs up: a handler ends at
+# once unless something it awaits cannot be interrupted (a prompt's synthesis in a thread); on a
+# loaded worker that takes many seconds, and cancelling it then lost the call's whole record
+HANGUP_GRACE = 30.0
 
 
 class SipEndpoint(InDialogRequests):
