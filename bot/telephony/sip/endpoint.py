@@ -37,6 +37,10 @@ InboundHandler = Callable[[SipCall], Awaitable[object]]
 # once unless something it awaits cannot be interrupted (a prompt's synthesis in a thread); on a
 # loaded worker that takes many seconds, and cancelling it then lost the call's whole record
 HANGUP_GRACE = 30.0
+# after the bot hung up itself the handler is already ending: the pipeline has said its last words,
+# and an echo pipeline that never ends after its own EndFrame (tests/telephony/test_tel_transport.py)
+# held its line the whole HANGUP_GRACE; such a handler is cancelled sooner, as before
+LOCAL_HANGUP_GRACE = 5.0
 
 
 class SipEndpoint(InDialogRequests):
@@ -277,7 +281,8 @@ class SipEndpoint(InDialogRequests):
             if not done:
                 self._end(call, "max_length")
             if not task.done():
-                await asyncio.wait({task}, timeout=HANGUP_GRACE)
+                grace = LOCAL_HANGUP_GRACE if call.end_reason == "local_hangup" else HANGUP_GRACE
+                await asyncio.wait({task}, timeout=grace)
             if not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
